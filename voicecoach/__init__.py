@@ -1,0 +1,1 @@
+"""voicecoach: a hands-free, offline spoken coach for IT band pain."""

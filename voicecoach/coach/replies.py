@@ -1,0 +1,40 @@
+"""What the coach says, as data. Handlers return these; one output stage delivers them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Timed cue names (a contract: `simulate --json` prints them, the voice caches them).
+CUE_NAMES = (
+    "hold_start", "halfway", "remaining", "countdown", "switch_sides", "hold_end",
+    "rep", "set_done", "rest", "exercise_done", "routine_done",
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One line the coach says.
+
+    `cue` is set for timed cues (one of CUE_NAMES) and None for answers.
+    `urgent` replies (pain, stop, cues) cut whatever is still being said.
+    """
+
+    text: str
+    cue: str | None = None
+    exercise: str | None = None
+    side: str | None = None
+    urgent: bool = False
+
+    @property
+    def is_cue(self) -> bool:
+        return self.cue is not None
+
+
+def estimate_speech_seconds(text: str, words_per_minute: float = 165.0) -> float:
+    """How long saying `text` takes, from its words and the speaking rate.
+
+    Used to schedule what follows a spoken line (a hold starts after its intro)
+    and to advance the virtual clock in `simulate`.
+    """
+    words = len(text.split())
+    pauses = text.count(".") + text.count("?") + text.count("!")
+    return round(words * 60.0 / words_per_minute + 0.25 * pauses, 3) if words else 0.0

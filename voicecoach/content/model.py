@@ -1,0 +1,63 @@
+"""The article and the exercise programs, as loaded from content/*.yaml."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TOPICS = (
+    "anatomy", "causes", "overuse", "poor_form", "weak_glutes", "exercises",
+    "foam_rolling", "glute_bridge", "lateral_band_walk", "it_band_stretch", "safety",
+)
+EXERCISES = ("foam_rolling", "glute_bridge", "lateral_band_walk", "it_band_stretch")
+
+
+@dataclass(frozen=True)
+class Value:
+    """A number in a program and where it comes from: "article" or "ours" (our default)."""
+
+    value: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Program:
+    """How an exercise is timed.
+
+    kind "hold": each set holds `hold_seconds` on each side in `sides` (empty: no sides).
+    kind "reps": each set does `reps` repetitions of `tempo_seconds` each, per side.
+    `rest_seconds` between sets, `switch_seconds` to change sides.
+    """
+
+    kind: str
+    sides: tuple[str, ...]
+    sets: Value
+    hold_seconds: Value | None = None
+    reps: Value | None = None
+    tempo_seconds: Value | None = None
+    rest_seconds: Value | None = None
+    switch_seconds: Value | None = None
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    name: str                    # spoken name, e.g. "the IT band stretch"
+    why: tuple[str, ...]         # short spoken sentences: why it helps (article)
+    steps: tuple[str, ...]       # short spoken sentences: how to do it (article)
+    program: Program
+    cues: dict[str, str] = field(default_factory=dict)  # optional per-exercise cue wording
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: str
+    title: str
+    sentences: tuple[str, ...]   # short spoken sentences, read aloud in order
+
+
+@dataclass(frozen=True)
+class Content:
+    title: str
+    topics: dict[str, Topic]
+    exercises: dict[str, Exercise]
+    routine: tuple[str, ...]     # exercise ids in the order of the whole routine
+    safety: tuple[str, ...]      # the article's safety advice, said after a pain report
