@@ -1,0 +1,423 @@
+"""The intent catalog: templates in voicecoach/intents/*.yaml, checked and compiled once.
+
+The templates are the single source of truth. From them come the matcher's sentences
+(`Catalog.sentences`), the sample sentences that tests and the speech corpus use
+(`Catalog.samples`), and the word weights that say how telling each word is.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import product
+from pathlib import Path
+from typing import Any, Iterator, NamedTuple
+
+from voicecoach.intents.grammar import Placeholder, TemplateError, count_expansions, expand, parse_template, placeholders
+from voicecoach.intents.normalize import match_tokens
+from voicecoach.intents.types import Context
+from voicecoach.yamlfile import YamlError, line_of, load_yaml
+
+INTENTS_DIR = Path(__file__).parent
+BUILTIN_LISTS = ("seconds",)          # {seconds}: a duration, read by the normalizer
+CONTEXT_KEYS = {"expecting": (str, type(None)), "exercising": bool, "paused": bool}
+MAX_EXPANSIONS = 5000                 # per template: more means the template needs splitting
+SLOT_WEIGHT = 2.5                     # how much a filled {slot} counts, like a telling word
+RULE_WEIGHT = 1.2                     # a <rule> fragment counts like a common word
+UNKNOWN_WORD_WEIGHT = 2.0             # a word no template uses: counts against a match
+
+
+class CatalogError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class CompiledSentence:
+    intent: str
+    slots: dict[str, Any]
+    units: tuple[str | Placeholder, ...]   # stemmed literal tokens and placeholders
+    context: dict[str, Any] | None
+    where: str                             # "file:line" of its template
+
+
+class Sample(NamedTuple):
+    text: str
+    intent: str
+    slots: dict[str, Any]
+
+
+class ContextSample(NamedTuple):
+    text: str
+    intent: str
+    slots: dict[str, Any]
+    context: Context
+
+
+@dataclass
+class _Template:
+    intent: str
+    text: str
+    slots: dict[str, Any]
+    context: dict[str, Any] | None
+    where: str
+    tree: Any = None
+
+
+@dataclass
+class Catalog:
+    intents: tuple[str, ...]
+    sentences: list[CompiledSentence]
+    list_phrases: dict[str, dict[tuple[str, ...], Any]]     # list -> normalized phrase -> value
+    rule_phrases: dict[str, frozenset[tuple[str, ...]]]     # rule -> normalized phrases
+    list_raw: dict[str, list[tuple[str, Any]]]              # list -> (spoken phrase, value)
+    rule_raw: dict[str, list[str]]
+    weights: dict[str, float]
+    templates: list[_Template] = field(repr=False, default_factory=list)
+    index: dict[str, list[int]] = field(repr=False, default_factory=dict)
+    max_phrase_len: int = 1
+
+    def weight(self, token: str) -> float:
+        if token.startswith("#"):
+            return SLOT_WEIGHT
+        return self.weights.get(token, UNKNOWN_WORD_WEIGHT)
+
+    def samples(self, per_template: int = 12) -> Iterator[Sample]:
+        """Sentences expanded from the templates that need no context, with their intent and slots."""
+        for sample in self._samples(per_template):
+            if sample.context == Context():
+                yield Sample(sample.text, sample.intent, sample.slots)
+
+    def context_samples(self, per_template: int = 12) -> Iterator[ContextSample]:
+        """Every sample, with the session context it belongs to."""
+        yield from self._samples(per_template)
+
+    def _samples(self, per_template: int) -> Iterator[ContextSample]:
+        for tpl in self.templates:
+            context = Context(**(tpl.context or {}))
+            for n, (text, slots) in enumerate(self._spell_out(tpl)):
+                if n >= per_template:
+                    break
+                yield ContextSample(text, tpl.intent, {**tpl.slots, **slots}, context)
+
+    def _spell_out(self, tpl: _Template) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Concrete sentences for a template, spread over its alternatives and slot values."""
+        paths = list(expand(tpl.tree, MAX_EXPANSIONS))
+        seen: set[str] = set()
+        # Visit expansions in a spread order so a few samples cover many alternatives.
+        step = max(1, len(paths) // 7)
+        order = [paths[(i * step + i // max(1, len(paths))) % len(paths)] for i in range(len(paths))] or paths
+        round_no = 0
+        for path in order + paths:
+            choices = []
+            for piece in path:
+                if isinstance(piece, str):
+                    choices.append([(piece, {})])
+                elif piece.kind == "rule":
+                    raw = self.rule_raw[piece.name]
+                    choices.append([(raw[round_no % len(raw)], {})])
+                elif piece.name == "seconds":
+                    secs = (30, 45, 60, 90, 20, 120)[round_no % 6]
+                    choices.append([(_say_seconds(secs), {"seconds": secs})])
+                else:
+                    by_value: dict[Any, list[str]] = defaultdict(list)
+                    for phrase, value in self.list_raw[piece.name]:
+                        by_value[value].append(phrase)
+                    choices.append([(ph[round_no % len(ph)], {piece.name: v}) for v, ph in by_value.items()])
+            round_no += 1
+            for combo in product(*choices):
+                text = " ".join(" ".join(part for part, _ in combo).split())
+                if text and text not in seen:
+                    seen.add(text)
+                    slots: dict[str, Any] = {}
+                    for _, s in combo:
+                        slots.update(s)
+                    yield text, slots
+
+
+def _say_seconds(seconds: int) -> str:
+    words = {20: "twenty seconds", 30: "thirty seconds", 45: "forty five seconds", 60: "a minute",
+             90: "a minute and a half", 120: "two minutes"}
+    return words.get(seconds, f"{seconds} seconds")
+
+
+@lru_cache(maxsize=4)
+def load_catalog(directory: Path | str | None = None) -> Catalog:
+    """Load and compile every *.yaml in `directory` (default: the shipped templates).
+
+    Raises CatalogError listing every problem as `file:line: message`.
+    """
+    catalog, problems = _build(Path(directory) if directory else INTENTS_DIR)
+    if problems:
+        raise CatalogError(problems)
+    assert catalog is not None
+    return catalog
+
+
+def validate_catalog(directory: Path | str | None = None) -> list[str]:
+    return _build(Path(directory) if directory else INTENTS_DIR)[1]
+
+
+def _build(directory: Path) -> tuple[Catalog | None, list[str]]:
+    problems: list[str] = []
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        return None, [f"{directory}: no intent files (*.yaml)"]
+    raw_intents: list[tuple[Path, Any]] = []
+    raw_lists: dict[str, tuple[Path, Any]] = {}
+    raw_rules: dict[str, tuple[Path, Any]] = {}
+    for path in files:
+        try:
+            doc = load_yaml(path)
+        except YamlError as exc:
+            problems.append(str(exc))
+            continue
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            problems.append(f"{path}:{line_of(doc, 1)}: expected a mapping with intents, lists or rules")
+            continue
+        for key, value in doc.items():
+            where = f"{path}:{line_of(key)}"
+            if key not in ("intents", "lists", "rules"):
+                problems.append(f"{where}: unknown section {key!r} (expected intents, lists or rules)")
+            elif not isinstance(value, dict):
+                problems.append(f"{where}: {key} must be a mapping")
+            elif key == "intents":
+                raw_intents.extend((path, item) for item in value.items())
+            else:
+                target = raw_lists if key == "lists" else raw_rules
+                for name, body in value.items():
+                    if name in target:
+                        problems.append(f"{path}:{line_of(name)}: {key[:-1]} {name!r} is defined twice")
+                    target[name] = (path, body)
+
+    rule_raw = _compile_rules(raw_rules, problems)
+    list_raw = _compile_lists(raw_lists, rule_raw, problems)
+    templates = _collect_templates(raw_intents, problems)
+    known_lists = set(list_raw) | set(BUILTIN_LISTS)
+    for tpl in templates:
+        if tpl.tree is None:
+            continue
+        for ph in placeholders(tpl.tree):
+            if ph.kind == "list" and ph.name not in known_lists:
+                problems.append(f"{tpl.where}: unknown slot list {{{ph.name}}}")
+            if ph.kind == "rule" and ph.name not in rule_raw:
+                problems.append(f"{tpl.where}: unknown rule <{ph.name}>")
+        n = count_expansions(tpl.tree)
+        if n > MAX_EXPANSIONS:
+            problems.append(f"{tpl.where}: template expands to {n} sentences (at most {MAX_EXPANSIONS}); split it")
+    if problems:
+        return None, problems
+
+    list_phrases = {name: {match_tokens(raw): value for raw, value in phrases} for name, phrases in list_raw.items()}
+    rule_phrases = {name: frozenset(match_tokens(raw) for raw in phrases) for name, phrases in rule_raw.items()}
+    sentences = _compile_sentences(templates)
+    _check_conflicts(sentences, problems)
+    if problems:
+        return None, problems
+    weights = _word_weights(sentences, list_phrases, rule_phrases)
+    catalog = Catalog(
+        intents=tuple(dict.fromkeys(t.intent for t in templates)),
+        sentences=sentences, list_phrases=list_phrases, rule_phrases=rule_phrases,
+        list_raw=list_raw, rule_raw=rule_raw, weights=weights, templates=templates,
+        max_phrase_len=max([len(p) for d in list_phrases.values() for p in d]
+                           + [len(p) for s in rule_phrases.values() for p in s] + [1]),
+    )
+    catalog.index = _build_index(catalog)
+    return catalog, []
+
+
+def _expand_plain(text: str, rule_raw: dict[str, list[str]], where: str, problems: list[str]) -> list[str]:
+    """Expand a fragment with no {slots} into concrete phrases (rules substituted)."""
+    try:
+        tree = parse_template(text)
+    except TemplateError as exc:
+        problems.append(f"{where}: {exc}")
+        return []
+    out = []
+    for path in expand(tree, MAX_EXPANSIONS):
+        options = []
+        for piece in path:
+            if isinstance(piece, str):
+                options.append([piece])
+            elif piece.kind == "rule" and piece.name in rule_raw:
+                options.append(rule_raw[piece.name])
+            else:
+                problems.append(f"{where}: {'{' + piece.name + '}' if piece.kind == 'list' else '<' + piece.name + '>'} cannot be used here")
+                return []
+        out.extend(" ".join(" ".join(c).split()) for c in product(*options))
+    return out
+
+
+def _compile_rules(raw_rules: dict[str, tuple[Path, Any]], problems: list[str]) -> dict[str, list[str]]:
+    rule_raw: dict[str, list[str]] = {}
+    for name, (path, body) in raw_rules.items():
+        where = f"{path}:{line_of(name)}"
+        if not isinstance(body, str):
+            problems.append(f"{where}: rule {name!r} must be a template string")
+            continue
+        # Rules may use rules defined before them in the same pass.
+        rule_raw[name] = _expand_plain(body, rule_raw, f"{path}:{line_of(body)}", problems)
+    return rule_raw
+
+
+def _compile_lists(raw_lists: dict[str, tuple[Path, Any]], rule_raw: dict[str, list[str]],
+                   problems: list[str]) -> dict[str, list[tuple[str, Any]]]:
+    list_raw: dict[str, list[tuple[str, Any]]] = {}
+    for name, (path, body) in raw_lists.items():
+        where = f"{path}:{line_of(name)}"
+        if name in BUILTIN_LISTS:
+            problems.append(f"{where}: {{{name}}} is built in and cannot be redefined")
+            continue
+        values = body.get("values") if isinstance(body, dict) else None
+        if not isinstance(values, list) or not values:
+            problems.append(f"{where}: list {name!r} needs a non-empty 'values' sequence")
+            continue
+        phrases: list[tuple[str, Any]] = []
+        for entry in values:
+            ewhere = f"{path}:{line_of(entry, line_of(values))}"
+            if not isinstance(entry, dict) or "in" not in entry or "out" not in entry:
+                problems.append(f"{ewhere}: each value of list {name!r} needs 'in' and 'out'")
+                continue
+            unknown = set(entry) - {"in", "out"}
+            if unknown:
+                problems.append(f"{ewhere}: unknown key(s) {sorted(unknown)} in list {name!r}")
+            phrases.extend((raw, entry["out"]) for raw in _expand_plain(str(entry["in"]), rule_raw, ewhere, problems))
+        list_raw[name] = phrases
+    return list_raw
+
+
+def _collect_templates(raw_intents: list[tuple[Path, Any]], problems: list[str]) -> list[_Template]:
+    templates: list[_Template] = []
+    seen: dict[str, str] = {}
+    for path, (name, body) in raw_intents:
+        where = f"{path}:{line_of(name)}"
+        if not re.fullmatch(r"[a-z][a-z_]*", str(name)) or name == "none":
+            problems.append(f"{where}: bad intent name {name!r} (lowercase letters and _, not 'none')")
+            continue
+        if name in seen:
+            problems.append(f"{where}: intent {name!r} is already defined at {seen[name]}")
+            continue
+        seen[name] = where
+        if not isinstance(body, dict):
+            problems.append(f"{where}: intent {name!r} must be a mapping with 'sentences' or 'data'")
+            continue
+        unknown = set(body) - {"sentences", "data"}
+        if unknown:
+            problems.append(f"{where}: unknown key(s) {sorted(unknown)} in intent {name!r}")
+        groups = list(body.get("data") or [])
+        if "sentences" in body:
+            groups.append({"sentences": body["sentences"]})
+        if not groups:
+            problems.append(f"{where}: intent {name!r} has no sentences")
+        for group in groups:
+            templates.extend(_group_templates(path, name, group, problems))
+    return templates
+
+
+def _group_templates(path: Path, intent: str, group: Any, problems: list[str]) -> Iterator[_Template]:
+    gwhere = f"{path}:{line_of(group)}"
+    if not isinstance(group, dict) or not isinstance(group.get("sentences"), list):
+        problems.append(f"{gwhere}: each data entry of {intent!r} needs a 'sentences' list")
+        return
+    unknown = set(group) - {"sentences", "slots", "context"}
+    if unknown:
+        problems.append(f"{gwhere}: unknown key(s) {sorted(unknown)} in {intent!r}")
+    slots = group.get("slots") or {}
+    if not isinstance(slots, dict):
+        problems.append(f"{gwhere}: 'slots' must be a mapping")
+        slots = {}
+    context = group.get("context")
+    if context is not None:
+        if not isinstance(context, dict):
+            problems.append(f"{gwhere}: 'context' must be a mapping")
+            context = None
+        else:
+            for key, value in context.items():
+                if key not in CONTEXT_KEYS:
+                    problems.append(f"{path}:{line_of(key)}: unknown context key {key!r} (expected {', '.join(CONTEXT_KEYS)})")
+                elif not isinstance(value, CONTEXT_KEYS[key]):
+                    problems.append(f"{path}:{line_of(key)}: context {key!r} has the wrong type: {value!r}")
+    for text in group["sentences"]:
+        where = f"{path}:{line_of(text, line_of(group))}"
+        if not isinstance(text, str) or not text.strip():
+            problems.append(f"{where}: a sentence must be a non-empty string, not {text!r}")
+            continue
+        tpl = _Template(intent, text, dict(slots), dict(context) if context else None, where)
+        try:
+            tpl.tree = parse_template(text)
+        except TemplateError as exc:
+            problems.append(f"{where}: {exc}")
+        yield tpl
+
+
+def _compile_sentences(templates: list[_Template]) -> list[CompiledSentence]:
+    seen: set[tuple] = set()
+    out: list[CompiledSentence] = []
+    for tpl in templates:
+        for path in expand(tpl.tree, MAX_EXPANSIONS):
+            units: list[str | Placeholder] = []
+            for piece in path:
+                units.extend(match_tokens(piece) if isinstance(piece, str) else (piece,))
+            if not units:
+                continue
+            key = (tpl.intent, tuple(sorted(tpl.slots.items())), tuple(units), tuple(sorted((tpl.context or {}).items())))
+            if key in seen:
+                continue
+            seen.add(key)
+            out.append(CompiledSentence(tpl.intent, tpl.slots, tuple(units), tpl.context, tpl.where))
+    return out
+
+
+def _check_conflicts(sentences: list[CompiledSentence], problems: list[str]) -> None:
+    """The same words may not mean two different things in the same context."""
+    owner: dict[tuple, CompiledSentence] = {}
+    for s in sentences:
+        key = (s.units, tuple(sorted((s.context or {}).items())))
+        other = owner.setdefault(key, s)
+        if other is not s and (other.intent, other.slots) != (s.intent, s.slots):
+            words = " ".join(u if isinstance(u, str) else f"{{{u.name}}}" if u.kind == "list" else f"<{u.name}>" for u in s.units)
+            problems.append(f"{s.where}: {words!r} means {s.intent} {s.slots or ''} here "
+                            f"but {other.intent} {other.slots or ''} at {other.where}")
+
+
+def _word_weights(sentences: list[CompiledSentence], list_phrases, rule_phrases) -> dict[str, float]:
+    """Inverse document frequency over intents: a word used by one intent tells a lot."""
+    by_intent: dict[str, set[str]] = defaultdict(set)
+    for s in sentences:
+        for unit in s.units:
+            if isinstance(unit, str):
+                by_intent[s.intent].add(unit)
+            elif unit.kind == "list" and unit.name in list_phrases:
+                by_intent[s.intent].update(t for p in list_phrases[unit.name] for t in p)
+            elif unit.kind == "rule":
+                by_intent[s.intent].update(t for p in rule_phrases[unit.name] for t in p)
+    df: dict[str, int] = defaultdict(int)
+    for words in by_intent.values():
+        for word in words:
+            df[word] += 1
+    n = len(by_intent)
+    return {word: math.log(1 + n / count) for word, count in df.items()}
+
+
+def _build_index(catalog: Catalog) -> dict[str, list[int]]:
+    """Which sentences could use each word (literally or inside a slot or rule)."""
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(catalog.sentences):
+        vocab: set[str] = set()
+        for unit in s.units:
+            if isinstance(unit, str):
+                vocab.add(unit)
+            elif unit.kind == "rule":
+                vocab.update(t for p in catalog.rule_phrases[unit.name] for t in p)
+            elif unit.name == "seconds":
+                vocab.add("#seconds")
+            else:
+                vocab.update(t for p in catalog.list_phrases[unit.name] for t in p)
+        for word in vocab:
+            index[word].append(i)
+    return dict(index)

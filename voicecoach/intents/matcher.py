@@ -1,0 +1,137 @@
+"""The matcher: a pure function from text (and the session's context) to an intent.
+
+`recognize(text, catalog, context)` compares the words with every template sentence
+that shares a word with them, aligning words in order (a weighted longest common
+subsequence where `{slot}` and `<rule>` placeholders take whole phrases). The score is a
+Dice coefficient of weights: how much of the template the words cover and how much
+of the words the template explains. Below `REJECT_BELOW` the answer is `none`: the
+coach says it did not catch that rather than guess.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from voicecoach.intents.catalog import RULE_WEIGHT, SLOT_WEIGHT, Catalog, CompiledSentence
+from voicecoach.intents.grammar import Placeholder
+from voicecoach.intents.normalize import DURATION_PREFIX, NUMBER_PREFIX, match_tokens
+from voicecoach.intents.types import NO_MATCH, Context, Match
+
+# A match must explain most of what was said and most of the template: at least 70% of
+# the weight on both sides together. A sentence that shares its telling words with a
+# template but not its topic ("what time is it" vs "what is the IT band") falls below.
+REJECT_BELOW = 0.70
+CANDIDATES = 80                  # sentences scored fully after the quick word-overlap pass
+MIN_TEMPLATE_COVERAGE = 0.75    # "down" alone is not "slow down": most of a template must be said
+BARE_NUMBER_CREDIT = 0.4         # "hold for 45" fills {seconds}, with less certainty than "45 seconds"
+CONTEXT_BONUS = 0.04             # a sentence written for the current context wins ties
+
+
+def recognize(text: str, catalog: Catalog, context: Context | None = None) -> Match:
+    context = context or Context()
+    tokens = match_tokens(text)
+    if not tokens:
+        return Match(text, NO_MATCH, {}, 0.0)
+    weights = [catalog.weight(t) for t in tokens]
+    best: tuple[float, CompiledSentence | None, dict[str, Any]] = (0.0, None, {})
+    for sentence in _candidates(tokens, weights, catalog, context):
+        score, slots = _align(tokens, weights, sentence, catalog)
+        score += _context_bonus(sentence, context)
+        if score > best[0]:
+            best = (score, sentence, slots)
+    score, sentence, slots = best
+    if sentence is None or score < REJECT_BELOW:
+        return Match(text, NO_MATCH, {}, round(min(score, 1.0), 3))
+    return Match(text, sentence.intent, {**sentence.slots, **slots}, round(min(score, 1.0), 3))
+
+
+def _context_fits(sentence: CompiledSentence, context: Context) -> bool:
+    if not sentence.context:
+        return True
+    return all(getattr(context, key) == value for key, value in sentence.context.items())
+
+
+def _context_bonus(sentence: CompiledSentence, context: Context) -> float:
+    if sentence.context:
+        return CONTEXT_BONUS
+    if context.expecting == "yes_no" and sentence.intent in ("yes", "no"):
+        return CONTEXT_BONUS
+    return 0.0
+
+
+def _candidates(tokens, weights, catalog: Catalog, context: Context) -> list[CompiledSentence]:
+    overlap: dict[int, float] = {}
+    for token, weight in zip(tokens, weights):
+        keys = (token, "#seconds") if token.startswith(("#dur:", "#num:")) else (token,)
+        for key in keys:
+            for i in catalog.index.get(key, ()):
+                overlap[i] = overlap.get(i, 0.0) + weight
+    # Among equal overlaps, shorter sentences first: they leave less unexplained.
+    ranked = sorted(overlap, key=lambda i: (-overlap[i], len(catalog.sentences[i].units)))
+    out = []
+    for i in ranked:
+        sentence = catalog.sentences[i]
+        if _context_fits(sentence, context):
+            out.append(sentence)
+            if len(out) >= CANDIDATES:
+                break
+    return out
+
+
+def _unit_weight(unit: str | Placeholder, catalog: Catalog) -> float:
+    if isinstance(unit, str):
+        return catalog.weight(unit)
+    return SLOT_WEIGHT if unit.kind == "list" else RULE_WEIGHT
+
+
+def _align(tokens: tuple[str, ...], weights: list[float], sentence: CompiledSentence,
+           catalog: Catalog) -> tuple[float, dict[str, Any]]:
+    """Weighted in-order alignment of the words with one template sentence."""
+    units = sentence.units
+    n, m = len(tokens), len(units)
+    # best[i][j] = (matched weight, of it on the template side, slots) using tokens[:i], units[:j]
+    best: list[list[tuple[float, float, tuple]]] = [[(0.0, 0.0, ())] * (m + 1) for _ in range(n + 1)]
+    for i in range(n + 1):
+        for j in range(m + 1):
+            here = best[i][j]
+            if i < n and best[i + 1][j][0] < here[0]:
+                best[i + 1][j] = here
+            if j >= m:
+                continue
+            if best[i][j + 1][0] < here[0]:
+                best[i][j + 1] = here
+            unit = units[j]
+            if isinstance(unit, str):
+                if i < n and tokens[i] == unit:
+                    _improve(best, i + 1, j + 1, here, 2 * weights[i], weights[i], ())
+                continue
+            for length, gain, own, slot in _placeholder_spans(tokens, weights, i, unit, catalog):
+                _improve(best, i + length, j + 1, here, gain, own, slot)
+    matched, template_side, slots = best[n][m]
+    template_total = sum(_unit_weight(u, catalog) for u in units)
+    if template_side < MIN_TEMPLATE_COVERAGE * template_total:
+        return 0.0, {}
+    return matched / (sum(weights) + template_total), dict(slots)
+
+
+def _improve(best, i: int, j: int, here: tuple, gain: float, template_gain: float, slot: tuple) -> None:
+    score = here[0] + gain
+    if best[i][j][0] < score:
+        best[i][j] = (score, here[1] + template_gain, here[2] + slot)
+
+
+def _placeholder_spans(tokens, weights, i: int, unit: Placeholder, catalog: Catalog):
+    """Ways `unit` can take tokens[i:i+length]: (length, gain, of it the template's, slot items)."""
+    if unit.kind == "list" and unit.name == "seconds":
+        if i < len(tokens) and tokens[i].startswith(DURATION_PREFIX):
+            yield 1, SLOT_WEIGHT + weights[i], SLOT_WEIGHT, (("seconds", int(tokens[i][len(DURATION_PREFIX):])),)
+        elif i < len(tokens) and tokens[i].startswith(NUMBER_PREFIX):
+            credit = BARE_NUMBER_CREDIT * SLOT_WEIGHT
+            yield 1, credit + BARE_NUMBER_CREDIT * weights[i], SLOT_WEIGHT, (("seconds", int(tokens[i][len(NUMBER_PREFIX):])),)
+        return
+    phrases = catalog.list_phrases[unit.name] if unit.kind == "list" else catalog.rule_phrases[unit.name]
+    own_weight = SLOT_WEIGHT if unit.kind == "list" else RULE_WEIGHT
+    for length in range(0 if () in phrases else 1, min(catalog.max_phrase_len, len(tokens) - i) + 1):
+        span = tuple(tokens[i:i + length])
+        if span in phrases:
+            slot = ((unit.name, phrases[span]),) if unit.kind == "list" else ()
+            yield length, own_weight + sum(weights[i:i + length]), own_weight, slot

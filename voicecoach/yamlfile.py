@@ -1,0 +1,67 @@
+"""YAML loading that remembers where each value came from, for `file:line: message` errors."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class LocatedStr(str):
+    line: int = 0
+
+
+class LocatedDict(dict):
+    line: int = 0
+
+
+class LocatedList(list):
+    line: int = 0
+
+
+class _LineLoader(yaml.SafeLoader):
+    def construct_yaml_str(self, node):  # type: ignore[override]
+        value = LocatedStr(super().construct_scalar(node))
+        value.line = node.start_mark.line + 1
+        return value
+
+    def construct_yaml_map(self, node):  # type: ignore[override]
+        data = LocatedDict()
+        data.line = node.start_mark.line + 1
+        yield data
+        data.update(self.construct_mapping(node))
+
+    def construct_yaml_seq(self, node):  # type: ignore[override]
+        data = LocatedList()
+        data.line = node.start_mark.line + 1
+        yield data
+        data.extend(self.construct_sequence(node))
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:str", _LineLoader.construct_yaml_str)
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _LineLoader.construct_yaml_map)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _LineLoader.construct_yaml_seq)
+
+
+class YamlError(ValueError):
+    """A file that is not valid YAML; the message is `file:line: what is wrong`."""
+
+
+def load_yaml(path: Path) -> Any:
+    """Load `path`; strings, dicts and lists carry a `.line` attribute."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise YamlError(f"{path}: cannot read: {exc}") from None
+    try:
+        return yaml.load(text, Loader=_LineLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        raise YamlError(f"{path}:{line}: invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise YamlError(f"{path}: invalid YAML: {exc}") from None
+
+
+def line_of(value: Any, default: int = 0) -> int:
+    return getattr(value, "line", default)
