@@ -15,7 +15,8 @@ class Reply:
     """One line the coach says.
 
     `cue` is set for timed cues (one of CUE_NAMES) and None for answers.
-    `urgent` replies (pain, stop, cues) cut whatever is still being said.
+    `urgent` replies (pain, stop) cut whatever is still being said.
+    `rate` asks the output stage to speak at this multiple of the normal rate from now on.
     """
 
     text: str
@@ -23,6 +24,7 @@ class Reply:
     exercise: str | None = None
     side: str | None = None
     urgent: bool = False
+    rate: float | None = None
 
     @property
     def is_cue(self) -> bool:

@@ -1,0 +1,39 @@
+"""Shared fixtures: a small hand-made content set so session tests do not depend on the YAML."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from voicecoach.content.model import Content, Exercise, Program, Topic, Value
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+def _v(x: float, source: str = "ours") -> Value:
+    return Value(x, source)
+
+
+@pytest.fixture
+def tiny_content() -> Content:
+    stretch = Exercise(
+        "it_band_stretch", "the IT band stretch", ("It lengthens the IT band.",),
+        ("Cross one leg over the other.", "Lean towards the crossed leg."),
+        Program("hold", ("left", "right"), sets=_v(1), hold_seconds=_v(30, "article"), switch_seconds=_v(5)),
+    )
+    bridge = Exercise(
+        "glute_bridge", "glute bridges", ("They strengthen the glutes.",),
+        ("Lie on your back.", "Lift your hips."),
+        Program("reps", (), sets=_v(2), reps=_v(5), tempo_seconds=_v(3), rest_seconds=_v(20)),
+    )
+    topics = {
+        "causes": Topic("causes", "Causes", ("Overuse, poor form and weak glutes.",)),
+        "anatomy": Topic("anatomy", "Anatomy", ("The IT band runs from hip to knee.",)),
+    }
+    return Content(
+        title="Test", topics=topics,
+        exercises={"it_band_stretch": stretch, "glute_bridge": bridge},
+        routine=("it_band_stretch", "glute_bridge"),
+        safety=("If you feel pain, stop.", "Consult a medical professional if it persists."),
+    )
