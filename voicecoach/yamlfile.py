@@ -56,9 +56,13 @@ def load_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # An unclosed quote or bracket is reported at the end of the file; where it
+        # started (the context mark) is the line a person needs.
+        scanning = exc.context_mark is not None and "scanning" in (exc.context or "")
+        mark = exc.context_mark if scanning else (exc.problem_mark or exc.context_mark)
         line = mark.line + 1 if mark else 0
-        raise YamlError(f"{path}:{line}: invalid YAML: {exc.problem or exc.context}") from None
+        what = f"{exc.context}: {exc.problem}" if scanning else (exc.problem or exc.context)
+        raise YamlError(f"{path}:{line}: invalid YAML: {what}") from None
     except yaml.YAMLError as exc:
         raise YamlError(f"{path}: invalid YAML: {exc}") from None
 
