@@ -112,6 +112,8 @@ class Session:
     def tick(self) -> list[Reply]:
         """Cues that are due now, in order; moves on to the next exercise when one ends."""
         out: list[Reply] = []
+        if self._paused_at is not None:
+            return out
         while self._cue_index < len(self._cues) and self._due(self._cues[self._cue_index]) <= self.clock.now():
             cue = self._cues[self._cue_index]
             self._cue_index += 1
@@ -378,6 +380,9 @@ class Session:
         blocks = build_blocks(exercise, self._holds.get(exercise.id), self._reps.get(exercise.id))
         first = current if current is not None else 0
         starts = self._starts[:first] + block_starts(blocks[first:], self._starts[first])
+        if current is not None and starts[current] + blocks[current].seconds < active:
+            # The new hold is already over: it ends now and what follows starts from now.
+            starts = starts[:current + 1] + block_starts(blocks[current + 1:], active)
         cues = build_cues(exercise, blocks, starts)
         kept: list[TimedCue] = []
         for cue in cues:

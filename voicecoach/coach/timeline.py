@@ -13,7 +13,7 @@ from voicecoach.content.model import Exercise
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                 "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-                "eighteen", "nineteen", "twenty")
+                "eighteen", "nineteen")
 COUNTDOWN_FROM = 3          # "three, two, one" before a hold ends
 REMAINING_AT = 10           # "ten seconds left"
 MIN_HOLD_FOR_HALFWAY = 20   # shorter holds get no "halfway" (it would crowd the countdown)
@@ -38,8 +38,20 @@ class TimedCue:
     ends_block: bool = False  # the cue said when its block is over
 
 
+TENS_WORDS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+
+
 def say_number(n: int) -> str:
-    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
+    """Numbers as words, so every voice says them the same way ("forty five")."""
+    if 0 <= n < 20:
+        return NUMBER_WORDS[n]
+    if 20 <= n < 100:
+        tens, units = divmod(n, 10)
+        return TENS_WORDS[tens] + (f" {NUMBER_WORDS[units]}" if units else "")
+    if 100 <= n < 1000:
+        hundreds, rest = divmod(n, 100)
+        return f"{NUMBER_WORDS[hundreds]} hundred" + (f" and {say_number(rest)}" if rest else "")
+    return str(n)
 
 
 def say_seconds(seconds: float) -> str:
