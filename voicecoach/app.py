@@ -1,0 +1,143 @@
+"""Running the coach for a person: text mode on the real clock, and the voice loop."""
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import select
+import sys
+import threading
+from typing import Callable, TextIO
+
+from voicecoach.coach.clock import Clock, RealClock
+from voicecoach.coach.session import Session
+from voicecoach.content.model import Content
+from voicecoach.intents.catalog import Catalog
+from voicecoach.intents.matcher import recognize
+from voicecoach.output import OutputStage
+from voicecoach.voice.speaker import TerminalSpeaker
+
+EOF_MARK = object()
+MAX_WAIT = 0.25          # longest wait between checks when no cue is due (keeps Ctrl-C prompt)
+
+
+class LineReader:
+    """Reads typed lines without blocking the countdown: `read(timeout)` returns a line,
+    None when nothing arrived in time, or EOF_MARK at end of input."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._buffer = b""
+        self._eof = False
+        try:
+            self._fd: int | None = stream.fileno()
+            select.select([self._fd], [], [], 0)
+        except (OSError, ValueError, AttributeError, TypeError):
+            self._fd = None          # not a selectable file (a test stream, or Windows)
+        self._lines: queue.Queue[object] = queue.Queue()
+        if self._fd is None:
+            threading.Thread(target=self._pump, name="stdin-reader", daemon=True).start()
+
+    def _pump(self) -> None:
+        for line in self._stream:
+            self._lines.put(line.rstrip("\r\n"))
+        self._lines.put(EOF_MARK)
+
+    def read(self, timeout: float) -> object:
+        if self._fd is None:
+            try:
+                return self._lines.get(timeout=timeout)
+            except queue.Empty:
+                return None
+        if b"\n" in self._buffer:
+            return self._take_line()
+        if self._eof:
+            return self._take_line() if self._buffer else EOF_MARK
+        ready, _, _ = select.select([self._fd], [], [], max(0.0, timeout))
+        if not ready:
+            return None
+        chunk = os.read(self._fd, 4096)
+        if not chunk:
+            self._eof = True
+        self._buffer += chunk
+        if b"\n" in self._buffer or self._eof:
+            return self.read(0)
+        return None
+
+    def _take_line(self) -> str:
+        line, sep, rest = self._buffer.partition(b"\n")
+        self._buffer = rest
+        return line.decode("utf-8", errors="replace").rstrip("\r")
+
+
+def run_text_session(session: Session, catalog: Catalog, output: OutputStage, reader: LineReader,
+                     clock: Clock, prompt: Callable[[], None] = lambda: None) -> None:
+    """Type to the coach; cues are delivered at their time while the prompt waits."""
+    output.deliver(session.begin())
+    prompt()
+    try:
+        while not session.wants_exit:
+            due = session.next_due()
+            wait = MAX_WAIT if due is None else min(MAX_WAIT, max(0.0, due - clock.now()))
+            line = reader.read(wait)
+            if line is EOF_MARK:
+                break
+            if isinstance(line, str) and line.strip():
+                output.deliver(session.handle(recognize(line, catalog, session.context())))
+                prompt()
+            cues = session.tick()
+            if cues:
+                output.deliver(cues)
+                prompt()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.close("quit")
+
+
+def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
+              history: Callable[[argparse.Namespace], tuple[list, str | None]]) -> int:
+    listeners, notice = history(args)
+    if notice:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+    if not args.text:
+        reason = _why_no_voice_loop(args)
+        if reason:
+            print(f"voicecoach: {reason}; using text mode.", file=sys.stderr)
+    clock = RealClock()
+    session = Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content))
+    interactive = sys.stdin.isatty()
+    output = OutputStage([TerminalSpeaker()])
+
+    def prompt() -> None:
+        if interactive:
+            sys.stdout.write("you> ")
+            sys.stdout.flush()
+
+    run_text_session(session, catalog, output, LineReader(sys.stdin), clock, prompt)
+    if interactive:
+        print()
+    output.close()
+    for error in session.listener_errors:
+        print(f"voicecoach: {error}", file=sys.stderr)
+    return 0
+
+
+def _why_no_voice_loop(args: argparse.Namespace) -> str | None:
+    """Why the spoken loop cannot run here (no microphone or no speaker), or None."""
+    try:
+        from voicecoach.hearing.sources import microphone_unavailable_reason
+    except ImportError:
+        return "no microphone support is installed"
+    return microphone_unavailable_reason()
+
+
+def _proposal(listeners: list, content: Content):
+    for listener in listeners:
+        propose = getattr(listener, "propose", None)
+        if propose is not None:
+            try:
+                return propose(content)
+            except Exception:  # a proposal is a nicety; the coach runs without it
+                return None
+    return None

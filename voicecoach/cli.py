@@ -1,0 +1,227 @@
+"""The `voicecoach` command: the coach itself and the commands that measure it.
+
+    voicecoach                 talk to the coach (microphone and voice; text when either is missing)
+    voicecoach --text          type to the coach; cues still arrive on time
+    voicecoach parse ...       what the matcher makes of utterances (JSON lines)
+    voicecoach simulate FILE   a scripted session on a virtual clock
+    voicecoach validate [DIR]  check content and intent files
+    voicecoach transcribe ...  what the recognizer hears in WAV files (JSON lines)
+    voicecoach say TEXT        hear or save any line in the coach's voice
+    voicecoach history         past sessions, progress and pain reports
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+from voicecoach.coach.clock import VirtualClock
+from voicecoach.coach.session import Session
+from voicecoach.coach.simulate import ScriptError, Simulator, load_script
+from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
+from voicecoach.intents.matcher import recognize
+
+# Verbs whose arguments and work live with their part of the program.
+PLUGGED_VERBS = {
+    "transcribe": ("voicecoach.hearing.commands", "what the recognizer hears in WAV files, as JSON lines"),
+    "say": ("voicecoach.voice.commands", "say a line in the coach's voice, or save it as WAV"),
+    "history": ("voicecoach.history.commands", "past sessions, progress and pain reports"),
+}
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, never as a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voicecoach", description="A hands-free, offline spoken coach for IT band pain.")
+    add_run_arguments(parser)
+    verbs = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = verbs.add_parser("run", help="talk to the coach (the default)")
+    add_run_arguments(p)
+
+    p = verbs.add_parser("parse", help="match utterances to intents, one JSON object a line")
+    p.add_argument("utterances", nargs="*", help="utterances; one a line on stdin when none are given")
+
+    p = verbs.add_parser("simulate", help="run a scripted session on a virtual clock")
+    p.add_argument("script", type=Path, help="lines of '@<seconds> <utterance>'; # starts a comment")
+    p.add_argument("--json", action="store_true", help="one JSON object an event")
+    p.add_argument("--db", default=None, help="record the session in this history database")
+
+    p = verbs.add_parser("validate", help="check content and intent files")
+    p.add_argument("directory", nargs="?", type=Path, help="a directory of YAML files (default: the shipped ones)")
+
+    for verb, (module, help_text) in PLUGGED_VERBS.items():
+        p = verbs.add_parser(verb, help=help_text)
+        _plugged(module, p).add_arguments(p)
+    return parser
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--text", action="store_true", help="type instead of speaking")
+    parser.add_argument("--db", default=None, help="history database path (default: in your data directory)")
+    parser.add_argument("--no-history", action="store_true", help="do not read or write history")
+
+
+class _MissingPart:
+    """Stands in for a part of the program whose module is not installed."""
+
+    def __init__(self, module: str, reason: str) -> None:
+        self.module, self.reason = module, reason
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def run(self, args: argparse.Namespace) -> int:
+        print(f"voicecoach: this command is unavailable: {self.reason}", file=sys.stderr)
+        return 1
+
+
+def _plugged(module: str, parser: argparse.ArgumentParser | None = None):
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        return _MissingPart(module, str(exc))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        if command in PLUGGED_VERBS:
+            return int(_plugged(PLUGGED_VERBS[command][0]).run(args) or 0)
+        return COMMANDS[command](args)
+    except UserError as exc:
+        print(f"voicecoach: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130
+
+
+# ----- parse ------------------------------------------------------------------------------
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    catalog = _catalog()
+    lines = args.utterances if args.utterances else (line.rstrip("\r\n") for line in sys.stdin)
+    for text in lines:
+        print(json.dumps(recognize(text, catalog).as_json(), ensure_ascii=False), flush=not args.utterances)
+    return 0
+
+
+# ----- simulate ---------------------------------------------------------------------------
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    try:
+        script = load_script(args.script)
+    except ScriptError as exc:
+        raise UserError(str(exc)) from None
+    content, catalog = _content(), _catalog()
+    listeners, notice = _history_listeners(args, simulated=True)
+    if notice:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+
+    def make_session(clock: VirtualClock) -> Session:
+        return Session(content, clock, listeners=listeners)
+
+    simulator = Simulator(make_session, lambda text, session: recognize(text, catalog, session.context()))
+    for event in simulator.run(script):
+        print(json.dumps(event.as_json(), ensure_ascii=False) if args.json else event.as_text())
+    return 0
+
+
+# ----- validate ---------------------------------------------------------------------------
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from voicecoach.content.loader import validate_content
+
+    content_dir, intents_dir = _validation_dirs(args.directory)
+    problems: list[str] = []
+    if content_dir is not None:
+        problems += validate_content(content_dir)
+    if intents_dir is not None:
+        problems += validate_catalog(intents_dir)
+    for problem in problems:
+        print(problem)
+    if not problems:
+        checked = " and ".join(str(d) for d in (content_dir, intents_dir) if d is not None)
+        print(f"ok: {checked}")
+    return 1 if problems else 0
+
+
+def _validation_dirs(directory: Path | None) -> tuple[Path | None, Path | None]:
+    """Which folders hold content and which hold intent templates."""
+    from voicecoach.content.loader import default_content_dir
+    from voicecoach.intents.catalog import INTENTS_DIR
+
+    if directory is None:
+        return default_content_dir(), INTENTS_DIR
+    if not directory.is_dir():
+        raise UserError(f"{directory}: not a directory")
+    if (directory / "content").is_dir() or (directory / "voicecoach" / "intents").is_dir():
+        content = directory / "content"
+        intents = directory / "voicecoach" / "intents"
+        return (content if content.is_dir() else None), (intents if intents.is_dir() else None)
+    if any(_is_intent_file(f) for f in directory.glob("*.yaml")):
+        return None, directory
+    return directory, None
+
+
+def _is_intent_file(path: Path) -> bool:
+    try:
+        head = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(line.split(":")[0] in ("intents", "lists", "rules") for line in head.splitlines() if line and not line[0].isspace())
+
+
+# ----- run: the coach ---------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from voicecoach.app import run_coach
+
+    return run_coach(args, _content(), _catalog(), _history_listeners)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": cmd_run, "parse": cmd_parse, "simulate": cmd_simulate, "validate": cmd_validate,
+}
+
+
+# ----- shared loading ---------------------------------------------------------------------
+
+def _catalog():
+    try:
+        return load_catalog()
+    except CatalogError as exc:
+        raise UserError(f"the intent templates are broken:\n{exc}") from None
+
+
+def _content():
+    from voicecoach.content.loader import ContentError, load_content
+
+    try:
+        return load_content()
+    except ContentError as exc:
+        raise UserError(f"the content files are broken:\n{exc}") from None
+
+
+def _history_listeners(args: argparse.Namespace, simulated: bool = False) -> tuple[list, str | None]:
+    """The history recorder when history is wanted and works; else no listener and why."""
+    if getattr(args, "no_history", False) or (simulated and not args.db):
+        return [], None
+    try:
+        from voicecoach.history.store import open_history, resolve_db_path
+    except ImportError as exc:
+        return [], f"history is unavailable ({exc}); the coach runs without it"
+    recorder, reason = open_history(resolve_db_path(args.db))
+    return ([recorder] if recorder else []), reason
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
