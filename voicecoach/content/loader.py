@@ -1,0 +1,245 @@
+"""Load the article and exercise programs from content/*.yaml, checking everything on the way.
+
+Every problem is reported as `file:line: what is wrong`; `load_content` raises ContentError
+listing them all, and `validate_content` returns them. No YAML traceback reaches a user.
+"""
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Any
+
+from voicecoach.content.model import EXERCISES, TOPICS, Content, Exercise, Program, Topic, Value
+from voicecoach.yamlfile import YamlError, line_of, load_yaml
+
+SOURCES = ("article", "ours")
+PROGRAM_KINDS = ("hold", "reps")
+SIDES = ("left", "right")
+NUMBER_FIELDS = ("sets", "hold_seconds", "reps", "tempo_seconds", "rest_seconds", "switch_seconds")
+REQUIRED_NUMBERS = {"hold": ("sets", "hold_seconds"), "reps": ("sets", "reps")}
+WHOLE_NUMBERS = ("sets", "reps")
+MAX_SPOKEN_WORDS = 25            # a sentence longer than this is hard to follow by ear
+
+
+class ContentError(ValueError):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def default_content_dir() -> Path:
+    """The content shipped with the package (content/ in a checkout)."""
+    return Path(str(importlib.resources.files("voicecoach.content_data")))
+
+
+def load_content(directory: Path | str | None = None) -> Content:
+    content, problems = _read(Path(directory) if directory else default_content_dir())
+    if problems:
+        raise ContentError(problems)
+    assert content is not None
+    return content
+
+
+def validate_content(directory: Path | str | None = None) -> list[str]:
+    return _read(Path(directory) if directory else default_content_dir())[1]
+
+
+def _read(directory: Path) -> tuple[Content | None, list[str]]:
+    problems: list[str] = []
+    docs: dict[str, tuple[Path, Any]] = {}
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        return None, [f"{directory}: no content files (*.yaml)"]
+    for path in files:
+        try:
+            doc = load_yaml(path)
+        except YamlError as exc:
+            problems.append(str(exc))
+            continue
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            problems.append(f"{path}:{line_of(doc, 1)}: expected a mapping of sections")
+            continue
+        for key, value in doc.items():
+            if key in docs:
+                problems.append(f"{path}:{line_of(key)}: section {key!r} is also in {docs[key][0]}")
+            docs[key] = (path, value)
+    known = {"title", "topics", "exercises", "safety", "routine", "progression"}
+    for key, (path, _) in docs.items():
+        if key not in known:
+            problems.append(f"{path}:{line_of(key)}: unknown section {key!r} (expected one of {', '.join(sorted(known - {'progression'}))})")
+    for key in ("title", "topics", "exercises", "safety", "routine"):
+        if key not in docs:
+            problems.append(f"{directory}: no file has the section {key!r}")
+    if problems:
+        return None, problems
+
+    exercises = _exercises(*docs["exercises"], problems)
+    topics = _topics(*docs["topics"], exercises, problems)
+    safety = _sentences(docs["safety"][0], docs["safety"][1], "safety", problems)
+    routine = _routine(*docs["routine"], exercises, problems)
+    title_path, title = docs["title"]
+    if not isinstance(title, str) or not title.strip():
+        problems.append(f"{title_path}:{line_of(title)}: title must be text")
+    if problems:
+        return None, problems
+    return Content(str(title), topics, exercises, routine, safety), []
+
+
+def _sentences(path: Path, value: Any, what: str, problems: list[str]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        problems.append(f"{path}:{line_of(value)}: {what} must be a list of sentences")
+        return ()
+    out = []
+    for sentence in value:
+        where = f"{path}:{line_of(sentence, line_of(value))}"
+        if not isinstance(sentence, str) or not sentence.strip():
+            problems.append(f"{where}: {what}: a sentence must be text, not {sentence!r}")
+        elif len(sentence.split()) > MAX_SPOKEN_WORDS:
+            problems.append(f"{where}: {what}: sentence too long to follow by ear "
+                            f"({len(sentence.split())} words, at most {MAX_SPOKEN_WORDS})")
+        else:
+            out.append(" ".join(sentence.split()))
+    return tuple(out)
+
+
+def _unknown_keys(path: Path, mapping: dict, allowed: set[str], what: str, problems: list[str]) -> None:
+    for key in mapping:
+        if key not in allowed:
+            problems.append(f"{path}:{line_of(key)}: {what}: unknown key {key!r} (expected {', '.join(sorted(allowed))})")
+
+
+def _exercises(path: Path, section: Any, problems: list[str]) -> dict[str, Exercise]:
+    out: dict[str, Exercise] = {}
+    if not isinstance(section, dict):
+        problems.append(f"{path}:{line_of(section)}: exercises must be a mapping of exercise ids")
+        return out
+    for ex_id, body in section.items():
+        where = f"{path}:{line_of(ex_id)}"
+        if ex_id not in EXERCISES:
+            problems.append(f"{where}: unknown exercise {ex_id!r} (expected one of {', '.join(EXERCISES)})")
+            continue
+        if not isinstance(body, dict):
+            problems.append(f"{where}: exercise {ex_id!r} must be a mapping")
+            continue
+        _unknown_keys(path, body, {"name", "why", "steps", "program", "cues"}, ex_id, problems)
+        missing = [k for k in ("name", "why", "steps", "program") if k not in body]
+        if missing:
+            problems.append(f"{where}: exercise {ex_id!r} is missing {', '.join(missing)}")
+            continue
+        program = _program(path, ex_id, body["program"], problems)
+        cues = body.get("cues") or {}
+        if not isinstance(cues, dict):
+            problems.append(f"{path}:{line_of(cues)}: {ex_id}: cues must be a mapping")
+            cues = {}
+        if program is not None:
+            out[ex_id] = Exercise(ex_id, str(body["name"]), _sentences(path, body["why"], f"{ex_id} why", problems),
+                                  _sentences(path, body["steps"], f"{ex_id} steps", problems), program,
+                                  {str(k): str(v) for k, v in cues.items()})
+    for ex_id in EXERCISES:
+        if ex_id not in section:
+            problems.append(f"{path}:{line_of(section)}: exercises: {ex_id!r} is missing")
+    return out
+
+
+def _program(path: Path, ex_id: str, body: Any, problems: list[str]) -> Program | None:
+    where = f"{path}:{line_of(body)}"
+    if not isinstance(body, dict):
+        problems.append(f"{where}: {ex_id}: program must be a mapping")
+        return None
+    _unknown_keys(path, body, {"kind", "sides", *NUMBER_FIELDS}, f"{ex_id} program", problems)
+    kind = body.get("kind")
+    if kind not in PROGRAM_KINDS:
+        problems.append(f"{path}:{line_of(kind, line_of(body))}: {ex_id}: program kind must be one of {', '.join(PROGRAM_KINDS)}, not {kind!r}")
+        return None
+    sides = body.get("sides") or []
+    if not isinstance(sides, list) or any(s not in SIDES for s in sides) or len(set(sides)) != len(sides):
+        problems.append(f"{path}:{line_of(sides, line_of(body))}: {ex_id}: sides must be a list of distinct {' or '.join(SIDES)}, not {sides!r}")
+        return None
+    values: dict[str, Value] = {}
+    for name in NUMBER_FIELDS:
+        if name in body:
+            value = _value(path, ex_id, name, body[name], problems, line_of(next(k for k in body if k == name)))
+            if value is not None:
+                values[name] = value
+        elif name in REQUIRED_NUMBERS[kind]:
+            problems.append(f"{where}: {ex_id}: a {kind} program needs {name}")
+    if any(name not in values for name in REQUIRED_NUMBERS[kind]):
+        return None
+    return Program(kind, tuple(sides), **values)  # type: ignore[arg-type]
+
+
+def _value(path: Path, ex_id: str, name: str, raw: Any, problems: list[str], key_line: int) -> Value | None:
+    where = f"{path}:{line_of(raw, key_line)}"
+    if not isinstance(raw, dict) or set(raw) != {"value", "source"}:
+        problems.append(f"{where}: {ex_id}: {name} must be {{value: N, source: article|ours}}, not {raw!r}")
+        return None
+    number, source = raw["value"], raw["source"]
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or number <= 0:
+        problems.append(f"{where}: {ex_id}: {name} must be a positive number, not {number!r}")
+        return None
+    if name in WHOLE_NUMBERS and number != int(number):
+        problems.append(f"{where}: {ex_id}: {name} must be a whole number, not {number!r}")
+        return None
+    if source not in SOURCES:
+        problems.append(f"{where}: {ex_id}: {name} source must be 'article' or 'ours', not {source!r}")
+        return None
+    return Value(float(number), str(source))
+
+
+def _topics(path: Path, section: Any, exercises: dict[str, Exercise], problems: list[str]) -> dict[str, Topic]:
+    out: dict[str, Topic] = {}
+    if not isinstance(section, dict):
+        problems.append(f"{path}:{line_of(section)}: topics must be a mapping of topic ids")
+        return out
+    for topic_id, body in section.items():
+        where = f"{path}:{line_of(topic_id)}"
+        if topic_id not in TOPICS:
+            problems.append(f"{where}: unknown topic {topic_id!r} (expected one of {', '.join(TOPICS)})")
+            continue
+        if not isinstance(body, dict) or "title" not in body:
+            problems.append(f"{where}: topic {topic_id!r} needs a title")
+            continue
+        _unknown_keys(path, body, {"title", "sentences", "exercise"}, topic_id, problems)
+        if ("sentences" in body) == ("exercise" in body):
+            problems.append(f"{where}: topic {topic_id!r} needs either sentences or an exercise, not both")
+            continue
+        if "exercise" in body:
+            exercise = exercises.get(body["exercise"])
+            if exercise is None and body["exercise"] in EXERCISES:
+                continue                  # the exercise itself is broken and already reported
+            if exercise is None:
+                problems.append(f"{path}:{line_of(body['exercise'])}: topic {topic_id!r}: unknown exercise {body['exercise']!r}")
+                continue
+            sentences = exercise.why + exercise.steps + (program_summary(exercise),)
+        else:
+            sentences = _sentences(path, body["sentences"], topic_id, problems)
+        out[topic_id] = Topic(topic_id, str(body["title"]), sentences)
+    for topic_id in TOPICS:
+        if topic_id not in section:
+            problems.append(f"{path}:{line_of(section)}: topics: {topic_id!r} is missing")
+    return out
+
+
+def _routine(path: Path, value: Any, exercises: dict[str, Exercise], problems: list[str]) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        problems.append(f"{path}:{line_of(value)}: routine must be a list of exercise ids")
+        return ()
+    for ex_id in value:
+        if ex_id not in EXERCISES:
+            problems.append(f"{path}:{line_of(value)}: routine: unknown exercise {ex_id!r}")
+    return tuple(str(v) for v in value)
+
+
+def program_summary(exercise: Exercise) -> str:
+    """One spoken sentence on how the coach times the exercise."""
+    p = exercise.program
+    sets = int(p.sets.value)
+    each = " on each side" if p.sides else ""
+    set_part = f"{sets} sets of " if sets > 1 else ""
+    if p.kind == "hold":
+        assert p.hold_seconds is not None
+        return f"In the routine I time {set_part}{int(p.hold_seconds.value)} seconds{each}."
+    assert p.reps is not None
+    return f"In the routine we do {set_part}{int(p.reps.value)} reps{each}."
