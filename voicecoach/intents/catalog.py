@@ -25,7 +25,6 @@ BUILTIN_LISTS = ("seconds",)          # {seconds}: a duration, read by the norma
 CONTEXT_KEYS = {"expecting": (str, type(None)), "exercising": bool, "paused": bool}
 MAX_EXPANSIONS = 5000                 # per template: more means the template needs splitting
 SLOT_WEIGHT = 2.5                     # how much a filled {slot} counts, like a telling word
-RULE_WEIGHT = 1.2                     # a <rule> fragment counts like a common word
 UNKNOWN_WORD_WEIGHT = 2.0             # a word no template uses: counts against a match
 
 
@@ -76,6 +75,7 @@ class Catalog:
     list_raw: dict[str, list[tuple[str, Any]]]              # list -> (spoken phrase, value)
     rule_raw: dict[str, list[str]]
     weights: dict[str, float]
+    rule_weights: dict[str, float] = field(default_factory=dict)
     templates: list[_Template] = field(repr=False, default_factory=list)
     index: dict[str, list[int]] = field(repr=False, default_factory=dict)
     max_phrase_len: int = 1
@@ -84,6 +84,13 @@ class Catalog:
         if token.startswith("#"):
             return SLOT_WEIGHT
         return self.weights.get(token, UNKNOWN_WORD_WEIGHT)
+
+    def unit_weight(self, unit: str | Placeholder) -> float:
+        """What a template unit counts for: a word by its weight, a slot like a telling word,
+        a <rule> like the words it usually stands for."""
+        if isinstance(unit, str):
+            return self.weight(unit)
+        return SLOT_WEIGHT if unit.kind == "list" else self.rule_weights[unit.name]
 
     def samples(self, per_template: int = 12) -> Iterator[Sample]:
         """Sentences expanded from the templates that need no context, with their intent and slots."""
@@ -220,10 +227,11 @@ def _build(directory: Path) -> tuple[Catalog | None, list[str]]:
     if problems:
         return None, problems
     weights = _word_weights(sentences, list_phrases, rule_phrases)
+    rule_weights = {name: _phrase_weight(phrases, weights) for name, phrases in rule_phrases.items()}
     catalog = Catalog(
         intents=tuple(dict.fromkeys(t.intent for t in templates)),
         sentences=sentences, list_phrases=list_phrases, rule_phrases=rule_phrases,
-        list_raw=list_raw, rule_raw=rule_raw, weights=weights, templates=templates,
+        list_raw=list_raw, rule_raw=rule_raw, weights=weights, rule_weights=rule_weights, templates=templates,
         max_phrase_len=max([len(p) for d in list_phrases.values() for p in d]
                            + [len(p) for s in rule_phrases.values() for p in s] + [1]),
     )
@@ -402,6 +410,13 @@ def _word_weights(sentences: list[CompiledSentence], list_phrases, rule_phrases)
             df[word] += 1
     n = len(by_intent)
     return {word: math.log(1 + n / count) for word, count in df.items()}
+
+
+def _phrase_weight(phrases: frozenset[tuple[str, ...]], weights: dict[str, float]) -> float:
+    """The mean weight of a rule's phrases, kept between a common word and a slot."""
+    sums = [sum(weights.get(t, UNKNOWN_WORD_WEIGHT) for t in p) for p in phrases if p]
+    mean = sum(sums) / len(sums) if sums else 1.0
+    return min(SLOT_WEIGHT, max(1.0, mean))
 
 
 def _build_index(catalog: Catalog) -> dict[str, list[int]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from voicecoach.intents.catalog import RULE_WEIGHT, SLOT_WEIGHT, Catalog, CompiledSentence
+from voicecoach.intents.catalog import SLOT_WEIGHT, Catalog, CompiledSentence
 from voicecoach.intents.grammar import Placeholder
 from voicecoach.intents.normalize import DURATION_PREFIX, NUMBER_PREFIX, match_tokens
 from voicecoach.intents.types import NO_MATCH, Context, Match
@@ -77,12 +77,6 @@ def _candidates(tokens, weights, catalog: Catalog, context: Context) -> list[Com
     return out
 
 
-def _unit_weight(unit: str | Placeholder, catalog: Catalog) -> float:
-    if isinstance(unit, str):
-        return catalog.weight(unit)
-    return SLOT_WEIGHT if unit.kind == "list" else RULE_WEIGHT
-
-
 def _align(tokens: tuple[str, ...], weights: list[float], sentence: CompiledSentence,
            catalog: Catalog) -> tuple[float, dict[str, Any]]:
     """Weighted in-order alignment of the words with one template sentence."""
@@ -107,7 +101,7 @@ def _align(tokens: tuple[str, ...], weights: list[float], sentence: CompiledSent
             for length, gain, own, slot in _placeholder_spans(tokens, weights, i, unit, catalog):
                 _improve(best, i + length, j + 1, here, gain, own, slot)
     matched, template_side, slots = best[n][m]
-    template_total = sum(_unit_weight(u, catalog) for u in units)
+    template_total = sum(catalog.unit_weight(u) for u in units)
     if template_side < MIN_TEMPLATE_COVERAGE * template_total:
         return 0.0, {}
     return matched / (sum(weights) + template_total), dict(slots)
@@ -129,7 +123,7 @@ def _placeholder_spans(tokens, weights, i: int, unit: Placeholder, catalog: Cata
             yield 1, credit + BARE_NUMBER_CREDIT * weights[i], SLOT_WEIGHT, (("seconds", int(tokens[i][len(NUMBER_PREFIX):])),)
         return
     phrases = catalog.list_phrases[unit.name] if unit.kind == "list" else catalog.rule_phrases[unit.name]
-    own_weight = SLOT_WEIGHT if unit.kind == "list" else RULE_WEIGHT
+    own_weight = catalog.unit_weight(unit)
     for length in range(0 if () in phrases else 1, min(catalog.max_phrase_len, len(tokens) - i) + 1):
         span = tuple(tokens[i:i + length])
         if span in phrases:
