@@ -1,0 +1,54 @@
+"""`voicecoach transcribe FILE.wav ...`: what the recognizer hears, one JSON line a file."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from voicecoach.hearing.audio import AudioError, read_wav
+from voicecoach.hearing.engines import ENGINES, open_recognizer
+from voicecoach.hearing.reading import read_intent
+from voicecoach.hearing.recognizer import RecognizerUnavailable
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", type=Path, help="WAV files (8-48 kHz, mono or stereo, 8-32 bit PCM)")
+    parser.add_argument("--asr", choices=ENGINES, default="whisper", help="the recognizer (default: whisper)")
+    parser.add_argument("--asr-model", default=None, metavar="DIR",
+                        help="a CTranslate2 Whisper model directory (default: $VOICECOACH_ASR_MODEL, the config file, or the bundled tiny.en)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from voicecoach.intents.catalog import load_catalog
+
+    catalog = load_catalog()
+    try:
+        recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=False)
+    except RecognizerUnavailable as exc:
+        print(f"voicecoach: no recognizer: {exc}", file=sys.stderr)
+        return 1
+    if notice:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+    failures = 0
+    for path in args.files:
+        try:
+            audio = read_wav(path)
+        except AudioError as exc:
+            print(f"voicecoach: {exc}", file=sys.stderr)
+            print(json.dumps({"file": str(path), "error": str(exc)}), flush=True)
+            failures += 1
+            continue
+        try:
+            transcript = recognizer.transcribe(audio)
+        except RecognizerUnavailable as exc:
+            print(f"voicecoach: no recognizer: {exc}", file=sys.stderr)
+            return 1
+        reading = read_intent(transcript, catalog)
+        heard = reading.hypothesis.text if reading.hypothesis else ""
+        print(json.dumps({
+            "file": str(path), "text": heard, "intent": reading.match.intent, "slots": reading.match.slots,
+            "score": round(reading.match.score, 3), "decode_ms": round(transcript.decode_ms, 1),
+            "audio_ms": round(transcript.audio_ms, 1),
+        }, ensure_ascii=False), flush=True)
+    return 1 if failures else 0

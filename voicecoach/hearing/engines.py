@@ -1,0 +1,30 @@
+"""Choosing a recognizer: Whisper when a model loads, sphinx as the fallback, or a clear reason."""
+from __future__ import annotations
+
+from voicecoach.hearing.reading import catalog_prompt
+from voicecoach.hearing.recognizer import Recognizer, RecognizerUnavailable
+from voicecoach.intents.catalog import Catalog
+
+ENGINES = ("whisper", "sphinx")
+
+
+def open_recognizer(engine: str, catalog: Catalog, asr_model: str | None = None,
+                    background: bool = True) -> tuple[Recognizer, str | None]:
+    """The recognizer to use and, when it is a fallback, the one line that says why."""
+    if engine == "sphinx":
+        from voicecoach.hearing.sphinx import SphinxRecognizer
+
+        return SphinxRecognizer(), None
+    if engine != "whisper":
+        raise RecognizerUnavailable(f"unknown recognizer {engine!r} (choose {' or '.join(ENGINES)})")
+    try:
+        from voicecoach.hearing.whisper import load_whisper
+
+        return load_whisper(asr_model, background=background, prompt_text=catalog_prompt(catalog)), None
+    except RecognizerUnavailable as whisper_problem:
+        try:
+            from voicecoach.hearing.sphinx import SphinxRecognizer
+
+            return SphinxRecognizer(), f"{whisper_problem}; using sphinx instead"
+        except RecognizerUnavailable as sphinx_problem:
+            raise RecognizerUnavailable(f"{whisper_problem}, and {sphinx_problem}") from None

@@ -1,0 +1,36 @@
+"""The recognizer engines' one small interface: audio in, scored hypotheses out."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    text: str
+    logprob: float = 0.0          # mean log-probability per token (0 is certain); 0 when unknown
+    no_speech_prob: float = 0.0   # the decoder's belief that there was no speech at all
+
+
+@dataclass(frozen=True)
+class Transcript:
+    hypotheses: tuple[Hypothesis, ...]    # best first; empty when nothing was heard
+    decode_ms: float
+    audio_ms: float
+
+    @property
+    def best(self) -> Hypothesis | None:
+        return self.hypotheses[0] if self.hypotheses else None
+
+
+class Recognizer(Protocol):
+    name: str
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        """`audio`: float32 mono 16 kHz. Returns n-best hypotheses, best first."""
+
+
+class RecognizerUnavailable(RuntimeError):
+    """An engine that cannot run here; the message is one line a user can act on."""

