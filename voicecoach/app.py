@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import Callable, TextIO
 
-from voicecoach.coach.clock import Clock, RealClock
+from voicecoach.coach.clock import Clock, RealClock, VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.content.model import Content
 from voicecoach.intents.catalog import Catalog
@@ -95,19 +95,79 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
         session.close("quit")
 
 
+def run_voice_session(session: Session, listener, source, output: OutputStage, clock: Clock,
+                      on_heard: Callable | None = None, typed: LineReader | None = None,
+                      play_out: bool = True) -> None:
+    """The spoken loop: frames in, commands out, cues on time, until the audio or the user ends.
+
+    With `play_out`, when the audio ends (a file) the routine carries on to its end on the
+    clock, as it would for a person who stopped talking.
+    """
+    cancel = threading.Event()
+    output.deliver(session.begin())
+
+    def act(match) -> None:
+        output.deliver(session.handle(match))
+
+    try:
+        for frame in source.frames(cancel):
+            _sync_gate(listener, output)
+            heard = listener.push(frame, session.context())
+            if heard is not None:
+                if on_heard:
+                    on_heard(heard)
+                if heard.ignored is None:
+                    act(heard.match)
+            line = typed.read(0.0) if typed is not None else None
+            if isinstance(line, str) and line.strip():
+                act(recognize(line, listener.catalog, session.context()))
+            output.deliver(session.tick())
+            if session.wants_exit:
+                break
+        else:
+            heard = listener.flush(session.context())
+            if heard is not None and heard.ignored is None:
+                if on_heard:
+                    on_heard(heard)
+                act(heard.match)
+            while play_out and not session.wants_exit and (due := session.next_due()) is not None:
+                if clock.wait_until(due, cancel):
+                    break
+                output.deliver(session.tick())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        cancel.set()
+        session.close("quit")
+
+
+def _sync_gate(listener, output: OutputStage) -> None:
+    """Tell hearing whether the coach is speaking, and what (for barge-in and echo)."""
+    if output.speaking and output.last_reply is not None:
+        listener.gate.coach_speaking(output.last_reply.text)
+    else:
+        listener.gate.coach_silent()
+
+
 def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
               history: Callable[[argparse.Namespace], tuple[list, str | None]]) -> int:
     listeners, notice = history(args)
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
-    if not args.text:
+    audio_in = getattr(args, "audio_in", None)
+    use_voice_loop = not args.text and audio_in is not None
+    if not args.text and audio_in is None:
         reason = _why_no_voice_loop(args)
         if reason:
             print(f"voicecoach: {reason}; using text mode.", file=sys.stderr)
-    clock = RealClock()
+        else:
+            use_voice_loop = True
+    clock: Clock = VirtualClock() if getattr(args, "fast", False) else RealClock()
     session = Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content))
     interactive = sys.stdin.isatty()
     output = OutputStage([TerminalSpeaker()])
+    if use_voice_loop:
+        return _run_voice(args, session, catalog, output, clock)
 
     def prompt() -> None:
         if interactive:
@@ -120,6 +180,38 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     output.close()
     for error in session.listener_errors:
         print(f"voicecoach: {error}", file=sys.stderr)
+    return 0
+
+
+def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock) -> int:
+    from voicecoach.hearing.audio import AudioError
+    from voicecoach.hearing.engines import open_recognizer
+    from voicecoach.hearing.listener import Listener
+    from voicecoach.hearing.recognizer import RecognizerUnavailable
+    from voicecoach.hearing.sources import MicrophoneSource, WavFileSource
+
+    try:
+        recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=True)
+    except RecognizerUnavailable as exc:
+        print(f"voicecoach: no recognizer ({exc}); using text mode.", file=sys.stderr)
+        run_text_session(session, catalog, output, LineReader(sys.stdin), clock)
+        return 0
+    if notice:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+    try:
+        source = WavFileSource(args.audio_in, clock) if args.audio_in else MicrophoneSource()
+    except (AudioError, RuntimeError) as exc:
+        print(f"voicecoach: {exc}", file=sys.stderr)
+        return 1
+
+    def show(heard) -> None:
+        note = f"  ({heard.ignored})" if heard.ignored else ""
+        said = heard.reading.hypothesis.text if heard.reading.hypothesis else ""
+        print(f"heard: {said!r} -> {heard.match.intent}{note}", flush=True)
+
+    typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
+    run_voice_session(session, Listener(recognizer, catalog), source, output, clock, show, typed)
+    output.close()
     return 0
 
 

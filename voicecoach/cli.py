@@ -65,6 +65,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", action="store_true", help="type instead of speaking")
     parser.add_argument("--db", default=None, help="history database path (default: in your data directory)")
     parser.add_argument("--no-history", action="store_true", help="do not read or write history")
+    parser.add_argument("--audio-in", type=Path, default=None, metavar="FILE.wav",
+                        help="hear this WAV file as if it were the microphone")
+    parser.add_argument("--fast", action="store_true",
+                        help="with --audio-in: run on a virtual clock, as fast as possible")
+    parser.add_argument("--asr", choices=("whisper", "sphinx"), default="whisper", help="the recognizer")
+    parser.add_argument("--asr-model", default=None, metavar="DIR", help="a CTranslate2 Whisper model directory")
 
 
 class _MissingPart:

@@ -13,6 +13,7 @@ class OutputStage:
     def __init__(self, speakers: Iterable[Speaker], on_reply: Callable[[Reply], None] | None = None) -> None:
         self.speakers = list(speakers)
         self._on_reply = on_reply
+        self.last_reply: Reply | None = None
 
     def deliver(self, replies: Iterable[Reply]) -> None:
         for reply in replies:
@@ -23,6 +24,7 @@ class OutputStage:
                         set_rate(reply.rate)
             for speaker in self.speakers:
                 speaker.speak(reply)
+            self.last_reply = reply
             if self._on_reply is not None:
                 self._on_reply(reply)
 
