@@ -37,3 +37,29 @@ def tiny_content() -> Content:
         routine=("it_band_stretch", "glute_bridge"),
         safety=("If you feel pain, stop.", "Consult a medical professional if it persists."),
     )
+
+
+AUDIO = SHARED / "audio"
+
+
+def speak_to_wav(text: str, path: Path, voice: str = "en-us", rate: int = 150) -> Path:
+    """Synthesize `text` with the espeak-ng program (skips the test when it is missing)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt install espeak-ng) to synthesize test speech")
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(path), text], check=True, capture_output=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def whisper():
+    """The real Whisper recognizer with our prompt, loaded once for the whole run."""
+    from voicecoach.hearing.engines import open_recognizer
+    from voicecoach.intents.catalog import load_catalog
+
+    recognizer, notice = open_recognizer("whisper", load_catalog(), background=False)
+    if notice:
+        pytest.skip(f"Whisper is not available here: {notice}")
+    return recognizer

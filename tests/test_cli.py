@@ -93,3 +93,37 @@ def test_text_mode_flag_runs_without_a_notice():
     result = vc("--text", "--no-history", stdin="why does my it band hurt\n")
     assert result.returncode == 0 and result.stderr == ""
     assert "coach: IT band pain is a common injury among runners." in result.stdout
+
+
+def test_transcribe_gives_one_json_line_per_file_and_names_bad_files(tmp_path):
+    from conftest import speak_to_wav
+
+    good = speak_to_wav("start the stretch", tmp_path / "good.wav")
+    bad = tmp_path / "bad.wav"
+    bad.write_text("not audio")
+    result = vc("transcribe", str(good), str(bad))
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert set(rows[0]) == {"file", "text", "intent", "slots", "score", "decode_ms", "audio_ms"}
+    assert rows[0]["intent"] == "start" and rows[0]["slots"] == {"exercise": "it_band_stretch"}
+    assert rows[1]["file"] == str(bad) and "not a PCM WAV" in rows[1]["error"]
+    assert f"voicecoach: {bad}: not a PCM WAV" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1
+
+
+def test_audio_in_runs_the_voice_loop_from_a_file(tmp_path):
+    from conftest import speak_to_wav
+
+    wav = speak_to_wav("start the stretch", tmp_path / "cmd.wav")
+    result = vc("--no-history", "--audio-in", str(wav), "--fast")
+    assert result.returncode == 0, result.stderr
+    assert "heard: 'Start the stretch.' -> start" in result.stdout
+    assert "coach: Done. That's the IT band stretch finished. Well done." in result.stdout
+
+
+def test_audio_in_with_a_broken_file_is_one_line(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF")
+    result = vc("--no-history", "--audio-in", str(bad), "--fast")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(f"voicecoach: {bad}: not a PCM WAV")
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,129 @@
+"""Whisper through CTranslate2: features, model lookup, the repetition guard, real decoding."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import AUDIO, speak_to_wav
+from voicecoach.hearing.audio import SAMPLE_RATE, read_wav
+from voicecoach.hearing.reading import read_intent
+from voicecoach.hearing.recognizer import RecognizerUnavailable
+from voicecoach.hearing.whisper import (
+    Vocabulary, collapse_repetition, find_whisper_model, log_mel, mel_filterbank, padded_for_context,
+)
+from voicecoach.intents.catalog import load_catalog
+
+CATALOG = load_catalog()
+
+
+def test_mel_features_have_whispers_shape_and_range():
+    audio = np.random.default_rng(1).standard_normal(SAMPLE_RATE).astype(np.float32) * 0.1
+    features = log_mel(padded_for_context(audio, 8.0))
+    assert features.shape == (80, 800)
+    assert features.dtype == np.float32
+    assert features.max() <= 1.0 + 4 / 4 and features.max() - features.min() <= 2.0 + 1e-6
+    filters = mel_filterbank()
+    assert filters.shape == (80, 201) and (filters >= 0).all()
+
+
+def test_context_padding_keeps_long_audio_and_caps_at_30_seconds():
+    assert len(padded_for_context(np.zeros(SAMPLE_RATE), 8.0)) == 8 * SAMPLE_RATE
+    assert len(padded_for_context(np.zeros(12 * SAMPLE_RATE), 8.0)) == 12 * SAMPLE_RATE
+    assert len(padded_for_context(np.zeros(40 * SAMPLE_RATE), 8.0)) == 30 * SAMPLE_RATE
+
+
+@pytest.mark.parametrize("text,collapsed", [
+    ("No. No.", "No."), ("start start start", "start"), ("happy happy happy", "happy"),
+    ("Time for status. Time for Status.", "Time for status."), ("Stop.", "Stop."),
+    ("go go to the next one", "go go to the next one"), ("", ""),
+])
+def test_repetition_guard(text, collapsed):
+    assert collapse_repetition(text) == collapsed
+
+
+def test_bundled_model_is_found_and_its_vocabulary_round_trips():
+    path, source = find_whisper_model(None)
+    assert source in ("bundled", "config", "env")
+    vocabulary = Vocabulary(path)
+    assert not vocabulary.multilingual
+    ids = vocabulary.encode(" Foam rolling, glute bridges.")
+    assert vocabulary.decode(ids) == "Foam rolling, glute bridges."
+
+
+def test_model_lookup_prefers_flag_then_environment(tmp_path, monkeypatch):
+    bundled, _ = find_whisper_model(None)
+    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(bundled))
+    assert find_whisper_model(None) == (bundled, "env")
+    assert find_whisper_model(str(bundled)) == (bundled, "flag")
+    with pytest.raises(RecognizerUnavailable, match="from flag .* is not a directory"):
+        find_whisper_model(str(tmp_path / "missing"))
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(tmp_path / "empty"))
+    with pytest.raises(RecognizerUnavailable, match="from env .* has no model.bin"):
+        find_whisper_model(None)
+
+
+def test_model_lookup_reads_the_config_file(tmp_path, monkeypatch):
+    bundled, _ = find_whisper_model(None)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"asr_model: {bundled}\n")
+    monkeypatch.setenv("VOICECOACH_CONFIG", str(config))
+    monkeypatch.delenv("VOICECOACH_ASR_MODEL", raising=False)
+    assert find_whisper_model(None) == (bundled, "config")
+
+
+def test_missing_model_falls_back_to_sphinx_with_one_line(tmp_path, monkeypatch):
+    from voicecoach.hearing.engines import open_recognizer
+
+    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(tmp_path))
+    recognizer, notice = open_recognizer("whisper", CATALOG, background=False)
+    assert recognizer.name == "sphinx"
+    assert notice and "\n" not in notice and "using sphinx instead" in notice
+
+
+def test_silence_is_not_a_command(whisper):
+    reading = read_intent(whisper.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32)), CATALOG)
+    assert reading.match.intent == "none"
+
+
+@pytest.mark.parametrize("text,intent,slots", [
+    ("start the stretch", "start", {"exercise": "it_band_stretch"}),
+    ("pause", "pause", {}),
+    ("how long is left", "time_left", {}),
+    ("why does my I T band hurt", "ask", {"topic": "causes"}),
+    ("hold for forty five seconds", "set_duration", {"seconds": 45}),
+    ("turn off the kitchen lights", "none", {}),
+])
+def test_synthesized_round_trip(whisper, tmp_path, text, intent, slots):
+    """espeak-ng speaks, Whisper hears, the matcher reads: the whole chain on real audio."""
+    audio = read_wav(speak_to_wav(text, tmp_path / "say.wav"))
+    reading = read_intent(whisper.transcribe(audio), CATALOG)
+    assert (reading.match.intent, reading.match.slots) == (intent, slots), reading
+
+
+def _manifest() -> list[list[str]]:
+    if not (AUDIO / "manifest.tsv").exists():
+        return []
+    return [line.split("\t") for line in (AUDIO / "manifest.tsv").read_text().splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.skipif(not _manifest(), reason=f"the shared recordings are not here ({AUDIO})")
+def test_real_recordings_through_the_whole_chain(whisper):
+    """Real human speech: figures are printed; the floor guards against breaking the chain."""
+    in_domain = right = out_of_domain = rejected = 0
+    for name, _, intent, slots, *_ in _manifest():
+        reading = read_intent(whisper.transcribe(read_wav(AUDIO / name)), CATALOG)
+        ok = (reading.match.intent, reading.match.slots) == (intent, json.loads(slots))
+        if intent == "none":
+            out_of_domain += 1
+            rejected += ok
+        else:
+            in_domain += 1
+            right += ok
+    print(f"real clips: in-domain {right}/{in_domain}, out-of-domain rejected {rejected}/{out_of_domain}")
+    assert right / in_domain >= 0.7
+    assert rejected / out_of_domain >= 0.9
