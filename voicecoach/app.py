@@ -155,17 +155,24 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     audio_in = getattr(args, "audio_in", None)
+    fast = getattr(args, "fast", False)
+    clock: Clock = VirtualClock() if fast else RealClock()
     use_voice_loop = not args.text and audio_in is not None
+    mic_problem = None if args.text or audio_in is not None else _why_no_voice_loop(args)
+    voice, voice_problem = (None, None) if args.text or fast else _voice_speaker(args, content, clock)
     if not args.text and audio_in is None:
-        reason = _why_no_voice_loop(args)
-        if reason:
-            print(f"voicecoach: {reason}; using text mode.", file=sys.stderr)
-        else:
-            use_voice_loop = True
-    clock: Clock = VirtualClock() if getattr(args, "fast", False) else RealClock()
+        use_voice_loop = mic_problem is None
+        if mic_problem and voice_problem:
+            print(f"voicecoach: {mic_problem} and {voice_problem}; using text mode.", file=sys.stderr)
+        elif mic_problem:
+            print(f"voicecoach: {mic_problem}; type to the coach (text mode), it answers aloud.", file=sys.stderr)
+        elif voice_problem:
+            print(f"voicecoach: {voice_problem}; replies are printed.", file=sys.stderr)
+    elif voice_problem and not args.text and not fast:
+        print(f"voicecoach: {voice_problem}; replies are printed.", file=sys.stderr)
     session = Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content))
     interactive = sys.stdin.isatty()
-    output = OutputStage([TerminalSpeaker()])
+    output = OutputStage([voice, TerminalSpeaker()] if voice else [TerminalSpeaker()])
     if use_voice_loop:
         return _run_voice(args, session, catalog, output, clock)
 
@@ -213,6 +220,36 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     run_voice_session(session, Listener(recognizer, catalog), source, output, clock, show, typed)
     output.close()
     return 0
+
+
+def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock):
+    """The spoken voice and None, or None and the one-line reason there is no voice."""
+    from voicecoach.coach.timeline import cue_phrases
+    from voicecoach.voice.cache import CueCache, default_cache_dir
+    from voicecoach.voice.commands import engine_from_args
+    from voicecoach.voice.devices import SoundDeviceOutput, SpeakerUnavailable
+    from voicecoach.voice.engines import VoiceUnavailable
+    from voicecoach.voice.player import VoiceSpeaker
+
+    try:
+        device = SoundDeviceOutput(22050)
+    except SpeakerUnavailable as exc:
+        return None, str(exc)
+    try:
+        engine, notice = engine_from_args(args)
+    except VoiceUnavailable as exc:
+        device.close()
+        return None, f"no voice ({exc})"
+    if notice:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+    if engine.sample_rate != device.sample_rate:
+        device.close()
+        device = SoundDeviceOutput(engine.sample_rate)
+    cache = CueCache(default_cache_dir())
+    # Make every cue's audio before it is needed, so each one starts on its beat.
+    threading.Thread(target=cache.warm, args=(engine, cue_phrases(content.exercises.values())),
+                     name="cue-warm", daemon=True).start()
+    return VoiceSpeaker(engine, device, cache, clock), None
 
 
 def _why_no_voice_loop(args: argparse.Namespace) -> str | None:

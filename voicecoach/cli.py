@@ -71,6 +71,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --audio-in: run on a virtual clock, as fast as possible")
     parser.add_argument("--asr", choices=("whisper", "sphinx"), default="whisper", help="the recognizer")
     parser.add_argument("--asr-model", default=None, metavar="DIR", help="a CTranslate2 Whisper model directory")
+    from voicecoach.voice.commands import add_voice_arguments
+
+    add_voice_arguments(parser)
 
 
 class _MissingPart:

