@@ -38,6 +38,8 @@ CONTRACTIONS = {
 
 _IT_BAND = re.compile(r"\b(?:i\.?\s*t\.?\s*b\.?|i\.?\s*t\.?[\s-]*bands?|itbands?|iliotibial(?:\s+bands?)?|ilio\s*tibial(?:\s+bands?)?)\b")
 # "IT band" said as a phrase: recognizers write "IT band", "I.T. band", "it-band".
+_OVER = re.compile(r"\bover[\s-]+(?=pronat|train|us)")
+# "over pronating", "over-training", "over use": recognizers split what the article joins.
 
 _UNITS = {
     "zero": 0, "oh": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -145,6 +147,7 @@ def surface_tokens(text: str) -> list[str]:
     """Lowercased words with contractions, IT band, numbers and durations normalized; no fillers."""
     text = text.lower().replace("’", "'").replace("‘", "'")
     text = _IT_BAND.sub(" itband ", text)
+    text = _OVER.sub("over", text)
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
     text = re.sub(r"(?<=\d)\s*%", " percent", text)
     text = re.sub(r"(?<!\d)[.](?!\d)|[,!?;\"()\[\]{}]|(?<=\w)-(?=\w)|\s-\s", " ", text)

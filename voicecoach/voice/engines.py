@@ -68,7 +68,7 @@ class PiperEngine:
 
         config = SynthesisConfig(length_scale=1.0 / self.rate, volume=self.volume)
         with self._lock:
-            chunks = [c.audio_float_array for c in self._voice.synthesize(for_speech(text), syn_config=config)]
+            chunks = [c.audio_float_array for c in self._voice.synthesize(for_speech(text, self.name), syn_config=config)]
         return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
 
 
@@ -107,7 +107,7 @@ class EspeakEngine:
             self._engine.setProperty("rate", int(ESPEAK_WORDS_PER_MINUTE * self.rate))
             self._engine.setProperty("volume", self.volume)
             # One utterance a runAndWait: queued save_to_file calls keep only the last file.
-            self._engine.save_to_file(for_speech(text), str(path))
+            self._engine.save_to_file(for_speech(text, self.name), str(path))
             with contextlib.redirect_stdout(io.StringIO()):   # it prints "Audio saved to ..."
                 self._engine.runAndWait()
             if not path.exists():

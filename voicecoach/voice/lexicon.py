@@ -1,28 +1,31 @@
-"""How the coach's words should sound: spellings both voices say right.
+"""How the coach's words should sound: spellings each voice says right.
 
 Rewrites are applied to the text just before synthesis, never to what is printed. Each
-was checked by transcribing our own synthesized audio (tests/test_voice_lexicon.py).
+was checked by transcribing our own synthesized audio with Whisper (tests/test_voice.py).
 """
 from __future__ import annotations
 
 import re
 
-# (pattern, replacement). Order matters: "IT band" before bare "IT".
-LEXICON: tuple[tuple[str, str], ...] = (
-    (r"\bI\.?T\.?[ -]?bands?\b", lambda m: "I T band" + ("s" if m.group().lower().endswith("s") else "")),  # type: ignore[misc]
-    (r"\bITBS\b", "I T B S"),
-    (r"\biliotibial\b", "illy oh tibby al"),
-    (r"\bglutes\b", "glootes"),
-    (r"\bglute\b", "gloot"),
-    (r"\boverpronating\b", "over pronating"),
-    (r"\boverpronation\b", "over pronation"),
-    (r"\bhip-width\b", "hip width"),
-)
-_COMPILED = tuple((re.compile(pattern, re.IGNORECASE), repl) for pattern, repl in LEXICON)
+# Per engine: (pattern, replacement). Measured by transcribing each voice with Whisper:
+# Piper says "IT band" as "IT banned" and "iliotibial" as "Ilia Tibil" without help;
+# eSpeak NG is heard best with the plain spelling, so it gets no rewrites for those.
+LEXICONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "piper": (
+        (r"\bI\.?T\.?[ -]?band", "I T band"),
+        (r"\biliotibial\b", "ilio tibial"),
+        (r"\bITBS\b", "I T B S"),
+    ),
+    "espeak": (
+        (r"\bITBS\b", "I T B S"),
+    ),
+}
+_COMPILED = {engine: tuple((re.compile(p, re.IGNORECASE), r) for p, r in rules) for engine, rules in LEXICONS.items()}
 
 
-def for_speech(text: str) -> str:
-    for pattern, replacement in _COMPILED:
+def for_speech(text: str, engine: str = "piper") -> str:
+    """`text` spelled so that `engine` says it right (printed text is never changed)."""
+    for pattern, replacement in _COMPILED.get(engine, ()):
         text = pattern.sub(replacement, text)
     return text
 
