@@ -217,3 +217,27 @@ def test_our_own_speech_is_heard_as_written(whisper, engine_name, monkeypatch):
                  for _ in range(3)]
         right = [heard for heard in takes if word in " ".join(match_tokens(heard))]
         assert len(right) >= 2, (engine_name, text, takes)
+
+
+def test_live_view_lines_show_exercise_side_set_and_countdown(tiny_content):
+    import io
+
+    from voicecoach.coach.session import Session
+    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.matcher import recognize
+    from voicecoach.view import LiveView, render_lines
+
+    clock = VirtualClock()
+    session = Session(tiny_content, clock, speech_seconds=lambda t, w: 0.0)
+    assert render_lines(session.view(), "", "")[0].startswith("Waiting")
+    session.handle(recognize("start the stretch", load_catalog(), session.context()))
+    clock.set(10)
+    status, bar, heard, said = render_lines(session.view(), "start the stretch -> start", "Go.")
+    assert status.startswith("The IT band stretch · left side") and "[work]" in status
+    assert bar.endswith("20 s left") and bar.count("█") == 10
+    out = io.StringIO()
+    live = LiveView(out)
+    live.update(session.view())
+    live.speak(Reply("Halfway.", cue="halfway"))
+    live.close()
+    assert "Halfway." in out.getvalue() and "left side" in out.getvalue()

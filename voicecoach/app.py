@@ -211,10 +211,21 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 1
 
+    live = None
+    if sys.stdout.isatty() and not args.audio_in:
+        from voicecoach.view import LiveView
+
+        live = LiveView()
+        output.speakers = [s for s in output.speakers if not isinstance(s, TerminalSpeaker)] + [live]
+
     def show(heard) -> None:
         note = f"  ({heard.ignored})" if heard.ignored else ""
         said = heard.reading.hypothesis.text if heard.reading.hypothesis else ""
-        print(f"heard: {said!r} -> {heard.match.intent}{note}", flush=True)
+        if live is not None:
+            live.heard(f"{said} -> {heard.match.intent}{note}")
+            live.update(session.view())
+        else:
+            print(f"heard: {said!r} -> {heard.match.intent}{note}", flush=True)
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
     run_voice_session(session, Listener(recognizer, catalog), source, output, clock, show, typed)

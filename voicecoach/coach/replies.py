@@ -31,6 +31,11 @@ class Reply:
         return self.cue is not None
 
 
+def capitalized(text: str) -> str:
+    """First letter upper case, the rest untouched ("the IT band stretch" -> "The IT band stretch")."""
+    return text[:1].upper() + text[1:]
+
+
 def estimate_speech_seconds(text: str, words_per_minute: float = 165.0) -> float:
     """How long saying `text` takes, from its words and the speaking rate.
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.events import CoachEvent, EventListener
-from voicecoach.coach.replies import Reply, estimate_speech_seconds
+from voicecoach.coach.replies import Reply, capitalized, estimate_speech_seconds
 from voicecoach.coach.timeline import Block, TimedCue, block_starts, build_blocks, build_cues, say_number, say_seconds
 from voicecoach.content.model import Content, Exercise
 from voicecoach.intents.types import Context, Match
@@ -311,7 +311,7 @@ class Session:
         self.question = None
         position = max(0, min(position, len(self._routine) - 1))
         exercise = self.content.exercises[self._routine[position]]
-        return self._start_exercise(position, [Reply(f"{lead} {exercise.name.capitalize()}.", exercise=exercise.id)])
+        return self._start_exercise(position, [Reply(f"{lead} {capitalized(exercise.name)}.", exercise=exercise.id)])
 
     def _repeat(self, match: Match) -> list[Reply]:
         if not self.last_said:
@@ -367,7 +367,7 @@ class Session:
                     self._holds[ex.id] = seconds
             return [Reply(f"Okay. Holds will be {say_seconds(seconds)}.")]
         if exercise.program.kind != "hold":
-            return [Reply(f"{exercise.name.capitalize()} counts reps, so there's no hold to change.")]
+            return [Reply(f"{capitalized(exercise.name)} counts reps, so there's no hold to change.")]
         self._holds[exercise.id] = seconds
         self._emit("duration_changed", exercise.id, value=seconds)
         self._retime(exercise)
