@@ -241,3 +241,15 @@ def test_live_view_lines_show_exercise_side_set_and_countdown(tiny_content):
     live.speak(Reply("Halfway.", cue="halfway"))
     live.close()
     assert "Halfway." in out.getvalue() and "left side" in out.getvalue()
+
+
+def test_both_engines_live_in_one_process():
+    """Piper and pyttsx3 each carry an eSpeak NG; loaded wrongly, Piper crashes (in a child, so
+    a crash fails this test rather than the whole run)."""
+    code = ("from voicecoach.voice.engines import open_engine\n"
+            "e, _ = open_engine('espeak'); e.synthesize('hello')\n"
+            "p, _ = open_engine('piper')\n"
+            "for _ in range(3): assert len(p.synthesize('Switch sides.')) and len(e.synthesize('Halfway.'))\n"
+            "print('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-500:]

@@ -73,13 +73,18 @@ class PiperEngine:
 
 
 def _make_espeak_available() -> None:
-    """Point pyttsx3 at the pip-installed libespeak-ng before it initialises."""
+    """Point pyttsx3 at the pip-installed libespeak-ng before it initialises.
+
+    Loaded RTLD_LOCAL: pyttsx3 then finds it by its soname (libespeak-ng.so.1), while
+    Piper's phonemizer, which carries its own eSpeak NG, keeps binding to its own copy.
+    Loaded RTLD_GLOBAL, the two copies' symbols collide and Piper crashes.
+    """
     try:
         import espeakng_loader
     except ImportError:
         return        # pyttsx3 may still find a system libespeak-ng
     os.environ.setdefault("ESPEAK_DATA_PATH", str(espeakng_loader.get_data_path()))
-    ctypes.CDLL(str(espeakng_loader.get_library_path()), mode=ctypes.RTLD_GLOBAL)
+    ctypes.CDLL(str(espeakng_loader.get_library_path()), mode=ctypes.RTLD_LOCAL)
 
 
 class EspeakEngine:

@@ -1,0 +1,190 @@
+"""Voice benchmark: first sample, stop latency, cue onset error on the real clock, load, RSS.
+
+    python bench/voice.py [--exercise ID] [--skip-routine]
+
+Every figure comes from a recording output device that timestamps each buffer as the
+real clock hands it over (the speaker itself is the real one, threads and all). Each row
+runs twice: on an idle machine, and with both cores kept busy by two other processes.
+The baseline is pyttsx3's own say + runAndWait in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import multiprocessing
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from voicecoach.coach.clock import RealClock  # noqa: E402
+from voicecoach.coach.replies import Reply  # noqa: E402
+from voicecoach.coach.session import Session  # noqa: E402
+from voicecoach.coach.timeline import cue_phrases  # noqa: E402
+from voicecoach.content.loader import load_content  # noqa: E402
+from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.matcher import recognize  # noqa: E402
+from voicecoach.voice.cache import CueCache  # noqa: E402
+from voicecoach.voice.devices import RecordingDevice  # noqa: E402
+from voicecoach.voice.engines import open_engine  # noqa: E402
+from voicecoach.voice.player import VoiceSpeaker  # noqa: E402
+
+ANSWER = "The IT band is a long, thin strip of connective tissue that runs from the hip to the knee."
+SENTENCE = "Lie on your side with the foam roller under your hip."
+
+
+def burn(stop) -> None:
+    while not stop.is_set():
+        pass
+
+
+class Load:
+    """Both cores kept busy by two other processes while the block runs."""
+
+    def __init__(self, on: bool) -> None:
+        self.on = on
+
+    def __enter__(self):
+        if self.on:
+            self.stop = multiprocessing.Event()
+            self.procs = [multiprocessing.Process(target=burn, args=(self.stop,)) for _ in range(2)]
+            for p in self.procs:
+                p.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.on:
+            self.stop.set()
+            for p in self.procs:
+                p.join()
+
+
+def first_sample_ms(engine, text: str) -> float:
+    clock = RealClock()
+    device = RecordingDevice(engine.sample_rate, clock, paced=True)
+    speaker = VoiceSpeaker(engine, device, CueCache(), clock)
+    t0 = clock.now()
+    speaker.speak(Reply(text))
+    while not device.blocks:
+        time.sleep(0.001)
+    first = device.blocks[0].t - t0
+    speaker.stop()
+    speaker.close()
+    return 1000 * first
+
+
+def stop_latency_ms(engine) -> float:
+    clock = RealClock()
+    device = RecordingDevice(engine.sample_rate, clock, paced=True)
+    speaker = VoiceSpeaker(engine, device, CueCache(), clock)
+    speaker.speak(Reply(ANSWER))
+    while not device.blocks or clock.now() - device.blocks[0].t < 0.5:
+        time.sleep(0.005)
+    t_stop = clock.now()
+    speaker.stop()
+    time.sleep(0.2)
+    after = [b for b in device.blocks if b.t >= t_stop]
+    # Silence comes when the device is flushed; any block written after stop would be heard.
+    silent_at = max([device.flushes[-1]] + [b.t + len(b.samples) / device.sample_rate for b in after])
+    speaker.close()
+    return 1000 * (silent_at - t_stop)
+
+
+def pyttsx3_baseline_ms(text: str) -> tuple[float, float]:
+    """pyttsx3 say+runAndWait (blocks until its aplay ends) and its save_to_file synthesis time."""
+    import tempfile
+
+    import pyttsx3
+
+    from voicecoach.voice.engines import _make_espeak_available
+
+    _make_espeak_available()
+    engine = pyttsx3.init("espeak")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        t0 = time.perf_counter()
+        engine.say(text)
+        engine.runAndWait()
+        say_ms = 1000 * (time.perf_counter() - t0)
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            engine.save_to_file(text, f"{tmp}/x.wav")
+            engine.runAndWait()
+            synth_ms = 1000 * (time.perf_counter() - t0)
+    return say_ms, synth_ms
+
+
+def routine_onsets(engine, exercise: str | None) -> list[float]:
+    """Run a routine on the real clock; each cue's onset minus its scheduled time, in ms."""
+    content = load_content()
+    clock = RealClock()
+    device = RecordingDevice(engine.sample_rate, clock, paced=True)
+    cache = CueCache()
+    cache.warm(engine, cue_phrases(content.exercises.values()))
+    speaker = VoiceSpeaker(engine, device, cache, clock)
+    session = Session(content, clock)
+    for reply in session.begin():
+        speaker.speak(reply)
+    start = "start" if exercise is None else f"start {exercise.replace('_', ' ')}"
+    for reply in session.handle(recognize(start, load_catalog(), session.context())):
+        speaker.speak(reply)
+    scheduled: list[tuple[float, int, str]] = []
+    while (due := session.next_due()) is not None:
+        clock.wait_until(due)
+        for reply in session.tick():
+            if reply.cue:
+                scheduled.append((due, len(device.blocks), reply.text))
+            speaker.speak(reply)
+    time.sleep(1.0)
+    errors = []
+    for due, index, text in scheduled:
+        onset = next((b.t for b in device.blocks[index:] if b.text == text), None)
+        if onset is not None:
+            errors.append(1000 * (onset - due))
+    speaker.close()
+    return errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exercise", default=None, help="time one exercise instead of the whole routine")
+    parser.add_argument("--skip-routine", action="store_true", help="skip the cue onset run")
+    args = parser.parse_args(argv)
+    engines = {}
+    for name in ("piper", "espeak"):
+        t0 = time.perf_counter()
+        engine, _ = open_engine(name)
+        engines[name] = (engine, time.perf_counter() - t0)
+    print(f"{'engine':8} {'load':10} {'first sample':>13} {'long answer':>12} {'stop':>8}   (median of 5 ms)")
+    for loaded in (False, True):
+        with Load(loaded):
+            for name, (engine, load_s) in engines.items():
+                first = statistics.median(first_sample_ms(engine, SENTENCE) for _ in range(5))
+                long = statistics.median(first_sample_ms(engine, ANSWER) for _ in range(5))
+                stop = statistics.median(stop_latency_ms(engine) for _ in range(5))
+                label = "loaded" if loaded else "idle"
+                print(f"{name:8} {load_s * 1000:6.0f} ms {first:10.0f} ms {long:9.0f} ms {stop:5.0f} ms   {label}")
+            say_ms, synth_ms = pyttsx3_baseline_ms(SENTENCE)
+            print(f"{'pyttsx3':8} {'baseline':10} {synth_ms:10.0f} ms {'':>12} {'(cannot)':>8}   "
+                  f"{'loaded' if loaded else 'idle'}: say+runAndWait returns after {say_ms:.0f} ms; "
+                  f"synthesis alone takes {synth_ms:.0f} ms before its first sample")
+    if not args.skip_routine:
+        for loaded in (False, True):
+            with Load(loaded):
+                errors = sorted(routine_onsets(engines["piper"][0], args.exercise))
+            p99 = errors[min(len(errors) - 1, int(0.99 * len(errors)))]
+            first, last = errors[: len(errors) // 4], errors[-(len(errors) // 4):]
+            print(f"cue onset error, piper, {'loaded' if loaded else 'idle'}: {len(errors)} cues, median "
+                  f"{statistics.median(errors):.1f} ms, p99 {p99:.1f} ms, max {errors[-1]:.1f} ms; "
+                  f"drift (last quarter minus first quarter medians) "
+                  f"{statistics.median(last) - statistics.median(first):.1f} ms")
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
