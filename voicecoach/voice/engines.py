@@ -61,12 +61,16 @@ class PiperEngine:
         self.sample_rate = int(self._voice.config.sample_rate)
         self.rate = rate
         self.volume = volume
+        # Piper samples noise as it speaks, so each take differs a little; 0.0 makes the
+        # audio reproducible (the lexicon tests use that), None keeps the voice's own.
+        self.noise_scale: float | None = None
         self._lock = threading.Lock()
 
     def synthesize(self, text: str) -> np.ndarray:
         from piper import SynthesisConfig
 
-        config = SynthesisConfig(length_scale=1.0 / self.rate, volume=self.volume)
+        config = SynthesisConfig(length_scale=1.0 / self.rate, volume=self.volume,
+                                 noise_scale=self.noise_scale, noise_w_scale=self.noise_scale)
         with self._lock:
             chunks = [c.audio_float_array for c in self._voice.synthesize(for_speech(text, self.name), syn_config=config)]
         return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
