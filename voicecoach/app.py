@@ -170,7 +170,8 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
             print(f"voicecoach: {voice_problem}; replies are printed.", file=sys.stderr)
     elif voice_problem and not args.text and not fast:
         print(f"voicecoach: {voice_problem}; replies are printed.", file=sys.stderr)
-    session = Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content))
+    session = Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content),
+                      history=_history_answer(listeners))
     interactive = sys.stdin.isatty()
     output = OutputStage([voice, TerminalSpeaker()] if voice else [TerminalSpeaker()])
     if use_voice_loop:
@@ -270,6 +271,10 @@ def _why_no_voice_loop(args: argparse.Namespace) -> str | None:
     except ImportError:
         return "no microphone support is installed"
     return microphone_unavailable_reason()
+
+
+def _history_answer(listeners: list):
+    return next((listener.answer for listener in listeners if hasattr(listener, "answer")), None)
 
 
 def _proposal(listeners: list, content: Content):

@@ -135,8 +135,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
 
+    from voicecoach.app import _history_answer, _proposal
+
     def make_session(clock: VirtualClock) -> Session:
-        return Session(content, clock, listeners=listeners)
+        return Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content),
+                       history=_history_answer(listeners))
 
     simulator = Simulator(make_session, lambda text, session: recognize(text, catalog, session.context()))
     for event in simulator.run(script):
@@ -153,6 +156,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     problems: list[str] = []
     if content_dir is not None:
         problems += validate_content(content_dir)
+        rules = content_dir / "progression.yaml"
+        if rules.exists():
+            from voicecoach.history.progression import RulesError, load_rules
+
+            try:
+                load_rules(rules)
+            except RulesError as exc:
+                problems.append(str(exc))
     if intents_dir is not None:
         problems += validate_catalog(intents_dir)
     for problem in problems:

@@ -63,12 +63,14 @@ class Session:
         listeners: Iterable[EventListener] = (),
         proposal: Proposal | None = None,
         speech_seconds: Callable[[str, float], float] = estimate_speech_seconds,
+        history: Callable[[str], str] | None = None,
     ) -> None:
         self.content = content
         self.clock = clock
         self.listeners = list(listeners)
         self.listener_errors: list[str] = []
         self.proposal = proposal
+        self._history = history          # answers "how did I do last time" and the like
         self._speech_seconds = speech_seconds
         self.rate = 1.0
         self.wants_exit = False        # "stop" when nothing is running: the user is leaving
@@ -86,6 +88,7 @@ class Session:
             "help": self._help, "time_left": self._time_left, "set_duration": self._set_duration,
             "report_pain": self._report_pain, "yes": self._yes, "no": self._no,
             "slower": self._slower, "faster": self._faster, "none": self._not_understood,
+            "ask_history": self._ask_history,
         }
 
     # ----- the public surface ---------------------------------------------------------
@@ -249,6 +252,15 @@ class Session:
         if topic is None:
             return [Reply("I can tell you about the anatomy, the causes, the exercises and safety.")]
         return [Reply(s) for s in topic.sentences]
+
+    def _ask_history(self, match: Match) -> list[Reply]:
+        if self._history is None:
+            return [Reply("I'm not keeping a history right now, so I can't tell you that.")]
+        try:
+            return [Reply(self._history(str(match.slots.get("what", "last_session"))))]
+        except Exception as exc:  # a broken history must never stop the coach
+            self.listener_errors.append(f"history unavailable: {exc}")
+            return [Reply("Sorry, I can't read the history right now.")]
 
     def _start(self, match: Match) -> list[Reply]:
         self.question = None
