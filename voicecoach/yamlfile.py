@@ -69,3 +69,28 @@ def load_yaml(path: Path) -> Any:
 
 def line_of(value: Any, default: int = 0) -> int:
     return getattr(value, "line", default)
+
+
+def load_yaml_mappings(directory: Path, what: str) -> tuple[list[tuple[Path, dict]], list[str]]:
+    """Every *.yaml in `directory` whose top level is a mapping, and the problems of the rest.
+
+    `what` names the files in messages ("content", "intent").
+    """
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        return [], [f"{directory}: no {what} files (*.yaml)"]
+    docs: list[tuple[Path, dict]] = []
+    problems: list[str] = []
+    for path in files:
+        try:
+            doc = load_yaml(path)
+        except YamlError as exc:
+            problems.append(str(exc))
+            continue
+        if doc is None:
+            continue
+        if not isinstance(doc, dict):
+            problems.append(f"{path}:{line_of(doc, 1)}: expected a mapping of sections")
+            continue
+        docs.append((path, doc))
+    return docs, problems

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from voicecoach.content.model import EXERCISES, TOPICS, Content, Exercise, Program, Topic, Value
-from voicecoach.yamlfile import YamlError, line_of, load_yaml
+from voicecoach.yamlfile import line_of, load_yaml_mappings
 
 SOURCES = ("article", "ours")
 PROGRAM_KINDS = ("hold", "reps")
@@ -45,22 +45,11 @@ def validate_content(directory: Path | str | None = None) -> list[str]:
 
 
 def _read(directory: Path) -> tuple[Content | None, list[str]]:
-    problems: list[str] = []
     docs: dict[str, tuple[Path, Any]] = {}
-    files = sorted(directory.glob("*.yaml"))
-    if not files:
+    files, problems = load_yaml_mappings(directory, "content")
+    if not files and not problems:
         return None, [f"{directory}: no content files (*.yaml)"]
-    for path in files:
-        try:
-            doc = load_yaml(path)
-        except YamlError as exc:
-            problems.append(str(exc))
-            continue
-        if doc is None:
-            continue
-        if not isinstance(doc, dict):
-            problems.append(f"{path}:{line_of(doc, 1)}: expected a mapping of sections")
-            continue
+    for path, doc in files:
         for key, value in doc.items():
             if key in docs:
                 problems.append(f"{path}:{line_of(key)}: section {key!r} is also in {docs[key][0]}")

@@ -18,7 +18,7 @@ from typing import Any, Iterator, NamedTuple
 from voicecoach.intents.grammar import Placeholder, TemplateError, count_expansions, expand, parse_template, placeholders
 from voicecoach.intents.normalize import match_tokens
 from voicecoach.intents.types import Context
-from voicecoach.yamlfile import YamlError, line_of, load_yaml
+from voicecoach.yamlfile import line_of, load_yaml_mappings
 
 INTENTS_DIR = Path(__file__).parent
 BUILTIN_LISTS = ("seconds",)          # {seconds}: a duration, read by the normalizer
@@ -169,24 +169,15 @@ def validate_catalog(directory: Path | str | None = None) -> list[str]:
 
 
 def _build(directory: Path) -> tuple[Catalog | None, list[str]]:
-    problems: list[str] = []
-    files = sorted(directory.glob("*.yaml"))
-    if not files:
+    files, problems = load_yaml_mappings(directory, "intent")
+    if not files and not problems:
         return None, [f"{directory}: no intent files (*.yaml)"]
+    if not files:
+        return None, problems
     raw_intents: list[tuple[Path, Any]] = []
     raw_lists: dict[str, tuple[Path, Any]] = {}
     raw_rules: dict[str, tuple[Path, Any]] = {}
-    for path in files:
-        try:
-            doc = load_yaml(path)
-        except YamlError as exc:
-            problems.append(str(exc))
-            continue
-        if doc is None:
-            continue
-        if not isinstance(doc, dict):
-            problems.append(f"{path}:{line_of(doc, 1)}: expected a mapping with intents, lists or rules")
-            continue
+    for path, doc in files:
         for key, value in doc.items():
             where = f"{path}:{line_of(key)}"
             if key not in ("intents", "lists", "rules"):
