@@ -90,6 +90,8 @@ def test_samples_cover_every_intent_and_slot_value():
     ("two minutes", "set_duration", {"seconds": 120}),
     ("hold it for one minute and ten seconds", "set_duration", {"seconds": 70}),
     ("Resumed?", "resume", {}),
+    ("could my form be the problem here", "ask", {"topic": "poor_form"}),
+    ("wait wait wait", "pause", {}),
     ("Stop.", "stop", {}),
 ])
 def test_generalizes_past_the_literal_templates(text, intent, slots):
@@ -100,7 +102,8 @@ def test_generalizes_past_the_literal_templates(text, intent, slots):
 @pytest.mark.parametrize("text", [
     "", "   ", "cat", "down", "bird", "left", "right", "on", "off", "happy", "house",
     "set an alarm for seven", "turn the volume up", "what's the weather", "lock the front door",
-    "what time is it", "tell me a joke", "how do i bake bread",
+    "what time is it", "tell me a joke", "how do i bake bread", "how do i start the car",
+    "is it about the form or the stretch",
 ])
 def test_out_of_domain_is_rejected(text):
     match = recognize(text, CATALOG)

@@ -26,6 +26,7 @@ CONTEXT_KEYS = {"expecting": (str, type(None)), "exercising": bool, "paused": bo
 MAX_EXPANSIONS = 5000                 # per template: more means the template needs splitting
 SLOT_WEIGHT = 2.5                     # how much a filled {slot} counts, like a telling word
 UNKNOWN_WORD_WEIGHT = 2.0             # a word no template uses: counts against a match
+MIN_OPENER_SENTENCES = 5              # a question opener opens at least this many sentences
 
 
 class CatalogError(ValueError):
@@ -76,6 +77,8 @@ class Catalog:
     rule_raw: dict[str, list[str]]
     weights: dict[str, float]
     rule_weights: dict[str, float] = field(default_factory=dict)
+    # intent -> (slot list, words its sentences open with): see `question_slot` in the README
+    question_slots: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     templates: list[_Template] = field(repr=False, default_factory=list)
     index: dict[str, list[int]] = field(repr=False, default_factory=dict)
     max_phrase_len: int = 1
@@ -227,7 +230,32 @@ def _build(directory: Path) -> tuple[Catalog | None, list[str]]:
                            + [len(p) for s in rule_phrases.values() for p in s] + [1]),
     )
     catalog.index = _build_index(catalog)
+    catalog.question_slots = _question_slots(raw_intents, sentences, list_phrases, problems)
+    if problems:
+        return None, problems
     return catalog, []
+
+
+def _question_slots(raw_intents, sentences: list[CompiledSentence], list_phrases, problems: list[str]):
+    """Intents that take any question naming one value of a slot list ("could my form be the
+    issue" -> ask about poor_form), with the words their own sentences open with."""
+    out: dict[str, tuple[str, frozenset[str]]] = {}
+    for path, (name, body) in raw_intents:
+        slot = body.get("question_slot") if isinstance(body, dict) else None
+        if slot is None:
+            continue
+        if slot not in list_phrases:
+            problems.append(f"{path}:{line_of(slot, line_of(name))}: question_slot {slot!r} is not a slot list")
+            continue
+        # Question openers: words that open many of the intent's sentences ("what", "how",
+        # "is"), not the odd first word of one template ("anatomy", "weak").
+        counts: dict[str, int] = defaultdict(int)
+        for s in sentences:
+            if s.intent == name and isinstance(s.units[0], str):
+                counts[s.units[0]] += 1
+        openers = frozenset(w for w, n in counts.items() if n >= MIN_OPENER_SENTENCES)
+        out[str(name)] = (str(slot), openers)
+    return out
 
 
 def _expand_plain(text: str, rule_raw: dict[str, list[str]], where: str, problems: list[str]) -> list[str]:
@@ -305,7 +333,7 @@ def _collect_templates(raw_intents: list[tuple[Path, Any]], problems: list[str])
         if not isinstance(body, dict):
             problems.append(f"{where}: intent {name!r} must be a mapping with 'sentences' or 'data'")
             continue
-        unknown = set(body) - {"sentences", "data"}
+        unknown = set(body) - {"sentences", "data", "question_slot"}
         if unknown:
             problems.append(f"{where}: unknown key(s) {sorted(unknown)} in intent {name!r}")
         groups = list(body.get("data") or [])

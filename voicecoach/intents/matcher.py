@@ -40,7 +40,7 @@ def recognize(text: str, catalog: Catalog, context: Context | None = None) -> Ma
             best = (score, sentence, slots)
     score, sentence, slots = best
     if sentence is None or score < REJECT_BELOW:
-        return Match(text, NO_MATCH, {}, round(min(score, 1.0), 3))
+        return _question_about_one_value(text, tokens, catalog) or Match(text, NO_MATCH, {}, round(min(score, 1.0), 3))
     return Match(text, sentence.intent, {**sentence.slots, **slots}, round(min(score, 1.0), 3))
 
 
@@ -129,3 +129,27 @@ def _placeholder_spans(tokens, weights, i: int, unit: Placeholder, catalog: Cata
         if span in phrases:
             slot = ((unit.name, phrases[span]),) if unit.kind == "list" else ()
             yield length, own_weight + sum(weights[i:i + length]), own_weight, slot
+
+
+def _question_about_one_value(text: str, tokens: tuple[str, ...], catalog: Catalog) -> Match | None:
+    """A question no template words, about exactly one thing the coach knows: "could my form
+    be the issue" is a question about poor form. Only for intents with a `question_slot`,
+    only when the words open like that intent's own sentences, and only at the threshold."""
+    for intent, (slot, openers) in catalog.question_slots.items():
+        if tokens[0] not in openers:
+            continue
+        phrases = catalog.list_phrases[slot]
+        values = set()
+        i = 0
+        while i < len(tokens):
+            for length in range(min(catalog.max_phrase_len, len(tokens) - i), 0, -1):
+                value = phrases.get(tuple(tokens[i:i + length]))
+                if value is not None:
+                    values.add(value)
+                    i += length
+                    break
+            else:
+                i += 1
+        if len(values) == 1:
+            return Match(text, intent, {slot: values.pop()}, REJECT_BELOW)
+    return None

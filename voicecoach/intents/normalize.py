@@ -174,5 +174,11 @@ def _drop_polite_openings(words: list[str]) -> list[str]:
 
 
 def match_tokens(text: str) -> tuple[str, ...]:
-    """The stemmed tokens that the matcher compares."""
-    return tuple(stem(w) for w in surface_tokens(text))
+    """The stemmed tokens that the matcher compares; a word said twice running counts once
+    ("wait wait", "no no", and a recognizer's "stop stop")."""
+    tokens: list[str] = []
+    for word in surface_tokens(text):
+        token = stem(word)
+        if not tokens or tokens[-1] != token:
+            tokens.append(token)
+    return tuple(tokens)
