@@ -60,6 +60,8 @@ class VoiceSpeaker:
     def speak(self, reply: Reply) -> None:
         cue = reply.cue is not None
         items = [_Item(reply.text, True)] if cue else [_Item(t, False) for t in split_for_speech(reply.text)]
+        if cue:   # from the cache (made ahead of time), outside the lock: playback goes on meanwhile
+            items[0].audio = self._resampled(self.cache.get(self.engine, reply.text))
         with self._lock:
             if reply.urgent:
                 self._queue.clear()
@@ -70,8 +72,6 @@ class VoiceSpeaker:
                 self._queue.extendleft(reversed(items))
             else:
                 self._queue.extend(items)
-            if cue:
-                items[0].audio = self._resampled(self.cache.get(self.engine, reply.text))
             self._lock.notify_all()
         if not self.threaded:
             self._synthesize_pending()
