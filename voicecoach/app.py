@@ -156,6 +156,10 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
         print(f"voicecoach: {notice}", file=sys.stderr)
     audio_in = getattr(args, "audio_in", None)
     fast = getattr(args, "fast", False)
+    if fast and audio_in is None:
+        print("voicecoach: --fast goes with --audio-in (a file can be heard faster than real time; you cannot)",
+              file=sys.stderr)
+        return 2
     clock: Clock = VirtualClock() if fast else RealClock()
     use_voice_loop = not args.text and audio_in is not None
     mic_problem = None if args.text or audio_in is not None else _why_no_voice_loop(args)
