@@ -45,9 +45,9 @@ def run(tiny_content, lines):
 def test_cues_arrive_on_time_while_waiting_for_input(tiny_content):
     text, stamped, reader = run(tiny_content, [(1, "start the stretch"), (80, "how long left")])
     assert "coach: Hi, I'm your IT band coach." in text
-    hold = next(t for t, s in stamped if s.startswith("Left side. Hold"))
     halfway = next(t for t, s in stamped if s == "Halfway.")
-    assert abs(halfway - (hold + 15)) < 1e-9
+    remaining = next(t for t, s in stamped if s == "Ten seconds left.")
+    assert abs(remaining - (halfway + 5)) < 1e-9
     assert max(reader.waits) <= 0.25
 
 

@@ -54,7 +54,10 @@ def test_simulate_json_events_carry_cues_exercise_and_side(tmp_path):
     hold = next(e for e in cues if e["cue"] == "hold_start")
     assert hold["exercise"] == "it_band_stretch" and hold["side"] == "left"
     switch = next(e for e in cues if e["cue"] == "switch_sides")
-    assert switch["t"] == pytest.approx(hold["t"] + 30, abs=1e-3)
+    halfway = next(e for e in cues if e["cue"] == "halfway")
+    # The 30 s hold counts from the end of "Left side. Hold for thirty seconds. Go."
+    assert hold["t"] + 30 < switch["t"] < hold["t"] + 35
+    assert switch["t"] == pytest.approx(halfway["t"] + 15, abs=1e-3)
     assert all(isinstance(e["t"], float) for e in events)
 
 

@@ -264,3 +264,14 @@ def test_both_engines_live_in_one_process():
             "print('ok')\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-500:]
+
+
+def test_cues_that_fall_due_while_a_cue_plays_keep_their_order():
+    sp, device, clock = speaker()
+    sp.speak(Reply("Set one of two. Left side. Ten steps. Go.", cue="hold_start"))
+    sp.play_for(0.5)
+    sp.speak(Reply("One.", cue="rep"))
+    sp.play_for(0.5)
+    sp.speak(Reply("Two.", cue="rep"))
+    sp.play_all()
+    assert [t for _, _, t in spans(device)] == ["Set one of two. Left side. Ten steps. Go.", "One.", "Two."]

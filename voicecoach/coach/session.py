@@ -159,7 +159,7 @@ class Session:
             return SessionView("paused" if self._paused_at is not None else "intro", exercise.id, exercise.name,
                                self._blocks[0].side, 1, sets, remaining=max(0.0, self._starts[0] - active))
         block, start = self._blocks[i], self._starts[i]
-        elapsed = active - start
+        elapsed = max(0.0, active - start - block.lead)
         rep = min(block.reps, int(elapsed // block.tempo)) if block.reps else 0
         phase = "paused" if self._paused_at is not None else block.kind
         return SessionView(phase, exercise.id, exercise.name, block.side, block.set_no, sets, rep, block.reps,
@@ -212,10 +212,14 @@ class Session:
             intro.append(Reply(f"We'll start with the {first_side} side.", exercise=exercise.id))
         self._clear_timeline()
         self._t0 = self.clock.now() + after + self._speech(intro)
-        self._blocks = build_blocks(exercise, self._holds.get(exercise.id), self._reps.get(exercise.id))
+        self._blocks = self._blocks_for(exercise)
         self._starts = block_starts(self._blocks, 0.0)
         self._cues = build_cues(exercise, self._blocks, self._starts)
         return intro
+
+    def _blocks_for(self, exercise: Exercise) -> list[Block]:
+        return build_blocks(exercise, self._holds.get(exercise.id), self._reps.get(exercise.id),
+                            lead=lambda text: self._speech_seconds(text, self.words_per_minute))
 
     def _after_cue(self, cue: TimedCue, out: list[Reply]) -> None:
         exercise = self.exercise
@@ -389,10 +393,10 @@ class Session:
         """Rebuild the rest of the timeline after a hold changed, keeping what was already said."""
         active = self._active()
         current = self._block_at(active)
-        blocks = build_blocks(exercise, self._holds.get(exercise.id), self._reps.get(exercise.id))
+        blocks = self._blocks_for(exercise)
         first = current if current is not None else 0
         starts = self._starts[:first] + block_starts(blocks[first:], self._starts[first])
-        if current is not None and starts[current] + blocks[current].seconds < active:
+        if current is not None and starts[current] + blocks[current].total < active:
             # The new hold is already over: it ends now and what follows starts from now.
             starts = starts[:current + 1] + block_starts(blocks[current + 1:], active)
         cues = build_cues(exercise, blocks, starts)

@@ -131,7 +131,10 @@ class Simulator:
                 cues = session.tick()
                 if speaking and speaking.reply.cue is None:
                     speaking = self._cut(speaking)
-                queue.extendleft(reversed(cues))
+                # Cues go before waiting answers, after cues already waiting: in time order.
+                waiting = next((i for i, r in enumerate(queue) if r.cue is None), len(queue))
+                for offset, cue in enumerate(cues):
+                    queue.insert(waiting + offset, cue)
             else:
                 line = pending.popleft()
                 match = self.understand(line.text, session)

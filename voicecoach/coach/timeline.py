@@ -6,9 +6,10 @@ accumulated pause, so cues never drift however long a session runs.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable
 
-from voicecoach.coach.replies import Reply
+from voicecoach.coach.replies import Reply, capitalized
 from voicecoach.content.model import Exercise
 
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -25,9 +26,14 @@ class Block:
     kind: str                 # "work" | "rest" | "switch"
     set_no: int               # 1-based
     side: str | None
-    seconds: float
+    seconds: float            # the work itself (or the rest, or the switch)
     reps: int = 0             # for rep work: how many, each `tempo` seconds
     tempo: float = 0.0
+    lead: float = 0.0         # time to say the start line ("Left side. Hold for thirty seconds. Go.")
+
+    @property
+    def total(self) -> float:
+        return self.lead + self.seconds
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,12 @@ def say_seconds(seconds: float) -> str:
     return f"{say_number(s)} seconds" if s != 1 else "one second"
 
 
-def build_blocks(exercise: Exercise, hold_seconds: float | None = None, reps: int | None = None) -> list[Block]:
-    """The exercise's work, rest and switch blocks; `hold_seconds`/`reps` override the program."""
+def build_blocks(exercise: Exercise, hold_seconds: float | None = None, reps: int | None = None,
+                 lead: Callable[[str], float] = lambda text: 0.0) -> list[Block]:
+    """The exercise's work, rest and switch blocks; `hold_seconds`/`reps` override the program.
+
+    `lead(text)` is how long the start line takes to say: the hold or the counting starts
+    when the coach says "Go", so a thirty second hold is thirty seconds."""
     program = exercise.program
     sets = int(program.sets.value)
     sides: tuple[str | None, ...] = program.sides or (None,)
@@ -85,14 +95,14 @@ def build_blocks(exercise: Exercise, hold_seconds: float | None = None, reps: in
                 blocks.append(Block("switch", set_no, sides[k + 1], switch))
         if set_no < sets and rest > 0:
             blocks.append(Block("rest", set_no, sides[0], rest))
-    return blocks
+    return [replace(b, lead=lead(start_line(exercise, b, sets))) if b.kind == "work" else b for b in blocks]
 
 
 def block_starts(blocks: list[Block], first_start: float) -> list[float]:
     starts, t = [], first_start
     for block in blocks:
         starts.append(t)
-        t += block.seconds
+        t += block.total
     return starts
 
 
@@ -101,7 +111,7 @@ def build_cues(exercise: Exercise, blocks: list[Block], starts: list[float]) -> 
     cues: list[TimedCue] = []
     sets = max(b.set_no for b in blocks)
     for i, (block, start) in enumerate(zip(blocks, starts)):
-        end = start + block.seconds
+        end = start + block.total
         last = i == len(blocks) - 1
         if block.kind == "work":
             cues.extend(_work_cues(exercise, block, i, start, sets))
@@ -124,26 +134,32 @@ def build_cues(exercise: Exercise, blocks: list[Block], starts: list[float]) -> 
     return cues
 
 
-def _work_cues(exercise: Exercise, block: Block, i: int, start: float, sets: int) -> list[TimedCue]:
-    side = f"{_side_name(block.side).capitalize()}. " if block.side else ""
+def start_line(exercise: Exercise, block: Block, sets: int) -> str:
+    """What the coach says as a work block starts."""
+    side = f"{capitalized(_side_name(block.side))}. " if block.side else ""
     set_part = f"Set {say_number(block.set_no)} of {say_number(sets)}. " if sets > 1 else ""
-    out: list[TimedCue] = []
     if block.reps:
-        unit = "steps" if block.side and exercise.program.kind == "reps" and "walk" in exercise.id else "reps"
-        out.append(TimedCue(start, _cue("hold_start", f"{set_part}{side}{say_number(block.reps).capitalize()} {unit}. Go.", exercise, block), i))
+        unit = "steps" if exercise.id == "lateral_band_walk" else "reps"
+        return f"{set_part}{side}{capitalized(say_number(block.reps))} {unit}. Go."
+    return f"{set_part}{side}Hold for {say_seconds(block.seconds)}. Go."
+
+
+def _work_cues(exercise: Exercise, block: Block, i: int, start: float, sets: int) -> list[TimedCue]:
+    out = [TimedCue(start, _cue("hold_start", start_line(exercise, block, sets), exercise, block), i)]
+    go = start + block.lead
+    if block.reps:
         for n in range(1, block.reps + 1):
-            text = f"{say_number(n).capitalize()}."
+            text = f"{capitalized(say_number(n))}."
             if n == block.reps - 1 and block.reps >= 6:
-                text = f"{say_number(n).capitalize()}. One more."
-            out.append(TimedCue(start + n * block.tempo, _cue("rep", text, exercise, block), i, n == block.reps))
+                text = f"{capitalized(say_number(n))}. One more."
+            out.append(TimedCue(go + n * block.tempo, _cue("rep", text, exercise, block), i, n == block.reps))
         return out
     seconds = block.seconds
-    out.append(TimedCue(start, _cue("hold_start", f"{set_part}{side}Hold for {say_seconds(seconds)}. Go.", exercise, block), i))
     if seconds >= MIN_HOLD_FOR_HALFWAY:
-        out.append(TimedCue(start + seconds / 2, _cue("halfway", "Halfway.", exercise, block), i))
+        out.append(TimedCue(go + seconds / 2, _cue("halfway", "Halfway.", exercise, block), i))
     if seconds > REMAINING_AT + COUNTDOWN_FROM + 2 and not (seconds >= MIN_HOLD_FOR_HALFWAY and seconds / 2 == REMAINING_AT):
-        out.append(TimedCue(start + seconds - REMAINING_AT, _cue("remaining", f"{say_seconds(REMAINING_AT).capitalize()} left.", exercise, block), i))
-    out.extend(_countdown(exercise, block, i, start + seconds))
+        out.append(TimedCue(go + seconds - REMAINING_AT, _cue("remaining", f"{capitalized(say_seconds(REMAINING_AT))} left.", exercise, block), i))
+    out.extend(_countdown(exercise, block, i, go + seconds))
     return out
 
 

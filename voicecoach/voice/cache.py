@@ -2,7 +2,9 @@
 
 A cue must start on its beat, so its audio must already exist when it falls due: the
 fixed phrases ("Halfway.", "Three.", "Switch sides. Right side next.") are made ahead of
-time and looked up by (engine, voice, rate, text).
+time and looked up by (engine, voice, sample rate, speaking rate, volume, text). Any
+change to those makes a new key, so stale audio is never played; the lexicon is part of
+the engine's output, so after editing it, delete the cache directory.
 """
 from __future__ import annotations
 
@@ -32,7 +34,8 @@ class CueCache:
 
     @staticmethod
     def key(engine: VoiceEngine, text: str) -> str:
-        raw = f"{engine.name}|{engine.voice_id}|{engine.sample_rate}|{engine.rate:.3f}|{text}"
+        volume = getattr(engine, "volume", 1.0)
+        raw = f"{engine.name}|{engine.voice_id}|{engine.sample_rate}|{engine.rate:.3f}|{volume:.3f}|{text}"
         return hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
     def get(self, engine: VoiceEngine, text: str) -> np.ndarray:
@@ -54,7 +57,8 @@ class CueCache:
         return audio
 
     def contains(self, engine: VoiceEngine, text: str) -> bool:
-        return self.key(engine, text) in self._memory
+        with self._lock:
+            return self.key(engine, text) in self._memory
 
     def warm(self, engine: VoiceEngine, phrases: Iterable[str]) -> None:
         for text in phrases:

@@ -1,13 +1,21 @@
 """Where audio goes: an output stream we control, so speech can stop mid-word.
 
-`SoundDeviceOutput` writes small blocks to the default speaker through sounddevice
-(PortAudio). `RecordingDevice` is a speaker that keeps what it is given with the time it
-was given, for tests and benchmarks; paced on a clock, it takes as long as real playback.
+`MiniaudioOutput` is the speaker we use: miniaudio carries its own audio backends (ALSA,
+PulseAudio, JACK, CoreAudio, WASAPI) inside the wheel, so pip alone is enough.
+sounddevice needs the PortAudio system library, which a plain pip install does not bring;
+`SoundDeviceOutput` is tried second, for machines that have PortAudio but where miniaudio
+fails. Both take small blocks, so a stop is heard within about two blocks.
+`RecordingDevice` is a speaker that keeps what it is given with the time it was given,
+for tests and benchmarks; paced on a clock, it takes as long as real playback.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -30,6 +38,107 @@ class OutputDevice(Protocol):
 
 class SpeakerUnavailable(RuntimeError):
     pass
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence what C libraries print while probing (ALSA lists every card it cannot find)."""
+    try:
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        yield
+        return
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class MiniaudioOutput:
+    """The default speaker through miniaudio.
+
+    `write` queues a block and returns once no more than `queue_blocks` blocks wait, so
+    the caller runs at the pace of playback; `flush` drops what waits. miniaudio pulls
+    from that queue in its own thread; silence fills any gap.
+    """
+
+    # Never the null backend: it "plays" into nothing, and a coach must not talk to no one.
+    REAL_BACKENDS = ("PULSEAUDIO", "ALSA", "JACK", "COREAUDIO", "WASAPI", "DSOUND", "WINMM",
+                     "SNDIO", "AUDIO4", "OSS", "AAUDIO", "OPENSL")
+
+    def __init__(self, sample_rate: int, queue_blocks: int = 2, backends: list[str] | None = None,
+                 stall_seconds: float = 1.0) -> None:
+        try:
+            import miniaudio
+        except ImportError:
+            raise SpeakerUnavailable("no speaker support (pip install miniaudio)") from None
+        names = backends or [b for b in self.REAL_BACKENDS if hasattr(miniaudio.Backend, b)]
+        self.sample_rate = sample_rate
+        self.block = max(1, int(sample_rate * BLOCK_SECONDS))
+        self._max_queued = queue_blocks * self.block
+        self._stall_seconds = stall_seconds
+        self._pending: deque[np.ndarray] = deque()
+        self._offset = 0                  # samples of the first pending block already played
+        self._queued = 0
+        self._cond = threading.Condition()
+        self.samples_played = 0           # pulled by the device (silence not counted)
+        try:
+            with _quiet_native_stderr():
+                self._device = miniaudio.PlaybackDevice(
+                    output_format=miniaudio.SampleFormat.FLOAT32, nchannels=1, sample_rate=sample_rate,
+                    buffersize_msec=int(1000 * BLOCK_SECONDS),
+                    backends=[getattr(miniaudio.Backend, n) for n in names])
+                feed = self._feed()
+                next(feed)
+                self._device.start(feed)
+        except Exception as exc:  # miniaudio.MiniaudioError and friends: no usable output device
+            detail = " ".join(str(a) for a in exc.args) or type(exc).__name__
+            raise SpeakerUnavailable(f"no speaker found (miniaudio: {detail})") from None
+        self.backend = getattr(self._device, "backend", "?")
+
+    def _feed(self) -> Iterator[np.ndarray]:
+        frames = yield np.zeros(0, np.float32)
+        while True:
+            out = np.zeros(frames, np.float32)
+            filled = 0
+            with self._cond:
+                while filled < frames and self._pending:
+                    head = self._pending[0]
+                    take = min(frames - filled, len(head) - self._offset)
+                    out[filled:filled + take] = head[self._offset:self._offset + take]
+                    filled += take
+                    self._offset += take
+                    if self._offset >= len(head):
+                        self._pending.popleft()
+                        self._offset = 0
+                self._queued -= filled
+                self.samples_played += filled
+                self._cond.notify_all()
+            frames = yield out
+
+    def write(self, block: np.ndarray) -> None:
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        with self._cond:
+            # A device that stopped pulling (unplugged) must not hang the coach: give up on it.
+            if not self._cond.wait_for(lambda: self._queued < self._max_queued, timeout=self._stall_seconds):
+                return
+            self._pending.append(block)
+            self._queued += len(block)
+
+    def flush(self) -> None:
+        with self._cond:
+            self._pending.clear()
+            self._offset = 0
+            self._queued = 0
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        self.flush()
+        self._device.close()
 
 
 class SoundDeviceOutput:
@@ -58,9 +167,25 @@ class SoundDeviceOutput:
         self._stream.close()
 
 
-def speaker_unavailable_reason(sample_rate: int = 22050) -> str | None:
+def open_output_device(sample_rate: int) -> OutputDevice:
+    """The machine's speaker: miniaudio first, then sounddevice. Raises SpeakerUnavailable
+    with miniaudio's one-line reason when neither can play."""
     try:
-        SoundDeviceOutput(sample_rate).close()
+        return MiniaudioOutput(sample_rate)
+    except SpeakerUnavailable as first:
+        try:
+            return SoundDeviceOutput(sample_rate)
+        except SpeakerUnavailable:
+            raise first from None
+
+
+DeviceFactory = Callable[[int], OutputDevice]
+
+
+def speaker_unavailable_reason(sample_rate: int = 22050, open_device: DeviceFactory = open_output_device) -> str | None:
+    """Why nothing can be played here, in one line, or None when a speaker is there."""
+    try:
+        open_device(sample_rate).close()
     except SpeakerUnavailable as exc:
         return str(exc)
     return None

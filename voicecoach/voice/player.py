@@ -7,13 +7,17 @@ Rules (the README states them too):
   the cue cache, and the answer's remaining sentences follow it.
 - An urgent reply (pain, stop, pause) drops everything queued and plays at once.
 - `stop()` silences the speaker within one 20 ms block plus the device's buffer.
+- Rate changes ("slower", "faster") multiply the configured rate from then on; the cue
+  phrases are made again at the new rate in the background, answers first.
+Callbacks: `on_start(text)` as each part starts playing, `on_stop()` when nothing is left
+to say (or on `stop()`); the hearing side uses them to tell the user's voice from ours.
 """
 from __future__ import annotations
 
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -39,8 +43,12 @@ class VoiceSpeaker:
 
     def __init__(self, engine: VoiceEngine, device: OutputDevice, cache: CueCache | None = None,
                  clock: Clock | None = None, threaded: bool = True,
-                 on_start: Callable[[str], None] | None = None, on_stop: Callable[[], None] | None = None) -> None:
+                 on_start: Callable[[str], None] | None = None, on_stop: Callable[[], None] | None = None,
+                 cue_phrases: Iterable[str] = ()) -> None:
         self.engine = engine
+        self.base_rate = engine.rate         # the configured rate; set_rate multiplies it
+        self.cue_phrases = list(cue_phrases)
+        self._to_warm: deque[str] = deque(self.cue_phrases)
         self.device = device
         self.cache = cache or CueCache()
         self.clock = clock or RealClock()
@@ -69,7 +77,10 @@ class VoiceSpeaker:
                 if self._current is not None and not self._current.cue:
                     self._current = None            # cut the answer mid-sentence
                     self.device.flush()
-                self._queue.extendleft(reversed(items))
+                # Before waiting answers, after cues already waiting: cues stay in time order.
+                waiting = next((i for i, item in enumerate(self._queue) if not item.cue), len(self._queue))
+                for offset, item in enumerate(items):
+                    self._queue.insert(waiting + offset, item)
             else:
                 self._queue.extend(items)
             self._lock.notify_all()
@@ -90,8 +101,17 @@ class VoiceSpeaker:
         with self._lock:
             return self._current is not None or bool(self._queue)
 
-    def set_rate(self, rate: float) -> None:
-        self.engine.rate = rate
+    def set_rate(self, multiple: float) -> None:
+        """Speak at `multiple` times the configured rate from now on (Reply.rate)."""
+        with self._lock:
+            self.engine.rate = round(self.base_rate * multiple, 3)
+            self._to_warm = deque(self.cue_phrases)
+            self._lock.notify_all()
+
+    def prepare_cues(self) -> None:
+        """Make every cue phrase's audio now (the threaded speaker does this in the background)."""
+        while self._warm_one():
+            pass
 
     def close(self) -> None:
         with self._lock:
@@ -170,11 +190,21 @@ class VoiceSpeaker:
     def _synth_loop(self) -> None:
         while True:
             with self._lock:
-                while not self._closed and self._next_unsynthesized() is None:
+                while not self._closed and self._next_unsynthesized() is None and not self._to_warm:
                     self._lock.wait()
                 if self._closed:
                     return
-            self._synthesize_pending()
+            self._synthesize_pending()     # what is waiting to be said comes first
+            self._warm_one()
+
+    def _warm_one(self) -> bool:
+        """Cache one more cue phrase at the current rate; False when all are made."""
+        with self._lock:
+            if not self._to_warm:
+                return False
+            text = self._to_warm.popleft()
+        self.cache.get(self.engine, text)
+        return True
 
     def _resampled(self, audio: np.ndarray) -> np.ndarray:
         """The engine's audio at the device's rate (linear interpolation: rates rarely differ)."""
