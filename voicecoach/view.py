@@ -1,75 +1,161 @@
 """The live terminal view of the voice loop: exercise, side, set and rep, a countdown bar,
-the last thing heard and the last thing said. On a terminal it redraws in place with rich;
-anywhere else the coach's lines are printed plainly (TerminalSpeaker) and this stays quiet.
+the last thing heard and the last thing said.
+
+On a terminal it redraws in place with rich (four times a second when given a snapshot
+function, so the bar moves on its own). Anywhere else (a pipe, a log file) it prints
+plain lines, one each time the status, what was heard or what was said changes.
+
+    view = LiveView(snapshot=lambda: ViewState.from_session(session.view()))
+    view.speak(reply)        # it is a Speaker: "said" shows each reply
+    view.heard("how long is left -> time_left")
+    view.update(state)       # or push snapshots yourself
+    view.close()
 """
 from __future__ import annotations
 
-from typing import TextIO
+import sys
+import threading
+from dataclasses import dataclass, replace
+from typing import Any, Callable, TextIO
 
 from voicecoach.coach.replies import Reply, capitalized
-from voicecoach.coach.session import SessionView
 
 BAR_WIDTH = 30
 
 
-def render_lines(view: SessionView, heard: str, said: str) -> list[str]:
+@dataclass(frozen=True)
+class ViewState:
+    """A plain snapshot of what is going on, filled from the session."""
+
+    phase: str = "idle"               # idle | intro | work | rest | switch | paused
+    exercise: str | None = None       # the exercise's display name
+    side: str | None = None
+    set_no: int = 0
+    sets: int = 0
+    rep: int = 0
+    reps: int = 0
+    remaining: float = 0.0            # seconds left in the current block
+    block_seconds: float = 0.0        # the block's whole length (for the bar)
+    heard: str = ""
+    said: str = ""
+
+    @classmethod
+    def from_session(cls, view: Any, heard: str = "", said: str = "") -> ViewState:
+        """From the session's snapshot (coach.session.SessionView or anything with its fields)."""
+        return cls(phase=view.phase, exercise=view.exercise_name, side=view.side, set_no=view.set_no,
+                   sets=view.sets, rep=view.rep, reps=view.reps, remaining=view.remaining,
+                   block_seconds=view.block_seconds, heard=heard, said=said)
+
+
+def status_line(state: ViewState) -> str:
+    if state.phase == "idle" or state.exercise is None:
+        return "Waiting: say start, or ask a question."
+    parts = [capitalized(state.exercise)]
+    if state.side:
+        parts.append(f"{state.side} side")
+    if state.sets > 1:
+        parts.append(f"set {state.set_no} of {state.sets}")
+    if state.reps:
+        parts.append(f"rep {state.rep} of {state.reps}")
+    return " · ".join(parts) + f"  [{state.phase}]"
+
+
+def countdown_bar(state: ViewState, width: int = BAR_WIDTH) -> str:
+    if state.phase == "idle" or state.exercise is None:
+        return ""
+    done = 0.0 if state.block_seconds <= 0 else 1.0 - state.remaining / state.block_seconds
+    filled = int(round(width * min(1.0, max(0.0, done))))
+    return "█" * filled + "░" * (width - filled) + f" {state.remaining:4.0f} s left"
+
+
+def render_lines(state: ViewState) -> list[str]:
     """The view as plain text lines (what the rich panel shows)."""
-    if view.phase == "idle" or view.exercise_name is None:
-        status = "Waiting: say start, or ask a question."
-        bar = ""
-    else:
-        parts = [capitalized(view.exercise_name)]
-        if view.side:
-            parts.append(f"{view.side} side")
-        if view.sets > 1:
-            parts.append(f"set {view.set_no} of {view.sets}")
-        if view.reps:
-            parts.append(f"rep {view.rep} of {view.reps}")
-        status = " · ".join(parts) + f"  [{view.phase}]"
-        done = 0.0 if view.block_seconds <= 0 else 1.0 - view.remaining / view.block_seconds
-        filled = int(round(BAR_WIDTH * min(1.0, max(0.0, done))))
-        bar = "█" * filled + "░" * (BAR_WIDTH - filled) + f" {view.remaining:4.0f} s left"
-    return [status, bar, f"heard: {heard or '-'}", f"said:  {said or '-'}"]
+    return [status_line(state), countdown_bar(state), f"heard: {state.heard or '-'}", f"said:  {state.said or '-'}"]
 
 
 class LiveView:
-    """A speaker that only displays: feed it replies, what was heard, and session snapshots."""
+    """A display that is also a Speaker (it shows what is said; it never makes a sound)."""
 
-    def __init__(self, out: TextIO | None = None) -> None:
-        from rich.console import Console
-        from rich.live import Live
+    def __init__(self, out: TextIO | None = None, snapshot: Callable[[], ViewState] | None = None,
+                 tty: bool | None = None) -> None:
+        self._out = out or sys.stdout
+        self._snapshot = snapshot
+        self._lock = threading.Lock()
+        self._state = ViewState()
+        self._printed: dict[str, str] = {}
+        self.tty = self._out.isatty() if tty is None else tty
+        self._live = None
+        if self.tty:
+            from rich.console import Console
+            from rich.live import Live
 
-        self._console = Console(file=out)
-        self._live = Live(console=self._console, auto_refresh=False, transient=False)
-        self._live.start()
-        self.heard_text = ""
-        self.said_text = ""
-        self._view = SessionView("idle")
+            # With a snapshot function rich redraws on its own, so the bar counts down smoothly.
+            self._live = Live(get_renderable=self._panel, console=Console(file=self._out),
+                              auto_refresh=snapshot is not None, refresh_per_second=4, transient=False)
+            self._live.start()
 
-    def speak(self, reply: Reply) -> None:
-        self.said_text = reply.text
-        self._draw()
+    # ----- what the loop tells it ----------------------------------------------------------
+
+    def update(self, state: Any) -> None:
+        """A new snapshot: a ViewState, or the session's SessionView."""
+        if not isinstance(state, ViewState):
+            state = ViewState.from_session(state)
+        with self._lock:
+            self._state = replace(state, heard=self._state.heard, said=self._state.said)
+        self._show()
 
     def heard(self, text: str) -> None:
-        self.heard_text = text
-        self._draw()
+        with self._lock:
+            self._state = replace(self._state, heard=text)
+        self._show()
 
-    def update(self, view: SessionView) -> None:
-        self._view = view
-        self._draw()
+    # ----- the Speaker interface -----------------------------------------------------------
 
-    def _draw(self) -> None:
-        from rich.panel import Panel
-
-        self._live.update(Panel("\n".join(render_lines(self._view, self.heard_text, self.said_text)),
-                                title="voicecoach"), refresh=True)
+    def speak(self, reply: Reply) -> None:
+        with self._lock:
+            self._state = replace(self._state, said=reply.text)
+        self._show()
 
     def stop(self) -> None:
-        pass
+        """Nothing sounds, so nothing to silence."""
 
     @property
     def speaking(self) -> bool:
         return False
 
     def close(self) -> None:
-        self._live.stop()
+        if self._live is not None:
+            self._live.refresh()
+            self._live.stop()
+
+    # ----- drawing -------------------------------------------------------------------------
+
+    def current(self) -> ViewState:
+        """The state as it is now: the latest snapshot, with what was heard and said."""
+        with self._lock:
+            state = self._state
+        if self._snapshot is not None:
+            try:
+                fresh = self._snapshot()
+            except Exception:  # a snapshot taken mid-update: keep the last good one
+                return state
+            state = replace(fresh, heard=state.heard, said=state.said)
+        return state
+
+    def _panel(self):
+        from rich.panel import Panel
+
+        return Panel("\n".join(render_lines(self.current())), title="voicecoach")
+
+    def _show(self) -> None:
+        if self._live is not None:
+            self._live.refresh()
+            return
+        state = self.current()
+        # Plain output: one line per change; the ticking countdown is not worth a line a second.
+        for key, line in (("status", status_line(state)), ("heard", f"heard: {state.heard}"),
+                          ("said", f"said: {state.said}")):
+            if line != self._printed.get(key) and not line.endswith(": "):
+                self._printed[key] = line
+                self._out.write(line + "\n")
+        self._out.flush()

@@ -1,15 +1,19 @@
-"""`voicecoach say "text" [--out FILE.wav] [--voice piper|espeak|VOICE.onnx]`: hear or save a line."""
+"""`voicecoach say "text" [--out FILE.wav] [--voice piper|espeak|VOICE.onnx] [--rate R] [--volume V]`:
+hear or save a line in the coach's voice."""
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import wave
 from pathlib import Path
 
 import numpy as np
 
 from voicecoach.coach.replies import Reply
-from voicecoach.voice.engines import VoiceUnavailable, open_engine
+from voicecoach.config import ConfigError
+from voicecoach.voice.build import VoiceSettings
+from voicecoach.voice.engines import VoiceEngine, VoiceUnavailable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,57 +25,67 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--voice", default=None,
                         help="piper (default), espeak, or a Piper .onnx voice file (also $VOICECOACH_VOICE or the config file)")
-    parser.add_argument("--rate", type=float, default=None, help="speaking rate, 1.0 is normal (0.6 to 1.6)")
+    parser.add_argument("--rate", type=float, default=None, help="speaking rate, 1.0 is normal (0.5 to 2.0)")
     parser.add_argument("--volume", type=float, default=None, help="volume, 0.0 to 1.0")
 
 
-def engine_from_args(args: argparse.Namespace):
-    from voicecoach.config import load_config
-
-    config = load_config()
-    voice = args.voice
-    name = voice if voice in ("piper", "espeak") else None
-    rate = args.rate if args.rate is not None else float(config.get("rate", 1.0))
-    volume = args.volume if args.volume is not None else float(config.get("volume", 1.0))
-    if not 0.6 <= rate <= 1.6:
-        raise VoiceUnavailable(f"--rate {rate} is outside 0.6 to 1.6")
-    if not 0.0 <= volume <= 1.0:
-        raise VoiceUnavailable(f"--volume {volume} is outside 0.0 to 1.0")
-    return open_engine(name, None if name else voice, rate, volume)
+def engine_from_args(args: argparse.Namespace) -> tuple[VoiceEngine, str | None]:
+    """The engine the flags and config file ask for, and the fallback notice if any."""
+    return VoiceSettings.from_args(args).open_engine()
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        engine, notice = engine_from_args(args)
+        settings = VoiceSettings.from_args(args)
+    except (VoiceUnavailable, ConfigError) as exc:
+        print(f"voicecoach: {exc}", file=sys.stderr)
+        return 1
+    if args.out is not None:
+        return _save(settings, args.text, args.out)
+    from voicecoach.voice.build import open_voice
+
+    opened = open_voice(settings)
+    if opened.notice:
+        print(f"voicecoach: {opened.notice}", file=sys.stderr)
+    if opened.speaker is None:
+        print(f"voicecoach: {opened.problem}; printing instead.", file=sys.stderr)
+        print(args.text)
+        return 0
+    speaker = opened.speaker
+    done = threading.Event()
+    speaker.on_stop = done.set
+    try:
+        speaker.speak(Reply(args.text))
+        done.wait()
+    except KeyboardInterrupt:
+        speaker.stop()
+    finally:
+        speaker.close()
+    return 0
+
+
+def _save(settings: VoiceSettings, text: str, out: Path) -> int:
+    try:
+        engine, notice = settings.open_engine()
     except VoiceUnavailable as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 1
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
-    if args.out is not None:
-        audio = engine.synthesize(args.text)
-        try:
-            with wave.open(str(args.out), "wb") as wav:
-                wav.setnchannels(1)
-                wav.setsampwidth(2)
-                wav.setframerate(engine.sample_rate)
-                wav.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-        except OSError as exc:
-            print(f"voicecoach: {args.out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
-            return 1
-        print(f"{args.out}: {len(audio) / engine.sample_rate:.2f} s at {engine.sample_rate} Hz ({engine.name})")
-        return 0
-    from voicecoach.voice.devices import SoundDeviceOutput, SpeakerUnavailable
-    from voicecoach.voice.player import VoiceSpeaker
-
+    audio = engine.synthesize(text)
     try:
-        device = SoundDeviceOutput(engine.sample_rate)
-    except SpeakerUnavailable as exc:
-        print(f"voicecoach: {exc}; printing instead.", file=sys.stderr)
-        print(args.text)
-        return 0
-    speaker = VoiceSpeaker(engine, device, threaded=False)
-    speaker.speak(Reply(args.text))
-    speaker.play_all()
-    speaker.close()
+        write_wav(out, audio, engine.sample_rate)
+    except OSError as exc:
+        print(f"voicecoach: {out}: cannot write: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"{out}: {len(audio) / engine.sample_rate:.2f} s at {engine.sample_rate} Hz ({engine.name})")
     return 0
+
+
+def write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
+    """16-bit mono PCM, what every player reads."""
+    with open(path, "wb") as file, wave.open(file, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())

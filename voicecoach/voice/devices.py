@@ -84,6 +84,7 @@ class MiniaudioOutput:
         self._pending: deque[np.ndarray] = deque()
         self._offset = 0                  # samples of the first pending block already played
         self._queued = 0
+        self._flushes = 0
         self._cond = threading.Condition()
         self.samples_played = 0           # pulled by the device (silence not counted)
         try:
@@ -123,9 +124,13 @@ class MiniaudioOutput:
     def write(self, block: np.ndarray) -> None:
         block = np.ascontiguousarray(block, dtype=np.float32)
         with self._cond:
+            flushes = self._flushes
             # A device that stopped pulling (unplugged) must not hang the coach: give up on it.
-            if not self._cond.wait_for(lambda: self._queued < self._max_queued, timeout=self._stall_seconds):
+            if not self._cond.wait_for(lambda: self._queued < self._max_queued or self._flushes != flushes,
+                                       timeout=self._stall_seconds):
                 return
+            if self._flushes != flushes:
+                return          # flushed while this block waited: it belongs to what was cut
             self._pending.append(block)
             self._queued += len(block)
 
@@ -134,9 +139,12 @@ class MiniaudioOutput:
             self._pending.clear()
             self._offset = 0
             self._queued = 0
+            self._flushes += 1
             self._cond.notify_all()
 
     def close(self) -> None:
+        with self._cond:       # let the last words play out (a stop has already emptied the queue)
+            self._cond.wait_for(lambda: self._queued == 0, timeout=0.5)
         self.flush()
         self._device.close()
 
@@ -209,18 +217,24 @@ class RecordingDevice:
     flushes: list[float] = field(default_factory=list)
     current_text: str = ""
     _busy_until: float = 0.0
+    _flushed: threading.Event = field(default_factory=threading.Event)
 
     def write(self, block: np.ndarray) -> None:
+        self._flushed.clear()
         now = self.clock.now()
         start = max(now, self._busy_until) if self.paced else now
+        flushes = len(self.flushes)
         if self.paced and start > now:
-            self.clock.wait_until(start)
+            self.clock.wait_until(start, self._flushed)     # a flush ends the wait, as on a real device
+        if len(self.flushes) != flushes:
+            return              # flushed while this block waited, as a real device drops it
         self.blocks.append(Written(self.clock.now(), np.array(block, copy=True), self.current_text))
         self._busy_until = self.clock.now() + len(block) / self.sample_rate
 
     def flush(self) -> None:
         self.flushes.append(self.clock.now())
         self._busy_until = self.clock.now()
+        self._flushed.set()
 
     def close(self) -> None:
         pass
