@@ -154,13 +154,19 @@ def routine_onsets(engine, exercise: str | None) -> list[float]:
                 scheduled.append((due, len(device.blocks), reply.text))
             speaker.speak(reply)
     time.sleep(1.0)
-    errors = []
+    free, queued = [], []
     for due, index, text in scheduled:
         onset = next((b.t for b in device.blocks[index:] if b.text == text), None)
-        if onset is not None:
-            errors.append(1000 * (onset - due))
+        if onset is None:
+            continue
+        # Was another cue still sounding when this one fell due? Then it waits its turn
+        # (the coach does not talk over itself): that wait is reported apart.
+        before = [b for b in device.blocks if b.t < onset]
+        busy = bool(before) and before[-1].t + len(before[-1].samples) / device.sample_rate > due + 0.001 \
+            and before[-1].text != text and any(before[-1].text == t for _, _, t in scheduled)
+        (queued if busy else free).append(1000 * (onset - due))
     speaker.close()
-    return errors
+    return free, queued
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,13 +199,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_routine:
         for loaded in (False, True):
             with Load(loaded):
-                errors = sorted(routine_onsets(engines["piper"][0], args.exercise))
+                in_order, queued = routine_onsets(engines["piper"][0], args.exercise)
+            errors = sorted(in_order)
             p99 = errors[min(len(errors) - 1, int(0.99 * len(errors)))]
-            first, last = errors[: len(errors) // 4], errors[-(len(errors) // 4):]
+            first, last = in_order[: len(in_order) // 4], in_order[-(len(in_order) // 4):]
             print(f"cue onset error, piper, {'loaded' if loaded else 'idle'}: {len(errors)} cues, median "
                   f"{statistics.median(errors):.1f} ms, p99 {p99:.1f} ms, max {errors[-1]:.1f} ms; "
                   f"drift (last quarter minus first quarter medians) "
-                  f"{statistics.median(last) - statistics.median(first):.1f} ms")
+                  f"{statistics.median(last) - statistics.median(first):.1f} ms; "
+                  f"{len(queued)} cues fell due while another cue was sounding and waited a median "
+                  f"{statistics.median(queued) if queued else 0:.0f} ms")
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 
