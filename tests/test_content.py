@@ -6,7 +6,9 @@ import shutil
 import pytest
 
 from conftest import REPO, SHARED
-from voicecoach.content.loader import ContentError, default_content_dir, load_content, validate_content
+from voicecoach.content.loader import (
+    MAX_SPOKEN_WORDS, ContentError, default_content_dir, load_content, sentences_for_topic, validate_content,
+)
 from voicecoach.content.model import EXERCISES, TOPICS
 
 ARTICLE = SHARED / "article" / "it-band-article.txt"
@@ -21,7 +23,34 @@ def test_shipped_content_loads_with_every_topic_and_exercise():
 
 
 def test_installed_content_is_the_checkout_content():
-    assert default_content_dir().resolve() == (REPO / "content").resolve() or (default_content_dir() / "article.yaml").exists()
+    shipped = default_content_dir()
+    assert (shipped / "article.yaml").is_file() and (shipped / "exercises.yaml").is_file()
+    assert load_content(shipped) == load_content(REPO / "content")
+
+
+def test_every_sentence_is_easy_to_follow_by_ear():
+    content = load_content()
+    spoken = [s for t in content.topics.values() for s in t.sentences] + list(content.safety)
+    for sentence in spoken:
+        assert len(sentence.split()) <= MAX_SPOKEN_WORDS, sentence
+        assert not any(mark in sentence for mark in ("(", ")", "e.g", "I T ", "1.", "2.")), sentence
+
+
+def test_sentences_for_topic_reads_an_exercise_topic_from_the_exercise():
+    content = load_content()
+    stretch = sentences_for_topic(content, "it_band_stretch")
+    assert stretch[: len(content.exercises["it_band_stretch"].steps) + 1][1:] == content.exercises["it_band_stretch"].steps
+    assert "30 seconds on each side" in stretch[-1]
+    with pytest.raises(KeyError, match="unknown topic 'yoga'"):
+        sentences_for_topic(content, "yoga")
+
+
+def test_overviews_name_the_three_causes_and_the_four_exercises():
+    topics = load_content().topics
+    causes = " ".join(topics["causes"].sentences).lower()
+    assert all(c in causes for c in ("overuse", "poor form", "weak glutes"))
+    exercises = " ".join(topics["exercises"].sentences).lower()
+    assert all(e in exercises for e in ("foam rolling", "glute bridges", "lateral band walks", "it band stretch"))
 
 
 def test_the_stretch_holds_thirty_seconds_a_side_as_the_article_says():
@@ -43,9 +72,12 @@ def test_every_number_says_whether_it_is_the_articles_or_ours():
 
 def test_safety_advice_follows_the_article():
     content = load_content()
-    said = " ".join(content.topics["safety"].sentences + content.safety).lower()
-    for phrase in ("stop", "medical professional", "gradually", "listen to your body"):
-        assert phrase in said
+    for said in (content.topics["safety"].sentences, content.safety):
+        text = " ".join(said).lower()
+        for phrase in ("start", "light", "gradually", "listen to your body", "stop", "consult a medical professional"):
+            assert phrase in text, (phrase, said)
+    # The article says to consult when there is pain, not only if it lasts.
+    assert not any(w in " ".join(content.safety).lower() for w in ("persists", "goes on"))
 
 
 @pytest.mark.skipif(not ARTICLE.exists(), reason=f"the article is not here ({ARTICLE})")
@@ -81,6 +113,11 @@ def _replace(path, old, new):
     ("kind: hold ", "kind: sprint ", "program kind"),
     ("sides: [left, right]                       # \"repeat", "sides: [left, up]                       # \"repeat", "sides must be"),
     ("    name: \"glute bridges\"", "    nmae: \"glute bridges\"", "unknown key 'nmae'"),
+    ("rest_seconds: {value: 30, source: ours}", "rest_seconds: {value: 0, source: ours}", "positive number"),
+    ("tempo_seconds: {value: 2, source: ours}", "tempo_seconds: {value: two, source: ours}", "positive number"),
+    ("    name: \"glute bridges\"", "    name: [glute, bridges]", "name must be text"),
+    ("  glute_bridge:\n", "  glute_bridges:\n", "unknown exercise 'glute_bridges'"),
+    ("    why:\n      - \"Glute bridges help", "    why: 3\n    whyy:\n      - \"Glute bridges help", "must be a list of sentences"),
 ])
 def test_exercise_errors_name_the_file_and_line(broken, old, new, words):
     line = _replace(broken / "exercises.yaml", old, new)
@@ -109,3 +146,53 @@ def test_missing_topic_and_long_sentence(broken):
     assert any("unknown topic 'poor_forms'" in p for p in problems)
     assert any("'poor_form' is missing" in p for p in problems)
     assert any(p.startswith(f"{broken / 'article.yaml'}:{line}:") and "too long" in p for p in problems)
+
+
+def test_missing_key_is_reported_at_its_exercise(broken):
+    path = broken / "exercises.yaml"
+    text = path.read_text()
+    start = text.index("  glute_bridge:")
+    steps = text.index("    steps:", start)
+    path.write_text(text[:steps] + text[text.index("    program:", start):])
+    line = text[:start].count("\n") + 1
+    problems = validate_content(broken)
+    assert f"{path}:{line}: exercise 'glute_bridge' is missing steps" in problems, problems
+
+
+def test_routine_item_on_its_own_line(broken):
+    path = broken / "article.yaml"
+    _replace(path, "routine: [foam_rolling, glute_bridge, lateral_band_walk, it_band_stretch]",
+             "routine:\n  - foam_rolling\n  - glute_bridge\n  - jogging\n")
+    line = path.read_text().splitlines().index("  - jogging") + 1
+    problems = validate_content(broken)
+    assert any(p.startswith(f"{path}:{line}: routine: unknown exercise 'jogging'") for p in problems), problems
+
+
+def test_unknown_section_and_topic_pointing_at_no_exercise(broken):
+    path = broken / "article.yaml"
+    line = _replace(path, "routine: [", "warmup: [jog]\nroutine: [")
+    bad = _replace(path, "    exercise: glute_bridge", "    exercise: [glute_bridge]")
+    problems = validate_content(broken)
+    assert any(p.startswith(f"{path}:{line}: unknown section 'warmup'") for p in problems), problems
+    assert any(p.startswith(f"{path}:{bad}: topic 'glute_bridge': exercise must be an exercise id") for p in problems), problems
+
+
+def test_unclosed_quote_names_the_line_where_it_opens(broken):
+    path = broken / "exercises.yaml"
+    line = _replace(path, "switch_seconds: {value: 5, source: ours}", 'switch_seconds: "5')
+    problems = validate_content(broken)
+    assert len(problems) == 1 and problems[0].startswith(f"{path}:{line}: invalid YAML"), problems
+
+
+def test_load_content_raises_one_error_listing_every_problem(broken):
+    _replace(broken / "exercises.yaml", "reps: {value: 10, source: ours}", "reps: {value: -1, source: ours}")
+    _replace(broken / "exercises.yaml", "hold_seconds: {value: 30, source: article}", "hold_seconds: {value: 30, source: me}")
+    with pytest.raises(ContentError) as caught:
+        load_content(broken)
+    assert isinstance(caught.value, ValueError) and len(caught.value.problems) == 2
+    assert str(caught.value) == "\n".join(caught.value.problems)
+    assert all(p.startswith(str(broken / "exercises.yaml") + ":") for p in caught.value.problems)
+
+
+def test_an_empty_directory_says_there_is_no_content(tmp_path):
+    assert validate_content(tmp_path) == [f"{tmp_path}: no content files (*.yaml)"]

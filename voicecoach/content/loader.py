@@ -18,7 +18,7 @@ SIDES = ("left", "right")
 NUMBER_FIELDS = ("sets", "hold_seconds", "reps", "tempo_seconds", "rest_seconds", "switch_seconds")
 REQUIRED_NUMBERS = {"hold": ("sets", "hold_seconds"), "reps": ("sets", "reps")}
 WHOLE_NUMBERS = ("sets", "reps")
-MAX_SPOKEN_WORDS = 25            # a sentence longer than this is hard to follow by ear
+MAX_SPOKEN_WORDS = 20            # a sentence longer than this is hard to follow by ear
 
 
 class ContentError(ValueError):
@@ -41,44 +41,62 @@ def load_content(directory: Path | str | None = None) -> Content:
 
 
 def validate_content(directory: Path | str | None = None) -> list[str]:
+    """Every problem in the content files of `directory`, as `file:line: message`; [] when fine."""
     return _read(Path(directory) if directory else default_content_dir())[1]
 
 
+def sentences_for_topic(content: Content, topic_id: str) -> tuple[str, ...]:
+    """What the coach reads aloud for a topic; raises KeyError naming the known topics."""
+    topic = content.topics.get(topic_id)
+    if topic is None:
+        raise KeyError(f"unknown topic {topic_id!r} (expected one of {', '.join(content.topics)})")
+    return topic.sentences
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+SECTIONS = ("title", "topics", "exercises", "safety", "routine")
+OTHER_SECTIONS = ("progression",)    # content/progression.yaml, read by voicecoach.history
+
+
 def _read(directory: Path) -> tuple[Content | None, list[str]]:
-    docs: dict[str, tuple[Path, Any]] = {}
     files, problems = load_yaml_mappings(directory, "content")
-    if not files and not problems:
-        return None, [f"{directory}: no content files (*.yaml)"]
+    if problems:
+        return None, problems            # a missing or unreadable file hides what it holds
+    docs: dict[str, tuple[Path, Any, int]] = {}
     for path, doc in files:
         for key, value in doc.items():
             if key in docs:
                 problems.append(f"{path}:{line_of(key)}: section {key!r} is also in {docs[key][0]}")
-            docs[key] = (path, value)
-    known = {"title", "topics", "exercises", "safety", "routine", "progression"}
-    for key, (path, _) in docs.items():
-        if key not in known:
-            problems.append(f"{path}:{line_of(key)}: unknown section {key!r} (expected one of {', '.join(sorted(known - {'progression'}))})")
-    for key in ("title", "topics", "exercises", "safety", "routine"):
+            elif key not in SECTIONS + OTHER_SECTIONS:
+                problems.append(f"{path}:{line_of(key)}: unknown section {key!r} (expected one of {', '.join(SECTIONS)})")
+            docs[key] = (path, value, line_of(key))
+    for key in SECTIONS:
         if key not in docs:
             problems.append(f"{directory}: no file has the section {key!r}")
-    if problems:
-        return None, problems
 
-    exercises = _exercises(*docs["exercises"], problems)
-    topics = _topics(*docs["topics"], exercises, problems)
-    safety = _sentences(docs["safety"][0], docs["safety"][1], "safety", problems)
-    routine = _routine(*docs["routine"], exercises, problems)
-    title_path, title = docs["title"]
-    if not isinstance(title, str) or not title.strip():
-        problems.append(f"{title_path}:{line_of(title)}: title must be text")
+    exercises = _exercises(*docs["exercises"], problems) if "exercises" in docs else {}
+    topics = _topics(*docs["topics"], exercises, problems) if "topics" in docs else {}
+    safety = _sentences(*docs["safety"][:2], "safety", problems, docs["safety"][2]) if "safety" in docs else ()
+    routine = _routine(*docs["routine"], problems) if "routine" in docs else ()
+    title = docs.get("title", (None, "", 0))[1]
+    if "title" in docs and not _is_text(title):
+        problems.append(f"{docs['title'][0]}:{line_of(title, docs['title'][2])}: title must be text")
     if problems:
         return None, problems
     return Content(str(title), topics, exercises, routine, safety), []
 
 
-def _sentences(path: Path, value: Any, what: str, problems: list[str]) -> tuple[str, ...]:
+def _key_line(mapping: dict, name: str) -> int:
+    """The line of `name` in `mapping`: where to point when its value is a bare number."""
+    return next((line_of(key) for key in mapping if key == name), line_of(mapping))
+
+
+def _sentences(path: Path, value: Any, what: str, problems: list[str], line: int = 0) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
-        problems.append(f"{path}:{line_of(value)}: {what} must be a list of sentences")
+        problems.append(f"{path}:{line_of(value, line)}: {what} must be a list of sentences")
         return ()
     out = []
     for sentence in value:
@@ -99,10 +117,10 @@ def _unknown_keys(path: Path, mapping: dict, allowed: set[str], what: str, probl
             problems.append(f"{path}:{line_of(key)}: {what}: unknown key {key!r} (expected {', '.join(sorted(allowed))})")
 
 
-def _exercises(path: Path, section: Any, problems: list[str]) -> dict[str, Exercise]:
+def _exercises(path: Path, section: Any, line: int, problems: list[str]) -> dict[str, Exercise]:
     out: dict[str, Exercise] = {}
     if not isinstance(section, dict):
-        problems.append(f"{path}:{line_of(section)}: exercises must be a mapping of exercise ids")
+        problems.append(f"{path}:{line_of(section, line)}: exercises must be a mapping of exercise ids")
         return out
     for ex_id, body in section.items():
         where = f"{path}:{line_of(ex_id)}"
@@ -117,14 +135,17 @@ def _exercises(path: Path, section: Any, problems: list[str]) -> dict[str, Exerc
         if missing:
             problems.append(f"{where}: exercise {ex_id!r} is missing {', '.join(missing)}")
             continue
-        program = _program(path, ex_id, body["program"], problems)
+        if not _is_text(body["name"]):
+            problems.append(f"{path}:{line_of(body['name'], _key_line(body, 'name'))}: {ex_id}: name must be text, not {body['name']!r}")
+        program = _program(path, ex_id, body["program"], _key_line(body, "program"), problems)
         cues = body.get("cues") or {}
-        if not isinstance(cues, dict):
-            problems.append(f"{path}:{line_of(cues)}: {ex_id}: cues must be a mapping")
+        if not isinstance(cues, dict) or not all(_is_text(v) for v in cues.values()):
+            problems.append(f"{path}:{line_of(cues, _key_line(body, 'cues'))}: {ex_id}: cues must map cue names to text")
             cues = {}
-        if program is not None:
-            out[ex_id] = Exercise(ex_id, str(body["name"]), _sentences(path, body["why"], f"{ex_id} why", problems),
-                                  _sentences(path, body["steps"], f"{ex_id} steps", problems), program,
+        if program is not None and _is_text(body["name"]):
+            why = _sentences(path, body["why"], f"{ex_id} why", problems, _key_line(body, "why"))
+            steps = _sentences(path, body["steps"], f"{ex_id} steps", problems, _key_line(body, "steps"))
+            out[ex_id] = Exercise(ex_id, str(body["name"]), why, steps, program,
                                   {str(k): str(v) for k, v in cues.items()})
     for ex_id in EXERCISES:
         if ex_id not in section:
@@ -132,24 +153,24 @@ def _exercises(path: Path, section: Any, problems: list[str]) -> dict[str, Exerc
     return out
 
 
-def _program(path: Path, ex_id: str, body: Any, problems: list[str]) -> Program | None:
-    where = f"{path}:{line_of(body)}"
+def _program(path: Path, ex_id: str, body: Any, line: int, problems: list[str]) -> Program | None:
+    where = f"{path}:{line_of(body, line)}"
     if not isinstance(body, dict):
         problems.append(f"{where}: {ex_id}: program must be a mapping")
         return None
     _unknown_keys(path, body, {"kind", "sides", *NUMBER_FIELDS}, f"{ex_id} program", problems)
     kind = body.get("kind")
     if kind not in PROGRAM_KINDS:
-        problems.append(f"{path}:{line_of(kind, line_of(body))}: {ex_id}: program kind must be one of {', '.join(PROGRAM_KINDS)}, not {kind!r}")
+        problems.append(f"{path}:{line_of(kind, _key_line(body, 'kind'))}: {ex_id}: program kind must be one of {', '.join(PROGRAM_KINDS)}, not {kind!r}")
         return None
     sides = body.get("sides") or []
     if not isinstance(sides, list) or any(s not in SIDES for s in sides) or len(set(sides)) != len(sides):
-        problems.append(f"{path}:{line_of(sides, line_of(body))}: {ex_id}: sides must be a list of distinct {' or '.join(SIDES)}, not {sides!r}")
+        problems.append(f"{path}:{line_of(sides, _key_line(body, 'sides'))}: {ex_id}: sides must be a list of distinct {' or '.join(SIDES)}, not {sides!r}")
         return None
     values: dict[str, Value] = {}
     for name in NUMBER_FIELDS:
         if name in body:
-            value = _value(path, ex_id, name, body[name], problems, line_of(next(k for k in body if k == name)))
+            value = _value(path, ex_id, name, body[name], problems, _key_line(body, name))
             if value is not None:
                 values[name] = value
         elif name in REQUIRED_NUMBERS[kind]:
@@ -177,24 +198,32 @@ def _value(path: Path, ex_id: str, name: str, raw: Any, problems: list[str], key
     return Value(float(number), str(source))
 
 
-def _topics(path: Path, section: Any, exercises: dict[str, Exercise], problems: list[str]) -> dict[str, Topic]:
+def _topics(path: Path, section: Any, line: int, exercises: dict[str, Exercise], problems: list[str]) -> dict[str, Topic]:
     out: dict[str, Topic] = {}
     if not isinstance(section, dict):
-        problems.append(f"{path}:{line_of(section)}: topics must be a mapping of topic ids")
+        problems.append(f"{path}:{line_of(section, line)}: topics must be a mapping of topic ids")
         return out
     for topic_id, body in section.items():
         where = f"{path}:{line_of(topic_id)}"
         if topic_id not in TOPICS:
             problems.append(f"{where}: unknown topic {topic_id!r} (expected one of {', '.join(TOPICS)})")
             continue
-        if not isinstance(body, dict) or "title" not in body:
-            problems.append(f"{where}: topic {topic_id!r} needs a title")
+        if not isinstance(body, dict):
+            problems.append(f"{where}: topic {topic_id!r} must be a mapping with a title")
             continue
         _unknown_keys(path, body, {"title", "sentences", "exercise"}, topic_id, problems)
+        if not _is_text(body.get("title")):
+            problems.append(f"{path}:{line_of(body.get('title'), line_of(topic_id))}: topic {topic_id!r} needs a title as text")
+            continue
         if ("sentences" in body) == ("exercise" in body):
-            problems.append(f"{where}: topic {topic_id!r} needs either sentences or an exercise, not both")
+            which = "has both" if "sentences" in body else "has neither"
+            problems.append(f"{where}: topic {topic_id!r} needs sentences or an exercise; it {which}")
             continue
         if "exercise" in body:
+            if not isinstance(body["exercise"], str):
+                problems.append(f"{path}:{line_of(body['exercise'], line_of(topic_id))}: topic {topic_id!r}: "
+                                f"exercise must be an exercise id, not {body['exercise']!r}")
+                continue
             exercise = exercises.get(body["exercise"])
             if exercise is None and body["exercise"] in EXERCISES:
                 continue                  # the exercise itself is broken and already reported
@@ -203,7 +232,7 @@ def _topics(path: Path, section: Any, exercises: dict[str, Exercise], problems: 
                 continue
             sentences = exercise.why + exercise.steps + (program_summary(exercise),)
         else:
-            sentences = _sentences(path, body["sentences"], topic_id, problems)
+            sentences = _sentences(path, body["sentences"], topic_id, problems, _key_line(body, "sentences"))
         out[topic_id] = Topic(topic_id, str(body["title"]), sentences)
     for topic_id in TOPICS:
         if topic_id not in section:
@@ -211,13 +240,14 @@ def _topics(path: Path, section: Any, exercises: dict[str, Exercise], problems: 
     return out
 
 
-def _routine(path: Path, value: Any, exercises: dict[str, Exercise], problems: list[str]) -> tuple[str, ...]:
+def _routine(path: Path, value: Any, line: int, problems: list[str]) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
-        problems.append(f"{path}:{line_of(value)}: routine must be a list of exercise ids")
+        problems.append(f"{path}:{line_of(value, line)}: routine must be a list of exercise ids")
         return ()
     for ex_id in value:
         if ex_id not in EXERCISES:
-            problems.append(f"{path}:{line_of(value)}: routine: unknown exercise {ex_id!r}")
+            problems.append(f"{path}:{line_of(ex_id, line_of(value))}: routine: unknown exercise {ex_id!r} "
+                            f"(expected one of {', '.join(EXERCISES)})")
     return tuple(str(v) for v in value)
 
 
