@@ -113,8 +113,12 @@ class EspeakEngine:
     def synthesize(self, text: str) -> np.ndarray:
         with self._lock, tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "say.wav"
-            self._engine.setProperty("rate", int(ESPEAK_WORDS_PER_MINUTE * self.rate))
-            self._engine.setProperty("volume", self.volume)
+            # Straight to eSpeak: pyttsx3 queues setProperty behind its busy flag and applies it
+            # to a later utterance (or never), so a rate change would be heard late.
+            from pyttsx3.drivers import _espeak
+
+            _espeak.SetParameter(_espeak.RATE, int(ESPEAK_WORDS_PER_MINUTE * self.rate), 0)
+            _espeak.SetParameter(_espeak.VOLUME, int(round(100 * self.volume)), 0)
             # One utterance a runAndWait: queued save_to_file calls keep only the last file.
             self._engine.save_to_file(for_speech(text, self.name), str(path))
             with contextlib.redirect_stdout(io.StringIO()):   # it prints "Audio saved to ..."

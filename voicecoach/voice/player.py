@@ -49,6 +49,9 @@ class VoiceSpeaker:
         self.base_rate = engine.rate         # the configured rate; set_rate multiplies it
         self.cue_phrases = list(cue_phrases)
         self._to_warm: deque[str] = deque(self.cue_phrases)
+        self.cues_ready = threading.Event()  # set once every cue phrase is made at the current rate
+        if not self.cue_phrases:
+            self.cues_ready.set()
         self.device = device
         self.cache = cache or CueCache()
         self.clock = clock or RealClock()
@@ -101,11 +104,19 @@ class VoiceSpeaker:
         with self._lock:
             return self._current is not None or bool(self._queue)
 
+    @property
+    def speaking_cue(self) -> bool:
+        """A cue is being said or waits: a new cue will follow it rather than start at once."""
+        with self._lock:
+            return (self._current is not None and self._current.cue) or any(item.cue for item in self._queue)
+
     def set_rate(self, multiple: float) -> None:
         """Speak at `multiple` times the configured rate from now on (Reply.rate)."""
         with self._lock:
             self.engine.rate = round(self.base_rate * multiple, 3)
             self._to_warm = deque(self.cue_phrases)
+            if self.cue_phrases:
+                self.cues_ready.clear()
             self._lock.notify_all()
 
     def prepare_cues(self) -> None:
@@ -204,6 +215,9 @@ class VoiceSpeaker:
                 return False
             text = self._to_warm.popleft()
         self.cache.get(self.engine, text)
+        with self._lock:
+            if not self._to_warm:
+                self.cues_ready.set()
         return True
 
     def _resampled(self, audio: np.ndarray) -> np.ndarray:

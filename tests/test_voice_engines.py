@@ -1,0 +1,188 @@
+"""Engines, their lookup and fallback, settings, the speaker device, the builder and `say`."""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+from test_voice_fakes import ToneEngine
+from voicecoach.coach.clock import VirtualClock
+from voicecoach.coach.replies import Reply
+from voicecoach.voice.build import VoiceSettings, open_voice
+from voicecoach.voice.cache import CueCache
+from voicecoach.voice.devices import MiniaudioOutput, RecordingDevice, SpeakerUnavailable, speaker_unavailable_reason
+from voicecoach.voice.engines import EspeakEngine, PiperEngine, VoiceUnavailable, open_engine
+
+
+@pytest.mark.parametrize("name", ["piper", "espeak"])
+def test_real_engines_make_real_speech(name):
+    engine, notice = open_engine(name)
+    assert notice is None and engine.name == name
+    audio = engine.synthesize("Switch sides.")
+    seconds = len(audio) / engine.sample_rate
+    assert 0.4 < seconds < 3.0
+    assert np.sqrt(np.mean(audio ** 2)) > 0.01        # not silence
+
+
+@pytest.mark.parametrize("name", ["piper", "espeak"])
+def test_a_slower_rate_makes_longer_speech(name):
+    engine, _ = open_engine(name)
+    engine.noise_scale = 0.0
+    normal = len(engine.synthesize("Ten seconds left."))
+    engine.rate = 0.7
+    assert len(engine.synthesize("Ten seconds left.")) > 1.2 * normal
+
+
+def test_missing_piper_voice_falls_back_to_espeak_with_one_line(tmp_path):
+    engine, notice = open_engine("piper", str(tmp_path / "nope.onnx"))
+    assert isinstance(engine, EspeakEngine)
+    assert notice and "\n" not in notice and "nope.onnx" in notice and "espeak" in notice
+
+
+def test_a_damaged_piper_voice_falls_back_too(tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    engine, notice = open_engine("piper", str(bad))
+    assert isinstance(engine, EspeakEngine) and "bad.onnx" in notice and "\n" not in notice
+
+
+def test_engine_lookup_flag_then_environment_then_config(monkeypatch, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("voice: espeak\nrate: 1.2\n")
+    monkeypatch.setenv("VOICECOACH_CONFIG", str(config))
+    monkeypatch.delenv("VOICECOACH_VOICE", raising=False)
+    engine, _ = open_engine()
+    assert engine.name == "espeak"                         # from the config file
+    monkeypatch.setenv("VOICECOACH_VOICE", "piper")
+    assert isinstance(open_engine()[0], PiperEngine)       # the environment beats the file
+    assert open_engine("espeak")[0].name == "espeak"       # the flag beats both
+    with pytest.raises(VoiceUnavailable, match="unknown voice engine 'festival'"):
+        open_engine("festival")
+
+
+def test_settings_from_flags_and_config():
+    args = argparse.Namespace(voice="espeak", rate=None, volume=0.5)
+    assert VoiceSettings.from_args(args, {"rate": 1.3}) == VoiceSettings("espeak", None, 1.3, 0.5)
+    args = argparse.Namespace(voice="/voices/amy.onnx", rate=0.9, volume=None)
+    assert VoiceSettings.from_args(args, {"rate": 1.3}) == VoiceSettings(None, "/voices/amy.onnx", 0.9, 1.0)
+    with pytest.raises(VoiceUnavailable, match="rate 4.0 is outside"):
+        VoiceSettings.from_args(argparse.Namespace(voice=None, rate=4.0, volume=None), {})
+    with pytest.raises(VoiceUnavailable, match="volume 2.0 is outside"):
+        VoiceSettings.from_args(argparse.Namespace(), {"volume": 2.0})
+
+
+def no_speaker(sample_rate: int):
+    raise SpeakerUnavailable("no speaker found (test)")
+
+
+def test_no_speaker_gives_one_line_and_loads_no_voice(monkeypatch):
+    from voicecoach.voice import build
+
+    monkeypatch.setattr(build, "open_engine", lambda *a: pytest.fail("a voice was loaded with no speaker"))
+    opened = open_voice(VoiceSettings(), VirtualClock(), open_device=no_speaker)
+    assert opened.speaker is None and opened.problem == "no speaker found (test)"
+    assert speaker_unavailable_reason(open_device=no_speaker) == "no speaker found (test)"
+
+
+def test_this_machine_without_a_sound_card_says_so_in_one_line():
+    reason = speaker_unavailable_reason()
+    if reason is None:
+        pytest.skip("this machine has a speaker")
+    assert reason.startswith("no speaker") and "\n" not in reason
+
+
+def test_open_voice_builds_a_speaker_that_plays_and_makes_its_cues(tmp_path):
+    clock = VirtualClock()
+    devices = []
+
+    def device(rate):
+        devices.append(RecordingDevice(rate, clock, paced=False))
+        return devices[-1]
+
+    opened = open_voice(VoiceSettings("espeak", rate=1.1), clock, ["Halfway."], open_device=device,
+                        cache=CueCache(tmp_path))
+    speaker = opened.speaker
+    assert opened.problem is None and opened.notice is None
+    assert speaker.engine.name == "espeak" and speaker.engine.rate == 1.1
+    assert speaker.cues_ready.wait(timeout=30)          # made in the background
+    assert speaker.cache.contains(speaker.engine, "Halfway.")
+    speaker.close()
+
+
+def test_a_missing_voice_in_open_voice_is_a_notice_not_a_failure(tmp_path):
+    clock = VirtualClock()
+    opened = open_voice(VoiceSettings(voice=str(tmp_path / "gone.onnx")), clock,
+                        open_device=lambda rate: RecordingDevice(rate, clock, paced=False), cache=CueCache())
+    assert opened.speaker is not None and opened.speaker.engine.name == "espeak"
+    assert "gone.onnx" in opened.notice
+    opened.speaker.close()
+
+
+def test_miniaudio_output_plays_through_its_null_backend_and_flushes():
+    """The real output path (miniaudio's callback thread pulling our blocks), on the backend
+    that plays into nothing, so it runs without a sound card."""
+    try:
+        device = MiniaudioOutput(8000, backends=["NULL"])
+    except SpeakerUnavailable as exc:
+        pytest.skip(f"miniaudio cannot open even its null backend here: {exc}")
+    block = np.full(160, 0.1, np.float32)
+    for _ in range(4):
+        device.write(block)                 # returns at the pace of playback
+    device.flush()
+    device.close()
+    assert 160 <= device.samples_played <= 640
+
+
+def test_the_player_resamples_an_engine_to_the_device_rate():
+    from voicecoach.voice.player import VoiceSpeaker
+
+    clock = VirtualClock()
+    engine = ToneEngine()                                  # 8000 Hz
+    device = RecordingDevice(16000, clock)
+    speaker = VoiceSpeaker(engine, device, CueCache(), clock, threaded=False)
+    speaker.speak(Reply("one two"))
+    speaker.play_all()
+    assert len(device.audio()) == pytest.approx(0.6 * 16000, abs=2)      # 0.3 s a word
+
+
+def test_say_writes_a_real_wav(tmp_path):
+    out = tmp_path / "say.wav"
+    result = subprocess.run([sys.executable, "-m", "voicecoach", "say", "Ten seconds left.", "--out", str(out),
+                             "--rate", "0.9"], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 0, result.stderr
+    from voicecoach.hearing.audio import read_wav
+
+    audio = read_wav(out)
+    assert len(audio) > 8000 and np.abs(audio).max() > 0.05
+
+
+def test_say_to_an_unwritable_file_names_it(tmp_path):
+    out = tmp_path / "missing" / "say.wav"
+    result = subprocess.run([sys.executable, "-m", "voicecoach", "say", "Hi.", "--out", str(out), "--voice", "espeak"],
+                            capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 1 and result.stderr.strip() == f"voicecoach: {out}: cannot write: No such file or directory"
+
+
+def test_say_without_a_speaker_prints_one_notice_and_the_text():
+    if speaker_unavailable_reason() is None:
+        pytest.skip("this machine has a speaker: say would play")
+    result = subprocess.run([sys.executable, "-m", "voicecoach", "say", "Hello there."],
+                            capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 0 and result.stdout.strip() == "Hello there."
+    assert len(result.stderr.strip().splitlines()) == 1 and "no speaker" in result.stderr
+
+
+def test_both_engines_live_in_one_process():
+    """Piper and pyttsx3 each carry an eSpeak NG; loaded wrongly, Piper crashes (in a child, so
+    a crash fails this test rather than the whole run)."""
+    code = ("from voicecoach.voice.engines import open_engine\n"
+            "e, _ = open_engine('espeak'); e.synthesize('hello')\n"
+            "p, _ = open_engine('piper')\n"
+            "for _ in range(3): assert len(p.synthesize('Switch sides.')) and len(e.synthesize('Halfway.'))\n"
+            "print('ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-500:]

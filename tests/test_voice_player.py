@@ -1,0 +1,188 @@
+"""The player: cues on their beat, cutting answers, stopping mid-word, rates, callbacks."""
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from test_voice_fakes import ToneEngine, make_speaker, spans
+from voicecoach.coach.clock import RealClock
+from voicecoach.coach.replies import Reply
+from voicecoach.voice.cache import CueCache
+from voicecoach.voice.devices import BLOCK_SECONDS, RecordingDevice
+from voicecoach.voice.lexicon import split_for_speech
+from voicecoach.voice.player import VoiceSpeaker
+
+
+def test_a_cue_cuts_the_answer_at_its_time_and_the_answer_continues_after():
+    sp, device, clock = make_speaker()
+    sp.speak(Reply("one two three four five six seven eight. nine ten."))
+    sp.play_for(1.0)
+    sp.speak(Reply("Halfway.", cue="halfway"))
+    sp.play_all()
+    said = spans(device)
+    assert said[0][2].startswith("one two") and said[0][1] == pytest.approx(1.0)
+    assert said[1] == (pytest.approx(1.0), pytest.approx(1.3), "Halfway.")
+    assert said[2][2] == "nine ten."
+    assert device.flushes == [pytest.approx(1.0)]
+
+
+def test_stop_mid_sentence_silences_within_one_block():
+    sp, device, clock = make_speaker()
+    sp.speak(Reply("a long answer that goes on and on and on for a while"))
+    sp.play_for(0.5)
+    sp.stop()
+    assert spans(device)[-1][1] - 0.5 <= BLOCK_SECONDS + 1e-9
+    assert not sp.speaking
+    written = len(device.blocks)
+    sp.play_all()
+    assert len(device.blocks) == written
+
+
+def test_urgent_replies_drop_the_queue():
+    sp, device, clock = make_speaker()
+    sp.speak(Reply("first sentence here. second sentence here. third one."))
+    sp.play_for(0.2)
+    sp.speak(Reply("Stop the stretch now.", urgent=True))
+    sp.play_all()
+    assert [t for _, _, t in spans(device)] == ["first sentence here.", "Stop the stretch now."]
+
+
+def test_cue_onsets_follow_the_session_schedule_exactly():
+    """Cues handed over at their due times start then, even with a long answer playing."""
+    sp, device, clock = make_speaker()
+    due = [2.0, 3.0, 4.0, 5.0]
+    sp.speak(Reply("a long answer " * 10))
+    for t, word in zip(due, ["Three.", "Two.", "One.", "Done."]):
+        sp.play_for(t - clock.now())
+        sp.speak(Reply(word, cue="countdown"))
+    sp.play_all()
+    onsets = {text: start for start, _, text in spans(device) if text in ("Three.", "Two.", "One.", "Done.")}
+    assert [onsets[w] for w in ("Three.", "Two.", "One.", "Done.")] == pytest.approx(due)
+
+
+def test_a_session_routine_plays_each_cue_when_it_is_handed_over(tiny_content):
+    """The real session's timeline on a virtual clock: every cue's first sample is written the
+    moment the session hands it over, unless the cue before it is still being said (then it
+    follows right after). The session hands it over within one block of its due time."""
+    from voicecoach.coach.session import Session
+    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.matcher import recognize
+
+    sp, device, clock = make_speaker()
+    session = Session(tiny_content, clock)
+    for reply in session.begin():
+        sp.speak(reply)
+    for reply in session.handle(recognize("start", load_catalog(), session.context())):
+        sp.speak(reply)
+    handed = []
+    while (due := session.next_due()) is not None:
+        sp.play_for(due - clock.now())
+        for reply in session.tick():
+            if reply.cue:
+                assert 0 <= clock.now() - due < BLOCK_SECONDS
+                handed.append((clock.now(), len(device.blocks), reply.text, sp.speaking_cue))
+            sp.speak(reply)
+    sp.play_all()
+    assert len(handed) > 10
+    waited = 0
+    for at, index, text, behind_cue in handed:
+        j = next(j for j in range(index, len(device.blocks)) if device.blocks[j].text == text)
+        onset = device.blocks[j].t
+        if behind_cue:
+            waited += 1
+            before = device.blocks[j - 1]
+            assert onset >= at and onset == pytest.approx(before.t + len(before.samples) / device.sample_rate)
+        else:
+            assert onset == pytest.approx(at), (text, at, onset)
+    assert waited < len(handed) / 4
+
+
+def test_cues_that_fall_due_while_a_cue_plays_keep_their_order():
+    sp, device, clock = make_speaker()
+    sp.speak(Reply("Set one of two. Left side. Ten steps. Go.", cue="hold_start"))
+    sp.play_for(0.5)
+    sp.speak(Reply("One.", cue="rep"))
+    sp.play_for(0.5)
+    sp.speak(Reply("Two.", cue="rep"))
+    sp.play_all()
+    assert [t for _, _, t in spans(device)] == ["Set one of two. Left side. Ten steps. Go.", "One.", "Two."]
+
+
+def test_long_answers_are_split_so_the_first_part_plays_first():
+    engine = ToneEngine()
+    sp, device, clock = make_speaker(engine)
+    sp.speak(Reply("First. Second sentence. Third."))
+    assert engine.calls == ["First.", "Second sentence.", "Third."]
+    chunks = split_for_speech("Poor running form, such as landing on the outside of the foot or overpronating, "
+                              "adds stress to the band, and over time it becomes irritated and sore.")
+    assert len(chunks) >= 2 and all(len(c.split()) <= 14 for c in chunks)
+    assert " ".join(chunks).replace(", ", ",") .count(",") >= 2    # nothing lost at the cuts
+
+
+def test_rate_changes_multiply_the_configured_rate_for_the_rest_of_the_session():
+    engine = ToneEngine()
+    engine.rate = 1.2                      # the user's configured rate
+    sp, device, clock = make_speaker(engine, cue_phrases=["Halfway."])
+    sp.set_rate(0.8)                       # "slower"
+    assert engine.rate == pytest.approx(0.96)
+    sp.speak(Reply("three words here"))
+    sp.play_all()
+    assert len(device.audio()) / device.sample_rate == pytest.approx(0.9 / 0.96, abs=0.03)
+    sp.set_rate(1.0)                       # back to normal is the configured rate, not 1.0
+    assert engine.rate == pytest.approx(1.2)
+
+
+def test_after_a_rate_change_the_cues_are_made_again_at_the_new_rate():
+    engine = ToneEngine()
+    cache = CueCache()
+    sp, device, clock = make_speaker(engine, cache, cue_phrases=["Halfway.", "Done."])
+    sp.prepare_cues()
+    assert engine.calls == ["Halfway.", "Done."]
+    sp.set_rate(1.15)
+    assert not cache.contains(engine, "Halfway.")
+    sp.prepare_cues()
+    assert cache.contains(engine, "Halfway.") and engine.calls[2:] == ["Halfway.", "Done."]
+    sp.speak(Reply("Halfway.", cue="halfway"))
+    assert engine.calls[4:] == []          # the cue came from the cache
+
+
+def test_start_and_stop_callbacks_bracket_what_is_said():
+    events = []
+    sp, device, clock = make_speaker(on_start=lambda text: events.append(("start", text, clock.now())),
+                                     on_stop=lambda: events.append(("stop", None, clock.now())))
+    sp.speak(Reply("One two. Three."))
+    sp.play_all()
+    assert [e[:2] for e in events] == [("start", "One two."), ("start", "Three."), ("stop", None)]
+    assert events[-1][2] == pytest.approx(0.9 - BLOCK_SECONDS)    # the last block is being played
+    events.clear()
+    sp.speak(Reply("a long answer that goes on"))
+    sp.play_for(0.3)
+    sp.stop()
+    assert [e[0] for e in events] == ["start", "stop"]
+
+
+def test_a_block_waiting_for_the_device_when_it_is_flushed_is_dropped():
+    """The play thread may hold one block of the old answer when a cue cuts in: it must not play."""
+    clock = RealClock()
+    device = RecordingDevice(8000, clock, paced=True)
+    device.write(np.zeros(800, np.float32))               # busy for 100 ms
+    writer = threading.Thread(target=device.write, args=(np.ones(160, np.float32),))
+    writer.start()
+    device.flush()
+    writer.join(timeout=5)
+    assert len(device.blocks) == 1
+
+
+def test_the_threaded_speaker_plays_everything_in_order_and_closes():
+    engine = ToneEngine()
+    clock = RealClock()
+    device = RecordingDevice(engine.sample_rate, clock, paced=False)
+    done = threading.Event()
+    sp = VoiceSpeaker(engine, device, CueCache(), clock, on_stop=done.set, cue_phrases=["Done."])
+    sp.speak(Reply("First part. Second part."))
+    assert done.wait(timeout=10)
+    assert [t for _, _, t in spans(device)] == ["First part.", "Second part."]
+    assert len(device.audio()) == int(0.6 * 8000) * 2
+    sp.close()
