@@ -3,7 +3,9 @@
 A detector says, frame by frame (30 ms), whether there is speech: WebRTC's VAD when
 webrtcvad is installed, otherwise an energy detector that adapts to the room's noise.
 The Endpointer turns those decisions into utterances: it keeps a little audio from
-before the start, and closes an utterance after TRAILING_SILENCE_MS of silence.
+before the start (soft onsets such as "f" in "five" are quiet), drops bursts too short
+to be words, closes an utterance after `trailing_silence_ms` of silence and never lets
+one grow past `max_ms`. Everything here is pure and frame-fed: no clock, no threads.
 """
 from __future__ import annotations
 
@@ -15,52 +17,84 @@ import numpy as np
 
 from voicecoach.hearing.audio import SAMPLE_RATE
 
-FRAME_MS = 30
+FRAME_MS = 30                  # webrtcvad accepts 10, 20 or 30 ms; 30 is the steadiest
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000
-TRAILING_SILENCE_MS = 270      # <= 300 ms after the last word, the command is decoded
-PRE_ROLL_MS = 300              # audio kept from before speech was detected (soft onsets)
+TRAILING_SILENCE_MS = 210      # with the detector's own lag, most commands are cut <= 300 ms after they end
+PRE_ROLL_MS = 300              # audio kept from before speech was detected
 START_FRAMES = 2               # consecutive speech frames that start an utterance (60 ms)
-MIN_SPEECH_MS = 120            # shorter bursts are clicks and knocks
+MIN_SPEECH_MS = 120            # fewer speech frames than this are clicks and knocks
 MAX_UTTERANCE_MS = 8000        # a command is never longer; longer talk is cut here
 
 
 class SpeechDetector(Protocol):
-    def is_speech(self, frame: np.ndarray) -> bool: ...
+    name: str
+
+    def is_speech(self, frame: np.ndarray) -> bool:
+        """`frame`: FRAME_SAMPLES float32 samples at 16 kHz, in stream order."""
+
+
+def frame_level_db(frame: np.ndarray) -> float:
+    """Mean power of a frame in dB relative to full scale (a full-scale square wave is 0)."""
+    return 10.0 * float(np.log10(np.mean(np.square(frame, dtype=np.float64)) + 1e-12))
 
 
 class EnergyDetector:
-    """Speech when a frame's energy stands well above the noise floor it has learned."""
+    """Speech when a frame stands `margin_db` above the noise floor of the last few seconds.
 
-    def __init__(self, margin_db: float = 9.0, floor_db: float = -55.0) -> None:
+    The floor is the quietest frame level seen in a sliding window (minimum statistics):
+    it follows a fan switching on within `window_frames`, and a sentence does not raise it
+    because speech always has quieter gaps between words. Once in speech, a smaller margin
+    keeps soft word endings from chopping a command in two (hysteresis).
+    """
+
+    name = "energy"
+
+    def __init__(self, margin_db: float = 9.0, hold_margin_db: float = 6.0, floor_db: float = -60.0,
+                 window_frames: int = 100) -> None:
         self.margin_db = margin_db
-        self.noise_db = floor_db
-        self.floor_db = floor_db
+        self.hold_margin_db = hold_margin_db
+        self.floor_db = floor_db           # below this nothing is speech, however quiet the room
+        self._levels: deque[float] = deque(maxlen=window_frames)
+        self._speaking = False
+
+    @property
+    def noise_db(self) -> float:
+        return min(self._levels) if self._levels else self.floor_db
 
     def is_speech(self, frame: np.ndarray) -> bool:
-        level = 10 * np.log10(float(np.mean(np.square(frame))) + 1e-12)
-        speech = level > max(self.noise_db + self.margin_db, self.floor_db + self.margin_db)
-        # The floor falls fast to quiet frames and rises slowly, so speech does not raise it.
-        rate = 0.3 if level < self.noise_db else (0.002 if speech else 0.02)
-        self.noise_db += rate * (level - self.noise_db)
-        return speech
+        level = frame_level_db(frame)
+        self._levels.append(level)
+        margin = self.hold_margin_db if self._speaking else self.margin_db
+        self._speaking = level > max(self.noise_db, self.floor_db) + margin
+        return self._speaking
 
 
 class WebRtcDetector:
-    """Google's WebRTC VAD (webrtcvad-wheels), with an energy gate against near-silence."""
+    """Google's WebRTC VAD (webrtcvad-wheels), gated by energy so near-silence is never speech.
 
-    def __init__(self, aggressiveness: int = 2) -> None:
+    WebRTC's model flags steady hum and fan noise as speech at low levels; requiring a frame
+    to stand a little above the learned noise floor as well removes those.
+    """
+
+    name = "webrtc"
+
+    def __init__(self, aggressiveness: int = 3) -> None:
         import webrtcvad
 
         self._vad = webrtcvad.Vad(aggressiveness)
-        self._energy = EnergyDetector(margin_db=4.0)
+        # Margins chosen with bench/endpointing.py: lower ones let a word's fading tail count
+        # as speech and delay the cut; higher ones split noisy commands.
+        self._energy = EnergyDetector(margin_db=6.0, hold_margin_db=4.0)
 
     def is_speech(self, frame: np.ndarray) -> bool:
-        pcm = (np.clip(frame, -1, 1) * 32767).astype("<i2").tobytes()
         loud_enough = self._energy.is_speech(frame)
-        return self._vad.is_speech(pcm, SAMPLE_RATE) and loud_enough
+        pcm = (np.clip(frame, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+        voiced = self._vad.is_speech(pcm, SAMPLE_RATE)     # always fed: it tracks the noise too
+        return loud_enough and voiced
 
 
 def default_detector() -> SpeechDetector:
+    """WebRTC's VAD when webrtcvad is installed, else the energy detector."""
     try:
         return WebRtcDetector()
     except ImportError:
@@ -69,46 +103,88 @@ def default_detector() -> SpeechDetector:
 
 @dataclass(frozen=True)
 class Utterance:
-    audio: np.ndarray
-    start_ms: float              # stream time of the first sample kept
-    end_ms: float                # stream time when the end was detected
+    audio: np.ndarray              # float32 16 kHz, pre-roll included
+    start_ms: float                # stream time of the first sample kept
+    end_ms: float                  # stream time when the end was detected (the cut)
+    speech_end_ms: float           # stream time where the last speech frame ended
+
+    @property
+    def audio_ms(self) -> float:
+        return 1000.0 * len(self.audio) / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    trailing_silence_ms: int = TRAILING_SILENCE_MS
+    pre_roll_ms: int = PRE_ROLL_MS
+    start_frames: int = START_FRAMES
+    min_speech_ms: int = MIN_SPEECH_MS
+    max_ms: int = MAX_UTTERANCE_MS
+
+    def __post_init__(self) -> None:
+        for name in ("trailing_silence_ms", "pre_roll_ms", "min_speech_ms", "max_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.start_frames < 1:
+            raise ValueError(f"start_frames must be at least 1, got {self.start_frames}")
 
 
 class Endpointer:
-    """Feed frames in order; `push` returns an Utterance when one has just ended."""
+    """Feed frames in order; `push` returns an Utterance when one has just ended.
 
-    def __init__(self, detector: SpeechDetector | None = None, trailing_silence_ms: int = TRAILING_SILENCE_MS) -> None:
+    `in_speech` and `speech_start_ms` tell a caller that someone has started talking
+    (to show it, or to duck the coach's voice) before the utterance is complete.
+    """
+
+    def __init__(self, detector: SpeechDetector | None = None, trailing_silence_ms: int | None = None,
+                 settings: EndpointSettings | None = None) -> None:
         self.detector = detector or default_detector()
-        self.trailing_frames = max(1, trailing_silence_ms // FRAME_MS)
-        self._pre_roll: deque[np.ndarray] = deque(maxlen=PRE_ROLL_MS // FRAME_MS)
+        self.settings = settings or EndpointSettings()
+        silence_ms = self.settings.trailing_silence_ms if trailing_silence_ms is None else trailing_silence_ms
+        self.trailing_frames = max(1, silence_ms // FRAME_MS)
+        self.max_frames = max(1, self.settings.max_ms // FRAME_MS)
+        self._pre_roll: deque[np.ndarray] = deque(maxlen=self.settings.pre_roll_ms // FRAME_MS + self.settings.start_frames)
         self._frames: list[np.ndarray] = []
-        self._run = 0               # consecutive speech frames before starting
+        self._run = 0               # consecutive speech frames while waiting for a start
         self._silence = 0           # consecutive silent frames while in speech
-        self._speech_frames = 0
+        self._speech_frames = 0     # speech frames in the current utterance
+        self._last_speech = 0       # frame count at the end of the last speech frame
         self._elapsed = 0           # frames seen
-        self._start = 0
+        self._start = 0             # frame count at the first kept frame
 
     @property
     def in_speech(self) -> bool:
         return bool(self._frames)
 
+    @property
+    def speech_start_ms(self) -> float | None:
+        return self._start * FRAME_MS if self._frames else None
+
+    @property
+    def elapsed_ms(self) -> float:
+        return self._elapsed * FRAME_MS
+
     def push(self, frame: np.ndarray) -> Utterance | None:
+        if len(frame) != FRAME_SAMPLES:
+            raise ValueError(f"a frame must hold {FRAME_SAMPLES} samples ({FRAME_MS} ms at {SAMPLE_RATE} Hz), got {len(frame)}")
         self._elapsed += 1
         speech = self.detector.is_speech(frame)
         if not self._frames:
             self._pre_roll.append(frame)
             self._run = self._run + 1 if speech else 0
-            if self._run >= START_FRAMES:
+            if self._run >= self.settings.start_frames:
                 self._frames = list(self._pre_roll)
                 self._start = self._elapsed - len(self._frames)
-                self._speech_frames, self._silence = self._run, 0
+                self._speech_frames, self._silence, self._last_speech = self._run, 0, self._elapsed
                 self._pre_roll.clear()
             return None
         self._frames.append(frame)
-        self._speech_frames += speech
-        self._silence = 0 if speech else self._silence + 1
-        too_long = len(self._frames) * FRAME_MS >= MAX_UTTERANCE_MS
-        if self._silence >= self.trailing_frames or too_long:
+        if speech:
+            self._speech_frames += 1
+            self._silence, self._last_speech = 0, self._elapsed
+        else:
+            self._silence += 1
+        if self._silence >= self.trailing_frames or len(self._frames) >= self.max_frames:
             return self._finish()
         return None
 
@@ -119,6 +195,7 @@ class Endpointer:
     def _finish(self) -> Utterance | None:
         frames, speech = self._frames, self._speech_frames
         self._frames, self._run, self._silence, self._speech_frames = [], 0, 0, 0
-        if speech * FRAME_MS < MIN_SPEECH_MS:
+        if speech * FRAME_MS < self.settings.min_speech_ms:
             return None
-        return Utterance(np.concatenate(frames), self._start * FRAME_MS, self._elapsed * FRAME_MS)
+        return Utterance(np.concatenate(frames), self._start * FRAME_MS, self._elapsed * FRAME_MS,
+                         self._last_speech * FRAME_MS)
