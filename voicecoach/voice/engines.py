@@ -54,7 +54,7 @@ class PiperEngine:
         if not model_path.exists():
             raise VoiceUnavailable(f"no Piper voice at {model_path}")
         try:
-            self._voice = PiperVoice.load(model_path, config_path)
+            self._voice = _load_piper_voice(model_path, config_path)
         except Exception as exc:  # a corrupt or mismatched voice file
             raise VoiceUnavailable(f"cannot load the Piper voice {model_path}: {exc}") from None
         self.voice_id = model_path.stem
@@ -74,6 +74,28 @@ class PiperEngine:
         with self._lock:
             chunks = [c.audio_float_array for c in self._voice.synthesize(for_speech(text, self.name), syn_config=config)]
         return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
+
+
+def _load_piper_voice(model_path: Path, config_path: Path | None):
+    """PiperVoice.load, with onnxruntime's worker threads told not to spin while idle.
+
+    Spinning threads fight any other busy process for the two cores: with both cores
+    loaded, "Lie on your side with the foam roller under your hip." took ~650 ms to
+    synthesize with Piper's default session and ~235 ms without spinning (idle: ~120 ms
+    either way; bench/voice.py)."""
+    import json
+
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
+
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    config_path = config_path or Path(f"{model_path}.json")
+    with open(config_path, encoding="utf-8") as file:
+        config = PiperConfig.from_dict(json.load(file))
+    session = onnxruntime.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+    return PiperVoice(config=config, session=session)
 
 
 def _make_espeak_available() -> None:
