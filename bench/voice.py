@@ -30,7 +30,8 @@ from voicecoach.content.loader import load_content  # noqa: E402
 from voicecoach.intents.catalog import load_catalog  # noqa: E402
 from voicecoach.intents.matcher import recognize  # noqa: E402
 from voicecoach.voice.cache import CueCache  # noqa: E402
-from voicecoach.voice.devices import RecordingDevice  # noqa: E402
+from voicecoach.voice.devices import (  # noqa: E402
+    BLOCK_SECONDS, DEVICE_PERIODS, MiniaudioOutput, RecordingDevice, SpeakerUnavailable)
 from voicecoach.voice.engines import open_engine  # noqa: E402
 from voicecoach.voice.player import VoiceSpeaker  # noqa: E402
 
@@ -169,6 +170,50 @@ def routine_onsets(engine, exercise: str | None) -> list[float]:
     return free, queued
 
 
+ALONE = """
+import sys, time
+sys.path.insert(0, sys.argv[2])
+t0 = time.perf_counter()
+from voicecoach.voice.engines import open_engine
+engine, _ = open_engine(sys.argv[1])
+engine.synthesize("Switch sides.")
+load = time.perf_counter() - t0
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec.
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(load * 1000, hwm / 1024)
+"""
+
+
+def engine_alone(name: str) -> tuple[float, float]:
+    """Load time (imports, voice, first synthesis) and peak RSS of one engine in its own process."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", ALONE, name, str(REPO)], capture_output=True, text=True,
+                         timeout=120).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def miniaudio_stop_ms(engine) -> tuple[float, float] | None:
+    """The real output path on miniaudio's null backend (it plays into nothing at the real
+    pace): how long stop() takes to return, and how much audio the device may still hold."""
+    try:
+        device = MiniaudioOutput(engine.sample_rate, backends=["NULL"])
+    except SpeakerUnavailable:
+        return None
+    speaker = VoiceSpeaker(engine, device, CueCache(), RealClock())
+    speaker.speak(Reply(ANSWER))
+    while device.samples_played < 0.5 * engine.sample_rate:
+        time.sleep(0.005)
+    t0 = time.perf_counter()
+    speaker.stop()
+    returned = time.perf_counter() - t0
+    played_at_stop = device.samples_played
+    time.sleep(0.2)
+    after = device.samples_played - played_at_stop       # taken from our queue after stop: should be 0
+    speaker.close()
+    return 1000 * returned, 1000 * (after / engine.sample_rate + DEVICE_PERIODS * BLOCK_SECONDS)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exercise", default=None, help="time one exercise instead of the whole routine")
@@ -209,7 +254,20 @@ def main(argv: list[str] | None = None) -> int:
                   f"{statistics.median(last) - statistics.median(first):.1f} ms; "
                   f"{len(queued)} cues fell due while another cue was sounding and waited a median "
                   f"{statistics.median(queued) if queued else 0:.0f} ms")
-    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    for name, (engine, _) in engines.items():
+        result = miniaudio_stop_ms(engine)
+        if result is None:
+            print(f"miniaudio stop, {name}: the null backend is not available here")
+        else:
+            print(f"miniaudio stop, {name}: stop() returns in {result[0]:.1f} ms; silence within "
+                  f"{result[1]:.0f} ms (what the device may still hold, {DEVICE_PERIODS} x "
+                  f"{BLOCK_SECONDS * 1000:.0f} ms periods, plus anything taken after stop)")
+    for name in ("piper", "espeak"):
+        load_ms, rss_mb = engine_alone(name)
+        print(f"{name} alone in a fresh process: ready (imports, voice, first line) in {load_ms:.0f} ms, "
+              f"peak RSS {rss_mb:.0f} MB")
+    print(f"peak RSS of this process (both engines, players, routine): "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     return 0
 
 

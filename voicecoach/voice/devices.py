@@ -22,6 +22,7 @@ import numpy as np
 from voicecoach.coach.clock import Clock
 
 BLOCK_SECONDS = 0.02       # stop latency is at most one block plus the device's own buffer
+DEVICE_PERIODS = 2         # miniaudio's own buffer: 2 periods of one block, 40 ms at most after a stop
 
 
 class OutputDevice(Protocol):
@@ -91,7 +92,7 @@ class MiniaudioOutput:
             with _quiet_native_stderr():
                 self._device = miniaudio.PlaybackDevice(
                     output_format=miniaudio.SampleFormat.FLOAT32, nchannels=1, sample_rate=sample_rate,
-                    buffersize_msec=int(1000 * BLOCK_SECONDS),
+                    buffersize_msec=int(1000 * BLOCK_SECONDS), callback_periods=DEVICE_PERIODS,
                     backends=[getattr(miniaudio.Backend, n) for n in names])
                 feed = self._feed()
                 next(feed)
