@@ -1,86 +1,195 @@
 """Audio sources behind one interface: the live microphone, or a WAV file played as if live.
 
-A source yields 30 ms frames of float32 mono 16 kHz audio until it ends or is cancelled
-(`cancel` is a threading.Event: sources stop cooperatively, no thread is ever killed).
+A source yields frames of FRAME_SAMPLES float32 samples (30 ms, mono, 16 kHz, in [-1, 1])
+until it ends or `cancel` (a threading.Event) is set: sources stop cooperatively, no thread
+is ever killed. A microphone that cannot be used raises MicrophoneUnavailable, whose
+message is one line a user can act on.
 """
 from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
 from voicecoach.coach.clock import Clock
-from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample
-from voicecoach.hearing.vad import FRAME_SAMPLES
+from voicecoach.hearing.audio import SAMPLE_RATE, read_wav
+from voicecoach.hearing.vad import FRAME_MS, FRAME_SAMPLES
 
-FRAME_SECONDS = FRAME_SAMPLES / SAMPLE_RATE
-MIC_HINT = "pip install 'voicecoach[mic]' (PyAudio) and connect a microphone"
+FRAME_SECONDS = FRAME_MS / 1000
+MIC_HINT = "pip install 'voicecoach[mic]'"
 
 
 class AudioSource(Protocol):
-    def frames(self, cancel: threading.Event) -> Iterator[np.ndarray]: ...
+    name: str
+
+    def frames(self, cancel: threading.Event) -> Iterator[np.ndarray]:
+        """FRAME_SAMPLES float32 samples at a time, until the audio ends or `cancel` is set."""
 
 
-class WavFileSource:
-    """A WAV file as if someone were speaking it: paced on `clock`, or as fast as possible.
+class MicrophoneUnavailable(RuntimeError):
+    """No usable microphone; the message is one line (what is missing and how to get it)."""
 
-    On a VirtualClock the pacing moves the clock, so a whole spoken session runs in a test
-    with cues due at the right moments of the audio. `tail_seconds` of silence follow the
-    file, so a command at its very end still gets its trailing silence.
+
+def frames_of(audio: np.ndarray, tail_seconds: float = 0.0) -> Iterator[np.ndarray]:
+    """Whole frames of `audio`, the last one padded with silence, then `tail_seconds` of silence."""
+    audio = np.asarray(audio, dtype=np.float32)
+    padded = -(-len(audio) // FRAME_SAMPLES) * FRAME_SAMPLES + int(tail_seconds * SAMPLE_RATE)
+    padded = -(-padded // FRAME_SAMPLES) * FRAME_SAMPLES
+    audio = np.concatenate([audio, np.zeros(padded - len(audio), dtype=np.float32)])
+    for i in range(0, len(audio), FRAME_SAMPLES):
+        yield audio[i:i + FRAME_SAMPLES]
+
+
+class ArraySource:
+    """Audio in memory played as if live: paced on `clock`, or as fast as possible without one.
+
+    Pacing waits on the clock until each frame would have been fully heard, measured from
+    the first frame, so it never drifts. On a VirtualClock the waiting moves the clock, so a
+    whole spoken session runs in a test with cues due at the right moments of the audio.
+    `tail_seconds` of silence follow the audio, so a command at its very end still gets its
+    trailing silence and is cut.
+    """
+
+    def __init__(self, audio: np.ndarray, clock: Clock | None = None, tail_seconds: float = 1.0,
+                 name: str = "audio") -> None:
+        self.audio = np.asarray(audio, dtype=np.float32)
+        self.clock = clock
+        self.tail_seconds = tail_seconds
+        self.name = name
+
+    def frames(self, cancel: threading.Event) -> Iterator[np.ndarray]:
+        start = self.clock.now() if self.clock is not None else 0.0
+        for n, frame in enumerate(frames_of(self.audio, self.tail_seconds), start=1):
+            if cancel.is_set():
+                return
+            if self.clock is not None and self.clock.wait_until(start + n * FRAME_SECONDS, cancel):
+                return
+            yield frame
+
+
+class WavFileSource(ArraySource):
+    """A WAV file (any rate 8-48 kHz, mono or stereo, 8-32 bit) as if someone were saying it.
+
+    A file that cannot be read raises hearing.audio.AudioError naming the file.
     """
 
     def __init__(self, path: Path | str, clock: Clock | None = None, tail_seconds: float = 1.0) -> None:
         self.path = Path(path)
-        self.audio = read_wav(self.path)
-        self.clock = clock
-        self.tail_seconds = tail_seconds
+        super().__init__(read_wav(self.path), clock, tail_seconds, name=str(self.path))
 
-    def frames(self, cancel: threading.Event) -> Iterator[np.ndarray]:
-        audio = np.concatenate([self.audio, np.zeros(int(self.tail_seconds * SAMPLE_RATE), dtype=np.float32)])
-        start = self.clock.now() if self.clock else 0.0
-        for i in range(0, len(audio) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-            if cancel.is_set():
-                return
-            if self.clock is not None and self.clock.wait_until(start + (i + FRAME_SAMPLES) / SAMPLE_RATE, cancel):
-                return
-            yield audio[i:i + FRAME_SAMPLES]
+
+class StreamResampler:
+    """Resample a stream chunk by chunk without clicks at chunk edges.
+
+    A windowed-sinc low-pass (cut below the lower Nyquist frequency, so nothing aliases)
+    followed by linear interpolation; both keep their state between chunks.
+    """
+
+    def __init__(self, rate_in: int, rate_out: int = SAMPLE_RATE, taps: int = 63) -> None:
+        self.step = rate_in / rate_out
+        cutoff = 0.45 * min(rate_in, rate_out) / rate_in          # cycles per input sample
+        n = np.arange(taps) - (taps - 1) / 2
+        kernel = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(taps)
+        self._kernel = (kernel / kernel.sum()).astype(np.float64)
+        self._history = np.zeros(taps - 1)                       # input carried between chunks
+        self._filtered = np.zeros(0)                             # filtered, not yet interpolated
+        self._position = 0.0                                     # next output, in filtered samples
+
+    def process(self, chunk: np.ndarray) -> np.ndarray:
+        data = np.concatenate([self._history, np.asarray(chunk, dtype=np.float64)])
+        self._history = data[len(data) - len(self._history):]
+        filtered = np.concatenate([self._filtered, np.convolve(data, self._kernel, mode="valid")])
+        last = len(filtered) - 1                                 # interpolation needs a right neighbour
+        count = max(0, int(np.ceil((last - self._position) / self.step)))
+        positions = self._position + self.step * np.arange(count)
+        out = np.interp(positions, np.arange(len(filtered)), filtered)
+        self._position += self.step * count
+        keep_from = int(self._position)
+        self._filtered, self._position = filtered[keep_from:], self._position - keep_from
+        return out.astype(np.float32)
+
+
+def _pyaudio_input_devices(pyaudio_module: Any) -> list[str]:
+    audio = pyaudio_module.PyAudio()
+    try:
+        return [str(info.get("name")) for i in range(audio.get_device_count())
+                if int((info := audio.get_device_info_by_index(i)).get("maxInputChannels", 0)) > 0]
+    finally:
+        audio.terminate()
 
 
 def microphone_unavailable_reason() -> str | None:
-    """Why the live microphone cannot be used here, in one line, or None when it can."""
+    """Why the live microphone cannot be used here, in one line, or None when it can.
+
+    Looks at the devices only; it does not record, so it is quick and silent.
+    """
     try:
-        import speech_recognition
+        import speech_recognition  # noqa: F401
     except ImportError:
-        return "no microphone support (pip install SpeechRecognition)"
+        return "no microphone support: SpeechRecognition is not installed (pip install SpeechRecognition)"
     try:
-        import pyaudio  # noqa: F401
+        import pyaudio
     except ImportError:
         return f"no microphone support: PyAudio is not installed ({MIC_HINT})"
     try:
-        names = speech_recognition.Microphone.list_working_microphones()
-    except Exception as exc:  # PortAudio without devices raises many kinds of errors
-        return f"no microphone found ({exc})"
-    return None if names else "no microphone found"
+        devices = _pyaudio_input_devices(pyaudio)
+    except Exception as exc:  # PortAudio without a sound system raises many kinds of errors
+        return f"no microphone found ({' '.join(str(exc).split()) or type(exc).__name__})"
+    return None if devices else "no microphone found (no audio input device)"
 
 
 class MicrophoneSource:
-    """The default microphone through SpeechRecognition's Microphone (PyAudio underneath)."""
+    """The default (or a chosen) microphone through SpeechRecognition's Microphone.
 
-    def __init__(self, device_index: int | None = None) -> None:
-        reason = microphone_unavailable_reason()
-        if reason:
-            raise RuntimeError(reason)
-        import speech_recognition
+    Asks for 16 kHz; when the device only runs at its own rate, that rate is read and
+    resampled. `microphone` builds the SpeechRecognition-like object (tests pass a fake).
+    """
 
-        self._microphone = speech_recognition.Microphone(device_index=device_index, sample_rate=SAMPLE_RATE,
-                                                         chunk_size=FRAME_SAMPLES)
+    name = "microphone"
+
+    def __init__(self, device_index: int | None = None,
+                 microphone: Callable[[int | None, int | None], Any] | None = None) -> None:
+        if microphone is None:
+            reason = microphone_unavailable_reason()
+            if reason:
+                raise MicrophoneUnavailable(reason)
+            import speech_recognition
+
+            def microphone(index: int | None, rate: int | None) -> Any:
+                return speech_recognition.Microphone(device_index=index, sample_rate=rate, chunk_size=FRAME_SAMPLES)
+        self._make = microphone
+        self.device_index = device_index
+
+    def _open(self) -> Any:
+        """An entered Microphone with a live stream: 16 kHz if the device takes it, else its own rate."""
+        for rate in (SAMPLE_RATE, None):
+            try:
+                mic = self._make(self.device_index, rate)
+                mic.__enter__()
+            except Exception:  # SpeechRecognition asserts on bad devices and rates
+                continue
+            if getattr(mic, "stream", None) is not None:   # it swallows open errors, leaving no stream
+                return mic
+        raise MicrophoneUnavailable("the microphone could not be opened (is another program using it?)")
 
     def frames(self, cancel: threading.Event) -> Iterator[np.ndarray]:
-        with self._microphone as source:
-            rate = source.SAMPLE_RATE
+        mic = self._open()
+        try:
+            rate = int(mic.SAMPLE_RATE)
+            resampler = StreamResampler(rate) if rate != SAMPLE_RATE else None
+            chunk = max(1, round(FRAME_SAMPLES * rate / SAMPLE_RATE))
+            pending = np.zeros(0, dtype=np.float32)
             while not cancel.is_set():
-                data = source.stream.read(source.CHUNK)
+                try:
+                    data = mic.stream.read(chunk)
+                except Exception as exc:  # unplugged, suspended, or the sound server went away
+                    raise MicrophoneUnavailable(f"the microphone stopped ({' '.join(str(exc).split())})") from None
                 audio = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
-                yield resample(audio, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else audio
+                pending = np.concatenate([pending, resampler.process(audio) if resampler else audio])
+                while len(pending) >= FRAME_SAMPLES and not cancel.is_set():
+                    yield pending[:FRAME_SAMPLES]
+                    pending = pending[FRAME_SAMPLES:]
+        finally:
+            mic.__exit__(None, None, None)

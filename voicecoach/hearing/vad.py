@@ -104,7 +104,8 @@ def default_detector() -> SpeechDetector:
 @dataclass(frozen=True)
 class Utterance:
     audio: np.ndarray              # float32 16 kHz, pre-roll included
-    start_ms: float                # stream time of the first sample kept
+    start_ms: float                # stream time of the first sample kept (pre-roll included)
+    onset_ms: float                # stream time where speech was first detected
     end_ms: float                  # stream time when the end was detected (the cut)
     speech_end_ms: float           # stream time where the last speech frame ended
 
@@ -132,7 +133,7 @@ class EndpointSettings:
 class Endpointer:
     """Feed frames in order; `push` returns an Utterance when one has just ended.
 
-    `in_speech` and `speech_start_ms` tell a caller that someone has started talking
+    `in_speech` and `onset_ms` tell a caller that someone has started talking
     (to show it, or to duck the coach's voice) before the utterance is complete.
     """
 
@@ -151,14 +152,16 @@ class Endpointer:
         self._last_speech = 0       # frame count at the end of the last speech frame
         self._elapsed = 0           # frames seen
         self._start = 0             # frame count at the first kept frame
+        self._onset = 0             # frame count before the first speech frame
 
     @property
     def in_speech(self) -> bool:
         return bool(self._frames)
 
     @property
-    def speech_start_ms(self) -> float | None:
-        return self._start * FRAME_MS if self._frames else None
+    def onset_ms(self) -> float | None:
+        """Stream time where the utterance under way began, or None between utterances."""
+        return self._onset * FRAME_MS if self._frames else None
 
     @property
     def elapsed_ms(self) -> float:
@@ -175,6 +178,7 @@ class Endpointer:
             if self._run >= self.settings.start_frames:
                 self._frames = list(self._pre_roll)
                 self._start = self._elapsed - len(self._frames)
+                self._onset = self._elapsed - self._run
                 self._speech_frames, self._silence, self._last_speech = self._run, 0, self._elapsed
                 self._pre_roll.clear()
             return None
@@ -197,5 +201,5 @@ class Endpointer:
         self._frames, self._run, self._silence, self._speech_frames = [], 0, 0, 0
         if speech * FRAME_MS < self.settings.min_speech_ms:
             return None
-        return Utterance(np.concatenate(frames), self._start * FRAME_MS, self._elapsed * FRAME_MS,
-                         self._last_speech * FRAME_MS)
+        return Utterance(np.concatenate(frames), self._start * FRAME_MS, self._onset * FRAME_MS,
+                         self._elapsed * FRAME_MS, self._last_speech * FRAME_MS)

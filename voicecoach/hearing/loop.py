@@ -1,0 +1,324 @@
+"""The listen loop: audio frames in, typed hearing events out.
+
+    source -> Endpointer (VAD) -> utterance -> recognize(audio) -> Match -> barge-in gate -> event
+
+`recognize` is any callable from float32 16 kHz audio to a Match (`reader()` builds one
+from a Recognizer, the catalog and the session's context); tests pass fakes. Events are
+small frozen dataclasses delivered in stream order:
+
+    SpeechStarted      someone started talking (show it; the utterance is not complete yet)
+    SpeechDropped      that sound was too short to be a word (a click, a knock)
+    UtteranceHeard     act on `match` (intent "none": say "sorry?")
+    UtteranceIgnored   heard, but not to be acted on: "echo" or "coach speaking"
+    NothingHeard       the recognizer found no words in the sound
+    ListenFailed       the recognizer or the source failed; `reason` is one line
+    ListenEnded        the source ended, was cancelled, or failed
+
+While the coach is speaking (the caller says so with `coach_speaking(text)` and
+`coach_silent()`; hearing knows nothing of the voice) only stop, pause and report_pain are
+acted on, and a transcript that repeats what the coach is saying (its own voice coming
+back through the microphone) is ignored.
+
+A command said with a pause in the middle ("set a timer ... for thirty seconds") is cut at
+the pause. So an utterance that does not parse waits CONTINUATION_MS for more speech; if
+the user goes on, both parts are recognized together.
+
+Use it frame by frame (`push`, `finish`) inside the caller's own loop, or let it read a
+source itself (`run` in this thread, `start` in a background thread).
+"""
+from __future__ import annotations
+
+import queue
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Union
+
+import numpy as np
+
+from voicecoach.hearing.vad import Endpointer, Utterance
+from voicecoach.intents.types import NO_MATCH, Context, Match
+
+BARGE_IN_INTENTS = frozenset({"stop", "pause", "report_pain"})
+ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach's line: an echo
+ECHO_SHARE_BARGE_IN = 0.8   # stricter when the words would stop the coach: missing a real "stop" costs more
+ECHO_HANGOVER_MS = 150      # the coach's voice still arrives this long after playback (device latency, room)
+CONTINUATION_MS = 600       # how long an utterance that does not parse waits for the rest of the sentence
+
+Recognize = Callable[[np.ndarray], Match]
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    at_ms: float                 # stream time of the first speech frame
+
+
+@dataclass(frozen=True)
+class SpeechDropped:
+    at_ms: float                 # stream time when the sound was given up
+
+
+@dataclass(frozen=True)
+class UtteranceHeard:
+    match: Match                 # what to act on; intent "none" when rejected
+    audio_ms: float              # length of the audio recognized
+    decode_ms: float             # wall time the recognizer took
+    onset_ms: float = 0.0        # stream time speech began
+    speech_end_ms: float = 0.0   # stream time speech ended
+    cut_ms: float = 0.0          # stream time the utterance was cut (end of speech detected)
+
+
+@dataclass(frozen=True)
+class UtteranceIgnored:
+    match: Match                 # what was heard (not to be acted on)
+    reason: str                  # "echo" or "coach speaking"
+    audio_ms: float
+    decode_ms: float
+
+
+@dataclass(frozen=True)
+class NothingHeard:
+    audio_ms: float
+    decode_ms: float
+
+
+@dataclass(frozen=True)
+class ListenFailed:
+    reason: str                  # one line
+
+
+@dataclass(frozen=True)
+class ListenEnded:
+    reason: str                  # "end of audio", "cancelled" or "failed"
+
+
+HearingEvent = Union[SpeechStarted, SpeechDropped, UtteranceHeard, UtteranceIgnored, NothingHeard,
+                     ListenFailed, ListenEnded]
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def _in_order_overlap(heard: list[str], said: list[str]) -> int:
+    """Length of the longest common subsequence: heard words found, in order, in the coach's line."""
+    previous = [0] * (len(said) + 1)
+    for h in heard:
+        current = [0]
+        for j, s in enumerate(said):
+            current.append(previous[j] + 1 if h == s else max(previous[j + 1], current[j]))
+        previous = current
+    return previous[-1]
+
+
+def is_echo(heard_text: str, coach_text: str, barge_in: bool = False) -> bool:
+    """Whether the transcript is the coach's own line coming back through the microphone.
+
+    One barge-in word ("stop") is never taken for an echo: the user saying it must win even
+    when the coach's line holds the same word.
+    """
+    heard = words(heard_text)
+    if not heard or (barge_in and len(heard) < 2):
+        return False
+    share = _in_order_overlap(heard, words(coach_text)) / len(heard)
+    return share >= (ECHO_SHARE_BARGE_IN if barge_in else ECHO_SHARE)
+
+
+@dataclass
+class _Line:
+    text: str
+    start_ms: float
+    end_ms: float | None = None  # None while still being said
+
+
+class BargeInGate:
+    """Remembers what the coach said when (on the stream's clock) and judges each utterance."""
+
+    def __init__(self, hangover_ms: float = ECHO_HANGOVER_MS, keep_ms: float = 20_000) -> None:
+        self.hangover_ms = hangover_ms
+        self.keep_ms = keep_ms
+        self._lines: list[_Line] = []
+        self._lock = threading.Lock()
+
+    def coach_speaking(self, text: str, at_ms: float) -> None:
+        with self._lock:
+            self._close(at_ms)
+            self._lines.append(_Line(text, at_ms))
+            self._lines = [line for line in self._lines if line.end_ms is None or line.end_ms > at_ms - self.keep_ms]
+
+    def coach_silent(self, at_ms: float) -> None:
+        with self._lock:
+            self._close(at_ms)
+
+    def _close(self, at_ms: float) -> None:
+        for line in self._lines:
+            if line.end_ms is None:
+                line.end_ms = at_ms
+
+    def lines_during(self, onset_ms: float, end_ms: float) -> list[str]:
+        """What the coach was saying at any moment from the speech onset to the cut."""
+        with self._lock:
+            return [line.text for line in self._lines if line.start_ms <= end_ms
+                    and (line.end_ms is None or line.end_ms + self.hangover_ms >= onset_ms)]
+
+    def why_ignored(self, match: Match, onset_ms: float, end_ms: float) -> str | None:
+        """"echo", "coach speaking", or None when the utterance is to be acted on."""
+        said = self.lines_during(onset_ms, end_ms)
+        if not said:
+            return None
+        barge_in = match.intent in BARGE_IN_INTENTS
+        if any(is_echo(match.text, line, barge_in) for line in said):
+            return "echo"
+        return None if barge_in else "coach speaking"
+
+
+@dataclass
+class _Held:
+    """An utterance that did not parse, waiting a moment for the rest of the sentence."""
+    utterance: Utterance
+    match: Match
+    decode_ms: float
+    until_ms: float
+
+
+@dataclass
+class ListenLoop:
+    recognize: Recognize
+    endpointer: Endpointer = field(default_factory=Endpointer)
+    gate: BargeInGate = field(default_factory=BargeInGate)
+    continuation_ms: float = CONTINUATION_MS
+    timer: Callable[[], float] = time.perf_counter      # for decode_ms only
+    events: "queue.Queue[HearingEvent]" = field(default_factory=queue.Queue)
+
+    def __post_init__(self) -> None:
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._was_in_speech = False
+        self._held: _Held | None = None
+
+    # The coach's side, callable from any thread.
+    def coach_speaking(self, text: str) -> None:
+        self.gate.coach_speaking(text, self.endpointer.elapsed_ms)
+
+    def coach_silent(self) -> None:
+        self.gate.coach_silent(self.endpointer.elapsed_ms)
+
+    # Frame by frame, in the caller's thread.
+    def push(self, frame: np.ndarray) -> list[HearingEvent]:
+        utterance = self.endpointer.push(frame)
+        events: list[HearingEvent] = []
+        now = self.endpointer.elapsed_ms
+        if self.endpointer.in_speech and not self._was_in_speech:
+            onset = self.endpointer.onset_ms
+            events.append(SpeechStarted(now if onset is None else onset))
+        elif self._was_in_speech and not self.endpointer.in_speech and utterance is None:
+            events.append(SpeechDropped(now))
+        self._was_in_speech = self.endpointer.in_speech
+        if utterance is not None:
+            events += self._hear(utterance)
+        elif self._held is not None and not self.endpointer.in_speech and now >= self._held.until_ms:
+            events += self._release()
+        return events
+
+    def finish(self) -> list[HearingEvent]:
+        """At the end of the stream: whatever was being said, and anything held."""
+        utterance = self.endpointer.flush()
+        self._was_in_speech = False
+        if utterance is not None:
+            return self._hear(utterance, final=True)
+        return self._release()
+
+    # Reading a source.
+    def run(self, source, deliver: Callable[[HearingEvent], None] | None = None,
+            cancel: threading.Event | None = None) -> None:
+        """Read `source` until it ends or `cancel` is set; every event goes to `deliver` (or `events`)."""
+        deliver = deliver or self.events.put
+        cancel = cancel or self._cancel
+        try:
+            for frame in source.frames(cancel):
+                for event in self.push(frame):
+                    deliver(event)
+                if cancel.is_set():
+                    break
+            for event in self.finish():
+                deliver(event)
+            deliver(ListenEnded("cancelled" if cancel.is_set() else "end of audio"))
+        except Exception as exc:  # a failing microphone or engine ends listening, not the coach
+            deliver(ListenFailed(_one_line(exc)))
+            deliver(ListenEnded("failed"))
+
+    def start(self, source, deliver: Callable[[HearingEvent], None] | None = None) -> threading.Thread:
+        """`run` in a background thread; `stop()` ends it cooperatively."""
+        self._cancel.clear()
+        self._thread = threading.Thread(target=self.run, args=(source, deliver, self._cancel),
+                                        name="voicecoach-listen", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout: float | None = 2.0) -> bool:
+        """Ask the loop to end after the current frame; True when its thread has ended."""
+        self._cancel.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    # Inside.
+    def _hear(self, utterance: Utterance, final: bool = False) -> list[HearingEvent]:
+        events: list[HearingEvent] = []
+        held, self._held = self._held, None
+        if held is not None:
+            joined_ms = held.utterance.audio_ms + utterance.audio_ms
+            if joined_ms <= self.endpointer.settings.max_ms:
+                utterance = Utterance(np.concatenate([held.utterance.audio, utterance.audio]),
+                                      held.utterance.start_ms, held.utterance.onset_ms,
+                                      utterance.end_ms, utterance.speech_end_ms)
+            else:
+                events += self._verdict(held.utterance, held.match, held.decode_ms)
+        started = self.timer()
+        try:
+            match = self.recognize(utterance.audio)
+        except Exception as exc:  # one bad decode should not end listening
+            return events + [ListenFailed(f"recognizer failed: {_one_line(exc)}")]
+        decode_ms = 1000.0 * (self.timer() - started)
+        if match.intent == NO_MATCH and match.text.strip() and not final and self.continuation_ms > 0:
+            self._held = _Held(utterance, match, decode_ms, utterance.end_ms + self.continuation_ms)
+            return events
+        return events + self._verdict(utterance, match, decode_ms)
+
+    def _release(self) -> list[HearingEvent]:
+        held, self._held = self._held, None
+        return [] if held is None else self._verdict(held.utterance, held.match, held.decode_ms)
+
+    def _verdict(self, utterance: Utterance, match: Match, decode_ms: float) -> list[HearingEvent]:
+        audio_ms = utterance.audio_ms
+        if not match.text.strip():
+            return [NothingHeard(audio_ms, decode_ms)]
+        reason = self.gate.why_ignored(match, utterance.onset_ms, utterance.end_ms)
+        if reason is not None:
+            return [UtteranceIgnored(match, reason, audio_ms, decode_ms)]
+        return [UtteranceHeard(match, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
+                               utterance.end_ms)]
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def reader(recognizer, catalog, context: Callable[[], Context] = Context) -> Recognize:
+    """A `recognize` callable from a hearing Recognizer: transcribe, then read the intent.
+
+    `context` is asked at each utterance (the session's context: exercising, paused ...).
+    A transcript the decoder judges to hold no speech comes back with empty text, so the
+    loop reports NothingHeard instead of asking "sorry?" about a cough.
+    """
+    from voicecoach.hearing.reading import read_intent
+
+    def recognize(audio: np.ndarray) -> Match:
+        reading = read_intent(recognizer.transcribe(audio), catalog, context())
+        if reading.reason == "no speech":
+            return Match("", NO_MATCH, {}, 0.0)
+        return reading.match
+
+    return recognize
