@@ -186,3 +186,14 @@ def test_the_threaded_speaker_plays_everything_in_order_and_closes():
     assert [t for _, _, t in spans(device)] == ["First part.", "Second part."]
     assert len(device.audio()) == int(0.6 * 8000) * 2
     sp.close()
+
+
+def test_a_fixed_answer_made_ahead_of_time_plays_from_the_cache():
+    engine = ToneEngine()
+    sp, device, clock = make_speaker(engine, cue_phrases=["Okay, paused. Say resume when you're ready."])
+    sp.prepare_cues()
+    sp.speak(Reply("Okay, paused. Say resume when you're ready.", urgent=True))
+    sp.speak(Reply("Not made ahead. Two parts."))
+    sp.play_all()
+    assert engine.calls == ["Okay, paused. Say resume when you're ready.", "Not made ahead.", "Two parts."]
+    assert [t for _, _, t in spans(device)][0] == "Okay, paused. Say resume when you're ready."

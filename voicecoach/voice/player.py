@@ -7,6 +7,8 @@ Rules (the README states them too):
   the cue cache, and the answer's remaining sentences follow it.
 - An urgent reply (pain, stop, pause) drops everything queued and plays at once.
 - `stop()` silences the speaker within one 20 ms block plus the device's buffer.
+- Every line in `cue_phrases` (the cues, and any fixed answer such as "Okay, paused.") is
+  made ahead of time and plays from the cue cache; other answers are synthesized as they come.
 - Rate changes ("slower", "faster") multiply the configured rate from then on; the cue
   phrases are made again at the new rate in the background, answers first.
 Callbacks: `on_start(text)` as each part starts playing, `on_stop()` when nothing is left
@@ -62,16 +64,18 @@ class VoiceSpeaker:
         self._lock = threading.Condition()
         self._closed = False
         self.block = max(1, int(device.sample_rate * BLOCK_SECONDS))
-        if threaded:
-            threading.Thread(target=self._play_loop, name="voice-play", daemon=True).start()
-            threading.Thread(target=self._synth_loop, name="voice-synth", daemon=True).start()
+        self._threads = [threading.Thread(target=self._play_loop, name="voice-play", daemon=True),
+                         threading.Thread(target=self._synth_loop, name="voice-synth", daemon=True)] if threaded else []
+        for thread in self._threads:
+            thread.start()
 
     # ----- the Speaker interface ----------------------------------------------------------
 
     def speak(self, reply: Reply) -> None:
         cue = reply.cue is not None
-        items = [_Item(reply.text, True)] if cue else [_Item(t, False) for t in split_for_speech(reply.text)]
-        if cue:   # from the cache (made ahead of time), outside the lock: playback goes on meanwhile
+        cached = cue or self.cache.contains(self.engine, reply.text)   # fixed lines passed as cue_phrases
+        items = [_Item(reply.text, cue)] if cached else [_Item(t, False) for t in split_for_speech(reply.text)]
+        if cached:   # from the cache (made ahead of time), outside the lock: playback goes on meanwhile
             items[0].audio = self._resampled(self.cache.get(self.engine, reply.text))
         with self._lock:
             if reply.urgent:
@@ -125,9 +129,15 @@ class VoiceSpeaker:
             pass
 
     def close(self) -> None:
+        """Stop talking and release the device; a synthesis under way finishes first (the
+        engine cannot be interrupted mid-sentence, and the next user of it must find it free)."""
         with self._lock:
             self._closed = True
+            self._queue.clear()
+            self._to_warm.clear()
             self._lock.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=5.0)
         self.device.close()
 
     # ----- playback ------------------------------------------------------------------------
@@ -190,7 +200,7 @@ class VoiceSpeaker:
     def _synthesize_pending(self) -> None:
         while True:
             with self._lock:
-                item = self._next_unsynthesized()
+                item = None if self._closed else self._next_unsynthesized()
             if item is None:
                 return
             audio = self._resampled(self.engine.synthesize(item.text))
