@@ -173,16 +173,16 @@ def test_once_the_coach_is_silent_everything_is_acted_on_again():
 
 
 def test_an_answer_right_after_the_coach_stops_is_not_gated():
-    """The coach stops at 0.8 s; the user answers at 1.0 s. The pre-roll reaches back into
+    """The coach stops at 0.75 s; the user answers at 1.0 s. The pre-roll reaches back into
     the coach's line, but the speech itself began after it."""
     loop, _ = make_loop(["yes"])
-    events = feed(loop, SPEECH, coach_says("Shall we start?", from_frame=3, to_frame=27))
+    events = feed(loop, SPEECH, coach_says("Shall we start?", from_frame=3, to_frame=25))
     assert [h.match.intent for h in of_type(events, UtteranceHeard)] == ["yes"]
 
 
 def test_the_coach_voice_lingering_in_the_room_is_still_an_echo():
     loop, _ = make_loop(["roll slowly from the hip towards the knee"])
-    events = feed(loop, SPEECH, coach_says(LINE, from_frame=3, to_frame=34))     # silent at 1.02 s
+    events = feed(loop, SPEECH, coach_says(LINE, from_frame=3, to_frame=31))     # silent at 0.93 s, speech at 1.0 s
     assert [e.reason for e in of_type(events, UtteranceIgnored)] == ["echo"]
 
 
