@@ -5,6 +5,7 @@ import importlib.util
 import json
 import random
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from voicecoach.hearing.audio import read_wav
 
 spec = importlib.util.spec_from_file_location("make_corpus", REPO / "bench" / "make_corpus.py")
 make_corpus = importlib.util.module_from_spec(spec)
+sys.modules["make_corpus"] = make_corpus          # dataclasses look their module up
 spec.loader.exec_module(make_corpus)
 
 STAND_IN = [("stop", "stop", {}), ("pause", "pause", {}), ("set a timer for thirty seconds", "set_duration", {"seconds": 30})]
