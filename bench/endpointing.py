@@ -1,6 +1,6 @@
 """End-of-speech benchmark: how long after the user stops is a command cut, and is it cut once?
 
-    python bench/endpointing.py [--corpus DIR] [--trailing-ms 240 ...]
+    python bench/endpointing.py [--corpus DIR] [--trailing-ms 210 ...] [--whisper]
 
 For every clip of the real recordings (../shared/audio) and of the synthesized corpus
 (bench/make_corpus.py), the clip is fed frame by frame to the Endpointer as if live, with
@@ -10,6 +10,11 @@ speech is measured offline, with the whole clip known: the end of the last 10 ms
 whose level is within 40 dB of the clip's peak and 12 dB above its noise floor (the 10th
 percentile of frame levels). Reports, per set and detector: clips cut exactly once, clips
 never cut (missed) or cut more than once (split), and latency median / p95 / max.
+
+With --whisper, every clip also goes through the whole listen loop (VAD, Whisper, the
+matcher, continuation of parts that do not parse) and the report adds: intent right per
+the manifest, hearings per clip, and the time from the end of speech to the event
+(the cut latency plus the decode time).
 """
 from __future__ import annotations
 
@@ -101,10 +106,45 @@ def measure(paths: list[Path], make_detector, trailing_ms: int) -> dict:
             "within_300": sum(x <= 300 for x in latencies)}
 
 
+def through_the_loop(paths: list[Path], expected: dict[str, str]) -> dict:
+    """Each clip through ListenLoop with Whisper: the intent and how soon it is known."""
+    from voicecoach.hearing.engines import open_recognizer
+    from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, reader
+    from voicecoach.hearing.sources import ArraySource
+    from voicecoach.intents.catalog import load_catalog
+
+    catalog = load_catalog()
+    recognizer, notice = open_recognizer("whisper", catalog, background=False)
+    if notice:
+        print(f"note: {notice}")
+    rng = np.random.default_rng(0)
+    right, single, delays, decodes, wrong = 0, 0, [], [], []
+    for path in paths:
+        clip = read_wav(path)
+        end = speech_end_ms(clip)
+        audio, lead = with_room_noise(clip, rng)
+        events: list = []
+        ListenLoop(reader(recognizer, catalog)).run(ArraySource(audio, tail_seconds=0), events.append)
+        heard = [e for e in events if isinstance(e, UtteranceHeard)]
+        single += len(heard) == 1
+        if heard and heard[-1].match.intent == expected[path.name]:
+            right += 1
+        else:
+            wrong.append(f"{path.name}: {[(e.match.text, e.match.intent) for e in heard]}")
+        # A rejected utterance also waits CONTINUATION_MS for more words: time commands only.
+        if heard and end is not None and heard[-1].match.intent != "none":
+            delays.append(heard[-1].cut_ms - (end + 1000.0 * lead / SAMPLE_RATE) + heard[-1].decode_ms)
+            decodes.append(heard[-1].decode_ms)
+    return {"clips": len(paths), "right": right, "single": single,
+            "delay_median": statistics.median(delays), "delay_max": max(delays),
+            "decode_median": statistics.median(decodes), "wrong": wrong}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=REPO / "bench" / "out" / "corpus")
     parser.add_argument("--trailing-ms", type=int, nargs="+", default=[EndpointSettings().trailing_silence_ms])
+    parser.add_argument("--whisper", action="store_true", help="also run the real clips through the whole listen loop")
     args = parser.parse_args(argv)
     sets = {
         "real single words (sc_)": load_set(REAL, lambda row: row[0].startswith("sc_")),
@@ -128,6 +168,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{set_name:26} {det_name:8} {trailing:5d} {r['clips']:5d} {r['once']:5d} {r['missed']:6d} "
                       f"{r['split']:5d} {r['median']:8.0f} {r['p95']:6.0f} {r['max']:6.0f} "
                       f"{r['within_300']:3d}/{r['once'] + r['split']:<3d}")
+    if args.whisper:
+        manifest = REAL / "manifest.tsv"
+        expected = {row.split("\t")[0]: row.split("\t")[2] for row in manifest.read_text(encoding="utf-8").splitlines()
+                    if row.strip() and not row.startswith("#")} if manifest.exists() else {}
+        print("\nwhole listen loop with whisper (intent per manifest; delay = end of speech to the event, for commands)")
+        for set_name in ("real single words (sc_)", "real commands (stp_)"):
+            if sets[set_name]:
+                r = through_the_loop(sets[set_name], expected)
+                print(f"{set_name:26} right {r['right']}/{r['clips']}  one hearing {r['single']}/{r['clips']}  "
+                      f"delay median {r['delay_median']:.0f} ms max {r['delay_max']:.0f} ms  "
+                      f"(decode median {r['decode_median']:.0f} ms)")
+                for line in r["wrong"]:
+                    print(f"    not right: {line}")
     return 0
 
 

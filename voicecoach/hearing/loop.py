@@ -241,9 +241,12 @@ class ListenLoop:
                     deliver(event)
                 if cancel.is_set():
                     break
+            if cancel.is_set():          # the caller is leaving: no last decode to wait for
+                deliver(ListenEnded("cancelled"))
+                return
             for event in self.finish():
                 deliver(event)
-            deliver(ListenEnded("cancelled" if cancel.is_set() else "end of audio"))
+            deliver(ListenEnded("end of audio"))
         except Exception as exc:  # a failing microphone or engine ends listening, not the coach
             deliver(ListenFailed(_one_line(exc)))
             deliver(ListenEnded("failed"))

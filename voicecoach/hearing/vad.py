@@ -19,7 +19,7 @@ from voicecoach.hearing.audio import SAMPLE_RATE
 
 FRAME_MS = 30                  # webrtcvad accepts 10, 20 or 30 ms; 30 is the steadiest
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000
-TRAILING_SILENCE_MS = 210      # with the detector's own lag, most commands are cut <= 300 ms after they end
+TRAILING_SILENCE_MS = 240      # plus <= 2 frames of detector lag: cut <= 300 ms after the last word
 PRE_ROLL_MS = 300              # audio kept from before speech was detected
 START_FRAMES = 2               # consecutive speech frames that start an utterance (60 ms)
 MIN_SPEECH_MS = 120            # fewer speech frames than this are clicks and knocks
