@@ -37,6 +37,7 @@ from typing import Callable, Union
 
 import numpy as np
 
+from voicecoach.hearing.sources import AudioSource
 from voicecoach.hearing.vad import Endpointer, Utterance
 from voicecoach.intents.types import NO_MATCH, Context, Match
 
@@ -182,8 +183,10 @@ class _Held:
     until_ms: float
 
 
-@dataclass
+@dataclass(eq=False)
 class ListenLoop:
+    """Frames in, HearingEvents out. `recognize` is called in the loop's thread, one utterance at a time."""
+
     recognize: Recognize
     endpointer: Endpointer = field(default_factory=Endpointer)
     gate: BargeInGate = field(default_factory=BargeInGate)
@@ -230,7 +233,7 @@ class ListenLoop:
         return self._release()
 
     # Reading a source.
-    def run(self, source, deliver: Callable[[HearingEvent], None] | None = None,
+    def run(self, source: AudioSource, deliver: Callable[[HearingEvent], None] | None = None,
             cancel: threading.Event | None = None) -> None:
         """Read `source` until it ends or `cancel` is set; every event goes to `deliver` (or `events`)."""
         deliver = deliver or self.events.put
@@ -251,7 +254,7 @@ class ListenLoop:
             deliver(ListenFailed(_one_line(exc)))
             deliver(ListenEnded("failed"))
 
-    def start(self, source, deliver: Callable[[HearingEvent], None] | None = None) -> threading.Thread:
+    def start(self, source: AudioSource, deliver: Callable[[HearingEvent], None] | None = None) -> threading.Thread:
         """`run` in a background thread; `stop()` ends it cooperatively."""
         self._cancel.clear()
         self._thread = threading.Thread(target=self.run, args=(source, deliver, self._cancel),
