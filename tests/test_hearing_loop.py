@@ -384,3 +384,21 @@ def test_a_whole_short_session_driven_by_speech_from_a_file(whisper, tiny_conten
     assert events[:4] == ["session_started", "exercise_started", "paused", "resumed"]
     assert "Switch sides. Right side next." in out.getvalue()
     assert events[-1] == "session_ended"
+
+
+def test_spoken_commands_from_a_file_through_the_listen_loop_with_whisper(whisper, tmp_path):
+    """espeak-ng speech in one WAV, played on a virtual clock, cut by the VAD and read by Whisper."""
+    def said(text: str) -> np.ndarray:
+        return read_wav(speak_to_wav(text, tmp_path / "part.wav"))
+
+    audio = np.concatenate([room(0.8), said("pause"), room(1.5), said("skip to the next one"), room(1.5),
+                            said("play some jazz"), room(0.5)])
+    write_wav(tmp_path / "commands.wav", audio)
+    clock = VirtualClock()
+    loop = ListenLoop(reader(whisper, CATALOG))
+    events: list = []
+    loop.run(WavFileSource(tmp_path / "commands.wav", clock), events.append)
+    heard = of_type(events, UtteranceHeard)
+    assert [h.match.intent for h in heard] == ["pause", "next", "none"], [h.match for h in heard]
+    assert all(0 < h.cut_ms - h.speech_end_ms <= 300 for h in heard)
+    assert events[-1] == ListenEnded("end of audio")
