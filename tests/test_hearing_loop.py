@@ -194,6 +194,16 @@ def test_echo_is_judged_by_words_in_order():
     assert not is_echo("", LINE)
 
 
+def test_telling_the_gate_on_every_frame_keeps_one_line():
+    gate = BargeInGate()
+    for t in range(0, 3000, 30):
+        gate.coach_speaking(LINE, t)
+    gate.coach_speaking("Switch sides.", 3000)
+    gate.coach_silent(4000)
+    assert gate.lines_during(0, 4000) == [LINE, "Switch sides."]
+    assert gate.lines_during(3500, 3600) == ["Switch sides."]
+
+
 def test_the_gate_forgets_old_lines():
     gate = BargeInGate(keep_ms=1000)
     gate.coach_speaking("first line", 0)

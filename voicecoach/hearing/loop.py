@@ -143,7 +143,10 @@ class BargeInGate:
         self._lock = threading.Lock()
 
     def coach_speaking(self, text: str, at_ms: float) -> None:
+        """Safe to call on every frame: the same line still being said is one line."""
         with self._lock:
+            if self._lines and self._lines[-1].end_ms is None and self._lines[-1].text == text:
+                return
             self._close(at_ms)
             self._lines.append(_Line(text, at_ms))
             self._lines = [line for line in self._lines if line.end_ms is None or line.end_ms > at_ms - self.keep_ms]
