@@ -14,8 +14,6 @@ from voicecoach.app import run_voice_session
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, write_wav
-from voicecoach.hearing.listener import BargeInGate as ListenerGate
-from voicecoach.hearing.listener import Listener
 from voicecoach.hearing.loop import (BargeInGate, ListenEnded, ListenFailed, ListenLoop, NothingHeard, SpeechDropped,
                                      SpeechStarted, UtteranceHeard, UtteranceIgnored, is_echo, reader)
 from voicecoach.hearing.recognizer import Hypothesis, Transcript
@@ -313,7 +311,7 @@ def test_real_commands_through_the_loop_come_out_once_each():
     assert [h.match.intent for h in of_type(events, UtteranceHeard)] == ["next", "pause", "time_left"]
 
 
-# The voice loop as the app runs it today (hearing.listener.Listener inside app.run_voice_session).
+# The voice loop as the app runs it (a ListenLoop inside app.run_voice_session).
 
 
 class FakeRecognizer:
@@ -328,27 +326,14 @@ class FakeRecognizer:
         return Transcript((Hypothesis(self.texts.pop(0), -0.2, 0.01),), 1.0, 1000.0 * len(audio) / SAMPLE_RATE)
 
 
-def test_listener_gate_lets_only_stop_pause_and_pain_through_while_speaking():
-    gate = ListenerGate()
-    assert gate.why_ignored("what is the it band", Match("", "ask")) is None
-    gate.coach_speaking("The IT band is a long, thin strip of connective tissue.")
-    assert gate.why_ignored("pause", Match("", "pause")) is None
-    assert gate.why_ignored("ouch", Match("", "report_pain")) is None
-    assert gate.why_ignored("next", Match("", "next")) == "coach speaking"
-    assert gate.why_ignored("the it band is a long strip", Match("", "ask")) == "echo"
-    gate.coach_silent()
-    assert gate.why_ignored("next", Match("", "next")) is None
-
-
-def test_listener_reads_each_utterance_with_the_session_context():
-    listener = Listener(FakeRecognizer(["Yes.", "My knee hurts."]), CATALOG, Endpointer(EnergyDetector()))
-    audio = np.concatenate([room(0.5), voiced(0.5), room(0.6), voiced(0.5), room(0.6)])
-    heard = []
-    for i, frame in enumerate(frames_of(audio)):
-        context = Context(exercising=i > 40)
-        if (h := listener.push(frame, context)) is not None:
-            heard.append(h.match.intent)
-    assert heard == ["yes", "report_pain"]
+def test_the_reader_reads_each_utterance_with_the_session_context():
+    contexts = iter([Context(), Context(exercising=True)])
+    loop = ListenLoop(reader(FakeRecognizer(["Yes.", "My knee hurts."]), CATALOG, lambda: next(contexts)),
+                      Endpointer(detector=EnergyDetector()))
+    audio = np.concatenate([room(0.5), voiced(0.5), room(0.8), voiced(0.5), room(0.8)])
+    events: list = []
+    loop.run(ArraySource(audio), events.append)
+    assert [h.match.intent for h in of_type(events, UtteranceHeard)] == ["yes", "report_pain"]
 
 
 class SpeakingOutput(OutputStage):
@@ -357,16 +342,17 @@ class SpeakingOutput(OutputStage):
     speaking = True  # type: ignore[assignment]
 
 
-def test_echo_of_the_coach_is_ignored_in_the_loop(tiny_content, tmp_path):
+def test_echo_of_the_coach_is_ignored_in_the_app_loop(tiny_content, tmp_path):
     path = tmp_path / "echo.wav"
     write_wav(path, np.concatenate([room(0.5), voiced(0.5), room(0.8)]))
     clock = VirtualClock()
     session = Session(tiny_content, clock)
-    listener = Listener(FakeRecognizer(["Shall we start the routine?"]), CATALOG, Endpointer(EnergyDetector()))
-    heard = []
-    run_voice_session(session, listener, WavFileSource(path, clock), SpeakingOutput([TerminalSpeaker(io.StringIO())]),
-                      clock, heard.append, play_out=False)
-    assert [h.ignored for h in heard] == ["echo"]
+    loop = ListenLoop(reader(FakeRecognizer(["Shall we start the routine?"]), CATALOG, session.context),
+                      Endpointer(detector=EnergyDetector()))
+    events: list = []
+    run_voice_session(session, loop, WavFileSource(path, clock), SpeakingOutput([TerminalSpeaker(io.StringIO())]),
+                      clock, CATALOG, events.append, play_out=False)
+    assert [e.reason for e in of_type(events, UtteranceIgnored)] == ["echo"]
     assert session.exercise is None
 
 
@@ -379,21 +365,23 @@ def test_a_whole_short_session_driven_by_speech_from_a_file(whisper, tiny_conten
                             said("continue"), room(3.0)])
     write_wav(tmp_path / "session.wav", audio)
     clock = VirtualClock()
-    events: list = []
+    kinds: list = []
 
     class Recorder:
         def record(self, event):
-            events.append(event.kind)
+            kinds.append(event.kind)
 
     session = Session(tiny_content, clock, listeners=[Recorder()])
     out = io.StringIO()
-    heard: list = []
-    run_voice_session(session, Listener(whisper, CATALOG), WavFileSource(tmp_path / "session.wav", clock),
-                      OutputStage([TerminalSpeaker(out)]), clock, heard.append)
-    assert [h.match.intent for h in heard] == ["start", "pause", "resume"], [h.reading for h in heard]
-    assert events[:4] == ["session_started", "exercise_started", "paused", "resumed"]
+    events: list = []
+    run_voice_session(session, ListenLoop(reader(whisper, CATALOG, session.context)),
+                      WavFileSource(tmp_path / "session.wav", clock), OutputStage([TerminalSpeaker(out)]),
+                      clock, CATALOG, events.append)
+    heard = of_type(events, UtteranceHeard)
+    assert [h.match.intent for h in heard] == ["start", "pause", "resume"], [h.match for h in heard]
+    assert kinds[:4] == ["session_started", "exercise_started", "paused", "resumed"]
     assert "Switch sides. Right side next." in out.getvalue()
-    assert events[-1] == "session_ended"
+    assert kinds[-1] == "session_ended"
 
 
 def test_spoken_commands_from_a_file_through_the_listen_loop_with_whisper(whisper, tmp_path):

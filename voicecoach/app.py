@@ -95,41 +95,42 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
         session.close("quit")
 
 
-def run_voice_session(session: Session, listener, source, output: OutputStage, clock: Clock,
-                      on_heard: Callable | None = None, typed: LineReader | None = None,
+def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
+                      on_event: Callable | None = None, typed: LineReader | None = None,
                       play_out: bool = True) -> None:
     """The spoken loop: frames in, commands out, cues on time, until the audio or the user ends.
 
-    With `play_out`, when the audio ends (a file) the routine carries on to its end on the
-    clock, as it would for a person who stopped talking.
+    `loop` is a hearing.loop.ListenLoop. With `play_out`, when the audio ends (a file) the
+    routine carries on to its end on the clock, as it would for a person who stopped talking.
     """
+    from voicecoach.hearing.loop import UtteranceHeard
+
     cancel = threading.Event()
     output.deliver(session.begin())
 
-    def act(match) -> None:
-        output.deliver(session.handle(match))
+    def handle(events) -> None:
+        for event in events:
+            if on_event:
+                on_event(event)
+            if isinstance(event, UtteranceHeard):
+                output.deliver(session.handle(event.match))
 
     try:
         for frame in source.frames(cancel):
-            _sync_gate(listener, output)
-            heard = listener.push(frame, session.context())
-            if heard is not None:
-                if on_heard:
-                    on_heard(heard)
-                if heard.ignored is None:
-                    act(heard.match)
+            # Tell hearing whether the coach is speaking, and what (for barge-in and echo).
+            if output.speaking and output.last_reply is not None:
+                loop.coach_speaking(output.last_reply.text)
+            else:
+                loop.coach_silent()
+            handle(loop.push(frame))
             line = typed.read(0.0) if typed is not None else None
             if isinstance(line, str) and line.strip():
-                act(recognize(line, listener.catalog, session.context()))
+                output.deliver(session.handle(recognize(line, catalog, session.context())))
             output.deliver(session.tick())
             if session.wants_exit:
                 break
         else:
-            heard = listener.flush(session.context())
-            if heard is not None and heard.ignored is None:
-                if on_heard:
-                    on_heard(heard)
-                act(heard.match)
+            handle(loop.finish())
             while play_out and not session.wants_exit and (due := session.next_due()) is not None:
                 if clock.wait_until(due, cancel):
                     break
@@ -139,14 +140,6 @@ def run_voice_session(session: Session, listener, source, output: OutputStage, c
     finally:
         cancel.set()
         session.close("quit")
-
-
-def _sync_gate(listener, output: OutputStage) -> None:
-    """Tell hearing whether the coach is speaking, and what (for barge-in and echo)."""
-    if output.speaking and output.last_reply is not None:
-        listener.gate.coach_speaking(output.last_reply.text)
-    else:
-        listener.gate.coach_silent()
 
 
 def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
@@ -198,7 +191,7 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
 def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock) -> int:
     from voicecoach.hearing.audio import AudioError
     from voicecoach.hearing.engines import open_recognizer
-    from voicecoach.hearing.listener import Listener
+    from voicecoach.hearing.loop import ListenFailed, ListenLoop, UtteranceHeard, UtteranceIgnored, reader
     from voicecoach.hearing.recognizer import RecognizerUnavailable
     from voicecoach.hearing.sources import MicrophoneSource, WavFileSource
 
@@ -218,22 +211,27 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
 
     live = None
     if sys.stdout.isatty() and not args.audio_in:
-        from voicecoach.view import LiveView
+        from voicecoach.view import LiveView, ViewState
 
-        live = LiveView()
+        live = LiveView(snapshot=lambda: ViewState.from_session(session.view()))
         output.speakers = [s for s in output.speakers if not isinstance(s, TerminalSpeaker)] + [live]
 
-    def show(heard) -> None:
-        note = f"  ({heard.ignored})" if heard.ignored else ""
-        said = heard.reading.hypothesis.text if heard.reading.hypothesis else ""
+    def show(event) -> None:
+        if isinstance(event, ListenFailed):
+            print(f"voicecoach: {event.reason}", file=sys.stderr)
+            return
+        if not isinstance(event, (UtteranceHeard, UtteranceIgnored)):
+            return
+        note = f"  ({event.reason})" if isinstance(event, UtteranceIgnored) else ""
+        line = f"{event.match.text!r} -> {event.match.intent}{note}"
         if live is not None:
-            live.heard(f"{said} -> {heard.match.intent}{note}")
-            live.update(session.view())
+            live.heard(line)
         else:
-            print(f"heard: {said!r} -> {heard.match.intent}{note}", flush=True)
+            print(f"heard: {line}", flush=True)
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
-    run_voice_session(session, Listener(recognizer, catalog), source, output, clock, show, typed)
+    loop = ListenLoop(reader(recognizer, catalog, session.context))
+    run_voice_session(session, loop, source, output, clock, catalog, show, typed)
     output.close()
     return 0
 
