@@ -12,7 +12,7 @@ from voicecoach.hearing.audio import SAMPLE_RATE, read_wav
 from voicecoach.hearing.reading import read_intent
 from voicecoach.hearing.recognizer import RecognizerUnavailable
 from voicecoach.hearing.whisper import (
-    Vocabulary, collapse_repetition, find_whisper_model, log_mel, mel_filterbank, padded_for_context,
+    Vocabulary, collapse_repetition, find_whisper_model, context_frames, features_for_context, log_mel, mel_filterbank,
 )
 from voicecoach.intents.catalog import load_catalog
 
@@ -21,7 +21,7 @@ CATALOG = load_catalog()
 
 def test_mel_features_have_whispers_shape_and_range():
     audio = np.random.default_rng(1).standard_normal(SAMPLE_RATE).astype(np.float32) * 0.1
-    features = log_mel(padded_for_context(audio, 8.0))
+    features = features_for_context(audio, 8.0)
     assert features.shape == (80, 800)
     assert features.dtype == np.float32
     assert features.max() <= 1.0 + 4 / 4 and features.max() - features.min() <= 2.0 + 1e-6
@@ -30,9 +30,29 @@ def test_mel_features_have_whispers_shape_and_range():
 
 
 def test_context_padding_keeps_long_audio_and_caps_at_30_seconds():
-    assert len(padded_for_context(np.zeros(SAMPLE_RATE), 8.0)) == 8 * SAMPLE_RATE
-    assert len(padded_for_context(np.zeros(12 * SAMPLE_RATE), 8.0)) == 12 * SAMPLE_RATE
-    assert len(padded_for_context(np.zeros(40 * SAMPLE_RATE), 8.0)) == 30 * SAMPLE_RATE
+    assert context_frames(SAMPLE_RATE, 8.0) == 800
+    assert context_frames(12 * SAMPLE_RATE, 8.0) == 1200
+    assert context_frames(40 * SAMPLE_RATE, 8.0) == 3000
+
+
+def reference_log_mel(audio: np.ndarray, frames: int) -> np.ndarray:
+    """Whisper's recipe written out plainly: pad with zeros, centred STFT over every frame."""
+    audio = np.concatenate([audio, np.zeros(frames * 160 - len(audio), dtype=np.float32)])
+    padded = np.pad(audio, (200, 200), mode="reflect")
+    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(400) / 400)
+    power = np.array([np.abs(np.fft.rfft(padded[i * 160:i * 160 + 400] * window)) ** 2 for i in range(frames)])
+    logm = np.log10(np.maximum(mel_filterbank().astype(np.float64) @ power.T, 1e-10))
+    return (np.maximum(logm, logm.max() - 8.0) + 4.0) / 4.0
+
+
+@pytest.mark.parametrize("seconds", [0.3, 1.0, 2.7])
+def test_features_skip_silent_frames_without_changing_them(seconds):
+    """Only frames that see audio are transformed; the result equals the plain recipe."""
+    rng = np.random.default_rng(3)
+    audio = (rng.standard_normal(int(seconds * SAMPLE_RATE)) * 0.2).astype(np.float32)
+    fast = features_for_context(audio, 5.0)
+    assert fast.shape == (80, 500)
+    assert np.abs(fast - reference_log_mel(audio, 500)).max() < 1e-4
 
 
 @pytest.mark.parametrize("text,collapsed", [

@@ -1,7 +1,6 @@
 """Choosing a recognizer: Whisper when a model loads, sphinx as the fallback, or a clear reason."""
 from __future__ import annotations
 
-from voicecoach.hearing.reading import catalog_prompt
 from voicecoach.hearing.recognizer import Recognizer, RecognizerUnavailable
 from voicecoach.intents.catalog import Catalog
 
@@ -20,7 +19,9 @@ def open_recognizer(engine: str, catalog: Catalog, asr_model: str | None = None,
     try:
         from voicecoach.hearing.whisper import load_whisper
 
-        return load_whisper(asr_model, background=background, prompt_text=catalog_prompt(catalog)), None
+        # No prompt of our phrases: measured, it did not make commands parse more often and
+        # cost 20 ms a decode (README "Hearing").
+        return load_whisper(asr_model, background=background), None
     except RecognizerUnavailable as whisper_problem:
         try:
             from voicecoach.hearing.sphinx import SphinxRecognizer

@@ -12,6 +12,12 @@ class Hypothesis:
     text: str
     logprob: float = 0.0          # mean log-probability per token (0 is certain); 0 when unknown
     no_speech_prob: float = 0.0   # the decoder's belief that there was no speech at all
+    tokens: int = 1               # tokens the mean is over
+
+    @property
+    def total_logprob(self) -> float:
+        """The log-probability of the whole transcript: what n-best hypotheses compare by."""
+        return self.logprob * self.tokens
 
 
 @dataclass(frozen=True)

