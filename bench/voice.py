@@ -10,8 +10,6 @@ The baseline is pyttsx3's own say + runAndWait in the same run.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import multiprocessing
 import resource
 import statistics
@@ -133,8 +131,9 @@ def pyttsx3_baseline_ms(text: str) -> tuple[float | None, float | None]:
         return None, None
 
 
-def routine_onsets(engine, exercise: str | None) -> list[float]:
-    """Run a routine on the real clock; each cue's onset minus its scheduled time, in ms."""
+def routine_onsets(engine, exercise: str | None) -> tuple[list[tuple[float, str]], list[tuple[float, str]]]:
+    """Run a routine on the real clock; each cue's onset minus its scheduled time, in ms, with
+    its text: cues that found no other cue sounding, and cues that waited behind one."""
     content = load_content()
     clock = RealClock()
     device = RecordingDevice(engine.sample_rate, clock, paced=True)
@@ -165,7 +164,7 @@ def routine_onsets(engine, exercise: str | None) -> list[float]:
         before = [b for b in device.blocks if b.t < onset]
         busy = bool(before) and before[-1].t + len(before[-1].samples) / device.sample_rate > due + 0.001 \
             and before[-1].text != text and any(before[-1].text == t for _, _, t in scheduled)
-        (queued if busy else free).append(1000 * (onset - due))
+        (queued if busy else free).append((1000 * (onset - due), text))
     speaker.close()
     return free, queued
 
@@ -244,8 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_routine:
         for loaded in (False, True):
             with Load(loaded):
-                in_order, queued = routine_onsets(engines["piper"][0], args.exercise)
+                timed, waited = routine_onsets(engines["piper"][0], args.exercise)
+            in_order, queued = [e for e, _ in timed], [e for e, _ in waited]
             errors = sorted(in_order)
+            worst_ms, worst_text = max(timed)
             p99 = errors[min(len(errors) - 1, int(0.99 * len(errors)))]
             first, last = in_order[: len(in_order) // 4], in_order[-(len(in_order) // 4):]
             print(f"cue onset error, piper, {'loaded' if loaded else 'idle'}: {len(errors)} cues, median "
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"drift (last quarter minus first quarter medians) "
                   f"{statistics.median(last) - statistics.median(first):.1f} ms; "
                   f"{len(queued)} cues fell due while another cue was sounding and waited a median "
-                  f"{statistics.median(queued) if queued else 0:.0f} ms")
+                  f"{statistics.median(queued) if queued else 0:.0f} ms; worst: {worst_text!r} {worst_ms:.0f} ms")
     for name, (engine, _) in engines.items():
         result = miniaudio_stop_ms(engine)
         if result is None:
