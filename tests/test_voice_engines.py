@@ -29,12 +29,18 @@ def test_real_engines_make_real_speech(name):
 
 
 @pytest.mark.parametrize("name", ["piper", "espeak"])
-def test_a_slower_rate_makes_longer_speech(name):
+def test_rate_and_volume_changes_are_heard_on_the_next_line(name):
     engine, _ = open_engine(name)
     engine.noise_scale = 0.0
-    normal = len(engine.synthesize("Ten seconds left."))
-    engine.rate = 0.7
-    assert len(engine.synthesize("Ten seconds left.")) > 1.2 * normal
+    lengths = {}
+    for rate in (1.0, 0.7, 1.5, 0.7, 1.0):          # each change is heard on the very next line
+        engine.rate = rate
+        lengths.setdefault(rate, []).append(len(engine.synthesize("Ten seconds left.")))
+    assert min(lengths[0.7]) > 1.2 * max(lengths[1.0]) and max(lengths[1.5]) < 0.8 * min(lengths[1.0])
+    engine.rate = 1.0
+    loud = np.abs(engine.synthesize("Ten seconds left.")).max()
+    engine.volume = 0.3
+    assert np.abs(engine.synthesize("Ten seconds left.")).max() < 0.5 * loud
 
 
 def test_missing_piper_voice_falls_back_to_espeak_with_one_line(tmp_path):

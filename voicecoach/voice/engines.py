@@ -136,11 +136,14 @@ class EspeakEngine:
         with self._lock, tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "say.wav"
             # Straight to eSpeak: pyttsx3 queues setProperty behind its busy flag and applies it
-            # to a later utterance (or never), so a rate change would be heard late.
+            # to a later utterance (or never). eSpeak itself runs asynchronously here (pyttsx3
+            # opens it in retrieval mode), so wait for the parameters to be taken before the
+            # text: without that, a rate change was heard one utterance late, or not at all.
             from pyttsx3.drivers import _espeak
 
             _espeak.SetParameter(_espeak.RATE, int(ESPEAK_WORDS_PER_MINUTE * self.rate), 0)
             _espeak.SetParameter(_espeak.VOLUME, int(round(100 * self.volume)), 0)
+            _espeak.dll.espeak_Synchronize()
             # One utterance a runAndWait: queued save_to_file calls keep only the last file.
             self._engine.save_to_file(for_speech(text, self.name), str(path))
             with contextlib.redirect_stdout(io.StringIO()):   # it prints "Audio saved to ..."
