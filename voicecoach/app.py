@@ -239,31 +239,19 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
 def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock):
     """The spoken voice and None, or None and the one-line reason there is no voice."""
     from voicecoach.coach.timeline import cue_phrases
-    from voicecoach.voice.cache import CueCache, default_cache_dir
-    from voicecoach.voice.commands import engine_from_args
-    from voicecoach.voice.devices import SoundDeviceOutput, SpeakerUnavailable
+    from voicecoach.config import ConfigError
+    from voicecoach.voice.build import VoiceSettings, open_voice
     from voicecoach.voice.engines import VoiceUnavailable
-    from voicecoach.voice.player import VoiceSpeaker
 
     try:
-        device = SoundDeviceOutput(22050)
-    except SpeakerUnavailable as exc:
-        return None, str(exc)
-    try:
-        engine, notice = engine_from_args(args)
-    except VoiceUnavailable as exc:
-        device.close()
+        settings = VoiceSettings.from_args(args)
+    except (VoiceUnavailable, ConfigError) as exc:
         return None, f"no voice ({exc})"
-    if notice:
-        print(f"voicecoach: {notice}", file=sys.stderr)
-    if engine.sample_rate != device.sample_rate:
-        device.close()
-        device = SoundDeviceOutput(engine.sample_rate)
-    cache = CueCache(default_cache_dir())
-    # Make every cue's audio before it is needed, so each one starts on its beat.
-    threading.Thread(target=cache.warm, args=(engine, cue_phrases(content.exercises.values())),
-                     name="cue-warm", daemon=True).start()
-    return VoiceSpeaker(engine, device, cache, clock), None
+    # Every cue's audio is made ahead of time, so each one starts on its beat.
+    opened = open_voice(settings, clock, cue_phrases(content.exercises.values()))
+    if opened.notice:
+        print(f"voicecoach: {opened.notice}", file=sys.stderr)
+    return opened.speaker, opened.problem
 
 
 def _why_no_voice_loop(args: argparse.Namespace) -> str | None:

@@ -15,7 +15,9 @@ from typing import Any, Callable, Iterable
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.events import CoachEvent, EventListener
 from voicecoach.coach.replies import Reply, capitalized, estimate_speech_seconds
-from voicecoach.coach.timeline import Block, TimedCue, block_starts, build_blocks, build_cues, say_number, say_seconds
+from voicecoach.coach.timeline import (
+    ROUTINE_DONE, Block, TimedCue, block_starts, build_blocks, build_cues, say_number, say_seconds,
+)
 from voicecoach.content.model import Content, Exercise
 from voicecoach.intents.types import Context, Match
 
@@ -239,7 +241,7 @@ class Session:
             nxt = self.content.exercises[self._routine[self._position + 1]]
             return self._start_exercise(self._position + 1, [Reply(f"Next up: {nxt.name}.", exercise=nxt.id)], after)
         self._clear_timeline()
-        done = [Reply("That's the whole routine. Great work.", cue="routine_done"),
+        done = [Reply(ROUTINE_DONE, cue="routine_done"),
                 Reply("Remember to start light, build up gradually, and stop if anything hurts.")]
         self._end_session("done")
         return done

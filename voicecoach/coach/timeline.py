@@ -178,9 +178,12 @@ def _side_name(side: str | None) -> str:
     return f"{side} side" if side else ""
 
 
+ROUTINE_DONE = "That's the whole routine. Great work."
+
+
 def cue_phrases(exercises, holds: tuple[float, ...] = ()) -> list[str]:
     """Every fixed cue line the exercises can produce, for making their audio ahead of time."""
-    phrases: dict[str, None] = {}
+    phrases: dict[str, None] = {ROUTINE_DONE: None}
     for exercise in exercises:
         for hold in (None, *holds):
             blocks = build_blocks(exercise, hold if exercise.program.kind == "hold" else None)
