@@ -116,11 +116,13 @@ def test_transcribe_gives_one_json_line_per_file_and_names_bad_files(tmp_path):
 def test_audio_in_runs_the_voice_loop_from_a_file(tmp_path):
     from conftest import speak_to_wav
 
-    wav = speak_to_wav("start the stretch", tmp_path / "cmd.wav")
+    wav = speak_to_wav("start the routine", tmp_path / "cmd.wav")
     result = vc("--no-history", "--audio-in", str(wav), "--fast")
     assert result.returncode == 0, result.stderr
-    assert "heard: 'Start the stretch.' -> start" in result.stdout
+    heard = [line for line in result.stdout.splitlines() if line.startswith("heard: ")]
+    assert len(heard) == 1 and heard[0].endswith("-> start"), heard
     assert "coach: Done. That's the IT band stretch finished. Well done." in result.stdout
+    assert result.stdout.rstrip().splitlines()[-2] == "coach: That's the whole routine. Great work."
 
 
 def test_audio_in_with_a_broken_file_is_one_line(tmp_path):
