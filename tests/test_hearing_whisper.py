@@ -147,3 +147,73 @@ def test_real_recordings_through_the_whole_chain(whisper):
     print(f"real clips: in-domain {right}/{in_domain}, out-of-domain rejected {rejected}/{out_of_domain}")
     assert right / in_domain >= 0.7
     assert rejected / out_of_domain >= 0.9
+
+
+def test_context_never_goes_below_the_minimum_and_caps_tokens():
+    from voicecoach.hearing.whisper import MIN_CONTEXT_SECONDS, WhisperRecognizer, max_new_tokens
+
+    path, _ = find_whisper_model(None)
+    assert WhisperRecognizer(path, context_seconds=1.0).context_seconds == MIN_CONTEXT_SECONDS
+    assert WhisperRecognizer(path, context_seconds=60.0).context_seconds == 30.0
+    assert max_new_tokens(1.0) < 20 and max_new_tokens(1000.0) == 120
+
+
+@pytest.mark.parametrize("word", ["happy", "stop"])
+def test_repetition_guard_on_the_decoder(whisper, tmp_path, word):
+    """A one-second word in the shortest context: no hypothesis says a word three times."""
+    from voicecoach.hearing.whisper import MIN_CONTEXT_SECONDS, WhisperRecognizer
+
+    short = WhisperRecognizer(whisper.model_dir, context_seconds=MIN_CONTEXT_SECONDS).load()
+    transcript = short.transcribe(read_wav(speak_to_wav(word, tmp_path / "w.wav")))
+    assert transcript.hypotheses
+    for hypothesis in transcript.hypotheses:
+        words = [w.lower() for w in hypothesis.text.replace(".", " ").replace(",", " ").split()]
+        assert all(words.count(w) < 3 for w in words), hypothesis.text
+        assert hypothesis.tokens <= 20
+
+
+def test_loading_in_the_background_lets_the_caller_go_on(whisper):
+    from voicecoach.hearing.whisper import WhisperRecognizer
+
+    recognizer = WhisperRecognizer(whisper.model_dir)
+    assert not recognizer.ready
+    with pytest.raises(RecognizerUnavailable, match="still loading"):
+        recognizer.wait_ready(timeout=0)
+    recognizer.start_loading()
+    recognizer.wait_ready(timeout=60)
+    assert recognizer.ready and recognizer.load_seconds > 0
+
+
+def test_a_broken_model_file_is_one_line_naming_the_directory(tmp_path):
+    from voicecoach.hearing.whisper import WhisperRecognizer
+
+    bundled, _ = find_whisper_model(None)
+    for name in ("vocabulary.txt", "config.json", "tokenizer.json"):
+        (tmp_path / name).write_bytes((bundled / name).read_bytes())
+    (tmp_path / "model.bin").write_bytes(b"not a model")
+    recognizer = WhisperRecognizer(tmp_path).start_loading()
+    with pytest.raises(RecognizerUnavailable) as err:
+        recognizer.wait_ready(timeout=60)
+    assert str(tmp_path) in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(RecognizerUnavailable):
+        recognizer.transcribe(np.zeros(SAMPLE_RATE, dtype=np.float32))
+
+
+def test_no_model_and_no_fallback_is_one_line(tmp_path, monkeypatch):
+    import builtins
+
+    from voicecoach.hearing.engines import open_recognizer
+
+    real_import = builtins.__import__
+
+    def without_sphinx(name, *args, **kwargs):
+        if name in ("pocketsphinx", "speech_recognition"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(tmp_path / "nowhere"))
+    monkeypatch.setattr(builtins, "__import__", without_sphinx)
+    with pytest.raises(RecognizerUnavailable) as err:
+        open_recognizer("whisper", CATALOG, background=False)
+    message = str(err.value)
+    assert "\n" not in message and "nowhere" in message and "pip install" in message

@@ -1,0 +1,116 @@
+"""Reading the intent from scored hypotheses: n-best shares, rejection, repeats, sounds-alike."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from voicecoach.hearing.reading import (
+    MIN_MASS, first_of_repeat, hypothesis_weights, read_intent, respell, sound_key,
+)
+from voicecoach.hearing.recognizer import Hypothesis, Transcript
+from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.types import Context
+
+CATALOG = load_catalog()
+
+
+def heard(*hypotheses: tuple[str, float], no_speech: float = 0.05) -> Transcript:
+    """A transcript whose hypotheses have the given whole-text probabilities (two tokens each)."""
+    return Transcript(tuple(Hypothesis(text, math.log(p) / 2, no_speech, 2) for text, p in hypotheses), 50.0, 1000.0)
+
+
+def test_weights_are_shares_of_the_whole_transcript_probability():
+    weights = hypothesis_weights([Hypothesis("a", math.log(0.3) / 2, 0, 2), Hypothesis("b", math.log(0.1), 0, 1)])
+    assert weights == pytest.approx([0.75, 0.25])
+
+
+def test_a_clear_command_is_read():
+    reading = read_intent(heard(("Pause.", 0.6), ("pause", 0.2), ("Paws.", 0.05)), CATALOG)
+    assert (reading.match.intent, reading.reason) == ("pause", "parsed")
+    assert reading.support == pytest.approx(0.8 / 0.85)
+
+
+def test_spellings_of_one_intent_add_up_against_a_likelier_single_guess():
+    """"Stop." "stop" "Stop!" together outweigh "Start." though "Start." is the best single one."""
+    reading = read_intent(heard(("Start.", 0.3), ("Stop.", 0.25), ("stop", 0.15), ("Stop!", 0.1)), CATALOG)
+    assert reading.match.intent == "stop"
+    assert reading.hypothesis.text == "Stop."
+
+
+def test_a_parse_further_down_the_list_wins_when_the_best_does_not_parse():
+    reading = read_intent(heard(("Am I on a street?", 0.2), ("Am I on a streak?", 0.2),
+                                ("Am I on a streak", 0.1)), CATALOG)
+    assert reading.match.intent == "ask_history"
+    assert reading.match.text == "Am I on a streak?"
+
+
+def test_most_of_the_probability_reading_as_nothing_is_nothing():
+    reading = read_intent(heard(("Bird.", 0.3), ("Bed.", 0.2), ("Yes.", 0.2)), CATALOG)
+    assert (reading.match.intent, reading.reason) == ("none", "no parse")
+
+
+def test_an_intent_the_decoder_doubts_is_rejected():
+    """"Yes." leads but holds less than half of the n-best: "sorry?" rather than a guess."""
+    reading = read_intent(heard(("Yes.", 0.3), ("No.", 0.25), ("Bird.", 0.2)), CATALOG)
+    assert (reading.match.intent, reading.reason) == ("none", "low confidence")
+    assert reading.hypothesis.text == "Yes." and reading.support == pytest.approx(0.4)
+
+
+def test_an_improbable_transcript_is_rejected_even_when_alone():
+    reading = read_intent(heard(("Yes.", MIN_MASS / 2)), CATALOG)
+    assert (reading.match.intent, reading.reason) == ("none", "low confidence")
+    assert read_intent(heard(("Yes.", MIN_MASS * 2)), CATALOG).match.intent == "yes"
+
+
+def test_no_speech_wins_over_words():
+    reading = read_intent(heard(("Thank you.", 0.9), no_speech=0.8), CATALOG)
+    assert (reading.match.intent, reading.reason) == ("none", "no speech")
+    assert read_intent(Transcript((), 10.0, 1000.0), CATALOG).reason == "no speech"
+
+
+def test_out_of_domain_words_do_not_parse():
+    reading = read_intent(heard(("Turn off the kitchen lights.", 0.7)), CATALOG)
+    assert (reading.match.intent, reading.reason) == ("none", "no parse")
+
+
+def test_context_reaches_the_matcher():
+    reading = read_intent(heard(("Yes.", 0.8)), CATALOG, Context(expecting="yes_no"))
+    assert reading.match.intent == "yes"
+
+
+@pytest.mark.parametrize("text,first", [
+    ("Only 30 seconds Only 40 seconds", "Only 30 seconds"),
+    ("No I am fine No, I'm fine", "No I am fine"),
+    ("Stop training. Stop Training.", "Stop training"),
+    ("Stop.", None), ("go back one", None), ("stop stop", None),
+])
+def test_first_of_a_repeated_phrase(text, first):
+    assert first_of_repeat(text) == first
+
+
+def test_a_phrase_said_twice_is_read_once():
+    reading = read_intent(heard(("Only 30 seconds Only 40 seconds", 0.6)), CATALOG)
+    assert (reading.match.intent, reading.match.slots) == ("set_duration", {"seconds": 30})
+    assert reading.match.text == "Only 30 seconds Only 40 seconds"
+
+
+def test_sound_keys_merge_spellings_not_words():
+    assert sound_key("council") == sound_key("cancel")
+    assert sound_key("Phone") == sound_key("fone")
+    assert sound_key("timer") != sound_key("tyler")
+    assert sound_key("") == ""
+
+
+def test_sounds_alike_come_from_the_templates():
+    """"cancel" is a template word; "council" is not, and sounds like it."""
+    assert respell("Council timer.", CATALOG) == "cancel timer."
+    reading = read_intent(heard(("Council timer.", 0.6)), CATALOG)
+    assert reading.match.intent == "stop"
+    assert read_intent(heard(("Council timer.", 0.6)), CATALOG, sounds_alike=False).match.intent == "none"
+
+
+def test_a_lone_word_is_never_respelled_into_a_command():
+    """"cat" sounds like "quit" by its key, but a single word must be heard as itself."""
+    assert sound_key("cat") == sound_key("quit")
+    assert read_intent(heard(("Cat.", 0.7)), CATALOG).match.intent == "none"
