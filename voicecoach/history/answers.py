@@ -1,12 +1,32 @@
-"""Spoken answers about history: one or two sentences each."""
+"""Spoken answers about history, one or two sentences each, for questions such as
+"how did I do last time", "how many sessions this week" and "what's my streak".
+
+Pure: past sessions (oldest first) and the time in, a sentence out. Days are the user's
+local calendar days; a week starts on Monday.
+"""
 from __future__ import annotations
 
 import datetime as dt
 
-from voicecoach.coach.timeline import say_number
+from voicecoach.coach.timeline import say_number, say_seconds
 from voicecoach.history.store import SessionSummary
 
 WHAT = ("last_session", "week", "streak")
+NOTHING_YET = "We haven't done a session together yet. Say start to do the first one."
+
+
+def answer_history_question(what: str, history: list[SessionSummary], now: float,
+                            names: dict[str, str] | None = None) -> str:
+    """`what` is one of WHAT (anything else is taken as last_session); `names` maps exercise
+    ids to spoken names (the content's), with the ids made readable otherwise."""
+    sessions = [s for s in history if s.active and s.started_at <= now]
+    if not sessions:
+        return NOTHING_YET
+    if what == "week":
+        return _week(sessions, now)
+    if what == "streak":
+        return _streak(sessions, now)
+    return _last_session(sessions[-1], now, names or {})
 
 
 def _day(t: float) -> dt.date:
@@ -18,34 +38,59 @@ def _when(t: float, now: float) -> str:
     return "today" if days == 0 else "yesterday" if days == 1 else f"{say_number(days)} days ago"
 
 
-def answer_history_question(what: str, sessions: list[SessionSummary], now: float) -> str:
-    done = [s for s in sessions if s.results or s.pains]
-    if not done:
-        return "We haven't done a session together yet. Say start to do the first one."
-    if what == "week":
-        week_start = _day(now) - dt.timedelta(days=_day(now).weekday())
-        count = sum(_day(s.started_at) >= week_start for s in done)
-        plural = "session" if count == 1 else "sessions"
-        return f"You've done {say_number(count)} {plural} this week."
-    if what == "streak":
-        days = sorted({_day(s.started_at) for s in done}, reverse=True)
-        streak, expected = 0, _day(now)
-        if days[0] == expected - dt.timedelta(days=1):
-            expected = days[0]
-        for day in days:
-            if day != expected:
-                break
-            streak += 1
-            expected -= dt.timedelta(days=1)
-        if streak == 0:
-            return f"No streak right now. Your last session was {_when(done[-1].started_at, now)}."
-        return f"Your streak is {say_number(streak)} {'day' if streak == 1 else 'days'} in a row."
-    last = done[-1]
-    exercises = len(last.results)
-    parts = [f"Your last session was {_when(last.started_at, now)}: you did {say_number(exercises)} "
-             f"{'exercise' if exercises == 1 else 'exercises'}."]
-    stretch = last.results.get("it_band_stretch")
-    if stretch:
-        parts[0] = parts[0][:-1] + f", holding the stretch for {say_number(int(max(stretch)))} seconds."
-    parts.append("You reported pain, so take it easy." if last.painful else "No pain reported. Nice work.")
-    return " ".join(parts)
+def _plural(n: int, word: str) -> str:
+    return f"{say_number(n)} {word}{'' if n == 1 else 's'}"
+
+
+def _week(sessions: list[SessionSummary], now: float) -> str:
+    today = _day(now)
+    monday = today - dt.timedelta(days=today.weekday())
+    count = sum(monday <= _day(s.started_at) <= today for s in sessions)
+    if count == 0:
+        return f"No sessions yet this week. Your last one was {_when(sessions[-1].started_at, now)}."
+    days = len({_day(s.started_at) for s in sessions if monday <= _day(s.started_at) <= today})
+    on_days = "" if days == count else f", on {_plural(days, 'day')}"
+    return f"You've done {_plural(count, 'session')} this week{on_days}."
+
+
+def streak_days(sessions: list[SessionSummary], now: float) -> int:
+    """Days in a row with a session, ending today, or yesterday when today has none yet."""
+    days = {_day(s.started_at) for s in sessions}
+    day = _day(now)
+    if day not in days:
+        day -= dt.timedelta(days=1)
+    streak = 0
+    while day in days:
+        streak += 1
+        day -= dt.timedelta(days=1)
+    return streak
+
+
+def _streak(sessions: list[SessionSummary], now: float) -> str:
+    streak = streak_days(sessions, now)
+    if streak == 0:
+        return f"No streak right now. Your last session was {_when(sessions[-1].started_at, now)}; today is a good day."
+    if streak == 1:
+        return "Your streak is one day. Come back tomorrow to make it two."
+    return f"Your streak is {say_number(streak)} days in a row. Keep it up."
+
+
+def _name(exercise: str, names: dict[str, str]) -> str:
+    return names.get(exercise, exercise.replace("_", " "))
+
+
+def _last_session(last: SessionSummary, now: float, names: dict[str, str]) -> str:
+    results = last.results
+    first = f"Your last session was {_when(last.started_at, now)}"
+    if results:
+        first += f": you did {_plural(len(results), 'exercise')}"
+        stretch = results.get("it_band_stretch")
+        if stretch:
+            first += f", holding the stretch for {say_seconds(max(stretch))}"
+    if last.painful:
+        where = next((p.exercise for p in last.pains if p.exercise), None)
+        during = f" during {_name(where, names)}" if where else ""
+        return f"{first}. You reported pain{during}, so we'll take it easy; if it persists, see a medical professional."
+    if last.skipped:
+        return f"{first}. You skipped {_name(last.skipped[0], names)}, and no pain was reported."
+    return f"{first}. No pain reported. Nice work."

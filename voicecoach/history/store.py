@@ -19,6 +19,7 @@ from voicecoach.coach.events import CoachEvent
 
 ENV_DB = "VOICECOACH_DB"
 SCHEMA_VERSION = 2
+LOCK_WAIT_SECONDS = 1.0      # how long to wait for another program to let go of the database
 
 
 def default_db_path() -> Path:
@@ -49,7 +50,7 @@ V1 = [
     )""",
     """CREATE TABLE events (
         id INTEGER PRIMARY KEY,
-        session_id INTEGER REFERENCES sessions(id),
+        session_id INTEGER REFERENCES sessions(id),   -- NULL: outside a session (e.g. pain while idle)
         at REAL NOT NULL,                  -- seconds since the epoch
         kind TEXT NOT NULL,
         exercise TEXT,
@@ -60,6 +61,7 @@ V1 = [
     "CREATE INDEX events_session ON events(session_id)",
 ]
 # Version 2: results a side at a time, so progress queries need not scan every event.
+# Databases written by version 1 get their results filled in from their events.
 V2 = [
     """CREATE TABLE results (
         id INTEGER PRIMARY KEY,
@@ -71,7 +73,8 @@ V2 = [
     "CREATE INDEX results_session ON results(session_id)",
     """INSERT INTO results (session_id, exercise, side, amount)
         SELECT session_id, exercise, side, value FROM events
-        WHERE kind = 'side_done' AND session_id IS NOT NULL AND exercise IS NOT NULL""",
+        WHERE kind = 'side_done' AND session_id IS NOT NULL AND exercise IS NOT NULL AND value IS NOT NULL
+        ORDER BY id""",
 ]
 MIGRATIONS: list[list[str]] = [V1, V2]
 
@@ -80,30 +83,64 @@ class HistoryError(RuntimeError):
     """The history cannot be used; the message is one line."""
 
 
-def connect(path: Path, timeout: float = 1.0) -> sqlite3.Connection:
-    """Open (creating if needed) and migrate the database, or raise HistoryError."""
+def connect(path: Path, timeout: float = LOCK_WAIT_SECONDS) -> sqlite3.Connection:
+    """Open (creating if needed), check and migrate the database, or raise HistoryError."""
+    db: sqlite3.Connection | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")     # safe against crashes of the process
+        # FULL: each committed event is on disk before record() returns, even if the power
+        # goes; events come a few a minute, so the fsync costs nothing the user notices.
+        db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
+        problem = db.execute("PRAGMA quick_check").fetchone()[0]
+        if problem != "ok":
+            raise sqlite3.DatabaseError(problem)
         _migrate(db)
+        # Take the write lock once, so a database held by another program shows up now
+        # rather than at the first exercise.
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("COMMIT")
         return db
+    except HistoryError:
+        _close_quietly(db)
+        raise
     except sqlite3.OperationalError as exc:
+        _close_quietly(db)
         if "locked" in str(exc) or "busy" in str(exc):
             raise HistoryError(f"the history database {path} is in use by another program") from None
         raise HistoryError(f"cannot open the history database {path}: {exc}") from None
     except sqlite3.DatabaseError as exc:
-        raise HistoryError(f"the history database {path} is damaged ({exc}); move it away to start afresh") from None
+        _close_quietly(db)
+        raise HistoryError(f"the history database {path} is damaged ({_first_line(exc)}); "
+                           "move it away to start afresh") from None
     except OSError as exc:
+        _close_quietly(db)
         raise HistoryError(f"cannot create the history database {path}: {exc.strerror or exc}") from None
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _close_quietly(db: sqlite3.Connection | None) -> None:
+    if db is not None:
+        try:
+            db.close()
+        except sqlite3.Error:
+            pass
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
 def _migrate(db: sqlite3.Connection) -> None:
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+    version = schema_version(db)
     if version > SCHEMA_VERSION:
-        raise HistoryError(f"the history database is from a newer voicecoach (schema {version})")
+        raise HistoryError(f"the history database is from a newer voicecoach (schema {version}, "
+                           f"this one knows up to {SCHEMA_VERSION})")
     for number in range(version, SCHEMA_VERSION):
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -116,19 +153,50 @@ def _migrate(db: sqlite3.Connection) -> None:
             raise
 
 
+@dataclass(frozen=True)
+class SideResult:
+    exercise: str
+    side: str | None
+    amount: float            # seconds held, or reps done
+
+
+@dataclass(frozen=True)
+class PainReport:
+    at: float                # seconds since the epoch
+    exercise: str | None     # None: reported while no exercise was running
+    text: str = ""
+
+
 @dataclass
 class SessionSummary:
+    """One session as the planner, the answers and the history command see it."""
+
     id: int
     started_at: float
-    ended_at: float | None
-    end_reason: str | None
-    results: dict[str, list[float]] = field(default_factory=dict)   # exercise -> amounts a side
-    pains: list[str | None] = field(default_factory=list)           # exercise of each pain report
+    ended_at: float | None = None
+    end_reason: str | None = None
+    done: list[SideResult] = field(default_factory=list)
+    pains: list[PainReport] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    pauses: int = 0
+    paused_seconds: float = 0.0
+
+    @property
+    def results(self) -> dict[str, list[float]]:
+        """Exercise -> the amount done on each side, in order."""
+        out: dict[str, list[float]] = {}
+        for result in self.done:
+            out.setdefault(result.exercise, []).append(result.amount)
+        return out
 
     @property
     def painful(self) -> bool:
         return bool(self.pains)
+
+    @property
+    def active(self) -> bool:
+        """Something happened: a side was done or pain was reported (not just started and left)."""
+        return bool(self.done or self.pains)
 
 
 class HistoryRecorder:
@@ -139,82 +207,134 @@ class HistoryRecorder:
         self.path = path
         self.wall_clock = wall_clock
         self.session_id: int | None = None
+        self._names: dict[str, str] = {}        # exercise id -> spoken name, once content is seen
+        self._origin: tuple[float, float] | None = None   # (wall time, session clock) at session start
+
+    def _time_of(self, event: CoachEvent) -> float:
+        """Wall time of an event: within a session, the start's wall time plus the session clock's
+        progress, so a simulated session on a virtual clock is stored with its own pace."""
+        if event.kind == "session_started" or self._origin is None:
+            wall = self.wall_clock()
+            self._origin = (wall, event.t) if event.kind == "session_started" else None
+            return wall
+        wall, t0 = self._origin
+        return wall + max(0.0, event.t - t0)
 
     def record(self, event: CoachEvent) -> None:
-        now = self.wall_clock()
+        now = self._time_of(event)
         self.db.execute("BEGIN IMMEDIATE")
         try:
             if event.kind == "session_started":
                 self.session_id = self.db.execute("INSERT INTO sessions (started_at) VALUES (?)", (now,)).lastrowid
             self.db.execute(
                 "INSERT INTO events (session_id, at, kind, exercise, side, value, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self.session_id, now, event.kind, event.exercise, event.side, event.value, json.dumps(event.detail)))
-            if event.kind == "side_done" and self.session_id is not None and event.exercise:
+                (self.session_id, now, event.kind, event.exercise, event.side, event.value,
+                 json.dumps(event.detail, default=str)))
+            if event.kind == "side_done" and self.session_id is not None and event.exercise and event.value is not None:
                 self.db.execute("INSERT INTO results (session_id, exercise, side, amount) VALUES (?, ?, ?, ?)",
-                                (self.session_id, event.exercise, event.side, event.value or 0.0))
+                                (self.session_id, event.exercise, event.side, float(event.value)))
             if event.kind == "session_ended" and self.session_id is not None:
                 self.db.execute("UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ?",
                                 (now, event.detail.get("reason"), self.session_id))
-                self.session_id = None
             self.db.execute("COMMIT")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
+        if event.kind == "session_ended":
+            self.session_id = None
+            self._origin = None
 
     # ----- reading ------------------------------------------------------------------------
 
     def sessions(self, limit: int | None = None) -> list[SessionSummary]:
-        """Recent sessions, oldest first."""
-        rows = self.db.execute("SELECT id, started_at, ended_at, end_reason FROM sessions ORDER BY started_at DESC, id DESC"
-                               + (f" LIMIT {int(limit)}" if limit else "")).fetchall()
-        summaries = {r[0]: SessionSummary(*r) for r in reversed(rows)}
-        if not summaries:
-            return []
-        marks = ",".join("?" * len(summaries))
-        for session_id, exercise, amount in self.db.execute(
-                f"SELECT session_id, exercise, amount FROM results WHERE session_id IN ({marks}) ORDER BY id", list(summaries)):
-            summaries[session_id].results.setdefault(exercise, []).append(amount)
-        for session_id, kind, exercise in self.db.execute(
-                f"SELECT session_id, kind, exercise FROM events WHERE session_id IN ({marks}) AND kind IN "
-                "('pain_reported', 'skipped') ORDER BY id", list(summaries)):
-            (summaries[session_id].pains if kind == "pain_reported" else summaries[session_id].skipped).append(exercise)
-        return list(summaries.values())
-
-    def pain_reports_outside_sessions(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM events WHERE kind = 'pain_reported' AND session_id IS NULL").fetchone()[0]
+        return read_sessions(self.db, limit)
 
     # ----- what the coach asks of history ---------------------------------------------------
 
     def propose(self, content):
-        from voicecoach.history.progression import load_rules, propose_plan
+        """Today's proposal from history (None: the standard plan)."""
+        from voicecoach.history.progression import propose_plan
 
-        return propose_plan(self.sessions(limit=30), content, load_rules(), self.wall_clock())
+        self._names = {exercise.id: exercise.name for exercise in content.exercises.values()}
+        return propose_plan(self.sessions(limit=60), content, self.wall_clock())
 
     def answer(self, what: str) -> str:
+        """One or two spoken sentences: what is last_session, week or streak."""
         from voicecoach.history.answers import answer_history_question
 
-        return answer_history_question(what, self.sessions(), self.wall_clock())
+        return answer_history_question(what, self.sessions(), self.wall_clock(), self._names)
 
     def close(self) -> None:
         self.db.close()
 
 
-def open_history(path: Path) -> tuple[HistoryRecorder | None, str | None]:
+def read_sessions(db: sqlite3.Connection, limit: int | None = None) -> list[SessionSummary]:
+    """The most recent sessions (all when limit is None), oldest first.
+
+    A pain report made outside a session belongs to the session before it: it is what the
+    user felt after that session, and the next plan should take it into account.
+    """
+    query = "SELECT id, started_at, ended_at, end_reason FROM sessions ORDER BY started_at DESC, id DESC"
+    rows = db.execute(query + (" LIMIT ?" if limit else ""), (int(limit),) if limit else ()).fetchall()
+    summaries = {r[0]: SessionSummary(*r) for r in reversed(rows)}
+    if not summaries:
+        return []
+    ids = list(summaries)
+    marks = ",".join("?" * len(ids))
+    for session_id, exercise, side, amount in db.execute(
+            f"SELECT session_id, exercise, side, amount FROM results WHERE session_id IN ({marks}) ORDER BY id", ids):
+        summaries[session_id].done.append(SideResult(exercise, side, amount))
+    for session_id, kind, exercise, value in db.execute(
+            f"SELECT session_id, kind, exercise, value FROM events WHERE session_id IN ({marks}) "
+            "AND kind IN ('skipped', 'paused', 'resumed') ORDER BY id", ids):
+        summary = summaries[session_id]
+        if kind == "skipped" and exercise:
+            summary.skipped.append(exercise)
+        elif kind == "paused":
+            summary.pauses += 1
+        elif kind == "resumed" and value:
+            summary.paused_seconds += value
+    ordered = sorted(summaries.values(), key=lambda s: (s.started_at, s.id))
+    first_start = ordered[0].started_at
+    for session_id, at, exercise, detail in db.execute(
+            "SELECT session_id, at, exercise, detail FROM events WHERE kind = 'pain_reported' "
+            f"AND (session_id IN ({marks}) OR (session_id IS NULL AND at >= ?)) ORDER BY id", ids + [first_start]):
+        owner = summaries.get(session_id) if session_id is not None else _session_before(ordered, at)
+        if owner is not None:
+            owner.pains.append(PainReport(at, exercise, _pain_text(detail)))
+    return ordered
+
+
+def _session_before(ordered: list[SessionSummary], at: float) -> SessionSummary | None:
+    before = [s for s in ordered if s.started_at <= at]
+    return before[-1] if before else None
+
+
+def _pain_text(detail: str) -> str:
+    try:
+        value = json.loads(detail or "{}")
+    except ValueError:
+        return ""
+    return str(value.get("text", "")) if isinstance(value, dict) else ""
+
+
+def open_history(path: Path, wall_clock: Callable[[], float] = time.time,
+                 timeout: float = LOCK_WAIT_SECONDS) -> tuple[HistoryRecorder | None, str | None]:
     """The recorder, or None and a one-line reason (the coach then runs without history)."""
     try:
-        db = connect(path)
-        db.execute("BEGIN IMMEDIATE")       # fails fast when another process holds the lock
-        db.execute("COMMIT")
+        db = connect(Path(path), timeout=timeout)
     except HistoryError as exc:
         return None, f"{exc}; the coach runs without history"
-    except sqlite3.OperationalError:
-        return None, f"the history database {path} is in use by another program; the coach runs without history"
-    return HistoryRecorder(db, path), None
+    return HistoryRecorder(db, Path(path), wall_clock), None
 
 
-def forget(path: Path) -> None:
-    """Delete the history database and its write-ahead files."""
-    for suffix in ("", "-wal", "-shm"):
+def forget(path: Path) -> list[Path]:
+    """Delete the history database and its write-ahead files; the files deleted."""
+    deleted = []
+    for suffix in ("", "-wal", "-shm", "-journal"):
         candidate = Path(str(path) + suffix)
         if candidate.exists():
             candidate.unlink()
+            deleted.append(candidate)
+    return deleted
