@@ -108,18 +108,16 @@ def test_on_a_terminal_the_table_is_drawn_by_rich(db):
             return True
 
     out = Terminal()
-    from voicecoach.history.store import open_history as reopen
-    recorder, _ = reopen(db)
+    recorder, _ = open_history(db)
     commands.show(recorder.sessions(), out)
     drawn = out.getvalue()
-    assert "Recent sessions" in drawn and "┃" in drawn or "│" in drawn
+    assert "Recent sessions" in drawn and ("┃" in drawn or "│" in drawn)
     assert "✗" in drawn and "30 to 40 s held" in drawn
 
 
 def test_the_chart_falls_back_to_ascii_where_blocks_cannot_be_printed(db):
     out = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
-    from voicecoach.history.store import open_history as reopen
-    recorder, _ = reopen(db)
+    recorder, _ = open_history(db)
     commands.show(recorder.sessions(), out)
     out.seek(0)
     text = out.read()
