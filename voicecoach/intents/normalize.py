@@ -76,17 +76,15 @@ def _starts_quantity(rest: list[str]) -> bool:
 
 
 def _read_number(tokens: list[str], i: int) -> tuple[int, int]:
-    total = 0
+    """Read one number in words from tokens[i:]; returns it and the index after it."""
     current = 0
     while i < len(tokens):
         tok = tokens[i]
         if tok in _TENS and current % 100 == 0:
             current += _TENS[tok]
-        elif tok in _UNITS and tok != "oh" and current % 10 == 0 and (current % 100 != 0 or current == 0 or True):
-            if current % 100 >= 10 and current % 100 < 20:
-                break
-            if current % 10 != 0:
-                break
+        elif tok in _UNITS and tok != "oh" and current % 10 == 0:
+            if 10 <= current % 100 < 20:
+                break          # "twelve three" is two numbers
             current += _UNITS[tok]
         elif tok == "hundred":
             current = max(current, 1) * 100
@@ -95,22 +93,22 @@ def _read_number(tokens: list[str], i: int) -> tuple[int, int]:
         else:
             break
         i += 1
-    return total + current, i
+    return current, i
 
 
 _NUM = r"(\d+(?:\.\d+)?)"
 _DURATION_PATTERNS: list[tuple[re.Pattern[str], object]] = [
-    (re.compile(rf"\b(?:a|one|1) (?:minute|min) and a half\b"), lambda m: 90),
+    (re.compile(r"\b(?:a|one|1) (?:minute|min) and a half\b"), lambda m: 90),
     (re.compile(rf"\b{_NUM} and a half (?:minutes?|mins?)\b"), lambda m: float(m[1]) * 60 + 30),
-    (re.compile(rf"\bhalf (?:a|an|1) (?:minute|min)\b"), lambda m: 30),
-    (re.compile(rf"\b(?:a|an|1) half (?:minute|min)\b"), lambda m: 30),
+    (re.compile(r"\bhalf (?:a|an|1) (?:minute|min)\b"), lambda m: 30),
+    (re.compile(r"\b(?:a|an|1) half (?:minute|min)\b"), lambda m: 30),
     (re.compile(rf"\b{_NUM} (?:minutes?|mins?) (?:and )?{_NUM} (?:seconds?|secs?)\b"),
      lambda m: float(m[1]) * 60 + float(m[2])),
-    (re.compile(rf"\b(\d+):(\d\d)\b"), lambda m: int(m[1]) * 60 + int(m[2])),
+    (re.compile(r"\b(\d+):(\d\d)\b"), lambda m: int(m[1]) * 60 + int(m[2])),
     (re.compile(rf"\b{_NUM} (?:minutes?|mins?)\b"), lambda m: float(m[1]) * 60),
-    (re.compile(rf"\b(?:a|one) (?:minute|min)\b"), lambda m: 60),
+    (re.compile(r"\b(?:a|one) (?:minute|min)\b"), lambda m: 60),
     (re.compile(rf"\b{_NUM} (?:seconds?|secs?|s)\b"), lambda m: float(m[1])),
-    (re.compile(rf"\b(?:a|one) second\b(?= (?:hold|long|instead))"), lambda m: 1),
+    (re.compile(r"\b(?:a|one) second\b(?= (?:hold|long|instead))"), lambda m: 1),
 ]
 
 

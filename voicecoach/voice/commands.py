@@ -13,7 +13,7 @@ import numpy as np
 from voicecoach.coach.replies import Reply
 from voicecoach.config import ConfigError
 from voicecoach.voice.build import VoiceSettings
-from voicecoach.voice.engines import VoiceEngine, VoiceUnavailable
+from voicecoach.voice.engines import VoiceUnavailable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,11 +27,6 @@ def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
                         help="piper (default), espeak, or a Piper .onnx voice file (also $VOICECOACH_VOICE or the config file)")
     parser.add_argument("--rate", type=float, default=None, help="speaking rate, 1.0 is normal (0.5 to 2.0)")
     parser.add_argument("--volume", type=float, default=None, help="volume, 0.0 to 1.0")
-
-
-def engine_from_args(args: argparse.Namespace) -> tuple[VoiceEngine, str | None]:
-    """The engine the flags and config file ask for, and the fallback notice if any."""
-    return VoiceSettings.from_args(args).open_engine()
 
 
 def run(args: argparse.Namespace) -> int:
