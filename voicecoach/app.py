@@ -97,32 +97,47 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
 
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
                       on_event: Callable | None = None, typed: LineReader | None = None,
-                      play_out: bool = True) -> None:
+                      play_out: bool = True, canceller=None, yielding=None) -> None:
     """The spoken loop: frames in, commands out, cues on time, until the audio or the user ends.
 
     `loop` is a hearing.loop.ListenLoop. With `play_out`, when the audio ends (a file) the
     routine carries on to its end on the clock, as it would for a person who stopped talking.
+    With a `canceller` (hearing.echo) hearing listens to the microphone with the coach's
+    voice taken out; with `yielding` (hearing.yielding) the coach falls silent when the
+    user starts talking over it.
     """
     from voicecoach.hearing.loop import UtteranceHeard
+    from voicecoach.hearing.sources import FRAME_SECONDS
 
     cancel = threading.Event()
     output.deliver(session.begin())
+    first_frame_at: float | None = None
 
-    def handle(events) -> None:
+    def handle(events, at: float) -> None:
         for event in events:
             if on_event:
                 on_event(event)
             if isinstance(event, UtteranceHeard):
                 output.deliver(session.handle(event.match))
+            if yielding is not None:
+                yielding.heard(event, at)
 
     try:
-        for frame in source.frames(cancel):
+        for count, frame in enumerate(source.frames(cancel)):
+            # The frame was captured over the last FRAME_SECONDS; counting frames keeps capture times steady.
+            if first_frame_at is None:
+                first_frame_at = clock.now() - FRAME_SECONDS
+            at = first_frame_at + count * FRAME_SECONDS
             # Tell hearing whether the coach is speaking, and what (for barge-in and echo).
             if output.speaking and output.last_reply is not None:
                 loop.coach_speaking(output.last_reply.text)
             else:
                 loop.coach_silent()
-            handle(loop.push(frame))
+            if canceller is not None:
+                frame = canceller.process(frame, at)
+            if yielding is not None:
+                yielding.frame(at)
+            handle(loop.push(frame), at)
             line = typed.read(0.0) if typed is not None else None
             if isinstance(line, str) and line.strip():
                 output.deliver(session.handle(recognize(line, catalog, session.context())))
@@ -130,7 +145,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
             if session.wants_exit:
                 break
         else:
-            handle(loop.finish())
+            handle(loop.finish(), clock.now())
             while play_out and not session.wants_exit and (due := session.next_due()) is not None:
                 if clock.wait_until(due, cancel):
                     break
@@ -231,9 +246,30 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
     loop = ListenLoop(reader(recognizer, catalog, session.context))
-    run_voice_session(session, loop, source, output, clock, catalog, show, typed)
+    canceller, yielding = _echo_and_yield(args, output)
+    run_voice_session(session, loop, source, output, clock, catalog, show, typed,
+                      canceller=canceller, yielding=yielding)
     output.close()
     return 0
+
+
+def _echo_and_yield(args: argparse.Namespace, output: OutputStage):
+    """The echo canceller fed by every voice that publishes what it plays, and the yielding
+    coach on top; (None, None) without a voice or a canceller (one line says why)."""
+    from voicecoach.hearing.echo import open_canceller
+    from voicecoach.hearing.yielding import Yielding
+
+    voices = [s for s in output.speakers if hasattr(s, "subscribe")]
+    if not voices:
+        return None, None
+    canceller, notice = open_canceller(getattr(args, "echo", None) or "webrtc")
+    if notice:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+    if canceller is None:
+        return None, None
+    for voice in voices:
+        voice.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
+    return canceller, Yielding(output.hold, output.resume, lambda: output.speaking)
 
 
 def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock):
