@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -41,6 +41,8 @@ MIN_PEAK_RATIO = 6.0                   # a correlation peak this far above the r
 AGREE_MS = 3.0                         # two checks this close agree
 LEAD_MS = 20.0                         # the reference goes in this much early: AEC3 cannot model an echo before its sound
 CONTIGUOUS_S = 0.010                   # a reference block this close to the last one's end continues it
+RESIDUAL_MARGIN_DB = 20.0              # while the coach speaks, a cleaned frame this far below the microphone is its echo's remains
+REVERB_S = 0.3                         # the coach's voice still rings in the room this long after a sound
 CANCELLER_HINT = "pip install livekit"
 
 
@@ -96,6 +98,10 @@ class _Timeline:
         return np.where(self._index[slots] == positions, self._samples[slots], 0.0).astype(np.float32)
 
 
+def _level_db(audio: np.ndarray) -> float:
+    return 10.0 * float(np.log10(np.mean(np.square(audio, dtype=np.float64)) + 1e-12))
+
+
 def _to_int16(audio: np.ndarray) -> np.ndarray:
     return (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
 
@@ -129,9 +135,10 @@ class EchoCanceller:
     sample; `at` in `process` is when the first sample of the frame was captured.
     """
 
-    def __init__(self, engine: EchoEngine, initial_delay_ms: float = 0.0, max_delay_ms: float = MAX_DELAY_MS,
-                 recheck_seconds: float = RECHECK_S) -> None:
-        self.engine = engine
+    def __init__(self, make_engine: Callable[[], EchoEngine], initial_delay_ms: float = 0.0,
+                 max_delay_ms: float = MAX_DELAY_MS, recheck_seconds: float = RECHECK_S) -> None:
+        self._make_engine = make_engine
+        self.engine = make_engine()
         self.delay_ms = initial_delay_ms          # the alignment in use
         self.delay_known = False                  # True once measured from the signals
         self.checks: list[DelayCheck] = []
@@ -147,6 +154,7 @@ class EchoCanceller:
         self._pending_mic = np.zeros(0, dtype=np.float32)
         self._pending_start = 0
         self._held_out = np.zeros(0, dtype=np.float32)
+        self.echo_only = False                    # the last frame held nothing but what is left of the coach's echo
         self._since_check = 0                     # microphone samples since the last delay check
         self._candidate: float | None = None
         self._mic_end = 0
@@ -188,6 +196,8 @@ class EchoCanceller:
             whole = len(self._pending_mic) // ENGINE_FRAME * ENGINE_FRAME
             delay = round(max(0.0, self.delay_ms - LEAD_MS) * SAMPLE_RATE / 1000)
             reference = self._reference.read(self._pending_start - delay, whole)
+            reverb = int(REVERB_S * SAMPLE_RATE)
+            recent = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - reverb, reverb + len(frame))
             self._since_check += len(frame)
             if self._since_check >= (self.recheck_samples if self.delay_known else CHECK_EVERY):
                 self._check_delay(at)
@@ -201,6 +211,8 @@ class EchoCanceller:
         result, self._held_out = self._held_out[:len(frame)], self._held_out[len(frame):]
         if len(result) < len(frame):
             result = np.concatenate([np.zeros(len(frame) - len(result), np.float32), result])
+        coach_heard = float(np.mean(np.square(recent))) > 1e-6
+        self.echo_only = coach_heard and _level_db(result) < _level_db(frame) - RESIDUAL_MARGIN_DB
         return result
 
     def _check_delay(self, at: float) -> None:
@@ -224,10 +236,46 @@ class EchoCanceller:
         lag, ratio = found
         measured = 1000.0 * lag / SAMPLE_RATE
         self.checks.append(DelayCheck(at, measured, ratio))
-        if not self.delay_known or (self._candidate is not None and abs(measured - self._candidate) <= AGREE_MS):
-            self.delay_ms, self.delay_known, self._candidate = measured, True, None
-        elif abs(measured - self.delay_ms) > AGREE_MS:
+        if abs(measured - self.delay_ms) <= AGREE_MS:
+            self.delay_known, self._candidate = True, None
+        elif not self.delay_known or (self._candidate is not None and abs(measured - self._candidate) <= AGREE_MS):
+            self._realign(measured)
+        else:
             self._candidate = measured
+
+    def _realign(self, delay_ms: float) -> None:
+        """Align the reference anew, with a fresh engine: a filter adapted to the old alignment
+        takes seconds to unlearn it, a new one converges within about a second."""
+        self.delay_ms, self.delay_known, self._candidate = delay_ms, True, None
+        self.engine = self._make_engine()
+
+
+class EchoGatedDetector:
+    """A speech detector that does not count what is left of the coach's echo as speech.
+
+    The canceller takes out most of the echo, but the rest can still stand above a quiet
+    room's noise. While the coach is heard, a cleaned frame far below the microphone's own
+    level is that rest (the user talking over the coach keeps the cleaned level near the
+    microphone's: within 12 dB even when the echo is 12 dB louder than the user).
+    """
+
+    def __init__(self, inner, canceller: EchoCanceller) -> None:
+        self.inner = inner
+        self.canceller = canceller
+        self.name = f"{inner.name}+echo-gate"
+
+    def is_speech(self, frame: np.ndarray) -> bool:
+        speech = self.inner.is_speech(frame)       # always fed: it tracks the noise floor
+        return speech and not self.canceller.echo_only
+
+
+def echo_gated_endpointer(canceller: EchoCanceller | None):
+    """The usual Endpointer, its detector gated by the canceller when there is one."""
+    from voicecoach.hearing.vad import Endpointer, default_detector
+
+    if canceller is None:
+        return Endpointer()
+    return Endpointer(EchoGatedDetector(default_detector(), canceller))
 
 
 def open_canceller(name: str = "webrtc", initial_delay_ms: float = 0.0) -> tuple[EchoCanceller | None, str | None]:
@@ -235,9 +283,10 @@ def open_canceller(name: str = "webrtc", initial_delay_ms: float = 0.0) -> tuple
     if name == "none":
         return None, None
     try:
-        engine = ENGINES[name]()
+        make_engine = ENGINES[name]
+        make_engine().process(np.zeros(ENGINE_FRAME, np.int16), np.zeros(ENGINE_FRAME, np.int16))
     except ImportError:
         return None, f"no echo canceller ({CANCELLER_HINT}); the coach's own voice is told apart by its words only"
     except Exception as exc:  # the native library failed to load or start
         return None, f"no echo canceller ({' '.join(str(exc).split()) or type(exc).__name__}); the coach's own voice is told apart by its words only"
-    return EchoCanceller(engine, initial_delay_ms), None
+    return EchoCanceller(make_engine, initial_delay_ms), None
