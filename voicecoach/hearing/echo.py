@@ -43,6 +43,9 @@ LEAD_MS = 20.0                         # the reference goes in this much early: 
 CONTIGUOUS_S = 0.010                   # a reference block this close to the last one's end continues it
 RESIDUAL_MARGIN_DB = 20.0              # while the coach speaks, a cleaned frame this far below the microphone is its echo's remains
 REVERB_S = 0.3                         # the coach's voice still rings in the room this long after a sound
+ONSET_GUARD_S = 0.2                    # AEC3 lets the first ~100 ms of the coach's voice after a pause through
+PAUSE_S = 0.1                          # this much quiet before a sound makes it an onset
+VOICE_LEVEL = 1e-6                     # mean power of 10 ms of reference that counts as the coach's voice (-60 dBFS)
 CANCELLER_HINT = "pip install livekit"
 
 
@@ -74,7 +77,21 @@ class Aec3Engine:
         return np.frombuffer(near.data, dtype=np.int16).copy()
 
 
-ENGINES = {"webrtc": Aec3Engine}
+class SpeexEngine:
+    """Speex's linear echo canceller (MDF) through speexdsp-aec; needs the libspeexdsp system library."""
+
+    name = "speex"
+
+    def __init__(self, tail_ms: int = 300) -> None:
+        from speexdsp_aec import SpeexAec
+
+        self._aec = SpeexAec(sample_rate=SAMPLE_RATE, frame_ms=10, filter_tail_ms=tail_ms)
+
+    def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        return np.frombuffer(self._aec.process(mic, reference), dtype=np.int16).copy()
+
+
+ENGINES = {"webrtc": Aec3Engine, "speex": SpeexEngine}
 
 
 class _Timeline:
@@ -96,6 +113,17 @@ class _Timeline:
         positions = np.arange(start, start + count)
         slots = positions % self.size
         return np.where(self._index[slots] == positions, self._samples[slots], 0.0).astype(np.float32)
+
+
+def _starts_after_pause(reference: np.ndarray) -> bool:
+    """Whether the coach's voice starts, after PAUSE_S of quiet, within the last ONSET_GUARD_S (and the frame)."""
+    voiced = np.mean(np.square(reference[:len(reference) // ENGINE_FRAME * ENGINE_FRAME].reshape(-1, ENGINE_FRAME)),
+                     axis=1) > VOICE_LEVEL
+    pause = round(PAUSE_S * 100)
+    for i in range(pause, len(voiced)):
+        if voiced[i] and not voiced[i - pause:i].any():
+            return True
+    return False
 
 
 def _level_db(audio: np.ndarray) -> float:
@@ -198,6 +226,8 @@ class EchoCanceller:
             reference = self._reference.read(self._pending_start - delay, whole)
             reverb = int(REVERB_S * SAMPLE_RATE)
             recent = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - reverb, reverb + len(frame))
+            onset = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - int((ONSET_GUARD_S + PAUSE_S) * SAMPLE_RATE),
+                                         int((ONSET_GUARD_S + PAUSE_S) * SAMPLE_RATE) + len(frame))
             self._since_check += len(frame)
             if self._since_check >= (self.recheck_samples if self.delay_known else CHECK_EVERY):
                 self._check_delay(at)
@@ -211,8 +241,9 @@ class EchoCanceller:
         result, self._held_out = self._held_out[:len(frame)], self._held_out[len(frame):]
         if len(result) < len(frame):
             result = np.concatenate([np.zeros(len(frame) - len(result), np.float32), result])
-        coach_heard = float(np.mean(np.square(recent))) > 1e-6
-        self.echo_only = coach_heard and _level_db(result) < _level_db(frame) - RESIDUAL_MARGIN_DB
+        coach_heard = float(np.mean(np.square(recent))) > VOICE_LEVEL
+        self.echo_only = coach_heard and (not self.delay_known or _starts_after_pause(onset)
+                                          or _level_db(result) < _level_db(frame) - RESIDUAL_MARGIN_DB)
         return result
 
     def _check_delay(self, at: float) -> None:
@@ -286,7 +317,8 @@ def open_canceller(name: str = "webrtc", initial_delay_ms: float = 0.0) -> tuple
         make_engine = ENGINES[name]
         make_engine().process(np.zeros(ENGINE_FRAME, np.int16), np.zeros(ENGINE_FRAME, np.int16))
     except ImportError:
-        return None, f"no echo canceller ({CANCELLER_HINT}); the coach's own voice is told apart by its words only"
+        hint = CANCELLER_HINT if name == "webrtc" else "pip install speexdsp-aec"
+        return None, f"no echo canceller ({hint}); the coach's own voice is told apart by its words only"
     except Exception as exc:  # the native library failed to load or start
         return None, f"no echo canceller ({' '.join(str(exc).split()) or type(exc).__name__}); the coach's own voice is told apart by its words only"
     return EchoCanceller(make_engine, initial_delay_ms), None
