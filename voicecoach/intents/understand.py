@@ -38,13 +38,14 @@ INTENTS_DIR = Path(__file__).parent       # training*.tsv: our own lines of how 
 TEMPLATE_SAMPLES_PER_TEMPLATE = 24
 ARTICLE_WEIGHT = 0.5                 # an article sentence is evidence for its topic, not a question
 
-# Chosen on our own development lines (tests/data/natural_heldout.tsv and paraphrases.tsv),
-# never on single lines; bench/understanding.py prints what each reading gets.
-TEMPLATE_SURE = 0.93                 # the templates explain (nearly) every word: they decide
-TEMPLATE_AGREE = 0.15                # a partial template match stands when the reader gives it this much
+# Chosen on the development sets (../shared/eval/natural_dev.tsv and tests/data/paraphrases.tsv,
+# by their totals, never on single lines); tests/data/natural_heldout.tsv is kept for measuring
+# only. bench/understanding.py prints what each reading gets on all of them.
+TEMPLATE_SURE = 0.97                 # the templates explain (nearly) every word: they decide
+TEMPLATE_AGREE = 0.3                 # a partial template match stands when the reader gives it this much
 MODEL_SURE = 0.45                    # the reader's label is taken from this probability up
 SAFETY_SURE = 0.25                   # ... and a stop, pause or pain report from this
-ASIDE_SURE = 0.45                    # thanks, greeting or not-covered from this
+ASIDE_SURE = 0.3                     # thanks, greeting or not-covered from this (a wrong one only changes the wording)
 COST = {"report_pain": 2.5, "stop": 2.0, "pause": 2.0}    # how much more a miss of these costs
 EXERCISING_PAIN_COST = 4.0           # during an exercise a missed pain report costs most
 
@@ -248,9 +249,19 @@ def _cost(intent: str, context: Context) -> float:
     return COST.get(intent, 1.0)
 
 
+def _reader_agrees(intent: str, by_intent: Mapping[str, float]) -> bool:
+    """Whether a partial template match stands: the reader gives its intent some weight and,
+    unless it is a safety intent, more than it gives to the line being no command at all."""
+    p = by_intent.get(intent, 0.0)
+    if p < TEMPLATE_AGREE:
+        return False
+    not_a_command = by_intent.get(NO_MATCH, 0.0) + sum(by_intent.get(a, 0.0) for a in ASIDES)
+    return intent in SAFETY_INTENTS or p > not_a_command
+
+
 def _decide(text: str, template: Match, probs: dict[str, float], catalog: Catalog, context: Context) -> Match:
     by_intent = intent_probabilities(probs)
-    if template.intent != NO_MATCH and by_intent.get(template.intent, 0.0) >= TEMPLATE_AGREE:
+    if template.intent != NO_MATCH and _reader_agrees(template.intent, by_intent):
         return _answer(template, catalog, "template", max(template.score, by_intent[template.intent]))
     # The intent with the least expected cost of a miss wins (safety intents weigh more);
     # then its most probable label says which topic, exercise or direction.
