@@ -15,7 +15,8 @@ from typing import Any
 
 from voicecoach.yamlfile import YamlError, load_yaml
 
-KNOWN_KEYS = {"asr_model": str, "voice": str, "rate": (int, float), "volume": (int, float), "db": str}
+KNOWN_KEYS = {"asr_model": str, "voice": str, "rate": (int, float), "volume": (int, float), "db": str,
+              "reader_model": str}
 
 
 class ConfigError(ValueError):

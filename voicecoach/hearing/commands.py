@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--asr", choices=ENGINES, default="whisper", help="the recognizer (default: whisper)")
     parser.add_argument("--asr-model", default=None, metavar="DIR",
                         help="a CTranslate2 Whisper model directory (default: $VOICECOACH_ASR_MODEL, the config file, or the bundled tiny.en)")
+    parser.add_argument("--reader-model", default=None, metavar="FILE",
+                        help="a saved statistical reader (.npz), or 'off' to read with the templates alone")
     parser.add_argument("--played", action="append", type=Path, default=None, metavar="PLAYED.wav",
                         help="what the speaker played while the recording was made (one per FILE, in order, same start)")
     parser.add_argument("--echo", choices=("webrtc", "none"), default="webrtc",
@@ -34,13 +36,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from voicecoach.content.loader import load_content
     from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.understand import open_reader
 
     catalog = load_catalog()
     if args.played is not None and len(args.played) != len(args.files):
         print(f"voicecoach: {len(args.files)} recordings but {len(args.played)} --played files; give one --played per recording, in order",
               file=sys.stderr)
         return 2
+    statistical, reader_notice = open_reader(catalog, load_content().topic_texts(), args.reader_model, background=False)
+    if reader_notice:
+        print(f"voicecoach: {reader_notice}", file=sys.stderr)
     try:
         recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=False)
     except RecognizerUnavailable as exc:
@@ -49,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     if args.played is not None:
-        return _run_played(args, recognizer, catalog)
+        return _run_played(args, recognizer, catalog, statistical)
     failures = 0
     for path in args.files:
         try:
@@ -64,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         except RecognizerUnavailable as exc:
             print(f"voicecoach: no recognizer: {exc}", file=sys.stderr)
             return 1
-        reading = read_intent(transcript, catalog)
+        reading = read_intent(transcript, catalog, statistical=statistical)
         heard = reading.hypothesis.text if reading.hypothesis else ""
         print(json.dumps({
             "file": str(path), "text": heard, "intent": reading.match.intent, "slots": reading.match.slots,
@@ -74,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _run_played(args: argparse.Namespace, recognizer, catalog) -> int:
+def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None) -> int:
     from voicecoach.hearing.echo import echo_gated_endpointer, open_canceller
     from voicecoach.hearing.loop import ListenLoop, reader
 
@@ -92,7 +99,7 @@ def _run_played(args: argparse.Namespace, recognizer, catalog) -> int:
         if notice and not warned:
             print(f"voicecoach: {notice}", file=sys.stderr)
             warned = True
-        loop = ListenLoop(reader(recognizer, catalog), endpointer=echo_gated_endpointer(canceller))
+        loop = ListenLoop(reader(recognizer, catalog, statistical=statistical), endpointer=echo_gated_endpointer(canceller))
         try:
             heard = listen_to_recording(mic, played, loop, canceller)
         except RecognizerUnavailable as exc:
