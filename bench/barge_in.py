@@ -234,7 +234,7 @@ def run_one(task: dict) -> RunResult:
     device = RecordingDevice(DEVICE_RATE, clock, paced=True)
     speaker = VoiceSpeaker(_FixedEngine(line.sentences), device, clock=clock, threaded=False)
     cancelling = column != "no cancellation"
-    canceller = open_canceller(os.environ.get("BARGE_IN_ECHO", "webrtc"))[0] if cancelling else None
+    canceller = open_canceller("webrtc")[0] if cancelling else None
     if canceller is not None:
         speaker.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
     kwargs = {}

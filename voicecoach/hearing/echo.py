@@ -40,6 +40,9 @@ CHECK_EVERY = SAMPLE_RATE // 2         # until then (and while the coach is sile
 MIN_PEAK_RATIO = 6.0                   # a correlation peak this far above the rest is a delay, not chance
 AGREE_MS = 3.0                         # two checks this close agree
 LEAD_MS = 20.0                         # the reference goes in this much early: AEC3 cannot model an echo before its sound
+SELF_ALIGN_MS = 150.0                  # AEC3 finds delays up to this itself (measured: up to ~400 ms); we shift only beyond
+SETTLE_S = 0.6                         # after a new alignment the fresh filter lets echo through this long
+DOUBLE_TALK_RANGE_DB = 12.0            # while the coach is heard, the user counts only this close to its echo's usual level
 CONTIGUOUS_S = 0.010                   # a reference block this close to the last one's end continues it
 RESIDUAL_MARGIN_DB = 20.0              # while the coach speaks, a cleaned frame this far below the microphone is its echo's remains
 REVERB_S = 0.3                         # the coach's voice still rings in the room this long after a sound
@@ -77,21 +80,7 @@ class Aec3Engine:
         return np.frombuffer(near.data, dtype=np.int16).copy()
 
 
-class SpeexEngine:
-    """Speex's linear echo canceller (MDF) through speexdsp-aec; needs the libspeexdsp system library."""
-
-    name = "speex"
-
-    def __init__(self, tail_ms: int = 300) -> None:
-        from speexdsp_aec import SpeexAec
-
-        self._aec = SpeexAec(sample_rate=SAMPLE_RATE, frame_ms=10, filter_tail_ms=tail_ms)
-
-    def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        return np.frombuffer(self._aec.process(mic, reference), dtype=np.int16).copy()
-
-
-ENGINES = {"webrtc": Aec3Engine, "speex": SpeexEngine}
+ENGINES = {"webrtc": Aec3Engine}
 
 
 class _Timeline:
@@ -167,7 +156,10 @@ class EchoCanceller:
                  max_delay_ms: float = MAX_DELAY_MS, recheck_seconds: float = RECHECK_S) -> None:
         self._make_engine = make_engine
         self.engine = make_engine()
-        self.delay_ms = initial_delay_ms          # the alignment in use
+        self.delay_ms = initial_delay_ms          # the delay measured (or assumed until measured)
+        self.aligned_ms = self._alignment_for(initial_delay_ms)   # how far the reference is shifted
+        self._settled_at = 0.0                    # clock time the filter in use has settled
+        self._echo_power = 0.0                    # running mean power of the microphone while the coach is heard
         self.delay_known = False                  # True once measured from the signals
         self.checks: list[DelayCheck] = []
         self.max_delay = int(max_delay_ms * SAMPLE_RATE / 1000)
@@ -222,7 +214,7 @@ class EchoCanceller:
                 self._pending_start = start
             self._pending_mic = np.concatenate([self._pending_mic, frame])
             whole = len(self._pending_mic) // ENGINE_FRAME * ENGINE_FRAME
-            delay = round(max(0.0, self.delay_ms - LEAD_MS) * SAMPLE_RATE / 1000)
+            delay = round(self.aligned_ms * SAMPLE_RATE / 1000)
             reference = self._reference.read(self._pending_start - delay, whole)
             reverb = int(REVERB_S * SAMPLE_RATE)
             recent = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - reverb, reverb + len(frame))
@@ -242,8 +234,14 @@ class EchoCanceller:
         if len(result) < len(frame):
             result = np.concatenate([np.zeros(len(frame) - len(result), np.float32), result])
         coach_heard = float(np.mean(np.square(recent))) > VOICE_LEVEL
-        self.echo_only = coach_heard and (not self.delay_known or _starts_after_pause(onset)
-                                          or _level_db(result) < _level_db(frame) - RESIDUAL_MARGIN_DB)
+        if coach_heard:
+            power = float(np.mean(np.square(frame, dtype=np.float64)))
+            self._echo_power = power if self._echo_power == 0.0 else 0.98 * self._echo_power + 0.02 * power
+        cleaned_db = _level_db(result)
+        self.echo_only = coach_heard and (
+            not self.delay_known or at < self._settled_at or _starts_after_pause(onset)
+            or cleaned_db < _level_db(frame) - RESIDUAL_MARGIN_DB
+            or cleaned_db < 10.0 * np.log10(self._echo_power + 1e-12) - DOUBLE_TALK_RANGE_DB)
         return result
 
     def _check_delay(self, at: float) -> None:
@@ -270,15 +268,24 @@ class EchoCanceller:
         if abs(measured - self.delay_ms) <= AGREE_MS:
             self.delay_known, self._candidate = True, None
         elif not self.delay_known or (self._candidate is not None and abs(measured - self._candidate) <= AGREE_MS):
-            self._realign(measured)
+            self._realign(measured, at)
         else:
             self._candidate = measured
 
-    def _realign(self, delay_ms: float) -> None:
-        """Align the reference anew, with a fresh engine: a filter adapted to the old alignment
-        takes seconds to unlearn it, a new one converges within about a second."""
+    @staticmethod
+    def _alignment_for(delay_ms: float) -> float:
+        """How far to shift the reference for a delay: not at all while AEC3 finds it alone."""
+        return 0.0 if delay_ms <= SELF_ALIGN_MS else delay_ms - LEAD_MS
+
+    def _realign(self, delay_ms: float, at: float) -> None:
+        """Take a new delay. A new shift comes with a fresh engine: a filter adapted to the old
+        alignment takes seconds to unlearn it, a new one converges within about half a second."""
         self.delay_ms, self.delay_known, self._candidate = delay_ms, True, None
-        self.engine = self._make_engine()
+        aligned = self._alignment_for(delay_ms)
+        if aligned != self.aligned_ms:
+            self.aligned_ms = aligned
+            self.engine = self._make_engine()
+            self._settled_at = at + SETTLE_S
 
 
 class EchoGatedDetector:
@@ -317,8 +324,7 @@ def open_canceller(name: str = "webrtc", initial_delay_ms: float = 0.0) -> tuple
         make_engine = ENGINES[name]
         make_engine().process(np.zeros(ENGINE_FRAME, np.int16), np.zeros(ENGINE_FRAME, np.int16))
     except ImportError:
-        hint = CANCELLER_HINT if name == "webrtc" else "pip install speexdsp-aec"
-        return None, f"no echo canceller ({hint}); the coach's own voice is told apart by its words only"
+        return None, f"no echo canceller ({CANCELLER_HINT}); the coach's own voice is told apart by its words only"
     except Exception as exc:  # the native library failed to load or start
         return None, f"no echo canceller ({' '.join(str(exc).split()) or type(exc).__name__}); the coach's own voice is told apart by its words only"
     return EchoCanceller(make_engine, initial_delay_ms), None
