@@ -126,6 +126,18 @@ def test_a_broken_model_file_gives_one_line(tmp_path):
     assert "\n" not in message and str(bad) in message and "cannot be loaded" in message
 
 
+def test_a_model_that_cannot_run_the_input_gives_one_line(encoder, tmp_path):
+    """A vocabulary larger than the model's: ids past its table make the run fail."""
+    (tmp_path / "model.onnx").symlink_to(encoder.model_path)
+    fillers = [f"filler{n}" for n in range(40_000)]
+    (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *fillers, "stop"]) + "\n",
+                                        encoding="utf-8")
+    mismatched = load_encoder(str(tmp_path), config={})
+    with pytest.raises(EncoderUnavailable) as caught:
+        mismatched.encode(["stop"])
+    assert "\n" not in str(caught.value) and "failed" in str(caught.value)
+
+
 # ----- finding the model ------------------------------------------------------------------------
 
 def test_a_missing_model_path_gives_one_line(tmp_path, monkeypatch):

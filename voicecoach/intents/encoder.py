@@ -148,8 +148,9 @@ def _is_cjk(code: int) -> bool:
 
 class SentenceEncoder:
     """Sentences to unit vectors. The ONNX session is made on first use (or by `load()`), with
-    one intra-op thread and no memory arena: the coach's other engines need the second core,
-    and the arena holds on to memory a one-line input never needs."""
+    one intra-op thread: measured (bench/encoder.py), a short line takes a few milliseconds
+    either way, one thread has the lower p99, and the second core stays free for Whisper and
+    Piper. No memory arena: for one-line inputs it made no difference, so nothing is held back."""
 
     def __init__(self, model_path: Path, vocab_path: Path, source: str = "bundled",
                  threads: int = 1, arena: bool = False) -> None:
@@ -200,7 +201,10 @@ class SentenceEncoder:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self._input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        hidden = self._session.run([self._output], feeds)[0]
+        try:
+            hidden = self._session.run([self._output], feeds)[0]
+        except Exception as exc:    # a model that loads but cannot run these inputs is broken
+            raise EncoderUnavailable(f"the encoder model ({self.model_path}) failed: {_one_line(exc)}") from None
         # Mean over the real tokens, then unit length (the model card's Pooling + Normalize).
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
