@@ -185,6 +185,7 @@ def test_a_directory_names_its_model_and_the_vocabulary_beside_it(tmp_path):
     (tmp_path / "minilm" / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n", encoding="utf-8")
     found = load_encoder(str(tmp_path / "minilm"), config={})
     assert found.model_path == model and found.vocab_path == tmp_path / "minilm" / "vocab.txt"
+    assert not found.loaded     # finding is cheap; the model loads on first use
     lone = _onnx(tmp_path / "lone.onnx")
     assert load_encoder(str(lone), config={}).vocab_path == BUNDLED_VOCAB
 

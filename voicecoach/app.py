@@ -13,7 +13,7 @@ from voicecoach.coach.clock import Clock, RealClock, VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.content.model import Content
 from voicecoach.intents.catalog import Catalog
-from voicecoach.intents.matcher import recognize
+from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
 from voicecoach.voice.speaker import TerminalSpeaker
 
@@ -71,7 +71,8 @@ class LineReader:
 
 
 def run_text_session(session: Session, catalog: Catalog, output: OutputStage, reader: LineReader,
-                     clock: Clock, prompt: Callable[[], None] = lambda: None) -> None:
+                     clock: Clock, prompt: Callable[[], None] = lambda: None,
+                     statistical: StatisticalReader | None = None) -> None:
     """Type to the coach; cues are delivered at their time while the prompt waits."""
     output.deliver(session.begin())
     prompt()
@@ -83,7 +84,7 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
             if line is EOF_MARK:
                 break
             if isinstance(line, str) and line.strip():
-                output.deliver(session.handle(recognize(line, catalog, session.context())))
+                output.deliver(session.handle(understand(line, catalog, session.context(), statistical)))
                 prompt()
             cues = session.tick()
             if cues:
@@ -97,7 +98,7 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
 
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
                       on_event: Callable | None = None, typed: LineReader | None = None,
-                      play_out: bool = True) -> None:
+                      play_out: bool = True, statistical: StatisticalReader | None = None) -> None:
     """The spoken loop: frames in, commands out, cues on time, until the audio or the user ends.
 
     `loop` is a hearing.loop.ListenLoop. With `play_out`, when the audio ends (a file) the
@@ -125,7 +126,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
             handle(loop.push(frame))
             line = typed.read(0.0) if typed is not None else None
             if isinstance(line, str) and line.strip():
-                output.deliver(session.handle(recognize(line, catalog, session.context())))
+                output.deliver(session.handle(understand(line, catalog, session.context(), statistical)))
             output.deliver(session.tick())
             if session.wants_exit:
                 break
@@ -143,7 +144,8 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
 
 
 def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
-              history: Callable[[argparse.Namespace], tuple[list, str | None]]) -> int:
+              history: Callable[[argparse.Namespace], tuple[list, str | None]],
+              statistical: StatisticalReader | None = None) -> int:
     listeners, notice = history(args)
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
@@ -172,14 +174,14 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     interactive = sys.stdin.isatty()
     output = OutputStage([voice, TerminalSpeaker()] if voice else [TerminalSpeaker()])
     if use_voice_loop:
-        return _run_voice(args, session, catalog, output, clock)
+        return _run_voice(args, session, catalog, output, clock, statistical)
 
     def prompt() -> None:
         if interactive:
             sys.stdout.write("you> ")
             sys.stdout.flush()
 
-    run_text_session(session, catalog, output, LineReader(sys.stdin), clock, prompt)
+    run_text_session(session, catalog, output, LineReader(sys.stdin), clock, prompt, statistical)
     if interactive:
         print()
     output.close()
@@ -188,7 +190,8 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     return 0
 
 
-def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock) -> int:
+def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
+               statistical: StatisticalReader | None = None) -> int:
     from voicecoach.hearing.audio import AudioError
     from voicecoach.hearing.engines import open_recognizer
     from voicecoach.hearing.loop import ListenFailed, ListenLoop, UtteranceHeard, UtteranceIgnored, reader
@@ -199,7 +202,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
         recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=True)
     except RecognizerUnavailable as exc:
         print(f"voicecoach: no recognizer ({exc}); using text mode.", file=sys.stderr)
-        run_text_session(session, catalog, output, LineReader(sys.stdin), clock)
+        run_text_session(session, catalog, output, LineReader(sys.stdin), clock, statistical=statistical)
         return 0
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
@@ -230,8 +233,8 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
             print(f"heard: {line}", flush=True)
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
-    loop = ListenLoop(reader(recognizer, catalog, session.context))
-    run_voice_session(session, loop, source, output, clock, catalog, show, typed)
+    loop = ListenLoop(reader(recognizer, catalog, session.context, statistical))
+    run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical)
     output.close()
     return 0
 

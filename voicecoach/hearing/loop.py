@@ -315,17 +315,18 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def reader(recognizer, catalog, context: Callable[[], Context] = Context) -> Recognize:
+def reader(recognizer, catalog, context: Callable[[], Context] = Context, statistical=None) -> Recognize:
     """A `recognize` callable from a hearing Recognizer: transcribe, then read the intent.
 
-    `context` is asked at each utterance (the session's context: exercising, paused ...).
+    `context` is asked at each utterance (the session's context: exercising, paused ...);
+    `statistical` is the statistical reader behind the templates (None: templates alone).
     A transcript the decoder judges to hold no speech comes back with empty text, so the
     loop reports NothingHeard instead of asking "sorry?" about a cough.
     """
     from voicecoach.hearing.reading import read_intent
 
     def recognize(audio: np.ndarray) -> Match:
-        reading = read_intent(recognizer.transcribe(audio), catalog, context())
+        reading = read_intent(recognizer.transcribe(audio), catalog, context(), statistical=statistical)
         if reading.reason == "no speech":
             return Match("", NO_MATCH, {}, 0.0)
         return reading.match
