@@ -34,7 +34,7 @@ from voicecoach.intents.matcher import recognize
 from voicecoach.intents.slots import adjust_slots, duration_slots, finish_slots, label_of, split_label
 from voicecoach.intents.types import ASIDES, NO_MATCH, SAFETY_INTENTS, Context, Match
 
-TRAINING_FILE = Path(__file__).parent / "training.tsv"
+INTENTS_DIR = Path(__file__).parent       # training*.tsv: our own lines of how people talk
 TEMPLATE_SAMPLES_PER_TEMPLATE = 24
 ARTICLE_WEIGHT = 0.5                 # an article sentence is evidence for its topic, not a question
 
@@ -57,10 +57,15 @@ class TrainingLine:
     where: str                       # file:line
 
 
-def read_training_lines(path: Path = TRAINING_FILE) -> list[TrainingLine]:
-    """`text<TAB>label<TAB>slots-json` lines; # starts a comment. Missing file: no lines."""
-    if not path.exists():
-        return []
+def read_training_lines(directory: Path = INTENTS_DIR) -> list[TrainingLine]:
+    """Every `training*.tsv` of `directory`: `text<TAB>label<TAB>slots-json` lines, # a comment."""
+    out: list[TrainingLine] = []
+    for path in sorted(directory.glob("training*.tsv")):
+        out += _read_training_file(path)
+    return out
+
+
+def _read_training_file(path: Path) -> list[TrainingLine]:
     out: list[TrainingLine] = []
     with path.open(encoding="utf-8") as handle:
         for number, row in enumerate(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE), start=1):
@@ -204,10 +209,14 @@ def _save_atomically(classifier: IntentClassifier, path: Path) -> None:
 # ----- one answer ---------------------------------------------------------------------------
 
 def understand(text: str, catalog: Catalog, context: Context | None = None,
-               reader: StatisticalReader | None = None) -> Match:
+               reader: StatisticalReader | None = None, templates: bool = True) -> Match:
+    """What `text` means. `templates=False` reads with the statistical reader alone (to measure it)."""
     context = context or Context()
     use_reader = reader is not None and reader.ready
-    template = recognize(text, catalog, context, question_fallback=not use_reader)
+    if templates or not use_reader:
+        template = recognize(text, catalog, context, question_fallback=not use_reader)
+    else:
+        template = Match(text, NO_MATCH, {}, 0.0)
     if template.intent != NO_MATCH and (template.score >= TEMPLATE_SURE or not use_reader):
         return _answer(template, catalog, "template", template.score)
     if not use_reader:
@@ -243,21 +252,23 @@ def _decide(text: str, template: Match, probs: dict[str, float], catalog: Catalo
     by_intent = intent_probabilities(probs)
     if template.intent != NO_MATCH and by_intent.get(template.intent, 0.0) >= TEMPLATE_AGREE:
         return _answer(template, catalog, "template", max(template.score, by_intent[template.intent]))
-    # The label with the least expected cost of a miss wins; safety intents weigh more.
-    label = max(probs, key=lambda lb: probs[lb] * _cost(split_label(lb)[0], context))
-    intent, slots = split_label(label)
+    # The intent with the least expected cost of a miss wins (safety intents weigh more);
+    # then its most probable label says which topic, exercise or direction.
+    intent = max(by_intent, key=lambda i: by_intent[i] * _cost(i, context))
     p_intent = by_intent[intent]
+    label = max((lb for lb in probs if split_label(lb)[0] == intent), key=probs.__getitem__)
+    slots = split_label(label)[1]
     if intent in ASIDES or intent == NO_MATCH:
         aside = intent if intent in ASIDES and p_intent >= ASIDE_SURE else None
-        return Match(text, NO_MATCH, {}, round(probs[label], 3), "model", round(by_intent.get(NO_MATCH, 0.0)
-                     + sum(by_intent.get(a, 0.0) for a in ASIDES), 3), aside)
+        p_none = by_intent.get(NO_MATCH, 0.0) + sum(by_intent.get(a, 0.0) for a in ASIDES)
+        return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(p_none, 3), aside)
     needed = SAFETY_SURE if intent in SAFETY_INTENTS else MODEL_SURE
     if p_intent < needed:
-        return Match(text, NO_MATCH, {}, round(probs[label], 3), "model", round(1.0 - p_intent, 3))
+        return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(1.0 - p_intent, 3))
     if intent == "set_duration":
         slots = duration_slots(text)
         if slots is None:                 # "make it longer" said with no number: no guess
-            return Match(text, NO_MATCH, {}, round(probs[label], 3), "model", round(1.0 - p_intent, 3))
+            return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(1.0 - p_intent, 3))
     elif intent == "adjust":
         slots = adjust_slots(text, int(slots["direction"]))
-    return Match(text, intent, slots, round(probs[label], 3), "model", round(p_intent, 3))
+    return Match(text, intent, slots, round(p_intent, 3), "model", round(p_intent, 3))
