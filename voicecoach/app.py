@@ -257,7 +257,8 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     from voicecoach.hearing.sources import MicrophoneSource, WavFileSource
 
     try:
-        recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=True)
+        recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=True,
+                                             notify=lambda line: print(f"voicecoach: {line}", file=sys.stderr))
     except RecognizerUnavailable as exc:
         print(f"voicecoach: no recognizer ({exc}); using text mode.", file=sys.stderr)
         run_text_session(session, catalog, output, LineReader(sys.stdin), clock, statistical=statistical)
