@@ -328,3 +328,27 @@ def open_canceller(name: str = "webrtc", initial_delay_ms: float = 0.0) -> tuple
     except Exception as exc:  # the native library failed to load or start
         return None, f"no echo canceller ({' '.join(str(exc).split()) or type(exc).__name__}); the coach's own voice is told apart by its words only"
     return EchoCanceller(make_engine, initial_delay_ms), None
+
+
+class CancelledSource:
+    """An audio source with the coach's echo taken out of every frame.
+
+    A frame's capture time is counted from the first frame (first arrival less one frame),
+    so the times stay steady however unevenly frames arrive; drift between the two device
+    clocks is what the delay re-checks follow.
+    """
+
+    def __init__(self, source, canceller: EchoCanceller, clock) -> None:
+        self.source = source
+        self.canceller = canceller
+        self.clock = clock
+        self.name = getattr(source, "name", "audio")
+
+    def frames(self, cancel):
+        from voicecoach.hearing.sources import FRAME_SECONDS
+
+        first_at: float | None = None
+        for count, frame in enumerate(self.source.frames(cancel)):
+            if first_at is None:
+                first_at = self.clock.now() - FRAME_SECONDS
+            yield self.canceller.process(frame, first_at + count * FRAME_SECONDS)

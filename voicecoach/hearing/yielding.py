@@ -14,6 +14,7 @@ drive it on a virtual clock.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import threading
 from enum import Enum
 from typing import Callable
 
@@ -97,19 +98,22 @@ class Yielding:
         self._hold, self._resume, self._speaking = hold, resume, speaking
         self.policy = policy or YieldPolicy()
         self.yields: list[float] = []          # clock times the coach faded out for the user
+        self._lock = threading.Lock()          # hearing's thread and the app's both report
 
     def frame(self, at: float) -> None:
-        speaking = self._speaking()
-        if speaking and self.policy.state is VoiceState.QUIET:
-            self._apply(self.policy.on(Happening.LINE_STARTED, at), at)
-        elif not speaking and self.policy.state is VoiceState.SPEAKING:
-            self._apply(self.policy.on(Happening.LINE_ENDED, at), at)
-        self._apply(self.policy.on(Happening.TICK, at), at)
+        with self._lock:
+            speaking = self._speaking()
+            if speaking and self.policy.state is VoiceState.QUIET:
+                self._apply(self.policy.on(Happening.LINE_STARTED, at), at)
+            elif not speaking and self.policy.state is VoiceState.SPEAKING:
+                self._apply(self.policy.on(Happening.LINE_ENDED, at), at)
+            self._apply(self.policy.on(Happening.TICK, at), at)
 
     def heard(self, event: object, at: float) -> None:
         happening = happening_for(event)
         if happening is not None:
-            self._apply(self.policy.on(happening, at), at)
+            with self._lock:
+                self._apply(self.policy.on(happening, at), at)
 
     def _apply(self, action: Action, at: float) -> None:
         if action is Action.FADE_OUT:
