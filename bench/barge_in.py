@@ -48,6 +48,7 @@ DEVICE_LATENCY_S = 0.040        # miniaudio's two periods of 20 ms between a wri
 ECHO_DBFS = -26.0               # the coach's echo at the microphone (RMS while it speaks)
 NOISE_BELOW_ECHO_DB = 34.0
 SERS = (-6, 0, 6, 12)           # echo-to-user ratios, dB
+WARM_S = 1.6                    # commands start this far into a line at the earliest
 BARGE_IN_INTENTS = ("stop", "pause", "report_pain")
 PHRASES = {"stop": "stop", "pause": "pause", "wait": "pause", "hold on": "pause", "ouch": "report_pain",
            "that hurts": "report_pain", "okay stop": "stop", "and stop": "stop", "stop stop": "stop",
@@ -376,7 +377,9 @@ def build_tasks(commands, lines, rooms, columns, coach_alone_rooms, rng) -> list
             li, ri = int(rng.integers(len(lines))), int(rng.integers(len(rooms)))
             line = lines[li]
             line_s = sum(len(a) for a in line.sentences.values()) / DEVICE_RATE
-            user_at = float(rng.uniform(0.8, max(1.0, line_s - 0.8)))
+            # From 1.6 s on: a fresh canceller (each run has one) measures the delay in the first 1.5 s of
+            # speech, and until then takes everything while the coach talks for its echo.
+            user_at = float(rng.uniform(WARM_S, max(WARM_S + 0.2, line_s - 0.8)))
             user_gain = 10 ** ((ECHO_DBFS - ser) / 20) / _rms(np.convolve(command.audio, rooms[ri].user_rir))
             for column in columns:
                 tasks.append(dict(kind="command", ser=ser, column=column, line=line, room=rooms[ri], command=command,

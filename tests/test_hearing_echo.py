@@ -26,9 +26,8 @@ def synthetic_room(delay_ms: float, rt60: float = 0.3, seed: int = 3) -> np.ndar
     return rir
 
 
-@pytest.fixture(scope="module")
-def coach_voice() -> np.ndarray:
-    """Nine seconds of the coach's real Piper voice at the device rate."""
+def piper_engine():
+    """The coach's Piper voice, reproducible (skips the test without it)."""
     from voicecoach.voice.engines import VoiceUnavailable, open_engine
 
     try:
@@ -38,6 +37,13 @@ def coach_voice() -> np.ndarray:
     if notice:
         pytest.skip(f"Piper is not available: {notice}")
     engine.noise_scale = 0.0
+    return engine
+
+
+@pytest.fixture(scope="module")
+def coach_voice() -> np.ndarray:
+    """Nine seconds of the coach's real Piper voice at the device rate."""
+    engine = piper_engine()
     text = ("Lie on your side with the roller under your hip. Roll slowly down to just above the knee, "
             "then back up. Keep breathing and let the leg relax. Ten seconds left.")
     audio = engine.synthesize(text)

@@ -1,28 +1,16 @@
 """`voicecoach transcribe MIC.wav --played PLAYED.wav`: generated pairs through the live listen loop."""
 from __future__ import annotations
 
-import argparse
-import json
-
 import numpy as np
 import pytest
 
 from conftest import speak_to_wav
-from test_hearing_echo import synthetic_room
+from test_hearing_echo import piper_engine, synthetic_room
+from test_hearing_transcribe import lines as rows, transcribe
 from voicecoach.hearing import commands
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample, write_wav
 
 FIELDS = {"file", "start_ms", "end_ms", "text", "intent", "slots"}
-
-
-def transcribe(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    commands.add_arguments(parser)
-    return parser.parse_args(list(argv))
-
-
-def rows(out: str) -> list[dict]:
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +18,8 @@ def pair(tmp_path_factory):
     """What the speaker played (the coach's Piper voice, 22.05 kHz) and what the microphone heard:
     that voice through a room 120 ms later, then the user saying "pause" after the coach finished."""
     pytest.importorskip("livekit", reason="the WebRTC canceller comes with the livekit package (pip install livekit)")
-    from voicecoach.voice.engines import VoiceUnavailable, open_engine
-
-    try:
-        engine, notice = open_engine("piper")
-    except VoiceUnavailable as exc:
-        pytest.skip(f"Piper is not available: {exc}")
-    if notice:
-        pytest.skip(f"Piper is not available: {notice}")
+    engine = piper_engine()
     folder = tmp_path_factory.mktemp("played")
-    engine.noise_scale = 0.0
     coach = engine.synthesize("Cross your right leg behind the left. Lean slowly to the left until you feel the stretch.")
     played = np.concatenate([coach, np.zeros(3 * engine.sample_rate, np.float32)])
     write_wav(folder / "played.wav", played, engine.sample_rate)
