@@ -154,3 +154,58 @@ def test_every_played_block_is_published_with_its_device_time():
     speaker.speak(Reply("one two"))
     speaker.play_all()
     assert [(b.text, len(b.samples), device.sample_rate, b.t) for b in device.blocks] == published
+
+
+# ----- the live voice loop wires it: the canceller on hearing's thread, the fade from there ---------
+
+class HoldingVoice:
+    """A voice that is always mid-line; notes when it is told to hold and to resume."""
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.speaking = True
+        self.holds: list[float] = []
+        self.resumes: list[float] = []
+
+    def speak(self, reply) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def hold(self) -> None:
+        self.holds.append(self.clock.now())
+
+    def resume(self) -> None:
+        self.resumes.append(self.clock.now())
+
+
+def test_the_voice_loop_cleans_every_frame_and_yields_then_resumes(tiny_content):
+    from test_live_loop import CATALOG
+    from voicecoach.app import run_voice_session
+    from voicecoach.coach.clock import VirtualClock
+    from voicecoach.coach.session import Session
+    from voicecoach.hearing.echo import EchoCanceller
+    from voicecoach.hearing.sources import ArraySource
+    from voicecoach.output import OutputStage
+
+    class PassThrough:
+        name = "pass"
+        frames = 0
+
+        def process(self, mic, reference):
+            PassThrough.frames += 1
+            return mic
+
+    clock = VirtualClock()
+    voice = HoldingVoice(clock)
+    output = OutputStage([voice])
+    canceller = EchoCanceller(PassThrough)
+    yielding = Yielding(output.hold, output.resume, lambda: output.speaking)
+    audio = np.concatenate([room(1.0), voiced(0.5), room(2.0)])
+    loop = ListenLoop(Recognize("mm", NO_MATCH), Endpointer(detector=EnergyDetector()), continuation_ms=0)
+    run_voice_session(Session(tiny_content, clock), loop, ArraySource(audio, clock), output, clock, CATALOG,
+                      play_out=False, canceller=canceller, yielding=yielding)
+    assert PassThrough.frames >= len(audio) // 160 - 3          # every 10 ms of the microphone went through it
+    assert len(voice.holds) == 1 and 1.0 <= voice.holds[0] <= 1.15
+    assert len(voice.resumes) == 1 and voice.resumes[0] > 1.5
