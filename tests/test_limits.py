@@ -152,3 +152,88 @@ def test_parse_arguments_that_are_not_utf8(monkeypatch):
     monkeypatch.setattr(sys, "stdout", out)
     assert cli.main(["parse", "\udcff pause"]) == 0
     assert json.loads(out.getvalue())["text"] == "\ufffd pause"
+
+
+# ----- YAML files: duplicate keys, alias bombs, nesting ---------------------------------
+
+from voicecoach.intents.catalog import validate_catalog          # noqa: E402
+from voicecoach.yamlfile import YamlError, load_yaml               # noqa: E402
+
+LAUGHS = """\
+a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]
+b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]
+c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]
+d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]
+e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]
+f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e]
+g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]
+h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]
+i: [*h, *h, *h, *h, *h, *h, *h, *h, *h]
+"""
+
+
+@pytest.mark.parametrize("text,words", [
+    ("intents:\n  start:\n    sentences: [go]\n  start:\n    sentences: [begin]\n",
+     ":4: key 'start' is already set at line 2 of this mapping"),
+    (LAUGHS, "more than 100000 values once aliases are expanded"),
+    ("a: &a [1, *a]\n", ":1: invalid YAML: a value contains itself"),
+    ("a: " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply"),
+    ("a: " + "[" * 60 + "]" * 60 + "\n", "nested too deeply (at most 50 levels)"),
+])
+def test_yaml_that_would_lose_data_or_memory_is_refused(tmp_path, text, words):
+    path = tmp_path / "x.yaml"
+    path.write_text(text)
+    with pytest.raises(YamlError) as err:
+        load_yaml(path)
+    assert str(err.value).startswith(str(path)) and words in str(err.value), str(err.value)
+
+
+def test_every_duplicate_key_is_reported(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("a: 1\nb: 2\na: 3\nc:\n  d: 1\n  d: 2\n")
+    with pytest.raises(YamlError) as err:
+        load_yaml(path)
+    assert str(err.value).splitlines() == [f"{path}:3: key 'a' is already set at line 1 of this mapping",
+                                           f"{path}:6: key 'd' is already set at line 5 of this mapping"]
+
+
+def test_aliases_that_stay_small_still_load(tmp_path):
+    path = tmp_path / "x.yaml"
+    path.write_text("base: &b {value: 30, source: ours}\nother: *b\nmerged:\n  <<: *b\n  value: 40\n")
+    assert load_yaml(path) == {"base": {"value": 30, "source": "ours"}, "other": {"value": 30, "source": "ours"},
+                               "merged": {"value": 40, "source": "ours"}}
+
+
+def _intents(tmp_path, text: str) -> list[str]:
+    (tmp_path / "x.yaml").write_text(text)
+    return validate_catalog(tmp_path)
+
+
+WIDE = "(a|b)" * 30
+
+
+@pytest.mark.parametrize("text,line,words", [
+    # Rules of rules: 10 -> 1,000 -> 10^9 phrases.
+    ('rules:\n  a: "(x|y|z|w|v|u|t|s|r|q)"\n  b: "<a> <a> <a>"\n  c: "<b> <b> <b>"\n'
+     'intents:\n  start:\n    sentences: ["start <c>"]\n', 4, "expands to more than 5000 phrases"),
+    (f'lists:\n  thing:\n    values:\n      - {{in: "{WIDE}", out: one}}\n'
+     'intents:\n  start:\n    sentences: ["start {thing}"]\n', 4, "expands to more than 5000 phrases"),
+    (f'lists:\n  thing:\n    values:\n      - {{in: "({WIDE})", out: one}}\n'
+     'intents:\n  start:\n    sentences: ["start {thing}"]\n', 4, "expands to more than 5000 phrases"),
+    (f'intents:\n  start:\n    sentences: ["go ({WIDE})"]\n', 3, "template expands to 1073741824 sentences"),
+    ('intents:\n  start:\n    sentences: ["go ' + "(" * 30 + "x" + ")" * 30 + '"]\n', 3, "nested more than 20 deep"),
+    ('lists:\n  thing:\n    values:\n      - {in: "(hip|knee)", out: one}\n      - {in: "knees", out: two}\n'
+     'intents:\n  start:\n    sentences: ["start {thing}"]\n', 5, "'knees' in list 'thing' means 'two' here but 'one' at"),
+    ('lists:\n  thing:\n    values:\n      - {in: [a, b], out: one}\n'
+     'intents:\n  start:\n    sentences: ["start {thing}"]\n', 4, "'in' must be a template string"),
+])
+def test_intent_files_that_would_blow_up_are_refused(tmp_path, text, line, words):
+    problems = _intents(tmp_path, text)
+    assert any(p.startswith(f"{tmp_path / 'x.yaml'}:{line}:") and words in p for p in problems), problems
+
+
+def test_many_rules_together_are_bounded(tmp_path):
+    rules = "".join(f'  r{i}: "<r{i - 1}>"\n' for i in range(1, 40))
+    text = 'rules:\n  r0: "' + "(a|b)" * 12 + '"\n' + rules + 'intents:\n  start:\n    sentences: [go]\n'
+    problems = _intents(tmp_path, text)
+    assert any("the rules expand to more than 50000 phrases in all" in p for p in problems), problems

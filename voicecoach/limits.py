@@ -63,6 +63,8 @@ MAX_YAML_NODES = 100_000            # values in one YAML file once its aliases a
 MAX_YAML_DEPTH = 50                 # nesting of YAML collections
 MAX_TEMPLATE_DEPTH = 20             # nesting of ( ) and [ ] in an intent template
 MAX_PHRASES = 5000                  # phrases a rule or a list value expands to
+MAX_TOTAL_PHRASES = 50_000          # phrases of all rules, and of all lists, together
+MAX_TOTAL_SENTENCES = 100_000       # sentences all intent templates expand to together
 
 
 def _short(value: object) -> str:

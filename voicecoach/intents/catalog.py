@@ -18,6 +18,7 @@ from typing import Any, Iterator, NamedTuple
 from voicecoach.intents.grammar import Placeholder, TemplateError, count_expansions, expand, parse_template, placeholders
 from voicecoach.intents.normalize import match_tokens
 from voicecoach.intents.types import Context
+from voicecoach.limits import MAX_PHRASES, MAX_TOTAL_PHRASES, MAX_TOTAL_SENTENCES
 from voicecoach.yamlfile import line_of, load_yaml_mappings
 
 INTENTS_DIR = Path(__file__).parent
@@ -200,6 +201,7 @@ def _build(directory: Path) -> tuple[Catalog | None, list[str]]:
     list_raw = _compile_lists(raw_lists, rule_raw, problems)
     templates = _collect_templates(raw_intents, problems)
     known_lists = set(list_raw) | set(BUILTIN_LISTS)
+    total_sentences = 0
     for tpl in templates:
         if tpl.tree is None:
             continue
@@ -211,6 +213,9 @@ def _build(directory: Path) -> tuple[Catalog | None, list[str]]:
         n = count_expansions(tpl.tree)
         if n > MAX_EXPANSIONS:
             problems.append(f"{tpl.where}: template expands to {n} sentences (at most {MAX_EXPANSIONS}); split it")
+        total_sentences += min(n, MAX_EXPANSIONS)
+    if total_sentences > MAX_TOTAL_SENTENCES:
+        problems.append(f"{directory}: the templates expand to {total_sentences} sentences in all (at most {MAX_TOTAL_SENTENCES})")
     if problems:
         return None, problems
 
@@ -265,6 +270,10 @@ def _expand_plain(text: str, rule_raw: dict[str, list[str]], where: str, problem
     except TemplateError as exc:
         problems.append(f"{where}: {exc}")
         return []
+    too_many = f"{where}: expands to more than {MAX_PHRASES} phrases; split it"
+    if count_expansions(tree) > MAX_PHRASES:
+        problems.append(too_many)
+        return []
     out = []
     for path in expand(tree, MAX_EXPANSIONS):
         options = []
@@ -276,12 +285,16 @@ def _expand_plain(text: str, rule_raw: dict[str, list[str]], where: str, problem
             else:
                 problems.append(f"{where}: {'{' + piece.name + '}' if piece.kind == 'list' else '<' + piece.name + '>'} cannot be used here")
                 return []
+        if len(out) + math.prod(len(o) for o in options) > MAX_PHRASES:   # rules of rules multiply
+            problems.append(too_many)
+            return []
         out.extend(" ".join(" ".join(c).split()) for c in product(*options))
     return out
 
 
 def _compile_rules(raw_rules: dict[str, tuple[Path, Any]], problems: list[str]) -> dict[str, list[str]]:
     rule_raw: dict[str, list[str]] = {}
+    total = 0
     for name, (path, body) in raw_rules.items():
         where = f"{path}:{line_of(name)}"
         if not isinstance(body, str):
@@ -289,12 +302,17 @@ def _compile_rules(raw_rules: dict[str, tuple[Path, Any]], problems: list[str]) 
             continue
         # Rules may use rules defined before them in the same pass.
         rule_raw[name] = _expand_plain(body, rule_raw, f"{path}:{line_of(body)}", problems)
+        total += len(rule_raw[name])
+        if total > MAX_TOTAL_PHRASES:
+            problems.append(f"{where}: the rules expand to more than {MAX_TOTAL_PHRASES} phrases in all")
+            break
     return rule_raw
 
 
 def _compile_lists(raw_lists: dict[str, tuple[Path, Any]], rule_raw: dict[str, list[str]],
                    problems: list[str]) -> dict[str, list[tuple[str, Any]]]:
     list_raw: dict[str, list[tuple[str, Any]]] = {}
+    total = 0
     for name, (path, body) in raw_lists.items():
         where = f"{path}:{line_of(name)}"
         if name in BUILTIN_LISTS:
@@ -305,6 +323,7 @@ def _compile_lists(raw_lists: dict[str, tuple[Path, Any]], rule_raw: dict[str, l
             problems.append(f"{where}: list {name!r} needs a non-empty 'values' sequence")
             continue
         phrases: list[tuple[str, Any]] = []
+        owners: dict[tuple[str, ...], tuple[Any, str]] = {}
         for entry in values:
             ewhere = f"{path}:{line_of(entry, line_of(values))}"
             if not isinstance(entry, dict) or "in" not in entry or "out" not in entry:
@@ -313,9 +332,27 @@ def _compile_lists(raw_lists: dict[str, tuple[Path, Any]], rule_raw: dict[str, l
             unknown = set(entry) - {"in", "out"}
             if unknown:
                 problems.append(f"{ewhere}: unknown key(s) {sorted(unknown)} in list {name!r}")
-            phrases.extend((raw, entry["out"]) for raw in _expand_plain(str(entry["in"]), rule_raw, ewhere, problems))
+            if not isinstance(entry["in"], str) or not _is_value(entry["out"]):
+                problems.append(f"{ewhere}: list {name!r}: 'in' must be a template string and 'out' a name, number or yes/no")
+                continue
+            for raw in _expand_plain(entry["in"], rule_raw, ewhere, problems):
+                # One phrase with two values would mean whichever came last: refuse it.
+                value, first = owners.setdefault(match_tokens(raw), (entry["out"], ewhere))
+                if value != entry["out"]:
+                    problems.append(f"{ewhere}: {raw!r} in list {name!r} means {entry['out']!r} here but {value!r} at {first}")
+                phrases.append((raw, entry["out"]))
+            total += len(phrases)
+            if total > MAX_TOTAL_PHRASES:
+                problems.append(f"{ewhere}: the lists expand to more than {MAX_TOTAL_PHRASES} phrases in all")
+                return list_raw
         list_raw[name] = phrases
     return list_raw
+
+
+def _is_value(value: Any) -> bool:
+    """A slot value is a scalar: a name, a number or a yes/no, never a collection."""
+    return (isinstance(value, str) and bool(value.strip())) or isinstance(value, bool) or (
+        isinstance(value, (int, float)) and math.isfinite(value))
 
 
 def _collect_templates(raw_intents: list[tuple[Path, Any]], problems: list[str]) -> list[_Template]:
