@@ -237,3 +237,68 @@ def test_many_rules_together_are_bounded(tmp_path):
     text = 'rules:\n  r0: "' + "(a|b)" * 12 + '"\n' + rules + 'intents:\n  start:\n    sentences: [go]\n'
     problems = _intents(tmp_path, text)
     assert any("the rules expand to more than 50000 phrases in all" in p for p in problems), problems
+
+
+# ----- simulate: any length up to a stated limit, never a silent stop --------------------
+
+from voicecoach.coach.simulate import (                             # noqa: E402
+    MAX_SIMULATED_SECONDS, ScriptError, ScriptLine, SimulationLimit, Simulator, parse_script,
+)
+
+
+def _vc(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "voicecoach", *args], capture_output=True, text=True,
+                          timeout=60, cwd=REPO)
+
+
+@pytest.mark.parametrize("stamp", ["9" * 400, "86401", "1" + "0" * 20 + ".5"])
+def test_huge_timestamps_are_a_script_error_with_file_and_line(tmp_path, stamp):
+    script = tmp_path / "s.txt"
+    script.write_text(f"@1 start\n# a comment\n@{stamp} pause\n")
+    for extra in ((), ("--json",)):
+        result = _vc("simulate", str(script), *extra)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr.startswith(f"voicecoach: {script}:3: time ") and "past the limit of 86400 seconds" in result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_script_longer_than_six_hours_runs_to_its_end(tmp_path):
+    script = tmp_path / "s.txt"
+    script.write_text("@1 start the stretch\n@30000 how long left\n@80000 start the stretch\n@80100 how long left\n")
+    result = _vc("simulate", str(script), "--json")
+    assert result.returncode == 0, result.stderr
+    assert "NaN" not in result.stdout and "Infinity" not in result.stdout
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [e["t"] for e in events if e["who"] == "user"] == [1, 30000, 80000, 80100]
+    assert events[-1]["who"] == "coach" and events[-1]["t"] >= 80100     # the last line was answered
+
+
+def test_a_script_line_too_many_is_refused():
+    text = "@1 pause\n" * (limits.MAX_SCRIPT_LINES + 1)
+    with pytest.raises(ScriptError, match=f"<script>:{limits.MAX_SCRIPT_LINES + 1}: more than"):
+        parse_script(text)
+
+
+class _EndlessSession(Session):
+    """A session whose cues never end: the simulator must stop it and say so."""
+
+    def next_due(self):
+        return self.clock.now() + 3600.0
+
+    def tick(self):
+        return []
+
+
+def test_a_session_that_never_ends_stops_at_the_stated_limit(tiny_content, catalog):
+    sim = Simulator(lambda clock: _EndlessSession(tiny_content, clock), lambda t, s: recognize(t, catalog, s.context()))
+    with pytest.raises(SimulationLimit, match=f"after {MAX_SIMULATED_SECONDS / 3600:g} virtual hours, the limit"):
+        for _ in sim.events([ScriptLine(1.0, "start", 1)]):
+            pass
+
+
+def test_events_stream_before_the_script_ends(tiny_content, catalog):
+    sim = Simulator(lambda clock: Session(tiny_content, clock), lambda t, s: recognize(t, catalog, s.context()))
+    events = sim.events([ScriptLine(1.0, "start the stretch", 1), ScriptLine(80000.0, "how long left", 2)])
+    first = [next(events) for _ in range(5)]
+    assert all(e.t < 100 for e in first)
+    assert len(sim.timeline) <= 3          # only the line being said and what came after it wait

@@ -20,7 +20,7 @@ from typing import Callable
 
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
-from voicecoach.coach.simulate import ScriptError, Simulator, load_script
+from voicecoach.coach.simulate import ScriptError, SimulationLimit, Simulator, load_script
 from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.limits import MAX_UTTERANCE_CHARS
@@ -171,8 +171,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                        history=_history_answer(listeners))
 
     simulator = Simulator(make_session, lambda text, session: recognize(text, catalog, session.context()))
-    for event in simulator.run(script):
-        print(json.dumps(event.as_json(), ensure_ascii=False) if args.json else event.as_text())
+    try:
+        for event in simulator.events(script):
+            print(json.dumps(event.as_json(), ensure_ascii=False) if args.json else event.as_text())
+    except SimulationLimit as exc:
+        raise UserError(f"{args.script}: {exc}") from None
     return 0
 
 
