@@ -302,3 +302,22 @@ def test_events_stream_before_the_script_ends(tiny_content, catalog):
     first = [next(events) for _ in range(5)]
     assert all(e.t < 100 for e in first)
     assert len(sim.timeline) <= 3          # only the line being said and what came after it wait
+
+
+# ----- transcribe: no audio is not "you", a long file is refused with the limit ----------
+
+def test_transcribe_refuses_empty_and_over_long_files_in_one_line(tmp_path):
+    import numpy as np
+
+    from voicecoach.hearing.audio import write_wav
+
+    empty, long = tmp_path / "empty.wav", tmp_path / "long.wav"
+    write_wav(empty, np.zeros(0, dtype=np.float32))
+    write_wav(long, np.zeros(16000 * 600, dtype=np.float32))
+    result = _vc("transcribe", "--asr", "sphinx", str(empty), str(long))
+    if "no recognizer" in result.stderr:
+        pytest.skip(result.stderr.strip())
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert rows == [{"file": str(empty), "error": f"{empty}: no audio (the file holds no samples)"},
+                    {"file": str(long), "error": f"{long}: 600.0 s of audio is over the limit of 30 s for one command"}]
