@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from voicecoach.history.store import SessionSummary, forget, open_history, resolve_db_path
+from voicecoach.history.store import (
+    HistoryError, SessionSummary, forget, is_our_history, open_history, real_path, resolve_db_path,
+)
 
 SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-=+*#@"
@@ -68,22 +70,30 @@ def run(args: argparse.Namespace) -> int:
 # ----- forgetting -------------------------------------------------------------------------
 
 def forget_history(path: Path, assume_yes: bool, stdin: IO[str], stdout: IO[str]) -> int:
-    if not any(Path(str(path) + suffix).exists() for suffix in ("", "-wal", "-shm")):
+    target = real_path(path)
+    if not target.exists():
         print(f"There is no history to delete ({path}).", file=stdout)
         return 0
+    if not is_our_history(target):
+        print(f"voicecoach: {target} is not a voicecoach history; nothing deleted", file=sys.stderr)
+        return 1
+    shown = f"{target} (the link {path} points there)" if target != Path(path).expanduser() else str(target)
     if not assume_yes:
-        stdout.write(f"Delete all history in {path}? This cannot be undone. [y/N] ")
+        stdout.write(f"Delete all history in {shown}? This cannot be undone. [y/N] ")
         stdout.flush()
         answer = stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             print("Nothing deleted.", file=stdout)
             return 1
     try:
-        forget(path)
-    except OSError as exc:
-        print(f"voicecoach: cannot delete {path}: {exc.strerror or exc}", file=sys.stderr)
+        deleted = forget(target)
+    except HistoryError as exc:
+        print(f"voicecoach: {exc}", file=sys.stderr)
         return 1
-    print("History deleted.", file=stdout)
+    except OSError as exc:
+        print(f"voicecoach: cannot delete {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"History deleted: {', '.join(str(p) for p in deleted)}.", file=stdout)
     return 0
 
 
