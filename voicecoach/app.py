@@ -197,9 +197,10 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     from voicecoach.hearing.loop import ListenFailed, ListenLoop, UtteranceHeard, UtteranceIgnored, reader
     from voicecoach.hearing.recognizer import RecognizerUnavailable
     from voicecoach.hearing.sources import MicrophoneSource, WavFileSource
+    from voicecoach.settings import settings_of
 
     try:
-        recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=True)
+        recognizer, notice = open_recognizer(args.asr, catalog, settings_of(args).asr_model, background=True)
     except RecognizerUnavailable as exc:
         print(f"voicecoach: no recognizer ({exc}); using text mode.", file=sys.stderr)
         run_text_session(session, catalog, output, LineReader(sys.stdin), clock, statistical=statistical)
@@ -246,8 +247,10 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock):
     from voicecoach.voice.build import VoiceSettings, open_voice
     from voicecoach.voice.engines import VoiceUnavailable
 
+    from voicecoach.settings import settings_of
+
     try:
-        settings = VoiceSettings.from_args(args)
+        settings = VoiceSettings.from_settings(settings_of(args))
     except (VoiceUnavailable, ConfigError) as exc:
         return None, f"no voice ({exc})"
     # Every cue's audio is made ahead of time, so each one starts on its beat.

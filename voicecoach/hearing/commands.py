@@ -21,10 +21,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from voicecoach.intents.catalog import load_catalog
+    from voicecoach.settings import settings_of
 
     catalog = load_catalog()
     try:
-        recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=False)
+        recognizer, notice = open_recognizer(args.asr, catalog, settings_of(args).asr_model, background=False)
     except RecognizerUnavailable as exc:
         print(f"voicecoach: no recognizer: {exc}", file=sys.stderr)
         return 1

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from voicecoach.history.store import (
-    HistoryError, SessionSummary, forget, is_our_history, open_history, real_path, resolve_db_path,
+    HistoryError, SessionSummary, forget, is_our_history, open_history, real_path,
 )
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -40,7 +40,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = resolve_db_path(args.db)
+    from voicecoach.config import ConfigError
+    from voicecoach.settings import settings_of
+
+    try:
+        path = settings_of(args).db
+    except ConfigError as exc:
+        print(f"voicecoach: {exc}", file=sys.stderr)
+        return 2
     if args.forget:
         return forget_history(path, args.yes, sys.stdin, sys.stdout)
     if args.limit is not None and args.limit < 1:
