@@ -15,6 +15,7 @@ from voicecoach.content.model import Content
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
+from voicecoach.stopping import stop_reason
 from voicecoach.voice.speaker import TerminalSpeaker
 
 EOF_MARK = object()
@@ -76,6 +77,7 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
     """Type to the coach; cues are delivered at their time while the prompt waits."""
     output.deliver(session.begin())
     prompt()
+    ended = "quit"
     try:
         while not session.wants_exit:
             due = session.next_due()
@@ -90,10 +92,10 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
             if cues:
                 output.deliver(cues)
                 prompt()
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
+        ended = stop_reason(stop)
     finally:
-        session.close("quit")
+        session.close(ended)
 
 
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
@@ -108,6 +110,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
 
     cancel = threading.Event()
     output.deliver(session.begin())
+    ended = "quit"
 
     def handle(events) -> None:
         for event in events:
@@ -136,11 +139,11 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
                 if clock.wait_until(due, cancel):
                     break
                 output.deliver(session.tick())
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
+        ended = stop_reason(stop)
     finally:
         cancel.set()
-        session.close("quit")
+        session.close(ended)
 
 
 def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,

@@ -26,6 +26,7 @@ from voicecoach.coach.simulate import ScriptError, Simulator, load_script
 from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
 from voicecoach.intents.understand import understand
 from voicecoach.settings import resolve_settings, settings_of
+from voicecoach.stopping import stop_on_signals
 
 # Verbs whose arguments and work live with their part of the program.
 PLUGGED_VERBS = {
@@ -134,16 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     for line in args.settings.explained():
         logging.getLogger("voicecoach.settings").info("%s", line)
     try:
-        if command in PLUGGED_VERBS:
-            return int(_plugged(PLUGGED_VERBS[command][0]).run(args) or 0)
-        return COMMANDS[command](args)
+        with stop_on_signals():
+            if command in PLUGGED_VERBS:
+                return int(_plugged(PLUGGED_VERBS[command][0]).run(args) or 0)
+            return COMMANDS[command](args)
     except UserError as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        return getattr(exc, "exit_code", 130)
 
 
 # ----- parse ------------------------------------------------------------------------------
