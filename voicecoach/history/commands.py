@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO
 
 from voicecoach.history.store import (
-    HistoryError, SessionSummary, forget, is_our_history, open_history, real_path,
+    WITHOUT_HISTORY, HistoryError, SessionSummary, forget, is_our_history, open_history, real_path,
 )
 
 SPARKS = "▁▂▃▄▅▆▇█"
@@ -53,24 +53,32 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         print(f"voicecoach: --limit must be at least 1, not {args.limit}", file=sys.stderr)
         return 2
+    problems: list[str] = []
     if not path.exists():
         sessions: list[SessionSummary] = []
     else:
         recorder, reason = open_history(path)
         if recorder is None:
-            print(f"voicecoach: {reason.split(';')[0] if reason else 'history unavailable'}", file=sys.stderr)
+            print(f"voicecoach: {(reason or 'history unavailable').removesuffix(WITHOUT_HISTORY)}", file=sys.stderr)
             return 1
-        sessions = recorder.sessions(limit=None if args.json or args.csv else args.limit)
+        sessions = recorder.sessions(limit=None if args.json or args.csv else args.limit, problems=problems)
         recorder.close()
+        problems += [f"session {s.id} has a time no calendar holds ({s.started_at:g})"
+                     for s in sessions if _local_time(s.started_at) is None]
     if args.json:
         json.dump({"database": str(path), "sessions": [as_json(s) for s in sessions]}, sys.stdout, indent=2)
         print()
     elif args.csv:
         write_csv(sessions, sys.stdout)
-    elif not sessions:
+    elif not sessions and not problems:
         print(f"No sessions recorded yet ({path}).")
-    else:
+    elif sessions:
         show(sessions, sys.stdout)
+    if problems:
+        # One line: what could not be shown, after what could.
+        print(f"voicecoach: the history database {path} is damaged: {'; '.join(problems)}; "
+              "the rest is shown", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -106,8 +114,19 @@ def forget_history(path: Path, assume_yes: bool, stdin: IO[str], stdout: IO[str]
 
 # ----- JSON and CSV -----------------------------------------------------------------------
 
+def _local_time(t: float | None) -> dt.datetime | None:
+    """The local date and time of a stored time, or None when no calendar holds it."""
+    if t is None:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(t).astimezone()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _iso(t: float | None) -> str | None:
-    return dt.datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds") if t is not None else None
+    local = _local_time(t)
+    return local.isoformat(timespec="seconds") if local is not None else None
 
 
 def unit_of(exercise: str) -> str:
@@ -144,7 +163,8 @@ def write_csv(sessions: list[SessionSummary], out: IO[str]) -> None:
 # ----- table and chart --------------------------------------------------------------------
 
 def _short_date(t: float) -> str:
-    return dt.datetime.fromtimestamp(t).strftime("%m-%d")
+    local = _local_time(t)
+    return local.strftime("%m-%d") if local is not None else "?"
 
 
 def _amount(s: SessionSummary, exercise: str) -> float | None:
@@ -156,7 +176,8 @@ def table_rows(sessions: list[SessionSummary]) -> tuple[list[str], list[list[str
     header = ["started"] + [SHORT_NAMES[e] for e in CHART_ORDER] + ["pauses", "skipped", "pain", "ended"]
     rows = []
     for s in sessions:
-        cells = [dt.datetime.fromtimestamp(s.started_at).strftime("%Y-%m-%d %H:%M")]
+        started = _local_time(s.started_at)
+        cells = [started.strftime("%Y-%m-%d %H:%M") if started is not None else "?"]
         for exercise in CHART_ORDER:
             amount = _amount(s, exercise)
             cells.append("-" if amount is None else f"{amount:g} {'s' if exercise in HOLD_EXERCISES else 'reps'}")

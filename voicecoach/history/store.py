@@ -32,6 +32,7 @@ APPLICATION_ID = 0x56436F61      # "VCoa": marks a database as a voicecoach hist
 SQLITE_MAGIC = b"SQLite format 3\x00"
 OUR_TABLES = {"sessions", "events", "results"}
 PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700
+WITHOUT_HISTORY = "; the coach runs without history"
 LOCK_WAIT_SECONDS = 1.0      # how long to wait for another program to let go of the database
 
 
@@ -357,8 +358,8 @@ class HistoryRecorder:
 
     # ----- reading ------------------------------------------------------------------------
 
-    def sessions(self, limit: int | None = None) -> list[SessionSummary]:
-        return read_sessions(self.db, limit)
+    def sessions(self, limit: int | None = None, problems: list[str] | None = None) -> list[SessionSummary]:
+        return read_sessions(self.db, limit, problems)
 
     # ----- what the coach asks of history ---------------------------------------------------
 
@@ -379,41 +380,78 @@ class HistoryRecorder:
         self.db.close()
 
 
-def read_sessions(db: sqlite3.Connection, limit: int | None = None) -> list[SessionSummary]:
+def read_sessions(db: sqlite3.Connection, limit: int | None = None,
+                  problems: list[str] | None = None) -> list[SessionSummary]:
     """The most recent sessions (all when limit is None), oldest first.
 
     A pain report made outside a session belongs to the session before it: it is what the
     user felt after that session, and the next plan should take it into account.
+
+    With `problems` given, a damaged database (a table dropped, a time that is not a number)
+    gives what can still be read, and a line a problem; without it, the error is raised.
     """
+    def unreadable(what: str, exc: sqlite3.Error) -> None:
+        if problems is None:
+            raise exc
+        problems.append(f"{what} cannot be read ({_first_line(exc)})")
+
     query = "SELECT id, started_at, ended_at, end_reason FROM sessions ORDER BY started_at DESC, id DESC"
-    rows = db.execute(query + (" LIMIT ?" if limit else ""), (int(limit),) if limit else ()).fetchall()
-    summaries = {r[0]: SessionSummary(*r) for r in reversed(rows)}
+    try:
+        rows = db.execute(query + (" LIMIT ?" if limit else ""), (int(limit),) if limit else ()).fetchall()
+    except sqlite3.Error as exc:
+        unreadable("sessions", exc)
+        return []
+    summaries: dict[int, SessionSummary] = {}
+    for session_id, started_at, ended_at, end_reason in reversed(rows):
+        if not _is_time(started_at):
+            if problems is None:
+                raise sqlite3.DatabaseError(f"session {session_id} has no usable start time ({started_at!r})")
+            problems.append(f"session {session_id} is left out: its start time is not a time ({started_at!r})")
+            continue
+        summaries[session_id] = SessionSummary(session_id, float(started_at),
+                                               float(ended_at) if _is_time(ended_at) else None, end_reason)
     if not summaries:
         return []
     ids = list(summaries)
     marks = ",".join("?" * len(ids))
-    for session_id, exercise, side, amount in db.execute(
-            f"SELECT session_id, exercise, side, amount FROM results WHERE session_id IN ({marks}) ORDER BY id", ids):
-        summaries[session_id].done.append(SideResult(exercise, side, amount))
-    for session_id, kind, exercise, value in db.execute(
-            f"SELECT session_id, kind, exercise, value FROM events WHERE session_id IN ({marks}) "
-            "AND kind IN ('skipped', 'paused', 'resumed') ORDER BY id", ids):
-        summary = summaries[session_id]
-        if kind == "skipped" and exercise:
-            summary.skipped.append(exercise)
-        elif kind == "paused":
-            summary.pauses += 1
-        elif kind == "resumed" and value:
-            summary.paused_seconds += value
+    try:
+        for session_id, exercise, side, amount in db.execute(
+                f"SELECT session_id, exercise, side, amount FROM results WHERE session_id IN ({marks}) ORDER BY id", ids):
+            summaries[session_id].done.append(SideResult(exercise, side, amount))
+    except sqlite3.Error as exc:
+        unreadable("what was done", exc)
+    try:
+        for session_id, kind, exercise, value in db.execute(
+                f"SELECT session_id, kind, exercise, value FROM events WHERE session_id IN ({marks}) "
+                "AND kind IN ('skipped', 'paused', 'resumed') ORDER BY id", ids):
+            summary = summaries[session_id]
+            if kind == "skipped" and exercise:
+                summary.skipped.append(exercise)
+            elif kind == "paused":
+                summary.pauses += 1
+            elif kind == "resumed" and _is_time(value):
+                summary.paused_seconds += value
+    except sqlite3.Error as exc:
+        unreadable("pauses and skips", exc)
     ordered = sorted(summaries.values(), key=lambda s: (s.started_at, s.id))
     first_start = ordered[0].started_at
-    for session_id, at, exercise, detail in db.execute(
-            "SELECT session_id, at, exercise, detail FROM events WHERE kind = 'pain_reported' "
-            f"AND (session_id IN ({marks}) OR (session_id IS NULL AND at >= ?)) ORDER BY id", ids + [first_start]):
-        owner = summaries.get(session_id) if session_id is not None else _session_before(ordered, at)
-        if owner is not None:
-            owner.pains.append(PainReport(at, exercise, _pain_text(detail)))
+    try:
+        for session_id, at, exercise, detail in db.execute(
+                "SELECT session_id, at, exercise, detail FROM events WHERE kind = 'pain_reported' "
+                f"AND (session_id IN ({marks}) OR (session_id IS NULL AND at >= ?)) ORDER BY id", ids + [first_start]):
+            if not _is_time(at):
+                continue
+            owner = summaries.get(session_id) if session_id is not None else _session_before(ordered, at)
+            if owner is not None:
+                owner.pains.append(PainReport(at, exercise, _pain_text(detail)))
+    except sqlite3.Error as exc:
+        unreadable("pain reports", exc)
     return ordered
+
+
+def _is_time(value: object) -> bool:
+    """A stored number that can be used as seconds (SQLite returns what was stored, any type)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
 
 
 def _session_before(ordered: list[SessionSummary], at: float) -> SessionSummary | None:
@@ -436,7 +474,7 @@ def open_history(path: Path, wall_clock: Callable[[], float] = time.time,
     try:
         db = connect(path, timeout=timeout)
     except HistoryError as exc:
-        return None, f"{exc}; the coach runs without history"
+        return None, f"{exc}{WITHOUT_HISTORY}"
     return HistoryRecorder(db, path, wall_clock), None
 
 
