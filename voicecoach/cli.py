@@ -291,8 +291,13 @@ def _history_listeners(args: argparse.Namespace, simulated: bool = False) -> tup
         from voicecoach.history.store import open_history
     except ImportError as exc:
         return [], f"history is unavailable ({exc}); the coach runs without it"
-    recorder, reason = open_history(settings.db)
+    recorder, reason = open_history(settings.db, on_failure=_tell)
     return ([recorder] if recorder else []), reason
+
+
+def _tell(line: str) -> None:
+    """A problem the user should know of now, while the program goes on."""
+    print(f"voicecoach: {line}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

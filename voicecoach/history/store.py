@@ -313,10 +313,15 @@ class SessionSummary:
 class HistoryRecorder:
     """An EventListener that writes each event in its own transaction."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path, wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path, wall_clock: Callable[[], float] = time.time,
+                 on_failure: Callable[[str], None] | None = None) -> None:
         self.db = db
         self.path = path
         self.wall_clock = wall_clock
+        # Where a failed write (a full disk, a file gone read-only) is told at once, in one line;
+        # recording then stops and the session goes on. None: the error is raised to the caller.
+        self.on_failure = on_failure
+        self.failed: str | None = None
         self.session_id: int | None = None
         self._names: dict[str, str] = {}        # exercise id -> spoken name, once content is seen
         self._origin: tuple[float, float] | None = None   # (wall time, session clock) at session start
@@ -332,6 +337,18 @@ class HistoryRecorder:
         return wall + max(0.0, event.t - t0)
 
     def record(self, event: CoachEvent) -> None:
+        if self.failed is not None:
+            return
+        try:
+            self._write(event)
+        except (sqlite3.Error, OSError) as exc:
+            if self.on_failure is None:
+                raise
+            self.failed = f"history disabled: cannot write to {self.path} ({_first_line(exc)}); the session goes on without it"
+            log.debug("history: the write that failed: %r", event)
+            self.on_failure(self.failed)
+
+    def _write(self, event: CoachEvent) -> None:
         now = self._time_of(event)
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -467,15 +484,16 @@ def _pain_text(detail: str) -> str:
     return str(value.get("text", "")) if isinstance(value, dict) else ""
 
 
-def open_history(path: Path, wall_clock: Callable[[], float] = time.time,
-                 timeout: float = LOCK_WAIT_SECONDS) -> tuple[HistoryRecorder | None, str | None]:
-    """The recorder, or None and a one-line reason (the coach then runs without history)."""
+def open_history(path: Path, wall_clock: Callable[[], float] = time.time, timeout: float = LOCK_WAIT_SECONDS,
+                 on_failure: Callable[[str], None] | None = None) -> tuple[HistoryRecorder | None, str | None]:
+    """The recorder, or None and a one-line reason (the coach then runs without history).
+    `on_failure` hears, at once and in one line, a write that fails later (see HistoryRecorder)."""
     path = real_path(path)
     try:
         db = connect(path, timeout=timeout)
     except HistoryError as exc:
         return None, f"{exc}{WITHOUT_HISTORY}"
-    return HistoryRecorder(db, path, wall_clock), None
+    return HistoryRecorder(db, path, wall_clock, on_failure), None
 
 
 def forget(path: Path) -> list[Path]:
