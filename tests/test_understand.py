@@ -44,6 +44,7 @@ def read(text: str, reader, context: Context | None = None):
     ("how did i do", "ask_history", {"what": "last_session"}),
     ("how many left", "time_left", {}),
     ("hold for forty five seconds", "set_duration", {"seconds": 45}),
+    ("change the hold to too minutes", "set_duration", {"seconds": 120}),     # a recognizer's "two"
 ])
 def test_conversation_intents(statistical_reader, text, intent, slots):
     match = read(text, statistical_reader, EXERCISING)

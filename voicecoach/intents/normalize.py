@@ -158,6 +158,7 @@ def surface_tokens(text: str) -> list[str]:
     # which every limit then refuses ("hold for 99999999999 seconds" is too long, not a crash).
     text = _LONG_DIGITS.sub(str(NUMBER_CEILING), text)
     text = _MINUS.sub(" minus ", text)          # "-5" is minus five, not five
+    text = _TWO_BEFORE_UNIT.sub("two ", text)  # "make it to minutes": a recognizer's "two"
     text = re.sub(r"(?<=\d)\s*%", " percent", text)
     text = re.sub(r"(?<!\d)[.](?!\d)|[,!?;\"()\[\]{}]|(?<=\w)-(?=\w)|\s-\s", " ", text)
     words = []
@@ -175,6 +176,8 @@ def surface_tokens(text: str) -> list[str]:
 
 _LONG_DIGITS = re.compile(rf"(?<![\d.])\d{{{len(str(NUMBER_CEILING))},}}")
 _MINUS = re.compile(r"(?<![\w.])-\s*(?=\d)")
+# "to"/"too" right before a unit of time can only be the number two.
+_TWO_BEFORE_UNIT = re.compile(r"\b(?:to|too) (?=(?:minutes|seconds|mins|secs)\b)")
 _NEGATIVE_WORDS = frozenset(("minus", "negative"))
 
 
