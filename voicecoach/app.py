@@ -193,7 +193,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     from voicecoach.hearing.engines import open_recognizer
     from voicecoach.hearing.loop import ListenFailed, ListenLoop, UtteranceHeard, UtteranceIgnored, reader
     from voicecoach.hearing.recognizer import RecognizerUnavailable
-    from voicecoach.hearing.sources import MicrophoneSource, WavFileSource
+    from voicecoach.hearing.sources import WavFileSource, open_microphone
 
     try:
         recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=True)
@@ -204,7 +204,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     try:
-        source = WavFileSource(args.audio_in, clock) if args.audio_in else MicrophoneSource()
+        source = WavFileSource(args.audio_in, clock) if args.audio_in else open_microphone()
     except (AudioError, RuntimeError) as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 1
@@ -230,7 +230,10 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
             print(f"heard: {line}", flush=True)
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
-    loop = ListenLoop(reader(recognizer, catalog, session.context))
+    from voicecoach.hearing.keywords import spotter_for
+
+    barge_in = spotter_for(recognizer)       # stop, pause and pain phrases, checked first
+    loop = ListenLoop(reader(recognizer, catalog, session.context), spot=barge_in.spot if barge_in else None)
     run_voice_session(session, loop, source, output, clock, catalog, show, typed)
     output.close()
     return 0

@@ -1,0 +1,258 @@
+"""The barge-in check: is this short utterance one of a closed list of phrases?
+
+"stop", "pause", "wait", "hold on", "ouch", "that hurts" must be heard while the coach is
+talking, and a free transcription often misses them: tiny.en writes a lone "pause" as
+"Bors." and "stop" as "Star.". So the same Whisper is asked a narrower question, in three
+quick steps on one encoding of the audio:
+
+1. Candidates: a beam search whose vocabulary is only our phrases' words (every other
+   token suppressed) writes the audio as the closest phrase ("Star." cannot be written,
+   "Stop." can). Its scores are renormalized over the allowed tokens, so they say which
+   phrase, not whether it was said at all.
+2. Teacher forcing: each candidate's tokens, leading words and phrase ("Okay, stop"), are
+   fed to the unrestricted decoder as a forced prefix; the logits it returns for every
+   forced step give the probability that Whisper itself would write exactly that.
+3. The end: the decoder's next token after the phrase must be an ending (end of text,
+   punctuation) or the phrase again ("stop stop"); "stop when it hurts" or "hold your leg"
+   are not commands. Its probability is the last term of the score.
+
+The score is the log-probability of the phrase and its ending under the unrestricted
+model: 0 is certain, and a hit needs `threshold` or more. Missing a real "stop" costs far
+more than a false one, so the threshold is set as low as our false-hit budget allows (at
+most one false barge-in per hour of the coach's own speech): see bench/keywords.py and the
+README for how it was chosen. Long utterances are never checked: a barge-in phrase is short.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from voicecoach.hearing.audio import SAMPLE_RATE
+
+# (phrase, intent): what the coach must hear even while it speaks. "hold it" is left out:
+# the coach itself says "hold it there".
+BARGE_IN_PHRASES: tuple[tuple[str, str], ...] = (
+    ("stop", "stop"),
+    ("pause", "pause"), ("wait", "pause"), ("hold on", "pause"), ("hang on", "pause"),
+    ("ouch", "report_pain"), ("that hurts", "report_pain"), ("it hurts", "report_pain"),
+)
+# Words people put before a command ("okay stop", "no wait"); they never make a hit alone.
+LEAD_WORDS: tuple[str, ...] = ("okay", "ok", "and", "no", "oh", "hey", "so", "um", "uh", "please")
+ENDINGS = (".", "!", "?", ",")
+
+# Chosen on synthesized speech and the coach's own Piper voice (bench/keywords.py).
+DEFAULT_THRESHOLD = -6.0
+DEFAULT_CONTEXT_SECONDS = 3.0      # the forced scoring needs no long context to avoid repetition
+MAX_AUDIO_SECONDS = 3.0            # longer utterances are not barge-in phrases
+CANDIDATES = 2                     # distinct phrases from the restricted search that are scored
+BEAM = 4
+CANDIDATE_TOKENS = 8
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    phrase: str      # the barge-in phrase that scored best ("stop", "hold on", "that hurts")
+    intent: str      # "stop" | "pause" | "report_pain"
+    score: float     # calibrated: higher is surer (log-probability; 0 is certain)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One candidate's teacher-forced score, kept for benchmarks and tests."""
+    text: str                   # as the restricted search wrote it ("Okay, stop.")
+    phrase: str
+    intent: str
+    phrase_logprob: float       # the forced tokens, leading words included
+    end_logprob: float          # the token after them is an ending or the phrase again
+
+    @property
+    def score(self) -> float:
+        return self.phrase_logprob + self.end_logprob
+
+
+_WORD = re.compile(r"[a-z']+")
+
+
+def words_of(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def parse_phrase(text: str, phrases: Sequence[tuple[str, str]], leads: Sequence[str] = LEAD_WORDS
+                 ) -> tuple[list[str], str, str] | None:
+    """Leading words and the phrase that `text` opens with: (lead + phrase words, phrase, intent).
+
+    "Okay, stop. Stop." -> (["okay", "stop"], "stop", "stop"); "Hold it" -> None. What follows
+    the phrase is not looked at here: the decoder's own next token judges that.
+    """
+    heard = words_of(text)
+    start = 0
+    while start < len(heard) and heard[start] in leads:
+        start += 1
+    best: tuple[str, str] | None = None
+    for phrase, intent in phrases:
+        said = phrase.split()
+        if heard[start:start + len(said)] == said and (best is None or len(said) > len(best[0].split())):
+            best = (phrase, intent)
+    if best is None:
+        return None
+    return heard[:start + len(best[0].split())], best[0], best[1]
+
+
+def _log_softmax(row: np.ndarray) -> np.ndarray:
+    row = np.asarray(row, dtype=np.float64)
+    top = row.max()
+    return row - (top + math.log(float(np.exp(row - top).sum())))
+
+
+class BargeInSpotter:
+    """The closed-vocabulary check on a loaded WhisperRecognizer (CTranslate2)."""
+
+    def __init__(self, recognizer, phrases: Iterable[tuple[str, str]] = BARGE_IN_PHRASES,
+                 threshold: float = DEFAULT_THRESHOLD, context_seconds: float = DEFAULT_CONTEXT_SECONDS,
+                 max_seconds: float = MAX_AUDIO_SECONDS, leads: Sequence[str] = LEAD_WORDS) -> None:
+        self.recognizer = recognizer
+        self.phrases = tuple((" ".join(words_of(p)), intent) for p, intent in phrases)
+        if not self.phrases:
+            raise ValueError("a barge-in spotter needs at least one phrase")
+        self.threshold = threshold
+        self.context_seconds = context_seconds
+        self.max_seconds = max_seconds
+        self.leads = tuple(leads)
+        self._vocabulary = recognizer.vocabulary
+        self._suppressed: list[int] | None = None
+
+    # ----- the one call -------------------------------------------------------------------
+
+    def spot(self, audio: np.ndarray) -> KeywordHit | None:
+        """A hit when `audio` (float32 16 kHz mono) is a barge-in phrase, else None."""
+        best = self.best(audio)
+        return best if best is not None and best.score >= self.threshold else None
+
+    def best(self, audio: np.ndarray) -> KeywordHit | None:
+        """The best-scoring phrase whatever its score (None for long audio or no candidate).
+
+        Two writings of one phrase ("Okay, stop" and "Ok stop") are two ways of saying it:
+        their probabilities add up.
+        """
+        by_phrase: dict[tuple[str, str], float] = {}
+        for scored in self.score_candidates(audio):
+            key = (scored.phrase, scored.intent)
+            by_phrase[key] = float(np.logaddexp(by_phrase.get(key, -math.inf), scored.score))
+        if not by_phrase:
+            return None
+        (phrase, intent), score = max(by_phrase.items(), key=lambda item: item[1])
+        return KeywordHit(phrase, intent, round(score, 3))
+
+    def score_candidates(self, audio: np.ndarray) -> list[Scored]:
+        audio = np.asarray(audio, dtype=np.float32)
+        if len(audio) == 0 or len(audio) > self.max_seconds * SAMPLE_RATE:
+            return []
+        import ctranslate2
+        from voicecoach.hearing.whisper import features_for_context
+
+        model = self.recognizer.loaded_model()
+        features = features_for_context(audio, self.context_seconds)
+        encoded = model.encode(ctranslate2.StorageView.from_array(features[None]))
+        start = self._vocabulary.prompt()
+        found = model.generate(encoded, [start], beam_size=BEAM, num_hypotheses=BEAM,
+                               max_length=len(start) + CANDIDATE_TOKENS,
+                               suppress_tokens=self._suppressed_tokens(), suppress_blank=False)[0]
+        scored: list[Scored] = []
+        seen: set[tuple[str, ...]] = set()
+        for ids in found.sequences_ids:
+            forced = self._forced_tokens(list(ids))
+            if forced is None or tuple(forced[1]) in seen:
+                continue
+            seen.add(tuple(forced[1]))
+            scored.append(self._force(model, encoded, start, *forced))
+            if len(scored) >= CANDIDATES:
+                break
+        if not scored:
+            scored = self._likeliest_phrases(model, encoded, start, CANDIDATES)
+        return scored
+
+    def _likeliest_phrases(self, model, encoded, start: list[int], count: int) -> list[Scored]:
+        """When the restricted search wrote no phrase ("O. O. O"), the phrases whose first
+        token the decoder finds likeliest, each in its usual writing (" Pause")."""
+        first = model.generate(encoded, [start], beam_size=1, max_length=len(start) + 1,
+                               return_logits_vocab=True, suppress_tokens=[], suppress_blank=False)[0]
+        if not first.logits:
+            return []
+        step = _log_softmax(np.asarray(first.logits[0])[0])
+        writings = [(self._vocabulary.encode(" " + phrase.capitalize()), phrase, intent)
+                    for phrase, intent in self.phrases]
+        writings.sort(key=lambda w: -step[w[0][0]])
+        return [self._force(model, encoded, start, ids, phrase.split(), phrase, intent)
+                for ids, phrase, intent in writings[:count]]
+
+    # ----- inside -------------------------------------------------------------------------
+
+    def _forced_tokens(self, ids: list[int]) -> tuple[list[int], list[str], str, str] | None:
+        """The shortest token prefix that spells the leading words and the phrase."""
+        vocabulary = self._vocabulary
+        parsed = parse_phrase(vocabulary.decode(ids), self.phrases, self.leads)
+        if parsed is None:
+            return None
+        target, phrase, intent = parsed
+        for k in range(1, len(ids) + 1):
+            continues_word = k < len(ids) and vocabulary.tokens[ids[k]][:1].isalpha()
+            if not continues_word and words_of(vocabulary.decode(ids[:k])) == target:
+                return ids[:k], target, phrase, intent
+        return None
+
+    def _force(self, model, encoded, start: list[int], ids: list[int], target: list[str],
+               phrase: str, intent: str) -> Scored:
+        # CTranslate2 counts a forced prefix twice against max_length (measured: a length of
+        # 2n returns n steps), so this asks for the forced steps and the one after them.
+        result = model.generate(encoded, [start + ids], beam_size=1, max_length=2 * (len(ids) + 1) + len(start),
+                                return_logits_vocab=True, suppress_tokens=[], suppress_blank=False)[0]
+        rows = np.asarray(result.logits[0]) if result.logits else np.zeros((0, 0))
+        if len(rows) < len(ids):
+            return Scored(self._vocabulary.decode(ids), phrase, intent, -math.inf, -math.inf)
+        phrase_logprob = sum(float(_log_softmax(rows[i])[token]) for i, token in enumerate(ids))
+        if len(rows) > len(ids):
+            after = _log_softmax(rows[len(ids)])
+            end_logprob = float(np.logaddexp.reduce(after[self._ending_tokens()]))
+        else:
+            # The decoder returns no logits for a step that chose end of text: it was the
+            # most likely next token, so the phrase ended there.
+            end_logprob = 0.0
+        return Scored(self._vocabulary.decode(ids), phrase, intent, phrase_logprob, end_logprob)
+
+    def _allowed_tokens(self) -> set[int]:
+        vocabulary = self._vocabulary
+        allowed = {vocabulary.eot} | {vocabulary.ids[p] for p in ENDINGS if p in vocabulary.ids}
+        for word in {w for p, _ in self.phrases for w in p.split()} | set(self.leads):
+            for spelling in (word, word.capitalize(), word.upper()):
+                allowed.update(vocabulary.encode(" " + spelling))
+                allowed.update(vocabulary.encode(spelling))
+        return allowed
+
+    def _suppressed_tokens(self) -> list[int]:
+        if self._suppressed is None:
+            allowed = self._allowed_tokens()
+            # End of text is suppressed too: the search must write a phrase, whatever the
+            # audio; whether it was said is for the unrestricted score to judge.
+            self._suppressed = [i for i in range(self._vocabulary.eot + 1) if i not in allowed or i == self._vocabulary.eot]
+        return self._suppressed
+
+    def _ending_tokens(self) -> list[int]:
+        """End of text, punctuation, or the first token of a phrase said again ("stop stop")."""
+        vocabulary = self._vocabulary
+        endings = {vocabulary.eot} | {vocabulary.ids[p] for p in ENDINGS if p in vocabulary.ids}
+        for phrase, _ in self.phrases:
+            first = phrase.split()[0]
+            for spelling in (first, first.capitalize()):
+                endings.add(vocabulary.encode(" " + spelling)[0])
+        return sorted(endings)
+
+
+def spotter_for(recognizer, **options) -> BargeInSpotter | None:
+    """A spotter on `recognizer` when it is Whisper (the check needs its decoder), else None."""
+    if getattr(recognizer, "name", "") != "whisper":
+        return None
+    return BargeInSpotter(recognizer, **options)
