@@ -1,6 +1,6 @@
 """Barge-in phrase benchmark: the closed-vocabulary check against plain Whisper + the matcher.
 
-    python bench/keywords.py [--quick] [--threshold T]
+    python bench/keywords.py [--quick] [--seed N]
 
 Sets, all made in this run (the same seed gives the same audio):
 - clean one-word commands: every barge-in phrase ("stop", "pause", "wait", "hold on",
@@ -14,9 +14,10 @@ Sets, all made in this run (the same seed gives the same audio):
   is a false barge-in, reported per hour of coach speech.
 The real recordings in ../shared/audio are only reported on (never used to choose anything).
 
-The threshold: the lowest score that keeps false hits on the coach's lines within the
-budget (at most one an hour) with a margin, printed as "suggested". Time per utterance is
-the wall time of one check on this machine, both engines with 2 threads.
+A hit is a score of 0 or more (the margin above the spotter's two floors); the highest
+scores on the coach's lines show how much room is left under the false-hit budget (at most
+one an hour). Time per utterance is the wall time of one check on this machine, both
+engines with 2 threads.
 """
 from __future__ import annotations
 
@@ -49,8 +50,6 @@ LEADING = [("okay stop", "stop"), ("and stop", "stop"), ("stop stop", "stop"), (
            ("oh that hurts", "report_pain"), ("ouch that hurts", "report_pain"), ("okay wait", "pause")]
 OTHERS = ["start", "next", "resume", "keep going", "skip", "repeat", "slower", "faster", "yes", "no",
           "how long left", "go back", "help", "top", "shop", "pass", "paws", "weight", "hold", "what", "stack"]
-BUDGET_PER_HOUR = 1.0
-MARGIN = 0.5
 
 
 # ----- making the audio -----------------------------------------------------------------------
@@ -160,6 +159,8 @@ def run_set(takes, spotter, baseline, times: dict[str, list[float]]) -> list[tup
         started = time.perf_counter()
         best = spotter.best(audio)
         times["check"].append(1000 * (time.perf_counter() - started))
+        if best is not None and best.score >= 0 and expected not in BARGE_IN_INTENTS:
+            print(f"  false hit: {name!r} as {best.phrase!r} ({best.score:+.2f})", file=sys.stderr)
         started = time.perf_counter()
         heard = baseline.intent(audio)
         times["baseline"].append(1000 * (time.perf_counter() - started))
@@ -188,7 +189,6 @@ def pct(a: int, n: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer takes (a smoke run)")
-    parser.add_argument("--threshold", type=float, default=None, help="report at this threshold (default: the spotter's)")
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args(argv)
     if shutil.which("espeak-ng") is None:
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     recognizer = load_whisper(background=False, threads=2)
     spotter = BargeInSpotter(recognizer)
     baseline = Baseline(recognizer)
-    threshold = spotter.threshold if args.threshold is None else args.threshold
+    threshold = 0.0                       # the score is the margin above the spotter's floors
     rng = random.Random(args.seed)
     per = 3 if args.quick else 10
     piper = piper_engine()
@@ -208,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         one_word = espeak_takes(ONE_WORD, per, rng, Path(tmp))
         leading = espeak_takes(LEADING, max(2, per // 2), rng, Path(tmp))
         others = espeak_takes([(o, "other") for o in OTHERS], max(1, per // 3), rng, Path(tmp))
-    own_voice = [(f"{t} [piper]", i, pad(say(piper, t), rng)) for t, i in ONE_WORD + LEADING] if piper else []
+    takes = 1 if args.quick else 3                   # Piper samples noise as it speaks: each take differs
+    own_one = [(f"{t} [piper {k}]", i, pad(say(piper, t), rng)) for t, i in ONE_WORD for k in range(takes)] if piper else []
+    own_lead = [(f"{t} [piper {k}]", i, pad(say(piper, t), rng)) for t, i in LEADING for k in range(takes)] if piper else []
     lines = coach_lines()[: 30 if args.quick else None]
     coach_audio = [say(piper, line) for line in lines] if piper else []
     coach_cuts = [("coach line", "coach", cut) for audio in coach_audio for cut in utterances_of(audio)]
@@ -220,10 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     times: dict[str, list[float]] = {"check": [], "baseline": []}
     sets = {
         "one-word, espeak-ng": run_set(one_word, spotter, baseline, times),
-        "one-word, Piper (the coach's voice)": run_set(own_voice[: len(ONE_WORD)], spotter, baseline, times),
+        "one-word, Piper (the coach's voice)": run_set(own_one, spotter, baseline, times),
         "one-word, espeak-ng, noise 10 dB": run_set(with_noise(one_word, 10, args.seed), spotter, baseline, times),
         "leading words, espeak-ng": run_set(leading, spotter, baseline, times),
-        "leading words, Piper": run_set(own_voice[len(ONE_WORD):], spotter, baseline, times),
+        "leading words, Piper": run_set(own_lead, spotter, baseline, times),
         "leading words, noise 10 dB": run_set(with_noise(leading, 10, args.seed + 1), spotter, baseline, times),
     }
     real = real_takes()
@@ -232,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     coach_rows = run_set(coach_cuts + noisy_coach, spotter, baseline, {"check": [], "baseline": []})
     coach_hours = 2 * coach_seconds / 3600        # clean and noisy
 
-    print(f"threshold {threshold:g} (score = log-probability of the phrase and its ending under tiny.en)\n")
+    print(f"floors: phrase log-probability {spotter.phrase_floor:g}, ratio to the free transcript {spotter.ratio_floor:g}\n")
     print(f"{'set':40} {'check':>14} {'baseline':>14}")
     for name, rows in sets.items():
         check, base, n = heard_share(rows, threshold)
@@ -264,12 +266,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"check / baseline median time: {ratio:.2f}")
 
     coach_scores = sorted((s for _, _, s, _, _ in coach_rows), reverse=True)
-    allowed = int(BUDGET_PER_HOUR * coach_hours)
-    suggested = (coach_scores[allowed] if len(coach_scores) > allowed else -10.0) + MARGIN
-    print(f"\nhighest scores on the coach's lines: {[round(s, 2) for s in coach_scores[:5]]}")
-    print(f"suggested threshold (budget {BUDGET_PER_HOUR:g}/hour, margin {MARGIN}): {suggested:.2f}")
+    print(f"\nhighest scores on the coach's lines (a hit is 0 or more): {[round(s, 2) for s in coach_scores[:5]]}")
     misses = [(n, round(s, 2), i, h) for rows in sets.values() for n, e, s, i, h in rows if not (s >= threshold and i == e)]
-    print(f"\nmissed by the check ({len(misses)}):")
+    print(f"\nmissed by the check ({len(misses)}; name, score, phrase intent, baseline intent):")
     for miss in misses[:40]:
         print("  ", miss)
     if real_rows:

@@ -3,7 +3,7 @@
 "stop", "pause", "wait", "hold on", "ouch", "that hurts" must be heard while the coach is
 talking, and a free transcription often misses them: tiny.en writes a lone "pause" as
 "Bors." and "stop" as "Star.". So the same Whisper is asked a narrower question, in three
-quick steps on one encoding of the audio:
+quick steps on one encoding of the audio, and a fourth to compare:
 
 1. Candidates: a beam search whose vocabulary is only our phrases' words (every other
    token suppressed) writes the audio as the closest phrase ("Star." cannot be written,
@@ -12,15 +12,20 @@ quick steps on one encoding of the audio:
 2. Teacher forcing: each candidate's tokens, leading words and phrase ("Okay, stop"), are
    fed to the unrestricted decoder as a forced prefix; the logits it returns for every
    forced step give the probability that Whisper itself would write exactly that.
-3. The end: the decoder's next token after the phrase must be an ending (end of text,
-   punctuation) or the phrase again ("stop stop"); "stop when it hurts" or "hold your leg"
-   are not commands. Its probability is the last term of the score.
+3. The end: after the phrase the decoder must want to end (end of text, or punctuation and
+   then end of text or the phrase again: "Stop. Stop."); "stop when it hurts", "Stop. If
+   you feel pain..." or "hold your leg" are not commands. Its probability is the last
+   term of the score.
 
-The score is the log-probability of the phrase and its ending under the unrestricted
-model: 0 is certain, and a hit needs `threshold` or more. Missing a real "stop" costs far
-more than a false one, so the threshold is set as low as our false-hit budget allows (at
-most one false barge-in per hour of the coach's own speech): see bench/keywords.py and the
-README for how it was chosen. Long utterances are never checked: a barge-in phrase is short.
+4. The ratio: Whisper's own free transcript (greedy) of the same encoding, so that the
+   phrase's probability is also judged against what the audio most likely says.
+
+A hit needs the phrase's log-probability (with its ending) of at least PHRASE_FLOOR and
+no more than -RATIO_FLOOR below the free transcript's; `KeywordHit.score` is the margin
+above the nearer floor (0 and up is a hit). Missing a real "stop" costs far more than a
+false one, so the floors are as low as our false-hit budget allows (at most one false
+barge-in per hour of the coach's own speech): see bench/keywords.py and the README. Long
+utterances are never checked: a barge-in phrase is short.
 """
 from __future__ import annotations
 
@@ -44,8 +49,11 @@ BARGE_IN_PHRASES: tuple[tuple[str, str], ...] = (
 LEAD_WORDS: tuple[str, ...] = ("okay", "ok", "and", "no", "oh", "hey", "so", "um", "uh", "please")
 ENDINGS = (".", "!", "?", ",")
 
-# Chosen on synthesized speech and the coach's own Piper voice (bench/keywords.py).
-DEFAULT_THRESHOLD = -6.0
+# Chosen on synthesized speech and the coach's own Piper voice (bench/keywords.py): no
+# false hit on 7 minutes of the coach's lines (clean and in noise) with a margin of 1 on the
+# ratio, while most commands pass.
+PHRASE_FLOOR = -8.0
+RATIO_FLOOR = -3.0
 DEFAULT_CONTEXT_SECONDS = 3.0      # the forced scoring needs no long context to avoid repetition
 MAX_AUDIO_SECONDS = 3.0            # longer utterances are not barge-in phrases
 CANDIDATES = 2                     # distinct phrases from the restricted search that are scored
@@ -108,17 +116,40 @@ def _log_softmax(row: np.ndarray) -> np.ndarray:
     return row - (top + math.log(float(np.exp(row - top).sum())))
 
 
+@dataclass(frozen=True)
+class Measured:
+    """What the check knows about one utterance, before the thresholds."""
+    phrase: str
+    intent: str
+    phrase_logprob: float       # the best phrase with its ending (its writings added up)
+    free_logprob: float         # what Whisper writes freely (greedy), for the ratio
+    free_text: str
+
+    @property
+    def ratio(self) -> float:
+        """How much less likely the phrase is than Whisper's own transcript (0: as likely)."""
+        return self.phrase_logprob - self.free_logprob
+
+
 class BargeInSpotter:
-    """The closed-vocabulary check on a loaded WhisperRecognizer (CTranslate2)."""
+    """The closed-vocabulary check on a loaded WhisperRecognizer (CTranslate2).
+
+    A hit needs both: the phrase probable in itself (`phrase_floor`), and not much less
+    probable than what Whisper would write freely (`ratio_floor`). The first keeps out
+    speech that merely resembles a phrase; the second forgives noisy audio, where every
+    transcript is unlikely, and catches a clear "start" whose free transcript is far
+    likelier than "stop".
+    """
 
     def __init__(self, recognizer, phrases: Iterable[tuple[str, str]] = BARGE_IN_PHRASES,
-                 threshold: float = DEFAULT_THRESHOLD, context_seconds: float = DEFAULT_CONTEXT_SECONDS,
-                 max_seconds: float = MAX_AUDIO_SECONDS, leads: Sequence[str] = LEAD_WORDS) -> None:
+                 phrase_floor: float = PHRASE_FLOOR, ratio_floor: float = RATIO_FLOOR,
+                 context_seconds: float = DEFAULT_CONTEXT_SECONDS, max_seconds: float = MAX_AUDIO_SECONDS,
+                 leads: Sequence[str] = LEAD_WORDS) -> None:
         self.recognizer = recognizer
         self.phrases = tuple((" ".join(words_of(p)), intent) for p, intent in phrases)
         if not self.phrases:
             raise ValueError("a barge-in spotter needs at least one phrase")
-        self.threshold = threshold
+        self.phrase_floor, self.ratio_floor = phrase_floor, ratio_floor
         self.context_seconds = context_seconds
         self.max_seconds = max_seconds
         self.leads = tuple(leads)
@@ -130,33 +161,50 @@ class BargeInSpotter:
     def spot(self, audio: np.ndarray) -> KeywordHit | None:
         """A hit when `audio` (float32 16 kHz mono) is a barge-in phrase, else None."""
         best = self.best(audio)
-        return best if best is not None and best.score >= self.threshold else None
+        return best if best is not None and best.score >= 0.0 else None
 
     def best(self, audio: np.ndarray) -> KeywordHit | None:
-        """The best-scoring phrase whatever its score (None for long audio or no candidate).
+        """The best phrase whatever its score (None for long audio or no candidate). The
+        score is the margin above the nearer of the two floors: a hit from 0 up."""
+        measured = self.measure(audio)
+        if measured is None:
+            return None
+        return KeywordHit(measured.phrase, measured.intent, round(self.score(measured), 3))
+
+    def score(self, measured: Measured) -> float:
+        return min(measured.phrase_logprob - self.phrase_floor, measured.ratio - self.ratio_floor)
+
+    def measure(self, audio: np.ndarray) -> Measured | None:
+        """The best phrase's probability and Whisper's own transcript's, on one encoding.
 
         Two writings of one phrase ("Okay, stop" and "Ok stop") are two ways of saying it:
         their probabilities add up.
         """
-        by_phrase: dict[tuple[str, str], float] = {}
-        for scored in self.score_candidates(audio):
-            key = (scored.phrase, scored.intent)
-            by_phrase[key] = float(np.logaddexp(by_phrase.get(key, -math.inf), scored.score))
-        if not by_phrase:
-            return None
-        (phrase, intent), score = max(by_phrase.items(), key=lambda item: item[1])
-        return KeywordHit(phrase, intent, round(score, 3))
-
-    def score_candidates(self, audio: np.ndarray) -> list[Scored]:
         audio = np.asarray(audio, dtype=np.float32)
         if len(audio) == 0 or len(audio) > self.max_seconds * SAMPLE_RATE:
-            return []
+            return None
         import ctranslate2
-        from voicecoach.hearing.whisper import features_for_context
+        from voicecoach.hearing.whisper import features_for_context, max_new_tokens
 
         model = self.recognizer.loaded_model()
         features = features_for_context(audio, self.context_seconds)
         encoded = model.encode(ctranslate2.StorageView.from_array(features[None]))
+        by_phrase: dict[tuple[str, str], float] = {}
+        for scored in self.score_candidates(model, encoded):
+            key = (scored.phrase, scored.intent)
+            by_phrase[key] = float(np.logaddexp(by_phrase.get(key, -math.inf), scored.score))
+        if not by_phrase:
+            return None
+        (phrase, intent), logprob = max(by_phrase.items(), key=lambda item: item[1])
+        start = self._vocabulary.prompt()
+        free = model.generate(encoded, [start], beam_size=1, return_scores=True,
+                              max_length=len(start) + max_new_tokens(len(audio) / SAMPLE_RATE))[0]
+        ids = free.sequences_ids[0]
+        # The score is a mean over the tokens written and the end of text.
+        free_logprob = float(free.scores[0]) * (len(ids) + 1)
+        return Measured(phrase, intent, logprob, free_logprob, self._vocabulary.decode(ids))
+
+    def score_candidates(self, model, encoded) -> list[Scored]:
         start = self._vocabulary.prompt()
         found = model.generate(encoded, [start], beam_size=BEAM, num_hypotheses=BEAM,
                                max_length=len(start) + CANDIDATE_TOKENS,
@@ -206,22 +254,39 @@ class BargeInSpotter:
 
     def _force(self, model, encoded, start: list[int], ids: list[int], target: list[str],
                phrase: str, intent: str) -> Scored:
+        """Teacher forcing: the phrase's tokens and a full stop after them, in one pass.
+
+        The logits of each forced step give the phrase's probability; the step after the
+        phrase and the one after the full stop give its ending: end of text, or punctuation
+        followed by end of text or the phrase again. "Stop. If you feel pain..." is then no
+        "stop": after "Stop." the decoder wants more words.
+        """
+        period = self._vocabulary.ids.get(".")
+        forced = ids + ([period] if period is not None else [])
         # CTranslate2 counts a forced prefix twice against max_length (measured: a length of
         # 2n returns n steps), so this asks for the forced steps and the one after them.
-        result = model.generate(encoded, [start + ids], beam_size=1, max_length=2 * (len(ids) + 1) + len(start),
+        result = model.generate(encoded, [start + forced], beam_size=1, max_length=2 * (len(forced) + 1) + len(start),
                                 return_logits_vocab=True, suppress_tokens=[], suppress_blank=False)[0]
         rows = np.asarray(result.logits[0]) if result.logits else np.zeros((0, 0))
         if len(rows) < len(ids):
             return Scored(self._vocabulary.decode(ids), phrase, intent, -math.inf, -math.inf)
         phrase_logprob = sum(float(_log_softmax(rows[i])[token]) for i, token in enumerate(ids))
-        if len(rows) > len(ids):
-            after = _log_softmax(rows[len(ids)])
-            end_logprob = float(np.logaddexp.reduce(after[self._ending_tokens()]))
+        return Scored(self._vocabulary.decode(ids), phrase, intent, phrase_logprob, self._end_logprob(rows, len(ids)))
+
+    def _end_logprob(self, rows: np.ndarray, after: int) -> float:
+        """log P(the phrase ends here): end of text next, or punctuation and then the end."""
+        # The decoder returns no logits for a step that chose end of text: it was the most
+        # likely next token there, so the phrase ended.
+        if len(rows) <= after:
+            return 0.0
+        next_step = _log_softmax(rows[after])
+        punctuation = float(np.logaddexp.reduce(next_step[self._punctuation_tokens()]))
+        if len(rows) <= after + 1:
+            then_end = 0.0
         else:
-            # The decoder returns no logits for a step that chose end of text: it was the
-            # most likely next token, so the phrase ended there.
-            end_logprob = 0.0
-        return Scored(self._vocabulary.decode(ids), phrase, intent, phrase_logprob, end_logprob)
+            then_end = float(np.logaddexp.reduce(_log_softmax(rows[after + 1])[self._ending_tokens()]))
+        ends_now = float(np.logaddexp.reduce(next_step[self._ending_tokens()]))     # end, or "stop stop"
+        return float(np.logaddexp(ends_now, punctuation + then_end))
 
     def _allowed_tokens(self) -> set[int]:
         vocabulary = self._vocabulary
@@ -240,10 +305,13 @@ class BargeInSpotter:
             self._suppressed = [i for i in range(self._vocabulary.eot + 1) if i not in allowed or i == self._vocabulary.eot]
         return self._suppressed
 
+    def _punctuation_tokens(self) -> list[int]:
+        return [self._vocabulary.ids[p] for p in ENDINGS if p in self._vocabulary.ids]
+
     def _ending_tokens(self) -> list[int]:
-        """End of text, punctuation, or the first token of a phrase said again ("stop stop")."""
+        """End of text, or the phrase said again ("stop stop", "Stop. Stop.")."""
         vocabulary = self._vocabulary
-        endings = {vocabulary.eot} | {vocabulary.ids[p] for p in ENDINGS if p in vocabulary.ids}
+        endings = {vocabulary.eot}
         for phrase, _ in self.phrases:
             first = phrase.split()[0]
             for spelling in (first, first.capitalize()):
