@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from hearing_signals import voiced
+from test_hearing_sources import take
 from voicecoach.hearing import sources
 from voicecoach.hearing.audio import SAMPLE_RATE
 from voicecoach.hearing.sources import (MicrophoneSource, MicrophoneUnavailable, MiniaudioMicrophone,
@@ -43,16 +44,6 @@ class FakeCapture:
 
     def close(self) -> None:
         self.closed.set()
-
-
-def take(source, count: int) -> list[np.ndarray]:
-    cancel = threading.Event()
-    frames = []
-    for frame in source.frames(cancel):
-        frames.append(frame)
-        if len(frames) == count:
-            cancel.set()
-    return frames
 
 
 def test_blocks_of_any_size_come_out_as_whole_frames_in_order():
