@@ -45,6 +45,13 @@ def test_the_check_needs_whisper():
     assert spotter_for(Sphinx()) is None
 
 
+def test_the_check_looks_through_a_recognizer_that_can_fall_back(whisper):
+    from voicecoach.hearing.engines import FallingBack
+
+    spotter = spotter_for(FallingBack(whisper, notify=lambda line: None))
+    assert spotter is not None and spotter.recognizer is whisper
+
+
 # ----- the listen loop's hook ---------------------------------------------------------------------
 
 class Recorder:

@@ -22,7 +22,7 @@ from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.coach.simulate import ScriptError, Simulator, load_script
 from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
-from voicecoach.intents.matcher import recognize
+from voicecoach.intents.understand import understand
 
 # Verbs whose arguments and work live with their part of the program.
 PLUGGED_VERBS = {
@@ -47,11 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("parse", help="match utterances to intents, one JSON object a line")
     p.add_argument("utterances", nargs="*", help="utterances; one a line on stdin when none are given")
+    add_reader_argument(p)
 
     p = verbs.add_parser("simulate", help="run a scripted session on a virtual clock")
     p.add_argument("script", type=Path, help="lines of '@<seconds> <utterance>'; # starts a comment")
     p.add_argument("--json", action="store_true", help="one JSON object an event")
     p.add_argument("--db", default=None, help="record the session in this history database")
+    add_reader_argument(p)
 
     p = verbs.add_parser("validate", help="check content and intent files")
     p.add_argument("directory", nargs="?", type=Path, help="a directory of YAML files (default: the shipped ones)")
@@ -62,8 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_reader_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reader-model", default=None, metavar="FILE",
+                        help="a saved statistical reader (.npz), or 'off' to read with the templates alone")
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", action="store_true", help="type instead of speaking")
+    add_reader_argument(parser)
     parser.add_argument("--db", default=None, help="history database path (default: in your data directory)")
     parser.add_argument("--no-history", action="store_true", help="do not read or write history")
     parser.add_argument("--audio-in", type=Path, default=None, metavar="FILE.wav",
@@ -118,9 +126,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     catalog = _catalog()
+    statistical = _statistical_reader(args, catalog, background=False)
     lines = args.utterances if args.utterances else (line.rstrip("\r\n") for line in sys.stdin)
     for text in lines:
-        print(json.dumps(recognize(text, catalog).as_json(), ensure_ascii=False), flush=not args.utterances)
+        print(json.dumps(understand(text, catalog, None, statistical).as_json(), ensure_ascii=False),
+              flush=not args.utterances)
     return 0
 
 
@@ -132,6 +142,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except ScriptError as exc:
         raise UserError(str(exc)) from None
     content, catalog = _content(), _catalog()
+    statistical = _statistical_reader(args, catalog, content, background=False)
     listeners, notice = _history_listeners(args, simulated=True)
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
@@ -142,7 +153,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content),
                        history=_history_answer(listeners))
 
-    simulator = Simulator(make_session, lambda text, session: recognize(text, catalog, session.context()))
+    simulator = Simulator(make_session, lambda text, session: understand(text, catalog, session.context(), statistical))
     for event in simulator.run(script):
         print(json.dumps(event.as_json(), ensure_ascii=False) if args.json else event.as_text())
     return 0
@@ -206,7 +217,8 @@ def _is_intent_file(path: Path) -> bool:
 def cmd_run(args: argparse.Namespace) -> int:
     from voicecoach.app import run_coach
 
-    return run_coach(args, _content(), _catalog(), _history_listeners)
+    content, catalog = _content(), _catalog()
+    return run_coach(args, content, catalog, _history_listeners, _statistical_reader(args, catalog, content))
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -221,6 +233,17 @@ def _catalog():
         return load_catalog()
     except CatalogError as exc:
         raise UserError(f"the intent templates are broken:\n{exc}") from None
+
+
+def _statistical_reader(args: argparse.Namespace, catalog, content=None, background: bool = True):
+    """The statistical reader behind the templates, or None (with one line saying why)."""
+    from voicecoach.intents.understand import open_reader
+
+    content = content if content is not None else _content()
+    reader, notice = open_reader(catalog, content.topic_texts(), getattr(args, "reader_model", None), background)
+    if notice:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+    return reader
 
 
 def _content():

@@ -320,7 +320,13 @@ class BargeInSpotter:
 
 
 def spotter_for(recognizer, **options) -> BargeInSpotter | None:
-    """A spotter on `recognizer` when it is Whisper (the check needs its decoder), else None."""
-    if getattr(recognizer, "name", "") != "whisper":
+    """A spotter on `recognizer` when it is Whisper (the check needs its decoder), else None.
+
+    A recognizer that falls back to sphinx (hearing.engines.FallingBack) is looked through
+    to its Whisper; should Whisper fail later, the check fails with it and the listen loop
+    leaves every utterance to the fallback.
+    """
+    whisper = getattr(recognizer, "primary", recognizer)
+    if getattr(whisper, "name", "") != "whisper" or not hasattr(whisper, "loaded_model"):
         return None
-    return BargeInSpotter(recognizer, **options)
+    return BargeInSpotter(whisper, **options)

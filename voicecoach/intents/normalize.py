@@ -112,7 +112,12 @@ _DURATION_PATTERNS: list[tuple[re.Pattern[str], object]] = [
 ]
 
 
+# "ten more seconds" is "ten seconds more": the amount and its unit belong together.
+_AMOUNT_BEFORE_COMPARATIVE = re.compile(r"\b(\d+(?:\.\d+)?) (more|extra|less|fewer) (seconds?|secs?|minutes?|mins?)\b")
+
+
 def _mark_durations(text: str) -> str:
+    text = _AMOUNT_BEFORE_COMPARATIVE.sub(r"\1 \3 \2", text)
     for pattern, seconds_of in _DURATION_PATTERNS:
         text = pattern.sub(lambda m: f" {DURATION_PREFIX}{int(round(seconds_of(m)))} ", text)  # type: ignore[operator]
     return text
