@@ -184,7 +184,7 @@ class BargeInSpotter:
         if len(audio) == 0 or len(audio) > self.max_seconds * SAMPLE_RATE:
             return None
         import ctranslate2
-        from voicecoach.hearing.whisper import features_for_context, max_new_tokens
+        from voicecoach.hearing.whisper import features_for_context
 
         model = self.recognizer.loaded_model()
         features = features_for_context(audio, self.context_seconds)
@@ -196,13 +196,38 @@ class BargeInSpotter:
         if not by_phrase:
             return None
         (phrase, intent), logprob = max(by_phrase.items(), key=lambda item: item[1])
+        free_logprob, free_text = self._free_transcript(model, encoded, len(audio) / SAMPLE_RATE)
+        return Measured(phrase, intent, logprob, free_logprob, free_text)
+
+    def _free_transcript(self, model, encoded, seconds: float) -> tuple[float, str]:
+        """The most probable complete transcript along Whisper's greedy path, and its text.
+
+        A short context tempts the decoder to go on after the words ("If you feel pain, stop.
+        Stop. If you"); the whole path is then less probable than the audio warrants and
+        would flatter the ratio. So every point of the path is tried as its end (the path so
+        far, then end of text), and the likeliest complete transcript counts.
+        """
+        from voicecoach.hearing.whisper import max_new_tokens
+
         start = self._vocabulary.prompt()
-        free = model.generate(encoded, [start], beam_size=1, return_scores=True,
-                              max_length=len(start) + max_new_tokens(len(audio) / SAMPLE_RATE))[0]
-        ids = free.sequences_ids[0]
-        # The score is a mean over the tokens written and the end of text.
-        free_logprob = float(free.scores[0]) * (len(ids) + 1)
-        return Measured(phrase, intent, logprob, free_logprob, self._vocabulary.decode(ids))
+        eot = self._vocabulary.eot
+        free = model.generate(encoded, [start], beam_size=1, return_logits_vocab=True,
+                              max_length=len(start) + max_new_tokens(seconds))[0]
+        ids = list(free.sequences_ids[0])
+        rows = np.asarray(free.logits[0]) if free.logits else np.zeros((0, 0))
+        path, best, best_at = 0.0, -math.inf, 0
+        for k in range(min(len(ids), len(rows))):
+            step = _log_softmax(rows[k])
+            if k and path + step[eot] > best:
+                best, best_at = path + step[eot], k
+            path += float(step[ids[k]])
+        if len(rows) > len(ids):
+            ended = path + float(_log_softmax(rows[len(ids)])[eot])
+        else:
+            ended = path      # the decoder chose end of text there (its logits are not returned)
+        if ended >= best:
+            best, best_at = ended, len(ids)
+        return float(best), self._vocabulary.decode(ids[:best_at])
 
     def score_candidates(self, model, encoded) -> list[Scored]:
         start = self._vocabulary.prompt()
