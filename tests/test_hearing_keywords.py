@@ -83,16 +83,16 @@ def heard(events: list) -> list:
 
 def test_a_hit_is_acted_on_as_its_intent_without_the_full_decode():
     recognizer = Recorder(Match("Star.", "none"))
-    [event] = heard(listen(lambda audio: KeywordHit("stop", "stop", -0.7), recognizer))
+    [event] = heard(listen(lambda audio: KeywordHit("stop", "stop", 0.7), recognizer))
     assert isinstance(event, UtteranceHeard)
     assert (event.match.intent, event.match.text) == ("stop", "stop")
-    assert event.match.score == pytest.approx(np.exp(-0.7))
+    assert event.match.score == pytest.approx(1 - 0.5 * np.exp(-0.7))
     assert recognizer.calls == 0
 
 
 def test_a_hit_gets_through_while_the_coach_speaks():
     recognizer = Recorder(Match("Bors.", "none"))
-    [event] = heard(listen(lambda audio: KeywordHit("pause", "pause", -1.0), recognizer, coach_line=LINE))
+    [event] = heard(listen(lambda audio: KeywordHit("pause", "pause", 1.0), recognizer, coach_line=LINE))
     assert isinstance(event, UtteranceHeard) and event.match.intent == "pause"
 
 

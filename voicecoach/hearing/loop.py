@@ -4,9 +4,9 @@
 
 `spot`, when given, is asked first (the closed-vocabulary barge-in check of
 hearing.keywords): a phrase it hears ("stop", "hold on", "that hurts") is acted on as its
-intent without the full decode. `recognize` is any callable from float32 16 kHz audio to a Match (`reader()` builds one
-from a Recognizer, the catalog and the session's context); tests pass fakes. Events are
-small frozen dataclasses delivered in stream order:
+intent without the full decode. `recognize` is any callable from float32 16 kHz audio to
+a Match (`reader()` builds one from a Recognizer, the catalog and the session's context);
+tests pass fakes. Events are small frozen dataclasses delivered in stream order:
 
     SpeechStarted      someone started talking (show it; the utterance is not complete yet)
     SpeechDropped      that sound was too short to be a word (a click, a knock)
@@ -335,7 +335,8 @@ class ListenLoop:
             return None
         if hit is None:
             return None
-        return Match(hit.phrase, hit.intent, {}, math.exp(min(0.0, hit.score)))
+        # The hit's score is its margin above the check's floors (0 and up): 0.5 at the floor, towards 1.
+        return Match(hit.phrase, hit.intent, {}, 1.0 - 0.5 * math.exp(-max(0.0, hit.score)))
 
     def _release(self) -> list[HearingEvent]:
         held, self._held = self._held, None
