@@ -210,9 +210,9 @@ def _worker_init(use_keywords: bool) -> None:
         print(f"note: {notice}", file=sys.stderr)
     _WORKER.update(catalog=catalog, recognizer=recognizer, spotter=None)
     if use_keywords:
-        from voicecoach.hearing.keywords import BargeInSpotter
+        from voicecoach.hearing.keywords import spotter_for
 
-        _WORKER["spotter"] = BargeInSpotter(recognizer)
+        _WORKER["spotter"] = spotter_for(recognizer)
 
 
 def run_one(task: dict) -> RunResult:
