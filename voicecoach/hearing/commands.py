@@ -1,10 +1,20 @@
-"""`voicecoach transcribe FILE.wav ...`: what the recognizer hears, one JSON line a file."""
+"""`voicecoach transcribe FILE.wav ...`: what the recognizer hears, one JSON line a file.
+
+With `--played PLAYED.wav` (one for each FILE, in order: what the speaker played while FILE
+was recorded, starting at the same moment, at any sample rate) each recording goes through
+the live listen loop instead: the echo canceller fed with what was played, voice activity,
+end of speech and the barge-in rules while the coach spoke; one JSON line an utterance:
+"file", "start_ms", "end_ms", "text", "intent", "slots" (and "ignored" with the reason when
+the rules would not act on it).
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from voicecoach.hearing.audio import AudioError, read_wav
 from voicecoach.hearing.engines import ENGINES, open_recognizer
@@ -20,6 +30,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a CTranslate2 Whisper model directory (default: $VOICECOACH_ASR_MODEL, the config file, or the bundled tiny.en)")
     parser.add_argument("--reader-model", default=None, metavar="FILE",
                         help="a saved statistical reader (.npz), or 'off' to read with the templates alone")
+    parser.add_argument("--played", action="append", type=Path, default=None, metavar="PLAYED.wav",
+                        help="what the speaker played while the recording was made (one per FILE, in order, same start)")
+    parser.add_argument("--echo", choices=("webrtc", "none"), default="webrtc",
+                        help="echo canceller used with --played (default: webrtc)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from voicecoach.settings import settings_of
 
     catalog = load_catalog()
+    if args.played is not None and len(args.played) != len(args.files):
+        print(f"voicecoach: {len(args.files)} recordings but {len(args.played)} --played files; give one --played per recording, in order",
+              file=sys.stderr)
+        return 2
     statistical, reader_notice = open_reader(catalog, load_content().topic_texts(), settings_of(args).reader_model,
                                              background=False)
     if reader_notice:
@@ -40,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
+    if args.played is not None:
+        return _run_played(args, recognizer, catalog, statistical)
     failures = 0
     for path in args.files:
         try:
@@ -63,3 +83,77 @@ def run(args: argparse.Namespace) -> int:
             "audio_ms": round(transcript.audio_ms, 1),
         }, ensure_ascii=False), flush=True)
     return 1 if failures else 0
+
+
+def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None) -> int:
+    from voicecoach.hearing.echo import echo_gated_endpointer, open_canceller
+    from voicecoach.hearing.keywords import spotter_for
+    from voicecoach.hearing.loop import ListenLoop, reader
+
+    barge_in = spotter_for(recognizer)       # stop, pause and pain phrases, checked first, as live
+    failures = 0
+    warned = False
+    for path, played_path in zip(args.files, args.played):
+        try:
+            mic, played = read_wav(path), read_wav(played_path)
+        except AudioError as exc:
+            print(f"voicecoach: {exc}", file=sys.stderr)
+            print(json.dumps({"file": str(path), "error": str(exc)}), flush=True)
+            failures += 1
+            continue
+        canceller, notice = open_canceller(args.echo)
+        if notice and not warned:
+            print(f"voicecoach: {notice}", file=sys.stderr)
+            warned = True
+        loop = ListenLoop(reader(recognizer, catalog, statistical=statistical), endpointer=echo_gated_endpointer(canceller),
+                          spot=barge_in.spot if barge_in else None)
+        try:
+            heard = listen_to_recording(mic, played, loop, canceller)
+        except RecognizerUnavailable as exc:
+            print(f"voicecoach: no recognizer: {exc}", file=sys.stderr)
+            return 1
+        for row in heard:
+            print(json.dumps({"file": str(path), **row}, ensure_ascii=False), flush=True)
+        if canceller is not None:
+            delay = f"{canceller.delay_ms:.0f} ms" if canceller.delay_known else "not found (too little of the coach's voice)"
+            print(f"voicecoach: {path}: echo delay {delay}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+COACH_LEVEL = 1e-5      # mean power of a played frame above which the coach counts as speaking (-50 dBFS)
+
+
+def listen_to_recording(mic: np.ndarray, played: np.ndarray, loop, canceller=None) -> list[dict]:
+    """Run a recording and what was played during it (both 16 kHz, same start) through the listen loop.
+
+    The played audio is the canceller's reference and tells the barge-in rules when the
+    coach was speaking. One dict an utterance the loop heard (acted on or ignored).
+    """
+    from voicecoach.hearing.loop import UtteranceHeard, UtteranceIgnored
+    from voicecoach.hearing.sources import FRAME_SAMPLES, frames_of
+
+    if canceller is not None:
+        canceller.played(played, 16000, 0.0)
+    rows: list[dict] = []
+
+    def collect(events) -> None:
+        for event in events:
+            if isinstance(event, (UtteranceHeard, UtteranceIgnored)):
+                row = {"start_ms": round(event.onset_ms), "end_ms": round(event.speech_end_ms),
+                       "text": event.match.text, "intent": event.match.intent, "slots": event.match.slots}
+                if isinstance(event, UtteranceIgnored):
+                    row["ignored"] = event.reason
+                rows.append(row)
+
+    for index, frame in enumerate(frames_of(mic, tail_seconds=1.0)):
+        start = index * FRAME_SAMPLES
+        coach = played[start:start + FRAME_SAMPLES]
+        if len(coach) and float(np.mean(np.square(coach))) > COACH_LEVEL:
+            loop.coach_speaking("")          # what was said is not known from a recording: its words cannot match
+        else:
+            loop.coach_silent()
+        if canceller is not None:
+            frame = canceller.process(frame, start / 16000)
+        collect(loop.push(frame))
+    collect(loop.finish())
+    return rows
