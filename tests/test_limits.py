@@ -347,3 +347,14 @@ def test_values_pyyaml_cannot_build_are_one_error_at_their_line(tmp_path, text, 
 def test_intent_values_of_the_wrong_kind_are_refused(tmp_path, text, line, words):
     problems = _intents(tmp_path, text)
     assert any(p.startswith(f"{tmp_path / 'x.yaml'}:{line}:") and words in p for p in problems), problems
+
+
+def test_text_mode_answers_an_over_long_line_and_goes_on():
+    lines = ["a" * 100_000, "hold for " + "9" * 400 + " seconds", "why does my it band hurt"]
+    result = subprocess.run([sys.executable, "-m", "voicecoach", "--text", "--no-history"], input="\n".join(lines) + "\n",
+                            capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    said = [line for line in result.stdout.splitlines() if line.startswith("coach: ")]
+    assert "coach: Sorry, I didn't catch that. Say help to hear what you can say." in said
+    assert "coach: I can time holds from five seconds to ten minutes." in said
+    assert "coach: IT band pain is a common injury among runners." in said
