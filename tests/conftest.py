@@ -63,3 +63,15 @@ def whisper():
     if notice:
         pytest.skip(f"Whisper is not available here: {notice}")
     return recognizer
+
+
+@pytest.fixture(scope="session")
+def statistical_reader():
+    """The statistical reader, trained (or loaded from the user's cache) once for the whole run."""
+    from voicecoach.content.loader import load_content
+    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.understand import open_reader
+
+    reader, notice = open_reader(load_catalog(), load_content().topic_texts(), background=False)
+    assert reader is not None, notice
+    return reader

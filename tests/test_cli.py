@@ -20,8 +20,8 @@ def test_parse_arguments_give_one_json_object_each():
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.returncode == 0
     assert [r["intent"] for r in rows] == ["start", "time_left", "none"]
-    assert rows[0] == {"text": "start the stretch", "intent": "start",
-                       "slots": {"exercise": "it_band_stretch"}, "score": rows[0]["score"]}
+    assert rows[0] == {"text": "start the stretch", "intent": "start", "slots": {"exercise": "it_band_stretch"},
+                       "score": rows[0]["score"], "by": "template", "confidence": rows[0]["confidence"]}
 
 
 def test_parse_reads_stdin_one_line_each_keeping_blank_lines():

@@ -272,11 +272,19 @@ class TranscriptEngine:
 
 
 def test_reader_reads_with_the_context_of_the_moment():
-    contexts = [Context(), Context(exercising=True)]
-    recognize_audio = reader(TranscriptEngine([Hypothesis("my knee hurts", -0.1)]), CATALOG, lambda: contexts.pop(0))
+    """The session's context is asked afresh for every utterance."""
+    contexts = [Context(), Context(exercising=True, paused=True)]
+    asked = []
+
+    def context() -> Context:
+        asked.append(contexts[len(asked)])
+        return asked[-1]
+
+    recognize_audio = reader(TranscriptEngine([Hypothesis("my knee hurts", -0.1)]), CATALOG, context)
     audio = voiced(0.5)
-    assert recognize_audio(audio).intent == "ask"
     assert recognize_audio(audio).intent == "report_pain"
+    assert recognize_audio(audio).intent == "report_pain"
+    assert asked == contexts
 
 
 def test_reader_turns_no_speech_into_nothing_heard():

@@ -22,7 +22,7 @@ from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.coach.simulate import ScriptError, SimulationLimit, Simulator, load_script
 from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
-from voicecoach.intents.matcher import recognize
+from voicecoach.intents.understand import understand
 from voicecoach.limits import MAX_UTTERANCE_CHARS
 
 # Verbs whose arguments and work live with their part of the program.
@@ -47,11 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("parse", help="match utterances to intents, one JSON object a line")
     p.add_argument("utterances", nargs="*", help="utterances; one a line on stdin when none are given")
+    add_reader_argument(p)
 
     p = verbs.add_parser("simulate", help="run a scripted session on a virtual clock")
     p.add_argument("script", type=Path, help="lines of '@<seconds> <utterance>'; # starts a comment")
     p.add_argument("--json", action="store_true", help="one JSON object an event")
     p.add_argument("--db", default=None, help="record the session in this history database")
+    add_reader_argument(p)
 
     p = verbs.add_parser("validate", help="check content and intent files")
     p.add_argument("directory", nargs="?", type=Path, help="a directory of YAML files (default: the shipped ones)")
@@ -62,8 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_reader_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reader-model", default=None, metavar="FILE",
+                        help="a saved statistical reader (.npz), or 'off' to read with the templates alone")
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", action="store_true", help="type instead of speaking")
+    add_reader_argument(parser)
     parser.add_argument("--db", default=None, help="history database path (default: in your data directory)")
     parser.add_argument("--no-history", action="store_true", help="do not read or write history")
     parser.add_argument("--audio-in", type=Path, default=None, metavar="FILE.wav",
@@ -118,20 +126,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def cmd_parse(args: argparse.Namespace) -> int:
     catalog = _catalog()
+    statistical = _statistical_reader(args, catalog, background=False)
     lines = (_clean_text(u) for u in args.utterances) if args.utterances else _stdin_lines()
     ascii_only = "utf" not in (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
     for text in lines:
-        print(json.dumps(_parse_line(text, catalog), ensure_ascii=ascii_only), flush=not args.utterances)
+        print(json.dumps(_parse_line(text, catalog, statistical), ensure_ascii=ascii_only), flush=not args.utterances)
     return 0
 
 
-def _parse_line(text: str, catalog) -> dict:
+def _parse_line(text: str, catalog, statistical) -> dict:
     """One line's answer; a line that cannot be read gets an `error` and the stream goes on."""
     if len(text) > MAX_UTTERANCE_CHARS:
-        return {**recognize(text, catalog).as_json(),
+        return {**understand(text, catalog, None, statistical).as_json(),
                 "error": f"line too long ({len(text)} characters, at most {MAX_UTTERANCE_CHARS})"}
     try:
-        return recognize(text, catalog).as_json()
+        return understand(text, catalog, None, statistical).as_json()
     except Exception as exc:      # one bad line must not end a stream another program feeds
         return {"text": text, "intent": "none", "slots": {}, "score": 0.0, "error": f"{type(exc).__name__}: {exc}"}
 
@@ -160,6 +169,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except ScriptError as exc:
         raise UserError(str(exc)) from None
     content, catalog = _content(), _catalog()
+    statistical = _statistical_reader(args, catalog, content, background=False)
     listeners, notice = _history_listeners(args, simulated=True)
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
@@ -170,7 +180,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content),
                        history=_history_answer(listeners))
 
-    simulator = Simulator(make_session, lambda text, session: recognize(text, catalog, session.context()))
+    simulator = Simulator(make_session, lambda text, session: understand(text, catalog, session.context(), statistical))
     try:
         for event in simulator.events(script):
             print(json.dumps(event.as_json(), ensure_ascii=False) if args.json else event.as_text())
@@ -237,7 +247,8 @@ def _is_intent_file(path: Path) -> bool:
 def cmd_run(args: argparse.Namespace) -> int:
     from voicecoach.app import run_coach
 
-    return run_coach(args, _content(), _catalog(), _history_listeners)
+    content, catalog = _content(), _catalog()
+    return run_coach(args, content, catalog, _history_listeners, _statistical_reader(args, catalog, content))
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -252,6 +263,17 @@ def _catalog():
         return load_catalog()
     except CatalogError as exc:
         raise UserError(f"the intent templates are broken:\n{exc}") from None
+
+
+def _statistical_reader(args: argparse.Namespace, catalog, content=None, background: bool = True):
+    """The statistical reader behind the templates, or None (with one line saying why)."""
+    from voicecoach.intents.understand import open_reader
+
+    content = content if content is not None else _content()
+    reader, notice = open_reader(catalog, content.topic_texts(), getattr(args, "reader_model", None), background)
+    if notice:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+    return reader
 
 
 def _content():

@@ -9,7 +9,7 @@ the caller (text mode, voice loop, simulator, tests) decides how to wait and del
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 from voicecoach import limits
@@ -17,13 +17,17 @@ from voicecoach.coach.clock import Clock
 from voicecoach.coach.events import CoachEvent, EventListener
 from voicecoach.coach.replies import Reply, capitalized, estimate_speech_seconds
 from voicecoach.coach.timeline import (
-    ROUTINE_DONE, Block, TimedCue, block_starts, build_blocks, build_cues, say_number, say_seconds,
+    ROUTINE_DONE, Block, TimedCue, block_starts, build_blocks, build_cues, rep_unit, say_number, say_seconds,
 )
 from voicecoach.content.model import Content, Exercise
 from voicecoach.intents.types import Context, Match
 
 MIN_HOLD_SECONDS = int(limits.HOLD_SECONDS.lowest)
 MAX_HOLD_SECONDS = int(limits.HOLD_SECONDS.highest)
+MAX_REPS = int(limits.REPS.highest)
+ADJUST_STEP_SECONDS = 10         # "make it longer" with no amount: ten seconds more (ours)
+ADJUST_STEP_REPS = 2             # ... or two more reps (ours)
+MAX_SETS = int(limits.SETS.highest)
 RATE_STEP = 1.15                 # "slower"/"faster" change the speaking rate by this factor
 RATE_LIMITS = (0.6, 1.6)
 WORDS_PER_MINUTE = 165.0         # our estimate of the voice at rate 1.0
@@ -81,6 +85,7 @@ class Session:
         self.last_said: list[Reply] = []
         self._holds: dict[str, float] = {}
         self._reps: dict[str, int] = {}
+        self._sets: dict[str, int] = {}
         self._routine: list[str] = []
         self._position = -1
         self._in_session = False
@@ -91,7 +96,8 @@ class Session:
             "help": self._help, "time_left": self._time_left, "set_duration": self._set_duration,
             "report_pain": self._report_pain, "yes": self._yes, "no": self._no,
             "slower": self._slower, "faster": self._faster, "none": self._not_understood,
-            "ask_history": self._ask_history,
+            "ask_history": self._ask_history, "adjust": self._adjust, "whats_next": self._whats_next,
+            "switch_sides": self._switch_sides,
         }
 
     # ----- the public surface ---------------------------------------------------------
@@ -222,7 +228,8 @@ class Session:
 
     def _blocks_for(self, exercise: Exercise) -> list[Block]:
         return build_blocks(exercise, self._holds.get(exercise.id), self._reps.get(exercise.id),
-                            lead=lambda text: self._speech_seconds(text, self.words_per_minute))
+                            lead=lambda text: self._speech_seconds(text, self.words_per_minute),
+                            sets=self._sets.get(exercise.id))
 
     def _after_cue(self, cue: TimedCue, out: list[Reply]) -> None:
         exercise = self.exercise
@@ -387,10 +394,104 @@ class Session:
             return [Reply(f"Okay. Holds will be {say_seconds(seconds)}.")]
         if exercise.program.kind != "hold":
             return [Reply(f"{capitalized(exercise.name)} counts reps, so there's no hold to change.")]
+        return self._change_hold(exercise, seconds, f"Okay, holding for {say_seconds(seconds)}.")
+
+    def _change_hold(self, exercise: Exercise, seconds: float, said: str) -> list[Reply]:
         self._holds[exercise.id] = seconds
         self._emit("duration_changed", exercise.id, value=seconds)
         self._retime(exercise)
-        return [Reply(f"Okay, holding for {say_seconds(seconds)}.")] + self._remaining_line()
+        return [Reply(said)] + self._remaining_line()
+
+    def _adjust(self, match: Match) -> list[Reply]:
+        """A relative change: {seconds: +-N}, {reps: +-N}, {sets: +-N} or {direction: +-1}."""
+        exercise = self.exercise
+        if exercise is None:
+            return [Reply("There's no exercise running to change. Start one, then say longer or shorter.")]
+        slots = match.slots
+        hold = exercise.program.kind == "hold"
+        if "sets" in slots:
+            return self._change_sets(exercise, int(slots["sets"]))
+        if "seconds" in slots and not hold:
+            return [Reply(f"{capitalized(exercise.name)} counts reps: say, for example, two more reps.")]
+        if "reps" in slots and hold:
+            return [Reply(f"{capitalized(exercise.name)} is timed: say, for example, ten seconds more.")]
+        direction = int(slots.get("direction", 0))
+        if hold:
+            current = self._blocks_for(exercise)[0].seconds
+            delta = int(slots.get("seconds", direction * ADJUST_STEP_SECONDS))
+            target = min(MAX_HOLD_SECONDS, max(MIN_HOLD_SECONDS, current + delta))
+            if target == current:
+                return [Reply(f"The hold is already {say_seconds(current)}, as far as I can take it.")]
+            change = f"{say_seconds(abs(target - current))} {'more' if target > current else 'less'}"
+            return self._change_hold(exercise, target, f"Okay, {change}: holding for {say_seconds(target)}.")
+        current_reps = self._blocks_for(exercise)[0].reps
+        delta = int(slots.get("reps", direction * ADJUST_STEP_REPS))
+        target = min(MAX_REPS, max(1, current_reps + delta))
+        if target == current_reps:
+            return [Reply(f"It's already {say_number(current_reps)} reps, as far as I can take it.")]
+        self._reps[exercise.id] = target
+        self._emit("reps_changed", exercise.id, value=target)
+        self._retime(exercise)
+        unit = rep_unit(exercise, target)
+        return [Reply(f"Okay, {say_number(target)} {unit} a set from the next set on.")] + self._remaining_line()
+
+    def _change_sets(self, exercise: Exercise, delta: int) -> list[Reply]:
+        blocks = self._blocks_for(exercise)
+        current_sets = max(b.set_no for b in blocks)
+        i = self._block_at(self._active())
+        now_set = self._blocks[i].set_no if i is not None else 1
+        target = min(MAX_SETS, max(now_set, current_sets + delta))
+        if target == current_sets:
+            return [Reply(f"We're doing {say_number(current_sets)} {'set' if current_sets == 1 else 'sets'}, "
+                          "and I can't change that now.")]
+        self._sets[exercise.id] = target
+        self._emit("sets_changed", exercise.id, value=target)
+        self._retime(exercise)
+        return [Reply(f"Okay, {say_number(target)} {'set' if target == 1 else 'sets'} of {exercise.name} in all.")]
+
+    def _whats_next(self, match: Match) -> list[Reply]:
+        """What comes after the current exercise (never a skip)."""
+        if self.exercise is None:
+            if self._routine and self._position + 1 < len(self._routine):
+                following = self.content.exercises[self._routine[self._position + 1]]
+                return [Reply(f"Next is {following.name}. Say next to go on to it.")]
+            first = self.content.exercises[self.content.routine[0]]
+            return [Reply(f"The routine starts with {first.name}. Say start when you're ready.")]
+        if self._position + 1 < len(self._routine):
+            following = self.content.exercises[self._routine[self._position + 1]]
+            return [Reply(f"After {self.exercise.name} comes {following.name}.")]
+        return [Reply(f"{capitalized(self.exercise.name)} is the last exercise. Then we're done.")]
+
+    def _switch_sides(self, match: Match) -> list[Reply]:
+        """End this side's work now and go to the other side."""
+        exercise = self.exercise
+        if exercise is None:
+            return [Reply("There's no exercise running. Say start to begin.")]
+        if not exercise.program.sides:
+            return [Reply(f"{capitalized(exercise.name)} works both sides at once, so there's no side to switch.")]
+        if self._paused_at is not None:
+            return [Reply("We're paused. Say resume first, then switch sides.")]
+        active = self._active()
+        i = self._block_at(active)
+        if i is None or self._blocks[i].kind != "work":
+            return [Reply("We're not on a side yet. I'll tell you when to switch.")]
+        following = self._blocks[i + 1] if i + 1 < len(self._blocks) else None
+        if following is None or following.kind != "switch":
+            return [Reply(f"This is the {self._blocks[i].side} side, the last one.")]
+        self._end_block_now(i, active)
+        return []                                 # the switch cue itself says what happens
+
+    def _end_block_now(self, i: int, active: float) -> None:
+        """Cut block i short so that it ends now; what follows moves up."""
+        block = self._blocks[i]
+        done = max(0.0, active - self._starts[i] - block.lead)
+        self._blocks[i] = replace(block, seconds=done)
+        self._starts = self._starts[:i + 1] + block_starts(self._blocks[i + 1:], active)
+        said = self._cues[:self._cue_index]
+        rest = [c for c in build_cues(self.exercise, self._blocks, self._starts) if c.block > i
+                or (c.block == i and c.ends_block)]
+        rest = [replace(c, offset=active) if c.block == i else c for c in rest]
+        self._cues = said + rest
 
     def _retime(self, exercise: Exercise) -> None:
         """Rebuild the rest of the timeline after a hold changed, keeping what was already said."""
@@ -468,6 +569,14 @@ class Session:
         return [Reply("Okay, I'll speak faster.", rate=self.rate)]
 
     def _not_understood(self, match: Match) -> list[Reply]:
+        if match.aside == "thanks":
+            return [Reply("You're welcome." + (" Keep going." if self.exercise is not None else ""))]
+        if match.aside == "greeting":
+            if self.exercise is not None:
+                return [Reply("Hi. We're doing " + self.exercise.name + ".")]
+            return [Reply("Hi. Ask me why your IT band hurts, or say start for the routine.")]
+        if match.aside == "not_covered":
+            return [Reply("The article doesn't cover that; a physiotherapist or doctor can tell you.")]
         return [Reply("Sorry, I didn't catch that. Say help to hear what you can say.")]
 
     # ----- bookkeeping ----------------------------------------------------------------

@@ -71,13 +71,13 @@ def say_seconds(seconds: float) -> str:
 
 
 def build_blocks(exercise: Exercise, hold_seconds: float | None = None, reps: int | None = None,
-                 lead: Callable[[str], float] = lambda text: 0.0) -> list[Block]:
-    """The exercise's work, rest and switch blocks; `hold_seconds`/`reps` override the program.
+                 lead: Callable[[str], float] = lambda text: 0.0, sets: int | None = None) -> list[Block]:
+    """The exercise's work, rest and switch blocks; `hold_seconds`/`reps`/`sets` override the program.
 
     `lead(text)` is how long the start line takes to say: the hold or the counting starts
     when the coach says "Go", so a thirty second hold is thirty seconds."""
     program = exercise.program
-    sets = int(program.sets.value)
+    sets = int(sets or program.sets.value)
     sides: tuple[str | None, ...] = program.sides or (None,)
     switch = program.switch_seconds.value if program.switch_seconds else DEFAULT_SWITCH_SECONDS
     rest = program.rest_seconds.value if program.rest_seconds else 0.0
@@ -139,9 +139,14 @@ def start_line(exercise: Exercise, block: Block, sets: int) -> str:
     side = f"{capitalized(_side_name(block.side))}. " if block.side else ""
     set_part = f"Set {say_number(block.set_no)} of {say_number(sets)}. " if sets > 1 else ""
     if block.reps:
-        unit = "steps" if exercise.id == "lateral_band_walk" else "reps"
-        return f"{set_part}{side}{capitalized(say_number(block.reps))} {unit}. Go."
+        return f"{set_part}{side}{capitalized(say_number(block.reps))} {rep_unit(exercise, block.reps)}. Go."
     return f"{set_part}{side}Hold for {say_seconds(block.seconds)}. Go."
+
+
+def rep_unit(exercise: Exercise, count: int = 2) -> str:
+    """What one repetition of the exercise is called ("reps", "steps")."""
+    plural = "steps" if exercise.id == "lateral_band_walk" else "reps"
+    return plural if count != 1 else plural[:-1]
 
 
 def _work_cues(exercise: Exercise, block: Block, i: int, start: float, sets: int) -> list[TimedCue]:

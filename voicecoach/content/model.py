@@ -61,3 +61,7 @@ class Content:
     exercises: dict[str, Exercise]
     routine: tuple[str, ...]     # exercise ids in the order of the whole routine
     safety: tuple[str, ...]      # the article's safety advice, said after a pain report
+
+    def topic_texts(self) -> dict[str, tuple[str, ...]]:
+        """Each topic's title and sentences: the article's own words about it."""
+        return {topic.id: (topic.title, *topic.sentences) for topic in self.topics.values()}

@@ -18,12 +18,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--asr", choices=ENGINES, default="whisper", help="the recognizer (default: whisper)")
     parser.add_argument("--asr-model", default=None, metavar="DIR",
                         help="a CTranslate2 Whisper model directory (default: $VOICECOACH_ASR_MODEL, the config file, or the bundled tiny.en)")
+    parser.add_argument("--reader-model", default=None, metavar="FILE",
+                        help="a saved statistical reader (.npz), or 'off' to read with the templates alone")
 
 
 def run(args: argparse.Namespace) -> int:
+    from voicecoach.content.loader import load_content
     from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.understand import open_reader
 
     catalog = load_catalog()
+    statistical, reader_notice = open_reader(catalog, load_content().topic_texts(), args.reader_model, background=False)
+    if reader_notice:
+        print(f"voicecoach: {reader_notice}", file=sys.stderr)
     try:
         recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=False)
     except RecognizerUnavailable as exc:
@@ -46,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         except RecognizerUnavailable as exc:
             print(f"voicecoach: no recognizer: {exc}", file=sys.stderr)
             return 1
-        reading = read_intent(transcript, catalog)
+        reading = read_intent(transcript, catalog, statistical=statistical)
         heard = reading.hypothesis.text if reading.hypothesis else ""
         print(json.dumps({
             "file": str(path), "text": heard, "intent": reading.match.intent, "slots": reading.match.slots,

@@ -237,12 +237,17 @@ class ListenLoop:
 
     # Reading a source.
     def run(self, source: AudioSource, deliver: Callable[[HearingEvent], None] | None = None,
-            cancel: threading.Event | None = None) -> None:
-        """Read `source` until it ends or `cancel` is set; every event goes to `deliver` (or `events`)."""
+            cancel: threading.Event | None = None, before_frame: Callable[[], None] | None = None) -> None:
+        """Read `source` until it ends or `cancel` is set; every event goes to `deliver` (or `events`).
+
+        `before_frame` runs before each frame is heard (the app tells the gate there whether
+        the coach is speaking, so the gate's times are the stream's own)."""
         deliver = deliver or self.events.put
         cancel = cancel or self._cancel
         try:
             for frame in source.frames(cancel):
+                if before_frame is not None:
+                    before_frame()
                 for event in self.push(frame):
                     deliver(event)
                 if cancel.is_set():
@@ -257,11 +262,24 @@ class ListenLoop:
             deliver(ListenFailed(_one_line(exc)))
             deliver(ListenEnded("failed"))
 
-    def start(self, source: AudioSource, deliver: Callable[[HearingEvent], None] | None = None) -> threading.Thread:
-        """`run` in a background thread; `stop()` ends it cooperatively."""
+    def start(self, source: AudioSource, deliver: Callable[[HearingEvent], None] | None = None,
+              before_frame: Callable[[], None] | None = None, clock=None) -> threading.Thread:
+        """`run` in a background thread; `stop()` ends it cooperatively.
+
+        With a VirtualClock `clock`, the thread takes part in the clock's lockstep: virtual
+        time does not move while it hears or decodes."""
         self._cancel.clear()
-        self._thread = threading.Thread(target=self.run, args=(source, deliver, self._cancel),
-                                        name="voicecoach-listen", daemon=True)
+
+        def hear() -> None:
+            try:
+                self.run(source, deliver, self._cancel, before_frame)
+            finally:
+                if clock is not None and hasattr(clock, "leave"):
+                    clock.leave()
+
+        self._thread = threading.Thread(target=hear, name="voicecoach-listen", daemon=True)
+        if clock is not None and hasattr(clock, "take_part"):
+            clock.take_part(self._thread)
         self._thread.start()
         return self._thread
 
@@ -315,17 +333,18 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def reader(recognizer, catalog, context: Callable[[], Context] = Context) -> Recognize:
+def reader(recognizer, catalog, context: Callable[[], Context] = Context, statistical=None) -> Recognize:
     """A `recognize` callable from a hearing Recognizer: transcribe, then read the intent.
 
-    `context` is asked at each utterance (the session's context: exercising, paused ...).
+    `context` is asked at each utterance (the session's context: exercising, paused ...);
+    `statistical` is the statistical reader behind the templates (None: templates alone).
     A transcript the decoder judges to hold no speech comes back with empty text, so the
     loop reports NothingHeard instead of asking "sorry?" about a cough.
     """
     from voicecoach.hearing.reading import read_intent
 
     def recognize(audio: np.ndarray) -> Match:
-        reading = read_intent(recognizer.transcribe(audio), catalog, context())
+        reading = read_intent(recognizer.transcribe(audio), catalog, context(), statistical=statistical)
         if reading.reason == "no speech":
             return Match("", NO_MATCH, {}, 0.0)
         return reading.match

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from voicecoach.hearing.recognizer import Hypothesis, Transcript
 from voicecoach.intents.catalog import Catalog
-from voicecoach.intents.matcher import recognize
+from voicecoach.intents.understand import understand
+from voicecoach.intents.sounds import sound_key
 from voicecoach.intents.types import NO_MATCH, Context, Match
 
 NO_SPEECH_THRESHOLD = 0.6    # Whisper's `no_speech_threshold` default
@@ -51,7 +52,7 @@ class Reading:
 def read_intent(transcript: Transcript, catalog: Catalog, context: Context | None = None,
                 no_speech_threshold: float = NO_SPEECH_THRESHOLD,
                 min_support: float = MIN_SUPPORT, min_mass: float = MIN_MASS,
-                sounds_alike: bool = True) -> Reading:
+                sounds_alike: bool = True, statistical=None) -> Reading:
     hypotheses = [h for h in transcript.hypotheses if h.text.strip()]
     if not hypotheses:
         return Reading(Match("", NO_MATCH, {}, 0.0), transcript.best, "no speech")
@@ -63,7 +64,7 @@ def read_intent(transcript: Transcript, catalog: Catalog, context: Context | Non
     mass: dict[tuple[str, str], float] = {}
     chosen: dict[tuple[str, str], tuple[Match, Hypothesis]] = {}
     for hypothesis, weight in zip(hypotheses, weights):
-        match = read_one(hypothesis.text, catalog, context, sounds_alike)
+        match = read_one(hypothesis.text, catalog, context, sounds_alike, statistical)
         key = (match.intent, repr(sorted(match.slots.items())))
         support[key] = support.get(key, 0.0) + weight
         mass[key] = mass.get(key, 0.0) + math.exp(hypothesis.total_logprob)
@@ -71,14 +72,14 @@ def read_intent(transcript: Transcript, catalog: Catalog, context: Context | Non
     key = max(support, key=lambda k: (support[k], k[0] != NO_MATCH))
     match, hypothesis = chosen[key]
     if match.intent == NO_MATCH:
-        return Reading(_rejected(best.text, recognize(best.text, catalog, context)), best, "no parse", support[key])
+        return Reading(_rejected(best.text, match), best, "no parse", support[key])
     if support[key] < min_support or mass[key] < min_mass:
         return Reading(_rejected(hypothesis.text, match), hypothesis, "low confidence", support[key])
     return Reading(match, hypothesis, "parsed", support[key])
 
 
 def _rejected(text: str, match: Match) -> Match:
-    return Match(text, NO_MATCH, {}, match.score)
+    return Match(text, NO_MATCH, {}, match.score, match.by, match.confidence, match.aside)
 
 
 def hypothesis_weights(hypotheses: list[Hypothesis]) -> list[float]:
@@ -89,9 +90,11 @@ def hypothesis_weights(hypotheses: list[Hypothesis]) -> list[float]:
     return [e / sum(exps) for e in exps]
 
 
-def read_one(text: str, catalog: Catalog, context: Context | None, sounds_alike: bool = True) -> Match:
-    """The matcher on a transcript, then on its first phrase when said twice, then on sound-alikes."""
-    match = recognize(text, catalog, context)
+def read_one(text: str, catalog: Catalog, context: Context | None, sounds_alike: bool = True,
+             statistical=None) -> Match:
+    """Both readings of a transcript (templates, then the statistical reader), then of its
+    first phrase when said twice, then of its sound-alikes."""
+    match = understand(text, catalog, context, statistical)
     if match.intent != NO_MATCH:
         return match
     variants = [first_of_repeat(text)]
@@ -100,9 +103,9 @@ def read_one(text: str, catalog: Catalog, context: Context | None, sounds_alike:
         variants.append(respell(text, catalog))
     for variant in variants:
         if variant and variant != text:
-            found = recognize(variant, catalog, context)
+            found = understand(variant, catalog, context, statistical)
             if found.intent != NO_MATCH:
-                return Match(text, found.intent, found.slots, found.score)
+                return replace(found, text=text)
     return match
 
 
@@ -124,24 +127,6 @@ def first_of_repeat(text: str) -> str | None:
 
 
 # ----- sounds-alike --------------------------------------------------------------------------
-
-_SPELLINGS = [("ph", "f"), ("ck", "k"), ("qu", "kw"), ("x", "ks"), ("wr", "r"), ("kn", "n"), ("wh", "w"),
-              ("gh", ""), ("dg", "j"), ("c(?=[eiy])", "s"), ("c", "k"), ("q", "k"), ("z", "s")]
-
-
-def sound_key(word: str) -> str:
-    """A rough key for how a word sounds: its consonants with spelling variants merged, the
-    first sound kept even when a vowel. "council" and "cancel" share one; "timer" and "tyler" not."""
-    word = re.sub(r"[^a-z]", "", word.lower())
-    if not word:
-        return ""
-    for spelling, sound in _SPELLINGS:
-        word = re.sub(spelling, sound, word)
-    head, rest = word[:1], re.sub(r"[aeiouyhw]", "", word[1:])
-    head = "a" if head in "aeiouy" else head
-    key = head + rest
-    return re.sub(r"(.)\1+", r"\1", key)
-
 
 _WORDS_OF: dict[int, tuple[Catalog, frozenset[str], dict[str, str]]] = {}
 

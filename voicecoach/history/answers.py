@@ -11,7 +11,8 @@ import datetime as dt
 from voicecoach.coach.timeline import say_number, say_seconds
 from voicecoach.history.store import SessionSummary
 
-WHAT = ("last_session", "week", "streak")
+WHAT = ("last_session", "week", "streak", "progress")
+PROGRESS_SESSIONS = 6          # "am I getting better" compares up to this many recent sessions
 NOTHING_YET = "We haven't done a session together yet. Say start to do the first one."
 
 
@@ -26,6 +27,8 @@ def answer_history_question(what: str, history: list[SessionSummary], now: float
         return _week(sessions, now)
     if what == "streak":
         return _streak(sessions, now)
+    if what == "progress":
+        return _progress(sessions[-PROGRESS_SESSIONS:], names or {})
     return _last_session(sessions[-1], now, names or {})
 
 
@@ -94,3 +97,25 @@ def _last_session(last: SessionSummary, now: float, names: dict[str, str]) -> st
     if last.skipped:
         return f"{first}. You skipped {_name(last.skipped[0], names)}, and no pain was reported."
     return f"{first}. No pain reported. Nice work."
+
+
+def _progress(recent: list[SessionSummary], names: dict[str, str]) -> str:
+    """How the recent sessions compare: amounts done, first against last, and pain reports."""
+    if len(recent) < 2:
+        return "We've only done one session so far. After a few more I can tell you how you're progressing."
+    first, last = recent[0].results, recent[-1].results
+    changes = []
+    for exercise in last:
+        if exercise in first and max(last[exercise]) != max(first[exercise]):
+            before, after = max(first[exercise]), max(last[exercise])
+            verb = "up" if after > before else "down"
+            changes.append(f"{_name(exercise, names)} {verb} from {say_number(int(before))} to {say_number(int(after))}")
+    painful = sum(s.painful for s in recent)
+    opening = f"Over your last {say_number(len(recent))} sessions"
+    amounts = f": {'; '.join(changes)}" if changes else ", your amounts have stayed the same"
+    if painful == 0:
+        return f"{opening}{amounts}, and no pain reported. You're making steady progress."
+    if recent[-1].painful:
+        return (f"{opening}{amounts}. You reported pain last time, so take it easy; "
+                "if it persists, see a medical professional.")
+    return f"{opening}{amounts}. You reported pain in {_plural(painful, 'session')}, but not last time. Keep building gradually."

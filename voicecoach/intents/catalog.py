@@ -17,7 +17,7 @@ from typing import Any, Iterator, NamedTuple
 
 from voicecoach.intents.grammar import Placeholder, TemplateError, count_expansions, expand, parse_template, placeholders
 from voicecoach.intents.normalize import match_tokens
-from voicecoach.intents.types import Context
+from voicecoach.intents.types import ASIDES, Context
 from voicecoach.limits import MAX_PHRASES, MAX_TOTAL_PHRASES, MAX_TOTAL_SENTENCES
 from voicecoach.yamlfile import line_of, load_yaml_mappings
 
@@ -80,6 +80,8 @@ class Catalog:
     rule_weights: dict[str, float] = field(default_factory=dict)
     # intent -> (slot list, words its sentences open with): see `question_slot` in the README
     question_slots: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
+    # intents marked `aside: true`: not commands, read as `none` with this aside (thanks ...)
+    asides: frozenset[str] = frozenset()
     templates: list[_Template] = field(repr=False, default_factory=list)
     index: dict[str, list[int]] = field(repr=False, default_factory=dict)
     max_phrase_len: int = 1
@@ -236,6 +238,7 @@ def _build(directory: Path) -> tuple[Catalog | None, list[str]]:
     )
     catalog.index = _build_index(catalog)
     catalog.question_slots = _question_slots(raw_intents, sentences, list_phrases, problems)
+    catalog.asides = _asides(raw_intents, problems)
     if problems:
         return None, problems
     return catalog, []
@@ -261,6 +264,20 @@ def _question_slots(raw_intents, sentences: list[CompiledSentence], list_phrases
         openers = frozenset(w for w, n in counts.items() if n >= MIN_OPENER_SENTENCES)
         out[str(name)] = (str(slot), openers)
     return out
+
+
+def _asides(raw_intents, problems: list[str]) -> frozenset[str]:
+    """Intents marked `aside: true`; each must be one of the asides the coach answers."""
+    out = set()
+    for path, (name, body) in raw_intents:
+        flag = body.get("aside") if isinstance(body, dict) else None
+        if flag is None:
+            continue
+        if flag is not True or name not in ASIDES:
+            problems.append(f"{path}:{line_of(name)}: only {', '.join(ASIDES)} can be marked 'aside: true'")
+            continue
+        out.add(str(name))
+    return frozenset(out)
 
 
 def _expand_plain(text: str, rule_raw: dict[str, list[str]], where: str, problems: list[str]) -> list[str]:
@@ -370,7 +387,7 @@ def _collect_templates(raw_intents: list[tuple[Path, Any]], problems: list[str])
         if not isinstance(body, dict):
             problems.append(f"{where}: intent {name!r} must be a mapping with 'sentences' or 'data'")
             continue
-        unknown = set(body) - {"sentences", "data", "question_slot"}
+        unknown = set(body) - {"sentences", "data", "question_slot", "aside"}
         if unknown:
             problems.append(f"{where}: unknown key(s) {sorted(unknown)} in intent {name!r}")
         groups = list(body.get("data") or [])

@@ -27,7 +27,11 @@ BARE_NUMBER_CREDIT = 0.4         # "hold for 45" fills {seconds}, with less cert
 CONTEXT_BONUS = 0.04             # a sentence written for the current context wins ties
 
 
-def recognize(text: str, catalog: Catalog, context: Context | None = None) -> Match:
+def recognize(text: str, catalog: Catalog, context: Context | None = None,
+              question_fallback: bool = True) -> Match:
+    """The best template reading of `text`, or `none`. `question_fallback` lets a question
+    that names one value of a `question_slot` list through (the statistical reader, when
+    there is one, judges those lines better and turns it off)."""
     context = context or Context()
     if len(text) > MAX_UTTERANCE_CHARS:
         return Match(text, NO_MATCH, {}, 0.0)   # bounded before any work: no command is this long
@@ -43,7 +47,8 @@ def recognize(text: str, catalog: Catalog, context: Context | None = None) -> Ma
             best = (score, sentence, slots)
     score, sentence, slots = best
     if sentence is None or score < REJECT_BELOW:
-        return _question_about_one_value(text, tokens, catalog) or Match(text, NO_MATCH, {}, round(min(score, 1.0), 3))
+        fallback = _question_about_one_value(text, tokens, catalog) if question_fallback else None
+        return fallback or Match(text, NO_MATCH, {}, round(min(score, 1.0), 3))
     return Match(text, sentence.intent, {**sentence.slots, **slots}, round(min(score, 1.0), 3))
 
 

@@ -114,7 +114,12 @@ _DURATION_PATTERNS: list[tuple[re.Pattern[str], object]] = [
 ]
 
 
+# "ten more seconds" is "ten seconds more": the amount and its unit belong together.
+_AMOUNT_BEFORE_COMPARATIVE = re.compile(r"\b(\d+(?:\.\d+)?) (more|extra|less|fewer) (seconds?|secs?|minutes?|mins?)\b")
+
+
 def _mark_durations(text: str) -> str:
+    text = _AMOUNT_BEFORE_COMPARATIVE.sub(r"\1 \3 \2", text)
     for pattern, seconds_of in _DURATION_PATTERNS:
         text = pattern.sub(lambda m: f" {DURATION_PREFIX}{int(round(min(seconds_of(m), NUMBER_CEILING)))} ", text)  # type: ignore[operator]
     return text
@@ -152,7 +157,7 @@ def surface_tokens(text: str) -> list[str]:
     # Numbers stay small enough for float and int: a longer run of digits reads as the ceiling,
     # which every limit then refuses ("hold for 99999999999 seconds" is too long, not a crash).
     text = _LONG_DIGITS.sub(str(NUMBER_CEILING), text)
-    text = _MINUS.sub(" minus ", text)          # "-5" is minus five, not five
+    text = _MINUS.sub(f" {_SIGN} ", text)       # "-5" is negative five, not five
     text = re.sub(r"(?<=\d)\s*%", " percent", text)
     text = re.sub(r"(?<!\d)[.](?!\d)|[,!?;\"()\[\]{}]|(?<=\w)-(?=\w)|\s-\s", " ", text)
     words = []
@@ -170,11 +175,13 @@ def surface_tokens(text: str) -> list[str]:
 
 _LONG_DIGITS = re.compile(rf"(?<![\d.])\d{{{len(str(NUMBER_CEILING))},}}")
 _MINUS = re.compile(r"(?<![\w.])-\s*(?=\d)")
-_NEGATIVE_WORDS = frozenset(("minus", "negative"))
+_SIGN = "negative"
+# "minus" is not here: "minus a minute" is a change by a minute ("take a minute off").
+_NEGATIVE_WORDS = frozenset((_SIGN,))
 
 
 def _negate(words: list[str]) -> list[str]:
-    """["minus", "#dur:5"] -> ["#dur:-5"]: a negative number stays negative, so limits refuse it."""
+    """["negative", "#dur:5"] -> ["#dur:-5"]: a negative number stays negative, so limits refuse it."""
     out: list[str] = []
     for word in words:
         if out and out[-1] in _NEGATIVE_WORDS and word.startswith((DURATION_PREFIX, NUMBER_PREFIX)) and "-" not in word:

@@ -6,8 +6,15 @@ from typing import Any
 
 INTENT_NAMES = (
     "ask", "start", "pause", "resume", "next", "previous", "repeat", "stop", "help",
-    "time_left", "set_duration", "report_pain", "yes", "no", "slower", "faster", "none",
+    "time_left", "set_duration", "adjust", "whats_next", "switch_sides", "report_pain",
+    "yes", "no", "slower", "faster", "ask_history", "none",
 )
+# What an utterance that is not a command may still be, so the coach answers in kind:
+# thanks and greetings get a friendly word, a health question the article does not
+# answer gets a referral, anything else "sorry, I didn't catch that".
+ASIDES = ("thanks", "greeting", "not_covered")
+# The commands whose miss costs most: said during an exercise, they must never be lost.
+SAFETY_INTENTS = frozenset({"stop", "pause", "report_pain"})
 
 
 @dataclass(frozen=True)
@@ -25,13 +32,25 @@ class Context:
 
 @dataclass(frozen=True)
 class Match:
+    """What an utterance means. `score` is the reading's own measure (the templates' share of
+    words explained, or the model's probability); `by` says which reading decided
+    ("template" or "model"), `confidence` how sure it is (0-1), and `aside` what a `none`
+    was instead of a command (one of ASIDES), when it was something."""
+
     text: str
     intent: str
     slots: dict[str, Any] = field(default_factory=dict)
     score: float = 0.0
+    by: str = "template"
+    confidence: float = 0.0
+    aside: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"text": self.text, "intent": self.intent, "slots": dict(self.slots), "score": round(self.score, 3)}
+        out = {"text": self.text, "intent": self.intent, "slots": dict(self.slots), "score": round(self.score, 3),
+               "by": self.by, "confidence": round(self.confidence, 3)}
+        if self.aside:
+            out["aside"] = self.aside
+        return out
 
 
 NO_MATCH = "none"
