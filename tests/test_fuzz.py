@@ -194,6 +194,18 @@ def _dump(doc) -> str:
 CONTENT_TEXTS = {name: _dump(doc) for name, doc in CONTENT_DOCS.items()}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_reader():
+    """`parse` and `simulate` open the statistical reader each run; here it is opened once."""
+    import argparse
+
+    reader = cli._statistical_reader(argparse.Namespace(), CATALOG, background=False)
+    opener = cli._statistical_reader
+    cli._statistical_reader = lambda *args, **kwargs: reader
+    yield reader
+    cli._statistical_reader = opener
+
+
 @pytest.fixture(scope="module")
 def work(tmp_path_factory) -> Path:
     """One folder for every example: files are overwritten, not made and removed each time."""
