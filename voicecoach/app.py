@@ -15,6 +15,7 @@ from voicecoach.content.model import Content
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
+from voicecoach.stopping import stop_reason
 from voicecoach.voice.speaker import TerminalSpeaker
 
 EOF_MARK = object()
@@ -76,6 +77,7 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
     """Type to the coach; cues are delivered at their time while the prompt waits."""
     output.deliver(session.begin())
     prompt()
+    ended = "quit"
     try:
         while not session.wants_exit:
             due = session.next_due()
@@ -90,10 +92,10 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
             if cues:
                 output.deliver(cues)
                 prompt()
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
+        ended = stop_reason(stop)
     finally:
-        session.close("quit")
+        session.close(ended)
 
 
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
@@ -112,6 +114,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
 
     arrived = threading.Event()
     inbox: queue.Queue[object] = queue.Queue()
+    ended = "quit"
 
     def post(item: object) -> None:
         inbox.put(item)
@@ -156,8 +159,8 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
                 continue
             deadline = clock.now() + MAX_WAIT if due is None else min(due, clock.now() + MAX_WAIT)
             clock.wait_until(deadline, arrived)
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
+        ended = stop_reason(stop)
     finally:
         if typist is not None:
             typist.stop()
@@ -166,7 +169,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
                   file=sys.stderr)
         if take_part is not None:
             clock.leave()
-        session.close("quit")
+        session.close(ended)
 
 
 class _Typed:
@@ -255,9 +258,10 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     from voicecoach.hearing.loop import ListenFailed, ListenLoop, UtteranceHeard, UtteranceIgnored, reader
     from voicecoach.hearing.recognizer import RecognizerUnavailable
     from voicecoach.hearing.sources import MicrophoneSource, WavFileSource
+    from voicecoach.settings import settings_of
 
     try:
-        recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=True,
+        recognizer, notice = open_recognizer(args.asr, catalog, settings_of(args).asr_model, background=True,
                                              notify=lambda line: print(f"voicecoach: {line}", file=sys.stderr))
     except RecognizerUnavailable as exc:
         print(f"voicecoach: no recognizer ({exc}); using text mode.", file=sys.stderr)
@@ -305,8 +309,10 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock):
     from voicecoach.voice.build import VoiceSettings, open_voice
     from voicecoach.voice.engines import VoiceUnavailable
 
+    from voicecoach.settings import settings_of
+
     try:
-        settings = VoiceSettings.from_args(args)
+        settings = VoiceSettings.from_settings(settings_of(args))
     except (VoiceUnavailable, ConfigError) as exc:
         return None, f"no voice ({exc})"
     # Every cue's audio is made ahead of time, so each one starts on its beat.

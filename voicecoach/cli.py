@@ -14,16 +14,20 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Callable
 
 from voicecoach.coach.clock import VirtualClock
+from voicecoach.config import ConfigError
 from voicecoach.coach.session import Session
 from voicecoach.coach.simulate import ScriptError, SimulationLimit, Simulator, load_script
 from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
 from voicecoach.intents.understand import understand
 from voicecoach.limits import MAX_UTTERANCE_CHARS
+from voicecoach.settings import resolve_settings, settings_of
+from voicecoach.stopping import stop_on_signals
 
 # Verbs whose arguments and work live with their part of the program.
 PLUGGED_VERBS = {
@@ -40,6 +44,7 @@ class UserError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicecoach", description="A hands-free, offline spoken coach for IT band pain.")
     add_run_arguments(parser)
+    add_verbose_argument(parser, False)
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = verbs.add_parser("run", help="talk to the coach (the default)")
@@ -61,7 +66,20 @@ def build_parser() -> argparse.ArgumentParser:
     for verb, (module, help_text) in PLUGGED_VERBS.items():
         p = verbs.add_parser(verb, help=help_text)
         _plugged(module, p).add_arguments(p)
+    for p in verbs.choices.values():
+        add_verbose_argument(p, argparse.SUPPRESS)     # before or after the verb
     return parser
+
+
+def add_verbose_argument(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+                        help="also show what the program decided and why (settings, files, fallbacks)")
+
+
+def _configure_logging(verbose: bool) -> None:
+    """What users need not see goes to the log; --verbose shows it on stderr."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
+                        format="voicecoach: %(message)s", force=True)
 
 
 def add_reader_argument(parser: argparse.ArgumentParser) -> None:
@@ -109,17 +127,26 @@ def _plugged(module: str, parser: argparse.ArgumentParser | None = None):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "run"
+    _configure_logging(bool(getattr(args, "verbose", False)))
     try:
-        if command in PLUGGED_VERBS:
-            return int(_plugged(PLUGGED_VERBS[command][0]).run(args) or 0)
-        return COMMANDS[command](args)
+        args.settings = resolve_settings(args)
+    except ConfigError as exc:
+        print(f"voicecoach: {exc}", file=sys.stderr)
+        return 2
+    for line in args.settings.explained():
+        logging.getLogger("voicecoach.settings").info("%s", line)
+    try:
+        with stop_on_signals():
+            if command in PLUGGED_VERBS:
+                return int(_plugged(PLUGGED_VERBS[command][0]).run(args) or 0)
+            return COMMANDS[command](args)
     except UserError as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        return getattr(exc, "exit_code", 130)
 
 
 # ----- parse ------------------------------------------------------------------------------
@@ -134,7 +161,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_line(text: str, catalog, statistical) -> dict:
+def _parse_line(text: str, catalog, statistical=None) -> dict:
     """One line's answer; a line that cannot be read gets an `error` and the stream goes on."""
     if len(text) > MAX_UTTERANCE_CHARS:
         return {**understand(text, catalog, None, statistical).as_json(),
@@ -270,7 +297,7 @@ def _statistical_reader(args: argparse.Namespace, catalog, content=None, backgro
     from voicecoach.intents.understand import open_reader
 
     content = content if content is not None else _content()
-    reader, notice = open_reader(catalog, content.topic_texts(), getattr(args, "reader_model", None), background)
+    reader, notice = open_reader(catalog, content.topic_texts(), settings_of(args).reader_model, background)
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     return reader
@@ -286,15 +313,22 @@ def _content():
 
 
 def _history_listeners(args: argparse.Namespace, simulated: bool = False) -> tuple[list, str | None]:
-    """The history recorder when history is wanted and works; else no listener and why."""
-    if getattr(args, "no_history", False) or (simulated and not args.db):
+    """The history recorder when history is wanted and works; else no listener and why.
+    A simulated session is recorded only in a database named with --db."""
+    settings = settings_of(args)
+    if not settings.history or (simulated and settings.sources.get("db") != "flag"):
         return [], None
     try:
-        from voicecoach.history.store import open_history, resolve_db_path
+        from voicecoach.history.store import open_history
     except ImportError as exc:
         return [], f"history is unavailable ({exc}); the coach runs without it"
-    recorder, reason = open_history(resolve_db_path(args.db))
+    recorder, reason = open_history(settings.db, on_failure=_tell)
     return ([recorder] if recorder else []), reason
+
+
+def _tell(line: str) -> None:
+    """A problem the user should know of now, while the program goes on."""
+    print(f"voicecoach: {line}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

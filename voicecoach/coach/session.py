@@ -25,9 +25,9 @@ from voicecoach.intents.types import Context, Match
 MIN_HOLD_SECONDS = int(limits.HOLD_SECONDS.lowest)
 MAX_HOLD_SECONDS = int(limits.HOLD_SECONDS.highest)
 MAX_REPS = int(limits.REPS.highest)
+MAX_SETS = int(limits.SETS.highest)
 ADJUST_STEP_SECONDS = 10         # "make it longer" with no amount: ten seconds more (ours)
 ADJUST_STEP_REPS = 2             # ... or two more reps (ours)
-MAX_SETS = int(limits.SETS.highest)
 RATE_STEP = 1.15                 # "slower"/"faster" change the speaking rate by this factor
 RATE_LIMITS = (0.6, 1.6)
 WORDS_PER_MINUTE = 165.0         # our estimate of the voice at rate 1.0

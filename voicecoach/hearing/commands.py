@@ -26,13 +26,15 @@ def run(args: argparse.Namespace) -> int:
     from voicecoach.content.loader import load_content
     from voicecoach.intents.catalog import load_catalog
     from voicecoach.intents.understand import open_reader
+    from voicecoach.settings import settings_of
 
     catalog = load_catalog()
-    statistical, reader_notice = open_reader(catalog, load_content().topic_texts(), args.reader_model, background=False)
+    statistical, reader_notice = open_reader(catalog, load_content().topic_texts(), settings_of(args).reader_model,
+                                             background=False)
     if reader_notice:
         print(f"voicecoach: {reader_notice}", file=sys.stderr)
     try:
-        recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=False)
+        recognizer, notice = open_recognizer(args.asr, catalog, settings_of(args).asr_model, background=False)
     except RecognizerUnavailable as exc:
         print(f"voicecoach: no recognizer: {exc}", file=sys.stderr)
         return 1

@@ -390,7 +390,11 @@ def _collect_templates(raw_intents: list[tuple[Path, Any]], problems: list[str])
         unknown = set(body) - {"sentences", "data", "question_slot", "aside"}
         if unknown:
             problems.append(f"{where}: unknown key(s) {sorted(unknown)} in intent {name!r}")
-        groups = list(body.get("data") or [])
+        data = body.get("data") or []
+        if not isinstance(data, list):
+            problems.append(f"{where}: 'data' of {name!r} must be a list of groups")
+            data = []
+        groups = list(data)
         if "sentences" in body:
             groups.append({"sentences": body["sentences"]})
         if not groups:

@@ -157,7 +157,8 @@ def surface_tokens(text: str) -> list[str]:
     # Numbers stay small enough for float and int: a longer run of digits reads as the ceiling,
     # which every limit then refuses ("hold for 99999999999 seconds" is too long, not a crash).
     text = _LONG_DIGITS.sub(str(NUMBER_CEILING), text)
-    text = _MINUS.sub(f" {_SIGN} ", text)       # "-5" is negative five, not five
+    text = _MINUS.sub(" minus ", text)          # "-5" is minus five, not five
+    text = _TWO_BEFORE_UNIT.sub("two ", text)  # "make it to minutes": a recognizer's "two"
     text = re.sub(r"(?<=\d)\s*%", " percent", text)
     text = re.sub(r"(?<!\d)[.](?!\d)|[,!?;\"()\[\]{}]|(?<=\w)-(?=\w)|\s-\s", " ", text)
     words = []
@@ -175,9 +176,9 @@ def surface_tokens(text: str) -> list[str]:
 
 _LONG_DIGITS = re.compile(rf"(?<![\d.])\d{{{len(str(NUMBER_CEILING))},}}")
 _MINUS = re.compile(r"(?<![\w.])-\s*(?=\d)")
-_SIGN = "negative"
-# "minus" is not here: "minus a minute" is a change by a minute ("take a minute off").
-_NEGATIVE_WORDS = frozenset((_SIGN,))
+# "to"/"too" right before a unit of time can only be the number two.
+_TWO_BEFORE_UNIT = re.compile(r"\b(?:to|too) (?=(?:minutes|seconds|mins|secs)\b)")
+_NEGATIVE_WORDS = frozenset(("minus", "negative"))
 
 
 def _negate(words: list[str]) -> list[str]:
