@@ -257,7 +257,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     from voicecoach.hearing.engines import open_recognizer
     from voicecoach.hearing.loop import ListenFailed, ListenLoop, UtteranceHeard, UtteranceIgnored, reader
     from voicecoach.hearing.recognizer import RecognizerUnavailable
-    from voicecoach.hearing.sources import MicrophoneSource, WavFileSource
+    from voicecoach.hearing.sources import WavFileSource, open_microphone
     from voicecoach.settings import settings_of
 
     try:
@@ -270,7 +270,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     try:
-        source = WavFileSource(args.audio_in, clock) if args.audio_in else MicrophoneSource()
+        source = WavFileSource(args.audio_in, clock) if args.audio_in else open_microphone()
     except (AudioError, RuntimeError) as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 1
@@ -296,7 +296,11 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
             print(f"heard: {line}", flush=True)
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
-    loop = ListenLoop(reader(recognizer, catalog, session.context, statistical))
+    from voicecoach.hearing.keywords import spotter_for
+
+    barge_in = spotter_for(recognizer)       # stop, pause and pain phrases, checked first
+    loop = ListenLoop(reader(recognizer, catalog, session.context, statistical),
+                      spot=barge_in.spot if barge_in else None)
     run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical)
     output.close()
     return 0

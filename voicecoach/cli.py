@@ -34,6 +34,7 @@ PLUGGED_VERBS = {
     "transcribe": ("voicecoach.hearing.commands", "what the recognizer hears in WAV files, as JSON lines"),
     "say": ("voicecoach.voice.commands", "say a line in the coach's voice, or save it as WAV"),
     "history": ("voicecoach.history.commands", "past sessions, progress and pain reports"),
+    "check-audio": ("voicecoach.audiocheck", "play a test sound, record, and say how the microphone hears it"),
 }
 
 
