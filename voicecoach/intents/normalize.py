@@ -182,7 +182,7 @@ _NEGATIVE_WORDS = frozenset(("minus", "negative"))
 
 
 def _negate(words: list[str]) -> list[str]:
-    """["negative", "#dur:5"] -> ["#dur:-5"]: a negative number stays negative, so limits refuse it."""
+    """["minus", "#dur:5"] -> ["#dur:-5"]: a negative number stays negative, so limits refuse it."""
     out: list[str] = []
     for word in words:
         if out and out[-1] in _NEGATIVE_WORDS and word.startswith((DURATION_PREFIX, NUMBER_PREFIX)) and "-" not in word:
