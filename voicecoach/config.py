@@ -24,6 +24,12 @@ class ConfigError(ValueError):
     pass
 
 
+class Configured(str):
+    """A resolved setting that remembers where it came from ("env", "config"...), so a part
+    handed the value can still say "the model from config" in its messages."""
+    source: str = "flag"
+
+
 def config_path() -> Path:
     override = os.environ.get("VOICECOACH_CONFIG")
     if override:
@@ -57,7 +63,7 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 def setting(name: str, flag: Any, env: str, config: dict[str, Any] | None = None) -> tuple[Any, str]:
     """The value of a setting and where it came from: "flag", "env", "config" or "default"."""
     if flag is not None:
-        return flag, "flag"
+        return flag, getattr(flag, "source", "flag")
     if os.environ.get(env):
         return os.environ[env], "env"
     config = load_config() if config is None else config
