@@ -22,9 +22,10 @@ from typing import Callable
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.config import ConfigError
 from voicecoach.coach.session import Session
-from voicecoach.coach.simulate import ScriptError, Simulator, load_script
+from voicecoach.coach.simulate import ScriptError, SimulationLimit, Simulator, load_script
 from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
 from voicecoach.intents.understand import understand
+from voicecoach.limits import MAX_UTTERANCE_CHARS
 from voicecoach.settings import resolve_settings, settings_of
 from voicecoach.stopping import stop_on_signals
 
@@ -33,6 +34,7 @@ PLUGGED_VERBS = {
     "transcribe": ("voicecoach.hearing.commands", "what the recognizer hears in WAV files, as JSON lines"),
     "say": ("voicecoach.voice.commands", "say a line in the coach's voice, or save it as WAV"),
     "history": ("voicecoach.history.commands", "past sessions, progress and pain reports"),
+    "check-audio": ("voicecoach.audiocheck", "play a test sound, record, and say how the microphone hears it"),
 }
 
 
@@ -153,11 +155,38 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_parse(args: argparse.Namespace) -> int:
     catalog = _catalog()
     statistical = _statistical_reader(args, catalog, background=False)
-    lines = args.utterances if args.utterances else (line.rstrip("\r\n") for line in sys.stdin)
+    lines = (_clean_text(u) for u in args.utterances) if args.utterances else _stdin_lines()
+    ascii_only = "utf" not in (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
     for text in lines:
-        print(json.dumps(understand(text, catalog, None, statistical).as_json(), ensure_ascii=False),
-              flush=not args.utterances)
+        print(json.dumps(_parse_line(text, catalog, statistical), ensure_ascii=ascii_only), flush=not args.utterances)
     return 0
+
+
+def _parse_line(text: str, catalog, statistical=None) -> dict:
+    """One line's answer; a line that cannot be read gets an `error` and the stream goes on."""
+    if len(text) > MAX_UTTERANCE_CHARS:
+        return {**understand(text, catalog, None, statistical).as_json(),
+                "error": f"line too long ({len(text)} characters, at most {MAX_UTTERANCE_CHARS})"}
+    try:
+        return understand(text, catalog, None, statistical).as_json()
+    except Exception as exc:      # one bad line must not end a stream another program feeds
+        return {"text": text, "intent": "none", "slots": {}, "score": 0.0, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _stdin_lines():
+    """stdin as text whatever the locale: bytes that are not UTF-8 become U+FFFD."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:                # already text (a test, or an embedding program)
+        yield from (_clean_text(line.rstrip("\r\n")) for line in sys.stdin)
+        return
+    for raw in stream:
+        yield raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
+
+
+def _clean_text(text: str) -> str:
+    """Arguments the OS could not decode arrive as lone surrogates; JSON must not carry them."""
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace") \
+        if any("\ud800" <= ch <= "\udfff" for ch in text) else text
 
 
 # ----- simulate ---------------------------------------------------------------------------
@@ -180,8 +209,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                        history=_history_answer(listeners))
 
     simulator = Simulator(make_session, lambda text, session: understand(text, catalog, session.context(), statistical))
-    for event in simulator.run(script):
-        print(json.dumps(event.as_json(), ensure_ascii=False) if args.json else event.as_text())
+    try:
+        for event in simulator.events(script):
+            print(json.dumps(event.as_json(), ensure_ascii=False) if args.json else event.as_text())
+    except SimulationLimit as exc:
+        raise UserError(f"{args.script}: {exc}") from None
     return 0
 
 

@@ -1,6 +1,7 @@
 """The user's settings file: `config.yaml` in the user's config directory.
 
     asr_model: /path/to/a/ctranslate2/whisper/model   # what the recognizer loads
+    encoder_model: /path/to/a/minilm/model.onnx       # the sentence encoder
     voice: piper                                     # or espeak, or a Piper .onnx file
     rate: 1.0
     volume: 1.0
@@ -16,7 +17,7 @@ from typing import Any
 from voicecoach.yamlfile import YamlError, load_yaml
 
 KNOWN_KEYS = {"asr_model": str, "voice": str, "rate": (int, float), "volume": (int, float), "db": str,
-              "reader_model": str}
+              "reader_model": str, "encoder_model": str}
 
 
 class ConfigError(ValueError):
