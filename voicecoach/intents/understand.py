@@ -33,6 +33,7 @@ from voicecoach.intents.classifier import Example, IntentClassifier, examples_ha
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.slots import adjust_slots, duration_slots, finish_slots, label_of, split_label
 from voicecoach.intents.types import ASIDES, NO_MATCH, SAFETY_INTENTS, Context, Match
+from voicecoach.limits import MAX_UTTERANCE_CHARS
 
 INTENTS_DIR = Path(__file__).parent       # training*.tsv: our own lines of how people talk
 TEMPLATE_SAMPLES_PER_TEMPLATE = 24
@@ -213,6 +214,8 @@ def understand(text: str, catalog: Catalog, context: Context | None = None,
                reader: StatisticalReader | None = None, templates: bool = True) -> Match:
     """What `text` means. `templates=False` reads with the statistical reader alone (to measure it)."""
     context = context or Context()
+    if len(text) > MAX_UTTERANCE_CHARS:         # bounded before either reading does any work
+        return _answer(Match(text, NO_MATCH, {}, 0.0), catalog, "template", 1.0)
     use_reader = reader is not None and reader.ready
     if templates or not use_reader:
         template = recognize(text, catalog, context, question_fallback=not use_reader)
