@@ -9,13 +9,14 @@ and finally a text-level collapse of a phrase said twice over.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ContextManager
 
 import numpy as np
 
@@ -276,16 +277,24 @@ class WhisperRecognizer:
         self.load_timeout = LOAD_TIMEOUT_SECONDS
         self.on_loaded: Callable[[WhisperRecognizer], None] | None = None   # told once, ready or failed
 
-    def start_loading(self) -> "WhisperRecognizer":
-        threading.Thread(target=self._load, name="whisper-load", daemon=True).start()
+    def start_loading(self, gate: ContextManager | None = None) -> "WhisperRecognizer":
+        """Load in a background thread. `gate` is held while loading: the app shares it with
+        the voice's synthesis, so the load's transient memory never adds to a sentence's."""
+        threading.Thread(target=self._load, args=(gate,), name="whisper-load", daemon=True).start()
         return self
 
     def load(self) -> "WhisperRecognizer":
         self._load()
         return self
 
-    def _load(self) -> None:
+    def _load(self, gate: ContextManager | None = None) -> None:
         """Load and warm up; whatever fails becomes `_error` in one line, and waiters are always freed."""
+        with gate or contextlib.nullcontext():
+            self._load_now()
+        if self.on_loaded is not None:
+            self.on_loaded(self)
+
+    def _load_now(self) -> None:
         started = time.perf_counter()
         try:
             import ctranslate2
@@ -302,8 +311,6 @@ class WhisperRecognizer:
         finally:
             self.load_seconds = time.perf_counter() - started
             self._loaded.set()
-        if self.on_loaded is not None:
-            self.on_loaded(self)
 
     @property
     def failed(self) -> str | None:
@@ -361,8 +368,9 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def load_whisper(flag: str | None = None, background: bool = True, **options) -> WhisperRecognizer:
+def load_whisper(flag: str | None = None, background: bool = True, gate: ContextManager | None = None,
+                 **options) -> WhisperRecognizer:
     """Find the model (flag, env, config, bundled) and start loading it."""
     path, _ = find_whisper_model(flag)
     recognizer = WhisperRecognizer(path, **options)
-    return recognizer.start_loading() if background else recognizer.load()
+    return recognizer.start_loading(gate) if background else recognizer.load()
