@@ -258,8 +258,8 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
         return result
 
     # 2. One exercise with hearing decoding real speech: the app's loop, then the baseline.
-    audio = spoken_audio(content.exercises[exercise].program.sets.value * 100 + 20)
     start_line = f"start {content.exercises[exercise].name}"
+    audio = spoken_audio(exercise_seconds(content, catalog, start_line) + 3)
     for name, run in (("threaded", run_voice_session), ("baseline", ticking_loop_session)):
         onsets, decodes = cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, device,
                                      clock, audio, start_line, Session, ListenLoop, reader, ArraySource,
@@ -273,7 +273,7 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
 def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, device, clock, audio,
                start_line, Session, ListenLoop, reader, ArraySource, decoded_types):
     """Each free cue's onset minus its due time (ms), and each decode's time (ms), for one run."""
-    scheduled: list[tuple[float, int, str]] = []
+    scheduled: list[tuple[float, int, str, float]] = []
 
     class TimedSession(Session):
         def tick(self):
@@ -281,7 +281,7 @@ def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, 
             replies = super().tick()
             for reply in replies:
                 if reply.cue is not None:
-                    scheduled.append((due, len(device.blocks), reply.text))
+                    scheduled.append((due, len(device.blocks), reply.text, clock.now()))
             return replies
 
     session = TimedSession(content, clock)
@@ -293,8 +293,8 @@ def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, 
     while speaker.speaking:
         time.sleep(0.05)
     onsets: list[float] = []
-    texts = {text for _, _, text in scheduled}
-    for due, index, text in scheduled:
+    texts = {text for _, _, text, _ in scheduled}
+    for due, index, text, ticked in scheduled:
         onset = next((t for t, said in device.blocks[index:] if said == text), None)
         if onset is None:
             continue
@@ -302,8 +302,24 @@ def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, 
         before = [(t, said) for t, said in device.blocks[:index] if said in texts and said != text]
         if before and before[-1][0] + 0.03 > due:
             continue
-        onsets.append(1000 * (onset - due))
+        onsets.append((1000 * (onset - due), f"{text} (ticked +{1000 * (ticked - due):.0f} ms)"))
     return onsets, decodes
+
+
+def exercise_seconds(content, catalog, start_line: str) -> float:
+    """How long the exercise runs, from its session on a virtual clock."""
+    from voicecoach.coach.clock import VirtualClock
+    from voicecoach.coach.session import Session
+    from voicecoach.intents.understand import understand
+
+    clock = VirtualClock()
+    session = Session(content, clock)
+    session.begin()
+    session.handle(understand(start_line, catalog, session.context()))
+    while (due := session.next_due()) is not None:
+        clock.set(due)
+        session.tick()
+    return clock.now()
 
 
 # ----- the parent: run the children, print the table --------------------------------------------
@@ -329,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--exercise", default="glute_bridge")
     parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument("--cold", action="store_true", help="no cue audio on disk: the first run ever")
+    parser.add_argument("--verbose", action="store_true", help="name the latest cues of each run")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--warm-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--cache-dir", default=None, help=argparse.SUPPRESS)
@@ -339,10 +356,13 @@ def main(argv: list[str] | None = None) -> int:
     if not all((AUDIO / name).exists() for name in SPOKEN):
         print(f"bench/live.py needs the recordings in {AUDIO}", file=sys.stderr)
         return 2
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as cache_dir:
         if not args.cold:
             run_child(args, cache_dir, warm_only=True)
         report = run_child(args, cache_dir, warm_only=False)
+    print(f"machine load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after "
+          f"({os.cpu_count()} cores; other processes' load slows decodes and synthesis alike)")
     for line in report["notices"]:
         print(f"notice: {line}")
     print(f"voice mode ({'cold cue cache' if args.cold else 'cues on disk'}), exercise {args.exercise}, "
@@ -356,14 +376,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  peak RSS {report['peak_rss_mb']:.0f} MB (VmHWM over everything)")
     print(f"  {'loop':9} {'cues':>5} {'median':>8} {'p99':>8} {'max':>8}   decodes (median, p95 ms)")
     for name in ("threaded", "baseline"):
-        onsets, decodes = report[name]["onsets_ms"], report[name]["decode_ms"]
+        timed, decodes = report[name]["onsets_ms"], report[name]["decode_ms"]
+        onsets = [ms for ms, _ in timed]
         if not onsets:
             print(f"  {name:9} no cues timed")
             continue
         print(f"  {name:9} {len(onsets):5d} {statistics.median(onsets):6.1f}ms {p99(onsets):6.1f}ms "
               f"{max(onsets):6.1f}ms   {len(decodes)} ({statistics.median(decodes):.0f}, "
-              f"{sorted(decodes)[int(0.95 * (len(decodes) - 1))]:.0f})" if decodes else "   no decodes")
-    threaded, baseline = report["threaded"]["onsets_ms"], report["baseline"]["onsets_ms"]
+              f"{sorted(decodes)[int(0.95 * (len(decodes) - 1))]:.0f})")
+        if args.verbose:
+            print("    latest: " + ", ".join(f"{text!r} {ms:.0f} ms" for ms, text in sorted(timed)[-4:]))
+    threaded = [ms for ms, _ in report["threaded"]["onsets_ms"]]
+    baseline = [ms for ms, _ in report["baseline"]["onsets_ms"]]
     if threaded and baseline:
         print(f"  cue onset p99: {p99(threaded):.1f} ms with hearing on its own thread, "
               f"{p99(baseline):.1f} ms decoding on the ticking loop ({p99(baseline) / max(p99(threaded), 0.1):.1f}x)")

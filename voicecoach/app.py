@@ -301,6 +301,9 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     loop = ListenLoop(reader(recognizer, catalog, session.context, statistical))
     run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical)
     output.close()
+    close = getattr(recognizer, "close", None)
+    if close is not None:
+        close()             # a model still loading must finish before the process exits
     return 0
 
 

@@ -40,6 +40,11 @@ class FallingBack:
         if getattr(primary, "failed", None):          # it failed before we were told to watch
             self._switch(primary.failed)
 
+    def close(self, timeout: float = 30.0) -> None:
+        close = getattr(self.primary, "close", None)
+        if close is not None:
+            close(timeout)
+
     @property
     def name(self) -> str:
         return self._current.name if self._current is not None else self.primary.name

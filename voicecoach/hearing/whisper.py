@@ -269,7 +269,7 @@ class WhisperRecognizer:
         self.prompt_text = prompt_text
         self.context_seconds = max(MIN_CONTEXT_SECONDS, context_seconds) if context_seconds < MAX_SECONDS else MAX_SECONDS
         self.beam_size, self.hypotheses, self.threads = beam_size, hypotheses, threads
-        self.vocabulary = Vocabulary(model_dir)
+        self.vocabulary: Vocabulary | None = None     # read with the model, in the loading thread
         self._model = None
         self._error: str | None = None
         self._loaded = threading.Event()
@@ -298,8 +298,11 @@ class WhisperRecognizer:
         started = time.perf_counter()
         try:
             import ctranslate2
+            self.vocabulary = Vocabulary(self.model_dir)
         except ImportError:
             self._error = f"ctranslate2 is not installed ({INSTALL_HINT})"
+        except RecognizerUnavailable as exc:   # an empty or foreign vocabulary: no decode could run
+            self._error = str(exc)
         else:
             try:
                 model = ctranslate2.models.Whisper(str(self.model_dir), device="cpu", compute_type="int8",
@@ -311,6 +314,11 @@ class WhisperRecognizer:
         finally:
             self.load_seconds = time.perf_counter() - started
             self._loaded.set()
+
+    def close(self, timeout: float = LOAD_TIMEOUT_SECONDS) -> None:
+        """Wait (at most `timeout`) for a load under way to end: a process must not exit
+        while CTranslate2's loading thread runs (it aborts the whole process)."""
+        self._loaded.wait(timeout)
 
     @property
     def failed(self) -> str | None:
@@ -324,7 +332,7 @@ class WhisperRecognizer:
 
         features = features_for_context(np.zeros(SAMPLE_RATE, dtype=np.float32), self.context_seconds)
         model.generate(ctranslate2.StorageView.from_array(features[None]),
-                       [self.vocabulary.prompt()], beam_size=1, max_length=8)
+                       [self.vocabulary.prompt()], beam_size=1, max_length=8)  # type: ignore[union-attr]
 
     @property
     def ready(self) -> bool:
@@ -344,7 +352,8 @@ class WhisperRecognizer:
         audio_ms = 1000.0 * len(audio) / SAMPLE_RATE
         features = features_for_context(audio, self.context_seconds)
         seconds = len(audio) / SAMPLE_RATE
-        prompt = self.vocabulary.prompt(self.prompt_text)
+        vocabulary: Vocabulary = self.vocabulary  # type: ignore[assignment]   (set once ready)
+        prompt = vocabulary.prompt(self.prompt_text)
         result = self._model.generate(  # type: ignore[union-attr]
             ctranslate2.StorageView.from_array(features[None]),
             [prompt],
@@ -358,7 +367,7 @@ class WhisperRecognizer:
         # Scores are mean log-probabilities over the generated tokens; all hypotheses are
         # kept, duplicates included, since the reader weighs them against each other.
         hypotheses = tuple(
-            Hypothesis(collapse_repetition(self.vocabulary.decode(ids)), float(score),
+            Hypothesis(collapse_repetition(vocabulary.decode(ids)), float(score),
                        float(result.no_speech_prob), max(1, len(ids)))
             for ids, score in zip(result.sequences_ids, result.scores))
         return Transcript(hypotheses, 1000.0 * (time.perf_counter() - started), audio_ms)
