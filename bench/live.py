@@ -177,6 +177,25 @@ def ticking_loop_session(session, loop, source, output, clock, catalog, on_event
 
 # ----- the child: voice mode in a fresh process ----------------------------------------------
 
+class PhasePeaks:
+    """Samples VmRSS every 50 ms and keeps the highest per phase (where the peak comes from)."""
+
+    def __init__(self) -> None:
+        self.phase = "start"
+        self.peaks: dict[str, float] = {}
+        self._stop = threading.Event()
+        threading.Thread(target=self._sample, name="rss-sampler", daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            rss = status_mb("VmRSS")
+            self.peaks[self.phase] = max(self.peaks.get(self.phase, 0.0), rss)
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        return {phase: round(mb) for phase, mb in self.peaks.items()}
+
+
 def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -> dict:
     from voicecoach.app import release_big_buffers_when_freed, run_voice_session
     from voicecoach.coach.clock import RealClock
@@ -192,6 +211,8 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
     from voicecoach.voice.build import VoiceSettings, open_voice
     from voicecoach.voice.cache import CueCache
 
+    peaks = PhasePeaks()
+    peaks.phase = "loading"
     clock = RealClock()
     release_big_buffers_when_freed()              # as the app does in voice mode
     heavy_work = threading.Lock()                 # the app's: synthesis and Whisper's load take turns
@@ -236,6 +257,7 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
                    and not speaker.speaking):
             time.sleep(0.05)
         idle["ready_s"] = time.perf_counter() - STARTED
+        peaks.phase = "idle"
         if not warm_only:
             time.sleep(1.0)                  # let the last cue's audio settle in the device
             cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -261,12 +283,14 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
     start_line = f"start {content.exercises[exercise].name}"
     audio = spoken_audio(exercise_seconds(content, catalog, start_line) + 3)
     for name, run in (("threaded", run_voice_session), ("baseline", ticking_loop_session)):
-        onsets, decodes = cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, device,
+        peaks.phase = name
+        onsets, decodes, queued = cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, device,
                                      clock, audio, start_line, Session, ListenLoop, reader, ArraySource,
                                      (UtteranceHeard, UtteranceIgnored, NothingHeard))
-        result[name] = {"onsets_ms": onsets, "decode_ms": decodes}
+        result[name] = {"onsets_ms": onsets, "decode_ms": decodes, "queued_ms": queued}
     speaker.close()
     result["peak_rss_mb"] = status_mb("VmHWM")
+    result["rss_by_phase"] = peaks.stop()
     return result
 
 
@@ -292,18 +316,22 @@ def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, 
         Typing([start_line]), True, statistical)
     while speaker.speaking:
         time.sleep(0.05)
-    onsets: list[float] = []
-    texts = {text for _, _, text, _ in scheduled}
+    onsets: list[tuple[float, str]] = []
+    queued: list[float] = []
+    previous_end = float("-inf")
     for due, index, text, ticked in scheduled:
-        onset = next((t for t, said in device.blocks[index:] if said == text), None)
-        if onset is None:
+        played = [t for t, said in device.blocks[index:] if said == text]
+        if not played:
             continue
-        # A cue that fell due while another cue sounded waits its turn: not an onset error.
-        before = [(t, said) for t, said in device.blocks[:index] if said in texts and said != text]
-        if before and before[-1][0] + 0.03 > due:
-            continue
-        onsets.append((1000 * (onset - due), f"{text} (ticked +{1000 * (ticked - due):.0f} ms)"))
-    return onsets, decodes
+        onset = played[0]
+        # A cue that falls due while the one before it still sounds (or waits) follows it: the
+        # coach never talks over itself. That wait is reported apart, not as an onset error.
+        if previous_end > due + 0.001:
+            queued.append(1000 * (onset - due))
+        else:
+            onsets.append((1000 * (onset - due), f"{text} (ticked +{1000 * (ticked - due):.0f} ms)"))
+        previous_end = played[-1] + 0.02
+    return onsets, decodes, queued
 
 
 def exercise_seconds(content, catalog, start_line: str) -> float:
@@ -373,7 +401,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(Whisper, Piper, cues, reader) after {report['ready_s']:.1f} s")
     print(f"  idle while listening: {report['cpu_percent']:.1f}% of one core over {args.idle_seconds:g} s; "
           f"RSS then {report['rss_mb']:.0f} MB")
-    print(f"  peak RSS {report['peak_rss_mb']:.0f} MB (VmHWM over everything)")
+    print(f"  peak RSS {report['peak_rss_mb']:.0f} MB (VmHWM over everything); highest RSS sampled in each phase: "
+          + ", ".join(f"{phase} {mb} MB" for phase, mb in report["rss_by_phase"].items()))
     print(f"  {'loop':9} {'cues':>5} {'median':>8} {'p99':>8} {'max':>8}   decodes (median, p95 ms)")
     for name in ("threaded", "baseline"):
         timed, decodes = report[name]["onsets_ms"], report[name]["decode_ms"]
@@ -384,6 +413,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:9} {len(onsets):5d} {statistics.median(onsets):6.1f}ms {p99(onsets):6.1f}ms "
               f"{max(onsets):6.1f}ms   {len(decodes)} ({statistics.median(decodes):.0f}, "
               f"{sorted(decodes)[int(0.95 * (len(decodes) - 1))]:.0f})")
+        queued = report[name]["queued_ms"]
+        if queued:
+            print(f"    and {len(queued)} cues that fell due while another cue sounded, each after it "
+                  f"(a median {statistics.median(queued):.0f} ms after their time)")
         if args.verbose:
             print("    latest: " + ", ".join(f"{text!r} {ms:.0f} ms" for ms, text in sorted(timed)[-4:]))
     threaded = [ms for ms, _ in report["threaded"]["onsets_ms"]]

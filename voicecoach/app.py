@@ -307,7 +307,8 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     return 0
 
 
-M_MMAP_THRESHOLD = -3       # glibc's mallopt parameter number
+M_MMAP_THRESHOLD = -3       # glibc's mallopt parameter numbers
+M_ARENA_MAX = -8
 MMAP_THRESHOLD_BYTES = 256 * 1024
 
 
@@ -319,7 +320,9 @@ def release_big_buffers_when_freed() -> None:
     import ctypes
 
     try:
-        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+        libc.mallopt(M_ARENA_MAX, 2)     # fewer per-thread heaps holding freed memory apart
     except (OSError, AttributeError):
         pass
 

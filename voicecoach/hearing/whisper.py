@@ -275,11 +275,15 @@ class WhisperRecognizer:
         self._loaded = threading.Event()
         self.load_seconds = 0.0
         self.load_timeout = LOAD_TIMEOUT_SECONDS
+        self._gate: ContextManager = contextlib.nullcontext()
         self.on_loaded: Callable[[WhisperRecognizer], None] | None = None   # told once, ready or failed
 
     def start_loading(self, gate: ContextManager | None = None) -> "WhisperRecognizer":
-        """Load in a background thread. `gate` is held while loading: the app shares it with
-        the voice's synthesis, so the load's transient memory never adds to a sentence's."""
+        """Load in a background thread. `gate` is held while loading and while decoding: the
+        app shares it with the voice's synthesis, so their transient buffers never add up
+        (a decode waits at most one sentence's synthesis; cues play from memory, unaffected)."""
+        if gate is not None:
+            self._gate = gate
         threading.Thread(target=self._load, args=(gate,), name="whisper-load", daemon=True).start()
         return self
 
@@ -345,8 +349,6 @@ class WhisperRecognizer:
             raise RecognizerUnavailable(self._error or "the Whisper model did not load")
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
-        import ctranslate2
-
         self.wait_ready(self.load_timeout)
         started = time.perf_counter()
         audio_ms = 1000.0 * len(audio) / SAMPLE_RATE
@@ -354,7 +356,20 @@ class WhisperRecognizer:
         seconds = len(audio) / SAMPLE_RATE
         vocabulary: Vocabulary = self.vocabulary  # type: ignore[assignment]   (set once ready)
         prompt = vocabulary.prompt(self.prompt_text)
-        result = self._model.generate(  # type: ignore[union-attr]
+        with self._gate:
+            result = self._generate(features, prompt, seconds)
+        # Scores are mean log-probabilities over the generated tokens; all hypotheses are
+        # kept, duplicates included, since the reader weighs them against each other.
+        hypotheses = tuple(
+            Hypothesis(collapse_repetition(vocabulary.decode(ids)), float(score),
+                       float(result.no_speech_prob), max(1, len(ids)))
+            for ids, score in zip(result.sequences_ids, result.scores))
+        return Transcript(hypotheses, 1000.0 * (time.perf_counter() - started), audio_ms)
+
+    def _generate(self, features: np.ndarray, prompt: list[int], seconds: float):
+        import ctranslate2
+
+        return self._model.generate(  # type: ignore[union-attr]
             ctranslate2.StorageView.from_array(features[None]),
             [prompt],
             beam_size=self.beam_size,
@@ -364,13 +379,6 @@ class WhisperRecognizer:
             no_repeat_ngram_size=NO_REPEAT_NGRAM,
             max_length=len(prompt) + max_new_tokens(seconds),   # the prompt counts too
         )[0]
-        # Scores are mean log-probabilities over the generated tokens; all hypotheses are
-        # kept, duplicates included, since the reader weighs them against each other.
-        hypotheses = tuple(
-            Hypothesis(collapse_repetition(vocabulary.decode(ids)), float(score),
-                       float(result.no_speech_prob), max(1, len(ids)))
-            for ids, score in zip(result.sequences_ids, result.scores))
-        return Transcript(hypotheses, 1000.0 * (time.perf_counter() - started), audio_ms)
 
 
 def _one_line(exc: BaseException) -> str:
