@@ -294,6 +294,17 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
     return result
 
 
+def said_from(blocks: list[tuple[float, str]], index: int, text: str) -> list[float]:
+    """Times of the blocks of the first run of `text` at or after `index`."""
+    times: list[float] = []
+    for t, said in blocks[index:]:
+        if said == text:
+            times.append(t)
+        elif times:
+            break
+    return times
+
+
 def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, device, clock, audio,
                start_line, Session, ListenLoop, reader, ArraySource, decoded_types):
     """Each free cue's onset minus its due time (ms), and each decode's time (ms), for one run."""
@@ -320,7 +331,7 @@ def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, 
     queued: list[float] = []
     previous_end = float("-inf")
     for due, index, text, ticked in scheduled:
-        played = [t for t, said in device.blocks[index:] if said == text]
+        played = said_from(device.blocks, index, text)
         if not played:
             continue
         onset = played[0]
