@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
-from voicecoach.hearing.audio import AudioError, read_wav
+from voicecoach.hearing.audio import SAMPLE_RATE, AudioError, read_wav
 from voicecoach.hearing.engines import ENGINES, open_recognizer
 from voicecoach.hearing.reading import read_intent
 from voicecoach.hearing.recognizer import RecognizerUnavailable
@@ -60,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"voicecoach: {notice}", file=sys.stderr)
     if args.played is not None:
         return _run_played(args, recognizer, catalog, statistical)
+    from voicecoach.hearing.keywords import spotter_for
+
+    barge_in = spotter_for(recognizer)       # as the live coach hears: stop, pause and pain phrases first
     failures = 0
     for path in args.files:
         try:
@@ -69,6 +73,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"voicecoach: {exc}", file=sys.stderr)
             print(json.dumps({"file": str(path), "error": str(exc)}), flush=True)
             failures += 1
+            continue
+        started = time.perf_counter()
+        hit = _barge_in_hit(barge_in, audio)
+        if hit is not None:
+            print(json.dumps({
+                "file": str(path), "text": hit.phrase, "intent": hit.intent, "slots": {},
+                "score": round(hit.score, 3), "decode_ms": round(1000 * (time.perf_counter() - started), 1),
+                "audio_ms": round(1000 * len(audio) / SAMPLE_RATE, 1),
+            }, ensure_ascii=False), flush=True)
             continue
         try:
             transcript = recognizer.transcribe(audio)
@@ -85,11 +98,23 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _barge_in_hit(spotter, audio: np.ndarray):
+    """The closed-vocabulary check's hit, or None (no check here, no hit, or the check failed:
+    it is a shortcut, and the recognizer still hears everything)."""
+    if spotter is None:
+        return None
+    try:
+        return spotter.spot(audio)
+    except Exception:
+        return None
+
+
 def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None) -> int:
     from voicecoach.hearing.echo import echo_gated_endpointer, open_canceller
     from voicecoach.hearing.keywords import spotter_for
     from voicecoach.hearing.loop import ListenLoop, reader
 
+    barge_in = spotter_for(recognizer)       # stop, pause and pain phrases, checked first, as live
     failures = 0
     warned = False
     barge_in = spotter_for(recognizer)       # the closed-vocabulary barge-in check, as in the live loop

@@ -28,11 +28,12 @@ device starts playing it: the echo canceller's exact reference.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Iterable, Protocol
+from typing import Callable, ContextManager, Iterable, Protocol
 
 import numpy as np
 
@@ -79,11 +80,15 @@ class VoiceSpeaker:
     def __init__(self, engine: VoiceEngine, device: OutputDevice, cache: CueCache | None = None,
                  clock: Clock | None = None, threaded: bool = True,
                  on_start: Callable[[str], None] | None = None, on_stop: Callable[[], None] | None = None,
-                 cue_phrases: Iterable[str] = (), on_error: Callable[[str], None] = _print_error) -> None:
+                 cue_phrases: Iterable[str] = (), on_error: Callable[[str], None] = _print_error,
+                 synth_gate: ContextManager | None = None) -> None:
         self.engine = engine
         self.base_rate = engine.rate         # the configured rate; set_rate multiplies it
         self._rate = engine.rate             # the rate wanted; the synthesis thread gives it to the engine
         self.on_error = on_error
+        # Held while the engine works: the app shares it with the recognizer's model load, so
+        # the two biggest transient allocations never add up (README "Footprint").
+        self._gate: ContextManager = synth_gate or contextlib.nullcontext()
         self.errors: list[str] = []          # every failure, said or not
         self._said_errors: set[str] = set()
         self.cue_phrases = list(cue_phrases)
@@ -321,7 +326,8 @@ class VoiceSpeaker:
                 return
             self.engine.rate = rate        # a rate change lands before the next line is made
             try:
-                made = self.cache.get(self.engine, item.text) if item.cached else self.engine.synthesize(item.text)
+                with self._gate:
+                    made = self.cache.get(self.engine, item.text) if item.cached else self.engine.synthesize(item.text)
                 audio = self._resampled(made)
             except Exception as exc:  # one line the engine cannot make must not silence the voice
                 self._drop(item)
@@ -372,7 +378,8 @@ class VoiceSpeaker:
             rate = self._rate
         self.engine.rate = rate
         try:
-            self.cache.get(self.engine, text)
+            with self._gate:
+                self.cache.get(self.engine, text)
         except Exception as exc:  # that cue will be made when it falls due, or dropped then
             self._failed(f"the voice could not make the cue {text!r} ahead of time", exc)
         with self._lock:
