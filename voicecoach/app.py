@@ -15,6 +15,7 @@ from voicecoach.content.model import Content
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
+from voicecoach.stopping import stop_reason
 from voicecoach.voice.speaker import TerminalSpeaker
 
 EOF_MARK = object()
@@ -76,6 +77,7 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
     """Type to the coach; cues are delivered at their time while the prompt waits."""
     output.deliver(session.begin())
     prompt()
+    ended = "quit"
     try:
         while not session.wants_exit:
             due = session.next_due()
@@ -90,15 +92,16 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
             if cues:
                 output.deliver(cues)
                 prompt()
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
+        ended = stop_reason(stop)
     finally:
-        session.close("quit")
+        session.close(ended)
 
 
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
                       on_event: Callable | None = None, typed: LineReader | None = None,
-                      play_out: bool = True, statistical: StatisticalReader | None = None) -> None:
+                      play_out: bool = True, statistical: StatisticalReader | None = None,
+                      canceller=None, yielding=None) -> None:
     """The spoken loop: hearing on its own thread, cues on time on this one, until the audio or the user ends.
 
     `loop` is a hearing.loop.ListenLoop; it reads `source` in a background thread and its
@@ -107,11 +110,16 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     through the same queue. With `play_out`, when the audio ends (a file) the routine
     carries on to its end on the clock, as it would for a person who stopped talking.
     On a VirtualClock both threads run in lockstep, so a file is heard faster than real time.
+    With a `canceller` (hearing.echo) hearing listens to the microphone with the coach's
+    voice taken out; with `yielding` (hearing.yielding) the coach falls silent when the user
+    starts talking over it: the fade and a resume happen on the hearing thread, at once; a
+    command to act on lets go of the held line here, after its replies are delivered.
     """
     from voicecoach.hearing.loop import ListenEnded, UtteranceHeard
 
     arrived = threading.Event()
     inbox: queue.Queue[object] = queue.Queue()
+    ended = "quit"
 
     def post(item: object) -> None:
         inbox.put(item)
@@ -123,12 +131,23 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
             loop.coach_speaking(output.last_reply.text)
         else:
             loop.coach_silent()
+        if yielding is not None:
+            yielding.frame(clock.now())
+
+    def hear(event: object) -> None:
+        if yielding is not None and not isinstance(event, UtteranceHeard):
+            yielding.heard(event, clock.now())
+        post(event)
 
     take_part = getattr(clock, "take_part", None)
     if take_part is not None:
         take_part()
     output.deliver(session.begin())
-    hearing = loop.start(source, post, tell_hearing_who_speaks, clock)
+    if canceller is not None:
+        from voicecoach.hearing.echo import CancelledSource
+
+        source = CancelledSource(source, canceller, clock)
+    hearing = loop.start(source, hear, tell_hearing_who_speaks, clock)
     typist = _TypedLines(typed, post) if typed is not None else None
     listening = True
     try:
@@ -145,6 +164,8 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
                     on_event(item)
                 if isinstance(item, UtteranceHeard):
                     output.deliver(session.handle(item.match))
+                    if yielding is not None:
+                        yielding.heard(item, clock.now())
                 elif isinstance(item, ListenEnded):
                     listening = False
             output.deliver(session.tick())
@@ -156,8 +177,8 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
                 continue
             deadline = clock.now() + MAX_WAIT if due is None else min(due, clock.now() + MAX_WAIT)
             clock.wait_until(deadline, arrived)
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
+        ended = stop_reason(stop)
     finally:
         if typist is not None:
             typist.stop()
@@ -166,7 +187,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
                   file=sys.stderr)
         if take_part is not None:
             clock.leave()
-        session.close("quit")
+        session.close(ended)
 
 
 class _Typed:
@@ -258,11 +279,13 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     from voicecoach.hearing.audio import AudioError
     from voicecoach.hearing.engines import open_recognizer
     from voicecoach.hearing.loop import ListenFailed, ListenLoop, UtteranceHeard, UtteranceIgnored, reader
+    from voicecoach.hearing.echo import echo_gated_endpointer
     from voicecoach.hearing.recognizer import RecognizerUnavailable
-    from voicecoach.hearing.sources import MicrophoneSource, WavFileSource
+    from voicecoach.hearing.sources import WavFileSource, open_microphone
+    from voicecoach.settings import settings_of
 
     try:
-        recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=True,
+        recognizer, notice = open_recognizer(args.asr, catalog, settings_of(args).asr_model, background=True,
                                              notify=lambda line: print(f"voicecoach: {line}", file=sys.stderr),
                                              load_gate=heavy_work)
     except RecognizerUnavailable as exc:
@@ -272,7 +295,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     try:
-        source = WavFileSource(args.audio_in, clock) if args.audio_in else MicrophoneSource()
+        source = WavFileSource(args.audio_in, clock) if args.audio_in else open_microphone()
     except (AudioError, RuntimeError) as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 1
@@ -298,13 +321,38 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
             print(f"heard: {line}", flush=True)
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
-    loop = ListenLoop(reader(recognizer, catalog, session.context, statistical))
-    run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical)
+    from voicecoach.hearing.keywords import spotter_for
+
+    barge_in = spotter_for(recognizer)       # stop, pause and pain phrases, checked first
+    canceller, yielding = _echo_and_yield(args, output)
+    loop = ListenLoop(reader(recognizer, catalog, session.context, statistical),
+                      endpointer=echo_gated_endpointer(canceller), spot=barge_in.spot if barge_in else None)
+    run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical,
+                      canceller=canceller, yielding=yielding)
     output.close()
     close = getattr(recognizer, "close", None)
     if close is not None:
         close()             # a model still loading must finish before the process exits
     return 0
+
+
+def _echo_and_yield(args: argparse.Namespace, output: OutputStage):
+    """The echo canceller fed by every voice that publishes what it plays, and the yielding
+    coach on top; (None, None) without a voice or a canceller (one line says why)."""
+    from voicecoach.hearing.echo import open_canceller
+    from voicecoach.hearing.yielding import Yielding
+
+    voices = [s for s in output.speakers if hasattr(s, "subscribe")]
+    if not voices:
+        return None, None
+    canceller, notice = open_canceller(getattr(args, "echo", None) or "webrtc")
+    if notice:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+    if canceller is None:
+        return None, None
+    for voice in voices:
+        voice.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
+    return canceller, Yielding(output.hold, output.resume, lambda: output.speaking)
 
 
 M_MMAP_THRESHOLD = -3       # glibc's mallopt parameter numbers
@@ -334,8 +382,10 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
     from voicecoach.voice.build import VoiceSettings, open_voice
     from voicecoach.voice.engines import VoiceUnavailable
 
+    from voicecoach.settings import settings_of
+
     try:
-        settings = VoiceSettings.from_args(args)
+        settings = VoiceSettings.from_settings(settings_of(args))
     except (VoiceUnavailable, ConfigError) as exc:
         return None, f"no voice ({exc})"
     # Every cue's audio is made ahead of time, so each one starts on its beat.

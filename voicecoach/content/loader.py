@@ -9,6 +9,7 @@ import importlib.resources
 from pathlib import Path
 from typing import Any
 
+from voicecoach import limits
 from voicecoach.content.model import EXERCISES, TOPICS, Content, Exercise, Program, Topic, Value
 from voicecoach.yamlfile import line_of, load_yaml_mappings
 
@@ -17,7 +18,6 @@ PROGRAM_KINDS = ("hold", "reps")
 SIDES = ("left", "right")
 NUMBER_FIELDS = ("sets", "hold_seconds", "reps", "tempo_seconds", "rest_seconds", "switch_seconds")
 REQUIRED_NUMBERS = {"hold": ("sets", "hold_seconds"), "reps": ("sets", "reps")}
-WHOLE_NUMBERS = ("sets", "reps")
 MAX_SPOKEN_WORDS = 20            # a sentence longer than this is hard to follow by ear
 
 
@@ -186,11 +186,9 @@ def _value(path: Path, ex_id: str, name: str, raw: Any, problems: list[str], key
         problems.append(f"{where}: {ex_id}: {name} must be {{value: N, source: article|ours}}, not {raw!r}")
         return None
     number, source = raw["value"], raw["source"]
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or number <= 0:
-        problems.append(f"{where}: {ex_id}: {name} must be a positive number, not {number!r}")
-        return None
-    if name in WHOLE_NUMBERS and number != int(number):
-        problems.append(f"{where}: {ex_id}: {name} must be a whole number, not {number!r}")
+    problem = limits.PROGRAM[name].problem(number)
+    if problem:
+        problems.append(f"{where}: {ex_id}: {problem}")
         return None
     if source not in SOURCES:
         problems.append(f"{where}: {ex_id}: {name} source must be 'article' or 'ours', not {source!r}")

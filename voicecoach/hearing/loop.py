@@ -2,9 +2,11 @@
 
     source -> Endpointer (VAD) -> utterance -> recognize(audio) -> Match -> barge-in gate -> event
 
-`recognize` is any callable from float32 16 kHz audio to a Match (`reader()` builds one
-from a Recognizer, the catalog and the session's context); tests pass fakes. Events are
-small frozen dataclasses delivered in stream order:
+`spot`, when given, is asked first (the closed-vocabulary barge-in check of
+hearing.keywords): a phrase it hears ("stop", "hold on", "that hurts") is acted on as its
+intent without the full decode. `recognize` is any callable from float32 16 kHz audio to
+a Match (`reader()` builds one from a Recognizer, the catalog and the session's context);
+tests pass fakes. Events are small frozen dataclasses delivered in stream order:
 
     SpeechStarted      someone started talking (show it; the utterance is not complete yet)
     SpeechDropped      that sound was too short to be a word (a click, a knock)
@@ -28,18 +30,22 @@ source itself (`run` in this thread, `start` in a background thread).
 """
 from __future__ import annotations
 
+import math
 import queue
 import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 import numpy as np
 
 from voicecoach.hearing.sources import AudioSource
 from voicecoach.hearing.vad import Endpointer, Utterance
 from voicecoach.intents.types import NO_MATCH, Context, Match
+
+if TYPE_CHECKING:
+    from voicecoach.hearing.keywords import KeywordHit
 
 BARGE_IN_INTENTS = frozenset({"stop", "pause", "report_pain"})
 ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach's line: an echo
@@ -48,6 +54,7 @@ ECHO_HANGOVER_MS = 150      # the coach's voice still arrives this long after pl
 CONTINUATION_MS = 600       # how long an utterance that does not parse waits for the rest of the sentence
 
 Recognize = Callable[[np.ndarray], Match]
+Spot = Callable[[np.ndarray], Optional["KeywordHit"]]
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,8 @@ class UtteranceIgnored:
     reason: str                  # "echo" or "coach speaking"
     audio_ms: float
     decode_ms: float
+    onset_ms: float = 0.0        # stream time speech began
+    speech_end_ms: float = 0.0   # stream time speech ended
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,7 @@ class ListenLoop:
     continuation_ms: float = CONTINUATION_MS
     timer: Callable[[], float] = time.perf_counter      # for decode_ms only
     events: "queue.Queue[HearingEvent]" = field(default_factory=queue.Queue)
+    spot: Spot | None = None          # the barge-in check (hearing.keywords), asked before `recognize`
 
     def __post_init__(self) -> None:
         self._cancel = threading.Event()
@@ -304,6 +314,9 @@ class ListenLoop:
             else:
                 events += self._verdict(held.utterance, held.match, held.decode_ms)
         started = self.timer()
+        hit = self._spotted(utterance.audio)
+        if hit is not None:
+            return events + self._verdict(utterance, hit, 1000.0 * (self.timer() - started))
         try:
             match = self.recognize(utterance.audio)
         except Exception as exc:  # one bad decode should not end listening
@@ -313,6 +326,19 @@ class ListenLoop:
             self._held = _Held(utterance, match, decode_ms, utterance.end_ms + self.continuation_ms)
             return events
         return events + self._verdict(utterance, match, decode_ms)
+
+    def _spotted(self, audio: np.ndarray) -> Match | None:
+        """A barge-in phrase heard by the closed-vocabulary check, as a Match to act on."""
+        if self.spot is None:
+            return None
+        try:
+            hit = self.spot(audio)
+        except Exception:  # the check is a shortcut: when it fails, the recognizer still hears
+            return None
+        if hit is None:
+            return None
+        # The hit's score is its margin above the check's floors (0 and up): 0.5 at the floor, towards 1.
+        return Match(hit.phrase, hit.intent, {}, 1.0 - 0.5 * math.exp(-max(0.0, hit.score)))
 
     def _release(self) -> list[HearingEvent]:
         held, self._held = self._held, None
@@ -324,7 +350,7 @@ class ListenLoop:
             return [NothingHeard(audio_ms, decode_ms)]
         reason = self.gate.why_ignored(match, utterance.onset_ms, utterance.end_ms)
         if reason is not None:
-            return [UtteranceIgnored(match, reason, audio_ms, decode_ms)]
+            return [UtteranceIgnored(match, reason, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms)]
         return [UtteranceHeard(match, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
                                utterance.end_ms)]
 

@@ -348,6 +348,11 @@ class WhisperRecognizer:
         if self._model is None:
             raise RecognizerUnavailable(self._error or "the Whisper model did not load")
 
+    def loaded_model(self):
+        """The CTranslate2 model once loaded (waits for it), for checks that share it."""
+        self.wait_ready()
+        return self._model
+
     def transcribe(self, audio: np.ndarray) -> Transcript:
         self.wait_ready(self.load_timeout)
         started = time.perf_counter()
