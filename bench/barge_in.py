@@ -194,6 +194,7 @@ class RunResult:
     coach_s: float = 0.0                                   # seconds the coach was speaking
     mic_energy: float = 0.0                                # echo energy in, while only the coach is heard
     clean_energy: float = 0.0                              # and after the canceller
+    noise_energy: float = 0.0                              # the room's noise in the same frames (the canceller leaves it)
 
 
 _WORKER: dict = {}
@@ -209,9 +210,9 @@ def _worker_init(use_keywords: bool) -> None:
         print(f"note: {notice}", file=sys.stderr)
     _WORKER.update(catalog=catalog, recognizer=recognizer, spotter=None)
     if use_keywords:
-        from voicecoach.hearing.keywords import BargeInSpotter
+        from voicecoach.hearing.keywords import spotter_for
 
-        _WORKER["spotter"] = BargeInSpotter(recognizer)
+        _WORKER["spotter"] = spotter_for(recognizer)
 
 
 def run_one(task: dict) -> RunResult:
@@ -322,6 +323,7 @@ def run_one(task: dict) -> RunResult:
             if command is None and at > 1.0:
                 result.mic_energy += float(np.sum(np.square(echo[s], dtype=np.float64)))
                 result.clean_energy += float(np.sum(np.square(cleaned, dtype=np.float64)))
+                result.noise_energy += float(np.sum(np.square(noise[s], dtype=np.float64)))
         if speaker.held and fade_end is None and device.blocks:
             last = device.blocks[-1]
             fade_end = last.t + len(last.samples) / DEVICE_RATE
@@ -463,11 +465,17 @@ def report(tasks, results, columns, use_keywords: bool) -> None:
         times = [r.silent_after_ms for t, r in pairs if t["kind"] == "command" and t["column"] == c and r.silent_after_ms is not None]
         row.append(f"{statistics.median(times):.0f} / {np.percentile(times, 90):.0f} ms (n={len(times)})" if times else "-")
     rows.append(row)
-    row = ["echo reduction (coach alone)"]
+    row = ["echo reduction (coach alone; noise taken out)"]
     for c in columns:
         alone = [r for t, r in pairs if t["kind"] == "alone" and t["column"] == c]
         mic, cleaned = sum(r.mic_energy for r in alone), sum(r.clean_energy for r in alone)
-        row.append("-" if c == "no cancellation" else f"{10 * np.log10(mic / max(cleaned, 1e-12)):.1f} dB")
+        left = cleaned - sum(r.noise_energy for r in alone)
+        if c == "no cancellation":
+            row.append("-")
+        elif left <= 0.01 * cleaned:
+            row.append(f">{10 * np.log10(mic / cleaned) + 20:.0f} dB (below the noise)")
+        else:
+            row.append(f"{10 * np.log10(mic / left):.1f} dB ({10 * np.log10(mic / cleaned):.1f} with noise)")
     rows.append(row)
     row = ["CPU s per s of audio"]
     for c in columns:

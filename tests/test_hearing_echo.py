@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 import pytest
 
+from conftest import reproducible_piper
 from voicecoach.hearing import echo
 from voicecoach.hearing.audio import SAMPLE_RATE, resample
 from voicecoach.hearing.echo import EchoCanceller, EchoGatedDetector, estimate_delay, open_canceller
@@ -27,17 +28,7 @@ def synthetic_room(delay_ms: float, rt60: float = 0.3, seed: int = 3) -> np.ndar
 
 
 def piper_engine():
-    """The coach's Piper voice, reproducible (skips the test without it)."""
-    from voicecoach.voice.engines import VoiceUnavailable, open_engine
-
-    try:
-        engine, notice = open_engine("piper")
-    except VoiceUnavailable as exc:
-        pytest.skip(f"Piper is not available: {exc}")
-    if notice:
-        pytest.skip(f"Piper is not available: {notice}")
-    engine.noise_scale = 0.0
-    return engine
+    return reproducible_piper()
 
 
 @pytest.fixture(scope="module")

@@ -117,6 +117,7 @@ def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None)
     barge_in = spotter_for(recognizer)       # stop, pause and pain phrases, checked first, as live
     failures = 0
     warned = False
+    barge_in = spotter_for(recognizer)       # the closed-vocabulary barge-in check, as in the live loop
     for path, played_path in zip(args.files, args.played):
         try:
             mic, played = read_wav(path), read_wav(played_path)

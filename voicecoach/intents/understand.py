@@ -160,27 +160,22 @@ class StatisticalReader:
         return self.classifier.probabilities(text)
 
 
-ENV_READER_MODEL = "VOICECOACH_READER_MODEL"
 READER_OFF = "off"
 
 
-def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = None, flag: str | None = None,
+def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = None, model: str | None = None,
                 background: bool = True, cache_dir: Path | None = None) -> tuple[StatisticalReader | None, str | None]:
     """The statistical reader (loading, or loaded) and a one-line notice when there is none.
 
-    `--reader-model FILE` (or $VOICECOACH_READER_MODEL, or `reader_model:` in the config file)
-    names a saved classifier to use; "off" reads with the templates alone. By default the
-    classifier is trained from the shipped examples once and cached in the user's cache folder.
+    `model` is the resolved `reader_model` setting (`--reader-model FILE`,
+    $VOICECOACH_READER_MODEL or `reader_model:` in the config file): a saved classifier to
+    use, or "off" to read with the templates alone. By default (None) the classifier is
+    trained from the shipped examples once and cached in the user's cache folder.
     """
-    from voicecoach.config import ConfigError, setting
-
-    try:
-        chosen, source = setting("reader_model", flag, ENV_READER_MODEL)
-    except ConfigError as exc:
-        return None, f"{exc}; reading with the templates alone"
-    if chosen is not None and str(chosen).strip().lower() == READER_OFF:
+    if model is not None and str(model).strip().lower() == READER_OFF:
         return None, None
-    model_file = Path(str(chosen)).expanduser() if chosen is not None else None
+    model_file = Path(str(model)).expanduser() if model is not None else None
+    source = getattr(model, "source", "the settings")
     if model_file is not None and not model_file.is_file():
         return None, f"the reader model from {source} ({model_file}) is not a file; reading with the templates alone"
     try:
