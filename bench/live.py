@@ -27,6 +27,7 @@ STARTED = time.perf_counter()     # before any import of ours: the first prompt 
 STARTED_MONOTONIC = time.monotonic()   # the same moment on the clock the device fake stamps with
 
 import argparse  # noqa: E402
+import itertools  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import queue  # noqa: E402
@@ -122,21 +123,40 @@ class Typing:
             return None
 
 
-def spoken_audio(seconds: float):
-    """The recordings, GAP_SECONDS of room noise apart, over and over until `seconds` are filled."""
-    import numpy as np
+class SpokenMicrophone:
+    """The recordings, GAP_SECONDS of room noise apart, over and over for `seconds`, frame by
+    frame on the clock, as a microphone gives them (never the whole stream in memory)."""
 
-    from voicecoach.hearing.audio import SAMPLE_RATE, read_wav
+    def __init__(self, clock, seconds: float) -> None:
+        from voicecoach.hearing.audio import read_wav
 
-    rng = np.random.default_rng(3)
-    clips = [read_wav(AUDIO / name) for name in SPOKEN if (AUDIO / name).exists()]
-    parts, total, i = [], 0, 0
-    while total < seconds * SAMPLE_RATE:
-        gap = (0.002 * rng.standard_normal(int(GAP_SECONDS * SAMPLE_RATE))).astype(np.float32)
-        parts += [gap, clips[i % len(clips)]]
-        total += len(gap) + len(clips[i % len(clips)])
-        i += 1
-    return np.concatenate(parts)
+        self.clock, self.seconds = clock, seconds
+        self.clips = [read_wav(AUDIO / name) for name in SPOKEN if (AUDIO / name).exists()]
+
+    def frames(self, cancel: threading.Event):
+        import numpy as np
+
+        from voicecoach.hearing.audio import SAMPLE_RATE
+        from voicecoach.hearing.sources import FRAME_SECONDS
+        from voicecoach.hearing.vad import FRAME_SAMPLES
+
+        rng = np.random.default_rng(3)
+
+        def samples():
+            for i in itertools.count():
+                yield (0.002 * rng.standard_normal(int(GAP_SECONDS * SAMPLE_RATE))).astype(np.float32)
+                yield self.clips[i % len(self.clips)]
+
+        start, n, pending = self.clock.now(), 0, np.zeros(0, np.float32)
+        parts = samples()
+        while n * FRAME_SECONDS < self.seconds:
+            while len(pending) < FRAME_SAMPLES:
+                pending = np.concatenate([pending, next(parts)])
+            frame, pending = pending[:FRAME_SAMPLES], pending[FRAME_SAMPLES:]
+            n += 1
+            if cancel.is_set() or self.clock.wait_until(start + n * FRAME_SECONDS, cancel):
+                return
+            yield frame
 
 
 # ----- the baseline: the voice loop as it was, decoding on the loop that ticks the session -------
@@ -204,7 +224,6 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
     from voicecoach.content.loader import load_content
     from voicecoach.hearing.engines import open_recognizer
     from voicecoach.hearing.loop import ListenLoop, NothingHeard, UtteranceHeard, UtteranceIgnored, reader
-    from voicecoach.hearing.sources import ArraySource
     from voicecoach.intents.catalog import load_catalog
     from voicecoach.intents.understand import open_reader
     from voicecoach.output import OutputStage
@@ -281,11 +300,11 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
 
     # 2. One exercise with hearing decoding real speech: the app's loop, then the baseline.
     start_line = f"start {content.exercises[exercise].name}"
-    audio = spoken_audio(exercise_seconds(content, catalog, start_line) + 3)
+    seconds = exercise_seconds(content, catalog, start_line) + 3
     for name, run in (("threaded", run_voice_session), ("baseline", ticking_loop_session)):
         peaks.phase = name
         onsets, decodes, queued = cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, device,
-                                     clock, audio, start_line, Session, ListenLoop, reader, ArraySource,
+                                     clock, seconds, start_line, Session, ListenLoop, reader,
                                      (UtteranceHeard, UtteranceIgnored, NothingHeard))
         result[name] = {"onsets_ms": onsets, "decode_ms": decodes, "queued_ms": queued}
     speaker.close()
@@ -305,8 +324,8 @@ def said_from(blocks: list[tuple[float, str]], index: int, text: str) -> list[fl
     return times
 
 
-def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, device, clock, audio,
-               start_line, Session, ListenLoop, reader, ArraySource, decoded_types):
+def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, device, clock, seconds,
+               start_line, Session, ListenLoop, reader, decoded_types):
     """Each free cue's onset minus its due time (ms), and each decode's time (ms), for one run."""
     scheduled: list[tuple[float, int, str, float]] = []
 
@@ -322,7 +341,7 @@ def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, 
     session = TimedSession(content, clock)
     decodes: list[float] = []
     loop = ListenLoop(reader(recognizer, catalog, session.context, statistical))
-    run(session, loop, ArraySource(audio, clock, tail_seconds=0.5), output, clock, catalog,
+    run(session, loop, SpokenMicrophone(clock, seconds), output, clock, catalog,
         lambda e: decodes.append(e.decode_ms) if isinstance(e, decoded_types) else None,
         Typing([start_line]), True, statistical)
     while speaker.speaking:
