@@ -42,7 +42,7 @@ def test_sentences_for_topic_reads_an_exercise_topic_from_the_exercise():
     content = load_content()
     stretch = sentences_for_topic(content, "it_band_stretch")
     assert stretch[: len(content.exercises["it_band_stretch"].steps) + 1][1:] == content.exercises["it_band_stretch"].steps
-    assert "30 seconds on each side" in stretch[-1]
+    assert "thirty seconds on each side" in stretch[-1]
     with pytest.raises(KeyError, match="unknown topic 'yoga'"):
         sentences_for_topic(content, "yoga")
 

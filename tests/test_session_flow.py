@@ -231,3 +231,37 @@ def test_a_question_during_the_instructions_brings_them_back():
     after = lines[back + 1:]
     assert "Lean towards the crossed leg until you feel a stretch in the outer thigh." in after
     assert after.index("We'll start with the left side.") < after.index("Left side. Hold for thirty seconds. Go.")
+
+
+def _answer(text: str) -> list[str]:
+    session = Session(CONTENT, VirtualClock())
+    return [r.text for r in session.handle(recognize(text, CATALOG, session.context()))]
+
+
+def test_replies_lead_with_what_was_asked():
+    assert _answer("how long should I hold the stretch")[0] == "Hold for thirty seconds on each side."
+    doctor = _answer("when should I see a doctor")
+    assert doctor[0] == "If you feel pain during any of these exercises, stop, and consult a medical professional."
+    assert not any("weights" in line for line in doctor)         # no exercise here uses weights
+    rolling = _answer("how do I foam roll")
+    assert rolling[-1] == "Roll for one minute on each side." and rolling[0].startswith("Foam rolling can help")
+
+
+def test_pain_part_way_through_a_side_is_recorded_as_partly_done():
+    events = []
+
+    class Listener:
+        def record(self, event):
+            events.append(event)
+
+    clock = VirtualClock()
+    session = Session(CONTENT, clock, listeners=[Listener()], speech_seconds=lambda text, wpm: 0.0)
+    session.handle(Match("start the stretch", "start", {"exercise": "it_band_stretch"}, 1.0))
+    while (due := session.next_due()) is not None and due <= 12:
+        clock.set(due)
+        session.tick()
+    clock.set(12)
+    session.handle(Match("ouch", "report_pain", {}, 1.0))
+    partial = [(e.exercise, e.side, e.value) for e in events if e.kind == "side_partial"]
+    assert partial == [("it_band_stretch", "left", 12.0)]
+    assert not [e for e in events if e.kind == "side_done"]

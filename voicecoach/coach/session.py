@@ -12,6 +12,7 @@ really ended, so a hold counts from the "Go." the user perceived.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Iterable
@@ -23,7 +24,7 @@ from voicecoach.coach.timeline import ROUTINE_DONE, Block, Timeline, TimedCue, b
 from voicecoach.content.model import Content, Exercise
 from voicecoach.intents.types import INTENT_NAMES, Context, Match
 from voicecoach.plan import Proposal
-from voicecoach.words import say_count, say_number, say_seconds
+from voicecoach.words import NUMBER_WORDS, TENS_WORDS, say_count, say_number, say_seconds
 
 __all__ = ["Phase", "Proposal", "Session", "SessionView", "TRANSITIONS"]
 
@@ -36,11 +37,19 @@ MAX_SETS = 10
 RATE_STEP = 1.15                 # "slower"/"faster" change the speaking rate by this factor
 RATE_LIMITS = (0.6, 1.6)
 WORDS_PER_MINUTE = 165.0         # our estimate of the voice at rate 1.0
-EXERCISE_DONE = "Done. That's {name} finished. Well done."
+AMOUNT_WORDS = frozenset(NUMBER_WORDS[2:] + TENS_WORDS[2:] + ("minute", "minutes", "seconds"))  # not "one leg"
 SINGLE_DONE = "That's all for {name}. Say start for the whole routine, or ask me anything."
 # Intents that leave the exercise as it is: said during its instructions, the rest follow.
 KEEP_INSTRUCTIONS = frozenset({"ask", "ask_history", "help", "whats_next", "time_left", "none", "slower",
                                "faster", "yes", "no", "repeat"})
+
+
+ASKS_AN_AMOUNT = re.compile(r"\bhow (long|many|much|often)\b", re.IGNORECASE)
+
+
+def _names_an_amount(sentence: str) -> bool:
+    words = set(re.findall(r"[a-z]+|\d+", sentence.lower()))
+    return bool(words & AMOUNT_WORDS) or any(w.isdigit() for w in words)
 
 
 class Phase(Enum):
@@ -376,7 +385,11 @@ class Session:
         topic = self.content.topics.get(str(match.slots.get("topic")))
         if topic is None:
             return [Reply("I can tell you about the anatomy, the causes, the exercises and safety.")]
-        return [Reply(s) for s in topic.sentences]
+        sentences = list(topic.sentences)
+        if ASKS_AN_AMOUNT.search(match.text):
+            # "how long should I hold the stretch": the amount first, then the how-to.
+            sentences.sort(key=lambda sentence: not _names_an_amount(sentence))
+        return [Reply(s) for s in sentences]
 
     def _ask_history(self, match: Match) -> list[Reply]:
         if self._history is None:

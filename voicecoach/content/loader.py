@@ -284,13 +284,18 @@ def _routine(path: Path, value: Any, line: int, declared: set[str], problems: li
 
 
 def program_summary(exercise: Exercise) -> str:
-    """One spoken sentence on how the coach times the exercise."""
+    """One spoken sentence on how the coach times the exercise, amounts first in words."""
+    from voicecoach.words import say_number, say_seconds
+
     p = exercise.program
     sets = int(p.sets.value)
     each = " on each side" if p.sides else ""
-    set_part = f"{sets} sets of " if sets > 1 else ""
+    set_part = f"{say_number(sets)} sets of " if sets > 1 else ""
     if p.kind == "hold":
         assert p.hold_seconds is not None
-        return f"In the routine I time {set_part}{int(p.hold_seconds.value)} seconds{each}."
+        action = exercise.cues.get("hold_start", "Hold for {duration}.").rstrip(".")
+        duration = say_seconds(p.hold_seconds.value)
+        action = action.format(duration=f"{set_part}{duration}", count="", unit=exercise.unit)
+        return f"{action[:1].upper()}{action[1:]}{each}."
     assert p.reps is not None
-    return f"In the routine we do {set_part}{int(p.reps.value)} {exercise.unit}{each}."
+    return f"Do {set_part}{say_number(int(p.reps.value))} {exercise.unit}{each}."
