@@ -265,3 +265,11 @@ def test_pain_part_way_through_a_side_is_recorded_as_partly_done():
     partial = [(e.exercise, e.side, e.value) for e in events if e.kind == "side_partial"]
     assert partial == [("it_band_stretch", "left", 12.0)]
     assert not [e for e in events if e.kind == "side_done"]
+
+
+def test_instructions_cut_by_a_pause_come_back_on_resume():
+    timeline = simulate("@1 start the stretch\n@4 pause\n@20 resume\n")
+    after = [e.text for e in timeline if e.who == "coach" and e.t >= 20]
+    assert after[:2] == ["Resuming.", "Now, back to the instructions."]
+    assert "Lean towards the crossed leg until you feel a stretch in the outer thigh." in after
+    assert after.index("We'll start with the left side.") < after.index("Left side. Hold for thirty seconds. Go.")

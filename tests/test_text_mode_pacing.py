@@ -57,3 +57,34 @@ def test_slower_in_text_mode_slows_the_pace():
     shown = run([(1, "slower"), (2, "start the stretch"), (100, "stop")])
     first, second = at(shown, "Let's do the IT band stretch."), at(shown, "Stand with your legs hip-width apart.")
     assert second - first > reading_seconds("Let's do the IT band stretch.")
+
+
+def test_a_line_waiting_its_turn_says_the_numbers_of_when_it_is_shown():
+    from voicecoach.coach.replies import Reply
+
+    clock = VirtualClock()
+    shown: list[str] = []
+    output = OutputStage([TerminalSpeaker(io.StringIO())], on_reply=lambda r: shown.append(r.text),
+                         clock=clock, pace=reading_seconds)
+    output.deliver([Reply("Lie on your side with the foam roller under your hip."),
+                    Reply("queued at 0", live=lambda: f"shown at {clock.now():g}")])
+    assert shown == ["Lie on your side with the foam roller under your hip."]
+    clock.set(output.next_due())
+    output.pump()
+    assert shown[-1] == f"shown at {reading_seconds('Lie on your side with the foam roller under your hip.'):g}"
+
+
+def test_a_cue_never_waits_behind_an_answer():
+    from voicecoach.coach.replies import Reply
+
+    clock = VirtualClock()
+    shown: list[tuple[float, str]] = []
+    output = OutputStage([TerminalSpeaker(io.StringIO())], on_reply=lambda r: shown.append((clock.now(), r.text)),
+                         clock=clock, pace=reading_seconds)
+    output.deliver([Reply("An answer of quite a few words, said first."), Reply("And its second sentence.")])
+    clock.set(1.0)
+    output.deliver([Reply("Halfway.", cue="halfway")])
+    assert shown[-1] == (1.0, "Halfway.")                       # at once, before the waiting sentence
+    clock.set(output.next_due())
+    output.pump()
+    assert shown[-1][1] == "And its second sentence."
