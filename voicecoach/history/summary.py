@@ -40,18 +40,12 @@ class SessionSummary:
     @property
     def results(self) -> dict[str, list[float]]:
         """Exercise -> the amount done on each side, in order."""
-        out: dict[str, list[float]] = {}
-        for result in self.done:
-            out.setdefault(result.exercise, []).append(result.amount)
-        return out
+        return _by_exercise(self.done)
 
     @property
     def partial_results(self) -> dict[str, list[float]]:
         """Exercise -> the amount done on each side cut short."""
-        out: dict[str, list[float]] = {}
-        for result in self.partial:
-            out.setdefault(result.exercise, []).append(result.amount)
-        return out
+        return _by_exercise(self.partial)
 
     @property
     def painful(self) -> bool:
@@ -61,3 +55,10 @@ class SessionSummary:
     def active(self) -> bool:
         """Something happened: a side was done or pain was reported (not just started and left)."""
         return bool(self.done or self.pains or self.partial)
+
+
+def _by_exercise(results: list[SideResult]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for result in results:
+        out.setdefault(result.exercise, []).append(result.amount)
+    return out
