@@ -8,6 +8,11 @@ development set, our paraphrases and our held-out natural lines. For each: exact
 accuracy per intent, out-of-domain rejection, pain-report recall, median and p99 time per line.
 Then the reader's load time (trained, and from its cache) and the memory it adds.
 
+Questions about the article: given that a line asks something, which topic? The classifier
+(trained on the article's sentences as well as the templates and our lines) against the same
+choice weighted by TF-IDF retrieval over the article's sections (each topic's sentences and the
+lines that ask about it), for several weights.
+
 When the sentence encoder is installed (voicecoach/intents/encoder.py), a nearest-neighbour
 reader over its embeddings of the same training examples is measured as well: the other
 candidate for the statistical reading.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -23,7 +29,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -31,6 +37,8 @@ SHARED = REPO.parent / "shared" / "eval"
 
 from voicecoach.content.loader import load_content  # noqa: E402
 from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.normalize import match_tokens  # noqa: E402
+from voicecoach.intents.slots import split_label  # noqa: E402
 from voicecoach.intents.types import NO_MATCH, Context, Match  # noqa: E402
 from voicecoach.intents.understand import (  # noqa: E402
     StatisticalReader, read_training_lines, training_examples, understand,
@@ -109,6 +117,60 @@ def score(rows: list[Row], read: Callable[[str, Context], Match]) -> Score:
     return result
 
 
+# Words every question uses: they say nothing about which section answers it.
+_QUESTION_WORDS = frozenset("what why how is are do doe does can could should would will when where which "
+                            "i my me you it this that of to in on for and or with about be".split())
+
+
+class TopicIndex:
+    """TF-IDF vectors of each topic's document; `similarities(text)` gives a cosine per topic."""
+
+    def __init__(self, documents: Mapping[str, Sequence[str]]) -> None:
+        counts = {topic: Counter(t for text in texts for t in self._terms(text)) for topic, texts in documents.items()}
+        df = Counter(term for c in counts.values() for term in c)
+        n = len(counts)
+        self.idf = {term: math.log(1 + n / d) for term, d in df.items()}
+        self.vectors: dict[str, dict[str, float]] = {}
+        for topic, c in counts.items():
+            vector = {term: (1 + math.log(k)) * self.idf[term] for term, k in c.items()}
+            norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
+            self.vectors[topic] = {term: v / norm for term, v in vector.items()}
+
+    @staticmethod
+    def _terms(text: str) -> list[str]:
+        return [t for t in match_tokens(text) if not t.startswith("#") and t not in _QUESTION_WORDS]
+
+    def similarities(self, text: str) -> dict[str, float]:
+        query = Counter(t for t in self._terms(text) if t in self.idf)
+        if not query:
+            return {topic: 0.0 for topic in self.vectors}
+        weights = {term: (1 + math.log(k)) * self.idf[term] for term, k in query.items()}
+        norm = math.sqrt(sum(v * v for v in weights.values()))
+        return {topic: sum(w * vector.get(term, 0.0) for term, w in weights.items()) / norm
+                for topic, vector in self.vectors.items()}
+
+
+def topic_documents(article: Mapping[str, Sequence[str]], samples: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    """Each topic's article sentences plus the (text, topic) samples that ask about it."""
+    documents: dict[str, list[str]] = {topic: list(sentences) for topic, sentences in article.items()}
+    for text, topic in samples:
+        documents.setdefault(topic, []).append(text)
+    return documents
+
+
+def topic_choice(rows: list[Row], reader: StatisticalReader, index: "TopicIndex", beta: float) -> int:
+    """Right topics among the ask lines when the classifier's topic odds are weighted by retrieval."""
+    right = 0
+    for row in rows:
+        probs = reader.probabilities(row.text)
+        topics = {split_label(label)[1]["topic"]: p for label, p in probs.items() if label.startswith("ask:")}
+        total = sum(topics.values())
+        sims = index.similarities(row.text)
+        best = max(topics, key=lambda t: math.log(topics[t] / total + 1e-9) + beta * sims.get(t, 0.0))
+        right += best == row.slots["topic"]
+    return right
+
+
 def encoder_reader(examples):
     """Nearest neighbours over the encoder's embeddings of the same examples, or None."""
     try:
@@ -169,6 +231,10 @@ def main() -> int:
           f"trained in {trained_s:.1f} s, loaded from its cache in {cached_s * 1000:.0f} ms; "
           f"memory added {added:.0f} MB (RSS)")
 
+    asked = [(sample.text, sample.slots["topic"]) for sample in catalog.samples(per_template=24)
+             if sample.intent == "ask" and "topic" in sample.slots]
+    asked += [(line.text, line.slots["topic"]) for line in read_training_lines() if line.label == "ask"]
+    index = TopicIndex(topic_documents(content.topic_texts(), asked))
     sets = {"dev": SHARED / "dev_utterances.tsv", "natural": SHARED / "natural_dev.tsv",
             "paraphrases": REPO / "tests" / "data" / "paraphrases.tsv",
             "heldout": REPO / "tests" / "data" / "natural_heldout.tsv"}
@@ -198,6 +264,10 @@ def main() -> int:
         for intent in intents:
             cells = "".join(f"{s.right[intent]:>9}/{s.total[intent]:<6}" for s in per_intent.values())
             print(f"  {intent:20}{cells}")
+        asks = [row for row in rows if row.intent == "ask"]
+        if asks:
+            choices = "  ".join(f"x{beta:g}: {topic_choice(asks, reader, index, beta)}" for beta in (0, 1, 2, 4))
+            print(f"  topic of {len(asks)} questions, classifier (x0) and weighted by article retrieval: {choices}")
         if args.misses == name:
             print("  misses of both readings:")
             print("\n".join(per_intent["both"].misses))

@@ -65,9 +65,10 @@ def whisper():
     return recognizer
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def statistical_reader():
-    """The statistical reader, trained (or loaded from the user's cache) once for the whole run."""
+    """The statistical reader, trained (or loaded from the user's cache) once for the whole run,
+    before any test: commands the tests run in a child process then load it from the cache."""
     from voicecoach.content.loader import load_content
     from voicecoach.intents.catalog import load_catalog
     from voicecoach.intents.understand import open_reader

@@ -108,15 +108,15 @@ def _replace(path, old, new):
 
 
 @pytest.mark.parametrize("old,new,words", [
-    ("hold_seconds: {value: 30, source: article}", "hold_seconds: {value: -30, source: article}", "positive number"),
+    ("hold_seconds: {value: 30, source: article}", "hold_seconds: {value: -30, source: article}", "hold_seconds must be 5 to 600 seconds, not -30"),
     ("hold_seconds: {value: 30, source: article}", "hold_seconds: {value: 30, source: blog}", "source must be"),
     ("hold_seconds: {value: 30, source: article}", "hold_seconds: 30", "must be {value: N"),
     ("reps: {value: 10, source: ours}", "reps: {value: 2.5, source: ours}", "whole number"),
     ("kind: hold ", "kind: sprint ", "program kind"),
     ("sides: [left, right]                       # \"repeat", "sides: [left, up]                       # \"repeat", "sides must be"),
     ("    name: \"glute bridges\"", "    nmae: \"glute bridges\"", "unknown key 'nmae'"),
-    ("rest_seconds: {value: 30, source: ours}", "rest_seconds: {value: 0, source: ours}", "positive number"),
-    ("tempo_seconds: {value: 2, source: ours}", "tempo_seconds: {value: two, source: ours}", "positive number"),
+    ("rest_seconds: {value: 30, source: ours}", "rest_seconds: {value: 0, source: ours}", "rest_seconds must be 1 to 600 seconds"),
+    ("tempo_seconds: {value: 2, source: ours}", "tempo_seconds: {value: two, source: ours}", "tempo_seconds must be a number"),
     ("    name: \"glute bridges\"", "    name: [glute, bridges]", "name must be text"),
     ("  glute_bridge:\n", "  Glute Bridge:\n", "exercise id 'Glute Bridge' must be lower case"),
     ("    unit: steps ", "    unit: [steps] ", "unit must be text"),
@@ -201,3 +201,27 @@ def test_load_content_raises_one_error_listing_every_problem(broken):
 
 def test_an_empty_directory_says_there_is_no_content(tmp_path):
     assert validate_content(tmp_path) == [f"{tmp_path}: no content files (*.yaml)"]
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ("reps: {value: 10, source: ours}", "reps: {value: 1000000000, source: ours}", "reps must be 1 to 100, not 1e+09"),
+    ("hold_seconds: {value: 30, source: article}", "hold_seconds: {value: .nan, source: article}", "hold_seconds must be a finite number"),
+    ("hold_seconds: {value: 30, source: article}", "hold_seconds: {value: 1.0e+12, source: article}", "hold_seconds must be 5 to 600 seconds"),
+    ("tempo_seconds: {value: 2, source: ours}", "tempo_seconds: {value: .inf, source: ours}", "tempo_seconds must be a finite number"),
+    ("rest_seconds: {value: 30, source: ours}", "rest_seconds: {value: .nan, source: ours}", "rest_seconds must be a finite number"),
+    ("switch_seconds: {value: 5, source: ours}", "switch_seconds: {value: -.inf, source: ours}", "switch_seconds must be a finite number"),
+    ("sets: {value: 2, source: ours}", "sets: {value: 1000, source: ours}", "sets must be 1 to 10"),
+])
+def test_numbers_out_of_their_limits_are_refused(broken, old, new, words):
+    line = _replace(broken / "exercises.yaml", old, new)
+    problems = validate_content(broken)
+    assert any(p.startswith(f"{broken / 'exercises.yaml'}:{line}:") and words in p for p in problems), problems
+
+
+def test_every_limit_violation_is_reported_at_once(broken):
+    lines = [_replace(broken / "exercises.yaml", "reps: {value: 10, source: ours}", "reps: {value: 1000000000, source: ours}"),
+             _replace(broken / "exercises.yaml", "hold_seconds: {value: 30, source: article}", "hold_seconds: {value: .nan, source: article}"),
+             _replace(broken / "exercises.yaml", "switch_seconds: {value: 8, source: ours}", "switch_seconds: {value: .inf, source: ours}")]
+    problems = validate_content(broken)
+    for line in lines:
+        assert any(p.startswith(f"{broken / 'exercises.yaml'}:{line}:") for p in problems), (line, problems)

@@ -13,7 +13,7 @@ from hearing_signals import voiced
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.hearing.audio import SAMPLE_RATE, AudioError, write_wav
 from voicecoach.hearing.sources import (FRAME_SECONDS, ArraySource, MicrophoneSource, MicrophoneUnavailable,
-                                        StreamResampler, WavFileSource, microphone_unavailable_reason)
+                                        StreamResampler, WavFileSource, pyaudio_unavailable_reason)
 from voicecoach.hearing.vad import FRAME_SAMPLES
 
 
@@ -77,7 +77,7 @@ def test_a_broken_file_is_named_in_the_error(tmp_path):
 
 def test_without_pyaudio_the_reason_is_one_line_with_the_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyaudio", None)       # import fails as if not installed
-    reason = microphone_unavailable_reason()
+    reason = pyaudio_unavailable_reason()
     assert reason and "\n" not in reason
     assert "PyAudio" in reason and "voicecoach[mic]" in reason
     with pytest.raises(MicrophoneUnavailable, match="PyAudio"):
@@ -107,14 +107,14 @@ def fake_pyaudio(devices: list[dict] | None = None, error: Exception | None = No
 
 def test_only_speakers_means_no_microphone(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyaudio", fake_pyaudio([{"name": "HDMI", "maxInputChannels": 0}]))
-    assert microphone_unavailable_reason() == "no microphone found (no audio input device)"
+    assert pyaudio_unavailable_reason() == "no microphone found (no audio input device)"
     monkeypatch.setitem(sys.modules, "pyaudio", fake_pyaudio([{"name": "Built-in", "maxInputChannels": 2}]))
-    assert microphone_unavailable_reason() is None
+    assert pyaudio_unavailable_reason() is None
 
 
 def test_a_sound_system_error_becomes_one_line(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyaudio", fake_pyaudio(error=OSError("ALSA lib pcm.c\n  cannot find card 0")))
-    assert microphone_unavailable_reason() == "no microphone found (ALSA lib pcm.c cannot find card 0)"
+    assert pyaudio_unavailable_reason() == "no microphone found (ALSA lib pcm.c cannot find card 0)"
 
 
 class FakeMicrophone:

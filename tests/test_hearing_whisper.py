@@ -217,3 +217,111 @@ def test_no_model_and_no_fallback_is_one_line(tmp_path, monkeypatch):
         open_recognizer("whisper", CATALOG, background=False)
     message = str(err.value)
     assert "\n" not in message and "nowhere" in message and "pip install" in message
+
+
+# Load failures reach the app once, as a fallback; nothing waits for ever.
+
+
+def model_copy(tmp_path: Path, **replaced: bytes) -> Path:
+    """The bundled model's small files in `tmp_path`, with model.bin linked or replaced."""
+    try:
+        bundled, _ = find_whisper_model(None)
+    except RecognizerUnavailable as exc:
+        pytest.skip(f"no Whisper model here: {exc}")
+    for name in ("vocabulary.txt", "config.json", "tokenizer.json"):
+        if (bundled / name).exists():
+            (tmp_path / name).write_bytes((bundled / name).read_bytes())
+    if "model.bin" not in replaced:
+        (tmp_path / "model.bin").symlink_to(bundled / "model.bin")
+    for name, data in replaced.items():
+        (tmp_path / name).write_bytes(data)
+    return tmp_path
+
+
+class FakeFallback:
+    name = "fake-fallback"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def transcribe(self, audio: np.ndarray):
+        from voicecoach.hearing.recognizer import Hypothesis, Transcript
+
+        self.calls += 1
+        return Transcript((Hypothesis("pause"),), 1.0, 1000.0 * len(audio) / SAMPLE_RATE)
+
+
+def test_an_empty_vocabulary_is_refused_before_loading_in_one_line(tmp_path, monkeypatch):
+    from voicecoach.hearing import engines
+
+    monkeypatch.setattr(engines, "_sphinx", FakeFallback)
+    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(model_copy(tmp_path, **{"vocabulary.txt": b""})))
+    recognizer, notice = engines.open_recognizer("whisper", CATALOG, background=True)
+    assert recognizer.name == "fake-fallback"
+    assert "<|endoftext|>" in notice and str(tmp_path) in notice and "\n" not in notice
+
+
+def test_a_model_whose_warm_up_fails_falls_back_once_and_never_hangs(tmp_path, monkeypatch):
+    from voicecoach.hearing.engines import FallingBack
+    from voicecoach.hearing.whisper import WhisperRecognizer
+
+    def failing_warm_up(self, model) -> None:
+        raise RuntimeError("vector::_M_range_check: __n (which is 50257) >= this->size() (which is 0)")
+
+    monkeypatch.setattr(WhisperRecognizer, "_warm_up", failing_warm_up)
+    whisper = WhisperRecognizer(model_copy(tmp_path))
+    said: list[str] = []
+    fallback = FakeFallback()
+    hearing = FallingBack(whisper, said.append, fallback=lambda: fallback)
+    whisper.start_loading()
+    with pytest.raises(RecognizerUnavailable, match="_M_range_check"):
+        whisper.wait_ready(timeout=60)              # returns: the failure frees the waiter
+    for _ in range(3):
+        assert hearing.transcribe(np.zeros(SAMPLE_RATE, np.float32)).best.text == "pause"
+    assert len(said) == 1 and "using sphinx instead" in said[0] and "\n" not in said[0]
+    assert fallback.calls == 3 and hearing.name == "fake-fallback"
+
+
+def test_a_garbage_model_bin_falls_back_with_one_line_not_a_failure_per_utterance(tmp_path, monkeypatch):
+    from voicecoach.hearing import engines
+
+    fallback = FakeFallback()
+    monkeypatch.setattr(engines, "_sphinx", lambda: fallback)
+    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(model_copy(tmp_path, **{"model.bin": b"not a model"})))
+    said: list[str] = []
+    hearing, notice = engines.open_recognizer("whisper", CATALOG, background=True, notify=said.append)
+    assert notice is None                           # not known yet: it loads in the background
+    for _ in range(3):
+        assert hearing.transcribe(np.zeros(SAMPLE_RATE, np.float32)).best.text == "pause"
+    assert len(said) == 1 and str(tmp_path) in said[0] and "using sphinx instead" in said[0]
+    # Without a background load (transcribe), the same model is a fallback at once.
+    recognizer, notice = engines.open_recognizer("whisper", CATALOG, background=False)
+    assert recognizer is fallback and "using sphinx instead" in notice
+
+
+def test_a_load_that_does_not_end_falls_back_after_its_timeout(tmp_path):
+    from voicecoach.hearing.engines import FallingBack
+    from voicecoach.hearing.whisper import WhisperRecognizer
+
+    whisper = WhisperRecognizer(model_copy(tmp_path))    # never started: as a load that hangs
+    whisper.load_timeout = 0.01
+    said: list[str] = []
+    hearing = FallingBack(whisper, said.append, fallback=FakeFallback)
+    assert hearing.transcribe(np.zeros(SAMPLE_RATE, np.float32)).best.text == "pause"
+    assert len(said) == 1 and "still loading after 0.01 s" in said[0]
+
+
+def test_without_any_fallback_hearing_goes_quiet_after_one_line(tmp_path):
+    from voicecoach.hearing.engines import FallingBack
+    from voicecoach.hearing.whisper import WhisperRecognizer
+
+    def no_sphinx():
+        raise RecognizerUnavailable("sphinx is not installed (pip install SpeechRecognition pocketsphinx)")
+
+    whisper = WhisperRecognizer(model_copy(tmp_path))
+    whisper.load_timeout = 0.01
+    said: list[str] = []
+    hearing = FallingBack(whisper, said.append, fallback=no_sphinx)
+    for _ in range(2):
+        assert hearing.transcribe(np.zeros(SAMPLE_RATE, np.float32)).best is None
+    assert len(said) == 1 and "pip install SpeechRecognition" in said[0]

@@ -158,9 +158,10 @@ def test_no_history_yet_creates_nothing(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["sessions"] == []
 
 
-def test_a_damaged_database_is_one_line_and_exit_1(tmp_path, capsys):
-    path = tmp_path / "h.db"
-    path.write_bytes(b"garbage" * 100)
+def test_a_damaged_database_is_one_line_and_exit_1(db, capsys):
+    path = db
+    data = path.read_bytes()
+    path.write_bytes(data[:100] + b"garbage" * ((len(data) - 100) // 7))      # our header, smashed pages
     assert commands.run(history_args("--db", str(path))) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is damaged" in err
@@ -175,7 +176,7 @@ def test_forget_asks_and_keeps_everything_unless_told_yes(db, monkeypatch, capsy
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
     assert commands.run(history_args("--db", str(db), "--forget")) == 0
     assert not db.exists() and not Path(f"{db}-wal").exists()
-    assert "History deleted." in capsys.readouterr().out
+    assert f"History deleted: {db}" in capsys.readouterr().out
 
 
 def test_forget_with_yes_does_not_ask(db, monkeypatch, capsys):

@@ -15,7 +15,7 @@ import pytest
 from conftest import REPO
 from voicecoach.coach.events import CoachEvent
 from voicecoach.history.store import (
-    SCHEMA_VERSION, V1, HistoryRecorder, PainReport, SideResult, connect, forget, open_history, read_sessions,
+    APPLICATION_ID, SCHEMA_VERSION, V1, HistoryRecorder, PainReport, SideResult, connect, forget, open_history, read_sessions,
     resolve_db_path, schema_version,
 )
 
@@ -213,6 +213,7 @@ def test_a_migration_that_fails_leaves_the_old_schema_untouched(tmp_path, monkey
 def test_a_database_from_a_newer_version_is_left_alone(tmp_path):
     path = tmp_path / "new.db"
     newer = sqlite3.connect(path)
+    newer.execute(f"PRAGMA application_id = {APPLICATION_ID}")
     newer.execute("PRAGMA user_version = 9")
     newer.close()
     recorder, reason = open_history(path)
@@ -227,8 +228,8 @@ def test_a_file_that_is_not_a_database_gives_one_line_and_no_recorder(tmp_path):
     path.write_bytes(b"this is not a database at all" * 100)
     recorder, reason = open_history(path)
     assert recorder is None
-    assert reason == (f"the history database {path} is damaged (file is not a database); move it away to start "
-                      "afresh; the coach runs without history")
+    assert reason == (f"{path} is not a voicecoach history (not an SQLite database); voicecoach leaves it alone "
+                      "(choose another --db); the coach runs without history")
     assert path.read_bytes() == b"this is not a database at all" * 100      # left as it was
 
 

@@ -44,6 +44,7 @@ def read(text: str, reader, context: Context | None = None):
     ("how did i do", "ask_history", {"what": "last_session"}),
     ("how many left", "time_left", {}),
     ("hold for forty five seconds", "set_duration", {"seconds": 45}),
+    ("change the hold to too minutes", "set_duration", {"seconds": 120}),     # a recognizer's "two"
 ])
 def test_conversation_intents(statistical_reader, text, intent, slots):
     match = read(text, statistical_reader, EXERCISING)
@@ -193,3 +194,19 @@ def test_parse_with_a_missing_reader_model_says_so_once_and_answers():
     assert result.returncode == 0
     assert len(result.stderr.strip().splitlines()) == 1 and "templates alone" in result.stderr
     assert json.loads(result.stdout)["intent"] == "start"
+
+
+@pytest.mark.parametrize("heard,intent,slots", [
+    ("How do I use the film roller?", "ask", {"topic": "foam_rolling"}),
+    ("Tell me about weak clues.", "ask", {"topic": "weak_glutes"}),
+    ("What causes IT and problems?", "ask", {"topic": "causes"}),
+    ("My knee is killing me.", "report_pain", {}),
+])
+def test_speech_gets_both_readings(statistical_reader, heard, intent, slots):
+    """Every Whisper hypothesis goes through both readings: misheard domain words are recovered."""
+    from voicecoach.hearing.reading import read_intent
+    from voicecoach.hearing.recognizer import Hypothesis, Transcript
+
+    transcript = Transcript((Hypothesis(heard, -0.2, 0.01, 8),), 50.0, 1500.0)
+    reading = read_intent(transcript, CATALOG, Context(), statistical=statistical_reader)
+    assert (reading.match.intent, reading.match.slots) == (intent, slots)

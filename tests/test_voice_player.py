@@ -197,3 +197,100 @@ def test_a_fixed_answer_made_ahead_of_time_plays_from_the_cache():
     sp.play_all()
     assert engine.calls == ["Okay, paused. Say resume when you're ready.", "Not made ahead.", "Two parts."]
     assert [t for _, _, t in spans(device)][0] == "Okay, paused. Say resume when you're ready."
+
+
+# Error paths and threads.
+
+
+class FailingEngine(ToneEngine):
+    """A tone engine that cannot say some lines (as an engine fails on odd input or a lost model)."""
+
+    def __init__(self, fails_on: set[str]) -> None:
+        super().__init__()
+        self.fails_on = fails_on
+        self.threads: list[str] = []
+        self.rates: list[float] = []
+        self.go = threading.Event()          # held until the test has queued everything
+        self.go.set()
+
+    def synthesize(self, text: str) -> np.ndarray:
+        self.go.wait(timeout=10)
+        self.threads.append(threading.current_thread().name)
+        self.rates.append(self.rate)
+        if text in self.fails_on:
+            raise RuntimeError("phonemizer crashed")
+        return super().synthesize(text)
+
+
+def threaded_speaker(engine, **kwargs):
+    device = RecordingDevice(engine.sample_rate, RealClock(), paced=False)
+    errors: list[str] = []
+    done = threading.Event()
+    sp = VoiceSpeaker(engine, device, CueCache(), RealClock(), on_stop=done.set, on_error=errors.append, **kwargs)
+    return sp, device, errors, done
+
+
+def test_a_failed_synthesis_drops_that_line_says_so_once_and_the_voice_goes_on():
+    engine = FailingEngine({"Broken line."})
+    engine.go.clear()
+    sp, device, errors, done = threaded_speaker(engine)
+    sp.speak(Reply("Broken line."))
+    sp.speak(Reply("Broken line."))
+    sp.speak(Reply("Later words."))
+    engine.go.set()
+    assert done.wait(timeout=10)
+    sp.close()
+    assert [t for _, _, t in spans(device)] == ["Later words."]
+    assert len(errors) == 1 and "Broken line." in errors[0] and "phonemizer crashed" in errors[0]
+    assert len(sp.errors) == 2 and not sp.speaking
+
+
+def test_when_the_only_line_fails_the_speaker_is_not_left_speaking():
+    engine = FailingEngine({"Broken line."})
+    sp, device, errors, done = threaded_speaker(engine)
+    sp.speak(Reply("Broken line."))
+    assert done.wait(timeout=10)               # on_stop: the hearing side learns the coach is silent
+    assert not sp.speaking and device.blocks == []
+    sp.close()
+
+
+def test_a_cue_that_cannot_be_made_ahead_is_said_once_and_other_cues_still_play():
+    engine = FailingEngine({"Halfway."})
+    sp, device, errors, done = threaded_speaker(engine, cue_phrases=["Halfway.", "Done."])
+    assert sp.cues_ready.wait(timeout=10)
+    sp.speak(Reply("Done.", cue="hold_end"))
+    assert done.wait(timeout=10)
+    sp.close()
+    assert [t for _, _, t in spans(device)] == ["Done."]
+    assert len(errors) == 1 and "Halfway." in errors[0]
+
+
+def test_speak_never_synthesizes_on_the_callers_thread():
+    engine = FailingEngine(set())
+    engine.go.clear()
+    sp, device, errors, done = threaded_speaker(engine, cue_phrases=["Halfway."])
+    sp.speak(Reply("Three.", cue="countdown"))        # a cue not made ahead of time
+    sp.speak(Reply("An answer nobody made yet."))
+    engine.go.set()
+    assert done.wait(timeout=10)
+    sp.close()
+    assert engine.threads and set(engine.threads) == {"voice-synth"}
+    assert [t for _, _, t in spans(device)] == ["Three.", "An answer nobody made yet."]
+
+
+def test_after_a_rate_change_no_cue_plays_at_the_old_rate():
+    engine = FailingEngine(set())
+    sp, device, errors, done = threaded_speaker(engine, cue_phrases=["Halfway now."])
+    assert sp.cues_ready.wait(timeout=10)
+    sp.set_rate(2.0)
+    sp.speak(Reply("Halfway now.", cue="halfway"))    # the cache holds it at 1.0: it must not play
+    assert done.wait(timeout=10)
+    sp.close()
+    assert len(device.audio()) == int(0.6 / 2.0 * engine.sample_rate)
+    assert engine.rates[0] == 1.0 and 2.0 in engine.rates
+
+
+def test_speaker_threads_end_on_close():
+    sp, device, errors, done = threaded_speaker(ToneEngine(), cue_phrases=["Halfway."])
+    sp.close()
+    assert not any(t.is_alive() for t in sp._threads)

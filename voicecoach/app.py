@@ -16,6 +16,7 @@ from voicecoach.content.model import Content
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
+from voicecoach.stopping import stop_reason
 from voicecoach.voice.speaker import TerminalSpeaker
 
 EOF_MARK = object()
@@ -82,20 +83,22 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
         output.on_line_end = session.line_ended
     output.deliver(session.begin())
     prompt()
+    ended = "quit"
     try:
         while not session.wants_exit:
             due = [t for t in (session.next_due(), output.next_due()) if t is not None]
             wait = MAX_WAIT if not due else min(MAX_WAIT, max(0.0, min(due) - clock.now()))
             line = reader.read(wait)
             if line is EOF_MARK:
+                output.flush()
                 break
             shown = _step(session, catalog, output, line, statistical)
             if shown:
                 prompt()
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
+        ended = stop_reason(stop)
     finally:
-        session.close("quit")
+        session.close(ended)
 
 
 def reading_seconds(text: str, rate: float = 1.0) -> float:
@@ -135,48 +138,107 @@ def _step(session: Session, catalog: Catalog, output: OutputStage, line: object,
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
                       on_event: Callable | None = None, typed: LineReader | None = None,
                       play_out: bool = True, statistical: StatisticalReader | None = None) -> None:
-    """The spoken loop: frames in, commands out, cues on time, until the audio or the user ends.
+    """The spoken loop: hearing on its own thread, cues on time on this one, until the audio or the user ends.
 
-    `loop` is a hearing.loop.ListenLoop. With `play_out`, when the audio ends (a file) the
-    routine carries on to its end on the clock, as it would for a person who stopped talking.
+    `loop` is a hearing.loop.ListenLoop; it reads `source` in a background thread and its
+    events arrive here through a queue, so no frame and no decode holds back a cue: this
+    thread only waits for the next cue's time or the next event. Typed lines (`typed`) come
+    through the same queue. With `play_out`, when the audio ends (a file) the routine
+    carries on to its end on the clock, as it would for a person who stopped talking.
+    On a VirtualClock both threads run in lockstep, so a file is heard faster than real time.
     """
-    from voicecoach.hearing.loop import UtteranceHeard
+    from voicecoach.hearing.loop import ListenEnded, UtteranceHeard
 
-    cancel = threading.Event()
-    output.deliver(session.begin())
+    arrived = threading.Event()
+    inbox: queue.Queue[object] = queue.Queue()
+    ended = "quit"
 
-    def handle(events) -> None:
-        for event in events:
-            if on_event:
-                on_event(event)
-            if isinstance(event, UtteranceHeard):
-                output.deliver(session.handle(event.match))
+    def post(item: object) -> None:
+        inbox.put(item)
+        arrived.set()
 
-    try:
-        for frame in source.frames(cancel):
-            # Tell hearing whether the coach is speaking, and what (for barge-in and echo).
-            if output.speaking and output.last_reply is not None:
-                loop.coach_speaking(output.last_reply.text)
-            else:
-                loop.coach_silent()
-            handle(loop.push(frame))
-            line = typed.read(0.0) if typed is not None else None
-            if isinstance(line, str) and line.strip():
-                output.deliver(session.handle(understand(line, catalog, session.context(), statistical)))
-            output.deliver(session.tick())
-            if session.wants_exit:
-                break
+    def tell_hearing_who_speaks() -> None:
+        # Whether the coach is speaking, and what (for barge-in and echo), on the stream's clock.
+        if output.speaking and output.last_reply is not None:
+            loop.coach_speaking(output.last_reply.text)
         else:
-            handle(loop.finish())
-            while play_out and not session.wants_exit and (due := session.next_due()) is not None:
-                if clock.wait_until(due, cancel):
+            loop.coach_silent()
+
+    take_part = getattr(clock, "take_part", None)
+    if take_part is not None:
+        take_part()
+    output.deliver(session.begin())
+    hearing = loop.start(source, post, tell_hearing_who_speaks, clock)
+    typist = _TypedLines(typed, post) if typed is not None else None
+    listening = True
+    try:
+        while not session.wants_exit:
+            while True:
+                try:
+                    item = inbox.get_nowait()
+                except queue.Empty:
                     break
-                output.deliver(session.tick())
-    except KeyboardInterrupt:
-        pass
+                if isinstance(item, _Typed):
+                    output.deliver(session.handle(understand(item.line, catalog, session.context(), statistical)))
+                    continue
+                if on_event:
+                    on_event(item)
+                if isinstance(item, UtteranceHeard):
+                    output.deliver(session.handle(item.match))
+                elif isinstance(item, ListenEnded):
+                    listening = False
+            output.deliver(session.tick())
+            due = session.next_due()
+            if session.wants_exit or (not listening and (not play_out or due is None)):
+                break
+            arrived.clear()
+            if not inbox.empty():
+                continue
+            deadline = clock.now() + MAX_WAIT if due is None else min(due, clock.now() + MAX_WAIT)
+            clock.wait_until(deadline, arrived)
+    except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
+        ended = stop_reason(stop)
     finally:
-        cancel.set()
-        session.close("quit")
+        if typist is not None:
+            typist.stop()
+        if not loop.stop(timeout=2.0):
+            print(f"voicecoach: hearing did not stop within 2 s (thread {hearing.name}); leaving it",
+                  file=sys.stderr)
+        if take_part is not None:
+            clock.leave()
+        session.close(ended)
+
+
+class _Typed:
+    """A line typed during the voice loop (it arrives through the same queue as hearing)."""
+
+    def __init__(self, line: str) -> None:
+        self.line = line
+
+
+class _TypedLines:
+    """Reads typed lines in a thread and posts each one; ends cooperatively on `stop`."""
+
+    def __init__(self, reader: LineReader, post: Callable[[object], None]) -> None:
+        self._reader, self._post = reader, post
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="voicecoach-typed", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._cancel.is_set():
+                line = self._reader.read(MAX_WAIT)
+                if line is EOF_MARK:
+                    return
+                if isinstance(line, str) and line.strip():
+                    self._post(_Typed(line))
+        except (OSError, ValueError) as exc:   # stdin closed under us: typing ends, the voice goes on
+            print(f"voicecoach: typed input ended ({exc})", file=sys.stderr)
+
+    def stop(self) -> None:
+        self._cancel.set()
+        self._thread.join(timeout=2 * MAX_WAIT)
 
 
 def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
@@ -237,10 +299,12 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     from voicecoach.hearing.engines import open_recognizer
     from voicecoach.hearing.loop import ListenFailed, ListenLoop, UtteranceHeard, UtteranceIgnored, reader
     from voicecoach.hearing.recognizer import RecognizerUnavailable
-    from voicecoach.hearing.sources import MicrophoneSource, WavFileSource
+    from voicecoach.hearing.sources import WavFileSource, open_microphone
+    from voicecoach.settings import settings_of
 
     try:
-        recognizer, notice = open_recognizer(args.asr, catalog, args.asr_model, background=True)
+        recognizer, notice = open_recognizer(args.asr, catalog, settings_of(args).asr_model, background=True,
+                                             notify=lambda line: print(f"voicecoach: {line}", file=sys.stderr))
     except RecognizerUnavailable as exc:
         print(f"voicecoach: no recognizer ({exc}); using text mode.", file=sys.stderr)
         run_text_session(session, catalog, output, LineReader(sys.stdin), clock, statistical=statistical)
@@ -248,7 +312,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     try:
-        source = WavFileSource(args.audio_in, clock) if args.audio_in else MicrophoneSource()
+        source = WavFileSource(args.audio_in, clock) if args.audio_in else open_microphone()
     except (AudioError, RuntimeError) as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 1
@@ -274,7 +338,11 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
             print(f"heard: {line}", flush=True)
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
-    loop = ListenLoop(reader(recognizer, catalog, session.context, statistical))
+    from voicecoach.hearing.keywords import spotter_for
+
+    barge_in = spotter_for(recognizer)       # stop, pause and pain phrases, checked first
+    loop = ListenLoop(reader(recognizer, catalog, session.context, statistical),
+                      spot=barge_in.spot if barge_in else None)
     run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical)
     output.close()
     return 0
@@ -287,8 +355,10 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock):
     from voicecoach.voice.build import VoiceSettings, open_voice
     from voicecoach.voice.engines import VoiceUnavailable
 
+    from voicecoach.settings import settings_of
+
     try:
-        settings = VoiceSettings.from_args(args)
+        settings = VoiceSettings.from_settings(settings_of(args))
     except (VoiceUnavailable, ConfigError) as exc:
         return None, f"no voice ({exc})"
     # Every cue's audio is made ahead of time, so each one starts on its beat.

@@ -14,21 +14,27 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Callable
 
 from voicecoach.coach.clock import VirtualClock
+from voicecoach.config import ConfigError
 from voicecoach.coach.session import Session
-from voicecoach.coach.simulate import ScriptError, Simulator, load_script
+from voicecoach.coach.simulate import ScriptError, SimulationLimit, Simulator, load_script
 from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
 from voicecoach.intents.understand import understand
+from voicecoach.limits import MAX_UTTERANCE_CHARS
+from voicecoach.settings import resolve_settings, settings_of
+from voicecoach.stopping import stop_on_signals
 
 # Verbs whose arguments and work live with their part of the program.
 PLUGGED_VERBS = {
     "transcribe": ("voicecoach.hearing.commands", "what the recognizer hears in WAV files, as JSON lines"),
     "say": ("voicecoach.voice.commands", "say a line in the coach's voice, or save it as WAV"),
     "history": ("voicecoach.history.commands", "past sessions, progress and pain reports"),
+    "check-audio": ("voicecoach.audiocheck", "play a test sound, record, and say how the microphone hears it"),
 }
 
 
@@ -39,6 +45,7 @@ class UserError(Exception):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voicecoach", description="A hands-free, offline spoken coach for IT band pain.")
     add_run_arguments(parser)
+    add_verbose_argument(parser, False)
     verbs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = verbs.add_parser("run", help="talk to the coach (the default)")
@@ -60,7 +67,20 @@ def build_parser() -> argparse.ArgumentParser:
     for verb, (module, help_text) in PLUGGED_VERBS.items():
         p = verbs.add_parser(verb, help=help_text)
         _plugged(module, p).add_arguments(p)
+    for p in verbs.choices.values():
+        add_verbose_argument(p, argparse.SUPPRESS)     # before or after the verb
     return parser
+
+
+def add_verbose_argument(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("-v", "--verbose", action="store_true", default=default,
+                        help="also show what the program decided and why (settings, files, fallbacks)")
+
+
+def _configure_logging(verbose: bool) -> None:
+    """What users need not see goes to the log; --verbose shows it on stderr."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
+                        format="voicecoach: %(message)s", force=True)
 
 
 def add_reader_argument(parser: argparse.ArgumentParser) -> None:
@@ -108,17 +128,26 @@ def _plugged(module: str, parser: argparse.ArgumentParser | None = None):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "run"
+    _configure_logging(bool(getattr(args, "verbose", False)))
     try:
-        if command in PLUGGED_VERBS:
-            return int(_plugged(PLUGGED_VERBS[command][0]).run(args) or 0)
-        return COMMANDS[command](args)
+        args.settings = resolve_settings(args)
+    except ConfigError as exc:
+        print(f"voicecoach: {exc}", file=sys.stderr)
+        return 2
+    for line in args.settings.explained():
+        logging.getLogger("voicecoach.settings").info("%s", line)
+    try:
+        with stop_on_signals():
+            if command in PLUGGED_VERBS:
+                return int(_plugged(PLUGGED_VERBS[command][0]).run(args) or 0)
+            return COMMANDS[command](args)
     except UserError as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
-    except KeyboardInterrupt:
-        return 130
+    except KeyboardInterrupt as exc:
+        return getattr(exc, "exit_code", 130)
 
 
 # ----- parse ------------------------------------------------------------------------------
@@ -126,11 +155,38 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_parse(args: argparse.Namespace) -> int:
     catalog = _catalog()
     statistical = _statistical_reader(args, catalog, background=False)
-    lines = args.utterances if args.utterances else (line.rstrip("\r\n") for line in sys.stdin)
+    lines = (_clean_text(u) for u in args.utterances) if args.utterances else _stdin_lines()
+    ascii_only = "utf" not in (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
     for text in lines:
-        print(json.dumps(understand(text, catalog, None, statistical).as_json(), ensure_ascii=False),
-              flush=not args.utterances)
+        print(json.dumps(_parse_line(text, catalog, statistical), ensure_ascii=ascii_only), flush=not args.utterances)
     return 0
+
+
+def _parse_line(text: str, catalog, statistical=None) -> dict:
+    """One line's answer; a line that cannot be read gets an `error` and the stream goes on."""
+    if len(text) > MAX_UTTERANCE_CHARS:
+        return {**understand(text, catalog, None, statistical).as_json(),
+                "error": f"line too long ({len(text)} characters, at most {MAX_UTTERANCE_CHARS})"}
+    try:
+        return understand(text, catalog, None, statistical).as_json()
+    except Exception as exc:      # one bad line must not end a stream another program feeds
+        return {"text": text, "intent": "none", "slots": {}, "score": 0.0, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _stdin_lines():
+    """stdin as text whatever the locale: bytes that are not UTF-8 become U+FFFD."""
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:                # already text (a test, or an embedding program)
+        yield from (_clean_text(line.rstrip("\r\n")) for line in sys.stdin)
+        return
+    for raw in stream:
+        yield raw.rstrip(b"\r\n").decode("utf-8", errors="replace")
+
+
+def _clean_text(text: str) -> str:
+    """Arguments the OS could not decode arrive as lone surrogates; JSON must not carry them."""
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace") \
+        if any("\ud800" <= ch <= "\udfff" for ch in text) else text
 
 
 # ----- simulate ---------------------------------------------------------------------------
@@ -153,8 +209,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                        history=_history_answer(listeners))
 
     simulator = Simulator(make_session, lambda text, session: understand(text, catalog, session.context(), statistical))
-    for event in simulator.run(script):
-        print(json.dumps(event.as_json(), ensure_ascii=False) if args.json else event.as_text())
+    try:
+        for event in simulator.events(script):
+            print(json.dumps(event.as_json(), ensure_ascii=False) if args.json else event.as_text())
+    except SimulationLimit as exc:
+        raise UserError(f"{args.script}: {exc}") from None
     return 0
 
 
@@ -239,7 +298,7 @@ def _statistical_reader(args: argparse.Namespace, catalog, content=None, backgro
     from voicecoach.intents.understand import open_reader
 
     content = content if content is not None else _content()
-    reader, notice = open_reader(catalog, content.topic_texts(), getattr(args, "reader_model", None), background)
+    reader, notice = open_reader(catalog, content.topic_texts(), settings_of(args).reader_model, background)
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     return reader
@@ -255,15 +314,22 @@ def _content():
 
 
 def _history_listeners(args: argparse.Namespace, simulated: bool = False) -> tuple[list, str | None]:
-    """The history recorder when history is wanted and works; else no listener and why."""
-    if getattr(args, "no_history", False) or (simulated and not args.db):
+    """The history recorder when history is wanted and works; else no listener and why.
+    A simulated session is recorded only in a database named with --db."""
+    settings = settings_of(args)
+    if not settings.history or (simulated and settings.sources.get("db") != "flag"):
         return [], None
     try:
-        from voicecoach.history.store import open_history, resolve_db_path
+        from voicecoach.history.store import open_history
     except ImportError as exc:
         return [], f"history is unavailable ({exc}); the coach runs without it"
-    recorder, reason = open_history(resolve_db_path(args.db))
+    recorder, reason = open_history(settings.db, on_failure=_tell)
     return ([recorder] if recorder else []), reason
+
+
+def _tell(line: str) -> None:
+    """A problem the user should know of now, while the program goes on."""
+    print(f"voicecoach: {line}", file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The user's settings file: `config.yaml` in the user's config directory.
 
     asr_model: /path/to/a/ctranslate2/whisper/model   # what the recognizer loads
+    encoder_model: /path/to/a/minilm/model.onnx       # the sentence encoder
     voice: piper                                     # or espeak, or a Piper .onnx file
     rate: 1.0
     volume: 1.0
@@ -16,11 +17,17 @@ from typing import Any
 from voicecoach.yamlfile import YamlError, load_yaml
 
 KNOWN_KEYS = {"asr_model": str, "voice": str, "rate": (int, float), "volume": (int, float), "db": str,
-              "reader_model": str}
+              "reader_model": str, "encoder_model": str}
 
 
 class ConfigError(ValueError):
     pass
+
+
+class Configured(str):
+    """A resolved setting that remembers where it came from ("env", "config"...), so a part
+    handed the value can still say "the model from config" in its messages."""
+    source: str = "flag"
 
 
 def config_path() -> Path:
@@ -56,7 +63,7 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 def setting(name: str, flag: Any, env: str, config: dict[str, Any] | None = None) -> tuple[Any, str]:
     """The value of a setting and where it came from: "flag", "env", "config" or "default"."""
     if flag is not None:
-        return flag, "flag"
+        return flag, getattr(flag, "source", "flag")
     if os.environ.get(env):
         return os.environ[env], "env"
     config = load_config() if config is None else config

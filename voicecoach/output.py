@@ -69,6 +69,11 @@ class OutputStage:
         while self._waiting and self._clock is not None and self._free_at <= self._clock.now():
             self._show(self._waiting.popleft())
 
+    def flush(self) -> None:
+        """Show every waiting line now (the input ended: nobody is left to pace them for)."""
+        while self._waiting:
+            self._show(self._waiting.popleft())
+
     def next_due(self) -> float | None:
         """When the next waiting line is shown (None: nothing waits)."""
         return max(self._free_at, self._clock.now()) if self._waiting and self._clock is not None else None

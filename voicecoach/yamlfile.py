@@ -6,6 +6,8 @@ from typing import Any
 
 import yaml
 
+from voicecoach.limits import MAX_YAML_DEPTH, MAX_YAML_NODES
+
 
 class LocatedStr(str):
     line: int = 0
@@ -19,7 +21,22 @@ class LocatedList(list):
     line: int = 0
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (about five times faster); the same safe constructors.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    def construct_object(self, node, deep=False):  # type: ignore[override]
+        # PyYAML's own constructors raise plain Python errors on some values (a 13th month,
+        # an int of 5000 digits, "!!float x"); each becomes an error at the value's line.
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, ArithmeticError, TypeError, LookupError, AttributeError) as exc:
+            shown = node.value if isinstance(node.value, str) else node.tag
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            reason = str(exc).split(";")[0] or type(exc).__name__
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read {shown!r}: {reason}", node.start_mark) from None
+
     def construct_yaml_str(self, node):  # type: ignore[override]
         value = LocatedStr(super().construct_scalar(node))
         value.line = node.start_mark.line + 1
@@ -53,8 +70,15 @@ def load_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise YamlError(f"{path}: cannot read: {exc}") from None
+    loader = _LineLoader(text)
     try:
-        return yaml.load(text, Loader=_LineLoader)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_shape(path, node)
+        return loader.construct_document(node)
+    except RecursionError:
+        raise YamlError(f"{path}: invalid YAML: nested too deeply (at most {MAX_YAML_DEPTH} levels)") from None
     except yaml.MarkedYAMLError as exc:
         # An unclosed quote or bracket is reported at the end of the file; where it
         # started (the context mark) is the line a person needs.
@@ -65,6 +89,55 @@ def load_yaml(path: Path) -> Any:
         raise YamlError(f"{path}:{line}: invalid YAML: {what}") from None
     except yaml.YAMLError as exc:
         raise YamlError(f"{path}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def _check_shape(path: Path, root: yaml.Node) -> None:
+    """Refuse, before anything is built, what would silently lose data or exhaust memory:
+    a key written twice in one mapping (the second would replace the first), collections
+    nested too deeply, a value that contains itself, and aliases that expand past
+    MAX_YAML_NODES values (a "billion laughs" file is a few lines long)."""
+    sizes: dict[int, int] = {}
+    problems: list[tuple[int, str]] = []
+
+    def size(node: yaml.Node, depth: int, open_nodes: set[int]) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        line = node.start_mark.line + 1
+        if depth > MAX_YAML_DEPTH:
+            raise YamlError(f"{path}:{line}: invalid YAML: nested too deeply (at most {MAX_YAML_DEPTH} levels)")
+        if id(node) in open_nodes:
+            raise YamlError(f"{path}:{line}: invalid YAML: a value contains itself (through an alias)")
+        total = 1
+        if isinstance(node, (yaml.SequenceNode, yaml.MappingNode)):
+            open_nodes.add(id(node))
+            children = node.value if isinstance(node, yaml.SequenceNode) else [n for pair in node.value for n in pair]
+            for child in children:
+                total += size(child, depth + 1, open_nodes)
+                if total > MAX_YAML_NODES:
+                    raise YamlError(f"{path}:{line}: invalid YAML: more than {MAX_YAML_NODES} values "
+                                    "once aliases are expanded")
+            open_nodes.discard(id(node))
+        if isinstance(node, yaml.MappingNode):
+            _duplicate_keys(path, node, problems)
+        sizes[id(node)] = total
+        return total
+
+    size(root, 0, set())
+    if problems:
+        raise YamlError("\n".join(message for _, message in sorted(problems)))
+
+
+def _duplicate_keys(path: Path, node: yaml.MappingNode, problems: list[tuple[int, str]]) -> None:
+    first: dict[tuple[str, str], int] = {}
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        line = key.start_mark.line + 1
+        earlier = first.setdefault((key.tag, key.value), line)
+        if earlier != line:
+            problems.append((line, f"{path}:{line}: key {key.value!r} is already set at line {earlier} of this mapping"))
 
 
 def line_of(value: Any, default: int = 0) -> int:

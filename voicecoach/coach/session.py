@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Iterable
 
+from voicecoach import limits
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.events import CoachEvent, EventListener
 from voicecoach.coach.replies import Reply, capitalized, estimate_speech_seconds
@@ -28,12 +29,12 @@ from voicecoach.words import NUMBER_WORDS, TENS_WORDS, say_count, say_number, sa
 
 __all__ = ["Phase", "Proposal", "Session", "SessionView", "TRANSITIONS"]
 
-MIN_HOLD_SECONDS = 5
-MAX_HOLD_SECONDS = 600
-MAX_REPS = 100
+MIN_HOLD_SECONDS = int(limits.HOLD_SECONDS.lowest)
+MAX_HOLD_SECONDS = int(limits.HOLD_SECONDS.highest)
+MAX_REPS = int(limits.REPS.highest)
+MAX_SETS = int(limits.SETS.highest)
 ADJUST_STEP_SECONDS = 10         # "make it longer" with no amount: ten seconds more (ours)
 ADJUST_STEP_REPS = 2             # ... or two more reps (ours)
-MAX_SETS = 10
 RATE_STEP = 1.15                 # "slower"/"faster" change the speaking rate by this factor
 RATE_LIMITS = (0.6, 1.6)
 WORDS_PER_MINUTE = 165.0         # our estimate of the voice at rate 1.0
@@ -417,10 +418,11 @@ class Session:
     def _accept_plan(self, match: Match) -> list[Reply]:
         if self.proposal:
             for exercise_id, values in self.proposal.overrides.items():
+                # Proposals come from rules in a file: kept inside the same limits as content.
                 if "hold_seconds" in values:
-                    self._holds[exercise_id] = float(values["hold_seconds"])
+                    self._holds[exercise_id] = limits.HOLD_SECONDS.clamp(float(values["hold_seconds"]))
                 if "reps" in values:
-                    self._reps[exercise_id] = int(values["reps"])
+                    self._reps[exercise_id] = int(limits.REPS.clamp(float(values["reps"])))
         return self._start_routine(match)
 
     def _start_while_running(self, match: Match) -> list[Reply]:
@@ -543,9 +545,9 @@ class Session:
         return f"{capitalized(say_seconds(max(left, 1)))} left{side}."
 
     def _set_duration(self, match: Match) -> list[Reply]:
-        seconds = int(match.slots.get("seconds", 0))
-        if not MIN_HOLD_SECONDS <= seconds <= MAX_HOLD_SECONDS:
-            return [Reply(f"I can time holds from {say_seconds(MIN_HOLD_SECONDS)} to ten minutes.")]
+        seconds = match.slots.get("seconds", 0)
+        if limits.HOLD_SECONDS.problem(seconds):
+            return [Reply(f"I can time holds from {say_seconds(MIN_HOLD_SECONDS)} to {say_seconds(MAX_HOLD_SECONDS)}.")]
         exercise = self.exercise
         if exercise is None:
             for ex in self.content.exercises.values():

@@ -11,19 +11,26 @@ import re
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.replies import Reply
 from voicecoach.coach.session import Session
 from voicecoach.intents.types import Match
+from voicecoach.limits import MAX_SCRIPT_LINES, MAX_SCRIPT_SECONDS
 
 SCRIPT_LINE = re.compile(r"@\s*(\d+(?:\.\d+)?)\s+(.+)")
-MAX_SIMULATED_SECONDS = 6 * 3600     # a routine never runs this long; stops a runaway script
+# The longest routine the content limits allow (10 sets of two 600 s holds, rests and
+# switches, for every exercise) ends within a day of the last line; past that, something loops.
+MAX_SIMULATED_SECONDS = MAX_SCRIPT_SECONDS + 24 * 3600
 
 
 class ScriptError(ValueError):
     """A script line that cannot be read; the message is `file:line: what is wrong`."""
+
+
+class SimulationLimit(RuntimeError):
+    """The session ran past MAX_SIMULATED_SECONDS of virtual time; the message says so."""
 
 
 @dataclass(frozen=True)
@@ -70,15 +77,24 @@ def parse_script(text: str, source: str = "<script>") -> list[ScriptLine]:
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue
+        if len(lines) >= MAX_SCRIPT_LINES:
+            raise ScriptError(f"{source}:{number}: more than {MAX_SCRIPT_LINES} lines; split the script")
         m = SCRIPT_LINE.fullmatch(stripped)
         if not m:
-            raise ScriptError(f"{source}:{number}: expected '@<seconds> <utterance>', got {stripped!r}")
+            raise ScriptError(f"{source}:{number}: expected '@<seconds> <utterance>', got {_short(stripped)}")
         t = float(m[1])
+        if not t <= MAX_SCRIPT_SECONDS:          # also refuses inf from a number of 309 digits
+            raise ScriptError(f"{source}:{number}: time {_short(m[1])} is past the limit of "
+                              f"{MAX_SCRIPT_SECONDS} seconds ({MAX_SCRIPT_SECONDS // 3600} hours)")
         if t < last_t:
             raise ScriptError(f"{source}:{number}: time {t:g} is earlier than the line before ({last_t:g})")
         last_t = t
         lines.append(ScriptLine(t, m[2].strip(), number))
     return lines
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return repr(text if len(text) <= limit else text[:limit - 3] + "...")
 
 
 def load_script(path: Path) -> list[ScriptLine]:
@@ -108,14 +124,28 @@ class Simulator:
     make_session: Callable[[VirtualClock], Session]
     understand: Callable[[str, Session], Match]
     clock: VirtualClock = field(default_factory=VirtualClock)
-    timeline: list[TimelineEvent] = field(default_factory=list)
+    timeline: list[TimelineEvent] = field(default_factory=list)     # events not yet final
+    _final: list[TimelineEvent] = field(default_factory=list, repr=False)
 
     def run(self, script: list[ScriptLine]) -> list[TimelineEvent]:
+        """The whole timeline at once (see `events` to stream it)."""
+        return list(self.events(script))
+
+    def events(self, script: list[ScriptLine]) -> Iterator[TimelineEvent]:
+        """The timeline, each event as soon as it is final: memory stays flat however long the
+        session runs. Raises SimulationLimit past MAX_SIMULATED_SECONDS of virtual time."""
         session = self.make_session(self.clock)
         queue: deque[Reply] = deque(session.begin())
         pending = deque(script)
         speaking: _Speaking | None = None
-        while self.clock.now() < MAX_SIMULATED_SECONDS:
+        while True:
+            # Everything before the line being said is final (only that line can still be cut).
+            speaking = self._flush(speaking)
+            yield from self._final
+            self._final.clear()
+            if self.clock.now() > MAX_SIMULATED_SECONDS:
+                raise SimulationLimit(f"the session was still running after {MAX_SIMULATED_SECONDS / 3600:g} "
+                                      "virtual hours, the limit; stopped there")
             if speaking is None and queue:
                 speaking = self._start_line(session, queue.popleft())
             end = speaking.end if speaking else None
@@ -146,11 +176,22 @@ class Simulator:
                 queue = deque(answers + session.handle(match))
                 if session.wants_exit:
                     break
-        while queue and len(self.timeline) < 100000:
+        while queue:
             self._start_line(session, queue.popleft())
             self.clock.set(self.clock.now() + self._length(session, self.timeline[-1].text))
         session.close("quit")
-        return self.timeline
+        yield from self.timeline
+        self.timeline.clear()
+
+    def _flush(self, speaking: _Speaking | None) -> _Speaking | None:
+        """Move the final events out of the timeline; returns `speaking` with its index updated."""
+        upto = speaking.event if speaking else len(self.timeline)
+        if upto:
+            self._final.extend(self.timeline[:upto])
+            del self.timeline[:upto]
+            if speaking:
+                speaking = _Speaking(speaking.reply, speaking.end, speaking.event - upto)
+        return speaking
 
     def _length(self, session: Session, text: str) -> float:
         return session._speech_seconds(text, session.words_per_minute)

@@ -11,6 +11,7 @@ from typing import Any
 
 import re
 
+from voicecoach import limits
 from voicecoach.content.model import CUE_WORDING, RECALL_WORDS, TOPICS, Content, Exercise, Program, Topic, Value
 from voicecoach.yamlfile import line_of, load_yaml_mappings
 
@@ -19,7 +20,6 @@ PROGRAM_KINDS = ("hold", "reps")
 SIDES = ("left", "right")
 NUMBER_FIELDS = ("sets", "hold_seconds", "reps", "tempo_seconds", "rest_seconds", "switch_seconds")
 REQUIRED_NUMBERS = {"hold": ("sets", "hold_seconds"), "reps": ("sets", "reps")}
-WHOLE_NUMBERS = ("sets", "reps")
 EXERCISE_ID = re.compile(r"[a-z][a-z0-9_]*")
 MAX_SPOKEN_WORDS = 20            # a sentence longer than this is hard to follow by ear
 
@@ -217,11 +217,9 @@ def _value(path: Path, ex_id: str, name: str, raw: Any, problems: list[str], key
         problems.append(f"{where}: {ex_id}: {name} must be {{value: N, source: article|ours}}, not {raw!r}")
         return None
     number, source = raw["value"], raw["source"]
-    if isinstance(number, bool) or not isinstance(number, (int, float)) or number <= 0:
-        problems.append(f"{where}: {ex_id}: {name} must be a positive number, not {number!r}")
-        return None
-    if name in WHOLE_NUMBERS and number != int(number):
-        problems.append(f"{where}: {ex_id}: {name} must be a whole number, not {number!r}")
+    problem = limits.PROGRAM[name].problem(number)
+    if problem:
+        problems.append(f"{where}: {ex_id}: {problem}")
         return None
     if source not in SOURCES:
         problems.append(f"{where}: {ex_id}: {name} source must be 'article' or 'ours', not {source!r}")
@@ -277,7 +275,7 @@ def _routine(path: Path, value: Any, line: int, declared: set[str], problems: li
         problems.append(f"{path}:{line_of(value, line)}: routine must be a list of exercise ids")
         return ()
     for ex_id in value:
-        if ex_id not in declared:
+        if not isinstance(ex_id, str) or ex_id not in declared:
             problems.append(f"{path}:{line_of(ex_id, line_of(value))}: routine: unknown exercise {ex_id!r} "
                             f"(expected one of {', '.join(sorted(declared))})")
     return tuple(str(v) for v in value)

@@ -2,9 +2,11 @@
 
     source -> Endpointer (VAD) -> utterance -> recognize(audio) -> Match -> barge-in gate -> event
 
-`recognize` is any callable from float32 16 kHz audio to a Match (`reader()` builds one
-from a Recognizer, the catalog and the session's context); tests pass fakes. Events are
-small frozen dataclasses delivered in stream order:
+`spot`, when given, is asked first (the closed-vocabulary barge-in check of
+hearing.keywords): a phrase it hears ("stop", "hold on", "that hurts") is acted on as its
+intent without the full decode. `recognize` is any callable from float32 16 kHz audio to
+a Match (`reader()` builds one from a Recognizer, the catalog and the session's context);
+tests pass fakes. Events are small frozen dataclasses delivered in stream order:
 
     SpeechStarted      someone started talking (show it; the utterance is not complete yet)
     SpeechDropped      that sound was too short to be a word (a click, a knock)
@@ -28,18 +30,22 @@ source itself (`run` in this thread, `start` in a background thread).
 """
 from __future__ import annotations
 
+import math
 import queue
 import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 import numpy as np
 
 from voicecoach.hearing.sources import AudioSource
 from voicecoach.hearing.vad import Endpointer, Utterance
 from voicecoach.intents.types import NO_MATCH, Context, Match
+
+if TYPE_CHECKING:
+    from voicecoach.hearing.keywords import KeywordHit
 
 BARGE_IN_INTENTS = frozenset({"stop", "pause", "report_pain"})
 ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach's line: an echo
@@ -48,6 +54,7 @@ ECHO_HANGOVER_MS = 150      # the coach's voice still arrives this long after pl
 CONTINUATION_MS = 600       # how long an utterance that does not parse waits for the rest of the sentence
 
 Recognize = Callable[[np.ndarray], Match]
+Spot = Callable[[np.ndarray], Optional["KeywordHit"]]
 
 
 @dataclass(frozen=True)
@@ -196,6 +203,7 @@ class ListenLoop:
     continuation_ms: float = CONTINUATION_MS
     timer: Callable[[], float] = time.perf_counter      # for decode_ms only
     events: "queue.Queue[HearingEvent]" = field(default_factory=queue.Queue)
+    spot: Spot | None = None          # the barge-in check (hearing.keywords), asked before `recognize`
 
     def __post_init__(self) -> None:
         self._cancel = threading.Event()
@@ -237,12 +245,17 @@ class ListenLoop:
 
     # Reading a source.
     def run(self, source: AudioSource, deliver: Callable[[HearingEvent], None] | None = None,
-            cancel: threading.Event | None = None) -> None:
-        """Read `source` until it ends or `cancel` is set; every event goes to `deliver` (or `events`)."""
+            cancel: threading.Event | None = None, before_frame: Callable[[], None] | None = None) -> None:
+        """Read `source` until it ends or `cancel` is set; every event goes to `deliver` (or `events`).
+
+        `before_frame` runs before each frame is heard (the app tells the gate there whether
+        the coach is speaking, so the gate's times are the stream's own)."""
         deliver = deliver or self.events.put
         cancel = cancel or self._cancel
         try:
             for frame in source.frames(cancel):
+                if before_frame is not None:
+                    before_frame()
                 for event in self.push(frame):
                     deliver(event)
                 if cancel.is_set():
@@ -257,11 +270,24 @@ class ListenLoop:
             deliver(ListenFailed(_one_line(exc)))
             deliver(ListenEnded("failed"))
 
-    def start(self, source: AudioSource, deliver: Callable[[HearingEvent], None] | None = None) -> threading.Thread:
-        """`run` in a background thread; `stop()` ends it cooperatively."""
+    def start(self, source: AudioSource, deliver: Callable[[HearingEvent], None] | None = None,
+              before_frame: Callable[[], None] | None = None, clock=None) -> threading.Thread:
+        """`run` in a background thread; `stop()` ends it cooperatively.
+
+        With a VirtualClock `clock`, the thread takes part in the clock's lockstep: virtual
+        time does not move while it hears or decodes."""
         self._cancel.clear()
-        self._thread = threading.Thread(target=self.run, args=(source, deliver, self._cancel),
-                                        name="voicecoach-listen", daemon=True)
+
+        def hear() -> None:
+            try:
+                self.run(source, deliver, self._cancel, before_frame)
+            finally:
+                if clock is not None and hasattr(clock, "leave"):
+                    clock.leave()
+
+        self._thread = threading.Thread(target=hear, name="voicecoach-listen", daemon=True)
+        if clock is not None and hasattr(clock, "take_part"):
+            clock.take_part(self._thread)
         self._thread.start()
         return self._thread
 
@@ -286,6 +312,9 @@ class ListenLoop:
             else:
                 events += self._verdict(held.utterance, held.match, held.decode_ms)
         started = self.timer()
+        hit = self._spotted(utterance.audio)
+        if hit is not None:
+            return events + self._verdict(utterance, hit, 1000.0 * (self.timer() - started))
         try:
             match = self.recognize(utterance.audio)
         except Exception as exc:  # one bad decode should not end listening
@@ -295,6 +324,19 @@ class ListenLoop:
             self._held = _Held(utterance, match, decode_ms, utterance.end_ms + self.continuation_ms)
             return events
         return events + self._verdict(utterance, match, decode_ms)
+
+    def _spotted(self, audio: np.ndarray) -> Match | None:
+        """A barge-in phrase heard by the closed-vocabulary check, as a Match to act on."""
+        if self.spot is None:
+            return None
+        try:
+            hit = self.spot(audio)
+        except Exception:  # the check is a shortcut: when it fails, the recognizer still hears
+            return None
+        if hit is None:
+            return None
+        # The hit's score is its margin above the check's floors (0 and up): 0.5 at the floor, towards 1.
+        return Match(hit.phrase, hit.intent, {}, 1.0 - 0.5 * math.exp(-max(0.0, hit.score)))
 
     def _release(self) -> list[HearingEvent]:
         held, self._held = self._held, None

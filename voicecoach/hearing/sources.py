@@ -3,10 +3,12 @@
 A source yields frames of FRAME_SAMPLES float32 samples (30 ms, mono, 16 kHz, in [-1, 1])
 until it ends or `cancel` (a threading.Event) is set: sources stop cooperatively, no thread
 is ever killed. A microphone that cannot be used raises MicrophoneUnavailable, whose
-message is one line a user can act on.
+message is one line a user can act on. The microphone is miniaudio's (in the pip wheel,
+like the speaker's); PyAudio through SpeechRecognition is the alternative.
 """
 from __future__ import annotations
 
+import queue
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
@@ -111,6 +113,143 @@ class StreamResampler:
         return out.astype(np.float32)
 
 
+# ----- the microphone through miniaudio (pip alone) ----------------------------------------------
+
+# Never the null backend: it "records" silence, and a coach must not listen to no one. The
+# same list as the speaker's (voice/devices.py); hearing and voice do not import each other.
+REAL_BACKENDS = ("PULSEAUDIO", "ALSA", "JACK", "COREAUDIO", "WASAPI", "DSOUND", "WINMM",
+                 "SNDIO", "AUDIO4", "OSS", "AAUDIO", "OPENSL")
+# ALSA's "null" plugin, present on machines without a sound card, looks like a device.
+NOT_A_MICROPHONE = ("Discard all samples",)
+STALL_SECONDS = 2.0          # no audio from the device this long: it is gone
+
+
+class CaptureStream(Protocol):
+    """A started capture device; `close` stops it. What MiniaudioMicrophone opens."""
+
+    def close(self) -> None: ...
+
+
+# open_capture(sample_rate, block_samples, deliver) starts capturing float32 mono blocks
+# into deliver(block) from the device's own thread.
+OpenCapture = Callable[[int, int, Callable[[np.ndarray], None]], CaptureStream]
+
+
+def miniaudio_backends(miniaudio_module: Any) -> list[Any]:
+    return [getattr(miniaudio_module.Backend, name) for name in REAL_BACKENDS if hasattr(miniaudio_module.Backend, name)]
+
+
+def miniaudio_capture_devices(miniaudio_module: Any) -> list[str]:
+    """Names of the capture devices miniaudio finds on a real backend (the null one excluded)."""
+    names: list[str] = []
+    for backend in miniaudio_backends(miniaudio_module):
+        try:
+            devices = miniaudio_module.Devices(backends=[backend])
+        except Exception:  # a backend that is not on this machine
+            continue
+        names += [str(d.get("name", "")) for d in devices.get_captures()
+                  if not str(d.get("name", "")).startswith(NOT_A_MICROPHONE)]
+    return names
+
+
+def _open_miniaudio_capture(sample_rate: int, block_samples: int, deliver: Callable[[np.ndarray], None]) -> CaptureStream:
+    import miniaudio
+
+    device = miniaudio.CaptureDevice(input_format=miniaudio.SampleFormat.FLOAT32, nchannels=1,
+                                     sample_rate=sample_rate,
+                                     buffersize_msec=max(10, int(1000 * block_samples / sample_rate)),
+                                     backends=miniaudio_backends(miniaudio))
+
+    def receive() -> Iterator[None]:
+        while True:
+            data = yield
+            deliver(np.frombuffer(bytes(data), dtype=np.float32).copy())
+
+    receiver = receive()
+    next(receiver)
+    device.start(receiver)
+    return device
+
+
+class MiniaudioMicrophone:
+    """The default microphone through miniaudio, whose wheel carries its own audio backends.
+
+    miniaudio converts the device's rate and channels to 16 kHz mono itself. Its thread
+    hands blocks to a queue; `frames` rechunks them to FRAME_SAMPLES and checks `cancel`
+    at least every 100 ms. A device that stops delivering for STALL_SECONDS (unplugged,
+    suspended) ends listening with one line. `open_capture` is injected in tests.
+    """
+
+    name = "microphone"
+
+    def __init__(self, open_capture: OpenCapture | None = None, stall_seconds: float = STALL_SECONDS) -> None:
+        if open_capture is None:
+            reason = miniaudio_unavailable_reason()
+            if reason:
+                raise MicrophoneUnavailable(reason)
+            open_capture = _open_miniaudio_capture
+        self._open_capture = open_capture
+        self.stall_seconds = stall_seconds
+
+    def frames(self, cancel: threading.Event) -> Iterator[np.ndarray]:
+        blocks: queue.Queue[np.ndarray] = queue.Queue()
+        try:
+            stream = self._open_capture(SAMPLE_RATE, FRAME_SAMPLES, blocks.put)
+        except MicrophoneUnavailable:
+            raise
+        except Exception as exc:  # miniaudio.MiniaudioError and friends
+            raise MicrophoneUnavailable(f"the microphone could not be opened ({_one_line(exc)})") from None
+        try:
+            pending = np.zeros(0, dtype=np.float32)
+            waited = 0.0
+            while not cancel.is_set():
+                try:
+                    block = blocks.get(timeout=0.1)
+                except queue.Empty:
+                    waited += 0.1
+                    if waited >= self.stall_seconds:
+                        raise MicrophoneUnavailable("the microphone stopped (no audio from it for "
+                                                    f"{self.stall_seconds:g} s)") from None
+                    continue
+                waited = 0.0
+                pending = np.concatenate([pending, np.asarray(block, dtype=np.float32).reshape(-1)])
+                while len(pending) >= FRAME_SAMPLES and not cancel.is_set():
+                    yield pending[:FRAME_SAMPLES]
+                    pending = pending[FRAME_SAMPLES:]
+        finally:
+            stream.close()
+
+
+def miniaudio_unavailable_reason() -> str | None:
+    """Why miniaudio cannot record here, in one line, or None when it finds a microphone."""
+    try:
+        import miniaudio
+    except ImportError:
+        return "no microphone support: miniaudio is not installed (pip install miniaudio)"
+    try:
+        devices = miniaudio_capture_devices(miniaudio)
+    except Exception as exc:  # a broken sound system reports itself in many ways
+        return f"no microphone found ({_one_line(exc)})"
+    return None if devices else "no microphone found (no audio input device)"
+
+
+def open_microphone() -> AudioSource:
+    """The microphone: miniaudio first (pip alone), then PyAudio through SpeechRecognition.
+    Raises MicrophoneUnavailable with miniaudio's one-line reason when neither can record."""
+    try:
+        return MiniaudioMicrophone()
+    except MicrophoneUnavailable as first:
+        if pyaudio_unavailable_reason() is None:
+            return MicrophoneSource()
+        raise first from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(" ".join(str(a) for a in exc.args).split()) or type(exc).__name__
+
+
+# ----- the microphone through PyAudio (SpeechRecognition), the alternative ----------------------
+
 def _pyaudio_input_devices(pyaudio_module: Any) -> list[str]:
     audio = pyaudio_module.PyAudio()
     try:
@@ -123,8 +262,17 @@ def _pyaudio_input_devices(pyaudio_module: Any) -> list[str]:
 def microphone_unavailable_reason() -> str | None:
     """Why the live microphone cannot be used here, in one line, or None when it can.
 
-    Looks at the devices only; it does not record, so it is quick and silent.
+    miniaudio first, then PyAudio. Looks at the devices only; it does not record, so it is
+    quick and silent.
     """
+    first = miniaudio_unavailable_reason()
+    if first is None or pyaudio_unavailable_reason() is None:
+        return None
+    return first
+
+
+def pyaudio_unavailable_reason() -> str | None:
+    """Why PyAudio (through SpeechRecognition) cannot record here, or None when it can."""
     try:
         import speech_recognition  # noqa: F401
     except ImportError:
@@ -152,7 +300,7 @@ class MicrophoneSource:
     def __init__(self, device_index: int | None = None,
                  microphone: Callable[[int | None, int | None], Any] | None = None) -> None:
         if microphone is None:
-            reason = microphone_unavailable_reason()
+            reason = pyaudio_unavailable_reason()
             if reason:
                 raise MicrophoneUnavailable(reason)
             import speech_recognition

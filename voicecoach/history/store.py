@@ -4,12 +4,19 @@ Write-ahead logging and one transaction per event: a crash, Ctrl-C or kill -9 lo
 the event being written and never corrupts the file. The schema is versioned
 (PRAGMA user_version) and migrated forward on open. A damaged or locked database gives a
 one-line reason, and the coach runs without history.
+
+Files we did not create are never changed: our databases carry PRAGMA application_id, and a
+file is checked before anything is written to it. A non-SQLite file, or another program's
+SQLite file, is refused; a symlink is followed to its target, which is checked the same way.
+The database is readable by its owner alone (0600), and a folder we create for it is 0700.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 from typing import Callable
@@ -17,8 +24,15 @@ from typing import Callable
 from voicecoach.coach.events import CoachEvent
 from voicecoach.history.summary import PainReport, SessionSummary, SideResult
 
+log = logging.getLogger(__name__)
+
 ENV_DB = "VOICECOACH_DB"
 SCHEMA_VERSION = 2
+APPLICATION_ID = 0x56436F61      # "VCoa": marks a database as a voicecoach history
+SQLITE_MAGIC = b"SQLite format 3\x00"
+OUR_TABLES = {"sessions", "events", "results"}
+PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700
+WITHOUT_HISTORY = "; the coach runs without history"
 LOCK_WAIT_SECONDS = 1.0      # how long to wait for another program to let go of the database
 
 
@@ -29,13 +43,12 @@ def default_db_path() -> Path:
 
 
 def resolve_db_path(flag: str | None = None) -> Path:
-    """--db, then $VOICECOACH_DB, then `db:` in the config file, then the user's data directory."""
-    from voicecoach.config import ConfigError, setting
+    """--db, then $VOICECOACH_DB, then `db:` in the config file, then the user's data directory.
 
-    try:
-        chosen, _ = setting("db", flag, ENV_DB)
-    except ConfigError:
-        chosen = flag or os.environ.get(ENV_DB)
+    Raises ConfigError (one line naming file and line) when the config file is broken."""
+    from voicecoach.config import setting
+
+    chosen, _ = setting("db", flag, ENV_DB)
     return Path(str(chosen)).expanduser() if chosen else default_db_path()
 
 
@@ -84,11 +97,18 @@ class HistoryError(RuntimeError):
 
 
 def connect(path: Path, timeout: float = LOCK_WAIT_SECONDS) -> sqlite3.Connection:
-    """Open (creating if needed), check and migrate the database, or raise HistoryError."""
+    """Open (creating if needed), check and migrate the database, or raise HistoryError.
+
+    Nothing is written to a file until it is known to be ours (see `check_ownership`)."""
     db: sqlite3.Connection | None = None
+    path = real_path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        created = _create_private(path)
+        check_ownership(path)
         db = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+        if not created:
+            _check_tables(db, path)
+            _make_private(path)
         db.execute("PRAGMA journal_mode=WAL")
         # FULL: each committed event is on disk before record() returns, even if the power
         # goes; events come a few a minute, so the fsync costs nothing the user notices.
@@ -120,6 +140,94 @@ def connect(path: Path, timeout: float = LOCK_WAIT_SECONDS) -> sqlite3.Connectio
         raise HistoryError(f"cannot create the history database {path}: {exc.strerror or exc}") from None
 
 
+def real_path(path: Path) -> Path:
+    """The file a path names: a symlink is followed to its target (which is then checked like
+    any other file), so a link is never written through, nor deleted in place of its target."""
+    path = Path(path).expanduser()
+    if path.is_symlink():
+        target = path.resolve()
+        log.info("history: %s is a link to %s; using %s", path, target, target)
+        return target
+    return path
+
+
+def _create_private(path: Path) -> bool:
+    """Create the folder (0700) and an empty database file (0600) when missing; True if we made the file.
+
+    An existing folder is made private only when it is our own data folder: a --db in /tmp or
+    the home folder leaves that folder as it is."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(parents=True, mode=PRIVATE_FOLDER)
+        os.chmod(folder, PRIVATE_FOLDER)       # mkdir's mode is cut by the umask
+        log.info("history: created the folder %s (0700)", folder)
+    elif folder == default_db_path().parent and stat.S_IMODE(folder.stat().st_mode) & 0o077:
+        # Our own data folder (the default location) holds nothing but our files.
+        os.chmod(folder, PRIVATE_FOLDER)
+        log.info("history: made the folder %s private (0700)", folder)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    except FileExistsError:
+        return False
+    os.close(fd)
+    log.info("history: created %s (0600)", path)
+    return True
+
+
+def _make_private(path: Path) -> None:
+    """An existing history of ours that others can read (made by an older version) is made 0600;
+    its -wal and -shm follow: SQLite gives them the database file's permissions."""
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = candidate.stat().st_mode
+        except FileNotFoundError:
+            continue
+        if stat.S_IMODE(mode) & 0o077:
+            os.chmod(candidate, PRIVATE_FILE)
+            log.info("history: made %s private (0600)", candidate)
+
+
+def check_ownership(path: Path) -> None:
+    """Raise HistoryError unless `path` is missing, empty, or an SQLite file that is ours.
+
+    Reads the SQLite header alone (offset 68 holds the application id); nothing is written."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(info.st_mode):
+        raise HistoryError(f"{path} is not a regular file; voicecoach leaves it alone (choose another --db)")
+    with open(path, "rb") as file:
+        header = file.read(100)
+    if not header:
+        return
+    if not header.startswith(SQLITE_MAGIC):
+        raise HistoryError(f"{path} is not a voicecoach history (not an SQLite database); "
+                           "voicecoach leaves it alone (choose another --db)")
+    application_id = int.from_bytes(header[68:72], "big") if len(header) >= 72 else 0
+    if application_id not in (0, APPLICATION_ID):
+        raise HistoryError(f"{path} is another program's SQLite database (application id {application_id}); "
+                           "voicecoach leaves it alone (choose another --db)")
+
+
+def _check_tables(db: sqlite3.Connection, path: Path) -> None:
+    """An SQLite file without our id is ours only if it is empty or has our tables (written by a
+    version before the id); anything else belongs to another program and is refused."""
+    application_id = int(db.execute("PRAGMA application_id").fetchone()[0])
+    if application_id == APPLICATION_ID:
+        return
+    if application_id != 0:
+        raise HistoryError(f"{path} is another program's SQLite database (application id {application_id}); "
+                           "voicecoach leaves it alone (choose another --db)")
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if tables and not ({"sessions", "events"} <= tables <= OUR_TABLES):
+        shown = ", ".join(sorted(tables)[:3]) + (", ..." if len(tables) > 3 else "")
+        raise HistoryError(f"{path} is another program's SQLite database (tables {shown}); "
+                           "voicecoach leaves it alone (choose another --db)")
+    if tables:
+        log.info("history: %s was written before databases carried an id; adopting it", path)
+
+
 def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
@@ -147,19 +255,27 @@ def _migrate(db: sqlite3.Connection) -> None:
             for statement in MIGRATIONS[number]:
                 db.execute(statement)
             db.execute(f"PRAGMA user_version = {number + 1}")
+            db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+    if int(db.execute("PRAGMA application_id").fetchone()[0]) != APPLICATION_ID:
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")    # a current schema from before the id
 
 
 class HistoryRecorder:
     """An EventListener that writes each event in its own transaction."""
 
-    def __init__(self, db: sqlite3.Connection, path: Path, wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: sqlite3.Connection, path: Path, wall_clock: Callable[[], float] = time.time,
+                 on_failure: Callable[[str], None] | None = None) -> None:
         self.db = db
         self.path = path
         self.wall_clock = wall_clock
+        # Where a failed write (a full disk, a file gone read-only) is told at once, in one line;
+        # recording then stops and the session goes on. None: the error is raised to the caller.
+        self.on_failure = on_failure
+        self.failed: str | None = None
         self.session_id: int | None = None
         self._names: dict[str, str] = {}        # exercise id -> spoken name, once content is seen
         self._recalls: dict[str, str] = {}      # exercise id -> "holding the stretch for {amount}"
@@ -176,6 +292,18 @@ class HistoryRecorder:
         return wall + max(0.0, event.t - t0)
 
     def record(self, event: CoachEvent) -> None:
+        if self.failed is not None:
+            return
+        try:
+            self._write(event)
+        except (sqlite3.Error, OSError) as exc:
+            if self.on_failure is None:
+                raise
+            self.failed = f"history disabled: cannot write to {self.path} ({_first_line(exc)}); the session goes on without it"
+            log.debug("history: the write that failed: %r", event)
+            self.on_failure(self.failed)
+
+    def _write(self, event: CoachEvent) -> None:
         now = self._time_of(event)
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -202,8 +330,8 @@ class HistoryRecorder:
 
     # ----- reading ------------------------------------------------------------------------
 
-    def sessions(self, limit: int | None = None) -> list[SessionSummary]:
-        return read_sessions(self.db, limit)
+    def sessions(self, limit: int | None = None, problems: list[str] | None = None) -> list[SessionSummary]:
+        return read_sessions(self.db, limit, problems)
 
     # ----- what the coach asks of history ---------------------------------------------------
 
@@ -226,43 +354,80 @@ class HistoryRecorder:
         self.db.close()
 
 
-def read_sessions(db: sqlite3.Connection, limit: int | None = None) -> list[SessionSummary]:
+def read_sessions(db: sqlite3.Connection, limit: int | None = None,
+                  problems: list[str] | None = None) -> list[SessionSummary]:
     """The most recent sessions (all when limit is None), oldest first.
 
     A pain report made outside a session belongs to the session before it: it is what the
     user felt after that session, and the next plan should take it into account.
+
+    With `problems` given, a damaged database (a table dropped, a time that is not a number)
+    gives what can still be read, and a line a problem; without it, the error is raised.
     """
+    def unreadable(what: str, exc: sqlite3.Error) -> None:
+        if problems is None:
+            raise exc
+        problems.append(f"{what} cannot be read ({_first_line(exc)})")
+
     query = "SELECT id, started_at, ended_at, end_reason FROM sessions ORDER BY started_at DESC, id DESC"
-    rows = db.execute(query + (" LIMIT ?" if limit else ""), (int(limit),) if limit else ()).fetchall()
-    summaries = {r[0]: SessionSummary(*r) for r in reversed(rows)}
+    try:
+        rows = db.execute(query + (" LIMIT ?" if limit else ""), (int(limit),) if limit else ()).fetchall()
+    except sqlite3.Error as exc:
+        unreadable("sessions", exc)
+        return []
+    summaries: dict[int, SessionSummary] = {}
+    for session_id, started_at, ended_at, end_reason in reversed(rows):
+        if not _is_time(started_at):
+            if problems is None:
+                raise sqlite3.DatabaseError(f"session {session_id} has no usable start time ({started_at!r})")
+            problems.append(f"session {session_id} is left out: its start time is not a time ({started_at!r})")
+            continue
+        summaries[session_id] = SessionSummary(session_id, float(started_at),
+                                               float(ended_at) if _is_time(ended_at) else None, end_reason)
     if not summaries:
         return []
     ids = list(summaries)
     marks = ",".join("?" * len(ids))
-    for session_id, exercise, side, amount in db.execute(
-            f"SELECT session_id, exercise, side, amount FROM results WHERE session_id IN ({marks}) ORDER BY id", ids):
-        summaries[session_id].done.append(SideResult(exercise, side, amount))
-    for session_id, kind, exercise, side, value in db.execute(
-            f"SELECT session_id, kind, exercise, side, value FROM events WHERE session_id IN ({marks}) "
-            "AND kind IN ('skipped', 'paused', 'resumed', 'side_partial') ORDER BY id", ids):
-        summary = summaries[session_id]
-        if kind == "side_partial" and exercise and value:
-            summary.partial.append(SideResult(exercise, side, value))
-        elif kind == "skipped" and exercise:
-            summary.skipped.append(exercise)
-        elif kind == "paused":
-            summary.pauses += 1
-        elif kind == "resumed" and value:
-            summary.paused_seconds += value
+    try:
+        for session_id, exercise, side, amount in db.execute(
+                f"SELECT session_id, exercise, side, amount FROM results WHERE session_id IN ({marks}) ORDER BY id", ids):
+            summaries[session_id].done.append(SideResult(exercise, side, amount))
+    except sqlite3.Error as exc:
+        unreadable("what was done", exc)
+    try:
+        for session_id, kind, exercise, side, value in db.execute(
+                f"SELECT session_id, kind, exercise, side, value FROM events WHERE session_id IN ({marks}) "
+                "AND kind IN ('skipped', 'paused', 'resumed', 'side_partial') ORDER BY id", ids):
+            summary = summaries[session_id]
+            if kind == "side_partial" and exercise and _is_time(value):
+                summary.partial.append(SideResult(exercise, side, value))
+            elif kind == "skipped" and exercise:
+                summary.skipped.append(exercise)
+            elif kind == "paused":
+                summary.pauses += 1
+            elif kind == "resumed" and _is_time(value):
+                summary.paused_seconds += value
+    except sqlite3.Error as exc:
+        unreadable("pauses and skips", exc)
     ordered = sorted(summaries.values(), key=lambda s: (s.started_at, s.id))
     first_start = ordered[0].started_at
-    for session_id, at, exercise, detail in db.execute(
-            "SELECT session_id, at, exercise, detail FROM events WHERE kind = 'pain_reported' "
-            f"AND (session_id IN ({marks}) OR (session_id IS NULL AND at >= ?)) ORDER BY id", ids + [first_start]):
-        owner = summaries.get(session_id) if session_id is not None else _session_before(ordered, at)
-        if owner is not None:
-            owner.pains.append(PainReport(at, exercise, _pain_text(detail)))
+    try:
+        for session_id, at, exercise, detail in db.execute(
+                "SELECT session_id, at, exercise, detail FROM events WHERE kind = 'pain_reported' "
+                f"AND (session_id IN ({marks}) OR (session_id IS NULL AND at >= ?)) ORDER BY id", ids + [first_start]):
+            if not _is_time(at):
+                continue
+            owner = summaries.get(session_id) if session_id is not None else _session_before(ordered, at)
+            if owner is not None:
+                owner.pains.append(PainReport(at, exercise, _pain_text(detail)))
+    except sqlite3.Error as exc:
+        unreadable("pain reports", exc)
     return ordered
+
+
+def _is_time(value: object) -> bool:
+    """A stored number that can be used as seconds (SQLite returns what was stored, any type)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
 
 
 def _session_before(ordered: list[SessionSummary], at: float) -> SessionSummary | None:
@@ -278,22 +443,60 @@ def _pain_text(detail: str) -> str:
     return str(value.get("text", "")) if isinstance(value, dict) else ""
 
 
-def open_history(path: Path, wall_clock: Callable[[], float] = time.time,
-                 timeout: float = LOCK_WAIT_SECONDS) -> tuple[HistoryRecorder | None, str | None]:
-    """The recorder, or None and a one-line reason (the coach then runs without history)."""
+def open_history(path: Path, wall_clock: Callable[[], float] = time.time, timeout: float = LOCK_WAIT_SECONDS,
+                 on_failure: Callable[[str], None] | None = None) -> tuple[HistoryRecorder | None, str | None]:
+    """The recorder, or None and a one-line reason (the coach then runs without history).
+    `on_failure` hears, at once and in one line, a write that fails later (see HistoryRecorder)."""
+    path = real_path(path)
     try:
-        db = connect(Path(path), timeout=timeout)
+        db = connect(path, timeout=timeout)
     except HistoryError as exc:
-        return None, f"{exc}; the coach runs without history"
-    return HistoryRecorder(db, Path(path), wall_clock), None
+        return None, f"{exc}{WITHOUT_HISTORY}"
+    return HistoryRecorder(db, path, wall_clock, on_failure), None
 
 
 def forget(path: Path) -> list[Path]:
-    """Delete the history database and its write-ahead files; the files deleted."""
+    """Delete the history database and its write-ahead files; the files deleted (none when there
+    is no database). A symlink is followed: the history it points at is deleted, the link stays.
+
+    Raises HistoryError, deleting nothing, unless the file is a voicecoach history."""
+    target = real_path(path)
+    if not target.exists():
+        return []
+    if not is_our_history(target):
+        raise HistoryError(f"{target} is not a voicecoach history; nothing deleted")
     deleted = []
     for suffix in ("", "-wal", "-shm", "-journal"):
-        candidate = Path(str(path) + suffix)
+        candidate = Path(f"{target}{suffix}")
         if candidate.exists():
             candidate.unlink()
             deleted.append(candidate)
     return deleted
+
+
+def is_our_history(path: Path) -> bool:
+    """The file carries our application id, or is a history from before the id (our schema and
+    tables alone). Our id is read from the header; SQLite opens the file only when it has none."""
+    try:
+        check_ownership(path)
+        with open(path, "rb") as file:
+            header = file.read(100)
+    except (HistoryError, OSError):
+        return False
+    if len(header) < 100:
+        return False
+    if int.from_bytes(header[68:72], "big") == APPLICATION_ID:
+        return True
+    try:
+        db = sqlite3.connect(str(path))
+    except sqlite3.Error:
+        return False
+    try:
+        if int(db.execute("PRAGMA application_id").fetchone()[0]) == APPLICATION_ID:
+            return True          # stamped in a write-ahead log not yet copied into the file
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return 1 <= schema_version(db) <= SCHEMA_VERSION and {"sessions", "events"} <= tables <= OUR_TABLES
+    except sqlite3.Error:
+        return False
+    finally:
+        db.close()

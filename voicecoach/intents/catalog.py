@@ -18,6 +18,7 @@ from typing import Any, Iterator, NamedTuple
 from voicecoach.intents.grammar import Placeholder, TemplateError, count_expansions, expand, parse_template, placeholders
 from voicecoach.intents.normalize import match_tokens
 from voicecoach.intents.types import ASIDES, Context
+from voicecoach.limits import MAX_PHRASES, MAX_TOTAL_PHRASES, MAX_TOTAL_SENTENCES
 from voicecoach.yamlfile import line_of, load_yaml_mappings
 
 INTENTS_DIR = Path(__file__).parent
@@ -202,6 +203,7 @@ def _build(directory: Path) -> tuple[Catalog | None, list[str]]:
     list_raw = _compile_lists(raw_lists, rule_raw, problems)
     templates = _collect_templates(raw_intents, problems)
     known_lists = set(list_raw) | set(BUILTIN_LISTS)
+    total_sentences = 0
     for tpl in templates:
         if tpl.tree is None:
             continue
@@ -213,6 +215,9 @@ def _build(directory: Path) -> tuple[Catalog | None, list[str]]:
         n = count_expansions(tpl.tree)
         if n > MAX_EXPANSIONS:
             problems.append(f"{tpl.where}: template expands to {n} sentences (at most {MAX_EXPANSIONS}); split it")
+        total_sentences += min(n, MAX_EXPANSIONS)
+    if total_sentences > MAX_TOTAL_SENTENCES:
+        problems.append(f"{directory}: the templates expand to {total_sentences} sentences in all (at most {MAX_TOTAL_SENTENCES})")
     if problems:
         return None, problems
 
@@ -247,7 +252,7 @@ def _question_slots(raw_intents, sentences: list[CompiledSentence], list_phrases
         slot = body.get("question_slot") if isinstance(body, dict) else None
         if slot is None:
             continue
-        if slot not in list_phrases:
+        if not isinstance(slot, str) or slot not in list_phrases:
             problems.append(f"{path}:{line_of(slot, line_of(name))}: question_slot {slot!r} is not a slot list")
             continue
         # Question openers: words that open many of the intent's sentences ("what", "how",
@@ -282,6 +287,10 @@ def _expand_plain(text: str, rule_raw: dict[str, list[str]], where: str, problem
     except TemplateError as exc:
         problems.append(f"{where}: {exc}")
         return []
+    too_many = f"{where}: expands to more than {MAX_PHRASES} phrases; split it"
+    if count_expansions(tree) > MAX_PHRASES:
+        problems.append(too_many)
+        return []
     out = []
     for path in expand(tree, MAX_EXPANSIONS):
         options = []
@@ -293,12 +302,16 @@ def _expand_plain(text: str, rule_raw: dict[str, list[str]], where: str, problem
             else:
                 problems.append(f"{where}: {'{' + piece.name + '}' if piece.kind == 'list' else '<' + piece.name + '>'} cannot be used here")
                 return []
+        if len(out) + math.prod(len(o) for o in options) > MAX_PHRASES:   # rules of rules multiply
+            problems.append(too_many)
+            return []
         out.extend(" ".join(" ".join(c).split()) for c in product(*options))
     return out
 
 
 def _compile_rules(raw_rules: dict[str, tuple[Path, Any]], problems: list[str]) -> dict[str, list[str]]:
     rule_raw: dict[str, list[str]] = {}
+    total = 0
     for name, (path, body) in raw_rules.items():
         where = f"{path}:{line_of(name)}"
         if not isinstance(body, str):
@@ -306,12 +319,17 @@ def _compile_rules(raw_rules: dict[str, tuple[Path, Any]], problems: list[str]) 
             continue
         # Rules may use rules defined before them in the same pass.
         rule_raw[name] = _expand_plain(body, rule_raw, f"{path}:{line_of(body)}", problems)
+        total += len(rule_raw[name])
+        if total > MAX_TOTAL_PHRASES:
+            problems.append(f"{where}: the rules expand to more than {MAX_TOTAL_PHRASES} phrases in all")
+            break
     return rule_raw
 
 
 def _compile_lists(raw_lists: dict[str, tuple[Path, Any]], rule_raw: dict[str, list[str]],
                    problems: list[str]) -> dict[str, list[tuple[str, Any]]]:
     list_raw: dict[str, list[tuple[str, Any]]] = {}
+    total = 0
     for name, (path, body) in raw_lists.items():
         where = f"{path}:{line_of(name)}"
         if name in BUILTIN_LISTS:
@@ -322,6 +340,7 @@ def _compile_lists(raw_lists: dict[str, tuple[Path, Any]], rule_raw: dict[str, l
             problems.append(f"{where}: list {name!r} needs a non-empty 'values' sequence")
             continue
         phrases: list[tuple[str, Any]] = []
+        owners: dict[tuple[str, ...], tuple[Any, str]] = {}
         for entry in values:
             ewhere = f"{path}:{line_of(entry, line_of(values))}"
             if not isinstance(entry, dict) or "in" not in entry or "out" not in entry:
@@ -330,9 +349,27 @@ def _compile_lists(raw_lists: dict[str, tuple[Path, Any]], rule_raw: dict[str, l
             unknown = set(entry) - {"in", "out"}
             if unknown:
                 problems.append(f"{ewhere}: unknown key(s) {sorted(unknown)} in list {name!r}")
-            phrases.extend((raw, entry["out"]) for raw in _expand_plain(str(entry["in"]), rule_raw, ewhere, problems))
+            if not isinstance(entry["in"], str) or not _is_value(entry["out"]):
+                problems.append(f"{ewhere}: list {name!r}: 'in' must be a template string and 'out' a name, number or yes/no")
+                continue
+            for raw in _expand_plain(entry["in"], rule_raw, ewhere, problems):
+                # One phrase with two values would mean whichever came last: refuse it.
+                value, first = owners.setdefault(match_tokens(raw), (entry["out"], ewhere))
+                if value != entry["out"]:
+                    problems.append(f"{ewhere}: {raw!r} in list {name!r} means {entry['out']!r} here but {value!r} at {first}")
+                phrases.append((raw, entry["out"]))
+            total += len(phrases)
+            if total > MAX_TOTAL_PHRASES:
+                problems.append(f"{ewhere}: the lists expand to more than {MAX_TOTAL_PHRASES} phrases in all")
+                return list_raw
         list_raw[name] = phrases
     return list_raw
+
+
+def _is_value(value: Any) -> bool:
+    """A slot value is a scalar: a name, a number or a yes/no, never a collection."""
+    return (isinstance(value, str) and bool(value.strip())) or isinstance(value, bool) or (
+        isinstance(value, (int, float)) and math.isfinite(value))
 
 
 def _collect_templates(raw_intents: list[tuple[Path, Any]], problems: list[str]) -> list[_Template]:
@@ -353,7 +390,11 @@ def _collect_templates(raw_intents: list[tuple[Path, Any]], problems: list[str])
         unknown = set(body) - {"sentences", "data", "question_slot", "aside"}
         if unknown:
             problems.append(f"{where}: unknown key(s) {sorted(unknown)} in intent {name!r}")
-        groups = list(body.get("data") or [])
+        data = body.get("data") or []
+        if not isinstance(data, list):
+            problems.append(f"{where}: 'data' of {name!r} must be a list of groups")
+            data = []
+        groups = list(data)
         if "sentences" in body:
             groups.append({"sentences": body["sentences"]})
         if not groups:
@@ -372,8 +413,8 @@ def _group_templates(path: Path, intent: str, group: Any, problems: list[str]) -
     if unknown:
         problems.append(f"{gwhere}: unknown key(s) {sorted(unknown)} in {intent!r}")
     slots = group.get("slots") or {}
-    if not isinstance(slots, dict):
-        problems.append(f"{gwhere}: 'slots' must be a mapping")
+    if not isinstance(slots, dict) or not all(isinstance(k, str) and _is_value(v) for k, v in slots.items()):
+        problems.append(f"{gwhere}: 'slots' must map slot names to a name, number or yes/no")
         slots = {}
     context = group.get("context")
     if context is not None:

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Iterator, Union
 
+from voicecoach.limits import MAX_TEMPLATE_DEPTH
+
 
 class TemplateError(ValueError):
     """A template that cannot be parsed; the message says where in the template."""
@@ -50,6 +52,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0
 
     def sequence(self, stop: str) -> Sequence:
         items: list[Item] = []
@@ -84,10 +87,14 @@ class _Parser:
             self.pos = end + 1
             return Placeholder("list" if opener == "{" else "rule", name)
         closer = ")" if opener == "(" else "]"
+        self.depth += 1
+        if self.depth > MAX_TEMPLATE_DEPTH:    # bounded before recursion runs out
+            raise TemplateError(f"groups nested more than {MAX_TEMPLATE_DEPTH} deep at column {start + 1}")
         options = [self.sequence(stop="|" + closer)]
         while self.pos < len(self.text) and self.text[self.pos] == "|":
             self.pos += 1
             options.append(self.sequence(stop="|" + closer))
+        self.depth -= 1
         if self.pos >= len(self.text) or self.text[self.pos] != closer:
             raise TemplateError(f"{opener!r} at column {start + 1} is never closed in {self.text!r}")
         self.pos += 1

@@ -15,6 +15,7 @@ from voicecoach.intents.catalog import SLOT_WEIGHT, Catalog, CompiledSentence
 from voicecoach.intents.grammar import Placeholder
 from voicecoach.intents.normalize import DURATION_PREFIX, NUMBER_PREFIX, match_tokens
 from voicecoach.intents.types import NO_MATCH, Context, Match
+from voicecoach.limits import MAX_UTTERANCE_CHARS
 
 # A match must explain most of what was said and most of the template: at least 70% of
 # the weight on both sides together. A sentence that shares its telling words with a
@@ -32,6 +33,8 @@ def recognize(text: str, catalog: Catalog, context: Context | None = None,
     that names one value of a `question_slot` list through (the statistical reader, when
     there is one, judges those lines better and turns it off)."""
     context = context or Context()
+    if len(text) > MAX_UTTERANCE_CHARS:
+        return Match(text, NO_MATCH, {}, 0.0)   # bounded before any work: no command is this long
     tokens = match_tokens(text)
     if not tokens:
         return Match(text, NO_MATCH, {}, 0.0)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from voicecoach.limits import NUMBER_CEILING
+
 DURATION_PREFIX = "#dur:"
 NUMBER_PREFIX = "#num:"
 
@@ -87,7 +89,7 @@ def _read_number(tokens: list[str], i: int) -> tuple[int, int]:
                 break          # "twelve three" is two numbers
             current += _UNITS[tok]
         elif tok == "hundred":
-            current = max(current, 1) * 100
+            current = min(max(current, 1) * 100, NUMBER_CEILING)   # "hundred hundred ..." stays an int
         elif tok == "and" and current >= 100 and i + 1 < len(tokens) and (tokens[i + 1] in _UNITS or tokens[i + 1] in _TENS):
             pass
         else:
@@ -119,7 +121,7 @@ _AMOUNT_BEFORE_COMPARATIVE = re.compile(r"\b(\d+(?:\.\d+)?) (more|extra|less|few
 def _mark_durations(text: str) -> str:
     text = _AMOUNT_BEFORE_COMPARATIVE.sub(r"\1 \3 \2", text)
     for pattern, seconds_of in _DURATION_PATTERNS:
-        text = pattern.sub(lambda m: f" {DURATION_PREFIX}{int(round(seconds_of(m)))} ", text)  # type: ignore[operator]
+        text = pattern.sub(lambda m: f" {DURATION_PREFIX}{int(round(min(seconds_of(m), NUMBER_CEILING)))} ", text)  # type: ignore[operator]
     return text
 
 
@@ -152,6 +154,11 @@ def surface_tokens(text: str) -> list[str]:
     text = _IT_BAND.sub(" itband ", text)
     text = _OVER.sub("over", text)
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
+    # Numbers stay small enough for float and int: a longer run of digits reads as the ceiling,
+    # which every limit then refuses ("hold for 99999999999 seconds" is too long, not a crash).
+    text = _LONG_DIGITS.sub(str(NUMBER_CEILING), text)
+    text = _MINUS.sub(" minus ", text)          # "-5" is minus five, not five
+    text = _TWO_BEFORE_UNIT.sub("two ", text)  # "make it to minutes": a recognizer's "two"
     text = re.sub(r"(?<=\d)\s*%", " percent", text)
     text = re.sub(r"(?<!\d)[.](?!\d)|[,!?;\"()\[\]{}]|(?<=\w)-(?=\w)|\s-\s", " ", text)
     words = []
@@ -164,7 +171,26 @@ def surface_tokens(text: str) -> list[str]:
     text = _mark_durations(" ".join(words))
     words = [w for w in text.split() if w not in FILLERS]
     words = [f"{NUMBER_PREFIX}{w}" if re.fullmatch(r"\d+", w) else w for w in words]
-    return _drop_polite_openings(words)
+    return _drop_polite_openings(_negate(words))
+
+
+_LONG_DIGITS = re.compile(rf"(?<![\d.])\d{{{len(str(NUMBER_CEILING))},}}")
+_MINUS = re.compile(r"(?<![\w.])-\s*(?=\d)")
+# "to"/"too" right before a unit of time can only be the number two.
+_TWO_BEFORE_UNIT = re.compile(r"\b(?:to|too) (?=(?:minutes|seconds|mins|secs)\b)")
+_NEGATIVE_WORDS = frozenset(("minus", "negative"))
+
+
+def _negate(words: list[str]) -> list[str]:
+    """["minus", "#dur:5"] -> ["#dur:-5"]: a negative number stays negative, so limits refuse it."""
+    out: list[str] = []
+    for word in words:
+        if out and out[-1] in _NEGATIVE_WORDS and word.startswith((DURATION_PREFIX, NUMBER_PREFIX)) and "-" not in word:
+            prefix = word[:word.index(":") + 1]
+            out[-1] = f"{prefix}-{word[len(prefix):]}"
+        else:
+            out.append(word)
+    return out
 
 
 def _drop_polite_openings(words: list[str]) -> list[str]:

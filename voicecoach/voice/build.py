@@ -49,6 +49,14 @@ class VoiceSettings:
             return cls(engine=voice, rate=rate, volume=volume)
         return cls(voice=voice, rate=rate, volume=volume)
 
+    @classmethod
+    def from_settings(cls, settings) -> VoiceSettings:
+        """From resolved Settings (voicecoach.settings), whose rate and volume are already checked."""
+        voice = settings.voice
+        if voice in ENGINES:
+            return cls(engine=str(voice), rate=settings.rate, volume=settings.volume)
+        return cls(voice=voice, rate=settings.rate, volume=settings.volume)
+
     def open_engine(self) -> tuple[VoiceEngine, str | None]:
         """The engine and, when it is a fallback, the one-line notice saying why."""
         return open_engine(self.engine, self.voice, self.rate, self.volume)

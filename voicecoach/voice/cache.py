@@ -33,9 +33,11 @@ class CueCache:
         self.misses = 0
 
     @staticmethod
-    def key(engine: VoiceEngine, text: str) -> str:
+    def key(engine: VoiceEngine, text: str, rate: float | None = None) -> str:
+        """`rate` stands in for the engine's when a change is on its way to the engine."""
         volume = getattr(engine, "volume", 1.0)
-        raw = f"{engine.name}|{engine.voice_id}|{engine.sample_rate}|{engine.rate:.3f}|{volume:.3f}|{text}"
+        rate = engine.rate if rate is None else rate
+        raw = f"{engine.name}|{engine.voice_id}|{engine.sample_rate}|{rate:.3f}|{volume:.3f}|{text}"
         return hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
     def get(self, engine: VoiceEngine, text: str) -> np.ndarray:
@@ -56,9 +58,17 @@ class CueCache:
             self._memory[key] = audio
         return audio
 
-    def contains(self, engine: VoiceEngine, text: str) -> bool:
+    def contains(self, engine: VoiceEngine, text: str, rate: float | None = None) -> bool:
         with self._lock:
-            return self.key(engine, text) in self._memory
+            return self.key(engine, text, rate) in self._memory
+
+    def peek(self, engine: VoiceEngine, text: str, rate: float | None = None) -> np.ndarray | None:
+        """The audio if it is in memory, else None: never synthesizes, never reads the disk."""
+        with self._lock:
+            audio = self._memory.get(self.key(engine, text, rate))
+        if audio is not None:
+            self.hits += 1
+        return audio
 
     def warm(self, engine: VoiceEngine, phrases: Iterable[str]) -> None:
         for text in phrases:

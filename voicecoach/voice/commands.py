@@ -30,8 +30,10 @@ def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from voicecoach.settings import settings_of
+
     try:
-        settings = VoiceSettings.from_args(args)
+        settings = VoiceSettings.from_settings(settings_of(args))
     except (VoiceUnavailable, ConfigError) as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
         return 1

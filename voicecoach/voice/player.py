@@ -11,11 +11,20 @@ Rules (the README states them too):
   made ahead of time and plays from the cue cache; other answers are synthesized as they come.
 - Rate changes ("slower", "faster") multiply the configured rate from then on; the cue
   phrases are made again at the new rate in the background, answers first.
+- `speak()` never synthesizes: audio already in the cue cache plays from it, anything else
+  (answers, a cue not made yet) is made on the synthesis thread, cues first.
+- The engine belongs to the synthesis thread: a rate change lands there before the next
+  line is made, and the cache is looked up at the new rate at once, so no line is played
+  at a stale rate.
+- A line the engine fails to make is dropped, the failure is said once (`on_error`, one
+  line per distinct reason) and the voice goes on; `speaking` turns false when nothing is
+  left, so the hearing side never believes the coach still talks.
 Callbacks: `on_start(text)` as each part starts playing, `on_stop()` when nothing is left
 to say (or on `stop()`); the hearing side uses them to tell the user's voice from ours.
 """
 from __future__ import annotations
 
+import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -37,6 +46,18 @@ class _Item:
     cue: bool
     audio: np.ndarray | None = None
     position: int = 0            # samples already played
+    cached: bool = False         # made through the cue cache (a cue or a fixed line)
+
+
+WAIT_SECONDS = 0.5               # longest wait of a voice thread before it looks again
+
+
+def _print_error(message: str) -> None:
+    print(f"voicecoach: {message}", file=sys.stderr, flush=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 class VoiceSpeaker:
@@ -46,9 +67,13 @@ class VoiceSpeaker:
     def __init__(self, engine: VoiceEngine, device: OutputDevice, cache: CueCache | None = None,
                  clock: Clock | None = None, threaded: bool = True,
                  on_start: Callable[[str], None] | None = None, on_stop: Callable[[], None] | None = None,
-                 cue_phrases: Iterable[str] = ()) -> None:
+                 cue_phrases: Iterable[str] = (), on_error: Callable[[str], None] = _print_error) -> None:
         self.engine = engine
         self.base_rate = engine.rate         # the configured rate; set_rate multiplies it
+        self._rate = engine.rate             # the rate wanted; the synthesis thread gives it to the engine
+        self.on_error = on_error
+        self.errors: list[str] = []          # every failure, said or not
+        self._said_errors: set[str] = set()
         self.cue_phrases = list(cue_phrases)
         self._to_warm: deque[str] = deque(self.cue_phrases)
         self.cues_ready = threading.Event()  # set once every cue phrase is made at the current rate
@@ -73,10 +98,13 @@ class VoiceSpeaker:
 
     def speak(self, reply: Reply) -> None:
         cue = reply.cue is not None
-        cached = cue or self.cache.contains(self.engine, reply.text)   # fixed lines passed as cue_phrases
-        items = [_Item(reply.text, cue)] if cached else [_Item(t, False) for t in split_for_speech(reply.text)]
-        if cached:   # from the cache (made ahead of time), outside the lock: playback goes on meanwhile
-            items[0].audio = self._resampled(self.cache.get(self.engine, reply.text))
+        with self._lock:
+            rate = self._rate
+        audio = self.cache.peek(self.engine, reply.text, rate)      # made ahead of time (cues, fixed lines)
+        if cue or audio is not None:
+            items = [_Item(reply.text, cue, None if audio is None else self._resampled(audio), cached=True)]
+        else:
+            items = [_Item(t, False) for t in split_for_speech(reply.text)]
         with self._lock:
             if reply.urgent:
                 self._queue.clear()
@@ -109,6 +137,12 @@ class VoiceSpeaker:
             return self._current is not None or bool(self._queue)
 
     @property
+    def rate(self) -> float:
+        """The speaking rate in force for the next line (the engine may not have it yet)."""
+        with self._lock:
+            return self._rate
+
+    @property
     def speaking_cue(self) -> bool:
         """A cue is being said or waits: a new cue will follow it rather than start at once."""
         with self._lock:
@@ -117,7 +151,9 @@ class VoiceSpeaker:
     def set_rate(self, multiple: float) -> None:
         """Speak at `multiple` times the configured rate from now on (Reply.rate)."""
         with self._lock:
-            self.engine.rate = round(self.base_rate * multiple, 3)
+            self._rate = round(self.base_rate * multiple, 3)
+            if not self.threaded:
+                self.engine.rate = self._rate     # no synthesis thread: this one owns the engine
             self._to_warm = deque(self.cue_phrases)
             if self.cue_phrases:
                 self.cues_ready.clear()
@@ -184,10 +220,15 @@ class VoiceSpeaker:
         while True:
             with self._lock:
                 while not self._closed and (self._current is None and (not self._queue or self._queue[0].audio is None)):
-                    self._lock.wait()
+                    self._lock.wait(WAIT_SECONDS)
                 if self._closed:
                     return
-            self._play_block()
+            try:
+                self._play_block()
+            except Exception as exc:  # a failing device drops what it was playing; the voice goes on
+                with self._lock:
+                    text, self._current = (self._current.text if self._current else ""), None
+                self._failed(f"the speaker failed while saying {text!r}", exc)
 
     # ----- synthesis -----------------------------------------------------------------------
 
@@ -201,22 +242,52 @@ class VoiceSpeaker:
         while True:
             with self._lock:
                 item = None if self._closed else self._next_unsynthesized()
+                rate = self._rate
             if item is None:
                 return
-            audio = self._resampled(self.engine.synthesize(item.text))
+            self.engine.rate = rate        # a rate change lands before the next line is made
+            try:
+                made = self.cache.get(self.engine, item.text) if item.cached else self.engine.synthesize(item.text)
+                audio = self._resampled(made)
+            except Exception as exc:  # one line the engine cannot make must not silence the voice
+                self._drop(item)
+                self._failed(f"the voice could not say {item.text!r}; that line is dropped", exc)
+                continue
             with self._lock:
                 item.audio = audio
                 self._lock.notify_all()
+
+    def _drop(self, item: _Item) -> None:
+        with self._lock:
+            try:
+                self._queue.remove(item)
+            except ValueError:
+                return                      # already gone (a stop or an urgent reply)
+            silent = self._current is None and not self._queue
+            self._lock.notify_all()
+        if silent and self.on_stop:
+            self.on_stop()
+
+    def _failed(self, what: str, exc: BaseException) -> None:
+        """Say a failure once per distinct reason; keep every one in `errors`."""
+        reason = _one_line(exc)
+        self.errors.append(f"{what} ({reason})")
+        if reason not in self._said_errors:
+            self._said_errors.add(reason)
+            self.on_error(f"{what} ({reason}); the voice goes on")
 
     def _synth_loop(self) -> None:
         while True:
             with self._lock:
                 while not self._closed and self._next_unsynthesized() is None and not self._to_warm:
-                    self._lock.wait()
+                    self._lock.wait(WAIT_SECONDS)
                 if self._closed:
                     return
-            self._synthesize_pending()     # what is waiting to be said comes first
-            self._warm_one()
+            try:
+                self._synthesize_pending()     # what is waiting to be said comes first
+                self._warm_one()
+            except Exception as exc:  # never reached by engine failures (handled above): a bug, said once
+                self._failed("the voice thread hit an error", exc)
 
     def _warm_one(self) -> bool:
         """Cache one more cue phrase at the current rate; False when all are made."""
@@ -224,7 +295,12 @@ class VoiceSpeaker:
             if not self._to_warm:
                 return False
             text = self._to_warm.popleft()
-        self.cache.get(self.engine, text)
+            rate = self._rate
+        self.engine.rate = rate
+        try:
+            self.cache.get(self.engine, text)
+        except Exception as exc:  # that cue will be made when it falls due, or dropped then
+            self._failed(f"the voice could not make the cue {text!r} ahead of time", exc)
         with self._lock:
             if not self._to_warm:
                 self.cues_ready.set()

@@ -1,0 +1,286 @@
+"""Barge-in phrase benchmark: the closed-vocabulary check against plain Whisper + the matcher.
+
+    python bench/keywords.py [--quick] [--seed N]
+
+Sets, all made in this run (the same seed gives the same audio):
+- clean one-word commands: every barge-in phrase ("stop", "pause", "wait", "hold on",
+  "hang on", "ouch", "that hurts", "it hurts") said by espeak-ng in several voices, rates
+  and pitches, and by the coach's own Piper voice;
+- commands with leading words ("okay stop", "and stop", "stop stop", "no wait", ...);
+- the same with room noise at 10 dB SNR;
+- other commands ("start", "next", "resume", ...) and words that sound like a phrase ("top",
+  "paws", "weight"): a hit on them is a false one;
+- the coach's own lines (the article, the exercises' steps, every cue) said by Piper, cut
+  into utterances by the same end-of-speech detector the listen loop uses: every hit there
+  is a false barge-in, reported per hour of coach speech.
+The real recordings in ../shared/audio are only reported on (never used to choose anything).
+
+A hit is a score of 0 or more (the margin above the spotter's two floors); the highest
+scores on the coach's lines show how much room is left under the false-hit budget (at most
+one an hour). Time per utterance is the wall time of one check on this machine, both
+engines with 2 threads.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from make_corpus import PITCHES, RATES, VOICES, mix_at_snr, speak  # noqa: E402
+
+from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
+
+REAL = REPO.parent / "shared" / "audio"
+BARGE_IN_INTENTS = {"stop", "pause", "report_pain"}
+ONE_WORD = [("stop", "stop"), ("pause", "pause"), ("wait", "pause"), ("hold on", "pause"), ("hang on", "pause"),
+            ("ouch", "report_pain"), ("that hurts", "report_pain"), ("it hurts", "report_pain")]
+LEADING = [("okay stop", "stop"), ("and stop", "stop"), ("stop stop", "stop"), ("no stop", "stop"),
+           ("hey stop", "stop"), ("oh stop", "stop"), ("no wait", "pause"), ("okay pause", "pause"),
+           ("wait wait", "pause"), ("oh hold on", "pause"), ("ouch ouch", "report_pain"),
+           ("oh that hurts", "report_pain"), ("ouch that hurts", "report_pain"), ("okay wait", "pause")]
+OTHER_COMMANDS = ["start", "next", "resume", "keep going", "skip", "repeat", "slower", "faster", "yes", "no",
+                  "how long left", "go back", "help"]
+NEAR_WORDS = ["top", "shop", "pass", "paws", "weight", "hold", "what", "stack"]     # sound like a phrase
+
+
+# ----- making the audio -----------------------------------------------------------------------
+
+def espeak_takes(phrases: list[tuple[str, str]], per_phrase: int, rng: random.Random, tmp: Path
+                 ) -> list[tuple[str, str, np.ndarray]]:
+    takes = []
+    for text, intent in phrases:
+        for _ in range(per_phrase):
+            voice, rate, pitch = rng.choice(VOICES), rng.choice(RATES), rng.choice(PITCHES)
+            speak(text, voice, rate, pitch, tmp / "take.wav")
+            takes.append((f"{text} [{voice} s{rate} p{pitch}]", intent, pad(read_wav(tmp / "take.wav") * rng.uniform(0.3, 0.9), rng)))
+    return takes
+
+
+def pad(speech: np.ndarray, rng: random.Random) -> np.ndarray:
+    lead, tail = (np.zeros(int(rng.uniform(0.1, 0.3) * SAMPLE_RATE), np.float32) for _ in range(2))
+    return np.concatenate([lead, speech, tail]).astype(np.float32)
+
+
+def with_noise(takes, snr_db: float, seed: int):
+    noise_rng = np.random.default_rng(seed)
+    out = []
+    for name, intent, audio in takes:
+        speech = audio[np.abs(audio) > 1e-4]
+        out.append((f"{name} noise{snr_db:g}dB", intent, mix_at_snr(speech if len(speech) else audio, audio, snr_db, noise_rng)))
+    return out
+
+
+def piper_engine():
+    from voicecoach.voice.engines import VoiceUnavailable, open_engine
+
+    try:
+        engine, notice = open_engine("piper")
+    except VoiceUnavailable as exc:
+        print(f"keywords: no Piper voice ({exc}); the coach's own voice is left out", file=sys.stderr)
+        return None
+    if notice:
+        print(f"keywords: {notice}; the coach's own voice is left out", file=sys.stderr)
+        return None
+    return engine
+
+
+def say(engine, text: str) -> np.ndarray:
+    return resample(engine.synthesize(text), engine.sample_rate, SAMPLE_RATE)
+
+
+def coach_lines() -> list[str]:
+    """Everything the coach says from content: the article, exercises' reasons and steps, cues."""
+    from voicecoach.coach.timeline import cue_phrases
+    from voicecoach.content.loader import load_content
+
+    content = load_content()
+    lines: dict[str, None] = {}
+    for topic in content.topics.values():
+        lines.update(dict.fromkeys(topic.sentences))
+    for exercise in content.exercises.values():
+        lines.update(dict.fromkeys((*exercise.why, *exercise.steps)))
+    lines.update(dict.fromkeys(content.safety))
+    lines.update(dict.fromkeys(cue_phrases(content.exercises.values())))
+    return list(lines)
+
+
+def utterances_of(audio: np.ndarray) -> list[np.ndarray]:
+    """The coach's speech cut as the listen loop would cut what the microphone hears."""
+    from voicecoach.hearing.sources import frames_of
+    from voicecoach.hearing.vad import Endpointer
+
+    endpointer = Endpointer()
+    cut = [u.audio for frame in frames_of(audio, 1.0) if (u := endpointer.push(frame)) is not None]
+    last = endpointer.flush()
+    return cut + ([last.audio] if last is not None else [])
+
+
+def real_takes() -> list[tuple[str, str, np.ndarray]]:
+    manifest = REAL / "manifest.tsv"
+    if not manifest.exists():
+        return []
+    takes = []
+    for line in manifest.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, transcript, intent, *_ = line.split("\t")
+            takes.append((f"{name} ({transcript})", intent, read_wav(REAL / name)))
+    return takes
+
+
+# ----- running the checks ---------------------------------------------------------------------
+
+class Baseline:
+    """Plain Whisper + the matcher: what the listen loop does without the check."""
+
+    def __init__(self, recognizer) -> None:
+        from voicecoach.hearing.reading import read_intent
+        from voicecoach.intents.catalog import load_catalog
+        from voicecoach.intents.types import Context
+
+        self.recognizer, self.catalog, self.read, self.context = recognizer, load_catalog(), read_intent, Context(exercising=True)
+
+    def intent(self, audio: np.ndarray) -> str:
+        return self.read(self.recognizer.transcribe(audio), self.catalog, self.context).match.intent
+
+
+def run_set(takes, spotter, baseline, times: dict[str, list[float]]) -> list[tuple[str, str, float, str, str]]:
+    """(name, expected, spotter score, spotter intent, baseline intent) for each take."""
+    rows = []
+    for name, expected, audio in takes:
+        started = time.perf_counter()
+        best = spotter.best(audio)
+        times["check"].append(1000 * (time.perf_counter() - started))
+        if best is not None and best.score >= 0 and expected not in BARGE_IN_INTENTS:
+            print(f"  false hit: {name!r} as {best.phrase!r} ({best.score:+.2f})", file=sys.stderr)
+        started = time.perf_counter()
+        heard = baseline.intent(audio)
+        times["baseline"].append(1000 * (time.perf_counter() - started))
+        rows.append((name, expected, best.score if best else float("-inf"), best.intent if best else "none", heard))
+    return rows
+
+
+def heard_share(rows, threshold: float) -> tuple[int, int, int]:
+    """(check right, baseline right, total) for commands."""
+    check = sum(score >= threshold and intent == expected for _, expected, score, intent, _ in rows)
+    base = sum(heard == expected for _, expected, _, _, heard in rows)
+    return check, base, len(rows)
+
+
+def false_hits(rows, threshold: float) -> tuple[int, int]:
+    """(check, baseline) hits of any barge-in intent on takes that are not barge-in commands."""
+    check = sum(score >= threshold for _, expected, score, _, _ in rows if expected not in BARGE_IN_INTENTS)
+    base = sum(heard in BARGE_IN_INTENTS for _, expected, _, _, heard in rows if expected not in BARGE_IN_INTENTS)
+    return check, base
+
+
+def pct(a: int, n: int) -> str:
+    return f"{a}/{n} ({100 * a / n:.0f}%)" if n else "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer takes (a smoke run)")
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args(argv)
+    if shutil.which("espeak-ng") is None:
+        print("keywords: espeak-ng is not installed (apt install espeak-ng)", file=sys.stderr)
+        return 1
+    from voicecoach.hearing.keywords import BargeInSpotter
+    from voicecoach.hearing.whisper import load_whisper
+
+    recognizer = load_whisper(background=False, threads=2)
+    spotter = BargeInSpotter(recognizer)
+    baseline = Baseline(recognizer)
+    threshold = 0.0                       # the score is the margin above the spotter's floors
+    rng = random.Random(args.seed)
+    per = 3 if args.quick else 10
+    piper = piper_engine()
+    with tempfile.TemporaryDirectory() as tmp:
+        one_word = espeak_takes(ONE_WORD, per, rng, Path(tmp))
+        leading = espeak_takes(LEADING, max(2, per // 2), rng, Path(tmp))
+        others = espeak_takes([(o, "other") for o in OTHER_COMMANDS], max(1, per // 3), rng, Path(tmp))
+        near = espeak_takes([(o, "near") for o in NEAR_WORDS], max(1, per // 3), rng, Path(tmp))
+    takes = 1 if args.quick else 3                   # Piper samples noise as it speaks: each take differs
+    own_one = [(f"{t} [piper {k}]", i, pad(say(piper, t), rng)) for t, i in ONE_WORD for k in range(takes)] if piper else []
+    own_lead = [(f"{t} [piper {k}]", i, pad(say(piper, t), rng)) for t, i in LEADING for k in range(takes)] if piper else []
+    lines = coach_lines()[: 30 if args.quick else None]
+    coach_audio = [say(piper, line) for line in lines] if piper else []
+    coach_cuts = [("coach line", "coach", cut) for audio in coach_audio for cut in utterances_of(audio)]
+    coach_seconds = sum(len(a) for a in coach_audio) / SAMPLE_RATE
+    noisy_coach = with_noise(coach_cuts, 15, args.seed)
+
+    spotter.spot(np.zeros(SAMPLE_RATE, np.float32))        # warm both paths before timing
+    baseline.intent(np.zeros(SAMPLE_RATE, np.float32))
+    times: dict[str, list[float]] = {"check": [], "baseline": []}
+    sets = {
+        "one-word, espeak-ng": run_set(one_word, spotter, baseline, times),
+        "one-word, Piper (the coach's voice)": run_set(own_one, spotter, baseline, times),
+        "one-word, espeak-ng, noise 10 dB": run_set(with_noise(one_word, 10, args.seed), spotter, baseline, times),
+        "leading words, espeak-ng": run_set(leading, spotter, baseline, times),
+        "leading words, Piper": run_set(own_lead, spotter, baseline, times),
+        "leading words, noise 10 dB": run_set(with_noise(leading, 10, args.seed + 1), spotter, baseline, times),
+    }
+    real = real_takes()
+    real_rows = run_set(real, spotter, baseline, {"check": [], "baseline": []}) if real else []
+    other_rows = run_set(others, spotter, baseline, {"check": [], "baseline": []})
+    near_rows = run_set(near, spotter, baseline, {"check": [], "baseline": []})
+    coach_rows = run_set(coach_cuts + noisy_coach, spotter, baseline, {"check": [], "baseline": []})
+    coach_hours = 2 * coach_seconds / 3600        # clean and noisy
+
+    print(f"floors: phrase log-probability {spotter.phrase_floor:g}, ratio to the free transcript {spotter.ratio_floor:g}\n")
+    print(f"{'set':40} {'check':>14} {'baseline':>14}")
+    for name, rows in sets.items():
+        check, base, n = heard_share(rows, threshold)
+        print(f"{name:40} {pct(check, n):>14} {pct(base, n):>14}")
+    all_one = [r for k, rows in sets.items() if k.startswith("one-word") and "noise" not in k for r in rows]
+    c, b, n = heard_share(all_one, threshold)
+    print(f"{'clean one-word commands (target 97%)':40} {pct(c, n):>14} {pct(b, n):>14}")
+    lead_rows = [r for k, rows in sets.items() if k.startswith("leading") for r in rows]
+    c, b, n = heard_share(lead_rows, threshold)
+    print(f"{'all commands with leading words':40} {pct(c, n):>14} {pct(b, n):>14}")
+    check_fh, base_fh = false_hits(coach_rows, threshold)
+    print(f"\ncoach's own lines: {len(lines)} lines, {coach_seconds / 60:.1f} min, {len(coach_rows)} utterances (clean + 15 dB noise)")
+    if coach_hours:
+        print(f"{'false barge-ins per hour of coach speech':40} {check_fh / coach_hours:>14.1f} {base_fh / coach_hours:>14.1f}"
+              f"   ({check_fh} / {base_fh} hits in {60 * coach_hours:.0f} min)")
+    check_o, base_o = false_hits(other_rows, threshold)
+    print(f"{'other commands taken for one':40} {pct(check_o, len(other_rows)):>14} {pct(base_o, len(other_rows)):>14}")
+    check_n, base_n = false_hits(near_rows, threshold)
+    print(f"{'words that sound like one, taken for one':40} {pct(check_n, len(near_rows)):>14} {pct(base_n, len(near_rows)):>14}")
+    if real_rows:
+        commands = [r for r in real_rows if r[1] in BARGE_IN_INTENTS]
+        c, b, n = heard_share(commands, threshold)
+        print(f"{'real recordings: barge-in commands':40} {pct(c, n):>14} {pct(b, n):>14}")
+        check_r, base_r = false_hits(real_rows, threshold)
+        print(f"{'real recordings: other clips taken for one':40} {pct(check_r, len(real_rows) - n):>14} {pct(base_r, len(real_rows) - n):>14}")
+    for key in ("check", "baseline"):
+        values = sorted(times[key])
+        p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
+        print(f"time per utterance, {key:9} median {statistics.median(values):6.1f} ms   p95 {p95:6.1f} ms")
+    ratio = statistics.median(times["check"]) / statistics.median(times["baseline"])
+    print(f"check / baseline median time: {ratio:.2f}")
+
+    coach_scores = sorted((s for _, _, s, _, _ in coach_rows), reverse=True)
+    print(f"\nhighest scores on the coach's lines (a hit is 0 or more): {[round(s, 2) for s in coach_scores[:5]]}")
+    misses = [(n, round(s, 2), i, h) for rows in sets.values() for n, e, s, i, h in rows if not (s >= threshold and i == e)]
+    print(f"\nmissed by the check ({len(misses)}; name, score, phrase intent, baseline intent):")
+    for miss in misses[:40]:
+        print("  ", miss)
+    if real_rows:
+        print("real barge-in commands:", [(n, round(s, 2), i, h) for n, e, s, i, h in real_rows if e in BARGE_IN_INTENTS])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

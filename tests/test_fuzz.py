@@ -1,0 +1,313 @@
+"""Fuzzing every entry point: whatever comes in, no traceback, and every refusal is one line.
+
+Over 10,000 generated inputs in all: the matcher, `parse` on stdin, `simulate` scripts,
+content, intent and config files (valid YAML of wrong shapes and values, and YAML-like
+text), and WAV headers.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import math
+import struct
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install -e '.[test]')")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from voicecoach import cli  # noqa: E402
+from voicecoach.config import ConfigError, load_config  # noqa: E402
+from voicecoach.content.loader import ContentError, default_content_dir, load_content  # noqa: E402
+from voicecoach.hearing.audio import AudioError, read_wav  # noqa: E402
+from voicecoach.intents.catalog import load_catalog, validate_catalog  # noqa: E402
+from voicecoach.intents.matcher import recognize  # noqa: E402
+from voicecoach.intents.types import Context  # noqa: E402
+from voicecoach.yamlfile import YamlError, load_yaml  # noqa: E402
+
+FUZZ = settings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
+
+
+def fuzz(examples: int) -> settings:
+    """The same examples every run (derandomized), so the suite's time and result are steady."""
+    return settings(FUZZ, max_examples=examples)
+
+CATALOG = load_catalog()
+WORDS = sorted({w for s in CATALOG.samples(3) for w in s.text.split()})
+
+# ----- what people might say -------------------------------------------------------------
+
+numbers = st.one_of(
+    st.integers(-10 ** 6, 10 ** 6).map(str),
+    st.integers(1, 5000).map(lambda n: "9" * n),                            # past float and int limits
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: f"{f:f}"[:600]),
+    st.sampled_from(["-5", "minus five", "negative 30", "1,000", "3:30", "1.5", "hundred " * 50, "a half"]),
+)
+words = st.one_of(st.sampled_from(WORDS), numbers,
+                  st.sampled_from(["seconds", "minutes", "min", "s", "and a half", "-", "%", "I.T.", "'", "..."]))
+utterances = st.one_of(
+    st.lists(words, max_size=30).map(" ".join),
+    st.text(max_size=700),
+    st.builds(lambda w, n: " ".join(w) * n, st.lists(words, max_size=5), st.integers(1, 200)),
+)
+contexts = st.builds(Context, st.sampled_from([None, "yes_no"]), st.booleans(), st.booleans())
+
+
+@fuzz(2000)
+@given(utterances, contexts)
+def test_matcher_answers_anything(text, context):
+    match = recognize(text, CATALOG, context)
+    assert match.intent in CATALOG.intents or match.intent == "none"
+    assert 0.0 <= match.score <= 1.0
+    json.dumps(match.as_json(), allow_nan=False)
+    seconds = match.slots.get("seconds")
+    assert seconds is None or (isinstance(seconds, int) and abs(seconds) <= 10 ** 9)
+
+
+# ----- parse on stdin --------------------------------------------------------------------
+
+stdin_lines = st.lists(st.one_of(utterances.map(lambda t: t.encode("utf-8", "surrogatepass")), st.binary(max_size=300)),
+                       min_size=1, max_size=8)
+
+
+@fuzz(400)
+@given(stdin_lines)
+def test_parse_stdin_answers_every_line(lines):
+    lines = [line.replace(b"\n", b" ").replace(b"\r", b" ") for line in lines]
+    out = io.BytesIO()
+    stdin = io.TextIOWrapper(io.BytesIO(b"\n".join(lines) + b"\n"), encoding="ascii", errors="strict")
+    stdout = io.TextIOWrapper(out, encoding="ascii", errors="strict", write_through=True)
+    with _swapped(stdin=stdin, stdout=stdout):
+        assert cli.main(["parse"]) == 0
+    rows = [json.loads(row) for row in out.getvalue().decode("ascii").splitlines()]
+    assert len(rows) == len(lines)
+    assert all(set(row) >= {"text", "intent", "slots", "score"} for row in rows)
+
+
+@contextlib.contextmanager
+def _swapped(**streams):
+    saved = {name: getattr(sys, name) for name in streams}
+    try:
+        for name, stream in streams.items():
+            setattr(sys, name, stream)
+        yield
+    finally:
+        for name, stream in saved.items():
+            setattr(sys, name, stream)
+
+
+def _run_cli(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with _swapped(stdout=out, stderr=err):
+        code = cli.main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _one_line_refusal(code: int, err: str) -> None:
+    assert code in (0, 1)
+    assert "Traceback" not in err
+    if code == 1:
+        assert len(err.strip().splitlines()) == 1 and err.startswith("voicecoach: "), err
+
+
+# ----- simulate scripts ------------------------------------------------------------------
+
+stamps = st.one_of(st.floats(0, 3000).map(lambda f: f"{f:.1f}"), st.integers(0, 10 ** 6).map(str),
+                   st.integers(300, 500).map(lambda n: "9" * n), st.sampled_from(["-1", "1e5", "nan", "inf", "", "1.2.3"]))
+script_lines = st.one_of(
+    st.builds(lambda t, text: f"@{t} {text}", stamps, st.one_of(st.sampled_from(
+        ["start", "pause", "resume", "next", "stop", "yes", "no", "that hurts", "how long left", "hold for -5 seconds",
+         "hold for 99999999999999999999 seconds", "hold for 45 seconds", "slower", "go back"]), utterances)),
+    st.text(max_size=80), st.just("# a comment"), st.just(""),
+)
+
+
+@fuzz(300)
+@given(lines=st.lists(script_lines, max_size=12), as_json=st.booleans())
+def test_simulate_runs_or_refuses_in_one_line(work, lines, as_json):
+    script = work / "script.txt"
+    script.write_text("\n".join(lines), encoding="utf-8", errors="surrogatepass")
+    code, out, err = _run_cli(["simulate", str(script)] + (["--json"] if as_json else []))
+    _one_line_refusal(code, err)
+    if code == 0:
+        assert "NaN" not in out and "Infinity" not in out
+        if as_json:
+            for row in out.splitlines():
+                json.loads(row)
+
+
+# ----- files: valid YAML of the wrong shape or value, and YAML-like text -----------------
+
+odd_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10 ** 30, 10 ** 30), st.floats(),
+              st.text(max_size=30), st.sampled_from(["", "  ", "foam_rolling", "ours", "article", "hold", "reps", "left"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+def _paths(doc, prefix=()):
+    """Every place in a document a value could be swapped."""
+    yield prefix
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(doc, list):
+        for i, value in enumerate(doc):
+            yield from _paths(value, prefix + (i,))
+
+
+def _mutate(doc, choice: int, value):
+    paths = list(_paths(doc))
+    path = paths[choice % len(paths)]
+    if not path:
+        return value
+    doc = copy.deepcopy(doc)
+    target = doc
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return doc
+
+
+def _problems_name_their_file(problems: list[str], where: Path) -> None:
+    for problem in problems:
+        for line in problem.splitlines():
+            assert line.startswith(str(where)), line
+
+
+CONTENT_DOCS = {p.name: yaml.safe_load(p.read_text()) for p in sorted(default_content_dir().glob("*.yaml"))}
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def _dump(doc) -> str:
+    return yaml.dump(doc, Dumper=_Dumper, allow_unicode=True)
+
+
+CONTENT_TEXTS = {name: _dump(doc) for name, doc in CONTENT_DOCS.items()}
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    """One folder for every example: files are overwritten, not made and removed each time."""
+    return tmp_path_factory.mktemp("fuzz")
+
+
+@fuzz(600)
+@given(name=st.sampled_from(sorted(CONTENT_DOCS)), choice=st.integers(0, 10 ** 6), value=odd_values)
+def test_content_files_of_any_shape_are_checked_not_crashed(work, name, choice, value):
+    directory = work / "content"
+    directory.mkdir(exist_ok=True)
+    for other, doc in CONTENT_DOCS.items():
+        text = _dump(_mutate(doc, choice, value)) if other == name else CONTENT_TEXTS[other]
+        (directory / other).write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        content = load_content(directory)
+    except ContentError as exc:
+        assert exc.problems
+        _problems_name_their_file(exc.problems, directory)
+        return
+    for exercise in content.exercises.values():
+        for number in (exercise.program.hold_seconds, exercise.program.reps, exercise.program.sets):
+            assert number is None or math.isfinite(number.value)
+
+
+INTENT_DOC = {
+    "intents": {
+        "start": {"data": [{"sentences": ["(start|begin) [the] {exercise}", "go <now>"]},
+                           {"slots": {"exercise": "glute_bridge"}, "sentences": ["bridge time"]}]},
+        "pause": {"sentences": ["pause", "hold on"]},
+        "set_duration": {"data": [{"sentences": ["hold for {seconds}"], "context": {"exercising": True}}]},
+        "ask": {"question_slot": "exercise", "sentences": ["what is {exercise}", "how do i do {exercise}"]},
+    },
+    "lists": {"exercise": {"values": [{"in": "(glute|hip) bridge", "out": "glute_bridge"},
+                                      {"in": "[it band] stretch", "out": "it_band_stretch"}]}},
+    "rules": {"now": "[right] now"},
+}
+
+
+@fuzz(400)
+@given(choice=st.integers(0, 10 ** 6), value=st.one_of(odd_values, st.text(alphabet="()[]{}<>|ab ", max_size=40)))
+def test_intent_files_of_any_shape_are_checked_not_crashed(work, choice, value):
+    directory = work / "intents"
+    directory.mkdir(exist_ok=True)
+    (directory / "x.yaml").write_text(_dump(_mutate(INTENT_DOC, choice, value)), encoding="utf-8", errors="surrogatepass")
+    _problems_name_their_file(validate_catalog(directory), directory)
+
+
+yaml_like = st.lists(st.sampled_from(list("[]{}:-&*!|>?,'\"# \n\tab19.x_") + ["!!int ", "!!float ", "<<: ",
+                                                                                   "2001-13-45", "&a ", "*a", ".nan", ".inf"]),
+                     max_size=80).map("".join)
+
+
+@fuzz(2500)
+@given(text=yaml_like)
+def test_yaml_like_text_loads_or_is_one_error(work, text):
+    path = work / "x.yaml"
+    path.write_text(text)
+    try:
+        load_yaml(path)
+    except YamlError as exc:
+        _problems_name_their_file([str(exc)], path)
+
+
+config_docs = st.one_of(
+    st.dictionaries(st.sampled_from(["asr_model", "voice", "rate", "volume", "db", "speed", "1"]), odd_values, max_size=5),
+    odd_values,
+)
+
+
+@fuzz(1500)
+@given(text=st.one_of(config_docs.map(_dump), yaml_like))
+def test_config_files_load_or_are_one_error(work, text):
+    path = work / "config.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        _problems_name_their_file([str(exc)], path)
+
+
+# ----- WAV headers -----------------------------------------------------------------------
+
+@st.composite
+def wav_files(draw) -> bytes:
+    tag = draw(st.sampled_from([1, 3, 0xFFFE, 0, 2, 0x55, 0xFFFF]))
+    channels = draw(st.sampled_from([0, 1, 2, 3, 8, 9, 65535]))
+    rate = draw(st.sampled_from([0, 1, 4000, 8000, 16000, 44100, 48000, 96000, 2 ** 32 - 1]))
+    bits = draw(st.sampled_from([0, 1, 8, 12, 16, 20, 24, 32, 64, 65535]))
+    block = draw(st.one_of(st.just(max(1, channels * bits // 8) % 65536), st.integers(0, 65535)))
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, (rate * block) % 2 ** 32, block, bits)
+    if tag == 0xFFFE and draw(st.booleans()):
+        fmt += struct.pack("<HHIH", 22, bits, 0, draw(st.sampled_from([1, 3, 7]))) + bytes(14)
+    fmt_size = draw(st.one_of(st.just(len(fmt)), st.integers(0, 2 ** 32 - 1)))
+    data = draw(st.binary(max_size=400))
+    data_size = draw(st.one_of(st.just(len(data)), st.sampled_from([0, 0xFFFFFFFF]), st.integers(0, 2 ** 32 - 1)))
+    chunks = [b"fmt " + struct.pack("<I", fmt_size) + fmt, b"data" + struct.pack("<I", data_size) + data]
+    if draw(st.booleans()):
+        chunks.insert(draw(st.integers(0, 1)), b"LIST" + struct.pack("<I", 3) + b"abc\x00")
+    body = b"WAVE" + b"".join(draw(st.permutations(chunks)) if draw(st.booleans()) else chunks)
+    whole = b"RIFF" + struct.pack("<I", len(body)) + body
+    return whole[:draw(st.integers(0, len(whole)))] if draw(st.booleans()) else whole
+
+
+@fuzz(2500)
+@given(data=st.one_of(wav_files(), st.binary(max_size=200)))
+def test_wav_headers_read_or_refused_with_a_reason(work, data):
+    path = work / "x.wav"
+    path.write_bytes(data)
+    try:
+        audio = read_wav(path)
+    except AudioError as exc:
+        message = str(exc)
+        assert message.startswith(f"{path}: ") and "\n" not in message and "()" not in message, message
+        return
+    assert audio.dtype == np.float32 and audio.ndim == 1 and len(audio) > 0
+    assert np.all(np.isfinite(audio))

@@ -1,0 +1,65 @@
+"""SIGTERM and SIGHUP end a session like Ctrl-C: the history records it closed, with its reason.
+Each test runs the real program in a child process and signals it mid-session."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from voicecoach.stopping import Stopped, stop_on_signals, stop_reason
+
+STARTED = "We'll start with the left side."
+
+
+def coach_until_started(db: Path, tmp_path: Path) -> subprocess.Popen:
+    """The coach in text mode, typed to through a pipe left open, once the stretch has begun."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "VOICECOACH_CONFIG": str(tmp_path / "none.yaml")}
+    child = subprocess.Popen([sys.executable, "-m", "voicecoach", "--text", "--db", str(db)], cwd=REPO, env=env,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child.stdin.write("start the stretch\n")
+    child.stdin.flush()
+    for line in child.stdout:
+        if STARTED in line:
+            return child
+    child.kill()
+    pytest.fail(f"the coach never started the stretch: {child.stderr.read()}")
+
+
+def sessions(db: Path) -> list[tuple]:
+    return sqlite3.connect(db).execute("SELECT ended_at IS NOT NULL, end_reason FROM sessions").fetchall()
+
+
+@pytest.mark.parametrize("signum, reason", [(signal.SIGTERM, "terminated"), (signal.SIGHUP, "hangup"),
+                                            (signal.SIGINT, "quit")])
+def test_a_signal_ends_the_session_and_the_history_says_why(tmp_path, signum, reason):
+    db = tmp_path / "h.db"
+    child = coach_until_started(db, tmp_path)
+    try:
+        child.send_signal(signum)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    stderr = child.stderr.read()
+    assert child.returncode == 0 and "Traceback" not in stderr, stderr
+    assert sessions(db) == [(1, reason)]
+    ended = sqlite3.connect(db).execute("SELECT detail FROM events WHERE kind = 'session_ended'").fetchone()
+    assert reason in ended[0]
+
+
+def test_a_signal_raises_stopped_with_its_exit_code_and_the_handlers_are_put_back():
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Stopped) as stopped:
+        with stop_on_signals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.pthread_sigmask(signal.SIG_BLOCK, [])      # a point where Python runs the handler
+    assert stopped.value.exit_code == 128 + signal.SIGTERM and stop_reason(stopped.value) == "terminated"
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert stop_reason(KeyboardInterrupt()) == "quit"

@@ -1,0 +1,118 @@
+"""Every setting, resolved once: flags beat environment variables, which beat the config file,
+which beats the defaults.
+
+    settings = resolve_settings(args)      # raises ConfigError: one line naming file and line
+    settings.db, settings.rate, settings.sources["db"]   # the value, and "flag", "env", "config" or "default"
+
+The command line builds this once for every command; parts of the program take their values
+from it rather than reading flags, environment or files themselves.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from voicecoach.config import ConfigError, Configured, config_path, load_config
+
+RATE_RANGE = (0.5, 2.0)       # speaking rate, 1.0 is the voice's own pace
+VOLUME_RANGE = (0.0, 1.0)
+
+# setting -> (its flag, its environment variable)
+TEXT_SETTINGS = {
+    "db": ("--db", "VOICECOACH_DB"),
+    "asr_model": ("--asr-model", "VOICECOACH_ASR_MODEL"),
+    "voice": ("--voice", "VOICECOACH_VOICE"),
+    "reader_model": ("--reader-model", "VOICECOACH_READER_MODEL"),
+}
+NUMBER_SETTINGS = {
+    "rate": ("--rate", "VOICECOACH_RATE", 1.0, RATE_RANGE),
+    "volume": ("--volume", "VOICECOACH_VOLUME", 1.0, VOLUME_RANGE),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: Path                              # the history database (a link is followed when opened)
+    history: bool = True                  # False with --no-history
+    asr_model: str | None = None          # None: the bundled Whisper model
+    voice: str | None = None              # piper, espeak or a Piper .onnx file; None: piper
+    rate: float = 1.0
+    volume: float = 1.0
+    reader_model: str | None = None       # None: trained from the shipped examples; "off": templates alone
+    verbose: bool = False
+    config_file: Path | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)   # setting -> flag, env, config or default
+
+    def explained(self) -> list[str]:
+        """One line a setting: its value and where it came from (shown with --verbose)."""
+        lines = [f"config file = {self.config_file}{'' if self.config_file and self.config_file.exists() else ' (none)'}"]
+        return lines + [f"{name} = {getattr(self, name)} (from {source})" for name, source in sorted(self.sources.items())]
+
+
+def resolve_settings(args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None,
+                     config_file: Path | None = None) -> Settings:
+    """The settings for this run. Raises ConfigError (one line) for a broken config file, an
+    unknown or ill-typed key in it, or a rate or volume out of range wherever it came from."""
+    environ = os.environ if environ is None else environ
+    config_file = config_file or config_path()
+    config = load_config(config_file)
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for name, (_flag, env) in TEXT_SETTINGS.items():
+        value, source = _pick(name, getattr(args, name, None), env, environ, config)
+        if value is not None:
+            value = Configured(str(value))
+            value.source = source
+        values[name], sources[name] = value, source
+    for name, (flag, env, default, bounds) in NUMBER_SETTINGS.items():
+        raw, source = _pick(name, getattr(args, name, None), env, environ, config)
+        values[name] = default if raw is None else _number(name, raw, source, flag, env, config_file, config, bounds)
+        sources[name] = source
+    db = values["db"]
+    values["db"] = Path(str(db)).expanduser() if db else _default_db_path()
+    return Settings(history=not getattr(args, "no_history", False), verbose=bool(getattr(args, "verbose", False)),
+                    config_file=config_file, sources=MappingProxyType(sources), **values)
+
+
+def settings_of(args: argparse.Namespace) -> Settings:
+    """The settings the command line resolved, or resolved now (a command run on its own)."""
+    settings = getattr(args, "settings", None)
+    return settings if isinstance(settings, Settings) else resolve_settings(args)
+
+
+def _pick(name: str, flag: Any, env: str, environ: Mapping[str, str], config: dict[str, Any]) -> tuple[Any, str]:
+    if flag is not None:
+        return flag, "flag"
+    if environ.get(env):
+        return environ[env], "env"
+    if name in config:
+        return config[name], "config"
+    return None, "default"
+
+
+def _number(name: str, raw: Any, source: str, flag: str, env: str, config_file: Path, config: dict[str, Any],
+            bounds: tuple[float, float]) -> float:
+    given = {"flag": f"{flag} {raw}", "env": f"${env}={raw}",
+             "config": f"{config_file}:{_line_of(config, name)}: {name} {raw}"}[source]
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{given} is not a number") from None
+    if not (math.isfinite(value) and bounds[0] <= value <= bounds[1]):
+        raise ConfigError(f"{given} is outside {bounds[0]} to {bounds[1]}")
+    return value
+
+
+def _line_of(config: dict[str, Any], name: str) -> int:
+    return next((getattr(key, "line", 0) for key in config if key == name), 0)
+
+
+def _default_db_path() -> Path:
+    from voicecoach.history.store import default_db_path
+
+    return default_db_path()
