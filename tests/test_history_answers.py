@@ -9,6 +9,7 @@ from voicecoach.history.store import PainReport, SessionSummary, SideResult
 # Wednesday 2027-01-13 at 18:00 local time; the week began on Monday the 11th.
 NOW = dt.datetime(2027, 1, 13, 18, 0).timestamp()
 NAMES = {"it_band_stretch": "the IT band stretch", "glute_bridge": "glute bridges"}
+RECALLS = {"it_band_stretch": "holding the stretch for {amount}"}
 
 
 def at(days_ago: int, hour: int = 9) -> float:
@@ -25,7 +26,7 @@ def session(days_ago: int, hour: int = 9, stretch: float = 30, pain: str | None 
 
 
 def ask(what, history):
-    return answer_history_question(what, history, NOW, NAMES)
+    return answer_history_question(what, history, NOW, NAMES, RECALLS)
 
 
 def test_with_no_history_every_question_says_so():

@@ -5,6 +5,7 @@ import argparse
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -84,9 +85,10 @@ def test_the_table_and_chart_off_a_terminal_are_plain_text(db, capsys):
     assert commands.run(history_args("--db", str(db))) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
-    assert lines[0].split() == ["started", "foam", "rolling", "glute", "bridges", "band", "walks", "IT", "band",
-                                "stretch", "pauses", "skipped", "pain", "ended"]
-    assert "35 s" in lines[2] and "11 reps" in lines[2] and lines[2].split()[-2:] == ["1", "pain"]
+    assert lines[2].split() == ["started", "rolling", "(reps)", "(steps)", "stretch", "pauses", "skipped", "pain", "ended"]
+    assert lines[1].split() == ["foam", "bridges", "walks", "IT", "band"]
+    assert lines[4].split() == ["01-16", "08:00", "-", "11", "-", "35", "s", "1", "1", "1", "pain"]
+    assert max(len(line) for line in lines) <= 80
     assert "\x1b[" not in out                                         # no terminal colours in a file
     assert "  IT band stretch  ▆▇█  30 to 40 s held" in lines
     assert "  glute bridges    ▇▇█  10 to 12 reps" in lines
@@ -111,7 +113,10 @@ def test_on_a_terminal_the_table_is_drawn_by_rich(db):
     recorder, _ = open_history(db)
     commands.show(recorder.sessions(), out)
     drawn = out.getvalue()
-    assert "Recent sessions" in drawn and ("┃" in drawn or "│" in drawn)
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", drawn)
+    assert "Recent sessions" in drawn and "─" in drawn
+    assert max(len(line) for line in plain.splitlines()) <= 80      # dates and names never cut
+    assert "01-16 08:00" in plain and "stretch" in plain and "…" not in plain
     assert "✗" in drawn and "30 to 40 s held" in drawn
 
 
@@ -122,6 +127,22 @@ def test_the_chart_falls_back_to_ascii_where_blocks_cannot_be_printed(db):
     out.seek(0)
     text = out.read()
     assert "IT band stretch  *#@  30 to 40 s held" in text and "pain              X   1 report" in text
+
+
+def test_the_table_counts_the_sessions_the_answers_count_and_shows_partly_done_sides(db, capsys):
+    recorder, _ = open_history(db)
+    recorder.record(CoachEvent("session_started", 0.0, detail={"plan": ["glute_bridge"]}))
+    recorder.record(CoachEvent("session_ended", 5.0, detail={"reason": "quit"}))      # started and left
+    recorder.record(CoachEvent("session_started", 6.0, detail={"plan": ["lateral_band_walk"]}))
+    recorder.record(CoachEvent("side_partial", 20.0, "lateral_band_walk", "left", 7.0))
+    recorder.record(CoachEvent("session_ended", 25.0, detail={"reason": "stop"}))
+    recorder.close()
+    commands.run(history_args("--db", str(db)))
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line[:2].isdigit()]
+    assert len(rows) == 4                          # the session where nothing was done is not counted
+    partly = next(row for row in rows if "*" in row)
+    assert partly.split()[2:5] == ["-", "-", "7*"] and "* partly done: the side was cut short" in lines
 
 
 def test_sparkline_heights_and_gaps():

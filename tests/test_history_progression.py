@@ -83,10 +83,20 @@ def test_a_session_without_the_exercise_does_not_break_its_run():
 def test_pain_backs_off_and_reminds_to_see_a_professional():
     history = [session(3, 40, 14), session(2, 40, 14), session(1, 40, 14, pain="it_band_stretch")]
     proposal = propose_plan(history, CONTENT, NOW, RULES)
-    # Everything gets lighter, also the exercises not done that day.
-    assert proposal.overrides == {"it_band_stretch": {"hold_seconds": 35.0}, "glute_bridge": {"reps": 12.0},
+    # Everything gets lighter, also the exercises not done that day; the stretch goes back to
+    # the article's thirty seconds (the standard, so no override), never above it.
+    assert proposal.overrides == {"glute_bridge": {"reps": 12.0},
                                   "foam_rolling": {"hold_seconds": 45.0}, "lateral_band_walk": {"reps": 8.0}}
     assert "go a little easier" in proposal.text and "please see a medical professional" in proposal.text
+
+
+def test_an_easier_plan_never_goes_above_the_articles_value():
+    # "make it 45 seconds" last time, then pain: one step down would be 40 s, above the article's 30 s.
+    proposal = propose_plan([session(1, stretch=45, pain="it_band_stretch")], CONTENT, NOW, RULES)
+    assert "it_band_stretch" not in proposal.overrides
+    assert "IT band stretch for" not in proposal.text
+    after_a_break = propose_plan([session(20, stretch=45, pain="it_band_stretch")], CONTENT, NOW, RULES)
+    assert "it_band_stretch" not in after_a_break.overrides
 
 
 def test_pain_at_the_standard_backs_off_below_it_but_not_below_the_lowest():

@@ -76,7 +76,7 @@ def test_simulate_says_at_once_that_the_disk_is_full_and_the_session_goes_on(tmp
     captured = capsys.readouterr()
     assert captured.err == (f"voicecoach: history disabled: cannot write to {tmp_path / 'h.db'} ({FULL}); "
                             "the session goes on without it\n")
-    assert captured.out == without_history and "That's the whole routine." in captured.out
+    assert captured.out == without_history and "That's all for the IT band stretch." in captured.out
     assert opened[0].refused == 1
 
 

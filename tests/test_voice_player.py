@@ -258,7 +258,7 @@ def test_a_cue_that_cannot_be_made_ahead_is_said_once_and_other_cues_still_play(
     engine = FailingEngine({"Halfway."})
     sp, device, errors, done = threaded_speaker(engine, cue_phrases=["Halfway.", "Done."])
     assert sp.cues_ready.wait(timeout=10)
-    sp.speak(Reply("Done.", cue="done"))
+    sp.speak(Reply("Done.", cue="hold_end"))
     assert done.wait(timeout=10)
     sp.close()
     assert [t for _, _, t in spans(device)] == ["Done."]

@@ -10,7 +10,8 @@ import threading
 from typing import Callable, TextIO
 
 from voicecoach.coach.clock import Clock, RealClock, VirtualClock
-from voicecoach.coach.session import Session
+from voicecoach.coach.replies import estimate_speech_seconds
+from voicecoach.coach.session import WORDS_PER_MINUTE, Session
 from voicecoach.content.model import Content
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.understand import StatisticalReader, understand
@@ -74,28 +75,64 @@ class LineReader:
 def run_text_session(session: Session, catalog: Catalog, output: OutputStage, reader: LineReader,
                      clock: Clock, prompt: Callable[[], None] = lambda: None,
                      statistical: StatisticalReader | None = None) -> None:
-    """Type to the coach; cues are delivered at their time while the prompt waits."""
+    """Type to the coach; cues are delivered at their time while the prompt waits.
+
+    A paced output stage shows answers at a readable pace and tells the session when each
+    line was shown, so a hold counts from the "Go." on the screen."""
+    if output.paced:
+        output.on_line_end = session.line_ended
     output.deliver(session.begin())
     prompt()
     ended = "quit"
     try:
         while not session.wants_exit:
-            due = session.next_due()
-            wait = MAX_WAIT if due is None else min(MAX_WAIT, max(0.0, due - clock.now()))
+            due = [t for t in (session.next_due(), output.next_due()) if t is not None]
+            wait = MAX_WAIT if not due else min(MAX_WAIT, max(0.0, min(due) - clock.now()))
             line = reader.read(wait)
             if line is EOF_MARK:
+                output.flush()
                 break
-            if isinstance(line, str) and line.strip():
-                output.deliver(session.handle(understand(line, catalog, session.context(), statistical)))
-                prompt()
-            cues = session.tick()
-            if cues:
-                output.deliver(cues)
+            shown = _step(session, catalog, output, line, statistical)
+            if shown:
                 prompt()
     except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
         ended = stop_reason(stop)
     finally:
         session.close(ended)
+
+
+def reading_seconds(text: str, rate: float = 1.0) -> float:
+    """How long a printed line takes to read: as long as saying it, at the chosen pace."""
+    return estimate_speech_seconds(text, WORDS_PER_MINUTE * rate)
+
+
+def _run_prompt(session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
+                statistical: StatisticalReader | None) -> None:
+    """Text mode on a terminal: prompt_toolkit keeps the coach's lines out of the input line."""
+    from voicecoach.textmode import PromptSpeaker, run_prompt_session
+
+    output.speakers = [s for s in output.speakers if not isinstance(s, TerminalSpeaker)] + [PromptSpeaker()]
+    if output.paced:
+        output.on_line_end = session.line_ended
+    try:
+        run_prompt_session(session, catalog, output, clock,
+                           lambda s, c, o, line: _step(s, c, o, line, statistical))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.close("quit")
+
+
+def _step(session: Session, catalog: Catalog, output: OutputStage, line: object,
+          statistical: StatisticalReader | None) -> bool:
+    """One turn of text mode: the typed line (if any), then the cues and lines now due."""
+    before = output.last_reply
+    if isinstance(line, str) and line.strip():
+        output.supersede()
+        output.deliver(session.handle(understand(line, catalog, session.context(), statistical)))
+    output.deliver(session.tick())
+    output.pump()
+    return output.last_reply is not before
 
 
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
@@ -254,20 +291,25 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     elif voice_problem and not args.text and not fast:
         print(f"voicecoach: {voice_problem}; replies are printed.", file=sys.stderr)
     session = Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content),
-                      history=_history_answer(listeners))
+                      history=_history_answer(listeners), voiced=voice is not None)
     interactive = sys.stdin.isatty()
     output = OutputStage([voice, TerminalSpeaker()] if voice else [TerminalSpeaker()])
     if use_voice_loop:
         return _run_voice(args, session, catalog, output, clock, statistical, heavy_work)
+    if voice is None:         # printed only: lines at a readable pace, each reported when shown
+        output = OutputStage([TerminalSpeaker()], clock=clock, pace=reading_seconds)
 
     def prompt() -> None:
         if interactive:
             sys.stdout.write("you> ")
             sys.stdout.flush()
 
-    run_text_session(session, catalog, output, LineReader(sys.stdin), clock, prompt, statistical)
-    if interactive:
-        print()
+    if interactive and sys.stdout.isatty():
+        _run_prompt(session, catalog, output, clock, statistical)
+    else:
+        run_text_session(session, catalog, output, LineReader(sys.stdin), clock, prompt, statistical)
+        if interactive:
+            print()
     output.close()
     for error in session.listener_errors:
         print(f"voicecoach: {error}", file=sys.stderr)

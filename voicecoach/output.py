@@ -1,34 +1,106 @@
-"""The one output stage: every reply the coach makes goes through `OutputStage.deliver`."""
+"""The one output stage: every reply the coach makes goes through `OutputStage.deliver`.
+
+Handed over at once (a voice player keeps its own queue), or paced: each answer line waits
+until the one before has had its reading time, while cues show the moment they are due
+(the rule the voice follows). A line's numbers are worked out when it is shown, and the
+stage reports when each line really ended (`on_line_end`), so the session can count a hold
+from the "Go." the user saw.
+"""
 from __future__ import annotations
 
+from collections import deque
 from typing import Callable, Iterable
 
+from voicecoach.coach.clock import Clock
 from voicecoach.coach.replies import Reply
 from voicecoach.voice.speaker import Speaker
 
 
 class OutputStage:
-    """Hands replies to each speaker (a voice, the terminal, or both), applying rate changes."""
+    """Hands replies to each speaker (a voice, the terminal, or both), applying rate changes.
 
-    def __init__(self, speakers: Iterable[Speaker], on_reply: Callable[[Reply], None] | None = None) -> None:
+    With `pace` (seconds to read a line at a speaking-rate multiple) and a clock, answer
+    lines are shown one at a time at that pace; call `pump()` when `next_due()` comes.
+    """
+
+    def __init__(self, speakers: Iterable[Speaker], on_reply: Callable[[Reply], None] | None = None,
+                 clock: Clock | None = None, pace: Callable[[str, float], float] | None = None,
+                 on_line_end: Callable[[Reply, float], None] | None = None) -> None:
         self.speakers = list(speakers)
         self._on_reply = on_reply
+        self.on_line_end = on_line_end
         self.last_reply: Reply | None = None
+        self._clock = clock
+        self._pace = pace if clock is not None else None
+        self._rate = 1.0
+        self._waiting: deque[Reply] = deque()
+        self._free_at = float("-inf")          # when the line being read has had its time
+
+    @property
+    def paced(self) -> bool:
+        return self._pace is not None
 
     def deliver(self, replies: Iterable[Reply]) -> None:
+        if self._pace is None:
+            for reply in replies:
+                self._show(reply)
+            return
         for reply in replies:
             if reply.rate is not None:
-                for speaker in self.speakers:
-                    set_rate = getattr(speaker, "set_rate", None)
-                    if set_rate is not None:
-                        set_rate(reply.rate)
+                self._rate = reply.rate          # the pace changes now, even if the line is dropped
+            if reply.urgent:
+                self._waiting.clear()
+            if reply.is_cue or reply.urgent:
+                self._show(reply)           # a cue is never late: it goes before waiting answers
+            else:
+                self._waiting.append(reply)
+        self.pump()
+
+    def supersede(self) -> None:
+        """The user spoke: answers not yet shown are dropped (the session says again what matters),
+        and the reply to what was said shows at once, as a voice stops to listen."""
+        self._waiting.clear()
+        if self._clock is not None:
+            self._free_at = min(self._free_at, self._clock.now())
+
+    def pump(self) -> None:
+        """Show every waiting line whose turn has come."""
+        assert self._clock is not None or not self._waiting
+        while self._waiting and self._clock is not None and self._free_at <= self._clock.now():
+            self._show(self._waiting.popleft())
+
+    def flush(self) -> None:
+        """Show every waiting line now (the input ended: nobody is left to pace them for)."""
+        while self._waiting:
+            self._show(self._waiting.popleft())
+
+    def next_due(self) -> float | None:
+        """When the next waiting line is shown (None: nothing waits)."""
+        return max(self._free_at, self._clock.now()) if self._waiting and self._clock is not None else None
+
+    def _show(self, reply: Reply) -> None:
+        reply = reply.spoken()
+        if reply.rate is not None:
+            self._rate = reply.rate
             for speaker in self.speakers:
-                speaker.speak(reply)
-            self.last_reply = reply
-            if self._on_reply is not None:
-                self._on_reply(reply)
+                set_rate = getattr(speaker, "set_rate", None)
+                if set_rate is not None:
+                    set_rate(reply.rate)
+        for speaker in self.speakers:
+            speaker.speak(reply)
+        self.last_reply = reply
+        if self._on_reply is not None:
+            self._on_reply(reply)
+        if self._pace is not None and self._clock is not None:
+            now = self._clock.now()
+            # A cue is over once shown ("Go." starts the hold); an answer once it has been read.
+            end = now if reply.is_cue else now + self._pace(reply.text, self._rate)
+            self._free_at = max(self._free_at, end)
+            if self.on_line_end is not None:
+                self.on_line_end(reply, end)
 
     def stop(self) -> None:
+        self._waiting.clear()
         for speaker in self.speakers:
             speaker.stop()
 
@@ -46,7 +118,7 @@ class OutputStage:
 
     @property
     def speaking(self) -> bool:
-        return any(s.speaking for s in self.speakers)
+        return bool(self._waiting) or any(s.speaking for s in self.speakers)
 
     def close(self) -> None:
         for speaker in self.speakers:

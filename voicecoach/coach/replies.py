@@ -1,7 +1,8 @@
 """What the coach says, as data. Handlers return these; one output stage delivers them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Callable
 
 # Timed cue names (a contract: `simulate --json` prints them, the voice caches them).
 CUE_NAMES = (
@@ -17,6 +18,8 @@ class Reply:
     `cue` is set for timed cues (one of CUE_NAMES) and None for answers.
     `urgent` replies (pain, stop) cut whatever is still being said.
     `rate` asks the output stage to speak at this multiple of the normal rate from now on.
+    `live`, when set, recomputes the text at the moment it is said ("twenty seconds left"
+    stays true however long the line waited behind others); the output stage calls `spoken()`.
     """
 
     text: str
@@ -25,6 +28,17 @@ class Reply:
     side: str | None = None
     urgent: bool = False
     rate: float | None = None
+    live: Callable[[], str] | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.cue is not None and self.cue not in CUE_NAMES:
+            raise ValueError(f"unknown cue {self.cue!r} (expected one of {', '.join(CUE_NAMES)})")
+
+    def spoken(self) -> Reply:
+        """The reply as it is said now: a `live` reply's text computed at this moment."""
+        if self.live is None:
+            return self
+        return replace(self, text=self.live(), live=None)
 
     @property
     def is_cue(self) -> bool:

@@ -1,26 +1,33 @@
-"""The coach session: a state machine driven by intents and an injected clock.
+"""The coach session: phases and a transition table, driven by intents and an injected clock.
 
-    idle -> exercise intro -> timed work (holds per side, reps, sets and rests)
-         -> next exercise ... -> routine done -> idle
+    IDLE / OFFER / OFFER_PLAN --start, yes--> RUNNING (instructions, then timed work)
+    RUNNING <--pause, resume--> PAUSED;  RUNNING --pain--> AFTER_PAIN --yes--> RUNNING
+    RUNNING --last exercise done, stop--> IDLE
 
-`handle(match)` answers what the user said; `tick()` returns the cues that are due;
-`next_due()` says when the next one is. Both return replies as data and never sleep:
-the caller (text mode, voice loop, simulator, tests) decides how to wait and deliver.
+`handle(match)` looks up (phase, intent) in TRANSITIONS (then (ANY, intent)) and answers
+with replies as data; `tick()` returns the cues that are due; `next_due()` says when the next
+one is. The timing lives in a pure `Timeline`. Nothing sleeps: the caller (text mode, voice
+loop, simulator, tests) decides how to wait and deliver, and tells `line_ended` when a line
+really ended, so a hold counts from the "Go." the user perceived.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import re
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Callable, Iterable
 
 from voicecoach import limits
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.events import CoachEvent, EventListener
 from voicecoach.coach.replies import Reply, capitalized, estimate_speech_seconds
-from voicecoach.coach.timeline import (
-    ROUTINE_DONE, Block, TimedCue, block_starts, build_blocks, build_cues, rep_unit, say_number, say_seconds,
-)
+from voicecoach.coach.timeline import ROUTINE_DONE, Block, Timeline, TimedCue, build_blocks, rep_unit
 from voicecoach.content.model import Content, Exercise
-from voicecoach.intents.types import Context, Match
+from voicecoach.intents.types import INTENT_NAMES, Context, Match
+from voicecoach.plan import Proposal
+from voicecoach.words import NUMBER_WORDS, TENS_WORDS, say_count, say_number, say_seconds
+
+__all__ = ["Phase", "Proposal", "Session", "SessionView", "TRANSITIONS"]
 
 MIN_HOLD_SECONDS = int(limits.HOLD_SECONDS.lowest)
 MAX_HOLD_SECONDS = int(limits.HOLD_SECONDS.highest)
@@ -31,19 +38,72 @@ ADJUST_STEP_REPS = 2             # ... or two more reps (ours)
 RATE_STEP = 1.15                 # "slower"/"faster" change the speaking rate by this factor
 RATE_LIMITS = (0.6, 1.6)
 WORDS_PER_MINUTE = 165.0         # our estimate of the voice at rate 1.0
+AMOUNT_WORDS = frozenset(NUMBER_WORDS[2:] + TENS_WORDS[2:] + ("minute", "minutes", "seconds"))  # not "one leg"
+SINGLE_DONE = "That's all for {name}. Say start for the whole routine, or ask me anything."
+# Intents that leave the exercise as it is: said during its instructions, the rest follow.
+KEEP_INSTRUCTIONS = frozenset({"ask", "ask_history", "help", "whats_next", "time_left", "none", "slower",
+                               "faster", "yes", "no", "repeat"})
 
 
-@dataclass(frozen=True)
-class Proposal:
-    """Today's plan proposed from history: a spoken question and per-exercise overrides."""
-
-    text: str
-    overrides: dict[str, dict[str, float]] = field(default_factory=dict)
+ASKS_AN_AMOUNT = re.compile(r"\bhow (long|many|much|often)\b", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Question:
-    kind: str                  # "start_routine" | "proposal" | "after_pain"
+def _names_an_amount(sentence: str) -> bool:
+    words = set(re.findall(r"[a-z]+|\d+", sentence.lower()))
+    return bool(words & AMOUNT_WORDS) or any(w.isdigit() for w in words)
+
+
+class Phase(Enum):
+    IDLE = "idle"                # nothing running, nothing asked
+    OFFER = "offer"              # asked whether to start the routine
+    OFFER_PLAN = "offer_plan"    # asked whether to do today's plan from history
+    AFTER_PAIN = "after_pain"    # stopped for pain, asked whether to go on
+    RUNNING = "running"          # an exercise: its instructions, work, switches and rests
+    PAUSED = "paused"
+
+
+ANY = None                       # a transition that holds in every phase not listed
+ASKING = (Phase.OFFER, Phase.OFFER_PLAN, Phase.AFTER_PAIN)
+EXERCISING = (Phase.RUNNING, Phase.PAUSED)
+
+# (phase, intent) -> the Session method that answers; (ANY, intent) where the phase does not matter.
+TRANSITIONS: dict[tuple[Phase | None, str], str] = {
+    (Phase.OFFER, "yes"): "_start_routine",
+    (Phase.OFFER_PLAN, "yes"): "_accept_plan",
+    (Phase.AFTER_PAIN, "yes"): "_go_on_after_pain",
+    (Phase.AFTER_PAIN, "resume"): "_go_on_after_pain",
+    (Phase.RUNNING, "yes"): "_keep_going",
+    (Phase.PAUSED, "yes"): "_keep_going",
+    (ANY, "yes"): "_yes_unasked",
+    (Phase.OFFER, "no"): "_decline_routine",
+    (Phase.OFFER_PLAN, "no"): "_decline_plan",
+    (Phase.AFTER_PAIN, "no"): "_stop_after_pain",
+    (ANY, "no"): "_no_unasked",
+    (Phase.PAUSED, "start"): "_resume_or_start",
+    (Phase.RUNNING, "start"): "_start_while_running",
+    (ANY, "start"): "_start",
+    (Phase.RUNNING, "pause"): "_pause",
+    (Phase.PAUSED, "pause"): "_already_paused",
+    (ANY, "pause"): "_nothing_to_pause",
+    (Phase.PAUSED, "resume"): "_resume",
+    (Phase.RUNNING, "resume"): "_still_going",
+    (ANY, "resume"): "_nothing_to_resume",
+    (Phase.RUNNING, "time_left"): "_time_left",
+    (Phase.PAUSED, "time_left"): "_time_left",
+    (ANY, "time_left"): "_no_timer",
+    (Phase.RUNNING, "switch_sides"): "_switch_sides",
+    (Phase.PAUSED, "switch_sides"): "_paused_switch",
+    (ANY, "switch_sides"): "_nothing_running",
+    (Phase.RUNNING, "adjust"): "_adjust",
+    (Phase.PAUSED, "adjust"): "_adjust",
+    (ANY, "adjust"): "_nothing_to_adjust",
+    (ANY, "ask"): "_ask", (ANY, "ask_history"): "_ask_history", (ANY, "next"): "_next",
+    (ANY, "previous"): "_previous", (ANY, "repeat"): "_repeat", (ANY, "stop"): "_stop",
+    (ANY, "help"): "_help", (ANY, "set_duration"): "_set_duration", (ANY, "report_pain"): "_report_pain",
+    (ANY, "slower"): "_slower", (ANY, "faster"): "_faster", (ANY, "whats_next"): "_whats_next",
+    (ANY, "none"): "_not_understood",
+}
+assert {intent for _, intent in TRANSITIONS} == set(INTENT_NAMES), "every intent has a transition"
 
 
 @dataclass(frozen=True)
@@ -60,6 +120,13 @@ class SessionView:
     reps: int = 0
     remaining: float = 0.0
     block_seconds: float = 0.0
+    unit: str = ""
+
+
+@dataclass
+class _Instruction:
+    reply: Reply
+    end: float                 # when it ends being said (an estimate until the output stage says)
 
 
 class Session:
@@ -71,34 +138,28 @@ class Session:
         proposal: Proposal | None = None,
         speech_seconds: Callable[[str, float], float] = estimate_speech_seconds,
         history: Callable[[str], str] | None = None,
+        voiced: bool = True,
     ) -> None:
         self.content = content
         self.clock = clock
         self.listeners = list(listeners)
         self.listener_errors: list[str] = []
         self.proposal = proposal
+        self.voiced = voiced             # False in text mode: "slower" paces the lines instead
         self._history = history          # answers "how did I do last time" and the like
         self._speech_seconds = speech_seconds
         self.rate = 1.0
-        self.wants_exit = False        # "stop" when nothing is running: the user is leaving
-        self.question: Question | None = None
+        self.wants_exit = False          # "stop" when nothing is running: the user is leaving
+        self.phase = Phase.IDLE
         self.last_said: list[Reply] = []
-        self._holds: dict[str, float] = {}
+        self._holds: dict[str, float] = {}   # this session's changes, for the exercise they were made in
         self._reps: dict[str, int] = {}
         self._sets: dict[str, int] = {}
         self._routine: list[str] = []
         self._position = -1
         self._in_session = False
-        self._clear_timeline()
-        self._handlers: dict[str, Callable[[Match], list[Reply]]] = {
-            "ask": self._ask, "start": self._start, "pause": self._pause, "resume": self._resume,
-            "next": self._next, "previous": self._previous, "repeat": self._repeat, "stop": self._stop,
-            "help": self._help, "time_left": self._time_left, "set_duration": self._set_duration,
-            "report_pain": self._report_pain, "yes": self._yes, "no": self._no,
-            "slower": self._slower, "faster": self._faster, "none": self._not_understood,
-            "ask_history": self._ask_history, "adjust": self._adjust, "whats_next": self._whats_next,
-            "switch_sides": self._switch_sides,
-        }
+        self._timeline: Timeline | None = None
+        self._instructions: list[_Instruction] = []
 
     # ----- the public surface ---------------------------------------------------------
 
@@ -107,16 +168,19 @@ class Session:
         lines = ["Hi, I'm your IT band coach.",
                  "Ask me why your IT band hurts, or about any of the exercises."]
         if self.proposal:
-            self.question = Question("proposal")
+            self.phase = Phase.OFFER_PLAN
             lines.append(self.proposal.text)
         else:
-            self.question = Question("start_routine")
+            self.phase = Phase.OFFER
             lines.append("Shall we start the routine?")
         return self._said([Reply(line) for line in lines])
 
     def handle(self, match: Match) -> list[Reply]:
-        handler = self._handlers.get(match.intent, self._not_understood)
-        replies = handler(match)
+        name = TRANSITIONS.get((self.phase, match.intent)) or TRANSITIONS.get((ANY, match.intent), "_not_understood")
+        in_instructions = self._in_instructions()
+        replies = getattr(self, name)(match)
+        if in_instructions and match.intent in KEEP_INSTRUCTIONS and self._in_instructions():
+            replies = replies + self._instructions_again(replies)
         if match.intent != "repeat":
             self._said(replies)
         return replies
@@ -124,117 +188,165 @@ class Session:
     def tick(self) -> list[Reply]:
         """Cues that are due now, in order; moves on to the next exercise when one ends."""
         out: list[Reply] = []
-        if self._paused_at is not None:
+        timeline = self._timeline
+        if timeline is None:
             return out
-        while self._cue_index < len(self._cues) and self._due(self._cues[self._cue_index]) <= self.clock.now():
-            cue = self._cues[self._cue_index]
-            self._cue_index += 1
+        for cue in timeline.take_due(self.clock.now()):
             out.append(cue.reply)
-            self._after_cue(cue, out)
+            self._after_cue(timeline, cue, out)
+            if self._timeline is not timeline:
+                break
         if out:
             self._said(out)
         return out
 
     def next_due(self) -> float | None:
-        if self._paused_at is not None or self._cue_index >= len(self._cues):
-            return None
-        return self._due(self._cues[self._cue_index])
+        return self._timeline.next_due() if self._timeline is not None else None
+
+    def line_ended(self, reply: Reply, at: float) -> None:
+        """The output stage's word on when a line really ended (voice: playback end; text: shown).
+
+        A start line ("Hold for thirty seconds. Go.") anchors its work there, and the last
+        instruction anchors the first block, so a hold counts from what the user perceived."""
+        timeline = self._timeline
+        if timeline is None:
+            return
+        for k, line in enumerate(self._instructions):
+            if line.reply == reply:
+                shift = at - line.end
+                self._instructions = self._instructions[k + 1:]
+                for later in self._instructions:
+                    later.end += shift
+                if not self._instructions:
+                    timeline.anchor_start(at)
+                return
+        taken = timeline.last_taken
+        if taken is not None and reply.cue == "hold_start" and taken.reply == reply:
+            timeline.anchor_work(taken.block, at)
 
     def context(self) -> Context:
         return Context(
-            expecting="yes_no" if self.question else None,
-            exercising=self.exercise is not None,
-            paused=self._paused_at is not None,
+            expecting="yes_no" if self.phase in ASKING else None,
+            exercising=self.phase in EXERCISING,
+            paused=self.phase is Phase.PAUSED,
         )
 
     @property
     def exercise(self) -> Exercise | None:
-        if self._cues and 0 <= self._position < len(self._routine):
-            return self.content.exercises[self._routine[self._position]]
-        return None
+        return self._timeline.exercise if self._timeline is not None else None
 
     @property
     def words_per_minute(self) -> float:
         return WORDS_PER_MINUTE * self.rate
 
     def view(self) -> SessionView:
-        exercise = self.exercise
-        if exercise is None:
+        timeline = self._timeline
+        if timeline is None:
             return SessionView("idle")
-        active = self._active()
-        i = self._block_at(active)
-        sets = max(b.set_no for b in self._blocks)
+        exercise = timeline.exercise
+        active = timeline.active(self.clock.now())
+        i = timeline.block_at(active)
+        paused = timeline.paused
         if i is None:
-            return SessionView("paused" if self._paused_at is not None else "intro", exercise.id, exercise.name,
-                               self._blocks[0].side, 1, sets, remaining=max(0.0, self._starts[0] - active))
-        block, start = self._blocks[i], self._starts[i]
+            return SessionView("paused" if paused else "intro", exercise.id, exercise.name,
+                               timeline.blocks[0].side, 1, timeline.sets,
+                               remaining=max(0.0, timeline.starts[0] - active), unit=exercise.unit)
+        block, start = timeline.blocks[i], timeline.starts[i]
         elapsed = max(0.0, active - start - block.lead)
         rep = min(block.reps, int(elapsed // block.tempo)) if block.reps else 0
-        phase = "paused" if self._paused_at is not None else block.kind
-        return SessionView(phase, exercise.id, exercise.name, block.side, block.set_no, sets, rep, block.reps,
-                           max(0.0, block.seconds - elapsed), block.seconds)
+        return SessionView("paused" if paused else block.kind, exercise.id, exercise.name, block.side,
+                           block.set_no, timeline.sets, rep, block.reps,
+                           max(0.0, block.seconds - elapsed), block.seconds, exercise.unit)
 
     def close(self, reason: str = "quit") -> None:
         """End the session for good (the program is exiting)."""
         if self._in_session:
+            self._cut_short()
             self._end_session(reason)
 
-    # ----- timeline -------------------------------------------------------------------
-
-    def _clear_timeline(self) -> None:
-        self._blocks: list[Block] = []
-        self._starts: list[float] = []
-        self._cues: list[TimedCue] = []
-        self._cue_index = 0
-        self._t0 = 0.0
-        self._paused_total = 0.0
-        self._paused_at: float | None = None
-
-    def _active(self) -> float:
-        """Seconds of the current timeline lived through, pauses excluded."""
-        now = self._paused_at if self._paused_at is not None else self.clock.now()
-        return now - self._t0 - self._paused_total
-
-    def _due(self, cue: TimedCue) -> float:
-        return self._t0 + self._paused_total + cue.offset
-
-    def _block_at(self, active: float) -> int | None:
-        for i in range(len(self._blocks) - 1, -1, -1):
-            if self._starts[i] <= active:
-                return i
-        return None
+    # ----- the timeline ---------------------------------------------------------------
 
     def _speech(self, replies: Iterable[Reply]) -> float:
         return sum(self._speech_seconds(r.text, self.words_per_minute) for r in replies)
 
+    def _now_active(self) -> float:
+        assert self._timeline is not None
+        return self._timeline.active(self.clock.now())
+
     def _start_exercise(self, position: int, lead_in: list[Reply], after: float = 0.0) -> list[Reply]:
-        """Say the intro, then the timeline starts once the intro has been said."""
+        """Say the instructions, then the timeline starts once they have been said."""
+        self._cut_short()
+        if self._timeline is not None and self._timeline.exercise.id != self._routine[position]:
+            self._forget_changes(self._timeline.exercise)
         self._position = position
         exercise = self.content.exercises[self._routine[position]]
         if not self._in_session:
             self._in_session = True
             self._emit("session_started", detail={"plan": list(self._routine)})
         self._emit("exercise_started", exercise.id)
-        intro = lead_in + [Reply(s, exercise=exercise.id) for s in exercise.steps]
+        steps = [Reply(s, exercise=exercise.id) for s in exercise.steps]
         first_side = exercise.program.sides[0] if exercise.program.sides else None
         if first_side:
-            intro.append(Reply(f"We'll start with the {first_side} side.", exercise=exercise.id))
-        self._clear_timeline()
-        self._t0 = self.clock.now() + after + self._speech(intro)
-        self._blocks = self._blocks_for(exercise)
-        self._starts = block_starts(self._blocks, 0.0)
-        self._cues = build_cues(exercise, self._blocks, self._starts)
+            steps.append(Reply(f"We'll start with the {first_side} side.", exercise=exercise.id))
+        intro = lead_in + steps
+        t = self.clock.now() + after
+        self._instructions = []
+        for line in intro:
+            t += self._speech([line])
+            self._instructions.append(_Instruction(line, t))
+        self._timeline = Timeline.start(exercise, self._blocks_for(exercise), t)
+        self.phase = Phase.RUNNING
         return intro
+
+    def _in_instructions(self) -> bool:
+        return (self.phase is Phase.RUNNING and self._timeline is not None and self._timeline.cue_index == 0
+                and any(line.end > self.clock.now() for line in self._instructions))
+
+    def _instructions_again(self, answer: list[Reply]) -> list[Reply]:
+        """The instructions an answer cut into, said again after it; the work waits for them."""
+        now = self.clock.now()
+        left = [line.reply for line in self._instructions if line.end > now and line.reply.exercise is not None]
+        if not left:
+            return []
+        back = [Reply("Now, back to the instructions.", exercise=left[0].exercise)]
+        t = now + self._speech(answer)
+        self._instructions = []
+        for line in back + left:
+            t += self._speech([line])
+            self._instructions.append(_Instruction(line, t))
+        assert self._timeline is not None
+        self._timeline.anchor_start(t)
+        return back + left
 
     def _blocks_for(self, exercise: Exercise) -> list[Block]:
         return build_blocks(exercise, self._holds.get(exercise.id), self._reps.get(exercise.id),
                             lead=lambda text: self._speech_seconds(text, self.words_per_minute),
                             sets=self._sets.get(exercise.id))
 
-    def _after_cue(self, cue: TimedCue, out: list[Reply]) -> None:
-        exercise = self.exercise
-        assert exercise is not None
-        block = self._blocks[cue.block]
+    def _cut_short(self) -> None:
+        """Record what was done of a side that ends before its time (pain, stop, skip)."""
+        timeline = self._timeline
+        if timeline is None:
+            return
+        now = self.clock.now()
+        i = timeline.block_at(timeline.active(now))
+        last = timeline.last_taken
+        if i is None or timeline.blocks[i].kind != "work" or (last is not None and last.block == i and last.ends_block):
+            return
+        block = timeline.blocks[i]
+        done = timeline.done_in_block(i, now)
+        amount = min(block.reps, int(done // block.tempo)) if block.reps else round(min(done, block.seconds), 1)
+        if amount > 0:
+            self._emit("side_partial", timeline.exercise.id, block.side, amount)
+
+    def _forget_changes(self, exercise: Exercise) -> None:
+        """A change said during an exercise holds for that exercise only, not for one started later."""
+        for changes in (self._holds, self._reps, self._sets):
+            changes.pop(exercise.id, None)
+
+    def _after_cue(self, timeline: Timeline, cue: TimedCue, out: list[Reply]) -> None:
+        exercise = timeline.exercise
+        block = timeline.blocks[cue.block]
         if cue.ends_block and block.kind == "work" and cue.reply.cue != "rep":
             self._emit("side_done", exercise.id, block.side, block.reps or block.seconds)
         if cue.reply.cue == "set_done":
@@ -248,16 +360,25 @@ class Session:
         if self._position + 1 < len(self._routine):
             nxt = self.content.exercises[self._routine[self._position + 1]]
             return self._start_exercise(self._position + 1, [Reply(f"Next up: {nxt.name}.", exercise=nxt.id)], after)
-        self._clear_timeline()
-        done = [Reply(ROUTINE_DONE, cue="routine_done"),
-                Reply("Remember to start light, build up gradually, and stop if anything hurts.")]
+        done_with = self.exercise
+        self._timeline = None
+        if len(self._routine) == 1 and done_with is not None:
+            done = [Reply(SINGLE_DONE.format(name=done_with.name))]
+        else:
+            done = [Reply(ROUTINE_DONE, cue="routine_done"),
+                    Reply("Remember to start light, build up gradually, and stop if anything hurts.")]
         self._end_session("done")
         return done
 
     def _end_session(self, reason: str) -> None:
         self._emit("session_ended", detail={"reason": reason})
         self._in_session = False
-        self._clear_timeline()
+        self._timeline = None
+        self._instructions = []
+        self._holds.clear()
+        self._reps.clear()
+        self._sets.clear()
+        self.phase = Phase.IDLE
 
     # ----- intents --------------------------------------------------------------------
 
@@ -265,7 +386,11 @@ class Session:
         topic = self.content.topics.get(str(match.slots.get("topic")))
         if topic is None:
             return [Reply("I can tell you about the anatomy, the causes, the exercises and safety.")]
-        return [Reply(s) for s in topic.sentences]
+        sentences = list(topic.sentences)
+        if ASKS_AN_AMOUNT.search(match.text):
+            # "how long should I hold the stretch": the amount first, then the how-to.
+            sentences.sort(key=lambda sentence: not _names_an_amount(sentence))
+        return [Reply(s) for s in sentences]
 
     def _ask_history(self, match: Match) -> list[Reply]:
         if self._history is None:
@@ -277,12 +402,7 @@ class Session:
             return [Reply("Sorry, I can't read the history right now.")]
 
     def _start(self, match: Match) -> list[Reply]:
-        self.question = None
         wanted = match.slots.get("exercise")
-        if wanted is None and self.exercise is not None:
-            if self._paused_at is not None:
-                return self._resume(match)
-            return [Reply(f"We're already doing {self.exercise.name}. Say next to skip it, or stop to end.")]
         if wanted is not None and wanted not in self.content.exercises:
             return self._not_understood(match)
         if self.exercise is not None:
@@ -292,27 +412,58 @@ class Session:
         lead = f"Let's do {first.name}." if wanted else f"Let's start the routine with {first.name}."
         return self._start_exercise(0, [Reply(lead, exercise=first.id)])
 
+    def _start_routine(self, match: Match) -> list[Reply]:
+        return self._start(Match(match.text, "start"))
+
+    def _accept_plan(self, match: Match) -> list[Reply]:
+        if self.proposal:
+            for exercise_id, values in self.proposal.overrides.items():
+                # Proposals come from rules in a file: kept inside the same limits as content.
+                if "hold_seconds" in values:
+                    self._holds[exercise_id] = limits.HOLD_SECONDS.clamp(float(values["hold_seconds"]))
+                if "reps" in values:
+                    self._reps[exercise_id] = int(limits.REPS.clamp(float(values["reps"])))
+        return self._start_routine(match)
+
+    def _start_while_running(self, match: Match) -> list[Reply]:
+        if match.slots.get("exercise") is None:
+            assert self.exercise is not None
+            return [Reply(f"We're already doing {self.exercise.name}. Say next to skip it, or stop to end.")]
+        return self._start(match)
+
+    def _resume_or_start(self, match: Match) -> list[Reply]:
+        return self._start(match) if match.slots.get("exercise") is not None else self._resume(match)
+
     def _pause(self, match: Match) -> list[Reply]:
-        if self.exercise is None:
-            return [Reply("There's nothing to pause right now.")]
-        if self._paused_at is not None:
-            return [Reply("We're paused. Say resume when you're ready.")]
-        self._paused_at = self.clock.now()
-        self._emit("paused", self.exercise.id)
+        assert self._timeline is not None
+        self._timeline.pause(self.clock.now())
+        self.phase = Phase.PAUSED
+        self._emit("paused", self._timeline.exercise.id)
         return [Reply("Paused. Say resume when you're ready.", urgent=True)]
 
+    def _already_paused(self, match: Match) -> list[Reply]:
+        return [Reply("We're paused. Say resume when you're ready.")]
+
+    def _nothing_to_pause(self, match: Match) -> list[Reply]:
+        return [Reply("There's nothing to pause right now.")]
+
     def _resume(self, match: Match) -> list[Reply]:
-        if self.exercise is None:
-            if self.question and self.question.kind == "after_pain":
-                return self._yes(match)
-            return [Reply("There's nothing to resume. Say start to begin.")]
-        if self._paused_at is None:
-            return [Reply("We're still going.")]
-        paused_for = self.clock.now() - self._paused_at
-        self._paused_total += paused_for
-        self._paused_at = None
-        self._emit("resumed", self.exercise.id, value=round(paused_for, 3))
+        assert self._timeline is not None
+        paused_for = self._timeline.resume(self.clock.now())
+        self.phase = Phase.RUNNING
+        self._emit("resumed", self._timeline.exercise.id, value=round(paused_for, 3))
+        if self._timeline.cue_index == 0 and self._instructions:
+            self._instructions = [line for line in self._instructions if line.reply.exercise is not None]
+            for line in self._instructions:
+                line.end += paused_for
+            return [Reply("Resuming.")] + self._instructions_again([Reply("Resuming.")])
         return [Reply("Resuming.")] + self._remaining_line()
+
+    def _still_going(self, match: Match) -> list[Reply]:
+        return [Reply("We're still going.")]
+
+    def _nothing_to_resume(self, match: Match) -> list[Reply]:
+        return [Reply("There's nothing to resume. Say start to begin.")]
 
     def _next(self, match: Match) -> list[Reply]:
         if self.exercise is None:
@@ -334,7 +485,6 @@ class Session:
         return self._go_to(self._position - 1, "Going back.")
 
     def _go_to(self, position: int, lead: str) -> list[Reply]:
-        self.question = None
         position = max(0, min(position, len(self._routine) - 1))
         exercise = self.content.exercises[self._routine[position]]
         return self._start_exercise(position, [Reply(f"{lead} {capitalized(exercise.name)}.", exercise=exercise.id)])
@@ -342,13 +492,14 @@ class Session:
     def _repeat(self, match: Match) -> list[Reply]:
         if not self.last_said:
             return [Reply("I haven't said anything yet.")]
-        return [Reply(r.text, exercise=r.exercise, side=r.side) for r in self.last_said]
+        return [Reply(r.text, exercise=r.exercise, side=r.side, live=r.live) for r in self.last_said]
 
     def _stop(self, match: Match) -> list[Reply]:
-        self.question = None
         if self.exercise is not None or self._in_session:
+            self._cut_short()
             self._end_session("stop")
             return [Reply("Okay, stopping here. Good work today.", urgent=True)]
+        self.phase = Phase.IDLE
         self.wants_exit = True
         return [Reply("Okay. Goodbye, and look after that knee.", urgent=True)]
 
@@ -362,25 +513,36 @@ class Session:
                 Reply("During an exercise say pause, next, how long left, or that hurts.")]
 
     def _time_left(self, match: Match) -> list[Reply]:
-        if self.exercise is None:
-            return [Reply("No timer is running. Say start to begin.")]
         return self._remaining_line() or [Reply("Almost done.")]
 
+    def _no_timer(self, match: Match) -> list[Reply]:
+        return [Reply("No timer is running. Say start to begin.")]
+
     def _remaining_line(self) -> list[Reply]:
+        """How much is left, worked out again when it is said (a line may wait behind others)."""
+        if self._timeline is None:
+            return []
+        timeline = self._timeline
+        return [Reply(self._remaining_text(), live=lambda: self._remaining_text(timeline))]
+
+    def _remaining_text(self, timeline: Timeline | None = None) -> str:
+        timeline = timeline or self._timeline
+        if timeline is None or timeline is not self._timeline:
+            return "That exercise is over."
         view = self.view()
         left = int(round(view.remaining))
-        if view.phase in ("intro", "paused") and self._block_at(self._active()) is None:
-            return [Reply(f"We start in {say_seconds(max(left, 1))}.")]
-        block = self._blocks[self._block_at(self._active()) or 0]
+        i = timeline.block_at(timeline.active(self.clock.now()))
+        if i is None:
+            return f"We start in {say_seconds(max(left, 1))}."
+        block = timeline.blocks[i]
         if block.kind == "rest":
-            return [Reply(f"{say_seconds(left).capitalize()} of rest left.")]
+            return f"{capitalized(say_seconds(left))} of rest left."
         if block.kind == "switch":
-            return [Reply(f"{say_seconds(left).capitalize()} to switch sides.")]
+            return f"{capitalized(say_seconds(left))} to switch sides."
         if block.reps:
-            to_go = block.reps - view.rep
-            return [Reply(f"{say_number(to_go).capitalize()} more {'rep' if to_go == 1 else 'reps'} in this set.")]
+            return f"{capitalized(say_count(block.reps - view.rep, timeline.exercise.unit))} to go in this set."
         side = f" on the {block.side} side" if block.side else ""
-        return [Reply(f"{say_seconds(max(left, 1)).capitalize()} left{side}.")]
+        return f"{capitalized(say_seconds(max(left, 1)))} left{side}."
 
     def _set_duration(self, match: Match) -> list[Reply]:
         seconds = match.slots.get("seconds", 0)
@@ -389,12 +551,14 @@ class Session:
         exercise = self.exercise
         if exercise is None:
             for ex in self.content.exercises.values():
-                if ex.program.kind == "hold":
+                if ex.is_hold:
                     self._holds[ex.id] = seconds
-            return [Reply(f"Okay. Holds will be {say_seconds(seconds)}.")]
-        if exercise.program.kind != "hold":
-            return [Reply(f"{capitalized(exercise.name)} counts reps, so there's no hold to change.")]
-        return self._change_hold(exercise, seconds, f"Okay, holding for {say_seconds(seconds)}.")
+            return [Reply(f"Okay. Holds will be {say_seconds(seconds)} this session.")]
+        if not exercise.is_hold:
+            return [Reply(f"{capitalized(exercise.name)} counts {exercise.unit}, so I can't time it in seconds. "
+                          f"Say, for example, two more {exercise.unit}.")]
+        return self._change_hold(exercise, seconds, f"Okay, {say_seconds(seconds)} of {exercise.name}, "
+                                                     "for this time only.")
 
     def _change_hold(self, exercise: Exercise, seconds: float, said: str) -> list[Reply]:
         self._holds[exercise.id] = seconds
@@ -402,17 +566,20 @@ class Session:
         self._retime(exercise)
         return [Reply(said)] + self._remaining_line()
 
+    def _nothing_to_adjust(self, match: Match) -> list[Reply]:
+        return [Reply("There's no exercise running to change. Start one, then say longer or shorter.")]
+
     def _adjust(self, match: Match) -> list[Reply]:
         """A relative change: {seconds: +-N}, {reps: +-N}, {sets: +-N} or {direction: +-1}."""
         exercise = self.exercise
-        if exercise is None:
-            return [Reply("There's no exercise running to change. Start one, then say longer or shorter.")]
+        assert exercise is not None
         slots = match.slots
-        hold = exercise.program.kind == "hold"
+        hold = exercise.is_hold
         if "sets" in slots:
             return self._change_sets(exercise, int(slots["sets"]))
         if "seconds" in slots and not hold:
-            return [Reply(f"{capitalized(exercise.name)} counts reps: say, for example, two more reps.")]
+            return [Reply(f"{capitalized(exercise.name)} counts {exercise.unit}: say, for example, "
+                          f"two more {exercise.unit}.")]
         if "reps" in slots and hold:
             return [Reply(f"{capitalized(exercise.name)} is timed: say, for example, ten seconds more.")]
         direction = int(slots.get("direction", 0))
@@ -428,7 +595,7 @@ class Session:
         delta = int(slots.get("reps", direction * ADJUST_STEP_REPS))
         target = min(MAX_REPS, max(1, current_reps + delta))
         if target == current_reps:
-            return [Reply(f"It's already {say_number(current_reps)} reps, as far as I can take it.")]
+            return [Reply(f"It's already {say_count(current_reps, exercise.unit)}, as far as I can take it.")]
         self._reps[exercise.id] = target
         self._emit("reps_changed", exercise.id, value=target)
         self._retime(exercise)
@@ -436,10 +603,11 @@ class Session:
         return [Reply(f"Okay, {say_number(target)} {unit} a set from the next set on.")] + self._remaining_line()
 
     def _change_sets(self, exercise: Exercise, delta: int) -> list[Reply]:
+        assert self._timeline is not None
         blocks = self._blocks_for(exercise)
         current_sets = max(b.set_no for b in blocks)
-        i = self._block_at(self._active())
-        now_set = self._blocks[i].set_no if i is not None else 1
+        i = self._timeline.block_at(self._now_active())
+        now_set = self._timeline.blocks[i].set_no if i is not None else 1
         target = min(MAX_SETS, max(now_set, current_sets + delta))
         if target == current_sets:
             return [Reply(f"We're doing {say_number(current_sets)} {'set' if current_sets == 1 else 'sets'}, "
@@ -462,59 +630,35 @@ class Session:
             return [Reply(f"After {self.exercise.name} comes {following.name}.")]
         return [Reply(f"{capitalized(self.exercise.name)} is the last exercise. Then we're done.")]
 
+    def _nothing_running(self, match: Match) -> list[Reply]:
+        return [Reply("There's no exercise running. Say start to begin.")]
+
+    def _paused_switch(self, match: Match) -> list[Reply]:
+        assert self.exercise is not None
+        if not self.exercise.program.sides:
+            return self._switch_sides(match)
+        return [Reply("We're paused. Say resume first, then switch sides.")]
+
     def _switch_sides(self, match: Match) -> list[Reply]:
         """End this side's work now and go to the other side."""
-        exercise = self.exercise
-        if exercise is None:
-            return [Reply("There's no exercise running. Say start to begin.")]
+        timeline = self._timeline
+        assert timeline is not None
+        exercise = timeline.exercise
         if not exercise.program.sides:
             return [Reply(f"{capitalized(exercise.name)} works both sides at once, so there's no side to switch.")]
-        if self._paused_at is not None:
-            return [Reply("We're paused. Say resume first, then switch sides.")]
-        active = self._active()
-        i = self._block_at(active)
-        if i is None or self._blocks[i].kind != "work":
+        i = timeline.block_at(self._now_active())
+        if i is None or timeline.blocks[i].kind != "work":
             return [Reply("We're not on a side yet. I'll tell you when to switch.")]
-        following = self._blocks[i + 1] if i + 1 < len(self._blocks) else None
+        following = timeline.blocks[i + 1] if i + 1 < len(timeline.blocks) else None
         if following is None or following.kind != "switch":
-            return [Reply(f"This is the {self._blocks[i].side} side, the last one.")]
-        self._end_block_now(i, active)
+            return [Reply(f"This is the {timeline.blocks[i].side} side, the last one.")]
+        timeline.end_block_now(i, self.clock.now())
         return []                                 # the switch cue itself says what happens
 
-    def _end_block_now(self, i: int, active: float) -> None:
-        """Cut block i short so that it ends now; what follows moves up."""
-        block = self._blocks[i]
-        done = max(0.0, active - self._starts[i] - block.lead)
-        self._blocks[i] = replace(block, seconds=done)
-        self._starts = self._starts[:i + 1] + block_starts(self._blocks[i + 1:], active)
-        said = self._cues[:self._cue_index]
-        rest = [c for c in build_cues(self.exercise, self._blocks, self._starts) if c.block > i
-                or (c.block == i and c.ends_block)]
-        rest = [replace(c, offset=active) if c.block == i else c for c in rest]
-        self._cues = said + rest
-
     def _retime(self, exercise: Exercise) -> None:
-        """Rebuild the rest of the timeline after a hold changed, keeping what was already said."""
-        active = self._active()
-        current = self._block_at(active)
-        blocks = self._blocks_for(exercise)
-        first = current if current is not None else 0
-        starts = self._starts[:first] + block_starts(blocks[first:], self._starts[first])
-        if current is not None and starts[current] + blocks[current].total < active:
-            # The new hold is already over: it ends now and what follows starts from now.
-            starts = starts[:current + 1] + block_starts(blocks[current + 1:], active)
-        cues = build_cues(exercise, blocks, starts)
-        kept: list[TimedCue] = []
-        for cue in cues:
-            if cue.offset > active or (current is not None and cue.block > current):
-                kept.append(cue)
-            elif cue.block == current and cue.ends_block:
-                # The new hold is already over: end it now rather than never.
-                kept.append(TimedCue(active, cue.reply, cue.block, True))
-        self._blocks, self._starts = blocks, starts
-        said = [c for c in cues if c not in kept and c.offset <= active]
-        self._cues = said + kept
-        self._cue_index = len(said)
+        """Rebuild the rest of the timeline after an amount changed, keeping what was already said."""
+        assert self._timeline is not None
+        self._timeline.retime(self._blocks_for(exercise), self.clock.now())
 
     def _report_pain(self, match: Match) -> list[Reply]:
         exercise = self.exercise
@@ -522,51 +666,53 @@ class Session:
         safety = [Reply(s, urgent=i == 0) for i, s in enumerate(self.content.safety)]
         if exercise is None:
             return safety
-        self._clear_timeline()
-        self.question = Question("after_pain")
+        self._cut_short()
+        self._timeline = None
+        self._instructions = []
+        self.phase = Phase.AFTER_PAIN
         stop_now = Reply(f"Stop {exercise.name} now and rest.", urgent=True, exercise=exercise.id)
         ask = "Would you like to go on to the next exercise?" if self._position + 1 < len(self._routine) \
             else "Would you like to try another exercise?"
         return [stop_now] + [Reply(r.text) for r in safety] + [Reply(ask)]
 
-    def _yes(self, match: Match) -> list[Reply]:
-        question, self.question = self.question, None
-        if question is None:
-            if self.exercise is not None:
-                return [Reply("Keep going.")]
-            return [Reply("Say start when you're ready, or ask me a question.")]
-        if question.kind == "proposal" and self.proposal:
-            for exercise_id, values in self.proposal.overrides.items():
-                # Proposals come from rules in a file: kept inside the same limits as content.
-                if "hold_seconds" in values:
-                    self._holds[exercise_id] = limits.HOLD_SECONDS.clamp(float(values["hold_seconds"]))
-                if "reps" in values:
-                    self._reps[exercise_id] = int(limits.REPS.clamp(float(values["reps"])))
-        if question.kind == "after_pain":
-            if self._position + 1 < len(self._routine):
-                return self._go_to(self._position + 1, "Okay, gently now.")
-            return [Reply("Okay. Which exercise would you like? Say, for example, start the stretch.")]
-        return self._start(Match(match.text, "start"))
+    def _go_on_after_pain(self, match: Match) -> list[Reply]:
+        if self._position + 1 < len(self._routine):
+            return self._go_to(self._position + 1, "Okay, gently now.")
+        self.phase = Phase.IDLE
+        return [Reply("Okay. Which exercise would you like? Say, for example, start the stretch.")]
 
-    def _no(self, match: Match) -> list[Reply]:
-        question, self.question = self.question, None
-        if question is None:
-            return [Reply("Okay.")]
-        if question.kind == "after_pain":
-            if self._in_session:
-                self._end_session("pain")
-            return [Reply("Okay, we'll stop for today. Rest, and if the pain persists, see a medical professional.")]
-        if question.kind == "proposal":
-            return [Reply("Okay, we'll keep the usual plan. Say start when you're ready.")]
+    def _keep_going(self, match: Match) -> list[Reply]:
+        return [Reply("Keep going.")]
+
+    def _yes_unasked(self, match: Match) -> list[Reply]:
+        return [Reply("Say start when you're ready, or ask me a question.")]
+
+    def _decline_routine(self, match: Match) -> list[Reply]:
+        self.phase = Phase.IDLE
         return [Reply("Okay. Ask me anything about your IT band, or say start when you're ready.")]
+
+    def _decline_plan(self, match: Match) -> list[Reply]:
+        self.phase = Phase.IDLE
+        return [Reply("Okay, we'll keep the usual plan. Say start when you're ready.")]
+
+    def _stop_after_pain(self, match: Match) -> list[Reply]:
+        if self._in_session:
+            self._end_session("pain")
+        self.phase = Phase.IDLE
+        return [Reply("Okay, we'll stop for today. Rest, and if the pain persists, see a medical professional.")]
+
+    def _no_unasked(self, match: Match) -> list[Reply]:
+        return [Reply("Okay.")]
 
     def _slower(self, match: Match) -> list[Reply]:
         self.rate = max(RATE_LIMITS[0], round(self.rate / RATE_STEP, 3))
-        return [Reply("Okay, I'll speak more slowly.", rate=self.rate)]
+        said = "Okay, I'll speak more slowly." if self.voiced else "Okay, I'll show the lines more slowly."
+        return [Reply(said, rate=self.rate)]
 
     def _faster(self, match: Match) -> list[Reply]:
         self.rate = min(RATE_LIMITS[1], round(self.rate * RATE_STEP, 3))
-        return [Reply("Okay, I'll speak faster.", rate=self.rate)]
+        said = "Okay, I'll speak faster." if self.voiced else "Okay, I'll show the lines faster."
+        return [Reply(said, rate=self.rate)]
 
     def _not_understood(self, match: Match) -> list[Reply]:
         if match.aside == "thanks":

@@ -156,6 +156,7 @@ class Simulator:
                 break
             self.clock.set(max(self.clock.now(), nxt))
             if end is not None and end == nxt:
+                session.line_ended(speaking.reply, self.clock.now())   # as the output stage reports it
                 speaking = None
             elif due is not None and due == nxt:
                 cues = session.tick()
@@ -196,6 +197,7 @@ class Simulator:
         return session._speech_seconds(text, session.words_per_minute)
 
     def _start_line(self, session: Session, reply: Reply) -> _Speaking:
+        reply = reply.spoken()              # numbers in it as they are now, not when it was queued
         now = self.clock.now()
         self.timeline.append(TimelineEvent(now, "coach", reply.text, cue=reply.cue,
                                            exercise=reply.exercise, side=reply.side))

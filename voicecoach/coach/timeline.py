@@ -11,10 +11,8 @@ from typing import Callable
 
 from voicecoach.coach.replies import Reply, capitalized
 from voicecoach.content.model import Exercise
+from voicecoach.words import NUMBER_WORDS, say_number, say_seconds, singular  # noqa: F401 (re-exported)
 
-NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-                "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-                "eighteen", "nineteen")
 COUNTDOWN_FROM = 3          # "three, two, one" before a hold ends
 REMAINING_AT = 10           # "ten seconds left"
 MIN_HOLD_FOR_HALFWAY = 20   # shorter holds get no "halfway" (it would crowd the countdown)
@@ -42,32 +40,6 @@ class TimedCue:
     reply: Reply
     block: int                # index of the block it belongs to
     ends_block: bool = False  # the cue said when its block is over
-
-
-TENS_WORDS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-
-
-def say_number(n: int) -> str:
-    """Numbers as words, so every voice says them the same way ("forty five")."""
-    if 0 <= n < 20:
-        return NUMBER_WORDS[n]
-    if 20 <= n < 100:
-        tens, units = divmod(n, 10)
-        return TENS_WORDS[tens] + (f" {NUMBER_WORDS[units]}" if units else "")
-    if 100 <= n < 1000:
-        hundreds, rest = divmod(n, 100)
-        return f"{NUMBER_WORDS[hundreds]} hundred" + (f" and {say_number(rest)}" if rest else "")
-    return str(n)
-
-
-def say_seconds(seconds: float) -> str:
-    s = int(round(seconds))
-    if s >= 60 and s % 60 == 0:
-        minutes = s // 60
-        return "one minute" if minutes == 1 else f"{say_number(minutes)} minutes"
-    if s == 90:
-        return "a minute and a half"
-    return f"{say_number(s)} seconds" if s != 1 else "one second"
 
 
 def build_blocks(exercise: Exercise, hold_seconds: float | None = None, reps: int | None = None,
@@ -135,18 +107,19 @@ def build_cues(exercise: Exercise, blocks: list[Block], starts: list[float]) -> 
 
 
 def start_line(exercise: Exercise, block: Block, sets: int) -> str:
-    """What the coach says as a work block starts."""
+    """What the coach says as a work block starts, in the exercise's own wording when it has one."""
     side = f"{capitalized(_side_name(block.side))}. " if block.side else ""
     set_part = f"Set {say_number(block.set_no)} of {say_number(sets)}. " if sets > 1 else ""
-    if block.reps:
-        return f"{set_part}{side}{capitalized(say_number(block.reps))} {rep_unit(exercise, block.reps)}. Go."
-    return f"{set_part}{side}Hold for {say_seconds(block.seconds)}. Go."
+    default = "{count} {unit}." if block.reps else "Hold for {duration}."
+    words = {"duration": say_seconds(block.seconds), "count": say_number(block.reps),
+             "unit": rep_unit(exercise, block.reps)}
+    action = capitalized(exercise.cues.get("hold_start", default).format(**words))
+    return f"{set_part}{side}{action} Go."
 
 
 def rep_unit(exercise: Exercise, count: int = 2) -> str:
-    """What one repetition of the exercise is called ("reps", "steps")."""
-    plural = "steps" if exercise.id == "lateral_band_walk" else "reps"
-    return plural if count != 1 else plural[:-1]
+    """What one repetition of the exercise is called ("reps", "steps"): the content says."""
+    return exercise.unit if count != 1 else singular(exercise.unit)
 
 
 def _work_cues(exercise: Exercise, block: Block, i: int, start: float, sets: int) -> list[TimedCue]:
@@ -195,3 +168,139 @@ def cue_phrases(exercises, holds: tuple[float, ...] = ()) -> list[str]:
             for cue in build_cues(exercise, blocks, block_starts(blocks, 0.0)):
                 phrases[cue.reply.text] = None
     return list(phrases)
+
+
+@dataclass
+class Timeline:
+    """One exercise laid out in time and how far it has gone. Pure: every method is told `now`.
+
+    Clock times come from one start time `t0` plus the accumulated pause, never from adding
+    up waits, so nothing drifts. `anchor` moves what is still to come when the output stage
+    says a line really ended at another time than estimated.
+    """
+
+    exercise: Exercise
+    blocks: list[Block]
+    starts: list[float]
+    cues: list[TimedCue]
+    t0: float
+    cue_index: int = 0
+    paused_total: float = 0.0
+    paused_at: float | None = None
+
+    @classmethod
+    def start(cls, exercise: Exercise, blocks: list[Block], t0: float) -> Timeline:
+        starts = block_starts(blocks, 0.0)
+        return cls(exercise, blocks, starts, build_cues(exercise, blocks, starts), t0)
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_at is not None
+
+    @property
+    def sets(self) -> int:
+        return max(b.set_no for b in self.blocks)
+
+    @property
+    def last_taken(self) -> TimedCue | None:
+        return self.cues[self.cue_index - 1] if self.cue_index else None
+
+    def active(self, now: float) -> float:
+        """Seconds of the timeline lived through at `now`, pauses excluded."""
+        at = self.paused_at if self.paused_at is not None else now
+        return at - self.t0 - self.paused_total
+
+    def due(self, cue: TimedCue) -> float:
+        return self.t0 + self.paused_total + cue.offset
+
+    def clock_time(self, offset: float) -> float:
+        return self.t0 + self.paused_total + offset
+
+    def block_at(self, active: float) -> int | None:
+        for i in range(len(self.blocks) - 1, -1, -1):
+            if self.starts[i] <= active:
+                return i
+        return None
+
+    def next_due(self) -> float | None:
+        if self.paused or self.cue_index >= len(self.cues):
+            return None
+        return self.due(self.cues[self.cue_index])
+
+    def take_due(self, now: float) -> list[TimedCue]:
+        """The cues due at `now`, in order; each is taken once."""
+        out: list[TimedCue] = []
+        while not self.paused and self.cue_index < len(self.cues) and self.due(self.cues[self.cue_index]) <= now:
+            out.append(self.cues[self.cue_index])
+            self.cue_index += 1
+        return out
+
+    def pause(self, now: float) -> None:
+        if self.paused_at is None:
+            self.paused_at = now
+
+    def resume(self, now: float) -> float:
+        """Carry on; the seconds it was paused."""
+        if self.paused_at is None:
+            return 0.0
+        paused_for = now - self.paused_at
+        self.paused_total += paused_for
+        self.paused_at = None
+        return paused_for
+
+    def shift(self, seconds: float) -> None:
+        """Move everything still to come later (or earlier, when negative)."""
+        self.paused_total += seconds
+
+    def anchor_work(self, block: int, go: float) -> None:
+        """Block `block`'s start line really ended at `go`: its work counts from then."""
+        if self.paused or not 0 <= block < len(self.blocks):
+            return
+        planned = self.clock_time(self.starts[block] + self.blocks[block].lead)
+        self.shift(max(go - planned, -self.blocks[block].lead))
+
+    def anchor_start(self, start: float) -> None:
+        """The instructions really ended at `start`: the first block starts then."""
+        if not self.paused and self.cue_index == 0:
+            self.shift(start - self.clock_time(self.starts[0]))
+
+    def retime(self, blocks: list[Block], now: float) -> None:
+        """New amounts from the block we are in: keeps what was said, rebuilds what is to come."""
+        active = self.active(now)
+        current = self.block_at(active)
+        first = current if current is not None else 0
+        starts = self.starts[:first] + block_starts(blocks[first:], self.starts[first])
+        if current is not None and starts[current] + blocks[current].total < active:
+            # The new amount is already done: the block ends now and what follows starts from now.
+            starts = starts[:current + 1] + block_starts(blocks[current + 1:], active)
+        cues = build_cues(self.exercise, blocks, starts)
+        kept: list[TimedCue] = []
+        for cue in cues:
+            if cue.offset > active or (current is not None and cue.block > current):
+                kept.append(cue)
+            elif cue.block == current and cue.ends_block:
+                kept.append(TimedCue(active, cue.reply, cue.block, True))
+        said = [c for c in cues if c not in kept and c.offset <= active]
+        self.blocks, self.starts = blocks, starts
+        self.cues = said + kept
+        self.cue_index = len(said)
+
+    def end_block_now(self, i: int, now: float) -> None:
+        """Cut block i short so that it ends now; what follows moves up."""
+        active = self.active(now)
+        block = self.blocks[i]
+        done = max(0.0, active - self.starts[i] - block.lead)
+        self.blocks[i] = replace(block, seconds=done)
+        self.starts = self.starts[:i + 1] + block_starts(self.blocks[i + 1:], active)
+        said = self.cues[:self.cue_index]
+        rest = [c for c in build_cues(self.exercise, self.blocks, self.starts)
+                if c.block > i or (c.block == i and c.ends_block)]
+        self.cues = said + [replace(c, offset=active) if c.block == i else c for c in rest]
+
+    def ends_now(self, now: float) -> None:
+        """Stop the timeline where it is: nothing more is due."""
+        self.cue_index = len(self.cues)
+
+    def done_in_block(self, i: int, now: float) -> float:
+        """Seconds of work done in block i at `now` (after its start line)."""
+        return max(0.0, self.active(now) - self.starts[i] - self.blocks[i].lead)

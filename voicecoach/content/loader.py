@@ -9,8 +9,10 @@ import importlib.resources
 from pathlib import Path
 from typing import Any
 
+import re
+
 from voicecoach import limits
-from voicecoach.content.model import EXERCISES, TOPICS, Content, Exercise, Program, Topic, Value
+from voicecoach.content.model import CUE_WORDING, RECALL_WORDS, TOPICS, Content, Exercise, Program, Topic, Value
 from voicecoach.yamlfile import line_of, load_yaml_mappings
 
 SOURCES = ("article", "ours")
@@ -18,6 +20,7 @@ PROGRAM_KINDS = ("hold", "reps")
 SIDES = ("left", "right")
 NUMBER_FIELDS = ("sets", "hold_seconds", "reps", "tempo_seconds", "rest_seconds", "switch_seconds")
 REQUIRED_NUMBERS = {"hold": ("sets", "hold_seconds"), "reps": ("sets", "reps")}
+EXERCISE_ID = re.compile(r"[a-z][a-z0-9_]*")
 MAX_SPOKEN_WORDS = 20            # a sentence longer than this is hard to follow by ear
 
 
@@ -78,9 +81,11 @@ def _read(directory: Path) -> tuple[Content | None, list[str]]:
             problems.append(f"{directory}: no file has the section {key!r}")
 
     exercises = _exercises(*docs["exercises"], problems) if "exercises" in docs else {}
-    topics = _topics(*docs["topics"], exercises, problems) if "topics" in docs else {}
+    section = docs["exercises"][1] if "exercises" in docs else None
+    declared = {str(k) for k in section} if isinstance(section, dict) else set()
+    topics = _topics(*docs["topics"], exercises, declared, problems) if "topics" in docs else {}
     safety = _sentences(*docs["safety"][:2], "safety", problems, docs["safety"][2]) if "safety" in docs else ()
-    routine = _routine(*docs["routine"], problems) if "routine" in docs else ()
+    routine = _routine(*docs["routine"], declared, problems) if "routine" in docs else ()
     title = docs.get("title", (None, "", 0))[1]
     if "title" in docs and not _is_text(title):
         problems.append(f"{docs['title'][0]}:{line_of(title, docs['title'][2])}: title must be text")
@@ -124,13 +129,13 @@ def _exercises(path: Path, section: Any, line: int, problems: list[str]) -> dict
         return out
     for ex_id, body in section.items():
         where = f"{path}:{line_of(ex_id)}"
-        if ex_id not in EXERCISES:
-            problems.append(f"{where}: unknown exercise {ex_id!r} (expected one of {', '.join(EXERCISES)})")
+        if not isinstance(ex_id, str) or not EXERCISE_ID.fullmatch(ex_id):
+            problems.append(f"{where}: exercise id {ex_id!r} must be lower case letters, digits and _")
             continue
         if not isinstance(body, dict):
             problems.append(f"{where}: exercise {ex_id!r} must be a mapping")
             continue
-        _unknown_keys(path, body, {"name", "why", "steps", "program", "cues"}, ex_id, problems)
+        _unknown_keys(path, body, {"name", "short_name", "unit", "recall", "why", "steps", "program", "cues"}, ex_id, problems)
         missing = [k for k in ("name", "why", "steps", "program") if k not in body]
         if missing:
             problems.append(f"{where}: exercise {ex_id!r} is missing {', '.join(missing)}")
@@ -138,18 +143,44 @@ def _exercises(path: Path, section: Any, line: int, problems: list[str]) -> dict
         if not _is_text(body["name"]):
             problems.append(f"{path}:{line_of(body['name'], _key_line(body, 'name'))}: {ex_id}: name must be text, not {body['name']!r}")
         program = _program(path, ex_id, body["program"], _key_line(body, "program"), problems)
-        cues = body.get("cues") or {}
-        if not isinstance(cues, dict) or not all(_is_text(v) for v in cues.values()):
-            problems.append(f"{path}:{line_of(cues, _key_line(body, 'cues'))}: {ex_id}: cues must map cue names to text")
-            cues = {}
+        cues = _cue_wording(path, ex_id, body, problems)
+        for key in ("short_name", "unit", "recall"):
+            if key in body and not _is_text(body[key]):
+                problems.append(f"{path}:{_key_line(body, key)}: {ex_id}: {key} must be text, not {body[key]!r}")
+        recall = str(body.get("recall") or "")
+        if set(re.findall(r"{(\w+)}", recall)) - set(RECALL_WORDS):
+            problems.append(f"{path}:{_key_line(body, 'recall')}: {ex_id}: recall may use {{amount}} only")
+            recall = ""
         if program is not None and _is_text(body["name"]):
             why = _sentences(path, body["why"], f"{ex_id} why", problems, _key_line(body, "why"))
             steps = _sentences(path, body["steps"], f"{ex_id} steps", problems, _key_line(body, "steps"))
-            out[ex_id] = Exercise(ex_id, str(body["name"]), why, steps, program,
-                                  {str(k): str(v) for k, v in cues.items()})
-    for ex_id in EXERCISES:
-        if ex_id not in section:
-            problems.append(f"{path}:{line_of(section)}: exercises: {ex_id!r} is missing")
+            out[ex_id] = Exercise(ex_id, str(body["name"]), why, steps, program, cues,
+                                  unit_name=str(body.get("unit") or ""), short=str(body.get("short_name") or ""),
+                                  recall=recall)
+    if not section:
+        problems.append(f"{path}:{line_of(section, line)}: exercises: there are none")
+    return out
+
+
+def _cue_wording(path: Path, ex_id: str, body: dict, problems: list[str]) -> dict[str, str]:
+    """An exercise's own cue wording: known cue names, text, and only the words each may fill in."""
+    cues = body.get("cues") or {}
+    where = f"{path}:{line_of(cues, _key_line(body, 'cues'))}"
+    if not isinstance(cues, dict) or not all(_is_text(v) for v in cues.values()):
+        problems.append(f"{where}: {ex_id}: cues must map cue names to text")
+        return {}
+    out = {}
+    for name, text in cues.items():
+        where = f"{path}:{line_of(name, line_of(cues))}"
+        if name not in CUE_WORDING:
+            problems.append(f"{where}: {ex_id}: unknown cue {name!r} (expected one of {', '.join(CUE_WORDING)})")
+            continue
+        used = set(re.findall(r"{(\w+)}", text))
+        if used - set(CUE_WORDING[name]):
+            problems.append(f"{where}: {ex_id}: cue {name} may use {{{'}, {'.join(CUE_WORDING[name])}}}, "
+                            f"not {{{'}, {'.join(sorted(used - set(CUE_WORDING[name])))}}}")
+            continue
+        out[str(name)] = str(text)
     return out
 
 
@@ -196,7 +227,8 @@ def _value(path: Path, ex_id: str, name: str, raw: Any, problems: list[str], key
     return Value(float(number), str(source))
 
 
-def _topics(path: Path, section: Any, line: int, exercises: dict[str, Exercise], problems: list[str]) -> dict[str, Topic]:
+def _topics(path: Path, section: Any, line: int, exercises: dict[str, Exercise], declared: set[str],
+            problems: list[str]) -> dict[str, Topic]:
     out: dict[str, Topic] = {}
     if not isinstance(section, dict):
         problems.append(f"{path}:{line_of(section, line)}: topics must be a mapping of topic ids")
@@ -223,7 +255,7 @@ def _topics(path: Path, section: Any, line: int, exercises: dict[str, Exercise],
                                 f"exercise must be an exercise id, not {body['exercise']!r}")
                 continue
             exercise = exercises.get(body["exercise"])
-            if exercise is None and body["exercise"] in EXERCISES:
+            if exercise is None and body["exercise"] in declared:
                 continue                  # the exercise itself is broken and already reported
             if exercise is None:
                 problems.append(f"{path}:{line_of(body['exercise'])}: topic {topic_id!r}: unknown exercise {body['exercise']!r}")
@@ -238,25 +270,30 @@ def _topics(path: Path, section: Any, line: int, exercises: dict[str, Exercise],
     return out
 
 
-def _routine(path: Path, value: Any, line: int, problems: list[str]) -> tuple[str, ...]:
+def _routine(path: Path, value: Any, line: int, declared: set[str], problems: list[str]) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         problems.append(f"{path}:{line_of(value, line)}: routine must be a list of exercise ids")
         return ()
     for ex_id in value:
-        if ex_id not in EXERCISES:
+        if not isinstance(ex_id, str) or ex_id not in declared:
             problems.append(f"{path}:{line_of(ex_id, line_of(value))}: routine: unknown exercise {ex_id!r} "
-                            f"(expected one of {', '.join(EXERCISES)})")
+                            f"(expected one of {', '.join(sorted(declared))})")
     return tuple(str(v) for v in value)
 
 
 def program_summary(exercise: Exercise) -> str:
-    """One spoken sentence on how the coach times the exercise."""
+    """One spoken sentence on how the coach times the exercise, amounts first in words."""
+    from voicecoach.words import say_number, say_seconds
+
     p = exercise.program
     sets = int(p.sets.value)
     each = " on each side" if p.sides else ""
-    set_part = f"{sets} sets of " if sets > 1 else ""
+    set_part = f"{say_number(sets)} sets of " if sets > 1 else ""
     if p.kind == "hold":
         assert p.hold_seconds is not None
-        return f"In the routine I time {set_part}{int(p.hold_seconds.value)} seconds{each}."
+        action = exercise.cues.get("hold_start", "Hold for {duration}.").rstrip(".")
+        duration = say_seconds(p.hold_seconds.value)
+        action = action.format(duration=f"{set_part}{duration}", count="", unit=exercise.unit)
+        return f"{action[:1].upper()}{action[1:]}{each}."
     assert p.reps is not None
-    return f"In the routine we do {set_part}{int(p.reps.value)} reps{each}."
+    return f"Do {set_part}{say_number(int(p.reps.value))} {exercise.unit}{each}."

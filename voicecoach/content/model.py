@@ -7,7 +7,11 @@ TOPICS = (
     "anatomy", "causes", "overuse", "poor_form", "weak_glutes", "exercises",
     "foam_rolling", "glute_bridge", "lateral_band_walk", "it_band_stretch", "safety",
 )
-EXERCISES = ("foam_rolling", "glute_bridge", "lateral_band_walk", "it_band_stretch")
+# Cue wording an exercise may set in exercises.yaml (`cues:`), with the words it may fill in.
+CUE_WORDING = {"hold_start": ("duration", "count", "unit")}
+# How an answer about the last session recalls the exercise ("holding the stretch for {amount}").
+RECALL_WORDS = ("amount",)
+DEFAULT_UNITS = {"hold": "seconds", "reps": "reps"}
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,24 @@ class Exercise:
     why: tuple[str, ...]         # short spoken sentences: why it helps (article)
     steps: tuple[str, ...]       # short spoken sentences: how to do it (article)
     program: Program
-    cues: dict[str, str] = field(default_factory=dict)  # optional per-exercise cue wording
+    cues: dict[str, str] = field(default_factory=dict)  # optional per-exercise cue wording (CUE_WORDING)
+    unit_name: str = ""          # what one amount is called, plural ("steps"); default by kind
+    short: str = ""              # a short name for tables ("band walks"); default the name
+    recall: str = ""             # "holding the stretch for {amount}": how answers about history recall it
+
+    @property
+    def unit(self) -> str:
+        """ "seconds" for holds, "reps" for reps, unless the content names it ("steps")."""
+        return self.unit_name or DEFAULT_UNITS[self.program.kind]
+
+    @property
+    def short_name(self) -> str:
+        name = self.short or self.name
+        return name[4:] if name.startswith("the ") else name
+
+    @property
+    def is_hold(self) -> bool:
+        return self.program.kind == "hold"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from voicecoach.coach.timeline import say_number, say_seconds
-from voicecoach.history.store import SessionSummary
+from voicecoach.words import say_number, say_seconds
+from voicecoach.history.summary import SessionSummary
 
 WHAT = ("last_session", "week", "streak", "progress")
 PROGRESS_SESSIONS = 6          # "am I getting better" compares up to this many recent sessions
@@ -17,9 +17,10 @@ NOTHING_YET = "We haven't done a session together yet. Say start to do the first
 
 
 def answer_history_question(what: str, history: list[SessionSummary], now: float,
-                            names: dict[str, str] | None = None) -> str:
+                            names: dict[str, str] | None = None, recalls: dict[str, str] | None = None) -> str:
     """`what` is one of WHAT (anything else is taken as last_session); `names` maps exercise
-    ids to spoken names (the content's), with the ids made readable otherwise."""
+    ids to spoken names (the content's), with the ids made readable otherwise; `recalls` maps
+    them to the content's phrase for the amount done ("holding the stretch for {amount}")."""
     sessions = [s for s in history if s.active and s.started_at <= now]
     if not sessions:
         return NOTHING_YET
@@ -29,7 +30,7 @@ def answer_history_question(what: str, history: list[SessionSummary], now: float
         return _streak(sessions, now)
     if what == "progress":
         return _progress(sessions[-PROGRESS_SESSIONS:], names or {})
-    return _last_session(sessions[-1], now, names or {})
+    return _last_session(sessions[-1], now, names or {}, recalls or {})
 
 
 def _day(t: float) -> dt.date:
@@ -82,14 +83,15 @@ def _name(exercise: str, names: dict[str, str]) -> str:
     return names.get(exercise, exercise.replace("_", " "))
 
 
-def _last_session(last: SessionSummary, now: float, names: dict[str, str]) -> str:
+def _last_session(last: SessionSummary, now: float, names: dict[str, str], recalls: dict[str, str]) -> str:
     results = last.results
     first = f"Your last session was {_when(last.started_at, now)}"
     if results:
         first += f": you did {_plural(len(results), 'exercise')}"
-        stretch = results.get("it_band_stretch")
-        if stretch:
-            first += f", holding the stretch for {say_seconds(max(stretch))}"
+        recalled = [(recalls[e], max(amounts)) for e, amounts in results.items() if e in recalls]
+        if recalled:
+            phrase, amount = recalled[-1]
+            first += ", " + phrase.format(amount=say_seconds(amount))
     if last.painful:
         where = next((p.exercise for p in last.pains if p.exercise), None)
         during = f" during {_name(where, names)}" if where else ""

@@ -11,21 +11,59 @@ import csv
 import datetime as dt
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from voicecoach.content.model import Content
 from voicecoach.history.store import (
-    WITHOUT_HISTORY, HistoryError, SessionSummary, forget, is_our_history, open_history, real_path,
+    WITHOUT_HISTORY, HistoryError, forget, is_our_history, open_history, real_path,
 )
+from voicecoach.history.summary import SessionSummary
 
 SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-=+*#@"
 PAIN_MARK, ASCII_PAIN_MARK = "✗", "X"
 NO_DATA = "·"
-SHORT_NAMES = {"it_band_stretch": "IT band stretch", "foam_rolling": "foam rolling",
-               "glute_bridge": "glute bridges", "lateral_band_walk": "band walks"}
-HOLD_EXERCISES = ("it_band_stretch", "foam_rolling")     # the rest count reps
-CHART_ORDER = ("foam_rolling", "glute_bridge", "lateral_band_walk", "it_band_stretch")
+TABLE_WIDTH = 80                 # the table fits an ordinary terminal
+PARTLY = "*"                     # marks an amount only partly done (the side was cut short)
+
+
+@dataclass(frozen=True)
+class Column:
+    """An exercise as the table and chart show it; from the content, or from its id when the
+    content no longer has it."""
+
+    id: str
+    short_name: str
+    unit: str                    # "seconds", "reps", "steps", ...
+
+    @property
+    def abbreviation(self) -> str:
+        return "s" if self.unit == "seconds" else self.unit
+
+
+def columns(content: Content | None, sessions: list[SessionSummary] = ()) -> list[Column]:
+    """The routine's exercises in order, then any other the content or the sessions name."""
+    out: dict[str, Column] = {}
+    if content is not None:
+        order = list(content.routine) + [e for e in content.exercises if e not in content.routine]
+        for exercise_id in order:
+            exercise = content.exercises[exercise_id]
+            out[exercise_id] = Column(exercise_id, exercise.short_name, exercise.unit)
+    for s in sessions:
+        for exercise_id in [*s.results, *s.partial_results]:
+            out.setdefault(exercise_id, Column(exercise_id, exercise_id.replace("_", " "), "times"))
+    return list(out.values())
+
+
+def _content() -> Content | None:
+    from voicecoach.content.loader import ContentError, load_content
+
+    try:
+        return load_content()
+    except ContentError:
+        return None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,15 +103,17 @@ def run(args: argparse.Namespace) -> int:
         recorder.close()
         problems += [f"session {s.id} has a time no calendar holds ({s.started_at:g})"
                      for s in sessions if _local_time(s.started_at) is None]
+    content = _content()
+    units = {c.id: c.unit for c in columns(content, sessions)}
     if args.json:
-        json.dump({"database": str(path), "sessions": [as_json(s) for s in sessions]}, sys.stdout, indent=2)
+        json.dump({"database": str(path), "sessions": [as_json(s, units) for s in sessions]}, sys.stdout, indent=2)
         print()
     elif args.csv:
-        write_csv(sessions, sys.stdout)
+        write_csv(sessions, sys.stdout, units)
     elif not sessions and not problems:
         print(f"No sessions recorded yet ({path}).")
     elif sessions:
-        show(sessions, sys.stdout)
+        show(sessions, sys.stdout, content)
     if problems:
         # One line: what could not be shown, after what could.
         print(f"voicecoach: the history database {path} is damaged: {'; '.join(problems)}; "
@@ -129,14 +169,14 @@ def _iso(t: float | None) -> str | None:
     return local.isoformat(timespec="seconds") if local is not None else None
 
 
-def unit_of(exercise: str) -> str:
-    return "seconds" if exercise in HOLD_EXERCISES else "reps"
-
-
-def as_json(s: SessionSummary) -> dict:
+def as_json(s: SessionSummary, units: dict[str, str] | None = None) -> dict:
+    units = units or {}
     return {
         "id": s.id, "started": _iso(s.started_at), "ended": _iso(s.ended_at), "end_reason": s.end_reason,
-        "done": [{"exercise": r.exercise, "side": r.side, "amount": r.amount, "unit": unit_of(r.exercise)} for r in s.done],
+        "done": [{"exercise": r.exercise, "side": r.side, "amount": r.amount, "unit": units.get(r.exercise, "")}
+                 for r in s.done],
+        "partly_done": [{"exercise": r.exercise, "side": r.side, "amount": r.amount,
+                         "unit": units.get(r.exercise, "")} for r in s.partial],
         "pain_reports": [{"time": _iso(p.at), "exercise": p.exercise, "text": p.text} for p in s.pains],
         "skipped": s.skipped, "pauses": s.pauses, "paused_seconds": round(s.paused_seconds, 1),
     }
@@ -145,13 +185,17 @@ def as_json(s: SessionSummary) -> dict:
 CSV_COLUMNS = ("session", "started", "what", "exercise", "side", "amount", "unit", "time", "text")
 
 
-def write_csv(sessions: list[SessionSummary], out: IO[str]) -> None:
+def write_csv(sessions: list[SessionSummary], out: IO[str], units: dict[str, str] | None = None) -> None:
+    units = units or {}
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for s in sessions:
         started = _iso(s.started_at)
         for r in s.done:
-            writer.writerow([s.id, started, "done", r.exercise, r.side or "", f"{r.amount:g}", unit_of(r.exercise), "", ""])
+            writer.writerow([s.id, started, "done", r.exercise, r.side or "", f"{r.amount:g}", units.get(r.exercise, ""), "", ""])
+        for r in s.partial:
+            writer.writerow([s.id, started, "partly done", r.exercise, r.side or "", f"{r.amount:g}",
+                             units.get(r.exercise, ""), "", ""])
         for p in s.pains:
             writer.writerow([s.id, started, "pain", p.exercise or "", "", "", "", _iso(p.at), p.text])
         for exercise in s.skipped:
@@ -172,15 +216,36 @@ def _amount(s: SessionSummary, exercise: str) -> float | None:
     return max(amounts) if amounts else None
 
 
-def table_rows(sessions: list[SessionSummary]) -> tuple[list[str], list[list[str]]]:
-    header = ["started"] + [SHORT_NAMES[e] for e in CHART_ORDER] + ["pauses", "skipped", "pain", "ended"]
+def _cell(s: SessionSummary, column: Column) -> str:
+    amount = _amount(s, column.id)
+    if amount is not None:
+        return f"{amount:g} {column.abbreviation}" if column.unit == "seconds" else f"{amount:g}"
+    partly = s.partial_results.get(column.id)
+    if partly:
+        value = f"{max(partly):g}"
+        return (f"{value} {column.abbreviation}" if column.unit == "seconds" else value) + PARTLY
+    return "-"
+
+
+def _two_lines(label: str) -> str:
+    """A column heading on two lines at its last space, so the table stays narrow."""
+    head, _, tail = label.rpartition(" ")
+    return f"{head}\n{tail}" if head else label
+
+
+def table_rows(sessions: list[SessionSummary], content: Content | None = None) -> tuple[list[str], list[list[str]]]:
+    """The sessions the spoken answers count (something was done or pain was reported), one row each.
+    Exercise headings name the unit where it is not seconds ("glute bridges (reps)")."""
+    shown = columns(content, sessions)
+    header = ["started"] + [c.short_name if c.unit == "seconds" else f"{c.short_name} ({c.unit})" for c in shown] \
+        + ["pauses", "skipped", "pain", "ended"]
     rows = []
     for s in sessions:
+        if not s.active:
+            continue
         started = _local_time(s.started_at)
-        cells = [started.strftime("%Y-%m-%d %H:%M") if started is not None else "?"]
-        for exercise in CHART_ORDER:
-            amount = _amount(s, exercise)
-            cells.append("-" if amount is None else f"{amount:g} {'s' if exercise in HOLD_EXERCISES else 'reps'}")
+        cells = [started.strftime("%m-%d %H:%M") if started is not None else "?"]
+        cells += [_cell(s, column) for column in shown]
         cells += [str(s.pauses), str(len(s.skipped)), str(len(s.pains)), s.end_reason or "-"]
         rows.append(cells)
     return header, rows
@@ -200,18 +265,19 @@ def sparkline(values: list[float | None], ascii_only: bool = False) -> str:
     return "".join(out)
 
 
-def chart_lines(sessions: list[SessionSummary], ascii_only: bool = False) -> list[str]:
+def chart_lines(sessions: list[SessionSummary], ascii_only: bool = False, content: Content | None = None) -> list[str]:
     """A sparkline a exercise (most done on a side, each session), pain marked under it."""
-    label_width = max(len(n) for n in SHORT_NAMES.values())
+    shown = columns(content, sessions)
+    label_width = max([len(c.short_name) for c in shown] + [len("pain")])
     lines = []
-    for exercise in CHART_ORDER:
-        values = [_amount(s, exercise) for s in sessions]
+    for column in shown:
+        values = [_amount(s, column.id) for s in sessions]
         known = [v for v in values if v is not None]
         if not known:
             continue
-        unit = "s held" if exercise in HOLD_EXERCISES else "reps"
+        unit = "s held" if column.unit == "seconds" else column.unit
         span = f"{min(known):g}" if min(known) == max(known) else f"{min(known):g} to {max(known):g}"
-        lines.append(f"{SHORT_NAMES[exercise]:<{label_width}}  {sparkline(values, ascii_only)}  {span} {unit}")
+        lines.append(f"{column.short_name:<{label_width}}  {sparkline(values, ascii_only)}  {span} {unit}")
     mark = ASCII_PAIN_MARK if ascii_only else PAIN_MARK
     pains = "".join(mark if s.painful else " " for s in sessions)
     reports = sum(len(s.pains) for s in sessions)
@@ -232,35 +298,61 @@ def _can_draw(out: IO[str]) -> bool:
     return True
 
 
-def show(sessions: list[SessionSummary], out: IO[str]) -> None:
-    """The table and chart: with rich on a terminal, plain aligned text otherwise."""
-    header, rows = table_rows(sessions)
+def show(sessions: list[SessionSummary], out: IO[str], content: Content | None = None) -> None:
+    """The table and chart: with rich on a terminal, plain aligned text otherwise; both fit 80 columns."""
+    content = content if content is not None else _content()
+    header, rows = table_rows(sessions, content)
     ascii_only = not _can_draw(out)
-    chart = chart_lines(sessions, ascii_only)
+    sessions = [s for s in sessions if s.active]
+    chart = chart_lines(sessions, ascii_only, content) if sessions else []
     title = f"Progress over the last {len(sessions)} session{'s' if len(sessions) != 1 else ''} (oldest on the left)"
+    widths = [max([len(r[i]) for r in rows] + [max(len(w) for w in h.split())]) for i, h in enumerate(header)]
+    headings = [_wrap(h, w) for h, w in zip(header, widths)]
+    partly = any(PARTLY in cell for row in rows for cell in row)
+    note = f"{PARTLY} partly done: the side was cut short" if partly else ""
     if out.isatty():
+        from rich import box
         from rich.console import Console
         from rich.table import Table
         from rich.text import Text
 
-        console = Console(file=out)
-        table = Table(title="Recent sessions")
-        for column in header:
-            table.add_column(column, justify="left" if column in ("started", "ended") else "right")
+        console = Console(file=out, width=TABLE_WIDTH, highlight=False)
+        table = Table(title="Recent sessions", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
+                      show_edge=False, collapse_padding=True)
+        for heading, column, width in zip(headings, header, widths):
+            table.add_column("\n".join(heading), justify="left" if column in ("started", "ended") else "right",
+                             no_wrap=True, min_width=width)
         for row in rows:
             table.add_row(*row, style="red" if row[-2] != "0" else None)
         console.print(table)
+        if note:
+            console.print(note)
         console.print(title + ":", style="bold")
         for line in chart:
             text = Text("  " + line)
             text.highlight_regex(PAIN_MARK if not ascii_only else ASCII_PAIN_MARK, "bold red")
             console.print(text)
         return
-    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip(), file=out)
+    depth = max(len(h) for h in headings)
+    for k in range(depth):                       # headings aligned at the bottom, over their column
+        cells = [h[k - (depth - len(h))] if k >= depth - len(h) else "" for h in headings]
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip(), file=out)
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=out)
+    if note:
+        print(note, file=out)
     print(file=out)
     print(title + ":", file=out)
     for line in chart:
         print("  " + line.rstrip(), file=out)
+
+
+def _wrap(heading: str, width: int) -> list[str]:
+    """A heading in lines of at most `width` characters, broken between words."""
+    lines: list[str] = []
+    for word in heading.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines

@@ -8,16 +8,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
-from voicecoach.coach.session import Proposal
-from voicecoach.coach.timeline import say_number, say_seconds
-from voicecoach.content.model import EXERCISES, Content, Exercise
-from voicecoach.history.store import SessionSummary
+from voicecoach.plan import Proposal
+from voicecoach.words import say_number, say_seconds
+from voicecoach.content.model import Content, Exercise
+from voicecoach.history.summary import SessionSummary
 from voicecoach.yamlfile import YamlError, line_of, load_yaml
 
 DAY = 86400.0
 ACTIONS = ("start_light", "step_down", "step_up", "keep")
+EASIER = ("start_light", "step_down")
 CONDITIONS: dict[str, tuple[type, ...]] = {
     "pain_last_session": (bool,),
     "days_since_last_session_at_least": (int, float),
@@ -64,9 +65,13 @@ def default_rules_path() -> Path:
 
 # ----- loading --------------------------------------------------------------------------
 
-def load_rules(path: Path | None = None) -> Rules:
-    """Read and check the rules file, or raise RulesError naming the file and line."""
+def load_rules(path: Path | None = None, exercise_ids: Iterable[str] | None = None) -> Rules:
+    """Read and check the rules file, or raise RulesError naming the file and line.
+
+    Step names must be exercises of the content (`exercise_ids`; by default the content
+    beside the rules file, or the installed content)."""
     path = Path(path) if path else default_rules_path()
+    known = tuple(exercise_ids) if exercise_ids is not None else _content_exercise_ids(path)
     try:
         doc = load_yaml(path)
     except YamlError as exc:
@@ -79,7 +84,7 @@ def load_rules(path: Path | None = None) -> Rules:
     for key in ("steps", "rules"):
         if key not in section:
             raise RulesError(f"{path}:{line_of(section, 1)}: the progression section needs {key!r}")
-    steps = _read_steps(path, section["steps"])
+    steps = _read_steps(path, section["steps"], known)
     rules = tuple(_read_rule(path, raw, index) for index, raw in enumerate(_list(path, section["rules"], "rules")))
     if not rules:
         raise RulesError(f"{path}:{line_of(section['rules'], 1)}: there are no rules")
@@ -110,14 +115,24 @@ def _number(path: Path, value: Any, where: Any, what: str) -> float:
     return float(value)
 
 
-def _read_steps(path: Path, raw: Any) -> dict[str, Steps]:
+def _content_exercise_ids(path: Path) -> tuple[str, ...] | None:
+    from voicecoach.content.loader import ContentError, default_content_dir, load_content
+
+    directory = path.parent if (path.parent / "exercises.yaml").exists() else default_content_dir()
+    try:
+        return tuple(load_content(directory).exercises)
+    except ContentError:
+        return None                   # the content's own check reports it
+
+
+def _read_steps(path: Path, raw: Any, known: tuple[str, ...] | None) -> dict[str, Steps]:
     if not isinstance(raw, dict):
         raise RulesError(f"{path}:{line_of(raw)}: steps must map exercise ids to step, lowest and highest")
     steps = {}
     for exercise, values in raw.items():
-        if exercise not in EXERCISES:
+        if known is not None and exercise not in known:
             raise RulesError(f"{path}:{line_of(exercise)}: unknown exercise {exercise!r} "
-                             f"(expected one of {', '.join(EXERCISES)})")
+                             f"(expected one of {', '.join(known)})")
         if not isinstance(values, dict):
             raise RulesError(f"{path}:{line_of(exercise)}: {exercise} needs step, lowest and highest")
         _no_unknown_keys(path, values, STEP_KEYS, exercise)
@@ -169,6 +184,12 @@ def amount_key(exercise: Exercise) -> str:
 def standard_amount(exercise: Exercise) -> float:
     value = exercise.program.hold_seconds if exercise.program.kind == "hold" else exercise.program.reps
     return float(value.value) if value is not None else 0.0
+
+
+def article_amount(exercise: Exercise) -> float | None:
+    """The article's own amount for the exercise (the 30 second stretch), or None when it gives none."""
+    value = exercise.program.hold_seconds if exercise.program.kind == "hold" else exercise.program.reps
+    return float(value.value) if value is not None and value.source == "article" else None
 
 
 def current_levels(sessions: list[SessionSummary], content: Content) -> dict[str, float]:
@@ -225,6 +246,7 @@ def _apply(rule: Rule, steps: dict[str, Steps], sessions: list[SessionSummary], 
     today = {}
     for exercise_id, level in levels.items():
         standard = standard_amount(content.exercises[exercise_id])
+        article = article_amount(content.exercises[exercise_id])
         limits = steps.get(exercise_id)
         if rule.then == "start_light":
             amount = min(level, standard)
@@ -234,6 +256,8 @@ def _apply(rule: Rule, steps: dict[str, Steps], sessions: list[SessionSummary], 
             amount = max(level, min(level + limits.step, limits.highest))
         else:
             amount = level
+        if rule.then in EASIER and article is not None:
+            amount = min(amount, article)     # an easier plan never asks more than the article does
         today[exercise_id] = float(round(amount))
     return today
 

@@ -18,11 +18,11 @@ import os
 import sqlite3
 import stat
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from voicecoach.coach.events import CoachEvent
+from voicecoach.history.summary import PainReport, SessionSummary, SideResult
 
 log = logging.getLogger(__name__)
 
@@ -268,52 +268,6 @@ def _migrate(db: sqlite3.Connection) -> None:
         db.execute(f"PRAGMA application_id = {APPLICATION_ID}")    # a current schema from before the id
 
 
-@dataclass(frozen=True)
-class SideResult:
-    exercise: str
-    side: str | None
-    amount: float            # seconds held, or reps done
-
-
-@dataclass(frozen=True)
-class PainReport:
-    at: float                # seconds since the epoch
-    exercise: str | None     # None: reported while no exercise was running
-    text: str = ""
-
-
-@dataclass
-class SessionSummary:
-    """One session as the planner, the answers and the history command see it."""
-
-    id: int
-    started_at: float
-    ended_at: float | None = None
-    end_reason: str | None = None
-    done: list[SideResult] = field(default_factory=list)
-    pains: list[PainReport] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    pauses: int = 0
-    paused_seconds: float = 0.0
-
-    @property
-    def results(self) -> dict[str, list[float]]:
-        """Exercise -> the amount done on each side, in order."""
-        out: dict[str, list[float]] = {}
-        for result in self.done:
-            out.setdefault(result.exercise, []).append(result.amount)
-        return out
-
-    @property
-    def painful(self) -> bool:
-        return bool(self.pains)
-
-    @property
-    def active(self) -> bool:
-        """Something happened: a side was done or pain was reported (not just started and left)."""
-        return bool(self.done or self.pains)
-
-
 class HistoryRecorder:
     """An EventListener that writes each event in its own transaction."""
 
@@ -328,6 +282,7 @@ class HistoryRecorder:
         self.failed: str | None = None
         self.session_id: int | None = None
         self._names: dict[str, str] = {}        # exercise id -> spoken name, once content is seen
+        self._recalls: dict[str, str] = {}      # exercise id -> "holding the stretch for {amount}"
         self._origin: tuple[float, float] | None = None   # (wall time, session clock) at session start
 
     def _time_of(self, event: CoachEvent) -> float:
@@ -389,13 +344,15 @@ class HistoryRecorder:
         from voicecoach.history.progression import propose_plan
 
         self._names = {exercise.id: exercise.name for exercise in content.exercises.values()}
+        self._recalls = {exercise.id: exercise.recall for exercise in content.exercises.values()
+                         if exercise.recall and exercise.is_hold}
         return propose_plan(self.sessions(limit=60), content, self.wall_clock())
 
     def answer(self, what: str) -> str:
         """One or two spoken sentences: what is last_session, week or streak."""
         from voicecoach.history.answers import answer_history_question
 
-        return answer_history_question(what, self.sessions(), self.wall_clock(), self._names)
+        return answer_history_question(what, self.sessions(), self.wall_clock(), self._names, self._recalls)
 
     def close(self) -> None:
         self.db.close()
@@ -442,11 +399,13 @@ def read_sessions(db: sqlite3.Connection, limit: int | None = None,
     except sqlite3.Error as exc:
         unreadable("what was done", exc)
     try:
-        for session_id, kind, exercise, value in db.execute(
-                f"SELECT session_id, kind, exercise, value FROM events WHERE session_id IN ({marks}) "
-                "AND kind IN ('skipped', 'paused', 'resumed') ORDER BY id", ids):
+        for session_id, kind, exercise, side, value in db.execute(
+                f"SELECT session_id, kind, exercise, side, value FROM events WHERE session_id IN ({marks}) "
+                "AND kind IN ('skipped', 'paused', 'resumed', 'side_partial') ORDER BY id", ids):
             summary = summaries[session_id]
-            if kind == "skipped" and exercise:
+            if kind == "side_partial" and exercise and _is_time(value):
+                summary.partial.append(SideResult(exercise, side, value))
+            elif kind == "skipped" and exercise:
                 summary.skipped.append(exercise)
             elif kind == "paused":
                 summary.pauses += 1
