@@ -220,3 +220,17 @@ def test_the_reader_can_be_switched_off_by_environment():
                             capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
     row = json.loads(result.stdout)
     assert (row["intent"], row["by"]) == ("none", "template") and result.stderr == ""
+
+
+def test_a_reader_that_fails_in_the_background_says_so_once(tmp_path):
+    from voicecoach.intents.understand import StatisticalReader
+
+    said = []
+
+    def broken_examples():
+        raise ValueError("training.tsv:3: expected text<TAB>label<TAB>slots")
+
+    reader = StatisticalReader(broken_examples, tmp_path, notify=said.append).start_loading()
+    assert reader.wait(10)
+    assert not reader.ready and len(said) == 1 and "training.tsv:3" in said[0] and "templates alone" in said[0]
+    assert understand("start the stretch", CATALOG, None, reader).intent == "start"

@@ -300,9 +300,13 @@ def _statistical_reader(args: argparse.Namespace, catalog, content=None, backgro
     from voicecoach.intents.understand import open_reader
 
     content = content if content is not None else _content()
-    reader, notice = open_reader(catalog, content.topic_texts(), settings_of(args).reader_model, background)
+    def say(line: str) -> None:
+        print(f"voicecoach: {line}", file=sys.stderr)
+
+    reader, notice = open_reader(catalog, content.topic_texts(), settings_of(args).reader_model, background,
+                                 notify=say)
     if notice:
-        print(f"voicecoach: {notice}", file=sys.stderr)
+        say(notice)
     return reader
 
 

@@ -26,7 +26,7 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.classifier import Example, IntentClassifier, examples_hash, train
@@ -103,11 +103,14 @@ class StatisticalReader:
     """The classifier, trained once from its examples and cached on disk by their hash.
 
     `start_loading()` trains or loads it in the background; until `ready`, `understand`
-    reads with the templates alone."""
+    reads with the templates alone. `examples` may be a callable, so that gathering them
+    (reading the training lines, expanding the templates) happens in the background too;
+    `notify` hears, in one line, why the reader is unavailable when loading fails."""
 
-    def __init__(self, examples: Sequence[Example], cache_dir: Path | None = None,
-                 model_file: Path | None = None) -> None:
-        self.examples = list(examples)
+    def __init__(self, examples: Sequence[Example] | Callable[[], Sequence[Example]], cache_dir: Path | None = None,
+                 model_file: Path | None = None, notify: Callable[[str], None] | None = None) -> None:
+        self._examples = examples
+        self.notify = notify
         self.cache_dir = cache_dir
         self.model_file = model_file
         self.classifier: IntentClassifier | None = None
@@ -118,6 +121,12 @@ class StatisticalReader:
     @property
     def ready(self) -> bool:
         return self.classifier is not None
+
+    @property
+    def examples(self) -> list[Example]:
+        if callable(self._examples):
+            self._examples = list(self._examples())
+        return list(self._examples)
 
     def start_loading(self) -> "StatisticalReader":
         threading.Thread(target=self.load, name="reader-load", daemon=True).start()
@@ -131,16 +140,19 @@ class StatisticalReader:
         started = time.perf_counter()
         try:
             self.classifier = self._load_or_train()
-        except Exception as exc:  # a broken model file or cache: the templates answer alone
+        except Exception as exc:  # a broken model file, cache or training file: the templates answer alone
             self.error = f"the statistical reader is unavailable ({' '.join(str(exc).split()) or type(exc).__name__})"
         self.load_seconds = time.perf_counter() - started
         self._loaded.set()
+        if self.error and self.notify is not None:
+            self.notify(f"{self.error}; reading with the templates alone")
         return self
 
     def _load_or_train(self) -> IntentClassifier:
         if self.model_file is not None:
             return IntentClassifier.load(self.model_file)
-        digest = examples_hash(self.examples)
+        examples = self.examples
+        digest = examples_hash(examples)
         cached = self.cache_dir / f"reader-{digest}.npz" if self.cache_dir else None
         if cached is not None and cached.exists():
             try:
@@ -149,7 +161,7 @@ class StatisticalReader:
                     return classifier
             except (OSError, ValueError, KeyError):
                 pass                      # a damaged cache is trained again
-        classifier = train(self.examples)
+        classifier = train(examples)
         if cached is not None:
             _save_atomically(classifier, cached)
         return classifier
@@ -164,13 +176,15 @@ READER_OFF = "off"
 
 
 def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = None, model: str | None = None,
-                background: bool = True, cache_dir: Path | None = None) -> tuple[StatisticalReader | None, str | None]:
+                background: bool = True, cache_dir: Path | None = None,
+                notify: Callable[[str], None] | None = None) -> tuple[StatisticalReader | None, str | None]:
     """The statistical reader (loading, or loaded) and a one-line notice when there is none.
 
     `model` is the resolved `reader_model` setting (`--reader-model FILE`,
     $VOICECOACH_READER_MODEL or `reader_model:` in the config file): a saved classifier to
     use, or "off" to read with the templates alone. By default (None) the classifier is
-    trained from the shipped examples once and cached in the user's cache folder.
+    trained from the shipped examples once and cached in the user's cache folder. Loading in
+    the background, a failure later reaches `notify` as one line.
     """
     if model is not None and str(model).strip().lower() == READER_OFF:
         return None, None
@@ -178,15 +192,12 @@ def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = 
     source = getattr(model, "source", "the settings")
     if model_file is not None and not model_file.is_file():
         return None, f"the reader model from {source} ({model_file}) is not a file; reading with the templates alone"
-    try:
-        lines = read_training_lines()
-    except (OSError, ValueError) as exc:
-        return None, f"the reader's training lines are broken ({exc}); reading with the templates alone"
     if cache_dir is None and model_file is None:
         from platformdirs import user_cache_dir
 
         cache_dir = Path(user_cache_dir("voicecoach"))
-    reader = StatisticalReader(training_examples(catalog, lines, article), cache_dir, model_file)
+    reader = StatisticalReader(lambda: training_examples(catalog, read_training_lines(), article), cache_dir,
+                               model_file, notify if background else None)
     if background:
         return reader.start_loading(), None
     reader.load()
