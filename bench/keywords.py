@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     own_lead = [(f"{t} [piper {k}]", i, pad(say(piper, t), rng)) for t, i in LEADING for k in range(takes)] if piper else []
     lines = coach_lines()[: 30 if args.quick else None]
     coach_audio = [say(piper, line) for line in lines] if piper else []
-    coach_cuts = [("coach line", "coach", cut) for audio in coach_audio for cut in utterances_of(audio)]
+    coach_cuts = [(f"coach: {line}", "coach", cut) for line, audio in zip(lines, coach_audio) for cut in utterances_of(audio)]
     coach_seconds = sum(len(a) for a in coach_audio) / SAMPLE_RATE
     noisy_coach = with_noise(coach_cuts, 15, args.seed)
 

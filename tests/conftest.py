@@ -76,3 +76,29 @@ def statistical_reader():
     reader, notice = open_reader(load_catalog(), load_content().topic_texts(), background=False)
     assert reader is not None, notice
     return reader
+
+
+def reproducible_piper():
+    """The coach's Piper voice with its sampling noise off, so the same text gives the same
+    audio every run (skips the test without Piper)."""
+    from voicecoach.voice.engines import VoiceUnavailable, open_engine
+
+    try:
+        engine, notice = open_engine("piper")
+    except VoiceUnavailable as exc:
+        pytest.skip(f"Piper is not available: {exc}")
+    if notice:
+        pytest.skip(f"Piper is not available: {notice}")
+    engine.noise_scale = 0.0
+    return engine
+
+
+@pytest.fixture
+def restore_logging():
+    """cli.main sets up logging on the stream it is given; put back what other tests expect."""
+    import logging
+
+    handlers, level = logging.root.handlers[:], logging.root.level
+    yield
+    logging.root.handlers[:] = handlers
+    logging.root.setLevel(level)

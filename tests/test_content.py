@@ -123,6 +123,14 @@ def _replace(path, old, new):
     ("      hold_start: \"Roll for {duration}.\"", "      hold_start: \"Roll for {minutes}.\"", "may use {duration}, {count}, {unit}, not {minutes}"),
     ("      hold_start: \"Roll", "      hold_begin: \"Roll", "unknown cue 'hold_begin'"),
     ("    why:\n      - \"Glute bridges help", "    why: 3\n    whyy:\n      - \"Glute bridges help", "must be a list of sentences"),
+    # Numbers outside their limits (voicecoach/limits.py), NaN and infinity.
+    ("reps: {value: 10, source: ours}", "reps: {value: 1000000000, source: ours}", "reps must be 1 to 100, not 1e+09"),
+    ("hold_seconds: {value: 30, source: article}", "hold_seconds: {value: .nan, source: article}", "hold_seconds must be a finite number"),
+    ("hold_seconds: {value: 30, source: article}", "hold_seconds: {value: 1.0e+12, source: article}", "hold_seconds must be 5 to 600 seconds"),
+    ("tempo_seconds: {value: 2, source: ours}", "tempo_seconds: {value: .inf, source: ours}", "tempo_seconds must be a finite number"),
+    ("rest_seconds: {value: 30, source: ours}", "rest_seconds: {value: .nan, source: ours}", "rest_seconds must be a finite number"),
+    ("switch_seconds: {value: 5, source: ours}", "switch_seconds: {value: -.inf, source: ours}", "switch_seconds must be a finite number"),
+    ("sets: {value: 2, source: ours}", "sets: {value: 1000, source: ours}", "sets must be 1 to 10"),
 ])
 def test_exercise_errors_name_the_file_and_line(broken, old, new, words):
     line = _replace(broken / "exercises.yaml", old, new)
@@ -201,21 +209,6 @@ def test_load_content_raises_one_error_listing_every_problem(broken):
 
 def test_an_empty_directory_says_there_is_no_content(tmp_path):
     assert validate_content(tmp_path) == [f"{tmp_path}: no content files (*.yaml)"]
-
-
-@pytest.mark.parametrize("old,new,words", [
-    ("reps: {value: 10, source: ours}", "reps: {value: 1000000000, source: ours}", "reps must be 1 to 100, not 1e+09"),
-    ("hold_seconds: {value: 30, source: article}", "hold_seconds: {value: .nan, source: article}", "hold_seconds must be a finite number"),
-    ("hold_seconds: {value: 30, source: article}", "hold_seconds: {value: 1.0e+12, source: article}", "hold_seconds must be 5 to 600 seconds"),
-    ("tempo_seconds: {value: 2, source: ours}", "tempo_seconds: {value: .inf, source: ours}", "tempo_seconds must be a finite number"),
-    ("rest_seconds: {value: 30, source: ours}", "rest_seconds: {value: .nan, source: ours}", "rest_seconds must be a finite number"),
-    ("switch_seconds: {value: 5, source: ours}", "switch_seconds: {value: -.inf, source: ours}", "switch_seconds must be a finite number"),
-    ("sets: {value: 2, source: ours}", "sets: {value: 1000, source: ours}", "sets must be 1 to 10"),
-])
-def test_numbers_out_of_their_limits_are_refused(broken, old, new, words):
-    line = _replace(broken / "exercises.yaml", old, new)
-    problems = validate_content(broken)
-    assert any(p.startswith(f"{broken / 'exercises.yaml'}:{line}:") and words in p for p in problems), problems
 
 
 def test_every_limit_violation_is_reported_at_once(broken):

@@ -30,6 +30,7 @@ from voicecoach.hearing.audio import AudioError, read_wav  # noqa: E402
 from voicecoach.intents.catalog import load_catalog, validate_catalog  # noqa: E402
 from voicecoach.intents.matcher import recognize  # noqa: E402
 from voicecoach.intents.types import Context  # noqa: E402
+from voicecoach.intents.understand import understand  # noqa: E402
 from voicecoach.yamlfile import YamlError, load_yaml  # noqa: E402
 
 FUZZ = settings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
@@ -61,14 +62,15 @@ contexts = st.builds(Context, st.sampled_from([None, "yes_no"]), st.booleans(), 
 
 
 @fuzz(2000)
-@given(utterances, contexts)
-def test_matcher_answers_anything(text, context):
-    match = recognize(text, CATALOG, context)
-    assert match.intent in CATALOG.intents or match.intent == "none"
-    assert 0.0 <= match.score <= 1.0
-    json.dumps(match.as_json(), allow_nan=False)
-    seconds = match.slots.get("seconds")
-    assert seconds is None or (isinstance(seconds, int) and abs(seconds) <= 10 ** 9)
+@given(text=utterances, context=contexts)
+def test_matcher_and_reader_answer_anything(one_reader, text, context):
+    for match in (recognize(text, CATALOG, context), understand(text, CATALOG, context, one_reader)):
+        assert match.intent in CATALOG.intents or match.intent == "none"
+        assert 0.0 <= match.score <= 1.0
+        json.dumps(match.as_json(), allow_nan=False)
+        for name in ("seconds", "reps", "sets"):
+            amount = match.slots.get(name)
+            assert amount is None or (isinstance(amount, int) and abs(amount) <= 10 ** 9), match
 
 
 # ----- parse on stdin --------------------------------------------------------------------
@@ -192,6 +194,18 @@ def _dump(doc) -> str:
 
 
 CONTENT_TEXTS = {name: _dump(doc) for name, doc in CONTENT_DOCS.items()}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_reader():
+    """`parse` and `simulate` open the statistical reader each run; here it is opened once."""
+    import argparse
+
+    reader = cli._statistical_reader(argparse.Namespace(), CATALOG, background=False)
+    opener = cli._statistical_reader
+    cli._statistical_reader = lambda *args, **kwargs: reader
+    yield reader
+    cli._statistical_reader = opener
 
 
 @pytest.fixture(scope="module")

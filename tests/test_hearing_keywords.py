@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import reproducible_piper
 from hearing_signals import room, voiced
 from voicecoach.hearing.audio import SAMPLE_RATE, resample
 from voicecoach.hearing.keywords import (BARGE_IN_PHRASES, BargeInSpotter, KeywordHit, parse_phrase, spotter_for)
@@ -123,16 +124,7 @@ def test_without_a_check_the_loop_is_as_before():
 
 @pytest.fixture(scope="module")
 def piper():
-    from voicecoach.voice.engines import VoiceUnavailable, open_engine
-
-    try:
-        engine, notice = open_engine("piper")
-    except VoiceUnavailable as exc:
-        pytest.skip(f"no Piper voice here: {exc}")
-    if notice:
-        pytest.skip(f"no Piper voice here: {notice}")
-    engine.noise_scale = 0.0          # the same audio every run: Piper otherwise samples noise as it speaks
-    return engine
+    return reproducible_piper()
 
 
 def say(engine, text: str) -> np.ndarray:

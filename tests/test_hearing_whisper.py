@@ -251,14 +251,18 @@ class FakeFallback:
         return Transcript((Hypothesis("pause"),), 1.0, 1000.0 * len(audio) / SAMPLE_RATE)
 
 
-def test_an_empty_vocabulary_is_refused_before_loading_in_one_line(tmp_path, monkeypatch):
+def test_an_empty_vocabulary_falls_back_in_one_line_without_hanging(tmp_path, monkeypatch):
     from voicecoach.hearing import engines
 
     monkeypatch.setattr(engines, "_sphinx", FakeFallback)
     monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(model_copy(tmp_path, **{"vocabulary.txt": b""})))
-    recognizer, notice = engines.open_recognizer("whisper", CATALOG, background=True)
-    assert recognizer.name == "fake-fallback"
-    assert "<|endoftext|>" in notice and str(tmp_path) in notice and "\n" not in notice
+    said: list[str] = []
+    recognizer, notice = engines.open_recognizer("whisper", CATALOG, background=True, notify=said.append)
+    assert recognizer.transcribe(np.zeros(SAMPLE_RATE, np.float32)).best.text == "pause"
+    assert recognizer.name == "fake-fallback" and len(said) == 1
+    assert "<|endoftext|>" in said[0] and str(tmp_path) in said[0] and "\n" not in said[0]
+    recognizer, notice = engines.open_recognizer("whisper", CATALOG, background=False)
+    assert recognizer.name == "fake-fallback" and "<|endoftext|>" in notice
 
 
 def test_a_model_whose_warm_up_fails_falls_back_once_and_never_hangs(tmp_path, monkeypatch):

@@ -186,6 +186,10 @@ GOOD_RULE = "    - id: a\n      advice: b\n      when: {always: true}\n      the
      4, "lowest at most highest"),
     ("  steps:\n    it_band_stretch: {step: five, lowest: 15, highest: 60}\n  rules:\n" + GOOD_RULE,
      4, "step must be a number"),
+    ("  steps:\n    it_band_stretch: {step: 5, lowest: 15, highest: .inf}\n  rules:\n" + GOOD_RULE,
+     4, "highest must be a number of at least 0, not inf"),
+    ("  steps:\n    it_band_stretch: {step: .nan, lowest: 15, highest: 60}\n  rules:\n" + GOOD_RULE,
+     4, "step must be a number of at least 0, not nan"),
     (GOOD_STEPS + "  rules:\n" + GOOD_RULE + GOOD_RULE, 11, "rule id 'a' is used twice"),
     (GOOD_STEPS + "  ruels:\n" + GOOD_RULE, 5, "unknown key 'ruels'"),
 ])

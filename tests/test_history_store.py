@@ -340,3 +340,16 @@ def test_ctrl_c_while_writing_never_corrupts_and_loses_at_most_the_event_in_flig
     path = tmp_path / "h.db"
     assert run_writer_and_signal(path, signal.SIGINT) != 0
     check_whole(path)
+
+
+def test_the_page_cache_is_small_so_a_long_session_does_not_grow():
+    """SQLite's default cache (2 MB) fills as the history grows: memory rises with every line typed
+    until it is full. bench/history_memory.py shows the 20,000-line run flat with this cap."""
+    import tempfile
+
+    from voicecoach.history.store import CACHE_KIB
+
+    with tempfile.TemporaryDirectory() as folder:
+        db = connect(Path(folder) / "h.db")
+        assert db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB <= -64
+        db.close()

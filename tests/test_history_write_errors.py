@@ -35,11 +35,8 @@ class FullDisk:
 
 
 @pytest.fixture(autouse=True)
-def restore_logging():
-    handlers, level = logging.root.handlers[:], logging.root.level
-    yield
-    logging.root.handlers[:] = handlers
-    logging.root.setLevel(level)
+def _logging_restored(restore_logging):
+    """Every test here runs cli.main, which sets up logging."""
 
 
 @pytest.fixture

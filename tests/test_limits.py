@@ -71,7 +71,7 @@ def test_huge_numbers_are_read_as_too_long_not_a_crash(catalog, text):
 
 
 @pytest.mark.parametrize("text,seconds", [
-    ("hold for -5 seconds", -5), ("hold for minus five seconds", -5), ("hold for negative 30", -30),
+    ("hold for -5 seconds", -5), ("hold for -1:30", -90), ("hold for negative 30", -30),
     ("hold for 45 seconds", 45), ("make it a minute and a half", 90),
 ])
 def test_negative_durations_stay_negative(catalog, text, seconds):
@@ -321,3 +321,40 @@ def test_transcribe_refuses_empty_and_over_long_files_in_one_line(tmp_path):
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert rows == [{"file": str(empty), "error": f"{empty}: no audio (the file holds no samples)"},
                     {"file": str(long), "error": f"{long}: 600.0 s of audio is over the limit of 30 s for one command"}]
+
+
+# ----- what the fuzz suite found --------------------------------------------------------
+
+@pytest.mark.parametrize("text,words", [
+    ("a: 2001-13-45\n", ":1: invalid YAML: cannot read '2001-13-45': month must be in 1..12"),
+    ("a: [1, !!int x]\n", ":1: invalid YAML: cannot read 'x'"),
+    ("a:\n  b: !!float\n", ":2: invalid YAML: cannot read"),
+    ("a: " + "1" * 5000 + "\n", ":1: invalid YAML: cannot read '1111"),
+])
+def test_values_pyyaml_cannot_build_are_one_error_at_their_line(tmp_path, text, words):
+    path = tmp_path / "x.yaml"
+    path.write_text(text)
+    with pytest.raises(YamlError) as err:
+        load_yaml(path)
+    assert str(err.value).startswith(f"{path}{words}"), str(err.value)
+
+
+@pytest.mark.parametrize("text,line,words", [
+    ('intents:\n  start:\n    data:\n      - slots: {exercise: []}\n        sentences: [go]\n', 4,
+     "'slots' must map slot names to a name, number or yes/no"),
+    ('intents:\n  ask:\n    question_slot: []\n    sentences: [what is it]\n', 3, "question_slot [] is not a slot list"),
+])
+def test_intent_values_of_the_wrong_kind_are_refused(tmp_path, text, line, words):
+    problems = _intents(tmp_path, text)
+    assert any(p.startswith(f"{tmp_path / 'x.yaml'}:{line}:") and words in p for p in problems), problems
+
+
+def test_text_mode_answers_an_over_long_line_and_goes_on():
+    lines = ["a" * 100_000, "hold for " + "9" * 400 + " seconds", "why does my it band hurt"]
+    result = subprocess.run([sys.executable, "-m", "voicecoach", "--text", "--no-history"], input="\n".join(lines) + "\n",
+                            capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    said = [line for line in result.stdout.splitlines() if line.startswith("coach: ")]
+    assert "coach: Sorry, I didn't catch that. Say help to hear what you can say." in said
+    assert "coach: I can time holds from five seconds to ten minutes." in said
+    assert "coach: IT band pain is a common injury among runners." in said

@@ -144,14 +144,8 @@ def test_rate_and_volume_are_checked_for_the_coach_as_say_checks_them(tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def restore_logging():
-    """cli.main sets up logging on the stream it is given; put back what other tests expect."""
-    import logging
-
-    handlers, level = logging.root.handlers[:], logging.root.level
-    yield
-    logging.root.handlers[:] = handlers
-    logging.root.setLevel(level)
+def _logging_restored(restore_logging):
+    """Every test here runs cli.main, which sets up logging."""
 
 
 def test_verbose_shows_the_settings_and_where_they_came_from(config, capsys, tmp_path):

@@ -210,3 +210,13 @@ def test_speech_gets_both_readings(statistical_reader, heard, intent, slots):
     transcript = Transcript((Hypothesis(heard, -0.2, 0.01, 8),), 50.0, 1500.0)
     reading = read_intent(transcript, CATALOG, Context(), statistical=statistical_reader)
     assert (reading.match.intent, reading.match.slots) == (intent, slots)
+
+
+def test_the_reader_can_be_switched_off_by_environment():
+    import os
+
+    env = {**os.environ, "VOICECOACH_READER_MODEL": "off"}
+    result = subprocess.run([sys.executable, "-m", "voicecoach", "parse", "my knee is absolutely on fire"],
+                            capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
+    row = json.loads(result.stdout)
+    assert (row["intent"], row["by"]) == ("none", "template") and result.stderr == ""

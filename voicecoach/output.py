@@ -104,6 +104,18 @@ class OutputStage:
         for speaker in self.speakers:
             speaker.stop()
 
+    def hold(self) -> None:
+        """Fall silent to listen, keeping what was being said (voices that can; the terminal cannot unprint)."""
+        for speaker in self.speakers:
+            if hasattr(speaker, "hold"):
+                speaker.hold()
+
+    def resume(self) -> None:
+        """After a hold: say the cut sentence again from its start, then the rest."""
+        for speaker in self.speakers:
+            if hasattr(speaker, "resume"):
+                speaker.resume()
+
     @property
     def speaking(self) -> bool:
         return bool(self._waiting) or any(s.speaking for s in self.speakers)

@@ -1,12 +1,23 @@
-"""`voicecoach transcribe FILE.wav ...`: what the recognizer hears, one JSON line a file."""
+"""`voicecoach transcribe FILE.wav ...`: what the recognizer hears, one JSON line a file.
+
+With `--played PLAYED.wav` (one for each FILE, in order: what the speaker played while FILE
+was recorded, starting at the same moment, at any sample rate) each recording goes through
+the live listen loop instead: the echo canceller fed with what was played, voice activity,
+end of speech and the barge-in rules while the coach spoke; one JSON line an utterance:
+"file", "start_ms", "end_ms", "text", "intent", "slots" (and "ignored" with the reason when
+the rules would not act on it).
+"""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
-from voicecoach.hearing.audio import AudioError, read_wav
+import numpy as np
+
+from voicecoach.hearing.audio import SAMPLE_RATE, AudioError, read_wav
 from voicecoach.hearing.engines import ENGINES, open_recognizer
 from voicecoach.hearing.reading import read_intent
 from voicecoach.hearing.recognizer import RecognizerUnavailable
@@ -20,6 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a CTranslate2 Whisper model directory (default: $VOICECOACH_ASR_MODEL, the config file, or the bundled tiny.en)")
     parser.add_argument("--reader-model", default=None, metavar="FILE",
                         help="a saved statistical reader (.npz), or 'off' to read with the templates alone")
+    parser.add_argument("--played", action="append", type=Path, default=None, metavar="PLAYED.wav",
+                        help="what the speaker played while the recording was made (one per FILE, in order, same start)")
+    parser.add_argument("--echo", choices=("webrtc", "none"), default="webrtc",
+                        help="echo canceller used with --played (default: webrtc)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from voicecoach.settings import settings_of
 
     catalog = load_catalog()
+    if args.played is not None and len(args.played) != len(args.files):
+        print(f"voicecoach: {len(args.files)} recordings but {len(args.played)} --played files; give one --played per recording, in order",
+              file=sys.stderr)
+        return 2
     statistical, reader_notice = open_reader(catalog, load_content().topic_texts(), settings_of(args).reader_model,
                                              background=False)
     if reader_notice:
@@ -40,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
+    if args.played is not None:
+        return _run_played(args, recognizer, catalog, statistical)
+    from voicecoach.hearing.keywords import spotter_for
+
+    barge_in = spotter_for(recognizer)       # as the live coach hears: stop, pause and pain phrases first
     failures = 0
     for path in args.files:
         try:
@@ -49,6 +73,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"voicecoach: {exc}", file=sys.stderr)
             print(json.dumps({"file": str(path), "error": str(exc)}), flush=True)
             failures += 1
+            continue
+        started = time.perf_counter()
+        hit = _barge_in_hit(barge_in, audio)
+        if hit is not None:
+            print(json.dumps({
+                "file": str(path), "text": hit.phrase, "intent": hit.intent, "slots": {},
+                "score": round(hit.score, 3), "decode_ms": round(1000 * (time.perf_counter() - started), 1),
+                "audio_ms": round(1000 * len(audio) / SAMPLE_RATE, 1),
+            }, ensure_ascii=False), flush=True)
             continue
         try:
             transcript = recognizer.transcribe(audio)
@@ -63,3 +96,89 @@ def run(args: argparse.Namespace) -> int:
             "audio_ms": round(transcript.audio_ms, 1),
         }, ensure_ascii=False), flush=True)
     return 1 if failures else 0
+
+
+def _barge_in_hit(spotter, audio: np.ndarray):
+    """The closed-vocabulary check's hit, or None (no check here, no hit, or the check failed:
+    it is a shortcut, and the recognizer still hears everything)."""
+    if spotter is None:
+        return None
+    try:
+        return spotter.spot(audio)
+    except Exception:
+        return None
+
+
+def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None) -> int:
+    from voicecoach.hearing.echo import echo_gated_endpointer, open_canceller
+    from voicecoach.hearing.keywords import spotter_for
+    from voicecoach.hearing.loop import ListenLoop, reader
+
+    barge_in = spotter_for(recognizer)       # stop, pause and pain phrases, checked first, as live
+    failures = 0
+    warned = False
+    barge_in = spotter_for(recognizer)       # the closed-vocabulary barge-in check, as in the live loop
+    for path, played_path in zip(args.files, args.played):
+        try:
+            mic, played = read_wav(path), read_wav(played_path)
+        except AudioError as exc:
+            print(f"voicecoach: {exc}", file=sys.stderr)
+            print(json.dumps({"file": str(path), "error": str(exc)}), flush=True)
+            failures += 1
+            continue
+        canceller, notice = open_canceller(args.echo)
+        if notice and not warned:
+            print(f"voicecoach: {notice}", file=sys.stderr)
+            warned = True
+        loop = ListenLoop(reader(recognizer, catalog, statistical=statistical), endpointer=echo_gated_endpointer(canceller),
+                          spot=barge_in.spot if barge_in else None)
+        try:
+            heard = listen_to_recording(mic, played, loop, canceller)
+        except RecognizerUnavailable as exc:
+            print(f"voicecoach: no recognizer: {exc}", file=sys.stderr)
+            return 1
+        for row in heard:
+            print(json.dumps({"file": str(path), **row}, ensure_ascii=False), flush=True)
+        if canceller is not None:
+            delay = f"{canceller.delay_ms:.0f} ms" if canceller.delay_known else "not found (too little of the coach's voice)"
+            print(f"voicecoach: {path}: echo delay {delay}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+COACH_LEVEL = 1e-5      # mean power of a played frame above which the coach counts as speaking (-50 dBFS)
+
+
+def listen_to_recording(mic: np.ndarray, played: np.ndarray, loop, canceller=None) -> list[dict]:
+    """Run a recording and what was played during it (both 16 kHz, same start) through the listen loop.
+
+    The played audio is the canceller's reference and tells the barge-in rules when the
+    coach was speaking. One dict an utterance the loop heard (acted on or ignored).
+    """
+    from voicecoach.hearing.loop import UtteranceHeard, UtteranceIgnored
+    from voicecoach.hearing.sources import FRAME_SAMPLES, frames_of
+
+    if canceller is not None:
+        canceller.played(played, 16000, 0.0)
+    rows: list[dict] = []
+
+    def collect(events) -> None:
+        for event in events:
+            if isinstance(event, (UtteranceHeard, UtteranceIgnored)):
+                row = {"start_ms": round(event.onset_ms), "end_ms": round(event.speech_end_ms),
+                       "text": event.match.text, "intent": event.match.intent, "slots": event.match.slots}
+                if isinstance(event, UtteranceIgnored):
+                    row["ignored"] = event.reason
+                rows.append(row)
+
+    for index, frame in enumerate(frames_of(mic, tail_seconds=1.0)):
+        start = index * FRAME_SAMPLES
+        coach = played[start:start + FRAME_SAMPLES]
+        if len(coach) and float(np.mean(np.square(coach))) > COACH_LEVEL:
+            loop.coach_speaking("")          # what was said is not known from a recording: its words cannot match
+        else:
+            loop.coach_silent()
+        if canceller is not None:
+            frame = canceller.process(frame, start / 16000)
+        collect(loop.push(frame))
+    collect(loop.finish())
+    return rows

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from typing import Callable, ContextManager
 
 import numpy as np
 
@@ -40,6 +40,11 @@ class FallingBack:
         if getattr(primary, "failed", None):          # it failed before we were told to watch
             self._switch(primary.failed)
 
+    def close(self, timeout: float = 30.0) -> None:
+        close = getattr(self.primary, "close", None)
+        if close is not None:
+            close(timeout)
+
     @property
     def name(self) -> str:
         return self._current.name if self._current is not None else self.primary.name
@@ -72,12 +77,13 @@ class FallingBack:
 
 
 def open_recognizer(engine: str, catalog: Catalog, asr_model: str | None = None,
-                    background: bool = True,
-                    notify: Callable[[str], None] | None = None) -> tuple[Recognizer, str | None]:
+                    background: bool = True, notify: Callable[[str], None] | None = None,
+                    load_gate: ContextManager | None = None) -> tuple[Recognizer, str | None]:
     """The recognizer to use and, when it is a fallback, the one line that says why.
 
     With `background`, Whisper loads while the caller goes on; should the load fail later,
-    `notify` gets the one line and sphinx takes over (see FallingBack)."""
+    `notify` gets the one line and sphinx takes over (see FallingBack). `load_gate` is held
+    while Whisper loads (see WhisperRecognizer.start_loading)."""
     if engine == "sphinx":
         return _sphinx(), None
     if engine != "whisper":
@@ -87,7 +93,7 @@ def open_recognizer(engine: str, catalog: Catalog, asr_model: str | None = None,
 
         # No prompt of our phrases: measured, it did not make commands parse more often and
         # cost 20 ms a decode (README "Hearing").
-        whisper = load_whisper(asr_model, background=background)
+        whisper = load_whisper(asr_model, background=background, gate=load_gate)
         if not background and whisper.failed:
             raise RecognizerUnavailable(whisper.failed)
         if background:

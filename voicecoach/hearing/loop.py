@@ -83,6 +83,8 @@ class UtteranceIgnored:
     reason: str                  # "echo" or "coach speaking"
     audio_ms: float
     decode_ms: float
+    onset_ms: float = 0.0        # stream time speech began
+    speech_end_ms: float = 0.0   # stream time speech ended
 
 
 @dataclass(frozen=True)
@@ -348,7 +350,7 @@ class ListenLoop:
             return [NothingHeard(audio_ms, decode_ms)]
         reason = self.gate.why_ignored(match, utterance.onset_ms, utterance.end_ms)
         if reason is not None:
-            return [UtteranceIgnored(match, reason, audio_ms, decode_ms)]
+            return [UtteranceIgnored(match, reason, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms)]
         return [UtteranceHeard(match, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
                                utterance.end_ms)]
 

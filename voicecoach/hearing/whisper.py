@@ -9,13 +9,14 @@ and finally a text-level collapse of a phrase said twice over.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import Callable, ContextManager
 
 import numpy as np
 
@@ -268,29 +269,44 @@ class WhisperRecognizer:
         self.prompt_text = prompt_text
         self.context_seconds = max(MIN_CONTEXT_SECONDS, context_seconds) if context_seconds < MAX_SECONDS else MAX_SECONDS
         self.beam_size, self.hypotheses, self.threads = beam_size, hypotheses, threads
-        self.vocabulary = Vocabulary(model_dir)
+        self.vocabulary: Vocabulary | None = None     # read with the model, in the loading thread
         self._model = None
         self._error: str | None = None
         self._loaded = threading.Event()
         self.load_seconds = 0.0
         self.load_timeout = LOAD_TIMEOUT_SECONDS
+        self._gate: ContextManager = contextlib.nullcontext()
         self.on_loaded: Callable[[WhisperRecognizer], None] | None = None   # told once, ready or failed
 
-    def start_loading(self) -> "WhisperRecognizer":
-        threading.Thread(target=self._load, name="whisper-load", daemon=True).start()
+    def start_loading(self, gate: ContextManager | None = None) -> "WhisperRecognizer":
+        """Load in a background thread. `gate` is held while loading and while decoding: the
+        app shares it with the voice's synthesis, so their transient buffers never add up
+        (a decode waits at most one sentence's synthesis; cues play from memory, unaffected)."""
+        if gate is not None:
+            self._gate = gate
+        threading.Thread(target=self._load, args=(gate,), name="whisper-load", daemon=True).start()
         return self
 
     def load(self) -> "WhisperRecognizer":
         self._load()
         return self
 
-    def _load(self) -> None:
+    def _load(self, gate: ContextManager | None = None) -> None:
         """Load and warm up; whatever fails becomes `_error` in one line, and waiters are always freed."""
+        with gate or contextlib.nullcontext():
+            self._load_now()
+        if self.on_loaded is not None:
+            self.on_loaded(self)
+
+    def _load_now(self) -> None:
         started = time.perf_counter()
         try:
             import ctranslate2
+            self.vocabulary = Vocabulary(self.model_dir)
         except ImportError:
             self._error = f"ctranslate2 is not installed ({INSTALL_HINT})"
+        except RecognizerUnavailable as exc:   # an empty or foreign vocabulary: no decode could run
+            self._error = str(exc)
         else:
             try:
                 model = ctranslate2.models.Whisper(str(self.model_dir), device="cpu", compute_type="int8",
@@ -302,8 +318,11 @@ class WhisperRecognizer:
         finally:
             self.load_seconds = time.perf_counter() - started
             self._loaded.set()
-        if self.on_loaded is not None:
-            self.on_loaded(self)
+
+    def close(self, timeout: float = LOAD_TIMEOUT_SECONDS) -> None:
+        """Wait (at most `timeout`) for a load under way to end: a process must not exit
+        while CTranslate2's loading thread runs (it aborts the whole process)."""
+        self._loaded.wait(timeout)
 
     @property
     def failed(self) -> str | None:
@@ -317,7 +336,7 @@ class WhisperRecognizer:
 
         features = features_for_context(np.zeros(SAMPLE_RATE, dtype=np.float32), self.context_seconds)
         model.generate(ctranslate2.StorageView.from_array(features[None]),
-                       [self.vocabulary.prompt()], beam_size=1, max_length=8)
+                       [self.vocabulary.prompt()], beam_size=1, max_length=8)  # type: ignore[union-attr]
 
     @property
     def ready(self) -> bool:
@@ -335,15 +354,27 @@ class WhisperRecognizer:
         return self._model
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
-        import ctranslate2
-
         self.wait_ready(self.load_timeout)
         started = time.perf_counter()
         audio_ms = 1000.0 * len(audio) / SAMPLE_RATE
         features = features_for_context(audio, self.context_seconds)
         seconds = len(audio) / SAMPLE_RATE
-        prompt = self.vocabulary.prompt(self.prompt_text)
-        result = self._model.generate(  # type: ignore[union-attr]
+        vocabulary: Vocabulary = self.vocabulary  # type: ignore[assignment]   (set once ready)
+        prompt = vocabulary.prompt(self.prompt_text)
+        with self._gate:
+            result = self._generate(features, prompt, seconds)
+        # Scores are mean log-probabilities over the generated tokens; all hypotheses are
+        # kept, duplicates included, since the reader weighs them against each other.
+        hypotheses = tuple(
+            Hypothesis(collapse_repetition(vocabulary.decode(ids)), float(score),
+                       float(result.no_speech_prob), max(1, len(ids)))
+            for ids, score in zip(result.sequences_ids, result.scores))
+        return Transcript(hypotheses, 1000.0 * (time.perf_counter() - started), audio_ms)
+
+    def _generate(self, features: np.ndarray, prompt: list[int], seconds: float):
+        import ctranslate2
+
+        return self._model.generate(  # type: ignore[union-attr]
             ctranslate2.StorageView.from_array(features[None]),
             [prompt],
             beam_size=self.beam_size,
@@ -353,21 +384,15 @@ class WhisperRecognizer:
             no_repeat_ngram_size=NO_REPEAT_NGRAM,
             max_length=len(prompt) + max_new_tokens(seconds),   # the prompt counts too
         )[0]
-        # Scores are mean log-probabilities over the generated tokens; all hypotheses are
-        # kept, duplicates included, since the reader weighs them against each other.
-        hypotheses = tuple(
-            Hypothesis(collapse_repetition(self.vocabulary.decode(ids)), float(score),
-                       float(result.no_speech_prob), max(1, len(ids)))
-            for ids, score in zip(result.sequences_ids, result.scores))
-        return Transcript(hypotheses, 1000.0 * (time.perf_counter() - started), audio_ms)
 
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def load_whisper(flag: str | None = None, background: bool = True, **options) -> WhisperRecognizer:
+def load_whisper(flag: str | None = None, background: bool = True, gate: ContextManager | None = None,
+                 **options) -> WhisperRecognizer:
     """Find the model (flag, env, config, bundled) and start loading it."""
     path, _ = find_whisper_model(flag)
     recognizer = WhisperRecognizer(path, **options)
-    return recognizer.start_loading() if background else recognizer.load()
+    return recognizer.start_loading(gate) if background else recognizer.load()

@@ -5,6 +5,7 @@ Proposal (a spoken question and per-exercise overrides) out, or None for the sta
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -109,7 +110,7 @@ def _no_unknown_keys(path: Path, mapping: dict, known: tuple[str, ...], what: st
 
 
 def _number(path: Path, value: Any, where: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
         raise RulesError(f"{path}:{line_of(where)}: {what} must be a number of at least 0, not {value!r}")
     return float(value)
 

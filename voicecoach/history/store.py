@@ -33,6 +33,7 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 OUR_TABLES = {"sessions", "events", "results"}
 PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700
 WITHOUT_HISTORY = "; the coach runs without history"
+CACHE_KIB = 256              # SQLite's page cache for the history, in KiB
 LOCK_WAIT_SECONDS = 1.0      # how long to wait for another program to let go of the database
 
 
@@ -114,6 +115,9 @@ def connect(path: Path, timeout: float = LOCK_WAIT_SECONDS) -> sqlite3.Connectio
         # goes; events come a few a minute, so the fsync costs nothing the user notices.
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
+        # A small page cache: events come a few a minute and reads want the last 60 sessions,
+        # so SQLite's default 2 MB cache would only fill up over a long session, never pay back.
+        db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         problem = db.execute("PRAGMA quick_check").fetchone()[0]
         if problem != "ok":
             raise sqlite3.DatabaseError(problem)

@@ -33,6 +33,7 @@ from voicecoach.intents.classifier import Example, IntentClassifier, examples_ha
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.slots import adjust_slots, duration_slots, finish_slots, label_of, split_label
 from voicecoach.intents.types import ASIDES, NO_MATCH, SAFETY_INTENTS, Context, Match
+from voicecoach.limits import MAX_UTTERANCE_CHARS
 
 INTENTS_DIR = Path(__file__).parent       # training*.tsv: our own lines of how people talk
 TEMPLATE_SAMPLES_PER_TEMPLATE = 24
@@ -159,27 +160,22 @@ class StatisticalReader:
         return self.classifier.probabilities(text)
 
 
-ENV_READER_MODEL = "VOICECOACH_READER_MODEL"
 READER_OFF = "off"
 
 
-def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = None, flag: str | None = None,
+def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = None, model: str | None = None,
                 background: bool = True, cache_dir: Path | None = None) -> tuple[StatisticalReader | None, str | None]:
     """The statistical reader (loading, or loaded) and a one-line notice when there is none.
 
-    `--reader-model FILE` (or $VOICECOACH_READER_MODEL, or `reader_model:` in the config file)
-    names a saved classifier to use; "off" reads with the templates alone. By default the
-    classifier is trained from the shipped examples once and cached in the user's cache folder.
+    `model` is the resolved `reader_model` setting (`--reader-model FILE`,
+    $VOICECOACH_READER_MODEL or `reader_model:` in the config file): a saved classifier to
+    use, or "off" to read with the templates alone. By default (None) the classifier is
+    trained from the shipped examples once and cached in the user's cache folder.
     """
-    from voicecoach.config import ConfigError, setting
-
-    try:
-        chosen, source = setting("reader_model", flag, ENV_READER_MODEL)
-    except ConfigError as exc:
-        return None, f"{exc}; reading with the templates alone"
-    if chosen is not None and str(chosen).strip().lower() == READER_OFF:
+    if model is not None and str(model).strip().lower() == READER_OFF:
         return None, None
-    model_file = Path(str(chosen)).expanduser() if chosen is not None else None
+    model_file = Path(str(model)).expanduser() if model is not None else None
+    source = getattr(model, "source", "the settings")
     if model_file is not None and not model_file.is_file():
         return None, f"the reader model from {source} ({model_file}) is not a file; reading with the templates alone"
     try:
@@ -213,6 +209,8 @@ def understand(text: str, catalog: Catalog, context: Context | None = None,
                reader: StatisticalReader | None = None, templates: bool = True) -> Match:
     """What `text` means. `templates=False` reads with the statistical reader alone (to measure it)."""
     context = context or Context()
+    if len(text) > MAX_UTTERANCE_CHARS:         # bounded before either reading does any work
+        return _answer(Match(text, NO_MATCH, {}, 0.0), catalog, "template", 1.0)
     use_reader = reader is not None and reader.ready
     if templates or not use_reader:
         template = recognize(text, catalog, context, question_fallback=not use_reader)

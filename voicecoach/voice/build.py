@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, ContextManager, Iterable
 
 from voicecoach.coach.clock import Clock
 from voicecoach.voice.cache import CueCache, default_cache_dir
@@ -72,7 +72,7 @@ class OpenedVoice:
 def open_voice(settings: VoiceSettings, clock: Clock | None = None, cue_phrases: Iterable[str] = (),
                open_device: DeviceFactory = open_output_device, cache: CueCache | None = None,
                on_start: Callable[[str], None] | None = None,
-               on_stop: Callable[[], None] | None = None) -> OpenedVoice:
+               on_stop: Callable[[], None] | None = None, synth_gate: ContextManager | None = None) -> OpenedVoice:
     """A VoiceSpeaker ready to talk (its cues are made in the background), or the reason why not.
 
     The speaker device is tried first: without one, no voice is loaded at all."""
@@ -86,5 +86,5 @@ def open_voice(settings: VoiceSettings, clock: Clock | None = None, cue_phrases:
         device.close()
         return OpenedVoice(None, problem=f"no voice ({exc})")
     speaker = VoiceSpeaker(engine, device, cache or CueCache(default_cache_dir()), clock,
-                           on_start=on_start, on_stop=on_stop, cue_phrases=list(cue_phrases))
+                           on_start=on_start, on_stop=on_stop, cue_phrases=list(cue_phrases), synth_gate=synth_gate)
     return OpenedVoice(speaker, notice=notice)

@@ -122,6 +122,12 @@ class MiniaudioOutput:
                 self._cond.notify_all()
             frames = yield out
 
+    @property
+    def queued_seconds(self) -> float:
+        """Audio waiting to be pulled by the device (a block written now plays after it)."""
+        with self._cond:
+            return self._queued / self.sample_rate
+
     def write(self, block: np.ndarray) -> None:
         block = np.ascontiguousarray(block, dtype=np.float32)
         with self._cond:

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib.util
 import io
+import json
 import os
+import sys
 import tempfile
 import threading
 import wave
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -44,54 +47,96 @@ class VoiceEngine(Protocol):
 
 
 class PiperEngine:
+    """A Piper voice. The voice's config is read at once; the network itself loads on first
+    use (`load()`, or the first `synthesize`), so the coach can begin while it loads: the
+    player's synthesis thread does that, never the caller's. Should the network then fail
+    to load, the engine speaks with eSpeak from there on and `on_notice` is told once."""
+
     name = "piper"
 
-    def __init__(self, model_path: Path, config_path: Path | None = None, rate: float = 1.0, volume: float = 1.0) -> None:
-        try:
-            from piper import PiperVoice
-        except ImportError:
-            raise VoiceUnavailable("piper-tts is not installed (pip install piper-tts)") from None
+    def __init__(self, model_path: Path, config_path: Path | None = None, rate: float = 1.0, volume: float = 1.0,
+                 on_notice: Callable[[str], None] | None = None) -> None:
+        if importlib.util.find_spec("piper") is None:
+            raise VoiceUnavailable("piper-tts is not installed (pip install piper-tts)")
         if not model_path.exists():
             raise VoiceUnavailable(f"no Piper voice at {model_path}")
+        self.model_path = model_path
+        self.config_path = config_path or Path(f"{model_path}.json")
         try:
-            self._voice = _load_piper_voice(model_path, config_path)
-        except Exception as exc:  # a corrupt or mismatched voice file
-            raise VoiceUnavailable(f"cannot load the Piper voice {model_path}: {exc}") from None
+            with open(self.config_path, encoding="utf-8") as file:
+                self._config = json.load(file)
+            self.sample_rate = int(self._config["audio"]["sample_rate"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # a missing or mismatched config
+            raise VoiceUnavailable(f"cannot load the Piper voice {model_path}: {_one_line(exc)}") from None
         self.voice_id = model_path.stem
-        self.sample_rate = int(self._voice.config.sample_rate)
         self.rate = rate
         self.volume = volume
+        self.on_notice = on_notice or _print_notice
         # Piper samples noise as it speaks, so each take differs a little; 0.0 makes the
         # audio reproducible (the lexicon tests use that), None keeps the voice's own.
         self.noise_scale: float | None = None
+        self._voice = None
+        self._instead: EspeakEngine | None = None
         self._lock = threading.Lock()
 
-    def synthesize(self, text: str) -> np.ndarray:
-        from piper import SynthesisConfig
-
-        config = SynthesisConfig(length_scale=1.0 / self.rate, volume=self.volume,
-                                 noise_scale=self.noise_scale, noise_w_scale=self.noise_scale)
+    def load(self) -> "PiperEngine":
+        """Load the network now (idempotent); on failure, switch to eSpeak and say so once."""
         with self._lock:
+            self._load_locked()
+        return self
+
+    def _load_locked(self) -> None:
+        if self._voice is not None or self._instead is not None:
+            return
+        try:
+            self._voice = _load_piper_voice(self.model_path, self.config_path)
+            return
+        except Exception as exc:  # a corrupt or mismatched voice file
+            problem = f"cannot load the Piper voice {self.model_path}: {_one_line(exc)}"
+        self._instead = EspeakEngine(self.rate, self.volume)     # VoiceUnavailable: no voice at all
+        self.name, self.voice_id, self.sample_rate = "espeak", self._instead.voice_id, self._instead.sample_rate
+        self.on_notice(f"{problem}; using the espeak voice instead")
+
+    def synthesize(self, text: str) -> np.ndarray:
+        with self._lock:
+            self._load_locked()
+            if self._instead is not None:
+                self._instead.rate, self._instead.volume = self.rate, self.volume
+                return self._instead.synthesize(text)
+            from piper import SynthesisConfig
+
+            config = SynthesisConfig(length_scale=1.0 / self.rate, volume=self.volume,
+                                     noise_scale=self.noise_scale, noise_w_scale=self.noise_scale)
             chunks = [c.audio_float_array for c in self._voice.synthesize(for_speech(text, self.name), syn_config=config)]
         return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
 
 
-def _load_piper_voice(model_path: Path, config_path: Path | None):
-    """PiperVoice.load, with onnxruntime's worker threads told not to spin while idle.
+def _print_notice(line: str) -> None:
+    print(f"voicecoach: {line}", file=sys.stderr, flush=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _load_piper_voice(model_path: Path, config_path: Path):
+    """PiperVoice.load, with onnxruntime's worker threads told not to spin while idle, and
+    without onnxruntime's memory arena.
 
     Spinning threads fight any other busy process for the two cores: with both cores
     loaded, "Lie on your side with the foam roller under your hip." took ~650 ms to
     synthesize with Piper's default session and ~235 ms without spinning (idle: ~120 ms
-    either way; bench/voice.py)."""
-    import json
-
+    either way; bench/voice.py). The arena keeps the largest sentence's buffers for good
+    (about 100 MB for a 14-word line); without it they go back after each line
+    (bench/live.py, README "Footprint")."""
     import onnxruntime
     from piper import PiperConfig, PiperVoice
 
     options = onnxruntime.SessionOptions()
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    config_path = config_path or Path(f"{model_path}.json")
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
     with open(config_path, encoding="utf-8") as file:
         config = PiperConfig.from_dict(json.load(file))
     session = onnxruntime.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])

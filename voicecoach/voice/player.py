@@ -11,6 +11,8 @@ Rules (the README states them too):
   made ahead of time and plays from the cue cache; other answers are synthesized as they come.
 - Rate changes ("slower", "faster") multiply the configured rate from then on; the cue
   phrases are made again at the new rate in the background, answers first.
+- `hold()` fades the voice out within one block and keeps the cut sentence (to be said
+  again from its start) and everything after it; `resume()` goes on from there.
 - `speak()` never synthesizes: audio already in the cue cache plays from it, anything else
   (answers, a cue not made yet) is made on the synthesis thread, cues first.
 - The engine belongs to the synthesis thread: a rate change lands there before the next
@@ -21,14 +23,17 @@ Rules (the README states them too):
   left, so the hearing side never believes the coach still talks.
 Callbacks: `on_start(text)` as each part starts playing, `on_stop()` when nothing is left
 to say (or on `stop()`); the hearing side uses them to tell the user's voice from ours.
+Subscribers (`subscribe`) get every block handed to the device, with the clock time the
+device starts playing it: the echo canceller's exact reference.
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, ContextManager, Iterable, Protocol
 
 import numpy as np
 
@@ -38,6 +43,14 @@ from voicecoach.voice.cache import CueCache
 from voicecoach.voice.devices import BLOCK_SECONDS, OutputDevice
 from voicecoach.voice.engines import VoiceEngine
 from voicecoach.voice.lexicon import split_for_speech
+
+
+FADE_SECONDS = 0.015     # a hold ramps the voice down over this long: no click, silent well within 150 ms
+
+
+class PlaybackSubscriber(Protocol):
+    def __call__(self, text: str, samples: np.ndarray, sample_rate: int, at: float) -> None:
+        """`samples` (float32 mono) start playing at clock time `at`; called from the playing thread."""
 
 
 @dataclass
@@ -67,11 +80,15 @@ class VoiceSpeaker:
     def __init__(self, engine: VoiceEngine, device: OutputDevice, cache: CueCache | None = None,
                  clock: Clock | None = None, threaded: bool = True,
                  on_start: Callable[[str], None] | None = None, on_stop: Callable[[], None] | None = None,
-                 cue_phrases: Iterable[str] = (), on_error: Callable[[str], None] = _print_error) -> None:
+                 cue_phrases: Iterable[str] = (), on_error: Callable[[str], None] = _print_error,
+                 synth_gate: ContextManager | None = None) -> None:
         self.engine = engine
         self.base_rate = engine.rate         # the configured rate; set_rate multiplies it
         self._rate = engine.rate             # the rate wanted; the synthesis thread gives it to the engine
         self.on_error = on_error
+        # Held while the engine works: the app shares it with the recognizer's model load, so
+        # the two biggest transient allocations never add up (README "Footprint").
+        self._gate: ContextManager = synth_gate or contextlib.nullcontext()
         self.errors: list[str] = []          # every failure, said or not
         self._said_errors: set[str] = set()
         self.cue_phrases = list(cue_phrases)
@@ -88,6 +105,9 @@ class VoiceSpeaker:
         self._current: _Item | None = None
         self._lock = threading.Condition()
         self._closed = False
+        self._held = False
+        self._fade: tuple[str, np.ndarray] | None = None    # the fade-out block a hold still has to play
+        self._subscribers: list[PlaybackSubscriber] = []
         self.block = max(1, int(device.sample_rate * BLOCK_SECONDS))
         self._threads = [threading.Thread(target=self._play_loop, name="voice-play", daemon=True),
                          threading.Thread(target=self._synth_loop, name="voice-synth", daemon=True)] if threaded else []
@@ -126,6 +146,7 @@ class VoiceSpeaker:
         with self._lock:
             self._queue.clear()
             self._current = None
+            self._fade = None
             self.device.flush()
             self._lock.notify_all()
         if self.on_stop:
@@ -135,6 +156,41 @@ class VoiceSpeaker:
     def speaking(self) -> bool:
         with self._lock:
             return self._current is not None or bool(self._queue)
+
+    # ----- yielding to the user, and what was played ---------------------------------------
+
+    def subscribe(self, subscriber: PlaybackSubscriber) -> None:
+        """Call `subscriber` with every block handed to the device, and when it plays."""
+        self._subscribers.append(subscriber)
+
+    def hold(self) -> None:
+        """Fade out now; the cut sentence is said again from its start on `resume()`, then the rest."""
+        with self._lock:
+            if self._held:
+                return
+            self._held = True
+            item, self._current = self._current, None
+            if item is None:
+                return
+            self.device.flush()
+            fade = min(len(item.audio) - item.position, max(1, int(self.device.sample_rate * FADE_SECONDS)))
+            if fade > 0:
+                ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
+                self._fade = (item.text, item.audio[item.position:item.position + fade] * ramp)  # type: ignore[index]
+            item.position = 0
+            self._queue.appendleft(item)
+            self._lock.notify_all()
+
+    def resume(self) -> None:
+        """Go on after a hold (the cut sentence from its start); nothing to do when not held."""
+        with self._lock:
+            self._held = False
+            self._lock.notify_all()
+
+    @property
+    def held(self) -> bool:
+        with self._lock:
+            return self._held
 
     @property
     def rate(self) -> float:
@@ -193,6 +249,13 @@ class VoiceSpeaker:
     def _play_block(self) -> bool:
         """Play the next block; False when there is nothing to play."""
         with self._lock:
+            fade, self._fade = self._fade, None
+        if fade is not None:
+            self._write(*fade)
+            return True
+        with self._lock:
+            if self._held:
+                return False
             if self._current is None:
                 if not self._queue or self._queue[0].audio is None:
                     return False
@@ -208,18 +271,34 @@ class VoiceSpeaker:
             done = self._current is None and not self._queue
         if started is not None and self.on_start:
             self.on_start(started)
-        if hasattr(self.device, "current_text"):
-            self.device.current_text = item.text  # type: ignore[attr-defined]
-        if len(block):
-            self.device.write(block)
+        self._write(item.text, block)
         if done and self.on_stop:
             self.on_stop()
         return True
 
+    def _write(self, text: str, block: np.ndarray) -> None:
+        """Hand a block to the device and tell the subscribers when it plays."""
+        if hasattr(self.device, "current_text"):
+            self.device.current_text = text  # type: ignore[attr-defined]
+        if not len(block):
+            return
+        self.device.write(block)
+        if self._subscribers:
+            rate = self.device.sample_rate
+            # The device plays it after what it still holds ahead of it.
+            ahead = getattr(self.device, "queued_seconds", 0.0) - len(block) / rate
+            at = self.clock.now() + max(0.0, ahead)
+            for subscriber in self._subscribers:
+                subscriber(text, block, rate, at)
+
+    def _idle(self) -> bool:
+        return self._fade is None and (self._held or (
+            self._current is None and (not self._queue or self._queue[0].audio is None)))
+
     def _play_loop(self) -> None:
         while True:
             with self._lock:
-                while not self._closed and (self._current is None and (not self._queue or self._queue[0].audio is None)):
+                while not self._closed and self._idle():
                     self._lock.wait(WAIT_SECONDS)
                 if self._closed:
                     return
@@ -247,7 +326,8 @@ class VoiceSpeaker:
                 return
             self.engine.rate = rate        # a rate change lands before the next line is made
             try:
-                made = self.cache.get(self.engine, item.text) if item.cached else self.engine.synthesize(item.text)
+                with self._gate:
+                    made = self.cache.get(self.engine, item.text) if item.cached else self.engine.synthesize(item.text)
                 audio = self._resampled(made)
             except Exception as exc:  # one line the engine cannot make must not silence the voice
                 self._drop(item)
@@ -298,7 +378,8 @@ class VoiceSpeaker:
             rate = self._rate
         self.engine.rate = rate
         try:
-            self.cache.get(self.engine, text)
+            with self._gate:
+                self.cache.get(self.engine, text)
         except Exception as exc:  # that cue will be made when it falls due, or dropped then
             self._failed(f"the voice could not make the cue {text!r} ahead of time", exc)
         with self._lock:

@@ -1,0 +1,180 @@
+"""Echo cancellation with the exact reference: synthetic rooms with a known delay, the delay
+found from the signals, the echo's remains not taken for speech, and no canceller installed."""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from conftest import reproducible_piper
+from voicecoach.hearing import echo
+from voicecoach.hearing.audio import SAMPLE_RATE, resample
+from voicecoach.hearing.echo import EchoCanceller, EchoGatedDetector, estimate_delay, open_canceller
+
+DEVICE_RATE = 22050
+
+
+def synthetic_room(delay_ms: float, rt60: float = 0.3, seed: int = 3) -> np.ndarray:
+    """An impulse response: silence for the delay, a direct path, then exponentially decaying reflections."""
+    rng = np.random.default_rng(seed)
+    delay = int(delay_ms * SAMPLE_RATE / 1000)
+    tail = int(rt60 * SAMPLE_RATE)
+    decay = np.exp(-6.9 * np.arange(tail) / tail)          # -60 dB at rt60
+    rir = np.zeros(delay + tail, np.float32)
+    rir[delay] = 0.6
+    rir[delay + 40:] += (0.15 * rng.standard_normal(tail - 40) * decay[40:]).astype(np.float32)
+    return rir
+
+
+def piper_engine():
+    return reproducible_piper()
+
+
+@pytest.fixture(scope="module")
+def coach_voice() -> np.ndarray:
+    """Nine seconds of the coach's real Piper voice at the device rate."""
+    engine = piper_engine()
+    text = ("Lie on your side with the roller under your hip. Roll slowly down to just above the knee, "
+            "then back up. Keep breathing and let the leg relax. Ten seconds left.")
+    audio = engine.synthesize(text)
+    assert engine.sample_rate == DEVICE_RATE
+    return audio
+
+
+def cancel(canceller: EchoCanceller, played: np.ndarray, mic: np.ndarray, block: int = 441) -> np.ndarray:
+    """Publish the played audio in 20 ms device blocks as the player does, then clean the microphone frame by frame."""
+    for i in range(0, len(played), block):
+        canceller.played(played[i:i + block], DEVICE_RATE, 2.0 + i / DEVICE_RATE)
+    return np.concatenate([canceller.process(mic[i:i + 480], 2.0 + i / SAMPLE_RATE)
+                           for i in range(0, len(mic) - 479, 480)])
+
+
+def level_db(audio: np.ndarray) -> float:
+    return 10 * np.log10(np.mean(np.square(audio, dtype=np.float64)) + 1e-15)
+
+
+@pytest.mark.parametrize("delay_ms", [60.0, 250.0])
+def test_cancellation_removes_at_least_30_db_of_echo_in_a_known_room(coach_voice, delay_ms):
+    pytest.importorskip("livekit", reason="the WebRTC canceller comes with the livekit package (pip install livekit)")
+    reference = resample(coach_voice, DEVICE_RATE, SAMPLE_RATE)
+    echo_path = synthetic_room(delay_ms)
+    mic = np.convolve(reference, echo_path)[:len(reference)].astype(np.float32)
+    mic += np.random.default_rng(0).normal(0, 1e-4, len(mic)).astype(np.float32)     # -80 dBFS room noise
+    canceller, notice = open_canceller("webrtc")
+    assert notice is None and canceller is not None
+    cleaned = cancel(canceller, coach_voice, mic)
+    settled = slice(3 * SAMPLE_RATE, len(cleaned))          # after the delay is found and the filter settles
+    reduction = level_db(mic[settled]) - level_db(cleaned[settled])
+    print(f"echo delay {delay_ms} ms: found {canceller.delay_ms:.1f} ms, echo reduced by {reduction:.1f} dB")
+    assert reduction >= 30.0
+    assert canceller.delay_known and canceller.delay_ms == pytest.approx(delay_ms, abs=3.0)
+
+
+def test_the_delay_is_found_by_cross_correlation_and_a_flat_signal_gives_none():
+    rng = np.random.default_rng(5)
+    reference = rng.standard_normal(3 * SAMPLE_RATE).astype(np.float32)
+    lag = 1234
+    mic = np.concatenate([np.zeros(lag), reference])[:len(reference)]
+    max_delay = 4000
+    window = 2 * SAMPLE_RATE
+    found = estimate_delay(reference[-window - max_delay:], mic[-window:], max_delay)
+    assert found is not None and found[0] == lag
+    assert estimate_delay(np.zeros(window + max_delay, np.float32), np.zeros(window, np.float32), max_delay) is None
+
+
+def test_a_second_delay_is_taken_only_when_two_checks_agree():
+    canceller = EchoCanceller(FakeEngine, max_delay_ms=300)
+    canceller._check_result = None
+    results = iter([(800, 50.0), (1600, 50.0), (1600, 50.0)])
+    checks = []
+
+    def fake_estimate(reference, mic, max_delay):
+        return next(results)
+
+    original = echo.estimate_delay
+    echo.estimate_delay = fake_estimate
+    try:
+        canceller._reference.write(0, np.ones(10 * SAMPLE_RATE, np.float32))
+        canceller._mic_end = 5 * SAMPLE_RATE
+        for _ in range(3):
+            canceller._check_delay(0.0)
+            checks.append(canceller.delay_ms)
+    finally:
+        echo.estimate_delay = original
+    assert checks == [50.0, 50.0, 100.0]       # the first check is taken; a change needs a second to agree
+
+
+class FakeEngine:
+    """Passes the microphone through; counts what it was given."""
+
+    name = "fake"
+
+    def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        return mic
+
+
+class AlwaysSpeech:
+    name = "always"
+
+    def is_speech(self, frame: np.ndarray) -> bool:
+        return True
+
+
+def test_what_is_left_of_the_echo_is_not_speech_but_the_user_over_it_is():
+    """A cleaned frame far below the microphone while the coach is heard is the echo's remains."""
+
+    class Halving:
+        name = "halving"
+        gain = 1.0
+
+        def process(self, mic, reference):
+            return (mic * self.gain).astype(np.int16)
+
+    engine = Halving()
+    canceller = EchoCanceller(lambda: engine)
+    canceller.delay_known = True
+    gate = EchoGatedDetector(AlwaysSpeech(), canceller)
+    tone = (0.3 * np.sin(np.arange(SAMPLE_RATE) * 0.1)).astype(np.float32)
+    canceller.played(tone, SAMPLE_RATE, 0.0)
+    frame_at = 0.6                                            # well inside the coach's line, past its onset
+    start = int(frame_at * SAMPLE_RATE)
+    engine.gain = 0.01                                        # 40 dB less: only the echo's remains
+    canceller.process(tone[start:start + 480], frame_at)
+    assert not gate.is_speech(np.zeros(480, np.float32))
+    engine.gain = 0.7                                         # hardly less: someone talks over the coach
+    canceller.process(tone[start + 480:start + 960], frame_at + 0.03)
+    assert gate.is_speech(np.zeros(480, np.float32))
+
+
+def test_no_canceller_installed_gives_one_line_and_hearing_as_before(monkeypatch, capsys):
+    def missing():
+        raise ImportError("No module named 'livekit'")
+
+    monkeypatch.setitem(echo.ENGINES, "webrtc", missing)
+    canceller, notice = open_canceller("webrtc")
+    assert canceller is None
+    assert "pip install livekit" in notice and "\n" not in notice
+
+    from voicecoach import app
+    from voicecoach.hearing.vad import Endpointer
+    from voicecoach.output import OutputStage
+
+    class Voice:                                  # a voice that publishes what it plays
+        speaking = False
+
+        def subscribe(self, subscriber):
+            raise AssertionError("nothing to subscribe without a canceller")
+
+        def speak(self, reply): ...
+
+        def stop(self): ...
+
+        def close(self): ...
+
+    output = OutputStage([Voice()])
+    assert app._echo_and_yield(argparse.Namespace(), output) == (None, None)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no echo canceller (pip install livekit)" in err
+    endpointer = echo.echo_gated_endpointer(None)
+    assert type(endpointer) is Endpointer and not isinstance(endpointer.detector, EchoGatedDetector)

@@ -1,0 +1,354 @@
+"""Echo cancellation with the exact reference: the coach's own voice taken out of the microphone.
+
+    player --(samples it hands the device, and when)--> EchoCanceller.played(...)
+    microphone frame (and when it was captured) --> EchoCanceller.process(...) --> cleaned frame
+
+The output stage knows every sample it plays and the clock time the device starts playing
+it; the app wires the player's publisher to `played` (hearing and voice never import each
+other). The canceller keeps that reference on the same clock as the microphone, so what
+was played at time t is found again for the microphone frame captured at t + delay.
+
+The delay (device buffers, the sound card, the room) is estimated from the signals: a
+PHAT-weighted cross-correlation of the reference and the microphone once the coach has
+said enough, then re-checked every few seconds of speech. A new estimate is taken only
+when two checks in a row agree, so a user talking over the coach cannot pull it away.
+
+The engine behind it is one small interface (`EchoEngine`): 10 ms of microphone and the
+aligned reference in, the cleaned 10 ms out. WebRTC's AEC3 through the livekit package's
+AudioProcessingModule is the one we use (measured in bench/barge_in.py: about 30-50 dB
+less echo, at about 1% of one core). Without it, `open_canceller` returns None and a
+one-line notice, and hearing goes on as before: the coach's voice is told from the user's
+by its words only.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+
+from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.sources import StreamResampler
+
+ENGINE_FRAME = SAMPLE_RATE // 100      # AEC3 works on 10 ms frames
+REFERENCE_SECONDS = 12.0               # reference kept; longer than any delay or estimation window
+MAX_DELAY_MS = 500.0                   # delays searched (device buffers + room; a laptop is ~20-200 ms)
+ESTIMATE_WINDOW_S = 2.0                # signal used by one delay check
+RECHECK_S = 4.0                        # seconds between checks once the delay is known
+CHECK_EVERY = SAMPLE_RATE // 2         # until then (and while the coach is silent), look every 0.5 s
+MIN_PEAK_RATIO = 6.0                   # a correlation peak this far above the rest is a delay, not chance
+AGREE_MS = 3.0                         # two checks this close agree
+LEAD_MS = 20.0                         # the reference goes in this much early: AEC3 cannot model an echo before its sound
+SELF_ALIGN_MS = 150.0                  # AEC3 finds delays up to this itself (measured: up to ~400 ms); we shift only beyond
+SETTLE_S = 0.6                         # after a new alignment the fresh filter lets echo through this long
+DOUBLE_TALK_RANGE_DB = 12.0            # while the coach is heard, the user counts only this close to its echo's usual level
+CONTIGUOUS_S = 0.010                   # a reference block this close to the last one's end continues it
+RESIDUAL_MARGIN_DB = 20.0              # while the coach speaks, a cleaned frame this far below the microphone is its echo's remains
+REVERB_S = 0.3                         # the coach's voice still rings in the room this long after a sound
+ONSET_GUARD_S = 0.2                    # AEC3 lets the first ~100 ms of the coach's voice after a pause through
+PAUSE_S = 0.1                          # this much quiet before a sound makes it an onset
+VOICE_LEVEL = 1e-6                     # mean power of 10 ms of reference that counts as the coach's voice (-60 dBFS)
+CANCELLER_HINT = "pip install livekit"
+
+
+class EchoEngine(Protocol):
+    name: str
+
+    def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        """ENGINE_FRAME int16 samples of each in (the reference aligned to the microphone); cleaned int16 out."""
+
+
+class Aec3Engine:
+    """WebRTC's AEC3 (with its high-pass filter) through livekit's AudioProcessingModule."""
+
+    name = "webrtc-aec3"
+
+    def __init__(self) -> None:
+        from livekit import rtc   # lazily: the package carries a 30 MB native library
+
+        self._rtc = rtc
+        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, high_pass_filter=True)
+        self._apm.set_stream_delay_ms(0)    # the reference arrives aligned; AEC3 finds what is left
+
+    def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        far = self._rtc.AudioFrame(reference.tobytes(), SAMPLE_RATE, 1, ENGINE_FRAME)
+        self._apm.process_reverse_stream(far)
+        near = self._rtc.AudioFrame(mic.tobytes(), SAMPLE_RATE, 1, ENGINE_FRAME)
+        self._apm.set_stream_delay_ms(0)    # must be set before every near-end frame
+        self._apm.process_stream(near)
+        return np.frombuffer(near.data, dtype=np.int16).copy()
+
+
+ENGINES = {"webrtc": Aec3Engine}
+
+
+class _Timeline:
+    """Samples at 16 kHz indexed by absolute clock position (round(t * 16000)); unknown samples read as 0."""
+
+    def __init__(self, seconds: float = REFERENCE_SECONDS) -> None:
+        self.size = int(seconds * SAMPLE_RATE)
+        self._samples = np.zeros(self.size, dtype=np.float32)
+        self._index = np.full(self.size, -1, dtype=np.int64)      # which absolute sample each slot holds
+
+    def write(self, start: int, samples: np.ndarray) -> None:
+        samples = samples[-self.size:] if len(samples) > self.size else samples
+        positions = np.arange(start, start + len(samples))
+        slots = positions % self.size
+        self._samples[slots] = samples
+        self._index[slots] = positions
+
+    def read(self, start: int, count: int) -> np.ndarray:
+        positions = np.arange(start, start + count)
+        slots = positions % self.size
+        return np.where(self._index[slots] == positions, self._samples[slots], 0.0).astype(np.float32)
+
+
+def _starts_after_pause(reference: np.ndarray) -> bool:
+    """Whether the coach's voice starts, after PAUSE_S of quiet, within the last ONSET_GUARD_S (and the frame)."""
+    voiced = np.mean(np.square(reference[:len(reference) // ENGINE_FRAME * ENGINE_FRAME].reshape(-1, ENGINE_FRAME)),
+                     axis=1) > VOICE_LEVEL
+    pause = round(PAUSE_S * 100)
+    for i in range(pause, len(voiced)):
+        if voiced[i] and not voiced[i - pause:i].any():
+            return True
+    return False
+
+
+def _level_db(audio: np.ndarray) -> float:
+    return 10.0 * float(np.log10(np.mean(np.square(audio, dtype=np.float64)) + 1e-12))
+
+
+def _to_int16(audio: np.ndarray) -> np.ndarray:
+    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def estimate_delay(reference: np.ndarray, mic: np.ndarray, max_delay: int) -> tuple[int, float] | None:
+    """How many samples `mic` lags `reference` (GCC-PHAT), and how far the peak stands out; None if unclear.
+
+    `reference` covers the same time as `mic` plus the `max_delay` samples before it.
+    """
+    size = 1 << (len(reference) + len(mic) - 1).bit_length()
+    spectrum = np.fft.rfft(reference, size) * np.conj(np.fft.rfft(mic, size))
+    spectrum /= np.abs(spectrum) + 1e-9                   # PHAT: every frequency counts alike; rooms smear less
+    magnitude = np.abs(np.fft.irfft(spectrum, size)[:max_delay + 1])   # index k: mic lags by max_delay - k
+    lag = int(np.argmax(magnitude))
+    rest = np.delete(magnitude, slice(max(0, lag - 16), lag + 17))
+    ratio = float(magnitude[lag] / (np.sqrt(np.mean(rest ** 2)) + 1e-12)) if len(rest) else 0.0
+    return (max_delay - lag, ratio) if ratio >= MIN_PEAK_RATIO else None
+
+
+@dataclass(frozen=True)
+class DelayCheck:
+    at: float                # clock time of the check
+    delay_ms: float | None   # what the check found (None: no clear peak)
+    peak_ratio: float
+
+
+class EchoCanceller:
+    """Reference in (`played`, from the player's thread), microphone frames in and cleaned out (`process`).
+
+    Times are clock seconds: `at` in `played` is when the device starts playing the first
+    sample; `at` in `process` is when the first sample of the frame was captured.
+    """
+
+    def __init__(self, make_engine: Callable[[], EchoEngine], initial_delay_ms: float = 0.0,
+                 max_delay_ms: float = MAX_DELAY_MS, recheck_seconds: float = RECHECK_S) -> None:
+        self._make_engine = make_engine
+        self.engine = make_engine()
+        self.delay_ms = initial_delay_ms          # the delay measured (or assumed until measured)
+        self.aligned_ms = self._alignment_for(initial_delay_ms)   # how far the reference is shifted
+        self._settled_at = 0.0                    # clock time the filter in use has settled
+        self._echo_power = 0.0                    # running mean power of the microphone while the coach is heard
+        self.delay_known = False                  # True once measured from the signals
+        self.checks: list[DelayCheck] = []
+        self.max_delay = int(max_delay_ms * SAMPLE_RATE / 1000)
+        self.recheck_samples = int(recheck_seconds * SAMPLE_RATE)
+        self._reference = _Timeline()
+        self._mic = _Timeline()
+        self._lock = threading.Lock()
+        self._resampler: StreamResampler | None = None
+        self._resampler_rate = 0
+        self._next_position: int | None = None    # where a contiguous reference block would start
+        self._next_at = 0.0
+        self._pending_mic = np.zeros(0, dtype=np.float32)
+        self._pending_start = 0
+        self._held_out = np.zeros(0, dtype=np.float32)
+        self.echo_only = False                    # the last frame held nothing but what is left of the coach's echo
+        self._since_check = 0                     # microphone samples since the last delay check
+        self._candidate: float | None = None
+        self._mic_end = 0
+
+    @property
+    def name(self) -> str:
+        return self.engine.name
+
+    # The player's side.
+    def played(self, samples: np.ndarray, sample_rate: int, at: float) -> None:
+        """`samples` (float32 mono at `sample_rate`) start playing at clock time `at`."""
+        samples = np.asarray(samples, dtype=np.float32)
+        if len(samples) == 0:
+            return
+        with self._lock:
+            contiguous = (self._next_position is not None and sample_rate == self._resampler_rate
+                          and abs(at - self._next_at) <= CONTIGUOUS_S)
+            if not contiguous:      # a new stretch of speech (or the clock jumped): start it where it plays
+                self._resampler = None if sample_rate == SAMPLE_RATE else StreamResampler(sample_rate)
+                self._resampler_rate = sample_rate
+                self._next_position = round(at * SAMPLE_RATE)
+            audio = self._resampler.process(samples) if self._resampler is not None else samples
+            assert self._next_position is not None
+            self._reference.write(self._next_position, audio)
+            self._next_position += len(audio)
+            self._next_at = at + len(samples) / sample_rate
+
+    # The microphone's side.
+    def process(self, frame: np.ndarray, at: float) -> np.ndarray:
+        """A microphone frame (float32, 16 kHz) captured from clock time `at`; the same length, echo removed."""
+        frame = np.asarray(frame, dtype=np.float32)
+        start = round(at * SAMPLE_RATE)
+        with self._lock:
+            self._mic.write(start, frame)
+            self._mic_end = start + len(frame)
+            if not len(self._pending_mic):
+                self._pending_start = start
+            self._pending_mic = np.concatenate([self._pending_mic, frame])
+            whole = len(self._pending_mic) // ENGINE_FRAME * ENGINE_FRAME
+            delay = round(self.aligned_ms * SAMPLE_RATE / 1000)
+            reference = self._reference.read(self._pending_start - delay, whole)
+            reverb = int(REVERB_S * SAMPLE_RATE)
+            recent = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - reverb, reverb + len(frame))
+            onset = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - int((ONSET_GUARD_S + PAUSE_S) * SAMPLE_RATE),
+                                         int((ONSET_GUARD_S + PAUSE_S) * SAMPLE_RATE) + len(frame))
+            self._since_check += len(frame)
+            if self._since_check >= (self.recheck_samples if self.delay_known else CHECK_EVERY):
+                self._check_delay(at)
+        mic_now, self._pending_mic = self._pending_mic[:whole], self._pending_mic[whole:]
+        cleaned = [self.engine.process(_to_int16(mic_now[i:i + ENGINE_FRAME]), _to_int16(reference[i:i + ENGINE_FRAME]))
+                   for i in range(0, whole, ENGINE_FRAME)]
+        self._pending_start += whole
+        out = (np.concatenate(cleaned).astype(np.float32) / 32767.0) if cleaned else np.zeros(0, np.float32)
+        # Frames that are not a multiple of 10 ms come out one engine frame late, never shorter.
+        self._held_out = np.concatenate([self._held_out, out])
+        result, self._held_out = self._held_out[:len(frame)], self._held_out[len(frame):]
+        if len(result) < len(frame):
+            result = np.concatenate([np.zeros(len(frame) - len(result), np.float32), result])
+        coach_heard = float(np.mean(np.square(recent))) > VOICE_LEVEL
+        if coach_heard:
+            power = float(np.mean(np.square(frame, dtype=np.float64)))
+            self._echo_power = power if self._echo_power == 0.0 else 0.98 * self._echo_power + 0.02 * power
+        cleaned_db = _level_db(result)
+        self.echo_only = coach_heard and (
+            not self.delay_known or at < self._settled_at or _starts_after_pause(onset)
+            or cleaned_db < _level_db(frame) - RESIDUAL_MARGIN_DB
+            or cleaned_db < 10.0 * np.log10(self._echo_power + 1e-12) - DOUBLE_TALK_RANGE_DB)
+        return result
+
+    def _check_delay(self, at: float) -> None:
+        """Measure the delay on the last few seconds; adopt it when two checks agree (or at the first).
+
+        Only when the coach spoke through most of the window: silence has no delay to find.
+        """
+        window = int(ESTIMATE_WINDOW_S * SAMPLE_RATE)
+        reference = self._reference.read(self._mic_end - window - self.max_delay, window + self.max_delay)
+        voiced = np.mean(np.square(reference[-window:].reshape(-1, ENGINE_FRAME)), axis=1) > 1e-6
+        if voiced.mean() < 0.5:
+            self._since_check = self.recheck_samples if self.delay_known else 0   # look again soon
+            self._since_check = max(0, self._since_check - CHECK_EVERY)
+            return
+        self._since_check = 0
+        mic = self._mic.read(self._mic_end - window, window)
+        found = estimate_delay(reference, mic, self.max_delay)
+        if found is None:
+            self.checks.append(DelayCheck(at, None, 0.0))
+            return
+        lag, ratio = found
+        measured = 1000.0 * lag / SAMPLE_RATE
+        self.checks.append(DelayCheck(at, measured, ratio))
+        if abs(measured - self.delay_ms) <= AGREE_MS:
+            self.delay_known, self._candidate = True, None
+        elif not self.delay_known or (self._candidate is not None and abs(measured - self._candidate) <= AGREE_MS):
+            self._realign(measured, at)
+        else:
+            self._candidate = measured
+
+    @staticmethod
+    def _alignment_for(delay_ms: float) -> float:
+        """How far to shift the reference for a delay: not at all while AEC3 finds it alone."""
+        return 0.0 if delay_ms <= SELF_ALIGN_MS else delay_ms - LEAD_MS
+
+    def _realign(self, delay_ms: float, at: float) -> None:
+        """Take a new delay. A new shift comes with a fresh engine: a filter adapted to the old
+        alignment takes seconds to unlearn it, a new one converges within about half a second."""
+        self.delay_ms, self.delay_known, self._candidate = delay_ms, True, None
+        aligned = self._alignment_for(delay_ms)
+        if aligned != self.aligned_ms:
+            self.aligned_ms = aligned
+            self.engine = self._make_engine()
+            self._settled_at = at + SETTLE_S
+
+
+class EchoGatedDetector:
+    """A speech detector that does not count what is left of the coach's echo as speech.
+
+    The canceller takes out most of the echo, but the rest can still stand above a quiet
+    room's noise. While the coach is heard, a cleaned frame far below the microphone's own
+    level is that rest (the user talking over the coach keeps the cleaned level near the
+    microphone's: within 12 dB even when the echo is 12 dB louder than the user).
+    """
+
+    def __init__(self, inner, canceller: EchoCanceller) -> None:
+        self.inner = inner
+        self.canceller = canceller
+        self.name = f"{inner.name}+echo-gate"
+
+    def is_speech(self, frame: np.ndarray) -> bool:
+        speech = self.inner.is_speech(frame)       # always fed: it tracks the noise floor
+        return speech and not self.canceller.echo_only
+
+
+def echo_gated_endpointer(canceller: EchoCanceller | None):
+    """The usual Endpointer, its detector gated by the canceller when there is one."""
+    from voicecoach.hearing.vad import Endpointer, default_detector
+
+    if canceller is None:
+        return Endpointer()
+    return Endpointer(EchoGatedDetector(default_detector(), canceller))
+
+
+def open_canceller(name: str = "webrtc", initial_delay_ms: float = 0.0) -> tuple[EchoCanceller | None, str | None]:
+    """The echo canceller, or None and the one-line reason (hearing then goes on without one)."""
+    if name == "none":
+        return None, None
+    try:
+        make_engine = ENGINES[name]
+        make_engine().process(np.zeros(ENGINE_FRAME, np.int16), np.zeros(ENGINE_FRAME, np.int16))
+    except ImportError:
+        return None, f"no echo canceller ({CANCELLER_HINT}); the coach's own voice is told apart by its words only"
+    except Exception as exc:  # the native library failed to load or start
+        return None, f"no echo canceller ({' '.join(str(exc).split()) or type(exc).__name__}); the coach's own voice is told apart by its words only"
+    return EchoCanceller(make_engine, initial_delay_ms), None
+
+
+class CancelledSource:
+    """An audio source with the coach's echo taken out of every frame.
+
+    A frame's capture time is counted from the first frame (first arrival less one frame),
+    so the times stay steady however unevenly frames arrive; drift between the two device
+    clocks is what the delay re-checks follow.
+    """
+
+    def __init__(self, source, canceller: EchoCanceller, clock) -> None:
+        self.source = source
+        self.canceller = canceller
+        self.clock = clock
+        self.name = getattr(source, "name", "audio")
+
+    def frames(self, cancel):
+        from voicecoach.hearing.sources import FRAME_SECONDS
+
+        first_at: float | None = None
+        for count, frame in enumerate(self.source.frames(cancel)):
+            if first_at is None:
+                first_at = self.clock.now() - FRAME_SECONDS
+            yield self.canceller.process(frame, first_at + count * FRAME_SECONDS)
