@@ -114,13 +114,14 @@ def _run_prompt(session: Session, catalog: Catalog, output: OutputStage, clock: 
     output.speakers = [s for s in output.speakers if not isinstance(s, TerminalSpeaker)] + [PromptSpeaker()]
     if output.paced:
         output.on_line_end = session.line_ended
+    ended = "quit"
     try:
         run_prompt_session(session, catalog, output, clock,
                            lambda s, c, o, line: _step(s, c, o, line, statistical))
-    except KeyboardInterrupt:
-        pass
+    except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
+        ended = stop_reason(stop)
     finally:
-        session.close("quit")
+        session.close(ended)
 
 
 def _step(session: Session, catalog: Catalog, output: OutputStage, line: object,
