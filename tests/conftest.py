@@ -102,3 +102,11 @@ def restore_logging():
     yield
     logging.root.handlers[:] = handlers
     logging.root.setLevel(level)
+
+
+def default_signals() -> None:
+    """For a child that is sent Ctrl-C: a run started in the background ignores SIGINT, and
+    a child would inherit that; the child must react as it would on a terminal."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

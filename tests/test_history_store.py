@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, default_signals
 from voicecoach.coach.events import CoachEvent
 from voicecoach.history.store import (
     APPLICATION_ID, SCHEMA_VERSION, V1, HistoryRecorder, PainReport, SideResult, connect, forget, open_history, read_sessions,
@@ -301,7 +301,7 @@ for i in itertools.count():
 
 def run_writer_and_signal(path: Path, signum: int) -> int:
     child = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True, cwd=REPO)
+                             stderr=subprocess.DEVNULL, text=True, cwd=REPO, preexec_fn=default_signals)
     try:
         assert child.stdout.readline().strip() == "ready"
         os.kill(child.pid, signum)

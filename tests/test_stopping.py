@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, default_signals
 from voicecoach.stopping import Stopped, stop_on_signals, stop_reason
 
 STARTED = "We'll start with the left side."
@@ -21,7 +21,8 @@ def coach_until_started(db: Path, tmp_path: Path) -> subprocess.Popen:
     """The coach in text mode, typed to through a pipe left open, once the stretch has begun."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "VOICECOACH_CONFIG": str(tmp_path / "none.yaml")}
     child = subprocess.Popen([sys.executable, "-m", "voicecoach", "--text", "--db", str(db)], cwd=REPO, env=env,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=default_signals)
     child.stdin.write("start the stretch\n")
     child.stdin.flush()
     for line in child.stdout:
