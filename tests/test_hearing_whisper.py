@@ -12,7 +12,7 @@ from voicecoach.hearing.audio import SAMPLE_RATE, read_wav
 from voicecoach.hearing.reading import read_intent
 from voicecoach.hearing.recognizer import RecognizerUnavailable
 from voicecoach.hearing.whisper import (
-    Vocabulary, collapse_repetition, find_whisper_model, context_frames, features_for_context, log_mel, mel_filterbank,
+    Vocabulary, collapse_repetition, find_whisper_model, context_frames, features_for_context, mel_filterbank,
 )
 from voicecoach.intents.catalog import load_catalog
 

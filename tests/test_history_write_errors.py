@@ -3,7 +3,6 @@ then off and the session goes on. The failure is injected with a connection that
 from __future__ import annotations
 
 import io
-import logging
 import sqlite3
 import sys
 
