@@ -91,6 +91,9 @@ class FakeSession:
     def begin(self) -> list[Reply]:
         return []
 
+    def line_ended(self, reply: Reply, at: float) -> None:
+        """No voice plays here: never called."""
+
     def context(self) -> Context:
         return Context()
 

@@ -79,8 +79,8 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
 
     A paced output stage shows answers at a readable pace and tells the session when each
     line was shown, so a hold counts from the "Go." on the screen."""
-    if output.paced:
-        output.on_line_end = session.line_ended
+    output.on_line_end = session.line_ended
+    session.hears_line_ends = output.has_voice      # a voice says when; printed lines are paced by us
     output.deliver(session.begin())
     prompt()
     ended = "quit"
@@ -112,8 +112,8 @@ def _run_prompt(session: Session, catalog: Catalog, output: OutputStage, clock: 
     from voicecoach.textmode import PromptSpeaker, run_prompt_session
 
     output.speakers = [s for s in output.speakers if not isinstance(s, TerminalSpeaker)] + [PromptSpeaker()]
-    if output.paced:
-        output.on_line_end = session.line_ended
+    output.on_line_end = session.line_ended
+    session.hears_line_ends = output.has_voice      # a voice says when; printed lines are paced by us
     ended = "quit"
     try:
         run_prompt_session(session, catalog, output, clock,
@@ -180,6 +180,9 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     take_part = getattr(clock, "take_part", None)
     if take_part is not None:
         take_part()
+    output.on_line_end = session.line_ended     # the voice's word on when each line ended
+    session.hears_line_ends = output.has_voice
+    output.wake = arrived.set
     output.deliver(session.begin())
     if canceller is not None:
         from voicecoach.hearing.echo import CancelledSource
@@ -206,12 +209,13 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
                         yielding.heard(item, clock.now())
                 elif isinstance(item, ListenEnded):
                     listening = False
+            output.pump()
             output.deliver(session.tick())
             due = session.next_due()
             if session.wants_exit or (not listening and (not play_out or due is None)):
                 break
             arrived.clear()
-            if not inbox.empty():
+            if not inbox.empty() or output.line_ends_waiting:
                 continue
             deadline = clock.now() + MAX_WAIT if due is None else min(due, clock.now() + MAX_WAIT)
             clock.wait_until(deadline, arrived)

@@ -5,6 +5,11 @@ until the one before has had its reading time, while cues show the moment they a
 (the rule the voice follows). A line's numbers are worked out when it is shown, and the
 stage reports when each line really ended (`on_line_end`), so the session can count a hold
 from the "Go." the user saw.
+
+With a voice that plays lines itself (one with `listen_lines`, the VoiceSpeaker), the voice
+gets each reply as it is and works out its numbers when it starts saying it; the other
+speakers (the terminal, the live view) show each line as the voice starts it, with the
+same text, and the voice's word on when a line ended goes to `on_line_end`.
 """
 from __future__ import annotations
 
@@ -35,6 +40,8 @@ class OutputStage:
         self._rate = 1.0
         self._waiting: deque[Reply] = deque()
         self._free_at = float("-inf")          # when the line being read has had its time
+        self._ended: deque[tuple[Reply, float]] = deque()   # the voice's line ends, for the session's thread
+        self.wake: Callable[[], None] | None = None         # told when a line end waits to be pumped
 
     @property
     def paced(self) -> bool:
@@ -64,7 +71,10 @@ class OutputStage:
             self._free_at = min(self._free_at, self._clock.now())
 
     def pump(self) -> None:
-        """Show every waiting line whose turn has come."""
+        """Pass on the lines the voice finished, then show every waiting line whose turn has come.
+        Call it from the thread that drives the session: line ends reach it here."""
+        while self._ended and self.on_line_end is not None:
+            self.on_line_end(*self._ended.popleft())
         assert self._clock is not None or not self._waiting
         while self._waiting and self._clock is not None and self._free_at <= self._clock.now():
             self._show(self._waiting.popleft())
@@ -74,20 +84,30 @@ class OutputStage:
         while self._waiting:
             self._show(self._waiting.popleft())
 
+    @property
+    def line_ends_waiting(self) -> bool:
+        """The voice finished lines the session has not heard of yet (see pump)."""
+        return bool(self._ended)
+
     def next_due(self) -> float | None:
         """When the next waiting line is shown (None: nothing waits)."""
         return max(self._free_at, self._clock.now()) if self._waiting and self._clock is not None else None
 
     def _show(self, reply: Reply) -> None:
-        reply = reply.spoken()
+        queued, reply = reply, reply.spoken()
         if reply.rate is not None:
             self._rate = reply.rate
             for speaker in self.speakers:
                 set_rate = getattr(speaker, "set_rate", None)
                 if set_rate is not None:
                     set_rate(reply.rate)
-        for speaker in self.speakers:
-            speaker.speak(reply)
+        voice = self._voice()
+        if voice is not None:
+            voice.listen_lines(self._voice_started, self._voice_ended)
+            voice.speak(queued)           # its numbers are worked out as it starts
+        else:
+            for speaker in self.speakers:
+                speaker.speak(reply)
         self.last_reply = reply
         if self._on_reply is not None:
             self._on_reply(reply)
@@ -98,6 +118,27 @@ class OutputStage:
             self._free_at = max(self._free_at, end)
             if self.on_line_end is not None:
                 self.on_line_end(reply, end)
+
+    @property
+    def has_voice(self) -> bool:
+        """A voice plays the lines and reports when each one ended."""
+        return self._voice() is not None
+
+    def _voice(self) -> Speaker | None:
+        """The voice that plays lines itself and says when each started and ended, if any."""
+        return next((s for s in self.speakers if hasattr(s, "listen_lines")), None)
+
+    def _voice_started(self, reply: Reply) -> None:
+        voice = self._voice()
+        for speaker in self.speakers:
+            if speaker is not voice:
+                speaker.speak(reply)
+
+    def _voice_ended(self, reply: Reply, at: float) -> None:
+        # Called on the voice's playing thread: the session hears of it at the next pump().
+        self._ended.append((reply, at))
+        if self.wake is not None:
+            self.wake()
 
     def stop(self) -> None:
         self._waiting.clear()

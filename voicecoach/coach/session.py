@@ -39,6 +39,8 @@ RATE_STEP = 1.15                 # "slower"/"faster" change the speaking rate by
 RATE_LIMITS = (0.6, 1.6)
 WORDS_PER_MINUTE = 165.0         # our estimate of the voice at rate 1.0
 AMOUNT_WORDS = frozenset(NUMBER_WORDS[2:] + TENS_WORDS[2:] + ("minute", "minutes", "seconds"))  # not "one leg"
+LINE_END_POLL = 0.05             # while instructions are still said, the work looks again this often
+LINE_END_PATIENCE = 15.0         # ... and waits at most this long past their estimated end (a lost report)
 SINGLE_DONE = "That's all for {name}. Say start for the whole routine, or ask me anything."
 # Intents that leave the exercise as it is: said during its instructions, the rest follow.
 KEEP_INSTRUCTIONS = frozenset({"ask", "ask_history", "help", "whats_next", "time_left", "none", "slower",
@@ -146,6 +148,7 @@ class Session:
         self.listener_errors: list[str] = []
         self.proposal = proposal
         self.voiced = voiced             # False in text mode: "slower" paces the lines instead
+        self.hears_line_ends = False     # True when the output stage reports each line's end (line_ended)
         self._history = history          # answers "how did I do last time" and the like
         self._speech_seconds = speech_seconds
         self.rate = 1.0
@@ -191,6 +194,7 @@ class Session:
         timeline = self._timeline
         if timeline is None:
             return out
+        self._wait_for_instructions(timeline)
         for cue in timeline.take_due(self.clock.now()):
             out.append(cue.reply)
             self._after_cue(timeline, cue, out)
@@ -202,6 +206,17 @@ class Session:
 
     def next_due(self) -> float | None:
         return self._timeline.next_due() if self._timeline is not None else None
+
+    def _wait_for_instructions(self, timeline: Timeline) -> None:
+        """With an output that reports line ends, the work never starts over instructions still
+        being said (a voice slower than our estimate): it waits for their reported end, looking
+        again every LINE_END_POLL seconds, and no more than LINE_END_PATIENCE past the estimate."""
+        if not (self.hears_line_ends and self._instructions and timeline.cue_index == 0 and not timeline.paused):
+            return
+        now = self.clock.now()
+        first_due = timeline.next_due()
+        if first_due is not None and first_due <= now < self._instructions[-1].end + LINE_END_PATIENCE:
+            timeline.anchor_start(now + LINE_END_POLL)
 
     def line_ended(self, reply: Reply, at: float) -> None:
         """The output stage's word on when a line really ended (voice: playback end; text: shown).
@@ -217,8 +232,8 @@ class Session:
                 self._instructions = self._instructions[k + 1:]
                 for later in self._instructions:
                     later.end += shift
-                if not self._instructions:
-                    timeline.anchor_start(at)
+                # The work starts when the last instruction ends: as now expected, then as it really did.
+                timeline.anchor_start(self._instructions[-1].end if self._instructions else at)
                 return
         taken = timeline.last_taken
         if taken is not None and reply.cue == "hold_start" and taken.reply == reply:

@@ -21,8 +21,13 @@ Rules (the README states them too):
 - A line the engine fails to make is dropped, the failure is said once (`on_error`, one
   line per distinct reason) and the voice goes on; `speaking` turns false when nothing is
   left, so the hearing side never believes the coach still talks.
+- A reply whose numbers are live (`Reply.live`) gets its text when it starts playing, and
+  only that text is synthesized: "twenty five seconds left" is never said with 22 s left.
 Callbacks: `on_start(text)` as each part starts playing, `on_stop()` when nothing is left
 to say (or on `stop()`); the hearing side uses them to tell the user's voice from ours.
+`listen_lines(started, ended)`: `started(reply)` as a reply starts playing (with the text
+said), `ended(reply, at)` with the clock time its last sample leaves the device (from what
+the device still holds), or the moment it is cut or dropped: the session counts from there.
 Subscribers (`subscribe`) get every block handed to the device, with the clock time the
 device starts playing it: the echo canceller's exact reference.
 """
@@ -32,7 +37,7 @@ import contextlib
 import sys
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, ContextManager, Iterable, Protocol
 
 import numpy as np
@@ -60,6 +65,16 @@ class _Item:
     audio: np.ndarray | None = None
     position: int = 0            # samples already played
     cached: bool = False         # made through the cue cache (a cue or a fixed line)
+    reply: Reply | None = None   # the reply this part belongs to
+    first: bool = True           # the reply's first part (its start is reported)
+    last: bool = True            # the reply's last part (its end is reported)
+    live: Callable[[], str] | None = None    # renders the text when the line starts
+    announced: bool = False      # its start was reported (a held line said again is not)
+
+    def said(self) -> Reply:
+        """The reply as it is said: a live reply with the text it got at its start."""
+        assert self.reply is not None
+        return replace(self.reply, text=self.text, live=None) if self.reply.live is not None else self.reply
 
 
 WAIT_SECONDS = 0.5               # longest wait of a voice thread before it looks again
@@ -108,6 +123,8 @@ class VoiceSpeaker:
         self._held = False
         self._fade: tuple[str, np.ndarray] | None = None    # the fade-out block a hold still has to play
         self._subscribers: list[PlaybackSubscriber] = []
+        self._line_started: Callable[[Reply], None] | None = None
+        self._line_ended: Callable[[Reply, float], None] | None = None
         self.block = max(1, int(device.sample_rate * BLOCK_SECONDS))
         self._threads = [threading.Thread(target=self._play_loop, name="voice-play", daemon=True),
                          threading.Thread(target=self._synth_loop, name="voice-synth", daemon=True)] if threaded else []
@@ -121,15 +138,24 @@ class VoiceSpeaker:
         with self._lock:
             rate = self._rate
         audio = self.cache.peek(self.engine, reply.text, rate)      # made ahead of time (cues, fixed lines)
-        if cue or audio is not None:
-            items = [_Item(reply.text, cue, None if audio is None else self._resampled(audio), cached=True)]
+        if reply.live is not None:       # made once its text is known, when it starts
+            items = [_Item(reply.text, cue, reply=reply, live=reply.live)]
+        elif cue or audio is not None:
+            items = [_Item(reply.text, cue, None if audio is None else self._resampled(audio), cached=True,
+                           reply=reply)]
         else:
-            items = [_Item(t, False) for t in split_for_speech(reply.text)]
+            parts = split_for_speech(reply.text) or [reply.text]
+            items = [_Item(t, False, reply=reply, first=k == 0, last=k == len(parts) - 1)
+                     for k, t in enumerate(parts)]
+        ended: list[_Item] = []
         with self._lock:
             if reply.urgent:
+                ended += self._queue
                 self._queue.clear()
             if cue or reply.urgent:
                 if self._current is not None and not self._current.cue:
+                    if self._current.last or reply.urgent:
+                        ended.append(self._current)
                     self._current = None            # cut the answer mid-sentence
                     self.device.flush()
                 # Before waiting answers, after cues already waiting: cues stay in time order.
@@ -139,18 +165,37 @@ class VoiceSpeaker:
             else:
                 self._queue.extend(items)
             self._lock.notify_all()
+        self._report_cut(ended)
         if not self.threaded:
             self._synthesize_pending()
 
     def stop(self) -> None:
         with self._lock:
+            ended = ([self._current] if self._current is not None else []) + list(self._queue)
             self._queue.clear()
             self._current = None
             self._fade = None
             self.device.flush()
             self._lock.notify_all()
+        self._report_cut(ended)
         if self.on_stop:
             self.on_stop()
+
+    def listen_lines(self, started: Callable[[Reply], None] | None,
+                     ended: Callable[[Reply, float], None] | None) -> None:
+        """Be told as each reply starts playing and when it really ended (called from the playing thread)."""
+        self._line_started, self._line_ended = started, ended
+
+    def _report_cut(self, items: list[_Item]) -> None:
+        """Replies cut or dropped end now (once each, however many parts they had)."""
+        if self._line_ended is None:
+            return
+        now = self.clock.now()
+        seen: list[Reply] = []
+        for item in items:
+            if item.reply is not None and not any(item.reply is r for r in seen):
+                seen.append(item.reply)
+                self._line_ended(item.reply, now)
 
     @property
     def speaking(self) -> bool:
@@ -253,6 +298,7 @@ class VoiceSpeaker:
         if fade is not None:
             self._write(*fade)
             return True
+        self._render_next()
         with self._lock:
             if self._held:
                 return False
@@ -266,34 +312,63 @@ class VoiceSpeaker:
             item = self._current
             block = item.audio[item.position:item.position + self.block]  # type: ignore[index]
             item.position += len(block)
-            if item.position >= len(item.audio):  # type: ignore[arg-type]
+            finished = item.position >= len(item.audio)  # type: ignore[arg-type]
+            if finished:
                 self._current = None
             done = self._current is None and not self._queue
+            announce = started is not None and item.first and not item.announced and item.reply is not None
+            item.announced = item.announced or announce
         if started is not None and self.on_start:
             self.on_start(started)
-        self._write(item.text, block)
+        if announce and self._line_started is not None:
+            self._line_started(item.said())
+        end = self._write(item.text, block)
+        if finished and item.last and item.reply is not None and self._line_ended is not None:
+            self._line_ended(item.reply, end)
         if done and self.on_stop:
             self.on_stop()
         return True
 
-    def _write(self, text: str, block: np.ndarray) -> None:
-        """Hand a block to the device and tell the subscribers when it plays."""
+    def _render_next(self) -> None:
+        """The next line, when live, gets its text now (it is about to start); only that text is made."""
+        with self._lock:
+            if self._current is not None or self._held or not self._queue or self._queue[0].live is None:
+                return
+            item = self._queue[0]
+            live, item.live = item.live, None
+        try:
+            text = live()
+        except Exception:  # the session changed under us mid-render: say what was queued
+            text = item.text
+        with self._lock:
+            rate = self._rate
+        audio = self.cache.peek(self.engine, text, rate)
+        with self._lock:
+            item.text = text
+            item.audio = None if audio is None else self._resampled(audio)
+            self._lock.notify_all()
+        if not self.threaded:
+            self._synthesize_pending()
+
+    def _write(self, text: str, block: np.ndarray) -> float:
+        """Hand a block to the device, tell the subscribers when it plays; the clock time its last sample is played."""
         if hasattr(self.device, "current_text"):
             self.device.current_text = text  # type: ignore[attr-defined]
         if not len(block):
-            return
+            return self.clock.now()
         self.device.write(block)
-        if self._subscribers:
-            rate = self.device.sample_rate
-            # The device plays it after what it still holds ahead of it.
-            ahead = getattr(self.device, "queued_seconds", 0.0) - len(block) / rate
-            at = self.clock.now() + max(0.0, ahead)
-            for subscriber in self._subscribers:
-                subscriber(text, block, rate, at)
+        rate = self.device.sample_rate
+        # The device plays it after what it still holds ahead of it (frames not yet consumed).
+        ahead = getattr(self.device, "queued_seconds", 0.0) - len(block) / rate
+        at = self.clock.now() + max(0.0, ahead)
+        for subscriber in self._subscribers:
+            subscriber(text, block, rate, at)
+        return at + len(block) / rate
 
     def _idle(self) -> bool:
         return self._fade is None and (self._held or (
-            self._current is None and (not self._queue or self._queue[0].audio is None)))
+            self._current is None and (not self._queue or (self._queue[0].audio is None
+                                                           and self._queue[0].live is None))))
 
     def _play_loop(self) -> None:
         while True:
@@ -313,7 +388,7 @@ class VoiceSpeaker:
 
     def _next_unsynthesized(self) -> _Item | None:
         for item in self._queue:
-            if item.audio is None:
+            if item.audio is None and item.live is None:     # a live line is made once rendered
                 return item
         return None
 
@@ -324,17 +399,19 @@ class VoiceSpeaker:
                 rate = self._rate
             if item is None:
                 return
+            text = item.text
             self.engine.rate = rate        # a rate change lands before the next line is made
             try:
                 with self._gate:
-                    made = self.cache.get(self.engine, item.text) if item.cached else self.engine.synthesize(item.text)
+                    made = self.cache.get(self.engine, text) if item.cached else self.engine.synthesize(text)
                 audio = self._resampled(made)
             except Exception as exc:  # one line the engine cannot make must not silence the voice
                 self._drop(item)
                 self._failed(f"the voice could not say {item.text!r}; that line is dropped", exc)
                 continue
             with self._lock:
-                item.audio = audio
+                if item.text == text:
+                    item.audio = audio
                 self._lock.notify_all()
 
     def _drop(self, item: _Item) -> None:
@@ -345,6 +422,8 @@ class VoiceSpeaker:
                 return                      # already gone (a stop or an urgent reply)
             silent = self._current is None and not self._queue
             self._lock.notify_all()
+        if item.last:
+            self._report_cut([item])
         if silent and self.on_stop:
             self.on_stop()
 
