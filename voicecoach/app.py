@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
+import re
 import queue
 import select
 import sys
@@ -19,6 +21,7 @@ from voicecoach.output import OutputStage
 from voicecoach.stopping import stop_reason
 from voicecoach.voice.speaker import TerminalSpeaker
 
+log = logging.getLogger("voicecoach.devices")
 EOF_MARK = object()
 MAX_WAIT = 0.25          # longest wait between checks when no cue is due (keeps Ctrl-C prompt)
 
@@ -287,14 +290,8 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     voice, voice_problem = (None, None) if args.text or fast else _voice_speaker(args, content, clock, heavy_work)
     if not args.text and audio_in is None:
         use_voice_loop = mic_problem is None
-        if mic_problem and voice_problem:
-            print(f"voicecoach: {mic_problem} and {voice_problem}; using text mode.", file=sys.stderr)
-        elif mic_problem:
-            print(f"voicecoach: {mic_problem}; type to the coach (text mode), it answers aloud.", file=sys.stderr)
-        elif voice_problem:
-            print(f"voicecoach: {voice_problem}; replies are printed.", file=sys.stderr)
-    elif voice_problem and not args.text and not fast:
-        print(f"voicecoach: {voice_problem}; replies are printed.", file=sys.stderr)
+    if not args.text and (mic_problem or (voice_problem and not fast)):
+        print(f"voicecoach: {hardware_notice(mic_problem, voice_problem)}", file=sys.stderr)
     session = Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content),
                       history=_history_answer(listeners), voiced=voice is not None)
     interactive = sys.stdin.isatty()
@@ -344,7 +341,11 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     try:
         source = WavFileSource(args.audio_in, clock) if args.audio_in else open_microphone()
     except (AudioError, RuntimeError) as exc:
-        print(f"voicecoach: {exc}", file=sys.stderr)
+        if args.audio_in:
+            print(f"voicecoach: {exc}", file=sys.stderr)
+        else:
+            log.info("%s", exc)
+            print(f"voicecoach: {_plain(str(exc), 'microphone')}.", file=sys.stderr)
         return 1
 
     live = None
@@ -440,6 +441,41 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
     if opened.notice:
         print(f"voicecoach: {opened.notice}", file=sys.stderr)
     return opened.speaker, opened.problem
+
+
+def hardware_notice(mic_problem: str | None, voice_problem: str | None) -> str:
+    """What is missing and what the coach does instead, in plain words on one short line;
+    the technical reasons go to the log (--verbose shows them)."""
+    for problem in (mic_problem, voice_problem):
+        if problem:
+            log.info("%s", problem)
+    mic, voice = _plain(mic_problem, "microphone"), _plain(voice_problem, "speaker")
+    # (Both missing: whatever the reasons, the way on is the same; --verbose gives them.)
+    if mic and voice:
+        return "No microphone or speaker found: type, and read the replies."
+    if mic:
+        return _fitting(f"{mic}; type to the coach, it answers aloud.", f"{mic}; type to the coach.")
+    return _fitting(f"{voice}; the coach will print its lines instead.", f"{voice}; replies are printed.")
+
+
+NOTICE_WIDTH = 80 - len("voicecoach: ")
+
+
+def _fitting(*lines: str) -> str:
+    """The first line that fits an 80-column terminal after the program's name."""
+    return next((line for line in lines if len(line) < NOTICE_WIDTH), lines[-1])
+
+
+def _plain(problem: str | None, device: str) -> str | None:
+    """ "No speaker found", or what to install when the support is missing, or "No voice"."""
+    if not problem:
+        return None
+    install = re.search(r"\(?(pip install [\w.\[\]-]+)\)?", problem)
+    if install:
+        return f"No {device} support ({install.group(1)})"
+    if problem.startswith("no voice"):
+        return "No voice could be loaded"
+    return f"No {device} found"
 
 
 def _why_no_voice_loop(args: argparse.Namespace) -> str | None:
