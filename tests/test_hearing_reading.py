@@ -92,7 +92,13 @@ def test_first_of_a_repeated_phrase(text, first):
 def test_a_phrase_said_twice_is_read_once():
     reading = read_intent(heard(("Only 30 seconds Only 40 seconds", 0.6)), CATALOG)
     assert (reading.match.intent, reading.match.slots) == ("set_duration", {"seconds": 30})
-    assert reading.match.text == "Only 30 seconds Only 40 seconds"
+    assert reading.match.text == "Only 30 seconds"           # what is shown as heard: one saying
+
+
+def test_a_command_the_decoder_wrote_again_shows_as_one_clean_transcript():
+    reading = read_intent(heard(("Start the stretch. Start to stretch, start the", 0.6)), CATALOG)
+    assert (reading.match.intent, reading.match.slots) == ("start", {"exercise": "it_band_stretch"})
+    assert reading.match.text == "Start the stretch"
 
 
 def test_sound_keys_merge_spellings_not_words():

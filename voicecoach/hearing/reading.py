@@ -97,15 +97,18 @@ def read_one(text: str, catalog: Catalog, context: Context | None, sounds_alike:
     match = understand(text, catalog, context, statistical)
     if match.intent != NO_MATCH:
         return match
-    variants = [first_of_repeat(text)]
+    # The decoder's second saying is its own echo, not the user's: what was heard is the
+    # first one ("Start the stretch. Start to stretch, start the" -> "Start the stretch").
+    # A respelling is only our reading: what was heard stays as the decoder wrote it.
+    variants = [(first_of_repeat(text), True)]
     # A lone word is taken as heard: "cat" must not become "quit".
     if sounds_alike and len(_WORD.findall(text)) > 1:
-        variants.append(respell(text, catalog))
-    for variant in variants:
+        variants.append((respell(text, catalog), False))
+    for variant, heard_as in variants:
         if variant and variant != text:
             found = understand(variant, catalog, context, statistical)
             if found.intent != NO_MATCH:
-                return replace(found, text=text)
+                return replace(found, text=variant if heard_as else text)
     return match
 
 
