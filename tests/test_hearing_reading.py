@@ -101,6 +101,15 @@ def test_a_command_the_decoder_wrote_again_shows_as_one_clean_transcript():
     assert reading.match.text == "Start the stretch"
 
 
+@pytest.mark.parametrize("decoded, shown", [
+    ("the weather today the whether today", "the weather today"),
+    ("the knee and the hip", "the knee and the hip"),        # not an echo: a longer sentence
+])
+def test_what_is_not_acted_on_shows_one_saying_too(decoded, shown):
+    reading = read_intent(heard((decoded, 0.6)), CATALOG)
+    assert reading.match.intent == "none" and reading.match.text == shown
+
+
 def test_sound_keys_merge_spellings_not_words():
     assert sound_key("council") == sound_key("cancel")
     assert sound_key("Phone") == sound_key("fone")

@@ -26,6 +26,7 @@ The transcript goes through the same matcher as text mode. On top, what the deco
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ from voicecoach.intents.sounds import sound_key
 from voicecoach.intents.types import NO_MATCH, Context, Match
 
 NO_SPEECH_THRESHOLD = 0.6    # Whisper's `no_speech_threshold` default
+log = logging.getLogger("voicecoach.hearing")
 MIN_SUPPORT = 0.5            # the winning intent must be more likely than not in the n-best
 MIN_MASS = 0.01              # ... and its transcripts together at least this probable
 
@@ -79,7 +81,11 @@ def read_intent(transcript: Transcript, catalog: Catalog, context: Context | Non
 
 
 def _rejected(text: str, match: Match) -> Match:
-    return Match(text, NO_MATCH, {}, match.score, match.by, match.confidence, match.aside)
+    """Not acted on; what was heard is shown as one saying, without the decoder's echo of it."""
+    heard = _said_twice(text) or text
+    if heard != text:
+        log.debug("heard %r, decoded as %r", heard, text)
+    return Match(heard, NO_MATCH, {}, match.score, match.by, match.confidence, match.aside)
 
 
 def hypothesis_weights(hypotheses: list[Hypothesis]) -> list[float]:
@@ -127,6 +133,17 @@ def first_of_repeat(text: str) -> str | None:
         if keys[cut] == keys[0] and len(keys) - cut >= cut / 2:
             return text[:words[cut - 1].end()]
     return None
+
+
+def _said_twice(text: str) -> str | None:
+    """The first saying when the rest mostly repeats its words (the decoder's echo, not a
+    longer sentence that happens to use its first word again), else None."""
+    first = first_of_repeat(text)
+    if first is None:
+        return None
+    said = {w.lower() for w in _WORD.findall(first)}
+    again = {w.lower() for w in _WORD.findall(text[len(first):])}
+    return first if len(said & again) > len(said) / 2 else None
 
 
 # ----- sounds-alike --------------------------------------------------------------------------
