@@ -1,11 +1,12 @@
-"""The live terminal view: a rich panel on a terminal, plain lines anywhere else."""
+"""The live bottom line: one line redrawn by rich on a terminal, the conversation above it;
+plain lines anywhere else."""
 from __future__ import annotations
 
 import io
 
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.replies import Reply
-from voicecoach.view import LiveView, ViewState, render_lines
+from voicecoach.view import LiveView, ViewState, bottom_line, status_line
 
 
 class Tty(io.StringIO):
@@ -24,20 +25,31 @@ def started_session(tiny_content):
     return session, clock
 
 
-def test_lines_show_exercise_side_set_countdown_heard_and_said(tiny_content):
-    assert render_lines(ViewState())[0].startswith("Waiting")
+def test_the_bottom_line_shows_exercise_side_and_the_countdown_of_hold_rest_or_reps(tiny_content):
+    assert bottom_line(ViewState()) == "Say start, or ask a question."
     session, clock = started_session(tiny_content)
     clock.set(10)
-    state = ViewState.from_session(session.view(), heard="start the stretch -> start", said="Go.")
-    status, bar, heard, said = render_lines(state)
-    assert status.startswith("The IT band stretch · left side") and "[work]" in status
-    assert bar.endswith("20 s left") and bar.count("█") == 10
-    assert heard == "heard: start the stretch -> start" and said == "said:  Go."
-    reps = ViewState("work", "glute bridges", None, 2, 2, 3, 5, 6.0, 15.0)
-    assert render_lines(reps)[0] == "Glute bridges · set 2 of 2 · rep 3 of 5  [work]"
+    assert bottom_line(ViewState.from_session(session.view())) == "The IT band stretch · left side · 20 s left"
+    clock.set(32)
+    assert bottom_line(ViewState.from_session(session.view())) == "The IT band stretch · right side · switch sides 3 s"
+    reps = ViewState("work", "glute bridges", None, 2, 2, 3, 5, 6.0, 15.0, unit="reps")
+    assert bottom_line(reps) == "Glute bridges · set 2 of 2 · two reps to go"
+    assert bottom_line(ViewState("rest", "glute bridges", None, 1, 2, 0, 5, 12.4, 20.0)) == \
+        "Glute bridges · set 1 of 2 · rest 12 s"
+    assert bottom_line(ViewState("paused", "the IT band stretch", "right", 1, 1, 0, 0, 12.0, 30.0)) == \
+        "The IT band stretch · right side · paused"
+    assert status_line(reps) == "Glute bridges · set 2 of 2 · rep 3 of 5  [work]"
 
 
-def test_on_a_terminal_the_panel_follows_the_session_by_itself(tiny_content):
+def test_text_mode_and_the_voice_loop_show_the_same_bottom_line(tiny_content):
+    from voicecoach.textmode import toolbar_text
+
+    session, clock = started_session(tiny_content)
+    clock.set(7)
+    assert toolbar_text(session.view()) == bottom_line(ViewState.from_session(session.view()))
+
+
+def test_on_a_terminal_the_conversation_prints_above_one_live_bottom_line(tiny_content):
     session, clock = started_session(tiny_content)
     out = Tty()
     live = LiveView(out, snapshot=lambda: ViewState.from_session(session.view()))
@@ -45,9 +57,21 @@ def test_on_a_terminal_the_panel_follows_the_session_by_itself(tiny_content):
     live.speak(Reply("Halfway.", cue="halfway"))
     live.heard("how long is left -> time_left")
     clock.set(20)                    # no update call: the snapshot function is read at each draw
-    live.close()
+    live._live.refresh()
     text = out.getvalue()
-    assert "Halfway." in text and "left side" in text and "time_left" in text and "10 s left" in text
+    live.close()
+    assert "coach: Halfway." in text and "heard: how long is left -> time_left" in text
+    assert "The IT band stretch · left side · 10 s left" in text
+    # The conversation lines come before the bottom line, which is drawn last (below them).
+    assert text.rindex("10 s left") > text.index("heard: how long") > text.index("coach: Halfway.")
+    plain = strip_codes(out.getvalue())
+    assert "said:" not in plain and "┃" not in plain and "╭" not in plain     # no panel: one line
+
+
+def strip_codes(text: str) -> str:
+    import re
+
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
 
 
 def test_off_a_terminal_it_prints_one_plain_line_per_change(tiny_content):

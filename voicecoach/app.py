@@ -349,7 +349,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
         return 1
 
     live = None
-    if sys.stdout.isatty() and not args.audio_in:
+    if sys.stdout.isatty():          # the live bottom line; in a pipe, plain lines
         from voicecoach.view import LiveView, ViewState
 
         live = LiveView(snapshot=lambda: ViewState.from_session(session.view()))

@@ -16,7 +16,7 @@ from voicecoach.coach.replies import Reply
 from voicecoach.coach.session import Session, SessionView
 from voicecoach.intents.catalog import Catalog
 from voicecoach.output import OutputStage
-from voicecoach.words import say_number
+from voicecoach.view import ViewState, bottom_line
 
 PROMPT = "you> "
 TOOLBAR_REFRESH = 0.5    # seconds between redraws of the countdown
@@ -42,28 +42,8 @@ class PromptSpeaker:
 
 
 def toolbar_text(view: SessionView) -> str:
-    """ "IT band stretch · left side · 23 s left" for the bottom line."""
-    if view.phase == "idle" or view.exercise_name is None:
-        return "Say start, or ask a question. Ctrl-D leaves."
-    parts = [view.exercise_name[:1].upper() + view.exercise_name[1:]]
-    if view.side:
-        parts.append(f"{view.side} side")
-    if view.sets > 1:
-        parts.append(f"set {view.set_no} of {view.sets}")
-    left = int(round(view.remaining))
-    if view.phase == "paused":
-        parts.append("paused")
-    elif view.phase == "intro":
-        parts.append(f"starts in {left} s")
-    elif view.phase == "rest":
-        parts.append(f"rest {left} s")
-    elif view.phase == "switch":
-        parts.append(f"switch sides {left} s")
-    elif view.reps:
-        parts.append(f"{say_number(view.reps - view.rep)} {view.unit} to go")
-    else:
-        parts.append(f"{left} s left")
-    return " · ".join(parts)
+    """ "IT band stretch · left side · 23 s left" for the bottom line (the voice loop shows the same)."""
+    return bottom_line(ViewState.from_session(view), idle="Say start, or ask a question. Ctrl-D leaves.")
 
 
 def run_prompt_session(session: Session, catalog: Catalog, output: OutputStage, clock: Clock,

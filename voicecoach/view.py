@@ -1,12 +1,14 @@
-"""The live terminal view of the voice loop: exercise, side, set and rep, a countdown bar,
-the last thing heard and the last thing said.
+"""The live bottom line of the voice loop: exercise, side and a countdown of the hold, rest
+or reps, with the coach's lines and what was heard printed above it.
 
-On a terminal it redraws in place with rich (four times a second when given a snapshot
-function, so the bar moves on its own). Anywhere else (a pipe, a log file) it prints
-plain lines, one each time the status, what was heard or what was said changes.
+On a terminal rich keeps one line at the bottom and redraws it in place (four times a
+second when given a snapshot function, so the countdown moves on its own); lines printed
+through the view go above it. Anywhere else (a pipe, a log file) it prints plain lines,
+one each time the status, what was heard or what was said changes. Text mode shows the
+same `bottom_line` in prompt_toolkit's toolbar.
 
     view = LiveView(snapshot=lambda: ViewState.from_session(session.view()))
-    view.speak(reply)        # it is a Speaker: "said" shows each reply
+    view.speak(reply)        # it is a Speaker: "coach: ..." above the bottom line
     view.heard("how long is left -> time_left")
     view.update(state)       # or push snapshots yourself
     view.close()
@@ -19,8 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, TextIO
 
 from voicecoach.coach.replies import Reply, capitalized
+from voicecoach.words import say_number
 
-BAR_WIDTH = 30
 
 
 @dataclass(frozen=True)
@@ -38,16 +40,46 @@ class ViewState:
     block_seconds: float = 0.0        # the block's whole length (for the bar)
     heard: str = ""
     said: str = ""
+    unit: str = ""                    # what a rep is called ("reps", "steps")
 
     @classmethod
     def from_session(cls, view: Any, heard: str = "", said: str = "") -> ViewState:
         """From the session's snapshot (coach.session.SessionView or anything with its fields)."""
         return cls(phase=view.phase, exercise=view.exercise_name, side=view.side, set_no=view.set_no,
                    sets=view.sets, rep=view.rep, reps=view.reps, remaining=view.remaining,
-                   block_seconds=view.block_seconds, heard=heard, said=said)
+                   block_seconds=view.block_seconds, heard=heard, said=said, unit=getattr(view, "unit", ""))
+
+
+IDLE_LINE = "Say start, or ask a question."
+
+
+def bottom_line(state: ViewState, idle: str = IDLE_LINE) -> str:
+    """ "The IT band stretch · left side · 23 s left": the live line under the conversation."""
+    if state.phase == "idle" or state.exercise is None:
+        return idle
+    parts = [capitalized(state.exercise)]
+    if state.side:
+        parts.append(f"{state.side} side")
+    if state.sets > 1:
+        parts.append(f"set {state.set_no} of {state.sets}")
+    left = int(round(state.remaining))
+    if state.phase == "paused":
+        parts.append("paused")
+    elif state.phase == "intro":
+        parts.append(f"starts in {left} s")
+    elif state.phase == "rest":
+        parts.append(f"rest {left} s")
+    elif state.phase == "switch":
+        parts.append(f"switch sides {left} s")
+    elif state.reps:
+        parts.append(f"{say_number(state.reps - state.rep)} {state.unit or 'reps'} to go")
+    else:
+        parts.append(f"{left} s left")
+    return " · ".join(parts)
 
 
 def status_line(state: ViewState) -> str:
+    """The plain-output status: what is going on, without the ticking countdown."""
     if state.phase == "idle" or state.exercise is None:
         return "Waiting: say start, or ask a question."
     parts = [capitalized(state.exercise)]
@@ -58,19 +90,6 @@ def status_line(state: ViewState) -> str:
     if state.reps:
         parts.append(f"rep {state.rep} of {state.reps}")
     return " · ".join(parts) + f"  [{state.phase}]"
-
-
-def countdown_bar(state: ViewState, width: int = BAR_WIDTH) -> str:
-    if state.phase == "idle" or state.exercise is None:
-        return ""
-    done = 0.0 if state.block_seconds <= 0 else 1.0 - state.remaining / state.block_seconds
-    filled = int(round(width * min(1.0, max(0.0, done))))
-    return "█" * filled + "░" * (width - filled) + f" {state.remaining:4.0f} s left"
-
-
-def render_lines(state: ViewState) -> list[str]:
-    """The view as plain text lines (what the rich panel shows)."""
-    return [status_line(state), countdown_bar(state), f"heard: {state.heard or '-'}", f"said:  {state.said or '-'}"]
 
 
 class LiveView:
@@ -89,9 +108,10 @@ class LiveView:
             from rich.console import Console
             from rich.live import Live
 
-            # With a snapshot function rich redraws on its own, so the bar counts down smoothly.
-            self._live = Live(get_renderable=self._panel, console=Console(file=self._out),
-                              auto_refresh=snapshot is not None, refresh_per_second=4, transient=False)
+            # With a snapshot function rich redraws on its own, so the countdown moves by itself.
+            self._live = Live(get_renderable=self._bottom, console=Console(file=self._out, highlight=False),
+                              auto_refresh=snapshot is not None, refresh_per_second=4, transient=True,
+                              redirect_stdout=False, redirect_stderr=False)
             self._live.start()
 
     # ----- what the loop tells it ----------------------------------------------------------
@@ -107,14 +127,14 @@ class LiveView:
     def heard(self, text: str) -> None:
         with self._lock:
             self._state = replace(self._state, heard=text)
-        self._show()
+        self._above(f"heard: {text}")
 
     # ----- the Speaker interface -----------------------------------------------------------
 
     def speak(self, reply: Reply) -> None:
         with self._lock:
             self._state = replace(self._state, said=reply.text)
-        self._show()
+        self._above(f"coach: {reply.text}")
 
     def stop(self) -> None:
         """Nothing sounds, so nothing to silence."""
@@ -125,8 +145,7 @@ class LiveView:
 
     def close(self) -> None:
         if self._live is not None:
-            self._live.refresh()
-            self._live.stop()
+            self._live.stop()          # the bottom line goes; the conversation above stays
 
     # ----- drawing -------------------------------------------------------------------------
 
@@ -142,10 +161,19 @@ class LiveView:
             state = replace(fresh, heard=state.heard, said=state.said)
         return state
 
-    def _panel(self):
-        from rich.panel import Panel
+    def _bottom(self):
+        from rich.text import Text
 
-        return Panel("\n".join(render_lines(self.current())), title="voicecoach")
+        return Text(bottom_line(self.current()), no_wrap=True, overflow="ellipsis")
+
+    def _above(self, line: str) -> None:
+        """A line of the conversation: above the bottom line on a terminal, plain elsewhere."""
+        if self._live is not None:
+            from rich.text import Text
+
+            self._live.console.print(Text(line))
+            return
+        self._show()
 
     def _show(self) -> None:
         if self._live is not None:
