@@ -88,3 +88,30 @@ def test_off_a_terminal_it_prints_one_plain_line_per_change(tiny_content):
     assert out.getvalue().splitlines() == [
         "The IT band stretch · left side  [work]", "said: Halfway.", "heard: stop -> stop"]
     assert "\x1b" not in out.getvalue()       # no terminal codes in a pipe
+
+
+def test_the_voice_loop_on_a_terminal_keeps_a_bottom_line_under_the_conversation(tmp_path):
+    """Through a pseudo-terminal, with --audio-in: the coach's and the heard lines stay on the
+    screen; the bottom line is drawn in place under them, and goes at the end."""
+    import os
+    import sys
+
+    import pytest
+
+    from conftest import speak_to_wav
+
+    pexpect = pytest.importorskip("pexpect", reason="pexpect is not installed (pip install -e '.[test]')")
+    pyte = pytest.importorskip("pyte", reason="pyte is not installed (pip install -e '.[test]')")
+    wav = speak_to_wav("what is the IT band", tmp_path / "ask.wav")
+    env = {**os.environ, "TERM": "xterm", "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    child = pexpect.spawn(sys.executable, ["-m", "voicecoach", "--no-history", "--audio-in", str(wav), "--fast"],
+                          dimensions=(24, 80), env=env, timeout=120)
+    raw = child.read()
+    child.close()
+    screen = pyte.Screen(80, 24)
+    pyte.ByteStream(screen).feed(raw)
+    lines = [line.rstrip() for line in screen.display]
+    assert "coach: Hi, I'm your IT band coach." in lines
+    assert any(line.startswith("heard: ") for line in lines), lines
+    assert raw.count(b"Say start, or ask a question.") >= 2          # drawn, then drawn again in place
+    assert not any("Say start, or ask a question." in line for line in lines)   # and gone at the end
