@@ -157,6 +157,22 @@ def test_an_exercise_added_in_content_runs_through_a_session(content_with_clamsh
     assert not any("reps" in line for line in lines)
 
 
+@pytest.mark.parametrize("said", ["start the clamshells", "do clamshells", "let's do the clams"])
+def test_an_exercise_added_in_content_is_started_by_its_name(content_with_clamshells, said):
+    content = load_content(content_with_clamshells)
+    catalog = load_catalog(None, content.exercise_names())
+    match = recognize(said, catalog, Session(content, VirtualClock()).context())
+    assert (match.intent, match.slots) == ("start", {"exercise": "clamshell"})
+    clock = VirtualClock()
+    simulator = Simulator(lambda clock: Session(content, clock),
+                          lambda text, session: recognize(text, catalog, session.context()))
+    lines = coach_lines(simulator.events(parse_script(f"@1 {said}\n")))
+    assert "Let's do clamshells." in lines and "Left side. Eight lifts. Go." in lines
+    # The shipped exercises keep the templates' own phrases.
+    assert recognize("start the stretch", catalog, Session(content, clock).context()).slots == \
+        {"exercise": "it_band_stretch"}
+
+
 def test_the_history_table_names_an_added_exercise_by_its_short_name(content_with_clamshells):
     from voicecoach.history.commands import table_rows
     from voicecoach.history.summary import SessionSummary, SideResult

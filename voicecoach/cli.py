@@ -198,7 +198,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         script = load_script(args.script)
     except ScriptError as exc:
         raise UserError(str(exc)) from None
-    content, catalog = _content(), _catalog()
+    content = _content()
+    catalog = _catalog(content)
     statistical = _statistical_reader(args, catalog, content, background=False)
     listeners, notice = _history_listeners(args, simulated=True)
     if notice:
@@ -277,7 +278,8 @@ def _is_intent_file(path: Path) -> bool:
 def cmd_run(args: argparse.Namespace) -> int:
     from voicecoach.app import run_coach
 
-    content, catalog = _content(), _catalog()
+    content = _content()
+    catalog = _catalog(content)
     return run_coach(args, content, catalog, _history_listeners, _statistical_reader(args, catalog, content))
 
 
@@ -288,9 +290,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 # ----- shared loading ---------------------------------------------------------------------
 
-def _catalog():
+def _catalog(content=None):
     try:
-        return load_catalog()
+        return load_catalog(None, content.exercise_names() if content is not None else ())
     except CatalogError as exc:
         raise UserError(f"the intent templates are broken:\n{exc}") from None
 

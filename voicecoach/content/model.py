@@ -1,6 +1,7 @@
 """The article and the exercise programs, as loaded from content/*.yaml."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 TOPICS = (
@@ -82,6 +83,18 @@ class Content:
     exercises: dict[str, Exercise]
     routine: tuple[str, ...]     # exercise ids in the order of the whole routine
     safety: tuple[str, ...]      # the article's safety advice, said after a pain report
+
+    def exercise_names(self) -> tuple[tuple[str, str], ...]:
+        """(spoken name, exercise id) for every exercise: its name and short name without "the",
+        and its id as words, so the intent templates know each exercise by what the content calls it."""
+        names: list[tuple[str, str]] = []
+        for exercise in self.exercises.values():
+            for name in (exercise.name, exercise.short_name, exercise.id.replace("_", " ")):
+                plain = " ".join(re.findall(r"[A-Za-z0-9']+", name))
+                plain = plain[4:] if plain.lower().startswith("the ") else plain
+                if plain and (plain, exercise.id) not in names:
+                    names.append((plain, exercise.id))
+        return tuple(names)
 
     def topic_texts(self) -> dict[str, tuple[str, ...]]:
         """Each topic's title and sentences: the article's own words about it."""

@@ -158,12 +158,15 @@ def _say_seconds(seconds: int) -> str:
 
 
 @lru_cache(maxsize=4)
-def load_catalog(directory: Path | str | None = None) -> Catalog:
+def load_catalog(directory: Path | str | None = None, exercises: tuple[tuple[str, str], ...] = ()) -> Catalog:
     """Load and compile every *.yaml in `directory` (default: the shipped templates).
 
+    `exercises` are (spoken name, id) pairs from the content (Content.exercise_names): each
+    becomes a value of the {exercise} list unless the templates already give that phrase a
+    meaning, so an exercise added to the content is started by its name with no template edit.
     Raises CatalogError listing every problem as `file:line: message`.
     """
-    catalog, problems = _build(Path(directory) if directory else INTENTS_DIR)
+    catalog, problems = _build(Path(directory) if directory else INTENTS_DIR, exercises)
     if problems:
         raise CatalogError(problems)
     assert catalog is not None
@@ -174,7 +177,7 @@ def validate_catalog(directory: Path | str | None = None) -> list[str]:
     return _build(Path(directory) if directory else INTENTS_DIR)[1]
 
 
-def _build(directory: Path) -> tuple[Catalog | None, list[str]]:
+def _build(directory: Path, exercises: tuple[tuple[str, str], ...] = ()) -> tuple[Catalog | None, list[str]]:
     files, problems = load_yaml_mappings(directory, "intent")
     if not files and not problems:
         return None, [f"{directory}: no intent files (*.yaml)"]
@@ -201,6 +204,8 @@ def _build(directory: Path) -> tuple[Catalog | None, list[str]]:
 
     rule_raw = _compile_rules(raw_rules, problems)
     list_raw = _compile_lists(raw_lists, rule_raw, problems)
+    if exercises and "exercise" in list_raw:
+        list_raw["exercise"] = _with_names(list_raw["exercise"], exercises)
     templates = _collect_templates(raw_intents, problems)
     known_lists = set(list_raw) | set(BUILTIN_LISTS)
     total_sentences = 0
@@ -364,6 +369,19 @@ def _compile_lists(raw_lists: dict[str, tuple[Path, Any]], rule_raw: dict[str, l
                 return list_raw
         list_raw[name] = phrases
     return list_raw
+
+
+def _with_names(phrases: list[tuple[str, Any]], names: tuple[tuple[str, str], ...]) -> list[tuple[str, Any]]:
+    """The list's phrases, then each (name, value) whose words no phrase has yet: the
+    templates' own phrases keep their meaning."""
+    taken = {match_tokens(raw) for raw, _ in phrases}
+    out = list(phrases)
+    for name, value in names:
+        tokens = match_tokens(name)
+        if tokens and tokens not in taken:
+            taken.add(tokens)
+            out.append((name, value))
+    return out
 
 
 def _is_value(value: Any) -> bool:
