@@ -158,3 +158,40 @@ def test_the_terminal_shows_each_line_as_the_voice_starts_it_with_the_same_text(
     assert [text for _, text in shown] == ["one two three four.", "At 1.2.", "more words here."]
     assert shown[1][0] == pytest.approx(1.2, abs=BLOCK_SECONDS)        # within the block the device holds
 
+
+
+def test_the_threaded_player_renders_a_live_line_when_it_starts_and_reports_both_ends():
+    """On the real clock with its own threads: the live line's text is made after the line before it."""
+    import threading
+
+    from voicecoach.coach.clock import RealClock
+    from voicecoach.voice.cache import CueCache
+    from voicecoach.voice.devices import RecordingDevice
+    from voicecoach.voice.player import VoiceSpeaker
+
+    clock = RealClock()
+    engine = ToneEngine()
+    device = RecordingDevice(engine.sample_rate, clock)
+    speaker = VoiceSpeaker(engine, device, CueCache(), clock)
+    ended, done = [], threading.Event()
+    t0 = clock.now()
+
+    def end(reply, at):
+        ended.append((reply.text, at - t0))
+        if len(ended) == 2:
+            done.set()
+
+    started = []
+    speaker.listen_lines(lambda reply: started.append(reply.text), end)
+    try:
+        speaker.speak(Reply("one two."))
+        speaker.speak(Reply("queued", live=lambda: f"At {clock.now() - t0:.1f}."))
+        assert done.wait(10.0)
+    finally:
+        speaker.close()
+    (first, first_end), (second, second_end) = ended
+    assert (first, second) == ("one two.", "queued")         # the session's own replies are reported
+    assert first_end == pytest.approx(0.6, abs=0.2) and second_end > first_end
+    said = started[1]
+    assert said.startswith("At ") and float(said[3:-1]) >= 0.5          # made once "one two." was over
+    assert "queued" not in engine.calls and said in engine.calls
