@@ -166,7 +166,16 @@ def load_catalog(directory: Path | str | None = None, exercises: tuple[tuple[str
     meaning, so an exercise added to the content is started by its name with no template edit.
     Raises CatalogError listing every problem as `file:line: message`.
     """
-    catalog, problems = _build(Path(directory) if directory else INTENTS_DIR, exercises)
+    directory = Path(directory) if directory else INTENTS_DIR
+    if directory == INTENTS_DIR:
+        # The shipped templates are compiled once and kept (intents/compiled.py); problems
+        # are never kept: a broken file is reported every time.
+        from voicecoach.intents.compiled import cached, default_cache_dir
+
+        catalog, problems = cached(directory, lambda: _build(directory, exercises), default_cache_dir(),
+                                   keep=lambda built: not built[1], variant=repr(exercises) if exercises else "")
+    else:
+        catalog, problems = _build(directory, exercises)
     if problems:
         raise CatalogError(problems)
     assert catalog is not None
