@@ -10,7 +10,6 @@ Also counts instructions cut short by the start of the work.
 from __future__ import annotations
 
 import argparse
-import itertools
 import sys
 from pathlib import Path
 
@@ -27,17 +26,6 @@ from voicecoach.voice.build import VoiceSettings  # noqa: E402
 from voicecoach.voice.cache import CueCache  # noqa: E402
 from voicecoach.voice.devices import BLOCK_SECONDS, RecordingDevice  # noqa: E402
 from voicecoach.voice.player import VoiceSpeaker  # noqa: E402
-
-
-def said(device: RecordingDevice) -> list[tuple[float, float, str]]:
-    """(start, audible end, text) of each line played; a flush cuts what the device held."""
-    out = []
-    for text, group in itertools.groupby(device.blocks, key=lambda b: b.text):
-        group = list(group)
-        end = group[-1].t + len(group[-1].samples) / device.sample_rate
-        cut = [f for f in device.flushes if group[0].t < f < end]
-        out.append((group[0].t, min([end] + cut), text))
-    return out
 
 
 def run(engine, exercise: str, reports: bool) -> tuple[float, float, int]:
@@ -59,7 +47,7 @@ def run(engine, exercise: str, reports: bool) -> tuple[float, float, int]:
         due = session.next_due()
         step = BLOCK_SECONDS if due is None else min(BLOCK_SECONDS, max(0.0, due - clock.now()))
         speaker.play_for(step if step > 0 else BLOCK_SECONDS)
-    lines = said(device)
+    lines = device.spans()
     go = next(k for k, line in enumerate(lines) if line[2].endswith("Go."))
     one = next(k for k in range(go + 1, len(lines)) if lines[k][2] == "One.")
     cut = sum(1 for start, end, _ in lines[:go] if any(start < f <= end + 1e-9 for f in device.flushes))

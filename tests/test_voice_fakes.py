@@ -1,8 +1,6 @@
 """Fakes shared by the voice tests (no tests here): a tone engine and a speaker on a virtual clock."""
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from voicecoach.coach.clock import VirtualClock
@@ -40,10 +38,4 @@ def make_speaker(engine=None, cache=None, **kwargs):
 
 def spans(device: RecordingDevice) -> list[tuple[float, float, str]]:
     """(start, audible end, text) of each thing said; a flush silences what the device held."""
-    out = []
-    for text, group in itertools.groupby(device.blocks, key=lambda b: b.text):
-        group = list(group)
-        end = group[-1].t + len(group[-1].samples) / device.sample_rate
-        cut = [f for f in device.flushes if group[0].t < f < end]
-        out.append((round(group[0].t, 6), round(min([end] + cut), 6), text))
-    return out
+    return device.spans()

@@ -248,3 +248,15 @@ class RecordingDevice:
 
     def audio(self) -> np.ndarray:
         return np.concatenate([b.samples for b in self.blocks]) if self.blocks else np.zeros(0, np.float32)
+
+    def spans(self) -> list[tuple[float, float, str]]:
+        """(start, audible end, text) of each thing said; a flush silences what the device held."""
+        import itertools
+
+        out = []
+        for text, group in itertools.groupby(self.blocks, key=lambda b: b.text):
+            group = list(group)
+            end = group[-1].t + len(group[-1].samples) / self.sample_rate
+            cut = [f for f in self.flushes if group[0].t < f < end]
+            out.append((round(group[0].t, 6), round(min([end] + cut), 6), text))
+        return out

@@ -381,8 +381,9 @@ class VoiceSpeaker:
                 self._play_block()
             except Exception as exc:  # a failing device drops what it was playing; the voice goes on
                 with self._lock:
-                    text, self._current = (self._current.text if self._current else ""), None
-                self._failed(f"the speaker failed while saying {text!r}", exc)
+                    item, self._current = self._current, None
+                self._report_cut([item] if item is not None else [])     # the session must not wait for it
+                self._failed(f"the speaker failed while saying {item.text if item else ''!r}", exc)
 
     # ----- synthesis -----------------------------------------------------------------------
 
