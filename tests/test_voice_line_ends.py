@@ -44,7 +44,9 @@ def run_until(speaker, clock, session, output, until: float, said=None) -> None:
     while clock.now() < until:
         for at in sorted(said):
             if at <= clock.now():
-                output.deliver(session.handle(recognize(said.pop(at), catalog, session.context())))
+                match = recognize(said.pop(at), catalog, session.context())
+                output.supersede()                  # as the voice loop does for what it heard
+                output.deliver(session.handle(match))
         output.pump()
         output.deliver(session.tick())
         due = session.next_due()
@@ -195,3 +197,22 @@ def test_the_threaded_player_renders_a_live_line_when_it_starts_and_reports_both
     said = started[1]
     assert said.startswith("At ") and float(said[3:-1]) >= 0.5          # made once "one two." was over
     assert "queued" not in engine.calls and said in engine.calls
+
+
+def test_a_question_during_the_instructions_is_answered_then_they_resume_and_the_hold_waits():
+    """Voice mode: the answer comes after the sentence being said, the instructions follow it,
+    "Go." cuts nothing and the hold is still 30 s from its end."""
+    from voicecoach.content.loader import load_content
+
+    speaker, device, clock, session, output = voice_session(load_content())
+    output.deliver(session.handle(recognize("start the stretch", load_catalog(), session.context())))
+    run_until(speaker, clock, session, output, 80.0, {3.0: "what is the IT band"})
+    texts = [text for _, _, text in spans(device)]
+    go = next(k for k, text in enumerate(texts) if text.endswith("Go."))
+    answer = texts.index("The IT band, or iliotibial band, is a long, thin strip of connective tissue.")
+    back = texts.index("Now, back to the instructions.")
+    assert answer < back < go and texts[go - 1] == "We'll start with the left side."
+    assert texts[:go].count("Cross one leg over the other.") == 1          # said once, after the answer
+    assert not device.flushes
+    go_end, done = first_hold(device)
+    assert done - go_end == pytest.approx(30.0, abs=1e-6)

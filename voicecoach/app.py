@@ -202,12 +202,12 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
                 except queue.Empty:
                     break
                 if isinstance(item, _Typed):
-                    output.deliver(session.handle(understand(item.line, catalog, session.context(), statistical)))
+                    _answer(session, output, understand(item.line, catalog, session.context(), statistical))
                     continue
                 if on_event:
                     on_event(item)
                 if isinstance(item, UtteranceHeard):
-                    output.deliver(session.handle(item.match))
+                    _answer(session, output, item.match)
                     if yielding is not None:
                         yielding.heard(item, clock.now())
                 elif isinstance(item, ListenEnded):
@@ -233,6 +233,14 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
         if take_part is not None:
             clock.leave()
         session.close(ended)
+
+
+def _answer(session: Session, output: OutputStage, match) -> None:
+    """What the user said is answered now: answers not yet said give way (as in text mode and
+    the simulator), unless it was not understood (a cough read as words drops nothing)."""
+    if match.intent != "none":
+        output.supersede()
+    output.deliver(session.handle(match))
 
 
 class _Typed:

@@ -69,6 +69,10 @@ class OutputStage:
         self._waiting.clear()
         if self._clock is not None:
             self._free_at = min(self._free_at, self._clock.now())
+        for speaker in self.speakers:
+            drop_waiting = getattr(speaker, "drop_waiting", None)
+            if drop_waiting is not None:
+                drop_waiting()
 
     def pump(self) -> None:
         """Pass on the lines the voice finished, then show every waiting line whose turn has come.

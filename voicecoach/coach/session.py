@@ -13,7 +13,7 @@ really ended, so a hold counts from the "Go." the user perceived.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any, Callable, Iterable
 
@@ -44,7 +44,7 @@ GREETING = ("Hi, I'm your IT band coach.", "Ask me why your IT band hurts, or ab
 OFFER_ROUTINE = "Shall we start the routine?"
 AMOUNT_WORDS = frozenset(NUMBER_WORDS[2:] + TENS_WORDS[2:] + ("minute", "minutes", "seconds"))  # not "one leg"
 LINE_END_POLL = 0.05             # while instructions are still said, the work looks again this often
-LINE_END_PATIENCE = 15.0         # ... and waits at most this long past their estimated end (a lost report)
+LINE_END_PATIENCE = 5.0          # ... and waits at most this long past their estimated end (a lost report)
 SINGLE_DONE = "That's all for {name}. Say start for the whole routine, or ask me anything."
 # Intents that leave the exercise as it is: said during its instructions, the rest follow.
 KEEP_INSTRUCTIONS = frozenset({"ask", "ask_history", "help", "whats_next", "time_left", "none", "slower",
@@ -230,7 +230,7 @@ class Session:
         if timeline is None:
             return
         for k, line in enumerate(self._instructions):
-            if line.reply == reply:
+            if line.reply is reply:         # the very line (a repeated one is a new reply)
                 shift = at - line.end
                 self._instructions = self._instructions[k + 1:]
                 for later in self._instructions:
@@ -323,7 +323,8 @@ class Session:
     def _instructions_again(self, answer: list[Reply]) -> list[Reply]:
         """The instructions an answer cut into, said again after it; the work waits for them."""
         now = self.clock.now()
-        left = [line.reply for line in self._instructions if line.end > now and line.reply.exercise is not None]
+        # New replies, equal in words: the end of the first saying must not count for the second.
+        left = [replace(line.reply) for line in self._instructions if line.end > now and line.reply.exercise is not None]
         if not left:
             return []
         back = [Reply("Now, back to the instructions.", exercise=left[0].exercise)]

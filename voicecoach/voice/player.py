@@ -181,6 +181,13 @@ class VoiceSpeaker:
         if self.on_stop:
             self.on_stop()
 
+    def drop_waiting(self) -> None:
+        """The user spoke: answers not yet started are dropped (the session says again what
+        matters); cues, and the line being said or held, stay."""
+        with self._lock:
+            self._queue = deque(item for item in self._queue if item.cue or item.announced)
+            self._lock.notify_all()
+
     def listen_lines(self, started: Callable[[Reply], None] | None,
                      ended: Callable[[Reply, float], None] | None) -> None:
         """Be told as each reply starts playing and when it really ended (called from the playing thread)."""
