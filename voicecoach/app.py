@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import queue
+import re
 import select
 import sys
 import threading
