@@ -216,3 +216,25 @@ def test_a_question_during_the_instructions_is_answered_then_they_resume_and_the
     assert not device.flushes
     go_end, done = first_hold(device)
     assert done - go_end == pytest.approx(30.0, abs=1e-6)
+
+
+def test_lines_the_voice_never_started_are_still_printed_when_the_coach_closes():
+    speaker, device, clock = make_speaker()
+    printed = []
+
+    class Screen:
+        speaking = False
+
+        def speak(self, reply):
+            printed.append(reply.text)
+
+        def stop(self): ...
+
+        def close(self): ...
+
+    output = OutputStage([speaker, Screen()])
+    output.deliver([Reply("first line here."), Reply("Goodbye, and look after that knee. See you.")])
+    speaker.play_for(0.3)
+    assert printed == ["first line here."]
+    output.close()
+    assert printed == ["first line here.", "Goodbye, and look after that knee. See you."]

@@ -166,5 +166,9 @@ class OutputStage:
         return bool(self._waiting) or any(s.speaking for s in self.speakers)
 
     def close(self) -> None:
+        voice = self._voice()
+        unsaid = voice.unsaid() if voice is not None else []
         for speaker in self.speakers:
             speaker.close()
+        for reply in unsaid:             # the voice stopped before these: the screen still shows them
+            self._voice_started(reply)

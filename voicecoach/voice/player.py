@@ -188,6 +188,12 @@ class VoiceSpeaker:
             self._queue = deque(item for item in self._queue if item.cue or item.announced)
             self._lock.notify_all()
 
+    def unsaid(self) -> list[Reply]:
+        """The replies queued and not started yet (as they would be said now), in order."""
+        with self._lock:
+            items = [item for item in self._queue if item.reply is not None and not item.announced and item.first]
+        return [item.reply.spoken() for item in items]  # type: ignore[union-attr]
+
     def listen_lines(self, started: Callable[[Reply], None] | None,
                      ended: Callable[[Reply, float], None] | None) -> None:
         """Be told as each reply starts playing and when it really ended (called from the playing thread)."""
