@@ -19,6 +19,15 @@ AudioProcessingModule is the one we use (measured in bench/barge_in.py: about 30
 less echo, at about 1% of one core). Without it, `open_canceller` returns None and a
 one-line notice, and hearing goes on as before: the coach's voice is told from the user's
 by its words only.
+
+Beside AEC3 runs a linear canceller on the same reference (hearing.linear_echo). AEC3's
+output is what voice activity hears when the coach is silent and what `process` returns;
+while the coach is heard, whether the user is talking is decided on the linear canceller's
+error against the residue its echo estimate predicts (the double-talk score), and the
+recognizer gets the linear output (`kept`), since AEC3's residual suppressor takes the
+user's consonants in double talk. `gate="fixed"` restores the fixed margins on AEC3's
+output that this replaced, `hearing_input="aec3"` AEC3's output for the recognizer (both
+for comparison in bench/barge_in.py).
 """
 from __future__ import annotations
 
@@ -50,7 +59,7 @@ REVERB_S = 0.3                         # the coach's voice still rings in the ro
 ONSET_GUARD_S = 0.2                    # AEC3 lets the first ~100 ms of the coach's voice after a pause through
 PAUSE_S = 0.1                          # this much quiet before a sound makes it an onset
 LINEAR_SPAN_MS = 100.0                 # the linear filter keeps its taps while the delay stays this far into them
-USER_DB = 9.0                          # the linear canceller's error this far above its predicted residue: the user
+USER_DB = 11.0                         # the linear canceller's error this far above its predicted residue: the user
 SURE_DB = 14.0                         # this far: sure enough to start an utterance on one frame
 VOICE_LEVEL = 1e-6                     # mean power of 10 ms of reference that counts as the coach's voice (-60 dBFS)
 CANCELLER_HINT = "pip install livekit"
@@ -349,9 +358,9 @@ class EchoGatedDetector:
     """A speech detector that does not count what is left of the coach's echo as speech.
 
     The canceller takes out most of the echo, but the rest can still stand above a quiet
-    room's noise. While the coach is heard, a cleaned frame far below the microphone's own
-    level is that rest (the user talking over the coach keeps the cleaned level near the
-    microphone's: within 12 dB even when the echo is 12 dB louder than the user).
+    room's noise. While the coach is heard, speech is the canceller's double-talk score
+    standing USER_DB above the residue it predicts (two frames), or SURE_DB (one frame:
+    `sure`); otherwise the inner detector decides. The recognizer gets `kept(frame)`.
     """
 
     def __init__(self, inner, canceller: EchoCanceller) -> None:
