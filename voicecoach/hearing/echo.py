@@ -60,7 +60,7 @@ ONSET_GUARD_S = 0.2                    # AEC3 lets the first ~100 ms of the coac
 PAUSE_S = 0.1                          # this much quiet before a sound makes it an onset
 LINEAR_SPAN_MS = 100.0                 # the linear filter keeps its taps while the delay stays this far into them
 USER_DB = 11.0                         # the linear canceller's error this far above its predicted residue: the user
-SURE_DB = 14.0                         # this far: sure enough to start an utterance on one frame
+SURE_DB = 12.0                         # this far: sure enough to start an utterance on one frame
 VOICE_LEVEL = 1e-6                     # mean power of 10 ms of reference that counts as the coach's voice (-60 dBFS)
 CANCELLER_HINT = "pip install livekit"
 
@@ -105,7 +105,8 @@ class _Timeline:
         self._index = np.full(self.size, -1, dtype=np.int64)      # which absolute sample each slot holds
 
     def write(self, start: int, samples: np.ndarray) -> None:
-        samples = samples[-self.size:] if len(samples) > self.size else samples
+        if len(samples) > self.size:         # only the last `size` samples fit: they keep their own positions
+            start, samples = start + len(samples) - self.size, samples[-self.size:]
         positions = np.arange(start, start + len(samples))
         slots = positions % self.size
         self._samples[slots] = samples
