@@ -491,6 +491,13 @@ def report(tasks, results, columns, use_keywords: bool) -> None:
         times = [r.silent_after_ms for t, r in pairs if t["kind"] == "command" and t["column"] == c and r.silent_after_ms is not None]
         row.append(f"{statistics.median(times):.0f} / {np.percentile(times, 90):.0f} ms (n={len(times)})" if times else "-")
     rows.append(row)
+    for ser in SERS:
+        row = [f"... echo {ser:+d} dB"]
+        for c in columns:
+            times = [r.silent_after_ms for t, r in pairs if t["kind"] == "command" and t["column"] == c
+                     and t["ser"] == ser and r.silent_after_ms is not None]
+            row.append(f"{statistics.median(times):.0f} / {np.percentile(times, 90):.0f} ms (n={len(times)})" if times else "-")
+        rows.append(row)
     row = ["echo reduction (coach alone; noise taken out)"]
     for c in columns:
         alone = [r for t, r in pairs if t["kind"] == "alone" and t["column"] == c]

@@ -258,7 +258,7 @@ class EchoCanceller:
             whole = len(self._pending_mic) // ENGINE_FRAME * ENGINE_FRAME
             delay = round(self.aligned_ms * SAMPLE_RATE / 1000)
             reference = self._reference.read(self._pending_start - delay, whole)
-            linear_delay = round(self._linear_shift_ms() * SAMPLE_RATE / 1000)
+            linear_delay = round(self._linear_shift * SAMPLE_RATE / 1000)
             linear_reference = self._reference.read(self._pending_start - linear_delay, whole)
             reverb = int(REVERB_S * SAMPLE_RATE)
             recent = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - reverb, reverb + len(frame))
@@ -302,9 +302,6 @@ class EchoCanceller:
         # canceller's output (it keeps the user's consonants); voice activity reads AEC3's.
         self.kept = linear_out if coach_heard and self.hearing_input == "linear" else result
         return result
-
-    def _linear_shift_ms(self) -> float:
-        return self._linear_shift
 
     def _check_delay(self, at: float) -> None:
         """Measure the delay on the last few seconds; adopt it when two checks agree (or at the first).
