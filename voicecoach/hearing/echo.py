@@ -58,6 +58,7 @@ RESIDUAL_MARGIN_DB = 20.0              # while the coach speaks, a cleaned frame
 REVERB_S = 0.3                         # the coach's voice still rings in the room this long after a sound
 ONSET_GUARD_S = 0.2                    # AEC3 lets the first ~100 ms of the coach's voice after a pause through
 PAUSE_S = 0.1                          # this much quiet before a sound makes it an onset
+LINEAR_SETTLE_S = 1.0                  # a fresh linear filter predicts too little of the echo this long
 LINEAR_SPAN_MS = 100.0                 # the linear filter keeps its taps while the delay stays this far into them
 USER_DB = 11.0                         # the linear canceller's error this far above its predicted residue: the user
 SURE_DB = 12.0                         # this far: sure enough to start an utterance on one frame
@@ -214,6 +215,7 @@ class EchoCanceller:
         self._linear = LinearCanceller()
         self._linear_shift = max(0.0, initial_delay_ms - LEAD_MS)   # how far the linear filter's reference is shifted
         self._doubletalk = DoubleTalkDetector()
+        self._linear_settled_at = 0.0             # clock time the linear filter in use has settled
         self._held_linear = np.zeros(0, dtype=np.float32)
         self._held_estimate = np.zeros(0, dtype=np.float32)
         self.user_db = 0.0                        # the last frame's double-talk score (dB above the predicted residue)
@@ -287,8 +289,9 @@ class EchoCanceller:
             power = float(np.mean(np.square(frame, dtype=np.float64)))
             self._echo_power = power if self._echo_power == 0.0 else 0.98 * self._echo_power + 0.02 * power
         self.coach_heard = coach_heard
-        self.user_db = self._doubletalk.score(linear_out, estimate_out, coach_heard)
-        unsure = not self.delay_known or at < self._settled_at
+        # Until the delay is known, and while a fresh filter settles, only the coach is taken to be heard.
+        unsure = not self.delay_known or at < self._settled_at or at < self._linear_settled_at
+        self.user_db = self._doubletalk.score(linear_out, estimate_out, coach_heard, alone=unsure)
         if self.gate == "residue":
             self.echo_only = coach_heard and (unsure or self.user_db < USER_DB)
         else:
@@ -344,7 +347,8 @@ class EchoCanceller:
         if not 0.0 <= delay_ms - self._linear_shift <= LINEAR_SPAN_MS:
             # The echo now starts outside the filter's first part: a new shift, a fresh filter.
             self._linear_shift = max(0.0, delay_ms - LEAD_MS)
-            self._linear = LinearCanceller()
+            self._linear, self._doubletalk = LinearCanceller(), DoubleTalkDetector()
+            self._linear_settled_at = at + LINEAR_SETTLE_S
         self._linear.silence_before(round((delay_ms - LEAD_MS - self._linear_shift) * SAMPLE_RATE / 1000))
         if aligned != self.aligned_ms:
             self.aligned_ms = aligned

@@ -155,7 +155,8 @@ class DoubleTalkDetector:
     def _band_power(self, audio: np.ndarray) -> np.ndarray:
         return self._bands @ (np.abs(np.fft.rfft(audio * self._window)) ** 2) + 1e-12
 
-    def score(self, error: np.ndarray, estimate: np.ndarray, coach_heard: bool, learn: bool = True) -> float:
+    def score(self, error: np.ndarray, estimate: np.ndarray, coach_heard: bool, alone: bool = False) -> float:
+        """`alone`: the caller knows only the coach is heard (it learns from this frame whatever it scores)."""
         error_power = self._band_power(error)
         self._predicted = np.maximum(self._band_power(estimate), self._predicted * self._tail)
         if self._noise is None:
@@ -169,15 +170,15 @@ class DoubleTalkDetector:
         ratio = error_power / residue
         self.ratios = ratio
         level = 10.0 * float(np.log10(np.mean(ratio)))
-        if learn and coach_heard:
-            self._learn(error_power, level)
+        if coach_heard:
+            self._learn(error_power, level, alone)
         return level
 
-    def _learn(self, error_power: np.ndarray, level: float) -> None:
+    def _learn(self, error_power: np.ndarray, level: float, alone: bool) -> None:
         """While only the coach is heard, learn the share of the predicted echo the canceller leaves."""
         assert self._noise is not None
         echo_bands = self._predicted > 4.0 * self._noise
-        if not echo_bands.any() or level > LEARN_BELOW_DB:
+        if not echo_bands.any() or (level > LEARN_BELOW_DB and not alone):
             return
         # Ratios of sums over time, not of single frames: a frame where the echo is as quiet as
         # the room says nothing about the share the canceller leaves.
