@@ -61,7 +61,7 @@ PAUSE_S = 0.1                          # this much quiet before a sound makes it
 LINEAR_SETTLE_S = 1.0                  # a fresh linear filter predicts too little of the echo this long
 LINEAR_SPAN_MS = 100.0                 # the linear filter keeps its taps while the delay stays this far into them
 USER_DB = 11.0                         # the linear canceller's error this far above its predicted residue: the user
-SURE_DB = 12.0                         # this far: sure enough to start an utterance on one frame
+SURE_DB = 14.0                         # this far: sure enough to start an utterance on one frame
 VOICE_LEVEL = 1e-6                     # mean power of 10 ms of reference that counts as the coach's voice (-60 dBFS)
 CANCELLER_HINT = "pip install livekit"
 
