@@ -1,6 +1,6 @@
 """Hearing the user over the coach's own voice: commands heard, false barge-ins, time to silence.
 
-    python bench/barge_in.py [--quick] [--workers 2]
+    python bench/barge_in.py [--quick] [--workers 2] [--columns 2,3] [--gate fixed] [--hearing-input aec3]
 
 Builds, in one run:
 - commands: the stop / pause / cancel-timer recordings in ../shared/audio, and barge-in
@@ -17,9 +17,11 @@ microphone, and when it yields what it no longer plays no longer reaches the mic
 
 Side by side: no cancellation, cancellation, cancellation + yield, and + the closed-vocabulary
 check (when voicecoach.hearing.keywords is there). Printed: commands heard per condition,
-false barge-ins (commands acted on, and yields) per hour of the coach speaking alone, the
-time from the user's first sound to the coach's silence, echo reduction, and CPU seconds
-per second of audio. Targets: >=95% heard at 0 dB, >=90% at +6 dB, <=1 false barge-in an
+false barge-ins (commands acted on, and yields) per hour of the coach speaking alone, yields
+to its own voice also in the command runs before the user spoke, the time from the user's
+first sound to the coach's silence (overall and by echo level), echo reduction, and CPU
+seconds per second of audio. `--gate fixed --hearing-input aec3` measures the canceller as
+it was before the double-talk score and the linear canceller's output for the recognizer. Targets: >=95% heard at 0 dB, >=90% at +6 dB, <=1 false barge-in an
 hour, silent <=200 ms after the user starts, real time on 2 cores.
 """
 from __future__ import annotations
