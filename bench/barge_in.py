@@ -1,6 +1,6 @@
 """Hearing the user over the coach's own voice: commands heard, false barge-ins, time to silence.
 
-    python bench/barge_in.py [--quick] [--workers 2]
+    python bench/barge_in.py [--quick] [--workers 2] [--columns 2,3] [--gate fixed] [--hearing-input aec3]
 
 Builds, in one run:
 - commands: the stop / pause / cancel-timer recordings in ../shared/audio, and barge-in
@@ -17,9 +17,11 @@ microphone, and when it yields what it no longer plays no longer reaches the mic
 
 Side by side: no cancellation, cancellation, cancellation + yield, and + the closed-vocabulary
 check (when voicecoach.hearing.keywords is there). Printed: commands heard per condition,
-false barge-ins (commands acted on, and yields) per hour of the coach speaking alone, the
-time from the user's first sound to the coach's silence, echo reduction, and CPU seconds
-per second of audio. Targets: >=95% heard at 0 dB, >=90% at +6 dB, <=1 false barge-in an
+false barge-ins (commands acted on, and yields) per hour of the coach speaking alone, yields
+to its own voice also in the command runs before the user spoke, the time from the user's
+first sound to the coach's silence (overall and by echo level), echo reduction, and CPU
+seconds per second of audio. `--gate fixed --hearing-input aec3` measures the canceller as
+it was before the double-talk score and the linear canceller's output for the recognizer. Targets: >=95% heard at 0 dB, >=90% at +6 dB, <=1 false barge-in an
 hour, silent <=200 ms after the user starts, real time on 2 cores.
 """
 from __future__ import annotations
@@ -188,6 +190,8 @@ class RunResult:
     acted: list[str] = field(default_factory=list)       # barge-in intents acted on (for coach-alone runs: false)
     yields: int = 0
     yield_before_user: bool = False
+    own_yields: int = 0                                    # yields before the user made a sound (or with no user)
+    coach_before_user_s: float = 0.0                       # seconds the coach spoke before the user's first sound
     silent_after_ms: float | None = None                  # user's first sound -> the coach silent
     audio_s: float = 0.0
     cpu_s: float = 0.0
@@ -236,7 +240,7 @@ def run_one(task: dict) -> RunResult:
     device = RecordingDevice(DEVICE_RATE, clock, paced=True)
     speaker = VoiceSpeaker(_FixedEngine(line.sentences), device, clock=clock, threaded=False)
     cancelling = column != "no cancellation"
-    canceller = open_canceller("webrtc")[0] if cancelling else None
+    canceller = open_canceller("webrtc", **task.get("canceller", {}))[0] if cancelling else None
     if canceller is not None:
         speaker.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
     kwargs = {}
@@ -310,8 +314,9 @@ def run_one(task: dict) -> RunResult:
                 if len(yielding.yields) > before:
                     result.yields += 1
                     fade_end = None
-                    if first_sound_s is not None and at < first_sound_s - 0.1:
-                        result.yield_before_user = True
+                    if first_sound_s is None or at < first_sound_s - 0.1:
+                        result.yield_before_user = first_sound_s is not None
+                        result.own_yields += 1
             if isinstance(event, UtteranceHeard) and event.match.intent in BARGE_IN_INTENTS:
                 result.acted.append(event.match.intent)
                 if command is not None and event.match.intent == command.intent and \
@@ -320,6 +325,8 @@ def run_one(task: dict) -> RunResult:
         result.cpu_s += time.process_time() - started
         if coach_now:
             result.coach_s += FRAME_SECONDS
+            if first_sound_s is None or at < first_sound_s - 0.1:
+                result.coach_before_user_s += FRAME_SECONDS
             if command is None and at > 1.0:
                 result.mic_energy += float(np.sum(np.square(echo[s], dtype=np.float64)))
                 result.clean_energy += float(np.sum(np.square(cleaned, dtype=np.float64)))
@@ -406,6 +413,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smaller set (about a minute on 2 cores)")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--limit", type=int, default=None, help="at most this many commands")
+    parser.add_argument("--columns", default=None,
+                        help="only these columns, by number from 0 (e.g. 2,3: the yielding ones)")
+    parser.add_argument("--gate", choices=("residue", "fixed"), default="residue",
+                        help="what tells the user from the echo's remains: the double-talk score against the residue "
+                             "the linear canceller predicts, or the fixed margins it replaced")
+    parser.add_argument("--hearing-input", choices=("linear", "aec3"), default="linear",
+                        help="what the recognizer gets while the coach is heard")
     args = parser.parse_args(argv)
     try:
         import pyroomacoustics  # noqa: F401
@@ -419,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         use_keywords = False
     columns = COLUMNS if use_keywords else COLUMNS[:3]
+    if args.columns:
+        columns = tuple(columns[int(i)] for i in args.columns.split(",") if int(i) < len(columns))
+    options = {"gate": args.gate, "hearing_input": args.hearing_input}
     started = time.perf_counter()
     rng = np.random.default_rng(11)
     commands = shared_commands() + synthesized_commands(args.quick)
@@ -429,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
     lines = coach_lines(args.quick)
     rooms = make_rooms(4 if args.quick else 8)
     tasks = build_tasks(commands, lines, rooms, columns, 1 if args.quick else 3, rng)
+    for task in tasks:
+        task["canceller"] = options
+    print(f"canceller: {options}")
     print(f"{len(commands)} commands, {len(lines)} coach lines, {len(rooms)} rooms, {len(tasks)} runs "
           f"(made in {time.perf_counter() - started:.0f} s)", flush=True)
     for room in rooms:
@@ -460,11 +480,26 @@ def report(tasks, results, columns, use_keywords: bool) -> None:
             row.append("-" if c_index == 1 and "yield" not in c and not c.startswith("+") else
                        f"{count / hours:.0f} ({count} in {hours * 60:.1f} min)")
         rows.append(row)
+    row = ["yields to its own voice / hour (alone + before the user)"]
+    for c in columns:
+        runs = [r for t, r in pairs if t["column"] == c and t["kind"] != "clean"]
+        hours = sum(r.coach_before_user_s for r in runs) / 3600
+        count = sum(r.own_yields for r in runs)
+        row.append("-" if "yield" not in c and not c.startswith("+") else
+                   f"{count / hours:.0f} ({count} in {hours * 60:.1f} min)")
+    rows.append(row)
     row = ["user's first sound -> coach silent (median / p90)"]
     for c in columns:
         times = [r.silent_after_ms for t, r in pairs if t["kind"] == "command" and t["column"] == c and r.silent_after_ms is not None]
         row.append(f"{statistics.median(times):.0f} / {np.percentile(times, 90):.0f} ms (n={len(times)})" if times else "-")
     rows.append(row)
+    for ser in SERS:
+        row = [f"... echo {ser:+d} dB"]
+        for c in columns:
+            times = [r.silent_after_ms for t, r in pairs if t["kind"] == "command" and t["column"] == c
+                     and t["ser"] == ser and r.silent_after_ms is not None]
+            row.append(f"{statistics.median(times):.0f} / {np.percentile(times, 90):.0f} ms (n={len(times)})" if times else "-")
+        rows.append(row)
     row = ["echo reduction (coach alone; noise taken out)"]
     for c in columns:
         alone = [r for t, r in pairs if t["kind"] == "alone" and t["column"] == c]

@@ -132,7 +132,7 @@ def test_what_is_left_of_the_echo_is_not_speech_but_the_user_over_it_is():
             return (mic * self.gain).astype(np.int16)
 
     engine = Halving()
-    canceller = EchoCanceller(lambda: engine)
+    canceller = EchoCanceller(lambda: engine, gate="fixed")
     canceller.delay_known = True
     gate = EchoGatedDetector(AlwaysSpeech(), canceller)
     tone = (0.3 * np.sin(np.arange(SAMPLE_RATE) * 0.1)).astype(np.float32)
@@ -178,3 +178,12 @@ def test_no_canceller_installed_gives_one_line_and_hearing_as_before(monkeypatch
     assert err.count("\n") == 1 and "no echo canceller (pip install livekit)" in err
     endpointer = echo.echo_gated_endpointer(None)
     assert type(endpointer) is Endpointer and not isinstance(endpointer.detector, EchoGatedDetector)
+
+
+def test_a_reference_longer_than_the_timeline_keeps_its_last_seconds_where_they_play():
+    timeline = echo._Timeline(seconds=1.0)
+    ramp = np.arange(int(1.5 * SAMPLE_RATE), dtype=np.float32)
+    timeline.write(100, ramp)
+    late = 100 + int(1.2 * SAMPLE_RATE)
+    assert np.array_equal(timeline.read(late, 10), ramp[late - 100:late - 90])
+    assert not timeline.read(100, 10).any()          # the first half second no longer fits: unknown, read as 0

@@ -157,8 +157,6 @@ def listen_to_recording(mic: np.ndarray, played: np.ndarray, loop, canceller=Non
     from voicecoach.hearing.loop import UtteranceHeard, UtteranceIgnored
     from voicecoach.hearing.sources import FRAME_SAMPLES, frames_of
 
-    if canceller is not None:
-        canceller.played(played, 16000, 0.0)
     rows: list[dict] = []
 
     def collect(events) -> None:
@@ -178,6 +176,9 @@ def listen_to_recording(mic: np.ndarray, played: np.ndarray, loop, canceller=Non
         else:
             loop.coach_silent()
         if canceller is not None:
+            # What was played is published as it plays (its timeline keeps only the last seconds).
+            if start < len(played):
+                canceller.played(played[start:start + FRAME_SAMPLES], 16000, start / 16000)
             frame = canceller.process(frame, start / 16000)
         collect(loop.push(frame))
     collect(loop.finish())

@@ -19,6 +19,15 @@ AudioProcessingModule is the one we use (measured in bench/barge_in.py: about 30
 less echo, at about 1% of one core). Without it, `open_canceller` returns None and a
 one-line notice, and hearing goes on as before: the coach's voice is told from the user's
 by its words only.
+
+Beside AEC3 runs a linear canceller on the same reference (hearing.linear_echo). AEC3's
+output is what voice activity hears when the coach is silent and what `process` returns;
+while the coach is heard, whether the user is talking is decided on the linear canceller's
+error against the residue its echo estimate predicts (the double-talk score), and the
+recognizer gets the linear output (`kept`), since AEC3's residual suppressor takes the
+user's consonants in double talk. `gate="fixed"` restores the fixed margins on AEC3's
+output that this replaced, `hearing_input="aec3"` AEC3's output for the recognizer (both
+for comparison in bench/barge_in.py).
 """
 from __future__ import annotations
 
@@ -29,6 +38,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.linear_echo import BLOCK, DoubleTalkDetector, LinearCanceller
 from voicecoach.hearing.sources import StreamResampler
 
 ENGINE_FRAME = SAMPLE_RATE // 100      # AEC3 works on 10 ms frames
@@ -48,6 +58,10 @@ RESIDUAL_MARGIN_DB = 20.0              # while the coach speaks, a cleaned frame
 REVERB_S = 0.3                         # the coach's voice still rings in the room this long after a sound
 ONSET_GUARD_S = 0.2                    # AEC3 lets the first ~100 ms of the coach's voice after a pause through
 PAUSE_S = 0.1                          # this much quiet before a sound makes it an onset
+LINEAR_SETTLE_S = 1.0                  # a fresh linear filter predicts too little of the echo this long
+LINEAR_SPAN_MS = 100.0                 # the linear filter keeps its taps while the delay stays this far into them
+USER_DB = 11.0                         # the linear canceller's error this far above its predicted residue: the user
+SURE_DB = 14.0                         # this far: sure enough to start an utterance on one frame
 VOICE_LEVEL = 1e-6                     # mean power of 10 ms of reference that counts as the coach's voice (-60 dBFS)
 CANCELLER_HINT = "pip install livekit"
 
@@ -92,7 +106,8 @@ class _Timeline:
         self._index = np.full(self.size, -1, dtype=np.int64)      # which absolute sample each slot holds
 
     def write(self, start: int, samples: np.ndarray) -> None:
-        samples = samples[-self.size:] if len(samples) > self.size else samples
+        if len(samples) > self.size:         # only the last `size` samples fit: they keep their own positions
+            start, samples = start + len(samples) - self.size, samples[-self.size:]
         positions = np.arange(start, start + len(samples))
         slots = positions % self.size
         self._samples[slots] = samples
@@ -121,6 +136,19 @@ def _level_db(audio: np.ndarray) -> float:
 
 def _to_int16(audio: np.ndarray) -> np.ndarray:
     return (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def _joined(blocks: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(blocks).astype(np.float32) if blocks else np.zeros(0, np.float32)
+
+
+def _in_step(held: np.ndarray, new: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """`length` samples out of what is held plus `new` (zeros in front when short), and the rest held."""
+    held = np.concatenate([held, new])
+    out, rest = held[:length], held[length:]
+    if len(out) < length:
+        out = np.concatenate([np.zeros(length - len(out), np.float32), out])
+    return out, rest
 
 
 def estimate_delay(reference: np.ndarray, mic: np.ndarray, max_delay: int) -> tuple[int, float] | None:
@@ -153,7 +181,13 @@ class EchoCanceller:
     """
 
     def __init__(self, make_engine: Callable[[], EchoEngine], initial_delay_ms: float = 0.0,
-                 max_delay_ms: float = MAX_DELAY_MS, recheck_seconds: float = RECHECK_S) -> None:
+                 max_delay_ms: float = MAX_DELAY_MS, recheck_seconds: float = RECHECK_S,
+                 gate: str = "residue", hearing_input: str = "linear") -> None:
+        if gate not in ("residue", "fixed"):
+            raise ValueError(f"gate must be 'residue' or 'fixed', got {gate!r}")
+        if hearing_input not in ("linear", "aec3"):
+            raise ValueError(f"hearing_input must be 'linear' or 'aec3', got {hearing_input!r}")
+        self.gate, self.hearing_input = gate, hearing_input
         self._make_engine = make_engine
         self.engine = make_engine()
         self.delay_ms = initial_delay_ms          # the delay measured (or assumed until measured)
@@ -178,6 +212,16 @@ class EchoCanceller:
         self._since_check = 0                     # microphone samples since the last delay check
         self._candidate: float | None = None
         self._mic_end = 0
+        self._linear = LinearCanceller()
+        self._linear_shift = max(0.0, initial_delay_ms - LEAD_MS)   # how far the linear filter's reference is shifted
+        self._doubletalk = DoubleTalkDetector()
+        self._linear_settled_at = 0.0             # clock time the linear filter in use has settled
+        self._held_linear = np.zeros(0, dtype=np.float32)
+        self._held_estimate = np.zeros(0, dtype=np.float32)
+        self.user_db = 0.0                        # the last frame's double-talk score (dB above the predicted residue)
+        self.sure = False                         # the last frame was the user beyond doubt
+        self.coach_heard = False                  # the coach's voice (or its ringing) was in the last frame
+        self.kept = np.zeros(0, dtype=np.float32)  # the last frame as the recognizer is to get it
 
     @property
     def name(self) -> str:
@@ -216,6 +260,8 @@ class EchoCanceller:
             whole = len(self._pending_mic) // ENGINE_FRAME * ENGINE_FRAME
             delay = round(self.aligned_ms * SAMPLE_RATE / 1000)
             reference = self._reference.read(self._pending_start - delay, whole)
+            linear_delay = round(self._linear_shift * SAMPLE_RATE / 1000)
+            linear_reference = self._reference.read(self._pending_start - linear_delay, whole)
             reverb = int(REVERB_S * SAMPLE_RATE)
             recent = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - reverb, reverb + len(frame))
             onset = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - int((ONSET_GUARD_S + PAUSE_S) * SAMPLE_RATE),
@@ -224,24 +270,40 @@ class EchoCanceller:
             if self._since_check >= (self.recheck_samples if self.delay_known else CHECK_EVERY):
                 self._check_delay(at)
         mic_now, self._pending_mic = self._pending_mic[:whole], self._pending_mic[whole:]
-        cleaned = [self.engine.process(_to_int16(mic_now[i:i + ENGINE_FRAME]), _to_int16(reference[i:i + ENGINE_FRAME]))
-                   for i in range(0, whole, ENGINE_FRAME)]
+        cleaned, linear, estimate = [], [], []
+        for i in range(0, whole, ENGINE_FRAME):
+            cleaned.append(self.engine.process(_to_int16(mic_now[i:i + ENGINE_FRAME]), _to_int16(reference[i:i + ENGINE_FRAME])))
+            for j in range(i, i + ENGINE_FRAME, BLOCK):
+                error, echo = self._linear.process(mic_now[j:j + BLOCK], linear_reference[j:j + BLOCK],
+                                                   may_copy=self.echo_only or not self.coach_heard)
+                linear.append(error)
+                estimate.append(echo)
         self._pending_start += whole
         out = (np.concatenate(cleaned).astype(np.float32) / 32767.0) if cleaned else np.zeros(0, np.float32)
         # Frames that are not a multiple of 10 ms come out one engine frame late, never shorter.
-        self._held_out = np.concatenate([self._held_out, out])
-        result, self._held_out = self._held_out[:len(frame)], self._held_out[len(frame):]
-        if len(result) < len(frame):
-            result = np.concatenate([np.zeros(len(frame) - len(result), np.float32), result])
+        result, self._held_out = _in_step(self._held_out, out, len(frame))
+        linear_out, self._held_linear = _in_step(self._held_linear, _joined(linear), len(frame))
+        estimate_out, self._held_estimate = _in_step(self._held_estimate, _joined(estimate), len(frame))
         coach_heard = float(np.mean(np.square(recent))) > VOICE_LEVEL
         if coach_heard:
             power = float(np.mean(np.square(frame, dtype=np.float64)))
             self._echo_power = power if self._echo_power == 0.0 else 0.98 * self._echo_power + 0.02 * power
-        cleaned_db = _level_db(result)
-        self.echo_only = coach_heard and (
-            not self.delay_known or at < self._settled_at or _starts_after_pause(onset)
-            or cleaned_db < _level_db(frame) - RESIDUAL_MARGIN_DB
-            or cleaned_db < 10.0 * np.log10(self._echo_power + 1e-12) - DOUBLE_TALK_RANGE_DB)
+        self.coach_heard = coach_heard
+        # Until the delay is known, and while a fresh filter settles, only the coach is taken to be heard.
+        unsure = not self.delay_known or at < self._settled_at or at < self._linear_settled_at
+        self.user_db = self._doubletalk.score(linear_out, estimate_out, coach_heard, alone=unsure)
+        if self.gate == "residue":
+            self.echo_only = coach_heard and (unsure or self.user_db < USER_DB)
+        else:
+            cleaned_db = _level_db(result)
+            self.echo_only = coach_heard and (
+                unsure or _starts_after_pause(onset)
+                or cleaned_db < _level_db(frame) - RESIDUAL_MARGIN_DB
+                or cleaned_db < 10.0 * np.log10(self._echo_power + 1e-12) - DOUBLE_TALK_RANGE_DB)
+        self.sure = self.gate == "residue" and coach_heard and not unsure and self.user_db >= SURE_DB
+        # What the recognizer is to get for this frame: while the coach is heard, the linear
+        # canceller's output (it keeps the user's consonants); voice activity reads AEC3's.
+        self.kept = linear_out if coach_heard and self.hearing_input == "linear" else result
         return result
 
     def _check_delay(self, at: float) -> None:
@@ -282,6 +344,12 @@ class EchoCanceller:
         alignment takes seconds to unlearn it, a new one converges within about half a second."""
         self.delay_ms, self.delay_known, self._candidate = delay_ms, True, None
         aligned = self._alignment_for(delay_ms)
+        if not 0.0 <= delay_ms - self._linear_shift <= LINEAR_SPAN_MS:
+            # The echo now starts outside the filter's first part: a new shift, a fresh filter.
+            self._linear_shift = max(0.0, delay_ms - LEAD_MS)
+            self._linear, self._doubletalk = LinearCanceller(), DoubleTalkDetector()
+            self._linear_settled_at = at + LINEAR_SETTLE_S
+        self._linear.silence_before(round((delay_ms - LEAD_MS - self._linear_shift) * SAMPLE_RATE / 1000))
         if aligned != self.aligned_ms:
             self.aligned_ms = aligned
             self.engine = self._make_engine()
@@ -292,9 +360,9 @@ class EchoGatedDetector:
     """A speech detector that does not count what is left of the coach's echo as speech.
 
     The canceller takes out most of the echo, but the rest can still stand above a quiet
-    room's noise. While the coach is heard, a cleaned frame far below the microphone's own
-    level is that rest (the user talking over the coach keeps the cleaned level near the
-    microphone's: within 12 dB even when the echo is 12 dB louder than the user).
+    room's noise. While the coach is heard, speech is the canceller's double-talk score
+    standing USER_DB above the residue it predicts (two frames), or SURE_DB (one frame:
+    `sure`); otherwise the inner detector decides. The recognizer gets `kept(frame)`.
     """
 
     def __init__(self, inner, canceller: EchoCanceller) -> None:
@@ -302,8 +370,20 @@ class EchoGatedDetector:
         self.canceller = canceller
         self.name = f"{inner.name}+echo-gate"
 
+    @property
+    def sure(self) -> bool:
+        """The last frame was the user beyond doubt (the endpointer may start on it alone)."""
+        return self.canceller.sure
+
+    def kept(self, frame: np.ndarray) -> np.ndarray:
+        """The frame just judged, as the recognizer is to get it (the linear output in double talk)."""
+        kept = self.canceller.kept
+        return kept if len(kept) == len(frame) else frame
+
     def is_speech(self, frame: np.ndarray) -> bool:
         speech = self.inner.is_speech(frame)       # always fed: it tracks the noise floor
+        if self.canceller.gate == "residue" and self.canceller.coach_heard:
+            return not self.canceller.echo_only    # the double-talk score has its own noise floor
         return speech and not self.canceller.echo_only
 
 
@@ -316,7 +396,8 @@ def echo_gated_endpointer(canceller: EchoCanceller | None):
     return Endpointer(EchoGatedDetector(default_detector(), canceller))
 
 
-def open_canceller(name: str = "webrtc", initial_delay_ms: float = 0.0) -> tuple[EchoCanceller | None, str | None]:
+def open_canceller(name: str = "webrtc", initial_delay_ms: float = 0.0,
+                   **options) -> tuple[EchoCanceller | None, str | None]:
     """The echo canceller, or None and the one-line reason (hearing then goes on without one)."""
     if name == "none":
         return None, None
@@ -327,7 +408,7 @@ def open_canceller(name: str = "webrtc", initial_delay_ms: float = 0.0) -> tuple
         return None, f"no echo canceller ({CANCELLER_HINT}); the coach's own voice is told apart by its words only"
     except Exception as exc:  # the native library failed to load or start
         return None, f"no echo canceller ({' '.join(str(exc).split()) or type(exc).__name__}); the coach's own voice is told apart by its words only"
-    return EchoCanceller(make_engine, initial_delay_ms), None
+    return EchoCanceller(make_engine, initial_delay_ms, **options), None
 
 
 class CancelledSource:

@@ -32,6 +32,10 @@ class SpeechDetector(Protocol):
     def is_speech(self, frame: np.ndarray) -> bool:
         """`frame`: FRAME_SAMPLES float32 samples at 16 kHz, in stream order."""
 
+# A detector may also have `sure` (True when the frame just judged is speech beyond doubt: an
+# utterance may start on it alone) and `kept(frame)` (the audio to keep for that frame, when
+# the recognizer is better served by another version of it, such as a linear canceller's).
+
 
 def frame_level_db(frame: np.ndarray) -> float:
     """Mean power of a frame in dB relative to full scale (a full-scale square wave is 0)."""
@@ -172,10 +176,12 @@ class Endpointer:
             raise ValueError(f"a frame must hold {FRAME_SAMPLES} samples ({FRAME_MS} ms at {SAMPLE_RATE} Hz), got {len(frame)}")
         self._elapsed += 1
         speech = self.detector.is_speech(frame)
+        keep = getattr(self.detector, "kept", None)
+        frame = keep(frame) if keep is not None else frame
         if not self._frames:
             self._pre_roll.append(frame)
             self._run = self._run + 1 if speech else 0
-            if self._run >= self.settings.start_frames:
+            if self._run >= self.settings.start_frames or (speech and getattr(self.detector, "sure", False)):
                 self._frames = list(self._pre_roll)
                 self._start = self._elapsed - len(self._frames)
                 self._onset = self._elapsed - self._run

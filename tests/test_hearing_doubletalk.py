@@ -1,0 +1,257 @@
+"""Double talk: the linear canceller beside AEC3, the detector that reads it, and the coach
+yielding on it. The coach's Piper voice goes through a synthetic room (known delay, RT60
+0.3 s) with pauses between its sentences; the user's "s" is soft, high and short."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import reproducible_piper
+from hearing_signals import room, voiced
+from test_hearing_echo import DEVICE_RATE, level_db, synthetic_room
+from voicecoach.coach.replies import Reply
+from voicecoach.hearing.audio import SAMPLE_RATE, resample
+from voicecoach.hearing.echo import USER_DB, EchoCanceller, EchoGatedDetector, open_canceller
+from voicecoach.hearing.linear_echo import LinearCanceller
+from voicecoach.hearing.loop import ListenLoop, UtteranceHeard
+from voicecoach.hearing.sources import FRAME_SAMPLES, FRAME_SECONDS, StreamResampler
+from voicecoach.hearing.vad import EnergyDetector, Endpointer
+from voicecoach.hearing.yielding import VoiceState, Yielding
+from voicecoach.intents.types import NO_MATCH, Match
+
+TEXT = ("Lie on your side with the roller under your hip. Roll slowly down to just above the knee. "
+        "Keep breathing. Ten seconds left. Three. Two. One. Now switch sides.")
+ECHO_RMS = 0.05                       # the echo's level at the microphone (about -26 dBFS)
+
+
+@pytest.fixture(scope="module")
+def coach_line() -> np.ndarray:
+    """The coach's Piper voice at the device rate: sentences with pauses between them."""
+    engine = reproducible_piper()
+    assert engine.sample_rate == DEVICE_RATE
+    return engine.synthesize(TEXT)
+
+
+class PassThrough:
+    """An engine that leaves the microphone as it is: the gate must work from the linear canceller alone."""
+
+    name = "pass"
+
+    def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        return mic
+
+
+def room_for(played22: np.ndarray, delay_ms: float) -> np.ndarray:
+    """The synthetic room's impulse response, scaled so the line's echo arrives at ECHO_RMS."""
+    rir = synthetic_room(delay_ms)
+    echo = np.convolve(resample(played22, DEVICE_RATE, SAMPLE_RATE), rir)
+    return (rir * ECHO_RMS / np.sqrt(np.mean(np.square(echo[echo != 0])))).astype(np.float32)
+
+
+def echo_of(played22: np.ndarray, delay_ms: float) -> np.ndarray:
+    reference = resample(played22, DEVICE_RATE, SAMPLE_RATE)
+    return np.convolve(reference, room_for(played22, delay_ms))[:len(reference) + SAMPLE_RATE].astype(np.float32)
+
+
+def user_stop(echo_to_user_db: float, seconds: float = 0.45) -> tuple[np.ndarray, int]:
+    """A soft "s" (80 ms of high, quiet noise) then a vowel; and how long the "s" is in samples."""
+    rng = np.random.default_rng(9)
+    s = np.diff(rng.standard_normal(int(0.08 * SAMPLE_RATE) + 1)).astype(np.float32)      # tilted to the highs
+    vowel = voiced(seconds, pitch=150.0)
+    level = ECHO_RMS / 10 ** (echo_to_user_db / 20)
+    vowel *= level / np.sqrt(np.mean(np.square(vowel)))
+    s *= 0.3 * level / np.sqrt(np.mean(np.square(s)))                                  # 10 dB under the vowel
+    return np.concatenate([s, vowel]), len(s)
+
+
+def listen(canceller: EchoCanceller, played22: np.ndarray, mic: np.ndarray):
+    """Publish the line in 20 ms blocks as the player does and hear the microphone frame by frame."""
+    detector = EchoGatedDetector(EnergyDetector(), canceller)
+    endpointer = Endpointer(detector)
+    block = 441
+    for i in range(0, len(played22), block):
+        canceller.played(played22[i:i + block], DEVICE_RATE, i / DEVICE_RATE)
+    scores, starts, utterances = [], [], []
+    for n in range(len(mic) // FRAME_SAMPLES):
+        frame = mic[n * FRAME_SAMPLES:(n + 1) * FRAME_SAMPLES]
+        was = endpointer.in_speech
+        utterance = endpointer.push(canceller.process(frame, n * FRAME_SECONDS))
+        scores.append((n * FRAME_SECONDS, canceller.user_db, canceller.coach_heard))
+        if endpointer.in_speech and not was:
+            starts.append(endpointer.onset_ms / 1000)
+        if utterance is not None:
+            utterances.append(utterance)
+    return scores, starts, utterances
+
+
+def test_the_linear_canceller_takes_out_most_of_the_echo_and_nothing_else():
+    rng = np.random.default_rng(2)
+    reference = rng.standard_normal(6 * SAMPLE_RATE).astype(np.float32) * 0.1
+    echo = np.convolve(reference, synthetic_room(40.0))[:len(reference)].astype(np.float32)
+    canceller = LinearCanceller()
+    errors = [canceller.process(echo[i:i + 160], reference[i:i + 160])[0] for i in range(0, len(echo), 160)]
+    settled = slice(4 * SAMPLE_RATE, None)
+    reduction = level_db(echo[settled]) - level_db(np.concatenate(errors)[settled])
+    assert reduction >= 25.0, f"only {reduction:.1f} dB"
+    # Once the reference has been quiet longer than the filter, the user passes untouched (nothing is suppressed).
+    user = np.concatenate([np.zeros(int(0.3 * SAMPLE_RATE), np.float32), voiced(0.3)])
+    out = np.concatenate([canceller.process(user[i:i + 160], np.zeros(160))[0] for i in range(0, len(user), 160)])
+    quiet = int(0.3 * SAMPLE_RATE)
+    assert np.allclose(out[quiet:], user[quiet:], atol=1e-6)
+
+
+@pytest.mark.parametrize("delay_ms", [60.0, 250.0])
+def test_the_double_talk_detector_does_not_fire_on_the_coachs_echo_after_its_pauses(coach_line, delay_ms):
+    echo = echo_of(coach_line, delay_ms)
+    mic = echo + room(len(echo) / SAMPLE_RATE, level=ECHO_RMS / 10 ** (34 / 20))
+    canceller = EchoCanceller(PassThrough)
+    scores, starts, _ = listen(canceller, coach_line, mic)
+    assert canceller.delay_known
+    assert starts == [], f"the coach's own echo was taken for the user at {starts}"
+    # Right after each pause the coach starts again (where AEC3 lets its echo through): still not the user.
+    line = resample(coach_line, DEVICE_RATE, SAMPLE_RATE)
+    voice = np.mean(np.square(line[:len(line) // 160 * 160].reshape(-1, 160)), axis=1) > 1e-5
+    onsets = [(i + 6) * 0.01 for i in range(10, len(voice)) if voice[i] and not voice[i - 10:i].any()]
+    assert len([t for t in onsets if t > 2.0]) >= 4, "the line has pauses after the delay is known"
+    after_onsets = [db for t, db, heard in scores if any(0.0 <= t - onset <= 0.3 for onset in onsets if onset > 2.0)]
+    print(f"{len(onsets)} onsets; highest score within 0.3 s after one: {max(after_onsets):.1f} dB")
+    assert max(after_onsets) < USER_DB
+
+
+@pytest.mark.parametrize("echo_to_user_db", [0.0, 6.0])
+def test_the_user_over_the_coach_is_heard_within_a_few_frames_of_the_first_sound(coach_line, echo_to_user_db):
+    echo = echo_of(coach_line, 60.0)
+    mic = echo + room(len(echo) / SAMPLE_RATE, level=ECHO_RMS / 10 ** (34 / 20))
+    user, _ = user_stop(echo_to_user_db)
+    user_at = 4.0
+    start = int(user_at * SAMPLE_RATE)
+    mic[start:start + len(user)] += user
+    _, starts, _ = listen(EchoCanceller(PassThrough), coach_line, mic)
+    assert starts, "the user was not heard"
+    assert user_at - 0.03 <= starts[0] <= user_at + 0.09, f"speech seen from {starts[0]:.2f} s; the user began at {user_at}"
+
+
+def test_the_recognizer_gets_the_users_consonant_whole_in_double_talk(coach_line):
+    """AEC3's residual suppressor takes most of a soft "s" said over the coach; the linear output keeps it."""
+    pytest.importorskip("livekit", reason="the WebRTC canceller comes with the livekit package (pip install livekit)")
+    echo = echo_of(coach_line, 60.0)
+    noise = room(len(echo) / SAMPLE_RATE, level=ECHO_RMS / 10 ** (34 / 20))
+    user, s_length = user_stop(0.0)
+    user_at = 4.0
+    start = int(user_at * SAMPLE_RATE)
+    mic = echo + noise
+    mic[start:start + len(user)] += user
+    levels = {}
+    for hearing_input in ("linear", "aec3"):
+        canceller, _ = open_canceller("webrtc", hearing_input=hearing_input)
+        _, _, utterances = listen(canceller, coach_line, mic)
+        assert utterances, "the user was heard"
+        utterance = utterances[0]
+        offset = start - int(utterance.start_ms * SAMPLE_RATE / 1000)
+        assert offset >= 0, "the pre-roll holds the whole consonant"
+        levels[hearing_input] = level_db(utterance.audio[offset:offset + s_length])
+    said = level_db(user[:s_length])
+    print(f'"s" said at {said:.1f} dB; the recognizer gets {levels["linear"]:.1f} dB (linear), '
+          f'{levels["aec3"]:.1f} dB (AEC3)')
+    assert abs(levels["linear"] - said) <= 3.0
+    assert levels["aec3"] < said - 3.0
+
+
+# ----- the yield on the virtual clock: the real player, its echo through the room, the canceller ---------
+
+class FixedEngine:
+    """Says the coach's pre-made Piper line (as one part: the reply's text is one word)."""
+
+    name = "piper"
+    voice_id = "test"
+    sample_rate = DEVICE_RATE
+    rate = 1.0
+    volume = 1.0
+
+    def __init__(self, audio: np.ndarray) -> None:
+        self.audio = audio
+
+    def synthesize(self, text: str) -> np.ndarray:
+        return self.audio if text == "line" else voiced(0.5)[::2] * 0.3     # a reply: half a second
+
+
+class Recognize:
+    def __init__(self, text: str, intent: str) -> None:
+        self.match = Match(text, intent, {}, 1.0 if intent != NO_MATCH else 0.0)
+
+    def __call__(self, audio: np.ndarray) -> Match:
+        return self.match
+
+
+def yield_over_the_room(coach_line: np.ndarray, recognize: Recognize, user_at: float = 4.0):
+    """Closed loop: what the player plays goes through the room into the microphone; when it is held,
+    what it no longer plays no longer reaches it. Returns the device, the yields and the policy."""
+    from test_voice_fakes import make_speaker
+
+    speaker, device, clock = make_speaker(FixedEngine(coach_line))
+    canceller = EchoCanceller(PassThrough)
+    speaker.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
+    loop = ListenLoop(recognize, endpointer=Endpointer(EchoGatedDetector(EnergyDetector(), canceller)),
+                      continuation_ms=0)
+    yielding = Yielding(speaker.hold, speaker.resume, lambda: speaker.speaking)
+    rir = room_for(coach_line, 60.0)
+    total = int((len(coach_line) / DEVICE_RATE + 3.0) * SAMPLE_RATE)
+    mic = room(total / SAMPLE_RATE + 1, level=ECHO_RMS / 10 ** (34 / 20))
+    user, _ = user_stop(0.0)
+    mic[int(user_at * SAMPLE_RATE):int(user_at * SAMPLE_RATE) + len(user)] += user
+    played = np.zeros(int((total / SAMPLE_RATE + 1) * DEVICE_RATE), np.float32)
+    resampler = StreamResampler(DEVICE_RATE, SAMPLE_RATE)
+    done22, done16, seen = 0, 0, 0
+    speaker.speak(Reply("line"))
+    for n in range(total // FRAME_SAMPLES):
+        at = n * FRAME_SECONDS
+        speaker.play_for((n + 1) * FRAME_SECONDS - clock.now())
+        for block in device.blocks[seen:]:
+            i = round(block.t * DEVICE_RATE)
+            played[i:i + len(block.samples)] = block.samples[:len(played) - i]
+        seen = len(device.blocks)
+        upto22 = round((n + 1) * FRAME_SECONDS * DEVICE_RATE)
+        chunk = resampler.process(played[done22:upto22])
+        done22 = upto22
+        if np.any(chunk):
+            wet = np.convolve(chunk, rir)
+            mic[done16:done16 + len(wet)] += wet[:len(mic) - done16]
+        done16 += len(chunk)
+        if speaker.speaking:
+            loop.coach_speaking("line")
+        else:
+            loop.coach_silent()
+        frame = canceller.process(mic[n * FRAME_SAMPLES:(n + 1) * FRAME_SAMPLES], at)
+        yielding.frame(at)
+        for event in loop.push(frame):
+            if isinstance(event, UtteranceHeard):
+                speaker.speak(Reply("Okay, stopping here.", urgent=True))
+            yielding.heard(event, at)
+    return device, yielding
+
+
+def silent_from(device, after: float) -> float:
+    """Where the voice stops after `after`: the end of the last block before the first gap."""
+    end = after
+    for block in device.blocks:
+        if block.t + len(block.samples) / device.sample_rate <= after:
+            continue
+        if block.t > end + 1e-6:
+            break
+        end = block.t + len(block.samples) / device.sample_rate
+    return end
+
+
+@pytest.mark.parametrize("text, intent, state", [("mm", NO_MATCH, VoiceState.SPEAKING), ("stop", "stop", VoiceState.QUIET)])
+def test_the_coach_falls_silent_within_150_ms_of_a_soft_start_then_acts_or_resumes(coach_line, text, intent, state):
+    user_at = 4.0
+    device, yielding = yield_over_the_room(coach_line, Recognize(text, intent), user_at)
+    assert len(yielding.yields) == 1, f"yields at {yielding.yields}"
+    assert user_at - 0.03 <= yielding.yields[0] <= user_at + 0.15
+    silent = silent_from(device, yielding.yields[0] - 0.05)
+    assert silent - user_at <= 0.150, f"the coach was heard {1000 * (silent - user_at):.0f} ms after the user began"
+    later = [b for b in device.blocks if b.t > silent + 0.1]
+    if state is VoiceState.SPEAKING:
+        assert later and later[0].t > user_at + 0.45, "the cut sentence is said again once the user is done"
+    else:
+        assert {b.text for b in later} == {"Okay, stopping here."} and yielding.policy.state is VoiceState.QUIET

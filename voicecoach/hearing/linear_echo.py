@@ -1,0 +1,191 @@
+"""A linear echo canceller beside AEC3, and the double-talk detector that reads it.
+
+AEC3 takes out the most echo, but its residual suppressor cannot tell the user's
+consonants from what is left of the echo: in double talk it clips them ("stop" becomes
+"top"), and right after the coach's pauses it lets 5-15 dB of echo through. A purely
+linear canceller does neither: it subtracts its estimate of the echo and nothing else,
+so whatever the user says stays whole, and what is left of the echo follows the echo it
+predicts. That makes it the right signal to decide "the user is talking" on.
+
+    reference, microphone (10 ms) --> LinearCanceller --> error (mic - estimate), estimate
+    error, estimate (30 ms)       --> DoubleTalkDetector --> how far the error stands above
+                                                             the residue the estimate predicts
+
+The canceller is a partitioned-block frequency-domain NLMS filter (256 ms) in two paths:
+a background filter adapts on every block, the foreground filter (the one whose output is
+used) takes the background's coefficients only while they do better, and the background is
+put back when it does much worse. Adapting through double talk then cannot damage what is
+used: the user's voice makes the background worse, never the foreground.
+
+The detector compares, band by band, the error's power with the residue predicted from the
+estimated echo (its power, held up by the room's reverberation decay, times the share of it
+the canceller is seen to leave, learned while only the coach is heard) plus the noise floor.
+The score is the mean over bands of that ratio, so a soft "s" that stands out in a few high
+bands counts even under a loud vowel of the coach's.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+BLOCK = 160                    # 10 ms at 16 kHz: one AEC3 frame
+FILTER_S = 0.256               # echo path the filter models (after the measured delay)
+STEP = 1.0                     # NLMS step of the background filter: fast (the foreground keeps only what does better)
+COPY_BETTER = 0.7              # background error power below this share of the foreground's: take it
+RESET_WORSE = 4.0              # background error power above this many times the foreground's: put it back
+SMOOTHING = 0.85               # error powers compared over ~60 ms
+
+BAND_EDGES_HZ = (100, 300, 500, 750, 1000, 1400, 1900, 2500, 3200, 4000, 5000, 6200, 8000)
+TAIL_DB_PER_S = 45.0           # the predicted echo decays at least this slowly (a room's reverberation)
+LEAK_START = 1.0               # share of the echo left before anything is learned: all of it
+LEAK_CEILING = 4.0             # a filter still converging leaves more than it predicts
+LEAK_FLOOR = 1e-4              # never trust the canceller beyond 40 dB in a band
+LEAK_MEMORY = 0.94             # the leak is learned over about half a second of the coach alone
+LEARN_BELOW_DB = 6.0           # frames scoring above this may hold the user: nothing is learned from them
+NOISE_MEMORY = 0.9             # the noise floor is the mean of the quiet frames' power over about 0.3 s ...
+NOISE_QUIET = 4.0              # ... a frame up to this many times the floor being quiet (not speech, not echo)
+NOISE_RISE = 1.01              # louder frames raise it only this much (a fan switched on is followed in ~5 s)
+
+
+class LinearCanceller:
+    """Two-path partitioned-block frequency-domain NLMS on BLOCK-sample blocks (float in, float out)."""
+
+    def __init__(self, sample_rate: int = 16000, filter_s: float = FILTER_S, step: float = STEP) -> None:
+        self.partitions = max(1, int(np.ceil(filter_s * sample_rate / BLOCK)))
+        bins = BLOCK + 1
+        self.step = step
+        self._spectra = np.zeros((self.partitions, bins), np.complex128)   # the last blocks of reference, newest first
+        self._front = np.zeros((self.partitions, bins), np.complex128)     # foreground filter (used)
+        self._back = np.zeros((self.partitions, bins), np.complex128)      # background filter (adapting)
+        self._previous = np.zeros(BLOCK)
+        self._power = np.zeros(bins)
+        self._front_error = 0.0
+        self._back_error = 0.0
+        self._constrain = 0                                                 # partition constrained next
+        self.copies = 0                                                     # times the background was taken
+        self._lags = np.arange(self.partitions * BLOCK).reshape(self.partitions, BLOCK)
+        self._before = 0                                                    # taps this early are held at zero
+
+    def silence_before(self, samples: int) -> None:
+        """No echo arrives before `samples` (the measured delay less a margin): hold those taps at zero.
+        Left free, they pick up noise that, after each of the coach's pauses, comes out before its echo does."""
+        self._before = max(0, samples)
+        for filter_ in (self._front, self._back):
+            for k in range(min(self.partitions, -(-self._before // BLOCK))):
+                filter_[k] = self._constrained(filter_[k], k)
+
+    def _constrained(self, spectrum: np.ndarray, k: int) -> np.ndarray:
+        taps = np.fft.irfft(spectrum, 2 * BLOCK)
+        taps[BLOCK:] = 0.0
+        taps[:BLOCK][self._lags[k] < self._before] = 0.0
+        return np.fft.rfft(taps)
+
+    def process(self, mic: np.ndarray, reference: np.ndarray, may_copy: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """BLOCK samples of microphone and aligned reference in; (error, echo estimate) out.
+
+        `may_copy` False (the user may be talking) keeps the foreground as it is: a background
+        that has adapted to the user's voice can look better than it while the user talks."""
+        mic = np.asarray(mic, np.float64)
+        reference = np.asarray(reference, np.float64)
+        spectrum = np.fft.rfft(np.concatenate([self._previous, reference]))
+        self._previous = reference
+        self._spectra = np.roll(self._spectra, 1, axis=0)
+        self._spectra[0] = spectrum
+        front_echo = np.fft.irfft(np.einsum("pk,pk->k", self._spectra, self._front), 2 * BLOCK)[BLOCK:]
+        back_echo = np.fft.irfft(np.einsum("pk,pk->k", self._spectra, self._back), 2 * BLOCK)[BLOCK:]
+        front_error, back_error = mic - front_echo, mic - back_echo
+        self._adapt(back_error, spectrum)
+        self._choose(float(np.dot(front_error, front_error)), float(np.dot(back_error, back_error)),
+                     float(np.dot(mic, mic)), may_copy)
+        return front_error, front_echo
+
+    def _adapt(self, error: np.ndarray, spectrum: np.ndarray) -> None:
+        # Normalized by the reference's power over the whole filter, so a word after a pause
+        # (little power in the newest block, much in the filter) cannot make it overshoot.
+        self._power = np.sum(np.abs(self._spectra) ** 2, axis=0)
+        floor = 1e-6 * BLOCK + 1e-3 * float(np.mean(self._power))
+        gradient = np.conj(self._spectra) * (np.fft.rfft(np.concatenate([np.zeros(BLOCK), error]))
+                                             / (self._power + floor))
+        self._back += self.step * gradient
+        # One partition a block is held to BLOCK taps (the constraint that keeps blocks from wrapping).
+        k = self._constrain
+        self._back[k] = self._constrained(self._back[k], k)
+        self._constrain = (k + 1) % self.partitions
+
+    def _choose(self, front: float, back: float, mic: float, may_copy: bool) -> None:
+        self._front_error = SMOOTHING * self._front_error + (1 - SMOOTHING) * front
+        self._back_error = SMOOTHING * self._back_error + (1 - SMOOTHING) * back
+        if may_copy and self._back_error < COPY_BETTER * self._front_error and back < mic:
+            self._front[:] = self._back
+            self._front_error = self._back_error
+            self.copies += 1
+        elif self._back_error > RESET_WORSE * self._front_error and self._front_error > 1e-12:
+            self._back[:] = self._front
+            self._back_error = self._front_error
+
+
+def _band_matrix(frame: int, sample_rate: int) -> np.ndarray:
+    """Sums FFT bins into the bands of BAND_EDGES_HZ (one row a band)."""
+    frequencies = np.fft.rfftfreq(frame, 1.0 / sample_rate)
+    edges = [e for e in BAND_EDGES_HZ if e <= sample_rate / 2]
+    bands = np.zeros((len(edges) - 1, len(frequencies)))
+    for b, (low, high) in enumerate(zip(edges, edges[1:])):
+        bands[b, (frequencies >= low) & (frequencies < high)] = 1.0
+    return bands
+
+
+class DoubleTalkDetector:
+    """How far the linear canceller's error stands above the residue its echo estimate predicts.
+
+    `score(error, estimate, coach_heard)` returns a level in dB: about 0 while only the
+    coach's echo (and the room) is heard, higher as the user's voice adds to it.
+    """
+
+    def __init__(self, frame: int = 480, sample_rate: int = 16000) -> None:
+        self._window = np.hanning(frame)
+        self._bands = _band_matrix(frame, sample_rate)
+        count = len(self._bands)
+        self._tail = 10 ** (-TAIL_DB_PER_S * frame / sample_rate / 10)
+        self._predicted = np.zeros(count)
+        self.leak = np.full(count, LEAK_START)
+        self._left = np.zeros(count)          # smoothed error power above the noise, in frames of the coach alone
+        self._expected = np.zeros(count)      # smoothed predicted echo power in the same frames
+        self._noise: np.ndarray | None = None
+        self.ratios = np.zeros(count)         # the last frame's error power over the predicted residue, band by band
+
+    def _band_power(self, audio: np.ndarray) -> np.ndarray:
+        return self._bands @ (np.abs(np.fft.rfft(audio * self._window)) ** 2) + 1e-12
+
+    def score(self, error: np.ndarray, estimate: np.ndarray, coach_heard: bool, alone: bool = False) -> float:
+        """`alone`: the caller knows only the coach is heard (it learns from this frame whatever it scores)."""
+        error_power = self._band_power(error)
+        self._predicted = np.maximum(self._band_power(estimate), self._predicted * self._tail)
+        if self._noise is None:
+            self._noise = error_power.copy()
+        # The room's noise: the mean power of the quiet frames, not their minimum (which sits
+        # several dB under the mean in bands of few bins, and would make the room itself a user).
+        quiet = error_power < NOISE_QUIET * self._noise
+        self._noise = np.where(quiet, NOISE_MEMORY * self._noise + (1 - NOISE_MEMORY) * error_power,
+                               self._noise * NOISE_RISE)
+        residue = self.leak * self._predicted + self._noise
+        ratio = error_power / residue
+        self.ratios = ratio
+        level = 10.0 * float(np.log10(np.mean(ratio)))
+        if coach_heard:
+            self._learn(error_power, level, alone)
+        return level
+
+    def _learn(self, error_power: np.ndarray, level: float, alone: bool) -> None:
+        """While only the coach is heard, learn the share of the predicted echo the canceller leaves."""
+        assert self._noise is not None
+        echo_bands = self._predicted > 4.0 * self._noise
+        if not echo_bands.any() or (level > LEARN_BELOW_DB and not alone):
+            return
+        # Ratios of sums over time, not of single frames: a frame where the echo is as quiet as
+        # the room says nothing about the share the canceller leaves.
+        left = np.maximum(error_power - self._noise, 0.0)
+        self._left = np.where(echo_bands, LEAK_MEMORY * self._left + (1 - LEAK_MEMORY) * left, self._left)
+        self._expected = np.where(echo_bands, LEAK_MEMORY * self._expected + (1 - LEAK_MEMORY) * self._predicted,
+                                  self._expected)
+        learned = self._expected > 0
+        self.leak = np.where(learned, np.clip(self._left / np.maximum(self._expected, 1e-20), LEAK_FLOOR, LEAK_CEILING),
+                             self.leak)
