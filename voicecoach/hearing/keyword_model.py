@@ -105,10 +105,10 @@ class SpeechEmbeddings:
 
 
 def samples_for(embeddings: int) -> int:
-    """Audio samples that give exactly `embeddings` embeddings (mel frames are 10 ms, the
-    mel model's first frame needs 25 ms)."""
+    """Audio samples that give exactly `embeddings` embeddings (the mel model gives a frame
+    every 10 ms once it has 35 ms: measured, (samples - 560) // 160 + 1 frames)."""
     mel_frames = MEL_WINDOW + (embeddings - 1) * EMBEDDING_STEP
-    return (mel_frames - 1) * 160 + 400
+    return (mel_frames - 1) * 160 + 560
 
 
 # ----- the classifier head ----------------------------------------------------------------------
@@ -242,7 +242,8 @@ def open_keyword_spotter(setting: str | None) -> tuple[KeywordModelSpotter | Non
         return None, None
     path = Path(str(setting)).expanduser() if setting else SHIPPED_MODEL
     try:
-        return KeywordModelSpotter(KeywordHead.load(path)), None
+        embeddings = SpeechEmbeddings()        # the package first: its absence is the likelier problem
+        return KeywordModelSpotter(KeywordHead.load(path), embeddings), None
     except KeywordModelUnavailable as problem:
         return None, f"{problem}; barge-in phrases are checked by Whisper alone"
 
