@@ -137,6 +137,22 @@ def test_a_configured_db_is_where_text_mode_records_and_history_reads(tmp_path):
     assert f'"database": "{db}"' in shown.stdout
 
 
+def test_simulate_keeps_scripted_sessions_out_of_a_configured_db_and_says_so_when_verbose(tmp_path):
+    db = tmp_path / "mine.db"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"db: {db}\n")
+    script = tmp_path / "s.txt"
+    script.write_text("@0 start the stretch\n@40 stop\n")
+    env = {"VOICECOACH_CONFIG": str(config), "VOICECOACH_DB": ""}
+    quiet = vc("simulate", str(script), env=env)
+    assert quiet.returncode == 0 and quiet.stderr == "" and not db.exists()
+    told = vc("simulate", str(script), "--verbose", env=env)
+    assert "simulate records a session only in a database named with --db" in told.stderr
+    recorded = vc("simulate", str(script), "--db", str(db), env=env)
+    assert recorded.returncode == 0, recorded.stderr
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 1
+
+
 def test_rate_and_volume_are_checked_for_the_coach_as_say_checks_them(tmp_path):
     env = {"VOICECOACH_CONFIG": str(tmp_path / "none.yaml")}
     for argv in (["--text", "--rate", "5"], ["say", "hi", "--rate", "5"]):

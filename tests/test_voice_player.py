@@ -199,6 +199,21 @@ def test_a_fixed_answer_made_ahead_of_time_plays_from_the_cache():
     assert [t for _, _, t in spans(device)][0] == "Okay, paused. Say resume when you're ready."
 
 
+def test_a_fixed_line_kept_on_disk_by_an_earlier_run_plays_without_the_engine(tmp_path):
+    """The greeting is heard at once: its audio is on disk from an earlier run, so no
+    synthesis (and no loading of the voice) stands before it."""
+    greeting = "Hi, I'm your IT band coach."
+    earlier = ToneEngine()
+    CueCache(tmp_path).warm(earlier, [greeting])
+    engine = ToneEngine()
+    sp, device, clock = make_speaker(engine, cache=CueCache(tmp_path))
+    sp.speak(Reply(greeting))
+    sp.speak(Reply("Never said before."))
+    sp.play_all()
+    assert engine.calls == ["Never said before."]
+    assert [t for _, _, t in spans(device)] == [greeting, "Never said before."]
+
+
 # Error paths and threads.
 
 

@@ -422,6 +422,7 @@ def release_big_buffers_when_freed() -> None:
 
 def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, heavy_work: threading.Lock | None = None):
     """The spoken voice and None, or None and the one-line reason there is no voice."""
+    from voicecoach.coach.session import GREETING, OFFER_ROUTINE
     from voicecoach.coach.timeline import cue_phrases
     from voicecoach.config import ConfigError
     from voicecoach.voice.build import VoiceSettings, open_voice
@@ -434,7 +435,8 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
     except (VoiceUnavailable, ConfigError) as exc:
         return None, f"no voice ({exc})"
     # Every cue's audio is made ahead of time, so each one starts on its beat.
-    opened = open_voice(settings, clock, cue_phrases(content.exercises.values()), synth_gate=heavy_work)
+    fixed_lines = [*GREETING, OFFER_ROUTINE, *cue_phrases(content.exercises.values())]
+    opened = open_voice(settings, clock, fixed_lines, synth_gate=heavy_work)
     if opened.notice:
         print(f"voicecoach: {opened.notice}", file=sys.stderr)
     return opened.speaker, opened.problem

@@ -42,7 +42,11 @@ class UserError(Exception):
     """A problem the user can fix; printed as one line, never as a traceback."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The command line. A plugged verb's module (and what it imports: numpy, the voice, the
+    recognizer) is loaded only when that verb is on the line: the coach's first prompt does
+    not wait for parts it does not use."""
+    words = set(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="voicecoach", description="A hands-free, offline spoken coach for IT band pain.")
     add_run_arguments(parser)
     add_verbose_argument(parser, False)
@@ -66,7 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     for verb, (module, help_text) in PLUGGED_VERBS.items():
         p = verbs.add_parser(verb, help=help_text)
-        _plugged(module, p).add_arguments(p)
+        if verb in words:
+            _plugged(module, p).add_arguments(p)
     for p in verbs.choices.values():
         add_verbose_argument(p, argparse.SUPPRESS)     # before or after the verb
     return parser
@@ -134,7 +139,7 @@ def _plugged(module: str, parser: argparse.ArgumentParser | None = None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     command = args.command or "run"
     _configure_logging(bool(getattr(args, "verbose", False)))
     try:
@@ -329,6 +334,11 @@ def _history_listeners(args: argparse.Namespace, simulated: bool = False) -> tup
     """The history recorder when history is wanted and works; else no listener and why.
     A simulated session is recorded only in a database named with --db."""
     settings = settings_of(args)
+    if simulated and settings.history and settings.sources.get("db") not in ("flag", "default"):
+        # A scripted session is not the user's: it never lands in their history by default.
+        logging.getLogger("voicecoach.history").info(
+            "simulate records a session only in a database named with --db; the %s db is not used",
+            settings.sources.get("db"))
     if not settings.history or (simulated and settings.sources.get("db") != "flag"):
         return [], None
     try:

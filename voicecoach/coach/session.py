@@ -38,6 +38,10 @@ ADJUST_STEP_REPS = 2             # ... or two more reps (ours)
 RATE_STEP = 1.15                 # "slower"/"faster" change the speaking rate by this factor
 RATE_LIMITS = (0.6, 1.6)
 WORDS_PER_MINUTE = 165.0         # our estimate of the voice at rate 1.0
+# The first lines of every session; fixed, so the voice keeps their audio from one run to
+# the next and the coach is heard at once, before its voice has loaded.
+GREETING = ("Hi, I'm your IT band coach.", "Ask me why your IT band hurts, or about any of the exercises.")
+OFFER_ROUTINE = "Shall we start the routine?"
 AMOUNT_WORDS = frozenset(NUMBER_WORDS[2:] + TENS_WORDS[2:] + ("minute", "minutes", "seconds"))  # not "one leg"
 SINGLE_DONE = "That's all for {name}. Say start for the whole routine, or ask me anything."
 # Intents that leave the exercise as it is: said during its instructions, the rest follow.
@@ -165,14 +169,13 @@ class Session:
 
     def begin(self) -> list[Reply]:
         """The greeting, with today's proposal when there is one."""
-        lines = ["Hi, I'm your IT band coach.",
-                 "Ask me why your IT band hurts, or about any of the exercises."]
+        lines = list(GREETING)
         if self.proposal:
             self.phase = Phase.OFFER_PLAN
             lines.append(self.proposal.text)
         else:
             self.phase = Phase.OFFER
-            lines.append("Shall we start the routine?")
+            lines.append(OFFER_ROUTINE)
         return self._said([Reply(line) for line in lines])
 
     def handle(self, match: Match) -> list[Reply]:

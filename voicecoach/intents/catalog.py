@@ -163,7 +163,16 @@ def load_catalog(directory: Path | str | None = None) -> Catalog:
 
     Raises CatalogError listing every problem as `file:line: message`.
     """
-    catalog, problems = _build(Path(directory) if directory else INTENTS_DIR)
+    directory = Path(directory) if directory else INTENTS_DIR
+    if directory == INTENTS_DIR:
+        # The shipped templates are compiled once and kept (intents/compiled.py); problems
+        # are never kept: a broken file is reported every time.
+        from voicecoach.intents.compiled import cached, default_cache_dir
+
+        catalog, problems = cached(directory, lambda: _build(directory), default_cache_dir(),
+                                   keep=lambda built: not built[1])
+    else:
+        catalog, problems = _build(directory)
     if problems:
         raise CatalogError(problems)
     assert catalog is not None

@@ -26,14 +26,18 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from voicecoach.intents.catalog import Catalog
-from voicecoach.intents.classifier import Example, IntentClassifier, examples_hash, train
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.slots import adjust_slots, duration_slots, finish_slots, label_of, split_label
 from voicecoach.intents.types import ASIDES, NO_MATCH, SAFETY_INTENTS, Context, Match
 from voicecoach.limits import MAX_UTTERANCE_CHARS
+
+if TYPE_CHECKING:
+    # The classifier (and numpy with it) is imported where the reader loads, in the
+    # background: the first prompt does not wait for it.
+    from voicecoach.intents.classifier import Example, IntentClassifier
 
 INTENTS_DIR = Path(__file__).parent       # training*.tsv: our own lines of how people talk
 TEMPLATE_SAMPLES_PER_TEMPLATE = 24
@@ -83,6 +87,8 @@ def _read_training_file(path: Path) -> list[TrainingLine]:
 def training_examples(catalog: Catalog, lines: Iterable[TrainingLine] = (),
                       article: Mapping[str, Sequence[str]] | None = None) -> list[Example]:
     """What the reader learns from: template samples, our lines, the article's sentences."""
+    from voicecoach.intents.classifier import Example
+
     examples: list[Example] = []
     for sample in catalog.context_samples(per_template=TEMPLATE_SAMPLES_PER_TEMPLATE):
         intent = sample.intent
@@ -149,6 +155,8 @@ class StatisticalReader:
         return self
 
     def _load_or_train(self) -> IntentClassifier:
+        from voicecoach.intents.classifier import IntentClassifier, examples_hash, train
+
         if self.model_file is not None:
             return IntentClassifier.load(self.model_file)
         examples = self.examples
@@ -210,6 +218,9 @@ def _save_atomically(classifier: IntentClassifier, path: Path) -> None:
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
         classifier.save(tmp)
         os.replace(tmp, path)
+        for old in path.parent.glob("reader-*.npz"):   # readers trained from older examples
+            if old != path:
+                old.unlink(missing_ok=True)
     except OSError:
         pass                              # no cache: trained again next time
 

@@ -70,6 +70,21 @@ class CueCache:
             self.hits += 1
         return audio
 
+    def stored(self, engine: VoiceEngine, text: str) -> np.ndarray | None:
+        """The audio if it was made before (in memory or on disk), else None: never synthesizes.
+        A line kept on disk plays at once, even while the engine itself is still loading."""
+        key = self.key(engine, text)
+        with self._lock:
+            audio = self._memory.get(key)
+        if audio is None:
+            audio = self._load(key)
+            if audio is None:
+                return None
+            with self._lock:
+                self._memory[key] = audio
+        self.hits += 1
+        return audio
+
     def warm(self, engine: VoiceEngine, phrases: Iterable[str]) -> None:
         for text in phrases:
             self.get(engine, text)

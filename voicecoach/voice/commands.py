@@ -7,13 +7,15 @@ import sys
 import threading
 import wave
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from voicecoach.coach.replies import Reply
 from voicecoach.config import ConfigError
-from voicecoach.voice.build import VoiceSettings
-from voicecoach.voice.engines import VoiceUnavailable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from voicecoach.voice.build import VoiceSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +33,8 @@ def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from voicecoach.settings import settings_of
+    from voicecoach.voice.build import VoiceSettings
+    from voicecoach.voice.engines import VoiceUnavailable
 
     try:
         settings = VoiceSettings.from_settings(settings_of(args))
@@ -62,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _save(settings: VoiceSettings, text: str, out: Path) -> int:
+    from voicecoach.voice.engines import VoiceUnavailable
+
     try:
         engine, notice = settings.open_engine()
     except VoiceUnavailable as exc:
@@ -81,6 +87,8 @@ def _save(settings: VoiceSettings, text: str, out: Path) -> int:
 
 def write_wav(path: Path, audio: np.ndarray, sample_rate: int) -> None:
     """16-bit mono PCM, what every player reads."""
+    import numpy as np
+
     with open(path, "wb") as file, wave.open(file, "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)

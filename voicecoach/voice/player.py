@@ -327,7 +327,11 @@ class VoiceSpeaker:
             self.engine.rate = rate        # a rate change lands before the next line is made
             try:
                 with self._gate:
-                    made = self.cache.get(self.engine, item.text) if item.cached else self.engine.synthesize(item.text)
+                    if item.cached:
+                        made = self.cache.get(self.engine, item.text)
+                    else:      # a fixed line made in an earlier run (the greeting) needs no engine
+                        made = self.cache.stored(self.engine, item.text)
+                        made = self.engine.synthesize(item.text) if made is None else made
                 audio = self._resampled(made)
             except Exception as exc:  # one line the engine cannot make must not silence the voice
                 self._drop(item)
