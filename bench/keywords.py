@@ -192,7 +192,7 @@ def verdicts(row, threshold: float) -> dict[str, str | None]:
     _, _, score, intent, heard, model_score, model_intent = row
     check = intent if score >= threshold else None
     model = model_intent if model_score >= 0 else None
-    return {"check": check, "model": model, "both": model or check,
+    return {"check": check, "model": model, "both": check or model,
             "baseline": heard if heard in BARGE_IN_INTENTS else None}
 
 

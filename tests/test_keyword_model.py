@@ -177,13 +177,13 @@ def test_either_check_can_hear_a_phrase():
     assert EitherSpotter(Fixed(WEAK), Fixed(STOP)).best(audio) == STOP
 
 
-def test_the_keyword_model_goes_first_and_a_hit_saves_the_whisper_check():
+def test_the_first_check_goes_first_and_its_hit_saves_the_second():
     first, second = Fixed(STOP), Fixed(STOP)
     EitherSpotter(first, second).spot(np.zeros(100, np.float32))
     assert (first.calls, second.calls) == (1, 0)
 
 
-def test_a_failing_keyword_model_leaves_the_whisper_check():
+def test_a_failing_check_leaves_the_other():
     assert EitherSpotter(Fixed(None, fails=True), Fixed(STOP)).spot(np.zeros(100, np.float32)) == STOP
 
 
@@ -193,7 +193,7 @@ def test_combined_is_whichever_there_is():
     assert combined_spotter(None, model) is model
     assert combined_spotter(None, None) is None
     both = combined_spotter(whisper, model)
-    assert isinstance(both, EitherSpotter) and (both.first, both.second) == (model, whisper)
+    assert isinstance(both, EitherSpotter) and (both.first, both.second) == (whisper, model)
 
 
 # ----- the setting ----------------------------------------------------------------------------------
@@ -217,9 +217,8 @@ def test_flag_beats_environment_beats_config(no_settings):
 def test_the_flag_is_on_the_coach_and_on_transcribe():
     from voicecoach import cli
 
-    parser = cli.build_parser()
     for command in (["--keyword-model", "off"], ["transcribe", "x.wav", "--keyword-model", "off"]):
-        assert parser.parse_args(command).keyword_model == "off"
+        assert cli.build_parser(command).parse_args(command).keyword_model == "off"
 
 
 def test_off_is_no_model_and_no_notice():
@@ -277,6 +276,6 @@ def test_transcribe_says_the_notice_in_one_line(monkeypatch, capsys):
 @needs_package
 def test_the_model_and_whisper_together_when_both_are_there():
     spotter, notice = barge_in_check(FakeWhisper(), None)
-    assert notice is None and isinstance(spotter, EitherSpotter) and isinstance(spotter.first, KeywordModelSpotter)
+    assert notice is None and isinstance(spotter, EitherSpotter) and isinstance(spotter.second, KeywordModelSpotter)
     spotter, notice = barge_in_check(object(), "off")
     assert (spotter, notice) == (None, None)

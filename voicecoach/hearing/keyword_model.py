@@ -218,7 +218,9 @@ class KeywordModelSpotter:
 
 class EitherSpotter:
     """Two checks, a hit from either: each keeps its own false-hit budget, and a phrase one
-    misses the other often hears. The keyword model goes first: it is the cheaper."""
+    misses the other often hears. Whisper's check goes first: when both hear a phrase but
+    not the same one, it names the right one more often (measured: the model took two noisy
+    "pause"/"wait" for "stop" that the check had right)."""
 
     def __init__(self, first, second) -> None:
         self.first, self.second = first, second
@@ -226,7 +228,7 @@ class EitherSpotter:
     def spot(self, audio: np.ndarray) -> KeywordHit | None:
         try:
             hit = self.first.spot(audio)
-        except Exception:  # a failing model must not take the other check with it
+        except Exception:  # a failing check must not take the other with it
             hit = None
         return hit or self.second.spot(audio)
 
@@ -252,7 +254,7 @@ def combined_spotter(whisper_spotter, keyword_spotter):
     """What the listen loop checks barge-in phrases with: both when there are both."""
     if whisper_spotter is None or keyword_spotter is None:
         return keyword_spotter or whisper_spotter
-    return EitherSpotter(keyword_spotter, whisper_spotter)
+    return EitherSpotter(whisper_spotter, keyword_spotter)
 
 
 def describe(path: Path = SHIPPED_MODEL) -> str:
