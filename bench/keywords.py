@@ -48,6 +48,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from make_corpus import PITCHES, RATES, VOICES, mix_at_snr, speak  # noqa: E402
 
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
+from voicecoach.hearing.keyword_model import WHISPER_VETO  # noqa: E402
 
 REAL = REPO.parent / "shared" / "audio"
 BARGE_IN_INTENTS = {"stop", "pause", "report_pain"}
@@ -162,7 +163,7 @@ class Baseline:
         return self.read(self.recognizer.transcribe(audio), self.catalog, self.context).match.intent
 
 
-COLUMNS = ("check", "model", "both", "baseline")
+COLUMNS = ("check", "model", "either", "both", "baseline")
 
 
 def run_set(takes, spotter, baseline, times: dict[str, list[float]], model=None) -> list[tuple]:
@@ -192,7 +193,10 @@ def verdicts(row, threshold: float) -> dict[str, str | None]:
     _, _, score, intent, heard, model_score, model_intent = row
     check = intent if score >= threshold else None
     model = model_intent if model_score >= 0 else None
-    return {"check": check, "model": model, "both": check or model,
+    # "both" is what the listen loop does: the model's hit counts unless the check's own
+    # score rules the utterance out (hearing/keyword_model.py's WHISPER_VETO).
+    return {"check": check, "model": model, "either": check or model,
+            "both": check or (model if score >= WHISPER_VETO else None),
             "baseline": heard if heard in BARGE_IN_INTENTS else None}
 
 
@@ -221,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer takes (a smoke run)")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--keyword-model", default=None, metavar="PATH", help="the keyword model (default: the shipped one)")
+    parser.add_argument("--rows", type=Path, default=None, help="write every take's scores here (JSON lines)")
     args = parser.parse_args(argv)
     if shutil.which("espeak-ng") is None:
         print("keywords: espeak-ng is not installed (apt install espeak-ng)", file=sys.stderr)
@@ -272,9 +277,19 @@ def main(argv: list[str] | None = None) -> int:
     }
     real = real_takes()
     real_rows = run_set(real, spotter, baseline, {k: [] for k in scratch}, model) if real else []
+    if args.rows is not None:
+        with args.rows.open("w", encoding="utf-8") as out:
+            for name, rows in sets.items():
+                for row in rows:
+                    out.write(json.dumps({"set": name, "row": row}) + "\n")
     other_rows = run_set(others, spotter, baseline, {k: [] for k in scratch}, model)
     near_rows = run_set(near, spotter, baseline, {k: [] for k in scratch}, model)
     coach_rows = run_set(coach_cuts + noisy_coach, spotter, baseline, {k: [] for k in scratch}, model)
+    if args.rows is not None:
+        with args.rows.open("a", encoding="utf-8") as out:
+            for name, rows in (("other", other_rows), ("near", near_rows), ("coach", coach_rows), ("real", real_rows)):
+                for row in rows:
+                    out.write(json.dumps({"set": name, "row": row}) + "\n")
     coach_hours = 2 * coach_seconds / 3600        # clean and noisy
 
     print(f"floors: phrase log-probability {spotter.phrase_floor:g}, ratio to the free transcript {spotter.ratio_floor:g}")

@@ -162,6 +162,9 @@ class Fixed:
         return self.hit if self.hit is not None and self.hit.score >= 0 else None
 
     def best(self, audio):
+        self.calls += 1
+        if self.fails:
+            raise RuntimeError("broken")
         return self.hit
 
 
@@ -181,6 +184,15 @@ def test_the_first_check_goes_first_and_its_hit_saves_the_second():
     first, second = Fixed(STOP), Fixed(STOP)
     EitherSpotter(first, second).spot(np.zeros(100, np.float32))
     assert (first.calls, second.calls) == (1, 0)
+
+
+def test_the_first_checks_low_score_vetoes_the_second():
+    audio = np.zeros(100, np.float32)
+    far_off = KeywordHit("stop", "stop", -9.0)
+    assert EitherSpotter(Fixed(far_off), Fixed(STOP), veto=-6.0).spot(audio) is None
+    assert EitherSpotter(Fixed(WEAK), Fixed(STOP), veto=-6.0).spot(audio) == STOP
+    assert EitherSpotter(Fixed(None), Fixed(STOP), veto=-6.0).spot(audio) == STOP      # no score: no veto
+    assert EitherSpotter(Fixed(far_off), Fixed(STOP)).spot(audio) == STOP              # no veto asked
 
 
 def test_a_failing_check_leaves_the_other():
