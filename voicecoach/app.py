@@ -82,8 +82,7 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
 
     A paced output stage shows answers at a readable pace and tells the session when each
     line was shown, so a hold counts from the "Go." on the screen."""
-    output.on_line_end = session.line_ended
-    session.hears_line_ends = output.has_voice      # a voice says when; printed lines are paced by us
+    hear_line_ends(session, output)
     output.deliver(session.begin())
     prompt()
     ended = "quit"
@@ -104,6 +103,13 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
         session.close(ended)
 
 
+def hear_line_ends(session: Session, output: OutputStage) -> None:
+    """The session learns from the output stage when each line ended: a voice says when it
+    played the last sample; printed lines are paced by the stage itself."""
+    output.on_line_end = session.line_ended
+    session.hears_line_ends = output.has_voice
+
+
 def reading_seconds(text: str, rate: float = 1.0) -> float:
     """How long a printed line takes to read: as long as saying it, at the chosen pace."""
     return estimate_speech_seconds(text, WORDS_PER_MINUTE * rate)
@@ -115,8 +121,7 @@ def _run_prompt(session: Session, catalog: Catalog, output: OutputStage, clock: 
     from voicecoach.textmode import PromptSpeaker, run_prompt_session
 
     output.speakers = [s for s in output.speakers if not isinstance(s, TerminalSpeaker)] + [PromptSpeaker()]
-    output.on_line_end = session.line_ended
-    session.hears_line_ends = output.has_voice      # a voice says when; printed lines are paced by us
+    hear_line_ends(session, output)
     ended = "quit"
     try:
         run_prompt_session(session, catalog, output, clock,
@@ -183,8 +188,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     take_part = getattr(clock, "take_part", None)
     if take_part is not None:
         take_part()
-    output.on_line_end = session.line_ended     # the voice's word on when each line ended
-    session.hears_line_ends = output.has_voice
+    hear_line_ends(session, output)
     output.wake = arrived.set
     output.deliver(session.begin())
     if canceller is not None:
