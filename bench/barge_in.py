@@ -1,6 +1,6 @@
 """Hearing the user over the coach's own voice: commands heard, false barge-ins, time to silence.
 
-    python bench/barge_in.py [--quick] [--workers 2] [--columns 2,3] [--gate fixed] [--hearing-input aec3]
+    python bench/barge_in.py [--quick] [--workers 2] [--columns 2,3] [--misses] [--gate fixed] [--hearing-input aec3]
 
 Builds, in one run:
 - commands: the stop / pause / cancel-timer recordings in ../shared/audio, and barge-in
@@ -200,20 +200,28 @@ class RunResult:
     mic_energy: float = 0.0                                # echo energy in, while only the coach is heard
     clean_energy: float = 0.0                              # and after the canceller
     noise_energy: float = 0.0                              # the room's noise in the same frames (the canceller leaves it)
+    texts: list[str] = field(default_factory=list)         # what was read, "text -> intent" (for --misses)
 
 
 _WORKER: dict = {}
 
 
 def _worker_init(use_keywords: bool) -> None:
+    from voicecoach.content.loader import load_content
     from voicecoach.hearing.engines import open_recognizer
     from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.understand import open_reader
 
-    catalog = load_catalog()
+    content = load_content()
+    catalog = load_catalog(None, content.exercise_names())
     recognizer, notice = open_recognizer("whisper", catalog, None, background=False)
     if notice:
         print(f"note: {notice}", file=sys.stderr)
-    _WORKER.update(catalog=catalog, recognizer=recognizer, spotter=None)
+    # The statistical reader behind the templates, as the coach reads ("okay stop" is no template).
+    statistical, notice = open_reader(catalog, content.topic_texts(), None, background=False)
+    if notice:
+        print(f"note: {notice}", file=sys.stderr)
+    _WORKER.update(catalog=catalog, recognizer=recognizer, spotter=None, statistical=statistical)
     if use_keywords:
         from voicecoach.hearing.keywords import spotter_for
 
@@ -228,7 +236,7 @@ def run_one(task: dict) -> RunResult:
     from voicecoach.coach.clock import VirtualClock
     from voicecoach.coach.replies import Reply
     from voicecoach.hearing.echo import echo_gated_endpointer, open_canceller
-    from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, reader
+    from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, UtteranceIgnored, reader
     from voicecoach.hearing.sources import FRAME_SAMPLES, FRAME_SECONDS, StreamResampler
     from voicecoach.hearing.yielding import Yielding
     from voicecoach.intents.types import Context
@@ -254,7 +262,8 @@ def run_one(task: dict) -> RunResult:
         from voicecoach.hearing.keyword_model import combined_spotter
 
         kwargs["spot"] = combined_spotter(_WORKER.get("spotter"), _WORKER["keyword"]).spot
-    loop = ListenLoop(reader(_WORKER["recognizer"], _WORKER["catalog"], lambda: Context(exercising=True)),
+    loop = ListenLoop(reader(_WORKER["recognizer"], _WORKER["catalog"], lambda: Context(exercising=True),
+                             _WORKER.get("statistical")),
                       endpointer=echo_gated_endpointer(canceller), **kwargs)
     yielding = Yielding(speaker.hold, speaker.resume, lambda: speaker.speaking) if "yield" in column or column.startswith("+") else None
 
@@ -325,6 +334,8 @@ def run_one(task: dict) -> RunResult:
                     if first_sound_s is None or at < first_sound_s - 0.1:
                         result.yield_before_user = first_sound_s is not None
                         result.own_yields += 1
+            if isinstance(event, (UtteranceHeard, UtteranceIgnored)):
+                result.texts.append(_reading(event))
             if isinstance(event, UtteranceHeard) and event.match.intent in BARGE_IN_INTENTS:
                 result.acted.append(event.match.intent)
                 if command is not None and event.match.intent == command.intent and \
@@ -350,11 +361,18 @@ def run_one(task: dict) -> RunResult:
             break
     result.audio_s = (n + 1) * FRAME_SECONDS
     for event in loop.finish():
+        if isinstance(event, (UtteranceHeard, UtteranceIgnored)):
+            result.texts.append(_reading(event))
         if isinstance(event, UtteranceHeard) and event.match.intent in BARGE_IN_INTENTS:
             result.acted.append(event.match.intent)
             if command is not None and event.match.intent == command.intent:
                 result.heard = True
     return result
+
+
+def _reading(event) -> str:
+    ignored = f" (ignored: {event.reason})" if hasattr(event, "reason") else ""
+    return f"{event.match.text!r} -> {event.match.intent}{ignored}"
 
 
 def _played_until(device) -> float:
@@ -424,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="at most this many commands")
     parser.add_argument("--columns", default=None,
                         help="only these columns, by number from 0 (e.g. 2,3: the yielding ones)")
+    parser.add_argument("--misses", action="store_true",
+                        help="list each command not heard, with what was read instead, and each false barge-in")
     parser.add_argument("--gate", choices=("residue", "fixed"), default="residue",
                         help="what tells the user from the echo's remains: the double-talk score against the residue "
                              "the linear canceller predicts, or the fixed margins it replaced")
@@ -467,6 +487,8 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(args.workers, initializer=_worker_init, initargs=(use_keywords,)) as pool:
         results = list(pool.map(run_one, tasks, chunksize=4))
     report(tasks, results, columns, use_keywords)
+    if args.misses:
+        report_misses(tasks, results)
     print(f"\nwall time {time.perf_counter() - started:.0f} s on {args.workers} workers")
     return 0
 
@@ -548,6 +570,16 @@ def report(tasks, results, columns, use_keywords: bool) -> None:
     early = sum(r.yield_before_user for t, r in pairs if t["kind"] == "command")
     print(f"runs where the coach yielded to its own echo before the user spoke: {early}")
     print("targets: >=95% heard at 0 dB, >=90% at +6 dB, <=1 false barge-in an hour, silent <=200 ms, CPU < 1 (real time)")
+
+
+def report_misses(tasks, results) -> None:
+    print("\nmisses:")
+    for task, result in zip(tasks, results):
+        where = f"{task['column']}, " + (f"echo {task['ser']:+d} dB" if task["ser"] is not None else task["kind"])
+        if task["command"] is not None and not result.heard:
+            print(f"  {where}: {task['command'].name} ({task['command'].intent}) heard as {result.texts or 'nothing'}")
+        elif task["command"] is None and result.acted:
+            print(f"  {where}: coach line {task['line'].text[:50]!r}... acted on {result.texts}")
 
 
 def _share(results) -> str:
