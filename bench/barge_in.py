@@ -74,6 +74,7 @@ class Command:
 class CoachLine:
     text: str
     sentences: dict[str, np.ndarray]     # each part the player says -> its Piper audio at 22050 Hz
+    replies: tuple[str, ...] = ()        # said as these replies one after another (default: `text` as one)
 
 
 @dataclass
@@ -135,14 +136,14 @@ def coach_lines(quick: bool) -> list[CoachLine]:
     return [CoachLine(text, {part: engine.synthesize(part) for part in split_for_speech(text)}) for text in texts]
 
 
-def make_rooms(count: int, seed: int = 7) -> list[Room]:
+def make_rooms(count: int, seed: int = 7, rt60s: tuple[float, float] = (0.2, 0.8)) -> list[Room]:
     import pyroomacoustics as pra
 
     rng = np.random.default_rng(seed)
     rooms = []
     for i in range(count):
         dims = np.array([rng.uniform(3, 7), rng.uniform(3, 6), rng.uniform(2.4, 3.0)])
-        rt60 = 0.2 + 0.6 * i / max(1, count - 1)
+        rt60 = rt60s[0] + (rt60s[1] - rt60s[0]) * i / max(1, count - 1)
         absorption, order = pra.inverse_sabine(rt60, dims)
         mic = np.array([rng.uniform(1, dims[0] - 1), rng.uniform(1, dims[1] - 1), 0.3])    # on the floor, beside the user
         speaker = _point_at(mic, rng.uniform(0.3, 1.2), dims, rng)
@@ -201,6 +202,8 @@ class RunResult:
     clean_energy: float = 0.0                              # and after the canceller
     noise_energy: float = 0.0                              # the room's noise in the same frames (the canceller leaves it)
     texts: list[str] = field(default_factory=list)         # what was read, "text -> intent" (for --misses)
+    barge_ins: list[tuple[float, str, str, float]] = field(default_factory=list)   # (at s, the coach's reply, reading, audio ms)
+    own_yield_lines: list[tuple[float, str]] = field(default_factory=list)        # (at s, the coach's reply) of own yields
 
 
 _WORKER: dict = {}
@@ -279,10 +282,14 @@ def run_one(task: dict) -> RunResult:
         start = int(task["user_at_s"] * RATE)
         user[start:start + len(wet)] = wet[:len(user) - start]
         first_sound_s = task["user_at_s"] + _first_sound(wet)
-    noise = (rng.standard_normal(total + RATE) * 10 ** ((ECHO_DBFS - NOISE_BELOW_ECHO_DB) / 20)).astype(np.float32)
+    noise_below = task.get("noise_below_db", NOISE_BELOW_ECHO_DB)
+    noise = (rng.standard_normal(total + RATE) * 10 ** ((ECHO_DBFS - noise_below) / 20)).astype(np.float32)
 
-    if line.text:
-        speaker.speak(Reply(line.text))
+    # Hearing is told the reply being played (what the coach is saying now).
+    saying = [line.text]
+    speaker.listen_lines(lambda reply: saying.__setitem__(0, reply.text), None)
+    for text in line.replies or ((line.text,) if line.text else ()):
+        speaker.speak(Reply(text))
     played = np.zeros(int((total_s + 2) * DEVICE_RATE), np.float32)
     seen_blocks = 0
     resampler = StreamResampler(DEVICE_RATE, RATE)
@@ -317,7 +324,7 @@ def run_one(task: dict) -> RunResult:
         coach_now = speaker.speaking
         started = time.process_time()
         if coach_now:
-            loop.coach_speaking(line.text)
+            loop.coach_speaking(saying[0])
         else:
             loop.coach_silent()
         cleaned = canceller.process(mic, at) if canceller is not None else mic
@@ -334,10 +341,12 @@ def run_one(task: dict) -> RunResult:
                     if first_sound_s is None or at < first_sound_s - 0.1:
                         result.yield_before_user = first_sound_s is not None
                         result.own_yields += 1
+                        result.own_yield_lines.append((at, saying[0]))
             if isinstance(event, (UtteranceHeard, UtteranceIgnored)):
                 result.texts.append(_reading(event))
             if isinstance(event, UtteranceHeard) and event.match.intent in BARGE_IN_INTENTS:
                 result.acted.append(event.match.intent)
+                result.barge_ins.append((at, saying[0], _reading(event), event.audio_ms))
                 if command is not None and event.match.intent == command.intent and \
                         event.onset_ms / 1000 >= first_sound_s - 0.5:
                     result.heard = True
@@ -365,6 +374,7 @@ def run_one(task: dict) -> RunResult:
             result.texts.append(_reading(event))
         if isinstance(event, UtteranceHeard) and event.match.intent in BARGE_IN_INTENTS:
             result.acted.append(event.match.intent)
+            result.barge_ins.append((result.audio_s, saying[0], _reading(event), event.audio_ms))
             if command is not None and event.match.intent == command.intent:
                 result.heard = True
     return result
