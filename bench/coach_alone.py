@@ -215,14 +215,14 @@ def build_tasks(lines: list[CoachLine], rooms, repeats: int, minutes: float, col
         for li, line in enumerate(lines):
             if total >= minutes * 60:
                 return tasks
-            ri = (li * 5 + repeat * 3) % len(rooms)
+            ri = (li + repeat) % len(rooms)           # every room in turn, and then the other noise
             room = rooms[ri]
             audio16 = resample(np.concatenate(list(line.sentences.values())), DEVICE_RATE, 16000)
             gain = 10 ** (barge_in.ECHO_DBFS / 20) / barge_in._rms(np.convolve(audio16, room.echo_rir))
             for column, options in columns:
                 tasks.append(dict(kind="alone", ser=None, column=KEYWORD_COLUMN, label=column, line=line, room=room,
                                   room_index=ri, command=None, echo_gain=gain, seed=20000 + li * 31 + repeat,
-                                  noise_below_db=NOISE_BELOW_ECHO_DB[(li + repeat) % len(NOISE_BELOW_ECHO_DB)],
+                                  noise_below_db=NOISE_BELOW_ECHO_DB[(li + repeat // len(rooms)) % len(NOISE_BELOW_ECHO_DB)],
                                   canceller=options.get("canceller", {}), options=options))
             total += seconds_of(line)
     return tasks
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="minutes of the coach's speech (default 60)")
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--rooms", type=int, default=6, help="rooms (RT60 spread over 0.2-0.9 s)")
+    parser.add_argument("--rooms", type=int, default=8, help="rooms (RT60 spread over 0.2-0.9 s)")
     parser.add_argument("--list", action="store_true", help="print the coach's lines and stop")
     args = parser.parse_args(argv)
     try:
