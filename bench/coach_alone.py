@@ -155,6 +155,7 @@ class Checked:
     audio_ms: float
     whisper: tuple[str, float] | None = None     # Whisper's check: (phrase, score); a hit from 0 up
     free_text: str = ""
+    no_speech: float = 0.0                       # Whisper's probability that it holds no speech
     model: tuple[str, float] | None = None       # the keyword model: (phrase, score); a hit from 0 up
 
 
@@ -179,7 +180,8 @@ class _WatchedWhisperCheck:
         if measured is None:
             return None
         hit = KeywordHit(measured.phrase, measured.intent, round(self.inner.score(measured), 3))
-        checked = Checked(1000.0 * len(audio) / 16000, (hit.phrase, hit.score), measured.free_text)
+        checked = Checked(1000.0 * len(audio) / 16000, (hit.phrase, hit.score), measured.free_text,
+                          measured.no_speech_prob)
         if self.model is not None:
             model_best = self.model.best(audio)
             checked.model = None if model_best is None else (model_best.phrase, model_best.score)
@@ -245,12 +247,12 @@ def report(tasks: list[dict], outcomes: list[Outcome], labels: list[str]) -> Non
         print(f"coach speech: {hours:.2f} h ({hours * 60:.1f} min) in {len(pairs)} runs, {audio_s / 60:.1f} min of audio")
         print(f"barge-ins acted on: {len(acted)} = {len(acted) / hours:.1f} an hour (target <= 1)")
         for task, (at, said, reading, audio_ms) in acted:
-            print(f"  {task['room'].description}, {at:.1f} s: while saying {said!r}: heard {reading} "
-                  f"({audio_ms:.0f} ms) by {_which(task, at, audio_ms, pairs)}")
+            print(f"  run {task['index']} ({_where(task)}), {at:.1f} s: while saying {said!r}: heard {reading} "
+                  f"({audio_ms:.0f} ms) by {_which(task, reading, audio_ms, pairs)}")
         print(f"yields to its own voice: {yields} = {yields / hours:.1f} an hour")
         for task, o in pairs:
             for at, said in o.result.own_yield_lines:
-                print(f"  yield at {at:.1f} s ({task['room'].description}): while saying {said!r}")
+                print(f"  yield: run {task['index']} ({_where(task)}), {at:.1f} s: while saying {said!r}")
         print(f"utterances cut while the coach spoke alone: {sum(len(o.result.texts) for _, o in pairs)}; "
               f"short enough for the barge-in check: {len(checked)}")
         print(f"  taken for a barge-in phrase by Whisper's check alone: {whisper_hits} = {whisper_hits / hours:.1f} an hour; "
@@ -262,13 +264,20 @@ def report(tasks: list[dict], outcomes: list[Outcome], labels: list[str]) -> Non
               f"{sum(r.cpu_s for r in results) / audio_s:.3f}")
 
 
-def _which(task: dict, at: float, audio_ms: float, pairs) -> str:
+def _where(task: dict) -> str:
+    return f"room {task['room_index']}, noise {task['noise_below_db']:.0f} dB below the echo"
+
+
+def _which(task: dict, reading: str, audio_ms: float, pairs) -> str:
+    """Which check made the barge-in: a check's hit is read as its phrase, the reader's as the transcript."""
     for t, o in pairs:
         if t is task:
             for c in o.checked:
-                if abs(c.audio_ms - audio_ms) < 1:
+                phrases = {hit[0] for hit in (c.whisper, c.model) if hit is not None and hit[1] >= 0}
+                if abs(c.audio_ms - audio_ms) < 1 and any(reading.startswith(f"{p!r} ->") for p in phrases):
                     if c.whisper is not None and c.whisper[1] >= 0:
-                        return f"Whisper's check ({c.whisper[1]:+.2f}; free transcript {c.free_text.strip()!r})"
+                        return (f"Whisper's check ({c.whisper[1]:+.2f}; free transcript {c.free_text.strip()!r}, "
+                                f"no speech {c.no_speech:.2f})")
                     if c.model is not None and c.model[1] >= 0:
                         return f"the keyword model ({c.model[1]:+.3f}; Whisper's check {c.whisper[1] if c.whisper else '-'})"
     return "Whisper's transcript and the reader"
@@ -280,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rooms", type=int, default=8, help="rooms (RT60 spread over 0.2-0.9 s)")
     parser.add_argument("--list", action="store_true", help="print the coach's lines and stop")
+    parser.add_argument("--runs", default=None, help="only these runs, by number (as listed), e.g. 12,40")
     args = parser.parse_args(argv)
     try:
         import pyroomacoustics  # noqa: F401
@@ -299,10 +309,14 @@ def main(argv: list[str] | None = None) -> int:
     repeats = max(1, int(np.ceil(args.minutes * 60 / unique_s)))
     columns = [("used", {})]
     tasks = build_tasks(lines, rooms, repeats, args.minutes, columns)
+    for index, task in enumerate(tasks):
+        task["index"] = index
+    if args.runs:
+        tasks = [tasks[int(i)] for i in args.runs.split(",")]
     print(f"{len(texts)} coach lines ({unique_s / 60:.1f} min in its voice) in {len(lines)} stretches, "
           f"{len(rooms)} rooms, {len(tasks)} runs (made in {time.perf_counter() - started:.0f} s)", flush=True)
-    for room in rooms:
-        print(f"  room: {room.description}")
+    for index, room in enumerate(rooms):
+        print(f"  room {index}: {room.description}")
     with ProcessPoolExecutor(args.workers, initializer=_init, initargs=({},)) as pool:
         outcomes = list(pool.map(run, tasks, chunksize=1))
     report(tasks, outcomes, [label for label, _ in columns])

@@ -2,6 +2,8 @@
 coach's own Piper voice (every barge-in phrase heard, ordinary coach lines not)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -175,7 +177,8 @@ def test_the_score_is_the_margin_above_the_nearer_floor(spotter, piper):
     assert measured.phrase == "hold on" and measured.free_text.lower().startswith("hold on")
     hit = spotter.best(say(piper, "hold on"))
     assert hit.score == pytest.approx(min(measured.phrase_logprob - spotter.phrase_floor,
-                                          measured.ratio - spotter.ratio_floor), abs=1e-3)
+                                          measured.ratio - spotter.ratio_floor,
+                                          math.log(spotter.no_speech_ceiling) - math.log(measured.no_speech_prob)), abs=1e-3)
 
 
 def test_long_or_empty_audio_is_never_checked(spotter):

@@ -56,6 +56,11 @@ ENDINGS = (".", "!", "?", ",")
 # it let more commands through and no false hit.
 PHRASE_FLOOR = -10.0
 RATIO_FLOOR = -3.0
+# Whisper's own verdict that the audio holds no speech, as the reader takes it (reading.py):
+# above this a phrase is no hit. A scrap of the coach's voice left by the canceller, cut out
+# when the coach fell silent, is mostly silence and reverberation, and the restricted search
+# always writes some phrase ("I" -> "wait").
+NO_SPEECH_CEILING = 0.6
 DEFAULT_CONTEXT_SECONDS = 3.0      # the forced scoring needs no long context to avoid repetition
 MAX_AUDIO_SECONDS = 3.0            # longer utterances are not barge-in phrases
 CANDIDATES = 2                     # distinct phrases from the restricted search that are scored
@@ -126,6 +131,7 @@ class Measured:
     phrase_logprob: float       # the best phrase with its ending (its writings added up)
     free_logprob: float         # what Whisper writes freely (greedy), for the ratio
     free_text: str
+    no_speech_prob: float = 0.0  # Whisper's own probability that the audio holds no speech
 
     @property
     def ratio(self) -> float:
@@ -145,6 +151,7 @@ class BargeInSpotter:
 
     def __init__(self, recognizer, phrases: Iterable[tuple[str, str]] = BARGE_IN_PHRASES,
                  phrase_floor: float = PHRASE_FLOOR, ratio_floor: float = RATIO_FLOOR,
+                 no_speech_ceiling: float | None = NO_SPEECH_CEILING,
                  context_seconds: float = DEFAULT_CONTEXT_SECONDS, max_seconds: float = MAX_AUDIO_SECONDS,
                  leads: Sequence[str] = LEAD_WORDS) -> None:
         self.recognizer = recognizer
@@ -152,6 +159,7 @@ class BargeInSpotter:
         if not self.phrases:
             raise ValueError("a barge-in spotter needs at least one phrase")
         self.phrase_floor, self.ratio_floor = phrase_floor, ratio_floor
+        self.no_speech_ceiling = no_speech_ceiling
         self.context_seconds = context_seconds
         self.max_seconds = max_seconds
         self.leads = tuple(leads)
@@ -174,7 +182,11 @@ class BargeInSpotter:
         return KeywordHit(measured.phrase, measured.intent, round(self.score(measured), 3))
 
     def score(self, measured: Measured) -> float:
-        return min(measured.phrase_logprob - self.phrase_floor, measured.ratio - self.ratio_floor)
+        margin = min(measured.phrase_logprob - self.phrase_floor, measured.ratio - self.ratio_floor)
+        if self.no_speech_ceiling is not None:
+            # In the same units (natural log): 0 at the ceiling, -0.4 at 0.9 where the ceiling is 0.6.
+            margin = min(margin, math.log(self.no_speech_ceiling) - math.log(max(measured.no_speech_prob, 1e-9)))
+        return margin
 
     def measure(self, audio: np.ndarray) -> Measured | None:
         """The best phrase's probability and Whisper's own transcript's, on one encoding.
@@ -198,11 +210,12 @@ class BargeInSpotter:
         if not by_phrase:
             return None
         (phrase, intent), logprob = max(by_phrase.items(), key=lambda item: item[1])
-        free_logprob, free_text = self._free_transcript(model, encoded, len(audio) / SAMPLE_RATE)
-        return Measured(phrase, intent, logprob, free_logprob, free_text)
+        free_logprob, free_text, no_speech = self._free_transcript(model, encoded, len(audio) / SAMPLE_RATE)
+        return Measured(phrase, intent, logprob, free_logprob, free_text, no_speech)
 
-    def _free_transcript(self, model, encoded, seconds: float) -> tuple[float, str]:
-        """The most probable complete transcript along Whisper's greedy path, and its text.
+    def _free_transcript(self, model, encoded, seconds: float) -> tuple[float, str, float]:
+        """The most probable complete transcript along Whisper's greedy path, its text, and the
+        probability Whisper gives the audio of holding no speech at all.
 
         A short context tempts the decoder to go on after the words ("If you feel pain, stop.
         Stop. If you"); the whole path is then less probable than the audio warrants and
@@ -213,7 +226,7 @@ class BargeInSpotter:
 
         start = self._vocabulary.prompt()
         eot = self._vocabulary.eot
-        free = model.generate(encoded, [start], beam_size=1, return_logits_vocab=True,
+        free = model.generate(encoded, [start], beam_size=1, return_logits_vocab=True, return_no_speech_prob=True,
                               max_length=len(start) + max_new_tokens(seconds))[0]
         ids = list(free.sequences_ids[0])
         rows = np.asarray(free.logits[0]) if free.logits else np.zeros((0, 0))
@@ -229,7 +242,7 @@ class BargeInSpotter:
             ended = path      # the decoder chose end of text there (its logits are not returned)
         if ended >= best:
             best, best_at = ended, len(ids)
-        return float(best), self._vocabulary.decode(ids[:best_at])
+        return float(best), self._vocabulary.decode(ids[:best_at]), float(free.no_speech_prob)
 
     def score_candidates(self, model, encoded) -> list[Scored]:
         start = self._vocabulary.prompt()

@@ -43,6 +43,7 @@ import numpy as np
 from voicecoach.hearing.sources import AudioSource
 from voicecoach.hearing.vad import Endpointer, Utterance
 from voicecoach.intents.types import NO_MATCH, Context, Match
+from voicecoach.intents.understand import MODEL_SURE
 
 if TYPE_CHECKING:
     from voicecoach.hearing.keywords import KeywordHit
@@ -183,6 +184,11 @@ class BargeInGate:
         barge_in = match.intent in BARGE_IN_INTENTS
         if any(is_echo(match.text, line, barge_in) for line in said):
             return "echo"
+        # The statistical reader takes a stop or pain report from a low probability (a miss costs
+        # more), but over the coach's voice a scrap of its words ("This.", "It's...") reads that
+        # way too; the barge-in check and the templates hear the user's commands there.
+        if barge_in and match.by == "model" and match.confidence < MODEL_SURE:
+            return "coach speaking"
         return None if barge_in else "coach speaking"
 
 
