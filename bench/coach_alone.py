@@ -1,6 +1,6 @@
 """The coach talking alone: false barge-ins and yields to its own voice, per hour of its speech.
 
-    python bench/coach_alone.py [--minutes 60] [--workers 1] [--rooms 6] [--list]
+    python bench/coach_alone.py [--minutes 60] [--workers 1] [--rooms 8] [--baseline none] [--runs 4,61] [--list]
 
 Everything the coach can say, with the real numbers: the content's topic answers, the
 exercises' reasons and steps, the safety lines, every cue of every exercise (holds of 20 to
@@ -19,11 +19,12 @@ the coach yielding to its own voice.
 
 Printed: hours of coach speech; barge-ins acted on per hour, each listed (the line being
 said, what was heard, by which check); yields per hour; CPU seconds per second of audio.
-Beside them, in the same run and on the same utterances: what each check alone would have
-taken for a barge-in phrase (Whisper's check alone, the keyword model alone), and with
-`--baseline` the whole loop again as it was before (the endpointer cutting at any 240 ms
-pause, Whisper's check without the echo rule), so the figures are ratios against it.
-Target: at most 1 false barge-in an hour.
+Beside them, on the same utterances: what each check alone takes for a barge-in phrase
+(Whisper's check, the same without its no-speech floor, the keyword model); and, in the same
+run, the whole loop again with the echo canceller's fixed margins on AEC3's output instead of
+the double-talk score (`--baseline fixed`, the default; `--baseline none` halves the time).
+Target: at most 1 false barge-in an hour. An hour of the coach's speech takes about 10
+minutes a column on one worker of this 2-core machine.
 """
 from __future__ import annotations
 
@@ -156,6 +157,7 @@ class Checked:
     whisper: tuple[str, float] | None = None     # Whisper's check: (phrase, score); a hit from 0 up
     free_text: str = ""
     no_speech: float = 0.0                       # Whisper's probability that it holds no speech
+    whisper_unfloored: float | None = None       # Whisper's check's score without the no-speech floor
     model: tuple[str, float] | None = None       # the keyword model: (phrase, score); a hit from 0 up
 
 
@@ -181,7 +183,8 @@ class _WatchedWhisperCheck:
             return None
         hit = KeywordHit(measured.phrase, measured.intent, round(self.inner.score(measured), 3))
         checked = Checked(1000.0 * len(audio) / 16000, (hit.phrase, hit.score), measured.free_text,
-                          measured.no_speech_prob)
+                          measured.no_speech_prob,
+                          min(measured.phrase_logprob - self.inner.phrase_floor, measured.ratio - self.inner.ratio_floor))
         if self.model is not None:
             model_best = self.model.best(audio)
             checked.model = None if model_best is None else (model_best.phrase, model_best.score)
@@ -242,6 +245,7 @@ def report(tasks: list[dict], outcomes: list[Outcome], labels: list[str]) -> Non
         yields = sum(r.own_yields for r in results)
         checked = [c for _, o in pairs for c in o.checked]
         whisper_hits = sum(c.whisper is not None and c.whisper[1] >= 0 for c in checked)
+        unfloored_hits = sum(c.whisper_unfloored is not None and c.whisper_unfloored >= 0 for c in checked)
         model_hits = sum(c.model is not None and c.model[1] >= 0 for c in checked)
         print(f"\n== {label} ==")
         print(f"coach speech: {hours:.2f} h ({hours * 60:.1f} min) in {len(pairs)} runs, {audio_s / 60:.1f} min of audio")
@@ -255,13 +259,37 @@ def report(tasks: list[dict], outcomes: list[Outcome], labels: list[str]) -> Non
                 print(f"  yield: run {task['index']} ({_where(task)}), {at:.1f} s: while saying {said!r}")
         print(f"utterances cut while the coach spoke alone: {sum(len(o.result.texts) for _, o in pairs)}; "
               f"short enough for the barge-in check: {len(checked)}")
-        print(f"  taken for a barge-in phrase by Whisper's check alone: {whisper_hits} = {whisper_hits / hours:.1f} an hour; "
-              f"by the keyword model alone (asked when Whisper's check does not hit): {model_hits} = {model_hits / hours:.1f} an hour")
+        print(f"  taken for a barge-in phrase (before the echo rule) by Whisper's check: {whisper_hits} = "
+              f"{whisper_hits / hours:.1f} an hour; by it without the no-speech floor: {unfloored_hits} = "
+              f"{unfloored_hits / hours:.1f} an hour; by the keyword model: {model_hits} = {model_hits / hours:.1f} an hour")
         top = sorted((c for c in checked if c.whisper is not None), key=lambda c: -c.whisper[1])[:3]
         print("  highest Whisper check scores (a hit is 0 or more): "
               + ", ".join(f"{c.whisper[1]:.2f} {c.whisper[0]!r} (free: {c.free_text.strip()!r})" for c in top))
         print(f"CPU seconds per second of audio (canceller, voice activity, checks, decoding): "
               f"{sum(r.cpu_s for r in results) / audio_s:.3f}")
+
+
+def summary(tasks: list[dict], outcomes: list[Outcome], labels: list[str]) -> None:
+    """The columns side by side."""
+    rows = [["", *labels]]
+    for name, count in (("barge-ins acted on / hour (target <= 1)", lambda r: len(r.barge_ins)),
+                        ("yields to its own voice / hour", lambda r: r.own_yields)):
+        row = [name]
+        for label in labels:
+            results = [o.result for t, o in zip(tasks, outcomes) if t["label"] == label]
+            hours = sum(r.coach_s for r in results) / 3600
+            total = sum(count(r) for r in results)
+            row.append(f"{total / hours:.1f} ({total} in {hours:.2f} h)")
+        rows.append(row)
+    row = ["CPU s per s of audio"]
+    for label in labels:
+        results = [o.result for t, o in zip(tasks, outcomes) if t["label"] == label]
+        row.append(f"{sum(r.cpu_s for r in results) / sum(r.audio_s for r in results):.3f}")
+    rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print()
+    for r in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)))
 
 
 def _where(task: dict) -> str:
@@ -289,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--rooms", type=int, default=8, help="rooms (RT60 spread over 0.2-0.9 s)")
     parser.add_argument("--list", action="store_true", help="print the coach's lines and stop")
+    parser.add_argument("--baseline", choices=("fixed", "none"), default="fixed",
+                        help="a second column: the canceller's fixed margins on AEC3's output (before the double-talk score)")
     parser.add_argument("--runs", default=None, help="only these runs, by number (as listed), e.g. 12,40")
     args = parser.parse_args(argv)
     try:
@@ -308,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     rooms = make_rooms(args.rooms, ROOM_SEED, RT60S)
     repeats = max(1, int(np.ceil(args.minutes * 60 / unique_s)))
     columns = [("used", {})]
+    if args.baseline == "fixed":
+        columns.append(("baseline: fixed margins", {"canceller": {"gate": "fixed", "hearing_input": "aec3"}}))
     tasks = build_tasks(lines, rooms, repeats, args.minutes, columns)
     for index, task in enumerate(tasks):
         task["index"] = index
@@ -320,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(args.workers, initializer=_init, initargs=({},)) as pool:
         outcomes = list(pool.map(run, tasks, chunksize=1))
     report(tasks, outcomes, [label for label, _ in columns])
+    summary(tasks, outcomes, [label for label, _ in columns])
     print(f"\nwall time {time.perf_counter() - started:.0f} s on {args.workers} workers")
     return 0
 
