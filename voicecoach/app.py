@@ -24,6 +24,7 @@ from voicecoach.voice.speaker import TerminalSpeaker
 log = logging.getLogger("voicecoach.devices")
 EOF_MARK = object()
 MAX_WAIT = 0.25          # longest wait between checks when no cue is due (keeps Ctrl-C prompt)
+GOODBYE_LIMIT_S = 6.0    # at most this long for the voice to finish its goodbye before the program exits
 
 
 class LineReader:
@@ -239,6 +240,12 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
         session.close(ended)
 
 
+def _goodbye_time(session: Session) -> float:
+    """How long the voice may go on saying its last lines at exit: the goodbye when the user said
+    stop; nothing after Ctrl-C or the end of input (leaving then means now)."""
+    return GOODBYE_LIMIT_S if session.wants_exit else 0.0
+
+
 def _answer(session: Session, output: OutputStage, match) -> None:
     """What the user said is answered now: answers not yet said give way (as in text mode and
     the simulator), unless it was not understood (a cough read as words drops nothing)."""
@@ -324,7 +331,7 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
         run_text_session(session, catalog, output, LineReader(sys.stdin), clock, prompt, statistical)
         if interactive:
             print()
-    output.close()
+    output.close(_goodbye_time(session))
     for error in session.listener_errors:
         print(f"voicecoach: {error}", file=sys.stderr)
     return 0
@@ -391,7 +398,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
                       endpointer=echo_gated_endpointer(canceller), spot=barge_in.spot if barge_in else None)
     run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical,
                       canceller=canceller, yielding=yielding)
-    output.close()
+    output.close(_goodbye_time(session))
     close = getattr(recognizer, "close", None)
     if close is not None:
         close()             # a model still loading must finish before the process exits
