@@ -86,6 +86,15 @@ class Catalog:
     index: dict[str, list[int]] = field(repr=False, default_factory=dict)
     max_phrase_len: int = 1
 
+    def named_values(self, slot: str) -> dict[str, str]:
+        """Every value the templates can give `slot` (from its list or fixed in a template),
+        with where it is written: to check them against the content's ids."""
+        named = {str(value): f"the {{{slot}}} list" for _, value in self.list_raw.get(slot, [])}
+        for sentence in self.sentences:
+            if slot in sentence.slots and str(sentence.slots[slot]) not in named:
+                named[str(sentence.slots[slot])] = sentence.where
+        return named
+
     def weight(self, token: str) -> float:
         if token.startswith("#"):
             return SLOT_WEIGHT
