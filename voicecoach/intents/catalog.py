@@ -224,6 +224,8 @@ def _build(directory: Path, exercises: tuple[tuple[str, str], ...] = ()) -> tupl
     list_raw = _compile_lists(raw_lists, rule_raw, problems)
     if exercises and "exercise" in list_raw:
         list_raw["exercise"] = _with_names(list_raw["exercise"], exercises)
+    if exercises:     # an exercise of the content's is that exercise, whatever a rule lists it as
+        rule_raw = _without_names(rule_raw, exercises)
     templates = _collect_templates(raw_intents, problems)
     known_lists = set(list_raw) | set(BUILTIN_LISTS)
     total_sentences = 0
@@ -400,6 +402,14 @@ def _with_names(phrases: list[tuple[str, Any]], names: tuple[tuple[str, str], ..
             taken.add(tokens)
             out.append((name, value))
     return out
+
+
+def _without_names(rule_raw: dict[str, list[str]], names: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
+    """Each rule's phrases less the content's exercise names ("clamshells" among the exercises
+    the article lacks stops being one once the content adds it)."""
+    taken = {match_tokens(name) for name, _ in names}
+    return {rule: [raw for raw in phrases if match_tokens(raw) not in taken] or phrases
+            for rule, phrases in rule_raw.items()}
 
 
 def _is_value(value: Any) -> bool:
