@@ -63,18 +63,17 @@ SAYING_EVERY_S = 37.0
 # ----- what the coach says ------------------------------------------------------------------
 
 def coach_texts() -> list[str]:
-    """Every line the coach can say (each a reply), in a stable order, each once."""
+    """Every line the coach can say (each a reply), in a stable order, each once: bench/keywords.py's
+    (the article, the exercises' reasons and steps, safety, cues), the cues of other hold lengths,
+    and the session's own lines."""
+    from keywords import coach_lines      # bench/keywords.py
     from voicecoach.coach.timeline import cue_phrases
     from voicecoach.content.loader import load_content
 
     content = load_content()
-    lines: dict[str, None] = {}
-    for topic in content.topics.values():
-        lines.update(dict.fromkeys(topic.sentences))
-    for exercise in content.exercises.values():
-        lines.update(dict.fromkeys((*exercise.why, *exercise.steps)))
-    lines.update(dict.fromkeys(content.safety))
-    lines.update(dict.fromkeys(cue_phrases(content.exercises.values(), HOLDS)))
+    cues = cue_phrases(content.exercises.values(), HOLDS)
+    lines = dict.fromkeys(line for line in coach_lines() if line not in set(cues))
+    lines.update(dict.fromkeys(cues))
     lines.update(dict.fromkeys(session_lines(content)))
     return list(lines)
 
