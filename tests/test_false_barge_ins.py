@@ -129,3 +129,20 @@ def test_whispers_no_speech_verdict_is_a_third_floor(no_speech, hit):
     measured = Measured("stop", "stop", phrase_logprob=-1.0, free_logprob=-1.5, free_text="Stop.", no_speech_prob=no_speech)
     assert (spotter.score(measured) >= 0) == hit
     assert BargeInSpotter(NoModel(), no_speech_ceiling=None).score(measured) > 0
+
+
+# ----- hearing is told the reply being said, not the last one queued -----
+
+def test_the_output_stage_names_the_reply_the_voice_is_saying():
+    from test_voice_line_ends import make_speaker
+    from voicecoach.coach.replies import Reply
+    from voicecoach.output import OutputStage
+
+    speaker, _, _ = make_speaker()
+    output = OutputStage([speaker])
+    output.deliver([Reply("You can ask why your IT band hurts."), Reply("During an exercise say pause, or that hurts.")])
+    assert output.last_reply.text.startswith("During")
+    speaker.play_for(0.3)
+    assert output.saying.text == "You can ask why your IT band hurts."
+    speaker.play_all()
+    assert output.saying.text.startswith("During")

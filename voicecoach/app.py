@@ -174,8 +174,10 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
 
     def tell_hearing_who_speaks() -> None:
         # Whether the coach is speaking, and what (for barge-in and echo), on the stream's clock.
-        if output.speaking and output.last_reply is not None:
-            loop.coach_speaking(output.last_reply.text)
+        # The reply being said, not the last one queued: echo is judged by the words now playing.
+        said = output.saying or output.last_reply
+        if output.speaking and said is not None:
+            loop.coach_speaking(said.text)
         else:
             loop.coach_silent()
         if yielding is not None:

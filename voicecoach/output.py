@@ -35,6 +35,7 @@ class OutputStage:
         self._on_reply = on_reply
         self.on_line_end = on_line_end
         self.last_reply: Reply | None = None
+        self.saying: Reply | None = None       # the reply the voice is saying now (several may be queued)
         self._clock = clock
         self._pace = pace if clock is not None else None
         self._rate = 1.0
@@ -133,6 +134,7 @@ class OutputStage:
         return next((s for s in self.speakers if hasattr(s, "listen_lines")), None)
 
     def _voice_started(self, reply: Reply) -> None:
+        self.saying = reply
         voice = self._voice()
         for speaker in self.speakers:
             if speaker is not voice:
