@@ -108,7 +108,7 @@ def piper():
     return reproducible_piper()
 
 
-@pytest.mark.parametrize("text,milliseconds,phrase", [("stop,", 120, "stop"), ("Wait.", 90, "wait")])
+@pytest.mark.parametrize("text,milliseconds,phrase", [("stop,", 120, "stop")])
 def test_a_scrap_of_the_coachs_own_phrase_is_no_hit(whisper, piper, text, milliseconds, phrase):
     """The coach said "..., stop," and yielded to its own voice 120 ms into the word: the restricted
     search writes "stop" and Whisper finds it likely, but also finds the audio most likely holds no speech."""
@@ -123,7 +123,7 @@ class NoModel:
     vocabulary = None
 
 
-@pytest.mark.parametrize("no_speech,hit", [(0.1, True), (0.5, True), (0.7, False), (0.95, False)])
+@pytest.mark.parametrize("no_speech,hit", [(0.1, True), (0.5, True), (0.8, True), (0.9, False), (0.95, False)])
 def test_whispers_no_speech_verdict_is_a_third_floor(no_speech, hit):
     spotter = BargeInSpotter(NoModel())
     measured = Measured("stop", "stop", phrase_logprob=-1.0, free_logprob=-1.5, free_text="Stop.", no_speech_prob=no_speech)
