@@ -26,6 +26,12 @@ Everything is synthesized here, nothing downloaded, and the same run gives the s
   (hearing/linear_echo.py) leaves it: either all along, 8-25 dB under the user, or as in
   double talk, 0-15 dB under the user in the first 100-300 ms, then fading as the coach
   yields, with the phrase's first 50-150 ms clipped by 10-30 dB.
+The shipped model is `python bench/train_keywords.py --threshold 0.8` (about 20 minutes on one
+core at nice, the machine shared): the validation set alone asks for 0.95, because the model by
+itself takes many sound-alikes ("paws", "couch", "that's hers") for phrases; in the listen loop
+Whisper's check vetoes those (hearing/keyword_model.py's WHISPER_VETO), and on bench/keywords.py
+--seed 11 every threshold from 0.5 to 0.95 gave no false hit with the veto while 0.8 heard 7
+more commands than 0.95 (measured on --seed 5).
 Held out and reported: espeak-ng voices of bench/make_corpus.py at its rates (never trained
 on; "augmented" and "double talk" are the same takes through the augmenter), VALIDATION_VOICES
 (used only to choose the threshold), and a quarter of the coach's lines (validation) and
@@ -443,10 +449,12 @@ def choose_threshold(head: KeywordHead, x: np.ndarray, y: np.ndarray, kind: np.n
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=SHIPPED_MODEL)
-    parser.add_argument("--window", type=int, default=10, help="embeddings (80 ms each) the head looks at")
-    parser.add_argument("--segments", type=int, default=2, help="parts of the window averaged")
-    parser.add_argument("--hidden", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--window", type=int, default=12, help="embeddings (80 ms each) the head looks at")
+    parser.add_argument("--segments", type=int, default=3, help="parts of the window averaged")
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="the model's hit threshold (default: chosen on the validation set alone)")
     parser.add_argument("--compare", action="store_true", help="also train other windows and segments, and print them")
     parser.add_argument("--cache", type=Path, default=None, help="keep the embeddings here (made once, then reused)")
     parser.add_argument("--quick", action="store_true", help="fewer voices and takes (a smoke run; not for shipping)")
@@ -490,7 +498,8 @@ def main(argv: list[str] | None = None) -> int:
             heard = int(np.sum((score >= threshold) & (yv > 0) & (which == yv)))
             print(f"  {window:2} ({window * 80} ms), {segments}: threshold {threshold:.2f}, heard {heard}/{int(np.sum(yv > 0))}")
     head, threshold = fit(args.window, args.segments)
-    print(f"threshold {threshold:.2f}")
+    print(f"threshold {threshold:.2f} on the validation set alone" + (f", {args.threshold:.2f} asked for" if args.threshold else ""))
+    validation_threshold, threshold = threshold, args.threshold or threshold
     results = []
     for name, (w, s, y, kind) in sets.items():
         results.append(report(name, head, features((w, s), args.window, args.segments), y, kind, threshold))
@@ -498,7 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = (f"window {args.window} embeddings ({args.window * 80} ms) in {args.segments} parts, hidden {args.hidden}, "
                f"{len(sets['train'][2])} training clips, threshold {threshold:.2f}, made in {took:.0f} s")
     about = json.dumps({"summary": summary, "results": results, "test_coach_minutes": round(coach_seconds / 60, 1),
-                        "train_voices": voices, "validation_voices": VALIDATION_VOICES, "seed": SEED})
+                        "train_voices": voices, "validation_voices": VALIDATION_VOICES, "seed": SEED,
+                        "validation_threshold": validation_threshold})
     head = KeywordHead(head.window, head.segments, head.classes, head.mean, head.scale, head.w1, head.b1, head.w2,
                        head.b2, threshold, about)
     args.out.parent.mkdir(parents=True, exist_ok=True)

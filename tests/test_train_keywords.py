@@ -120,3 +120,15 @@ def test_augmenting_is_reproducible_and_double_talk_leaves_the_coach_only_at_the
     added = with_coach - plain
     assert np.abs(added[:int(0.1 * SAMPLE_RATE)]).max() > 0                 # under the first words
     assert np.abs(added[int(0.85 * SAMPLE_RATE):]).max() == 0               # gone once the coach has yielded
+
+
+def test_the_shipped_model_names_the_voices_it_trained_on_and_none_is_a_benchmarks():
+    import json
+
+    from voicecoach.hearing.keyword_model import SHIPPED_MODEL, KeywordHead
+
+    about = json.loads(KeywordHead.load(SHIPPED_MODEL).about)
+    trained = set(about["train_voices"])
+    assert len(trained) >= 60
+    assert not trained & benchmark_voices() and not trained & set(about["validation_voices"])
+    assert not any(voice.startswith("en-gb+") for voice in trained)      # plain "en-gb" to espeak-ng 1.51

