@@ -101,5 +101,8 @@ def test_thanks_greeting_and_questions_outside_the_article(tiny_content):
     referral = handle(session, "none", aside="not_covered")[0].text
     assert "doesn't cover that" in referral and "physiotherapist or doctor" in referral
     assert "didn't catch that" in handle(session, "none")[0].text
+    other = [r.text for r in handle(session, "none", aside="other_exercise")]
+    names = [e.name for e in tiny_content.exercises.values()]
+    assert other[0].startswith("I only coach the article's exercises") and all(n in other[0] for n in names)
     said = run_until(session, clock, 100)
     assert side_end(said) == 30                        # none of it changed the exercise

@@ -7,9 +7,10 @@ import pytest
 
 from conftest import REPO, SHARED
 from voicecoach.content.loader import (
-    MAX_SPOKEN_WORDS, ContentError, default_content_dir, load_content, sentences_for_topic, validate_content,
+    MAX_SPOKEN_WORDS, ContentError, default_content_dir, load_content, sentences_for_topic, topic_problems,
+    validate_content,
 )
-from voicecoach.content.model import TOPICS
+from voicecoach.intents.catalog import load_catalog
 
 ARTICLE_EXERCISES = {"foam_rolling", "glute_bridge", "lateral_band_walk", "it_band_stretch"}
 
@@ -18,7 +19,8 @@ ARTICLE = SHARED / "article" / "it-band-article.txt"
 
 def test_shipped_content_loads_with_every_topic_and_exercise():
     content = load_content()
-    assert set(content.topics) == set(TOPICS)
+    # Every topic the article has is one a question can name, and no other.
+    assert set(content.topics) == set(load_catalog(None, content.exercise_names()).named_values("topic"))
     assert set(content.exercises) == ARTICLE_EXERCISES
     assert content.routine == ("foam_rolling", "glute_bridge", "lateral_band_walk", "it_band_stretch")
     assert all(t.sentences for t in content.topics.values())
@@ -151,14 +153,26 @@ def test_yaml_syntax_error_names_its_line(broken):
     assert problems and problems[0].startswith(f"{broken / 'article.yaml'}:{line}:") and "invalid YAML" in problems[0]
 
 
-def test_missing_topic_and_long_sentence(broken):
-    _replace(broken / "article.yaml", "  poor_form:\n", "  poor_forms:\n")
+def test_bad_topic_id_and_long_sentence(broken):
+    bad = _replace(broken / "article.yaml", "  poor_form:\n", "  Poor-Form:\n")
     long = "This sentence " + "goes on and on " * 8 + "."
     line = _replace(broken / "article.yaml", '- "That puts stress on the IT band."', f'- "{long}"')
     problems = validate_content(broken)
-    assert any("unknown topic 'poor_forms'" in p for p in problems)
-    assert any("'poor_form' is missing" in p for p in problems)
+    assert any(p.startswith(f"{broken / 'article.yaml'}:{bad}: topic id 'Poor-Form' must be") for p in problems), problems
     assert any(p.startswith(f"{broken / 'article.yaml'}:{line}:") and "too long" in p for p in problems)
+
+
+def test_a_topic_the_templates_name_must_be_in_the_content(broken):
+    """Topics are the article's: a new one needs no code; one the templates name and the
+    article lacks is reported with both places, at start-up and by `voicecoach validate`."""
+    _replace(broken / "article.yaml", "  poor_form:\n", "  running_form:\n")
+    assert validate_content(broken) == []
+    content = load_content(broken)
+    named = load_catalog(None, content.exercise_names()).named_values("topic")
+    assert topic_problems(named, content, broken) == [
+        f"the {{topic}} list: topic 'poor_form' is not in {broken / 'article.yaml'} "
+        f"(its topics: {', '.join(content.topics)})"]
+    assert topic_problems(named, load_content(), None) == []
 
 
 def test_missing_key_is_reported_at_its_exercise(broken):
@@ -218,3 +232,12 @@ def test_every_limit_violation_is_reported_at_once(broken):
     problems = validate_content(broken)
     for line in lines:
         assert any(p.startswith(f"{broken / 'exercises.yaml'}:{line}:") for p in problems), (line, problems)
+
+
+def test_start_up_refuses_templates_naming_a_topic_the_content_lacks(broken):
+    from voicecoach.cli import UserError, _catalog
+
+    _replace(broken / "article.yaml", "  poor_form:\n", "  running_form:\n")
+    with pytest.raises(UserError, match="topic 'poor_form' is not in"):
+        _catalog(load_content(broken))
+    assert _catalog(load_content()) is not None

@@ -234,3 +234,13 @@ def test_a_reader_that_fails_in_the_background_says_so_once(tmp_path):
     assert reader.wait(10)
     assert not reader.ready and len(said) == 1 and "training.tsv:3" in said[0] and "templates alone" in said[0]
     assert understand("start the stretch", CATALOG, None, reader).intent == "start"
+
+
+@pytest.mark.parametrize("line", ["let's do squats", "start the plank exercise", "teach me lunges",
+                                  "can we do some yoga instead"])
+def test_an_exercise_the_article_lacks_is_answered_not_started(line):
+    from voicecoach.content.loader import load_content
+
+    content = load_content()
+    match = understand(line, load_catalog(None, content.exercise_names()))
+    assert match.intent == "none" and match.aside == "other_exercise"

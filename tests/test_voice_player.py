@@ -309,3 +309,53 @@ def test_speaker_threads_end_on_close():
     sp, device, errors, done = threaded_speaker(ToneEngine(), cue_phrases=["Halfway."])
     sp.close()
     assert not any(t.is_alive() for t in sp._threads)
+
+
+def test_finish_says_what_is_queued_before_the_voice_closes():
+    """The goodbye is heard whole: closing the output stage with time to finish waits for it."""
+    from voicecoach.output import OutputStage
+
+    engine = ToneEngine()
+    device = RecordingDevice(engine.sample_rate, RealClock(), paced=False)
+    sp = VoiceSpeaker(engine, device, CueCache(), RealClock())
+    output = OutputStage([sp])
+    output.deliver([Reply("Okay. Goodbye, and look after that knee.", urgent=True)])
+    output.close(finish_s=10.0)
+    assert [t for _, _, t in spans(device)] == ["Okay.", "Goodbye, and look after that knee."]
+    whole = sum(len(ToneEngine().synthesize(t)) for t in ("Okay.", "Goodbye, and look after that knee."))
+    assert len(device.audio()) == whole        # every sample written, none flushed
+    assert device.flushes == []
+
+
+def test_finish_stops_at_its_limit_on_the_clock():
+    sp, device, clock = make_speaker()
+    sp.speak(Reply("first part. second part. third part."))
+    assert not sp.finish(0.7)
+    assert clock.now() == pytest.approx(0.7, abs=BLOCK_SECONDS + 1e-9)
+    assert sp.speaking
+    assert sp.finish(5.0)
+    assert [t for _, _, t in spans(device)] == ["first part.", "second part.", "third part."]
+
+
+def test_finish_does_not_wait_for_a_voice_held_for_the_user():
+    engine = ToneEngine()
+    device = RecordingDevice(engine.sample_rate, RealClock(), paced=True)
+    sp = VoiceSpeaker(engine, device, CueCache(), RealClock())
+    sp.speak(Reply("a line the user cuts into"))
+    sp.hold()
+    assert sp.finish(5.0) is False
+    sp.close()
+
+
+def test_the_app_lets_the_goodbye_finish_only_when_the_user_said_stop(tiny_content):
+    from voicecoach.app import GOODBYE_LIMIT_S, _goodbye_time
+    from voicecoach.coach.clock import VirtualClock
+    from voicecoach.coach.session import Session
+    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.matcher import recognize
+
+    session = Session(tiny_content, VirtualClock())
+    session.begin()
+    assert _goodbye_time(session) == 0.0             # Ctrl-C or the end of input: leave now
+    session.handle(recognize("stop", load_catalog(), session.context()))
+    assert session.wants_exit and _goodbye_time(session) == GOODBYE_LIMIT_S

@@ -24,6 +24,7 @@ from voicecoach.voice.speaker import TerminalSpeaker
 log = logging.getLogger("voicecoach.devices")
 EOF_MARK = object()
 MAX_WAIT = 0.25          # longest wait between checks when no cue is due (keeps Ctrl-C prompt)
+GOODBYE_LIMIT_S = 6.0    # at most this long for the voice to finish its goodbye before the program exits
 
 
 class LineReader:
@@ -239,6 +240,12 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
         session.close(ended)
 
 
+def _goodbye_time(session: Session) -> float:
+    """How long the voice may go on saying its last lines at exit: the goodbye when the user said
+    stop; nothing after Ctrl-C or the end of input (leaving then means now)."""
+    return GOODBYE_LIMIT_S if session.wants_exit else 0.0
+
+
 def _answer(session: Session, output: OutputStage, match) -> None:
     """What the user said is answered now: answers not yet said give way (as in text mode and
     the simulator), unless it was not understood (a cough read as words drops nothing)."""
@@ -299,7 +306,9 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     heavy_work = threading.Lock()
     use_voice_loop = not args.text and audio_in is not None
     mic_problem = None if args.text or audio_in is not None else _why_no_voice_loop(args)
-    voice, voice_problem = (None, None) if args.text or fast else _voice_speaker(args, content, clock, heavy_work)
+    with_microphone = not args.text and audio_in is None and mic_problem is None
+    voice, voice_problem = (None, None) if args.text or fast else _voice_speaker(args, content, clock, heavy_work,
+                                                                                   with_microphone)
     if not args.text and audio_in is None:
         use_voice_loop = mic_problem is None
     if not args.text and (mic_problem or (voice_problem and not fast)):
@@ -324,7 +333,7 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
         run_text_session(session, catalog, output, LineReader(sys.stdin), clock, prompt, statistical)
         if interactive:
             print()
-    output.close()
+    output.close(_goodbye_time(session))
     for error in session.listener_errors:
         print(f"voicecoach: {error}", file=sys.stderr)
     return 0
@@ -337,7 +346,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     from voicecoach.hearing.loop import ListenFailed, ListenLoop, UtteranceHeard, UtteranceIgnored, reader
     from voicecoach.hearing.echo import echo_gated_endpointer
     from voicecoach.hearing.recognizer import RecognizerUnavailable
-    from voicecoach.hearing.sources import WavFileSource, open_microphone
+    from voicecoach.hearing.sources import MiniaudioMicrophone, WavFileSource, open_microphone
     from voicecoach.settings import settings_of
 
     try:
@@ -351,7 +360,9 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     try:
-        source = WavFileSource(args.audio_in, clock) if args.audio_in else open_microphone()
+        duplex = _duplex_device(output)
+        source = (WavFileSource(args.audio_in, clock) if args.audio_in else
+                  MiniaudioMicrophone(open_capture=duplex.open_capture) if duplex is not None else open_microphone())
     except (AudioError, RuntimeError) as exc:
         if args.audio_in:
             print(f"voicecoach: {exc}", file=sys.stderr)
@@ -391,7 +402,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
                       endpointer=echo_gated_endpointer(canceller), spot=barge_in.spot if barge_in else None)
     run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical,
                       canceller=canceller, yielding=yielding)
-    output.close()
+    output.close(_goodbye_time(session))
     close = getattr(recognizer, "close", None)
     if close is not None:
         close()             # a model still loading must finish before the process exits
@@ -412,9 +423,19 @@ def _echo_and_yield(args: argparse.Namespace, output: OutputStage):
         print(f"voicecoach: {notice}", file=sys.stderr)
     if canceller is None:
         return None, None
-    for voice in voices:
-        voice.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
+    duplex = _duplex_device(output)
+    if duplex is not None:      # timed by the stream's own sample count, on the microphone's clock
+        duplex.subscribe_played(canceller.played)
+    else:
+        for voice in voices:
+            voice.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
     return canceller, Yielding(output.hold, output.resume, lambda: output.speaking)
+
+
+def _duplex_device(output: OutputStage):
+    """The voice's device when it also records (a duplex stream), else None."""
+    device = next((getattr(s, "device", None) for s in output.speakers if hasattr(s, "subscribe")), None)
+    return device if hasattr(device, "open_capture") and hasattr(device, "subscribe_played") else None
 
 
 M_MMAP_THRESHOLD = -3       # glibc's mallopt parameter numbers
@@ -437,8 +458,13 @@ def release_big_buffers_when_freed() -> None:
         pass
 
 
-def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, heavy_work: threading.Lock | None = None):
-    """The spoken voice and None, or None and the one-line reason there is no voice."""
+def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, heavy_work: threading.Lock | None = None,
+                   with_microphone: bool = False):
+    """The spoken voice and None, or None and the one-line reason there is no voice. With a
+    microphone to listen to, the voice plays on a duplex stream that also records, when the
+    machine has one (one clock for what is played and what is heard)."""
+    from voicecoach.voice.devices import open_output_device
+    from voicecoach.voice.duplex import duplex_or_output
     from voicecoach.coach.session import GREETING, OFFER_ROUTINE
     from voicecoach.coach.timeline import cue_phrases
     from voicecoach.config import ConfigError
@@ -453,7 +479,8 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
         return None, f"no voice ({exc})"
     # Every cue's audio is made ahead of time, so each one starts on its beat.
     fixed_lines = [*GREETING, OFFER_ROUTINE, *cue_phrases(content.exercises.values())]
-    opened = open_voice(settings, clock, fixed_lines, synth_gate=heavy_work)
+    open_device = duplex_or_output(clock, open_output_device, log.info) if with_microphone else open_output_device
+    opened = open_voice(settings, clock, fixed_lines, open_device=open_device, synth_gate=heavy_work)
     if opened.notice:
         print(f"voicecoach: {opened.notice}", file=sys.stderr)
     return opened.speaker, opened.problem

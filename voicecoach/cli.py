@@ -250,6 +250,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 problems.append(str(exc))
     if intents_dir is not None:
         problems += validate_catalog(intents_dir)
+    if content_dir is not None and intents_dir is not None and not problems:
+        from voicecoach.content.loader import load_content, topic_problems
+
+        content = load_content(content_dir)
+        catalog = load_catalog(intents_dir, content.exercise_names())
+        problems += topic_problems(catalog.named_values("topic"), content, content_dir)
     for problem in problems:
         print(problem)
     if not problems:
@@ -303,9 +309,16 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 def _catalog(content=None):
     try:
-        return load_catalog(None, content.exercise_names() if content is not None else ())
+        catalog = load_catalog(None, content.exercise_names() if content is not None else ())
     except CatalogError as exc:
         raise UserError(f"the intent templates are broken:\n{exc}") from None
+    if content is not None:
+        from voicecoach.content.loader import topic_problems
+
+        problems = topic_problems(catalog.named_values("topic"), content)
+        if problems:
+            raise UserError("the intent templates and the content disagree:\n" + "\n".join(problems))
+    return catalog
 
 
 def _statistical_reader(args: argparse.Namespace, catalog, content=None, background: bool = True):

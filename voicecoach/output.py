@@ -165,8 +165,12 @@ class OutputStage:
     def speaking(self) -> bool:
         return bool(self._waiting) or any(s.speaking for s in self.speakers)
 
-    def close(self) -> None:
+    def close(self, finish_s: float = 0.0) -> None:
+        """Close every speaker; with `finish_s`, the voice first says what it still has (a
+        goodbye), for at most that long."""
         voice = self._voice()
+        if voice is not None and finish_s > 0 and hasattr(voice, "finish"):
+            voice.finish(finish_s)
         unsaid = voice.unsaid() if voice is not None else []
         for speaker in self.speakers:
             speaker.close()

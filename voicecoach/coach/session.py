@@ -742,6 +742,11 @@ class Session:
             return [Reply("Hi. Ask me why your IT band hurts, or say start for the routine.")]
         if match.aside == "not_covered":
             return [Reply("The article doesn't cover that; a physiotherapist or doctor can tell you.")]
+        if match.aside == "other_exercise":
+            names = [exercise.name for exercise in self.content.exercises.values()]
+            listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+            return [Reply(f"I only coach the article's exercises: {listed}."),
+                    Reply("Say start for the routine, or name one of them.")]
         return [Reply("Sorry, I didn't catch that. Say help to hear what you can say.")]
 
     # ----- bookkeeping ----------------------------------------------------------------

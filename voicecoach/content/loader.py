@@ -12,7 +12,7 @@ from typing import Any
 import re
 
 from voicecoach import limits
-from voicecoach.content.model import CUE_WORDING, RECALL_WORDS, TOPICS, Content, Exercise, Program, Topic, Value
+from voicecoach.content.model import CUE_WORDING, RECALL_WORDS, Content, Exercise, Program, Topic, Value
 from voicecoach.yamlfile import line_of, load_yaml_mappings
 
 SOURCES = ("article", "ours")
@@ -48,6 +48,13 @@ def validate_content(directory: Path | str | None = None) -> list[str]:
     return _read(Path(directory) if directory else default_content_dir())[1]
 
 
+def topic_problems(named: dict[str, str], content: Content, content_dir: Path | None = None) -> list[str]:
+    """Topics the intent templates name (topic -> "file:line") that the content does not have."""
+    article = (content_dir or default_content_dir()) / "article.yaml"
+    return [f"{where}: topic {topic!r} is not in {article} (its topics: {', '.join(content.topics)})"
+            for topic, where in sorted(named.items()) if topic not in content.topics]
+
+
 def sentences_for_topic(content: Content, topic_id: str) -> tuple[str, ...]:
     """What the coach reads aloud for a topic; raises KeyError naming the known topics."""
     topic = content.topics.get(topic_id)
@@ -61,6 +68,9 @@ def _is_text(value: Any) -> bool:
 
 
 SECTIONS = ("title", "topics", "exercises", "safety", "routine")
+# A topic is whatever the article declares; the intent templates name topics by these ids
+# (`topic_problems` checks the two agree).
+TOPIC_ID = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 OTHER_SECTIONS = ("progression",)    # content/progression.yaml, read by voicecoach.history
 
 
@@ -235,8 +245,8 @@ def _topics(path: Path, section: Any, line: int, exercises: dict[str, Exercise],
         return out
     for topic_id, body in section.items():
         where = f"{path}:{line_of(topic_id)}"
-        if topic_id not in TOPICS:
-            problems.append(f"{where}: unknown topic {topic_id!r} (expected one of {', '.join(TOPICS)})")
+        if not isinstance(topic_id, str) or not TOPIC_ID.fullmatch(topic_id):
+            problems.append(f"{where}: topic id {topic_id!r} must be lowercase words joined by _ (like poor_form)")
             continue
         if not isinstance(body, dict):
             problems.append(f"{where}: topic {topic_id!r} must be a mapping with a title")
@@ -264,9 +274,8 @@ def _topics(path: Path, section: Any, line: int, exercises: dict[str, Exercise],
         else:
             sentences = _sentences(path, body["sentences"], topic_id, problems, _key_line(body, "sentences"))
         out[topic_id] = Topic(topic_id, str(body["title"]), sentences)
-    for topic_id in TOPICS:
-        if topic_id not in section:
-            problems.append(f"{path}:{line_of(section)}: topics: {topic_id!r} is missing")
+    if not section:
+        problems.append(f"{path}:{line_of(section, line)}: topics: there are none")
     return out
 
 

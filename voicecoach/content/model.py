@@ -4,10 +4,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-TOPICS = (
-    "anatomy", "causes", "overuse", "poor_form", "weak_glutes", "exercises",
-    "foam_rolling", "glute_bridge", "lateral_band_walk", "it_band_stretch", "safety",
-)
 # Cue wording an exercise may set in exercises.yaml (`cues:`), with the words it may fill in.
 CUE_WORDING = {"hold_start": ("duration", "count", "unit")}
 # How an answer about the last session recalls the exercise ("holding the stretch for {amount}").

@@ -86,6 +86,15 @@ class Catalog:
     index: dict[str, list[int]] = field(repr=False, default_factory=dict)
     max_phrase_len: int = 1
 
+    def named_values(self, slot: str) -> dict[str, str]:
+        """Every value the templates can give `slot` (from its list or fixed in a template),
+        with where it is written: to check them against the content's ids."""
+        named = {str(value): f"the {{{slot}}} list" for _, value in self.list_raw.get(slot, [])}
+        for sentence in self.sentences:
+            if slot in sentence.slots and str(sentence.slots[slot]) not in named:
+                named[str(sentence.slots[slot])] = sentence.where
+        return named
+
     def weight(self, token: str) -> float:
         if token.startswith("#"):
             return SLOT_WEIGHT
@@ -215,6 +224,8 @@ def _build(directory: Path, exercises: tuple[tuple[str, str], ...] = ()) -> tupl
     list_raw = _compile_lists(raw_lists, rule_raw, problems)
     if exercises and "exercise" in list_raw:
         list_raw["exercise"] = _with_names(list_raw["exercise"], exercises)
+    if exercises:     # an exercise of the content's is that exercise, whatever a rule lists it as
+        rule_raw = _without_names(rule_raw, exercises)
     templates = _collect_templates(raw_intents, problems)
     known_lists = set(list_raw) | set(BUILTIN_LISTS)
     total_sentences = 0
@@ -391,6 +402,14 @@ def _with_names(phrases: list[tuple[str, Any]], names: tuple[tuple[str, str], ..
             taken.add(tokens)
             out.append((name, value))
     return out
+
+
+def _without_names(rule_raw: dict[str, list[str]], names: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
+    """Each rule's phrases less the content's exercise names ("clamshells" among the exercises
+    the article lacks stops being one once the content adds it)."""
+    taken = {match_tokens(name) for name, _ in names}
+    return {rule: [raw for raw in phrases if match_tokens(raw) not in taken] or phrases
+            for rule, phrases in rule_raw.items()}
 
 
 def _is_value(value: Any) -> bool:

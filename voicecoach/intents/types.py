@@ -12,7 +12,7 @@ INTENT_NAMES = (
 # What an utterance that is not a command may still be, so the coach answers in kind:
 # thanks and greetings get a friendly word, a health question the article does not
 # answer gets a referral, anything else "sorry, I didn't catch that".
-ASIDES = ("thanks", "greeting", "not_covered")
+ASIDES = ("thanks", "greeting", "not_covered", "other_exercise")
 # The commands whose miss costs most: said during an exercise, they must never be lost.
 SAFETY_INTENTS = frozenset({"stop", "pause", "report_pain"})
 

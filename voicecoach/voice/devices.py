@@ -59,25 +59,15 @@ def _quiet_native_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-class MiniaudioOutput:
-    """The default speaker through miniaudio.
+class PlaybackQueue:
+    """The blocks a device still has to play, pulled by its audio thread.
 
-    `write` queues a block and returns once no more than `queue_blocks` blocks wait, so
-    the caller runs at the pace of playback; `flush` drops what waits. miniaudio pulls
-    from that queue in its own thread; silence fills any gap.
+    `write` queues a block and returns once no more than `max_queued` samples wait, so the
+    caller runs at the pace of playback; `flush` drops what waits; `pull` gives the device
+    what it asks for, silence filling any gap.
     """
 
-    # Never the null backend: it "plays" into nothing, and a coach must not talk to no one.
-    REAL_BACKENDS = ("PULSEAUDIO", "ALSA", "JACK", "COREAUDIO", "WASAPI", "DSOUND", "WINMM",
-                     "SNDIO", "AUDIO4", "OSS", "AAUDIO", "OPENSL")
-
-    def __init__(self, sample_rate: int, queue_blocks: int = 2, backends: list[str] | None = None,
-                 stall_seconds: float = 1.0) -> None:
-        try:
-            import miniaudio
-        except ImportError:
-            raise SpeakerUnavailable("no speaker support (pip install miniaudio)") from None
-        names = backends or [b for b in self.REAL_BACKENDS if hasattr(miniaudio.Backend, b)]
+    def __init__(self, sample_rate: int, queue_blocks: int = 2, stall_seconds: float = 1.0) -> None:
         self.sample_rate = sample_rate
         self.block = max(1, int(sample_rate * BLOCK_SECONDS))
         self._max_queued = queue_blocks * self.block
@@ -88,39 +78,25 @@ class MiniaudioOutput:
         self._flushes = 0
         self._cond = threading.Condition()
         self.samples_played = 0           # pulled by the device (silence not counted)
-        try:
-            with _quiet_native_stderr():
-                self._device = miniaudio.PlaybackDevice(
-                    output_format=miniaudio.SampleFormat.FLOAT32, nchannels=1, sample_rate=sample_rate,
-                    buffersize_msec=int(1000 * BLOCK_SECONDS), callback_periods=DEVICE_PERIODS,
-                    backends=[getattr(miniaudio.Backend, n) for n in names])
-                feed = self._feed()
-                next(feed)
-                self._device.start(feed)
-        except Exception as exc:  # miniaudio.MiniaudioError and friends: no usable output device
-            detail = " ".join(str(a) for a in exc.args) or type(exc).__name__
-            raise SpeakerUnavailable(f"no speaker found (miniaudio: {detail})") from None
-        self.backend = getattr(self._device, "backend", "?")
 
-    def _feed(self) -> Iterator[np.ndarray]:
-        frames = yield np.zeros(0, np.float32)
-        while True:
-            out = np.zeros(frames, np.float32)
-            filled = 0
-            with self._cond:
-                while filled < frames and self._pending:
-                    head = self._pending[0]
-                    take = min(frames - filled, len(head) - self._offset)
-                    out[filled:filled + take] = head[self._offset:self._offset + take]
-                    filled += take
-                    self._offset += take
-                    if self._offset >= len(head):
-                        self._pending.popleft()
-                        self._offset = 0
-                self._queued -= filled
-                self.samples_played += filled
-                self._cond.notify_all()
-            frames = yield out
+    def pull(self, frames: int) -> np.ndarray:
+        """The next `frames` samples to play (called from the device's thread)."""
+        out = np.zeros(frames, np.float32)
+        filled = 0
+        with self._cond:
+            while filled < frames and self._pending:
+                head = self._pending[0]
+                take = min(frames - filled, len(head) - self._offset)
+                out[filled:filled + take] = head[self._offset:self._offset + take]
+                filled += take
+                self._offset += take
+                if self._offset >= len(head):
+                    self._pending.popleft()
+                    self._offset = 0
+            self._queued -= filled
+            self.samples_played += filled
+            self._cond.notify_all()
+        return out
 
     @property
     def queued_seconds(self) -> float:
@@ -149,9 +125,55 @@ class MiniaudioOutput:
             self._flushes += 1
             self._cond.notify_all()
 
+    def drain(self, timeout: float) -> None:
+        """Wait (at most `timeout`) for the last words to be pulled."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._queued == 0, timeout=timeout)
+
+
+# Never the null backend: it "plays" into nothing, and a coach must not talk to no one.
+REAL_BACKENDS = ("PULSEAUDIO", "ALSA", "JACK", "COREAUDIO", "WASAPI", "DSOUND", "WINMM",
+                 "SNDIO", "AUDIO4", "OSS", "AAUDIO", "OPENSL")
+
+
+def miniaudio_backends(miniaudio_module, names: list[str] | None = None) -> list:
+    return [getattr(miniaudio_module.Backend, n) for n in (names or REAL_BACKENDS)
+            if hasattr(miniaudio_module.Backend, n)]
+
+
+class MiniaudioOutput(PlaybackQueue):
+    """The default speaker through miniaudio, pulling from its PlaybackQueue in its own thread."""
+
+    REAL_BACKENDS = REAL_BACKENDS
+
+    def __init__(self, sample_rate: int, queue_blocks: int = 2, backends: list[str] | None = None,
+                 stall_seconds: float = 1.0) -> None:
+        try:
+            import miniaudio
+        except ImportError:
+            raise SpeakerUnavailable("no speaker support (pip install miniaudio)") from None
+        super().__init__(sample_rate, queue_blocks, stall_seconds)
+        try:
+            with _quiet_native_stderr():
+                self._device = miniaudio.PlaybackDevice(
+                    output_format=miniaudio.SampleFormat.FLOAT32, nchannels=1, sample_rate=sample_rate,
+                    buffersize_msec=int(1000 * BLOCK_SECONDS), callback_periods=DEVICE_PERIODS,
+                    backends=miniaudio_backends(miniaudio, backends))
+                feed = self._feed()
+                next(feed)
+                self._device.start(feed)
+        except Exception as exc:  # miniaudio.MiniaudioError and friends: no usable output device
+            detail = " ".join(str(a) for a in exc.args) or type(exc).__name__
+            raise SpeakerUnavailable(f"no speaker found (miniaudio: {detail})") from None
+        self.backend = getattr(self._device, "backend", "?")
+
+    def _feed(self) -> Iterator[np.ndarray]:
+        frames = yield np.zeros(0, np.float32)
+        while True:
+            frames = yield self.pull(frames)
+
     def close(self) -> None:
-        with self._cond:       # let the last words play out (a stop has already emptied the queue)
-            self._cond.wait_for(lambda: self._queued == 0, timeout=0.5)
+        self.drain(0.5)        # let the last words play out (a stop has already emptied the queue)
         self.flush()
         self._device.close()
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, replace
 from typing import Callable, ContextManager, Iterable, Protocol
@@ -78,6 +79,7 @@ class _Item:
 
 
 WAIT_SECONDS = 0.5               # longest wait of a voice thread before it looks again
+FINISH_POLL_SECONDS = 0.02       # how often `finish` looks whether the last line has been played
 
 
 def _print_error(message: str) -> None:
@@ -277,6 +279,30 @@ class VoiceSpeaker:
         """Make every cue phrase's audio now (the threaded speaker does this in the background)."""
         while self._warm_one():
             pass
+
+    def finish(self, limit_s: float) -> bool:
+        """Say what is queued, and let the device play it out, for at most `limit_s` (a goodbye is
+        heard before the program closes the voice); True when all of it was said."""
+        if not self.threaded:
+            end = self.clock.now() + limit_s
+            while self.clock.now() < end and self._play_block():
+                pass
+            return not self.speaking
+        deadline = time.monotonic() + limit_s
+        with self._lock:
+            while not self._closed and not self._held and (self._current is not None or self._queue
+                                                           or self._fade is not None):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._lock.wait(min(left, FINISH_POLL_SECONDS))
+            if self._held:           # yielding to the user: what is left is not said now
+                return False
+        # The device still holds the last blocks written: wait for them to be heard.
+        tail = min(getattr(self.device, "queued_seconds", 0.0), max(0.0, deadline - time.monotonic()))
+        if tail > 0:
+            threading.Event().wait(tail)
+        return True
 
     def close(self) -> None:
         """Stop talking and release the device; a synthesis under way finishes first (the
