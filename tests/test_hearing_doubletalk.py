@@ -255,3 +255,37 @@ def test_the_coach_falls_silent_within_150_ms_of_a_soft_start_then_acts_or_resum
         assert later and later[0].t > user_at + 0.45, "the cut sentence is said again once the user is done"
     else:
         assert {b.text for b in later} == {"Okay, stopping here."} and yielding.policy.state is VoiceState.QUIET
+
+
+class Readings:
+    """Reads each utterance as the next of `matches` (the loop's second reading is a second call)."""
+
+    def __init__(self, *matches: Match) -> None:
+        self.matches = list(matches)
+        self.seconds: list[float] = []
+
+    def __call__(self, audio: np.ndarray) -> Match:
+        self.seconds.append(len(audio) / SAMPLE_RATE)
+        return self.matches.pop(0) if self.matches else Match("", NO_MATCH, {}, 0.0)
+
+
+@pytest.mark.parametrize("second, state", [(Match("stop", "stop", {}, 1.0), VoiceState.QUIET),
+                                           (Match("Go.", "start", {}, 1.0), VoiceState.SPEAKING)])
+def test_a_command_misread_over_the_coach_is_read_again_while_the_coach_holds(coach_line, second, state):
+    """The first reading takes in the pre-roll under the coach's voice ("Last go."); the second,
+    from closer to the onset, is acted on when it is a barge-in, else the cut sentence resumes."""
+    from voicecoach.hearing.loop import SECOND_LOOK_PRE_ROLL_MS
+    from voicecoach.hearing.vad import PRE_ROLL_MS
+
+    user_at = 4.0
+    readings = Readings(Match("Last go.", "previous", {}, 0.6), second)
+    device, yielding = yield_over_the_room(coach_line, readings, user_at)
+    assert len(yielding.yields) == 1 and len(readings.seconds) == 2
+    assert readings.seconds[0] - readings.seconds[1] >= (PRE_ROLL_MS - SECOND_LOOK_PRE_ROLL_MS - 30) / 1000
+    silent = silent_from(device, yielding.yields[0] - 0.05)
+    assert silent - user_at <= 0.150
+    later = [b for b in device.blocks if b.t > silent + 0.1]
+    if state is VoiceState.QUIET:
+        assert {b.text for b in later} == {"Okay, stopping here."} and yielding.policy.state is VoiceState.QUIET
+    else:
+        assert later and later[0].t > user_at + 0.45 and yielding.policy.state is VoiceState.SPEAKING

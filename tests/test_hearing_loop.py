@@ -14,7 +14,7 @@ from voicecoach.app import run_voice_session
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, write_wav
-from voicecoach.hearing.loop import (BargeInGate, ListenEnded, ListenFailed, ListenLoop, NothingHeard, SpeechDropped,
+from voicecoach.hearing.loop import (SECOND_LOOK_PRE_ROLL_MS, BargeInGate, ListenEnded, ListenFailed, ListenLoop, NothingHeard, SpeechDropped,
                                      SpeechStarted, UtteranceHeard, UtteranceIgnored, is_echo, reader)
 from voicecoach.hearing.recognizer import Hypothesis, Transcript
 from voicecoach.hearing.sources import ArraySource, MicrophoneUnavailable, WavFileSource, frames_of
@@ -161,6 +161,42 @@ def test_while_the_coach_speaks_only_stop_pause_and_pain_get_through(text, inten
     outcome = of_type(events, UtteranceHeard) + of_type(events, UtteranceIgnored)
     assert len(outcome) == 1 and outcome[0].match.intent == intent
     assert (outcome[0].reason if isinstance(outcome[0], UtteranceIgnored) else None) == verdict
+
+
+def test_a_command_misread_over_the_coach_is_read_again_from_closer_to_its_onset():
+    """The pre-roll under the coach's voice is its echo's remains: "Last go." for "stop"."""
+    loop, fake = make_loop(["Last go.", "stop"], PAIN)
+    events = feed(loop, SPEECH, coach_says(LINE, from_frame=20, to_frame=70))
+    assert [h.match.intent for h in of_type(events, UtteranceHeard)] == ["stop"]
+    assert not of_type(events, UtteranceIgnored)
+    first, second = fake.heard_ms
+    started = of_type(events, SpeechStarted)[0].at_ms
+    utterance = of_type(events, UtteranceHeard)[0]
+    assert utterance.onset_ms == started
+    pre_roll_ms = first - (utterance.cut_ms - utterance.onset_ms)
+    assert pre_roll_ms > SECOND_LOOK_PRE_ROLL_MS
+    assert second == pytest.approx(first - pre_roll_ms + SECOND_LOOK_PRE_ROLL_MS, abs=1.0)
+
+
+def test_the_second_reading_must_be_a_barge_in_or_the_first_stands():
+    loop, fake = make_loop(["Last go.", "next"], PAIN)
+    events = feed(loop, SPEECH, coach_says(LINE, from_frame=20, to_frame=70))
+    assert [(e.match.text, e.reason) for e in of_type(events, UtteranceIgnored)] == [("Last go.", "coach speaking")]
+    assert len(fake.heard_ms) == 2
+
+
+def test_an_utterance_begun_after_the_coach_is_read_once():
+    loop, fake = make_loop(["next"])
+    events = feed(loop, SPEECH, coach_says(LINE, from_frame=5, to_frame=20))
+    assert [h.match.intent for h in of_type(events, UtteranceHeard)] == ["next"]
+    assert len(fake.heard_ms) == 1
+
+
+def test_a_failing_second_reading_leaves_the_first():
+    loop, fake = make_loop(["Last go."], PAIN)            # nothing scripted for the second: it raises
+    events = feed(loop, SPEECH, coach_says(LINE, from_frame=20, to_frame=70))
+    assert [e.reason for e in of_type(events, UtteranceIgnored)] == ["coach speaking"]
+    assert not of_type(events, ListenFailed)
 
 
 def test_once_the_coach_is_silent_everything_is_acted_on_again():

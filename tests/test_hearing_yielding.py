@@ -112,8 +112,9 @@ def test_user_speech_fades_the_coach_within_150_ms_and_nothing_to_act_on_resumes
     assert len(yielding.yields) == 1
     silent_at = audible_until(device, yielding.yields[0] - 0.05)
     assert silent_at - 1.5 <= 0.150, f"the coach was still heard {1000 * (silent_at - 1.5):.0f} ms after the user began"
-    # The whole command was heard while the coach was silent, and it was nothing to act on.
-    assert recognize.calls == 1
+    # The whole command was heard while the coach was silent, and it was nothing to act on: one
+    # utterance, read twice (begun over the coach, it is read again from closer to its onset).
+    assert recognize.calls == 2
     after = [b for b in device.blocks if b.t > silent_at + 0.1]
     assert after, "the coach resumed"
     engine_audio = ToneEngine().synthesize(LINE)

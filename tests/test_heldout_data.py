@@ -36,7 +36,7 @@ MIN_PER_INTENT = 8
 MIN_PER_TOPIC = 4
 MIN_PAIN = 40
 MIN_NONE = 150
-MIN_PER_ASIDE = {"not_covered": 20, "thanks": 8, "greeting": 8}
+MIN_PER_ASIDE = {"not_covered": 20, "thanks": 8, "greeting": 8, "other_exercise": 8}
 # Every way of saying it hurts that the coach must not miss, as word stems in the pain lines.
 PAIN_PHRASINGS = {
     "sharp": ("sharp",), "stabbing": ("stab",), "burning": ("burn",), "killing": ("killing",),

@@ -21,6 +21,12 @@ While the coach is speaking (the caller says so with `coach_speaking(text)` and
 acted on, and a transcript that repeats what the coach is saying (its own voice coming
 back through the microphone) is ignored.
 
+A command said over the coach's voice starts under what the canceller leaves of it, and the
+endpointer's pre-roll (kept for soft onsets in a quiet room) is then mostly those remains:
+tiny.en reads them into the command ("Last go." for "stop"). When an utterance that began
+while the coach spoke is read as anything but stop, pause or pain, it is read once more
+from SECOND_LOOK_PRE_ROLL_MS before its onset, and a barge-in phrase found there is acted on.
+
 A command said with a pause in the middle ("set a timer ... for thirty seconds") is cut at
 the pause. So an utterance that does not parse waits CONTINUATION_MS for more speech; if
 the user goes on, both parts are recognized together.
@@ -40,6 +46,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Union
 
 import numpy as np
 
+from voicecoach.hearing.audio import SAMPLE_RATE
 from voicecoach.hearing.sources import AudioSource
 from voicecoach.hearing.vad import Endpointer, Utterance
 from voicecoach.intents.types import NO_MATCH, Context, Match
@@ -52,6 +59,7 @@ ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach
 ECHO_SHARE_BARGE_IN = 0.8   # stricter when the words would stop the coach: missing a real "stop" costs more
 ECHO_HANGOVER_MS = 150      # the coach's voice still arrives this long after playback (device latency, room)
 CONTINUATION_MS = 600       # how long an utterance that does not parse waits for the rest of the sentence
+SECOND_LOOK_PRE_ROLL_MS = 150   # the second reading of a command said over the coach keeps this much before its onset
 
 Recognize = Callable[[np.ndarray], Match]
 Spot = Callable[[np.ndarray], Optional["KeywordHit"]]
@@ -321,11 +329,29 @@ class ListenLoop:
             match = self.recognize(utterance.audio)
         except Exception as exc:  # one bad decode should not end listening
             return events + [ListenFailed(f"recognizer failed: {_one_line(exc)}")]
+        if match.intent not in BARGE_IN_INTENTS:
+            again = self._second_look(utterance)
+            if again is not None:
+                return events + self._verdict(utterance, again, 1000.0 * (self.timer() - started))
         decode_ms = 1000.0 * (self.timer() - started)
         if match.intent == NO_MATCH and match.text.strip() and not final and self.continuation_ms > 0:
             self._held = _Held(utterance, match, decode_ms, utterance.end_ms + self.continuation_ms)
             return events
         return events + self._verdict(utterance, match, decode_ms)
+
+    def _second_look(self, utterance: Utterance) -> Match | None:
+        """A barge-in read from closer to the onset, for an utterance begun over the coach's voice; else None."""
+        skip_ms = utterance.onset_ms - SECOND_LOOK_PRE_ROLL_MS - utterance.start_ms
+        if skip_ms <= 0 or not self.gate.lines_during(utterance.onset_ms, utterance.onset_ms):
+            return None
+        audio = utterance.audio[round(skip_ms * SAMPLE_RATE / 1000):]
+        match = self._spotted(audio)
+        if match is None:
+            try:
+                match = self.recognize(audio)
+            except Exception:  # the first reading stands
+                return None
+        return match if match.intent in BARGE_IN_INTENTS else None
 
     def _spotted(self, audio: np.ndarray) -> Match | None:
         """A barge-in phrase heard by the closed-vocabulary check, as a Match to act on."""
