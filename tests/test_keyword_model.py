@@ -313,3 +313,27 @@ def test_the_model_and_whisper_together_when_both_are_there():
     assert notice is None and isinstance(spotter, EitherSpotter) and isinstance(spotter.second, KeywordModelSpotter)
     spotter, notice = barge_in_check(object(), "off")
     assert (spotter, notice) == (None, None)
+
+
+def test_the_models_hits_count_only_while_they_are_wanted():
+    """The coach idle and silent: Whisper's check alone (a false "stop" there ends the program)."""
+    audio = np.zeros(100, np.float32)
+    wanted = {"now": False}
+    second = Fixed(STOP)
+    either = EitherSpotter(Fixed(None), second, veto=-6.0, second_wanted=lambda: wanted["now"])
+    assert either.spot(audio) is None and second.calls == 0          # not even run
+    wanted["now"] = True
+    assert either.spot(audio) == STOP
+    assert EitherSpotter(Fixed(STOP), Fixed(None), second_wanted=lambda: False).spot(audio) == STOP
+
+
+def test_a_recording_tells_the_keyword_model_when_the_coach_spoke():
+    from voicecoach.hearing.commands import CoachHeard
+
+    coach = CoachHeard(window_s=3.0)
+    assert not coach.lately()
+    coach.frame(1.0, True)
+    coach.frame(3.9, False)
+    assert coach.lately()
+    coach.frame(4.1, False)
+    assert not coach.lately()

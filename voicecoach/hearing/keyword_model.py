@@ -31,6 +31,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import Callable
+
 import numpy as np
 
 from voicecoach.hearing.audio import SAMPLE_RATE
@@ -234,8 +236,10 @@ class EitherSpotter:
     and its score vetoes the model's hits on what Whisper reads as other words ("Squeeze your
     glutes at the top." was a model hit "stop"; see bench/keywords.py)."""
 
-    def __init__(self, first, second, veto: float | None = None) -> None:
+    def __init__(self, first, second, veto: float | None = None,
+                 second_wanted: Callable[[], bool] | None = None) -> None:
         self.first, self.second, self.veto = first, second, veto
+        self.second_wanted = second_wanted
 
     def spot(self, audio: np.ndarray) -> KeywordHit | None:
         try:
@@ -245,6 +249,8 @@ class EitherSpotter:
         if first is not None and first.score >= 0:
             return first
         if self.veto is not None and first is not None and first.score < self.veto:
+            return None
+        if self.second_wanted is not None and not self.second_wanted():
             return None
         return self.second.spot(audio)
 
@@ -266,11 +272,12 @@ def open_keyword_spotter(setting: str | None) -> tuple[KeywordModelSpotter | Non
         return None, f"{problem}; barge-in phrases are checked by Whisper alone"
 
 
-def combined_spotter(whisper_spotter, keyword_spotter):
-    """What the listen loop checks barge-in phrases with: both when there are both."""
+def combined_spotter(whisper_spotter, keyword_spotter, model_wanted: Callable[[], bool] | None = None):
+    """What the listen loop checks barge-in phrases with: both when there are both; the
+    model's hits only while `model_wanted()` (None: always)."""
     if whisper_spotter is None or keyword_spotter is None:
         return keyword_spotter or whisper_spotter
-    return EitherSpotter(whisper_spotter, keyword_spotter, WHISPER_VETO)
+    return EitherSpotter(whisper_spotter, keyword_spotter, WHISPER_VETO, model_wanted)
 
 
 def describe(path: Path = SHIPPED_MODEL) -> str:
@@ -281,11 +288,16 @@ def describe(path: Path = SHIPPED_MODEL) -> str:
         return ""
 
 
-def barge_in_check(recognizer, setting: str | None):
+def barge_in_check(recognizer, setting: str | None, model_wanted: Callable[[], bool] | None = None):
     """The barge-in check the listen loop and `transcribe` use, and a one-line notice when the
     keyword model was asked for (or shipped) and cannot be used: Whisper's check (when the
-    recognizer is Whisper) and the keyword model (unless `setting` is "off"), a hit from either."""
+    recognizer is Whisper) and the keyword model (unless `setting` is "off"), a hit from either.
+
+    `model_wanted` says when the model's hits count: while the coach talks or an exercise
+    runs, where a missed "stop" or "ouch" costs most and a false "pause" little. With the
+    coach idle and silent, Whisper hears the user clearly, and a false "stop" would end the
+    program: there Whisper's check and the full decode decide alone."""
     from voicecoach.hearing.keywords import spotter_for
 
     keyword_spotter, notice = open_keyword_spotter(setting)
-    return combined_spotter(spotter_for(recognizer), keyword_spotter), notice
+    return combined_spotter(spotter_for(recognizer), keyword_spotter, model_wanted), notice
