@@ -206,6 +206,11 @@ def heard_share(rows, threshold: float) -> dict[str, int]:
     return {**counts, "n": len(rows)}
 
 
+def wrong_intents(rows, threshold: float) -> dict[str, int]:
+    """Commands acted on as another barge-in intent (worse than a miss), per column (and "n")."""
+    return {**{c: sum(verdicts(r, threshold)[c] not in (None, r[1]) for r in rows) for c in COLUMNS}, "n": len(rows)}
+
+
 def false_hits(rows, threshold: float) -> dict[str, int]:
     """Hits of any barge-in intent on takes that are not barge-in commands, per column (and "n")."""
     others = [r for r in rows if r[1] not in BARGE_IN_INTENTS]
@@ -302,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     print_row("clean one-word commands (target 97%)", heard_share(all_one, threshold))
     print_row("all commands with leading words", heard_share([r for k, rows in sets.items() if k.startswith("leading")
                                                                for r in rows], threshold))
+    print_row("commands taken as another phrase's intent", wrong_intents([r for rows in sets.values() for r in rows],
+                                                                          threshold))
     print(f"\ncoach's own lines: {len(lines)} lines, {coach_seconds / 60:.1f} min, {len(coach_rows)} utterances "
           f"(clean + 15 dB noise); {held_seconds / 60:.1f} min of them never in the model's training")
     for label, rows, hours in (("all lines", coach_rows, coach_hours),

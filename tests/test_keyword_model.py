@@ -21,14 +21,15 @@ from voicecoach.settings import resolve_settings
 
 needs_package = pytest.mark.skipif(importlib.util.find_spec("pyopen_wakeword") is None,
                                    reason="pyopen-wakeword is not installed (pip install pyopen-wakeword)")
-# A voice and rate the model was never trained on (bench/train_keywords.py's TRAIN_VOICES and
-# TRAIN_RATES leave them out).
+# A voice and rate the model was never trained on (bench/train_keywords.py's train_voices()
+# and TRAIN_RATES leave them out).
 HELD_OUT_VOICE, HELD_OUT_RATE = "en-gb-x-rp", 150
 COACH_LINES = ["Lie on your side and roll slowly from the hip towards the knee.", "Stop at any areas of tension.",
                "Keep breathing and stay relaxed.", "Ten seconds left.", "Halfway.", "Switch sides.",
                "If you feel pain during any of these exercises, stop, and consult a medical professional."]
-# Measured with the shipped model: 6 of the 10 phrases in HELD_OUT_VOICE, 8 in the coach's voice.
-MODEL_HEARS_IN_ESPEAK, MODEL_HEARS_IN_PIPER = 5, 7
+# Measured with the shipped model: 9 of the 10 phrases in HELD_OUT_VOICE (not "ouch"), 9 in the
+# coach's voice (not "wait": Whisper's check hears it, see the tests of both together).
+MODEL_HEARS_IN_ESPEAK, MODEL_HEARS_IN_PIPER = 9, 9
 OTHER_COMMANDS = ["start", "resume", "next", "how long left", "yes", "repeat"]
 
 
@@ -108,12 +109,33 @@ def test_together_the_checks_hear_every_phrase_in_the_coachs_own_voice(both, phr
 
 
 def test_the_model_alone_hears_most_phrases(spotter, tmp_path):
-    """Measured: the model alone misses about half of a held-out espeak-ng voice's phrases
-    (README), and few in the coach's own voice; a drop below these counts is a regression."""
+    """Measured: the model alone misses one phrase of the ten in a held-out espeak-ng voice and
+    one in the coach's own voice; a drop below these counts is a regression."""
     in_espeak = [phrase for phrase, intent in PHRASES if (hit := spotter.spot(espeak(phrase, tmp_path))) and hit.intent == intent]
     in_piper = [phrase for phrase, intent in PHRASES if (hit := spotter.spot(coach_voice(phrase))) and hit.intent == intent]
     assert len(in_piper) >= MODEL_HEARS_IN_PIPER, in_piper
     assert len(in_espeak) >= MODEL_HEARS_IN_ESPEAK, in_espeak
+
+
+# Phrases that share words with another intent's: what a user means (bench/train_keywords.py).
+SHARED_WORDS = [("wait a second", "pause"), ("hold on a second", "pause"), ("wait that hurts", "report_pain")]
+
+
+@pytest.mark.parametrize("phrase,intent", SHARED_WORDS)
+def test_phrases_that_share_words_never_cross_intents(spotter, tmp_path, phrase, intent):
+    """A wrong intent is worse than a miss: a hit, if any, is the one the user means."""
+    for audio in (coach_voice(phrase), espeak(phrase, tmp_path)):
+        hit = spotter.spot(audio)
+        assert hit is None or hit.intent == intent, hit
+
+
+@pytest.mark.parametrize("text", ["not those", "then start", "that works", "and so on", pytest.param(
+    "hearts", marks=pytest.mark.xfail(strict=True, reason="the model takes it for 'that hurts' and Whisper's check "
+                                                          "does not score it low enough to veto"))])
+def test_near_misses_are_not_barge_ins(both, tmp_path, text):
+    """The model alone takes some ("hearts"); Whisper's check, which reads other words there, vetoes it."""
+    for audio in (coach_voice(text), espeak(text, tmp_path)):
+        assert both.spot(audio) is None, both.best(audio)
 
 
 def test_the_coachs_own_lines_are_not_barge_ins(spotter):
@@ -291,3 +313,27 @@ def test_the_model_and_whisper_together_when_both_are_there():
     assert notice is None and isinstance(spotter, EitherSpotter) and isinstance(spotter.second, KeywordModelSpotter)
     spotter, notice = barge_in_check(object(), "off")
     assert (spotter, notice) == (None, None)
+
+
+def test_the_models_hits_count_only_while_they_are_wanted():
+    """The coach idle and silent: Whisper's check alone (a false "stop" there ends the program)."""
+    audio = np.zeros(100, np.float32)
+    wanted = {"now": False}
+    second = Fixed(STOP)
+    either = EitherSpotter(Fixed(None), second, veto=-6.0, second_wanted=lambda: wanted["now"])
+    assert either.spot(audio) is None and second.calls == 0          # not even run
+    wanted["now"] = True
+    assert either.spot(audio) == STOP
+    assert EitherSpotter(Fixed(STOP), Fixed(None), second_wanted=lambda: False).spot(audio) == STOP
+
+
+def test_a_recording_tells_the_keyword_model_when_the_coach_spoke():
+    from voicecoach.hearing.commands import CoachHeard
+
+    coach = CoachHeard(window_s=3.0)
+    assert not coach.lately()
+    coach.frame(1.0, True)
+    coach.frame(3.9, False)
+    assert coach.lately()
+    coach.frame(4.1, False)
+    assert not coach.lately()

@@ -396,7 +396,9 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
     from voicecoach.hearing.keyword_model import barge_in_check
 
-    barge_in, keyword_notice = barge_in_check(recognizer, settings_of(args).keyword_model)   # stop, pause, pain first
+    # Stop, pause and pain first; the keyword model's hits while the coach talks or an exercise runs.
+    barge_in, keyword_notice = barge_in_check(recognizer, settings_of(args).keyword_model,
+                                              lambda: session.context().exercising or output.speaking)
     if keyword_notice:
         print(f"voicecoach: {keyword_notice}", file=sys.stderr)
     canceller, yielding = _echo_and_yield(args, output)

@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"voicecoach: {notice}", file=sys.stderr)
     if args.played is not None:
         return _run_played(args, recognizer, catalog, statistical)
-    barge_in = _barge_in_check(args, recognizer)     # as the live coach hears: stop, pause and pain phrases first
+    # As the live coach hears with nothing going on: stop, pause and pain phrases first, by
+    # Whisper's check (the keyword model listens only while the coach talks or an exercise runs).
+    barge_in = _barge_in_check(args, recognizer, lambda: False)
     failures = 0
     for path in args.files:
         try:
@@ -98,12 +100,12 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _barge_in_check(args: argparse.Namespace, recognizer):
+def _barge_in_check(args: argparse.Namespace, recognizer, model_wanted=None):
     """Whisper's closed-vocabulary check and the keyword model, as the live loop has them."""
     from voicecoach.hearing.keyword_model import barge_in_check
     from voicecoach.settings import settings_of
 
-    spotter, notice = barge_in_check(recognizer, settings_of(args).keyword_model)
+    spotter, notice = barge_in_check(recognizer, settings_of(args).keyword_model, model_wanted)
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     return spotter
@@ -124,7 +126,8 @@ def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None)
     from voicecoach.hearing.echo import echo_gated_endpointer, open_canceller
     from voicecoach.hearing.loop import ListenLoop, reader
 
-    barge_in = _barge_in_check(args, recognizer)     # stop, pause and pain phrases, checked first, as live
+    coach = CoachHeard()
+    barge_in = _barge_in_check(args, recognizer, coach.lately)     # stop, pause and pain first, as live
     failures = 0
     warned = False
     for path, played_path in zip(args.files, args.played):
@@ -142,7 +145,7 @@ def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None)
         loop = ListenLoop(reader(recognizer, catalog, statistical=statistical), endpointer=echo_gated_endpointer(canceller),
                           spot=barge_in.spot if barge_in else None)
         try:
-            heard = listen_to_recording(mic, played, loop, canceller)
+            heard = listen_to_recording(mic, played, loop, canceller, coach)
         except RecognizerUnavailable as exc:
             print(f"voicecoach: no recognizer: {exc}", file=sys.stderr)
             return 1
@@ -157,11 +160,31 @@ def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None)
 COACH_LEVEL = 1e-5      # mean power of a played frame above which the coach counts as speaking (-50 dBFS)
 
 
-def listen_to_recording(mic: np.ndarray, played: np.ndarray, loop, canceller=None) -> list[dict]:
+class CoachHeard:
+    """When the coach last spoke in a recording's stream (seconds), for the keyword model:
+    an utterance that ends within an utterance's length of the coach's voice overlapped it."""
+
+    def __init__(self, window_s: float = 3.0) -> None:
+        self.window_s = window_s
+        self.now = 0.0
+        self.last: float | None = None
+
+    def frame(self, at: float, speaking: bool) -> None:
+        self.now = at
+        if speaking:
+            self.last = at
+
+    def lately(self) -> bool:
+        return self.last is not None and self.now - self.last <= self.window_s
+
+
+def listen_to_recording(mic: np.ndarray, played: np.ndarray, loop, canceller=None,
+                        heard_coach: CoachHeard | None = None) -> list[dict]:
     """Run a recording and what was played during it (both 16 kHz, same start) through the listen loop.
 
-    The played audio is the canceller's reference and tells the barge-in rules when the
-    coach was speaking. One dict an utterance the loop heard (acted on or ignored).
+    The played audio is the canceller's reference and tells the barge-in rules (and
+    `heard_coach`, for the keyword model) when the coach was speaking. One dict an utterance
+    the loop heard (acted on or ignored).
     """
     from voicecoach.hearing.loop import UtteranceHeard, UtteranceIgnored
     from voicecoach.hearing.sources import FRAME_SAMPLES, frames_of
@@ -180,10 +203,13 @@ def listen_to_recording(mic: np.ndarray, played: np.ndarray, loop, canceller=Non
     for index, frame in enumerate(frames_of(mic, tail_seconds=1.0)):
         start = index * FRAME_SAMPLES
         coach = played[start:start + FRAME_SAMPLES]
-        if len(coach) and float(np.mean(np.square(coach))) > COACH_LEVEL:
+        speaking = bool(len(coach)) and float(np.mean(np.square(coach))) > COACH_LEVEL
+        if speaking:
             loop.coach_speaking("")          # what was said is not known from a recording: its words cannot match
         else:
             loop.coach_silent()
+        if heard_coach is not None:
+            heard_coach.frame(start / 16000, speaking)
         if canceller is not None:
             # What was played is published as it plays (its timeline keeps only the last seconds).
             if start < len(played):
