@@ -242,7 +242,7 @@ def silent_from(device, after: float) -> float:
     return end
 
 
-@pytest.mark.parametrize("text, intent, state", [("mm", NO_MATCH, VoiceState.SPEAKING), ("stop", "stop", VoiceState.QUIET)])
+@pytest.mark.parametrize("text, intent, state", [("mm", NO_MATCH, VoiceState.WARY), ("stop", "stop", VoiceState.QUIET)])
 def test_the_coach_falls_silent_within_150_ms_of_a_soft_start_then_acts_or_resumes(coach_line, text, intent, state):
     user_at = 4.0
     device, yielding = yield_over_the_room(coach_line, Recognize(text, intent), user_at)
@@ -251,7 +251,7 @@ def test_the_coach_falls_silent_within_150_ms_of_a_soft_start_then_acts_or_resum
     silent = silent_from(device, yielding.yields[0] - 0.05)
     assert silent - user_at <= 0.150, f"the coach was heard {1000 * (silent - user_at):.0f} ms after the user began"
     later = [b for b in device.blocks if b.t > silent + 0.1]
-    if state is VoiceState.SPEAKING:
+    if state is VoiceState.WARY:
         assert later and later[0].t > user_at + 0.45, "the cut sentence is said again once the user is done"
     else:
         assert {b.text for b in later} == {"Okay, stopping here."} and yielding.policy.state is VoiceState.QUIET
@@ -270,7 +270,7 @@ class Readings:
 
 
 @pytest.mark.parametrize("second, state", [(Match("stop", "stop", {}, 1.0), VoiceState.QUIET),
-                                           (Match("Go.", "start", {}, 1.0), VoiceState.SPEAKING)])
+                                           (Match("Go.", "start", {}, 1.0), VoiceState.WARY)])
 def test_a_command_misread_over_the_coach_is_read_again_while_the_coach_holds(coach_line, second, state):
     """The first reading takes in the pre-roll under the coach's voice ("Last go."); the second,
     from closer to the onset, is acted on when it is a barge-in, else the cut sentence resumes."""
@@ -288,4 +288,4 @@ def test_a_command_misread_over_the_coach_is_read_again_while_the_coach_holds(co
     if state is VoiceState.QUIET:
         assert {b.text for b in later} == {"Okay, stopping here."} and yielding.policy.state is VoiceState.QUIET
     else:
-        assert later and later[0].t > user_at + 0.45 and yielding.policy.state is VoiceState.SPEAKING
+        assert later and later[0].t > user_at + 0.45 and yielding.policy.state in (VoiceState.WARY, VoiceState.SPEAKING)

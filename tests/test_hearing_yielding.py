@@ -13,7 +13,7 @@ from voicecoach.hearing.loop import (ListenFailed, NothingHeard, SpeechDropped, 
                                      UtteranceIgnored, ListenLoop)
 from voicecoach.hearing.sources import FRAME_SAMPLES, FRAME_SECONDS
 from voicecoach.hearing.vad import EnergyDetector, Endpointer
-from voicecoach.hearing.yielding import (MAX_YIELD_S, Action, Happening, VoiceState, YieldPolicy, Yielding,
+from voicecoach.hearing.yielding import (MAX_YIELD_S, WARY_S, Action, Happening, VoiceState, YieldPolicy, Yielding,
                                          happening_for)
 from voicecoach.intents.types import NO_MATCH, Match
 
@@ -25,7 +25,10 @@ from voicecoach.intents.types import NO_MATCH, Match
     (VoiceState.SPEAKING, Happening.LINE_ENDED, VoiceState.QUIET, Action.NONE),
     (VoiceState.SPEAKING, Happening.USER_STARTED, VoiceState.YIELDED, Action.FADE_OUT),
     (VoiceState.YIELDED, Happening.USER_ACTED, VoiceState.QUIET, Action.RELEASE),
-    (VoiceState.YIELDED, Happening.USER_NOTHING, VoiceState.SPEAKING, Action.RESUME),
+    (VoiceState.YIELDED, Happening.USER_NOTHING, VoiceState.WARY, Action.RESUME),
+    (VoiceState.WARY, Happening.USER_STARTED, VoiceState.WARY, Action.NONE),         # no second cut at once
+    (VoiceState.WARY, Happening.CALM, VoiceState.SPEAKING, Action.NONE),
+    (VoiceState.WARY, Happening.LINE_ENDED, VoiceState.QUIET, Action.NONE),
     (VoiceState.QUIET, Happening.USER_STARTED, VoiceState.QUIET, Action.NONE),       # nothing to yield
     (VoiceState.YIELDED, Happening.USER_STARTED, VoiceState.YIELDED, Action.NONE),   # already silent
     (VoiceState.YIELDED, Happening.LINE_ENDED, VoiceState.YIELDED, Action.NONE),     # the held line is not over
@@ -41,7 +44,19 @@ def test_a_yield_with_no_verdict_resumes_after_the_time_limit():
     assert policy.on(Happening.USER_STARTED, 10.0) is Action.FADE_OUT
     assert policy.on(Happening.TICK, 10.0 + MAX_YIELD_S - 0.01) is Action.NONE
     assert policy.on(Happening.TICK, 10.0 + MAX_YIELD_S) is Action.RESUME
-    assert policy.state is VoiceState.SPEAKING
+    assert policy.state is VoiceState.WARY
+
+
+def test_after_a_yield_that_came_to_nothing_the_coach_does_not_yield_again_for_a_while():
+    """The cut sentence starts again with the onset that tripped the yield: a cascade of cuts
+    on the coach's own echo is what this keeps out."""
+    policy = YieldPolicy(state=VoiceState.SPEAKING)
+    assert policy.on(Happening.USER_STARTED, 5.0) is Action.FADE_OUT
+    assert policy.on(Happening.USER_NOTHING, 5.4) is Action.RESUME
+    assert policy.on(Happening.USER_STARTED, 5.9) is Action.NONE
+    assert policy.on(Happening.TICK, 5.4 + WARY_S - 0.01) is Action.NONE and policy.state is VoiceState.WARY
+    assert policy.on(Happening.TICK, 5.4 + WARY_S) is Action.NONE and policy.state is VoiceState.SPEAKING
+    assert policy.on(Happening.USER_STARTED, 8.0) is Action.FADE_OUT
 
 
 def test_hearing_events_map_to_the_policy():

@@ -2,8 +2,16 @@
 
     SPEAKING --user starts--> YIELDED  (fade the coach out: silent within 150 ms)
     YIELDED  --acted on-----> QUIET    (the command's replies take over)
-    YIELDED  --nothing------> SPEAKING (resume the cut sentence from its start)
-    YIELDED  --too long-----> SPEAKING (the same, should the verdict never come)
+    YIELDED  --nothing------> WARY     (resume the cut sentence from its start)
+    YIELDED  --too long-----> WARY     (the same, should the verdict never come)
+    WARY     --calm---------> SPEAKING (WARY_S have passed)
+
+WARY is speaking without yielding, for a little while after a yield that came to nothing.
+What tripped it was most often the coach's own voice coming back at a word's onset in a
+reverberant room, and the resumed sentence has that onset again: yielding again would
+repeat the cut every half second (bench/coach_alone.py measured cascades of 30 yields on one
+line). A user who speaks then is still heard (hearing never stops; stop, pause and pain are
+acted on over the coach's voice); only the fade waits.
 
 "Nothing" is a sound too short to be a word, no words, or words not to be acted on while
 the coach speaks (its own voice coming back, or a request that is not a barge-in). The
@@ -19,12 +27,14 @@ from enum import Enum
 from typing import Callable
 
 MAX_YIELD_S = 10.0       # longest the coach waits for a verdict (an utterance is at most 8 s, plus decoding)
+WARY_S = 2.0             # after a yield that came to nothing, how long the coach goes on without yielding
 
 
 class VoiceState(Enum):
     QUIET = "quiet"          # the coach has nothing to say
     SPEAKING = "speaking"    # a line is being said
     YIELDED = "yielded"      # the user cut in; the coach is silent, holding the cut sentence
+    WARY = "wary"            # speaking again after a yield that came to nothing; not yielding for now
 
 
 class Happening(Enum):
@@ -34,6 +44,7 @@ class Happening(Enum):
     USER_ACTED = "user acted"          # the user's command is to be acted on
     USER_NOTHING = "user nothing"      # the sound was nothing to act on
     TICK = "tick"                      # time passes (checks the yield's time limit)
+    CALM = "calm"                      # WARY_S have passed since the coach resumed
 
 
 class Action(Enum):
@@ -48,7 +59,9 @@ TRANSITIONS: dict[tuple[VoiceState, Happening], tuple[VoiceState, Action]] = {
     (VoiceState.SPEAKING, Happening.LINE_ENDED): (VoiceState.QUIET, Action.NONE),
     (VoiceState.SPEAKING, Happening.USER_STARTED): (VoiceState.YIELDED, Action.FADE_OUT),
     (VoiceState.YIELDED, Happening.USER_ACTED): (VoiceState.QUIET, Action.RELEASE),
-    (VoiceState.YIELDED, Happening.USER_NOTHING): (VoiceState.SPEAKING, Action.RESUME),
+    (VoiceState.YIELDED, Happening.USER_NOTHING): (VoiceState.WARY, Action.RESUME),
+    (VoiceState.WARY, Happening.CALM): (VoiceState.SPEAKING, Action.NONE),
+    (VoiceState.WARY, Happening.LINE_ENDED): (VoiceState.QUIET, Action.NONE),
 }
 
 
@@ -57,18 +70,28 @@ class YieldPolicy:
     """The state machine; `on(happening, at)` returns what to do now."""
 
     max_yield_s: float = MAX_YIELD_S
+    wary_s: float = WARY_S
     state: VoiceState = VoiceState.QUIET
     yielded_at: float | None = None
+    resumed_at: float | None = None
 
     def on(self, happening: Happening, at: float) -> Action:
-        if (happening is Happening.TICK and self.state is VoiceState.YIELDED and self.yielded_at is not None
-                and at - self.yielded_at >= self.max_yield_s):
-            happening = Happening.USER_NOTHING
+        if happening is Happening.TICK:
+            happening = self._timed(at)
         state, action = TRANSITIONS.get((self.state, happening), (self.state, Action.NONE))
         self.state = state
         self.yielded_at = at if state is VoiceState.YIELDED and action is Action.FADE_OUT else (
             self.yielded_at if state is VoiceState.YIELDED else None)
+        self.resumed_at = at if action is Action.RESUME else (self.resumed_at if state is VoiceState.WARY else None)
         return action
+
+    def _timed(self, at: float) -> Happening:
+        """What the passing of time means in this state."""
+        if self.state is VoiceState.YIELDED and self.yielded_at is not None and at - self.yielded_at >= self.max_yield_s:
+            return Happening.USER_NOTHING
+        if self.state is VoiceState.WARY and self.resumed_at is not None and at - self.resumed_at >= self.wary_s:
+            return Happening.CALM
+        return Happening.TICK
 
 
 def happening_for(event: object) -> Happening | None:
@@ -105,7 +128,7 @@ class Yielding:
             speaking = self._speaking()
             if speaking and self.policy.state is VoiceState.QUIET:
                 self._apply(self.policy.on(Happening.LINE_STARTED, at), at)
-            elif not speaking and self.policy.state is VoiceState.SPEAKING:
+            elif not speaking and self.policy.state in (VoiceState.SPEAKING, VoiceState.WARY):
                 self._apply(self.policy.on(Happening.LINE_ENDED, at), at)
             self._apply(self.policy.on(Happening.TICK, at), at)
 
