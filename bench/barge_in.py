@@ -204,6 +204,7 @@ class RunResult:
     texts: list[str] = field(default_factory=list)         # what was read, "text -> intent" (for --misses)
     barge_ins: list[tuple[float, str, str, float]] = field(default_factory=list)   # (at s, the coach's reply, reading, audio ms)
     own_yield_lines: list[tuple[float, str]] = field(default_factory=list)        # (at s, the coach's reply) of own yields
+    trace: list[str] = field(default_factory=list)         # starts, drops, empty readings and yields (for --misses)
 
 
 _WORKER: dict = {}
@@ -239,7 +240,8 @@ def run_one(task: dict) -> RunResult:
     from voicecoach.coach.clock import VirtualClock
     from voicecoach.coach.replies import Reply
     from voicecoach.hearing.echo import echo_gated_endpointer, open_canceller
-    from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, UtteranceIgnored, reader
+    from voicecoach.hearing.loop import (ListenLoop, NothingHeard, SpeechDropped, SpeechStarted, UtteranceHeard,
+                                         UtteranceIgnored, reader)
     from voicecoach.hearing.sources import FRAME_SAMPLES, FRAME_SECONDS, StreamResampler
     from voicecoach.hearing.yielding import Yielding
     from voicecoach.intents.types import Context
@@ -256,8 +258,13 @@ def run_one(task: dict) -> RunResult:
     speaker = VoiceSpeaker(_FixedEngine(line.sentences), device, clock=clock, threaded=False)
     cancelling = column != "no cancellation"
     canceller = open_canceller("webrtc", **task.get("canceller", {}))[0] if cancelling else None
+    # The canceller's clock runs `offset` ahead: before this run it heard the coach in this room (warm).
+    offset = 0.0
+    if canceller is not None and task.get("warm_line") is not None:
+        offset = _warm_up(canceller, task["warm_line"], room.echo_rir * task["echo_gain"],
+                          10 ** ((ECHO_DBFS - task.get("noise_below_db", NOISE_BELOW_ECHO_DB)) / 20), rng)
     if canceller is not None:
-        speaker.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
+        speaker.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at + offset))
     kwargs = {}
     if column == "+ closed-vocabulary check" and _WORKER.get("spotter") is not None:
         kwargs["spot"] = _WORKER["spotter"].spot
@@ -327,7 +334,7 @@ def run_one(task: dict) -> RunResult:
             loop.coach_speaking(saying[0])
         else:
             loop.coach_silent()
-        cleaned = canceller.process(mic, at) if canceller is not None else mic
+        cleaned = canceller.process(mic, at + offset) if canceller is not None else mic
         if yielding is not None:
             yielding.frame(at)
         events = loop.push(cleaned)
@@ -337,6 +344,7 @@ def run_one(task: dict) -> RunResult:
                 yielding.heard(event, at)
                 if len(yielding.yields) > before:
                     result.yields += 1
+                    result.trace.append(f"yield {_since(at, first_sound_s)}")
                     fade_end = None
                     if first_sound_s is None or at < first_sound_s - 0.1:
                         result.yield_before_user = first_sound_s is not None
@@ -344,6 +352,12 @@ def run_one(task: dict) -> RunResult:
                         result.own_yield_lines.append((at, saying[0]))
             if isinstance(event, (UtteranceHeard, UtteranceIgnored)):
                 result.texts.append(_reading(event))
+            elif isinstance(event, SpeechStarted):
+                result.trace.append(f"start {_since(event.at_ms / 1000, first_sound_s)}")
+            elif isinstance(event, SpeechDropped):
+                result.trace.append(f"dropped {_since(at, first_sound_s)}")
+            elif isinstance(event, NothingHeard):
+                result.trace.append(f"no words in {event.audio_ms:.0f} ms")
             if isinstance(event, UtteranceHeard) and event.match.intent in BARGE_IN_INTENTS:
                 result.acted.append(event.match.intent)
                 result.barge_ins.append((at, saying[0], _reading(event), event.audio_ms))
@@ -380,9 +394,34 @@ def run_one(task: dict) -> RunResult:
     return result
 
 
+def _warm_up(canceller, line: CoachLine, echo_rir: np.ndarray, noise_rms: float, rng) -> float:
+    """The coach says `line` through the room with no user, then a second of quiet: the canceller
+    starts the run converged, as after the first lines of a session. Returns the seconds it took."""
+    from voicecoach.hearing.audio import resample
+    from voicecoach.hearing.sources import FRAME_SAMPLES, FRAME_SECONDS
+
+    audio22 = np.concatenate(list(line.sentences.values()))
+    block = DEVICE_RATE // 50                       # the device's 20 ms periods
+    for i in range(0, len(audio22), block):
+        canceller.played(audio22[i:i + block], DEVICE_RATE, i / DEVICE_RATE)
+    echo = np.convolve(resample(audio22, DEVICE_RATE, RATE), echo_rir).astype(np.float32)
+    latency = int(DEVICE_LATENCY_S * RATE)
+    frames = (latency + len(echo)) // FRAME_SAMPLES + int(1.0 / FRAME_SECONDS)
+    mic = (rng.standard_normal(frames * FRAME_SAMPLES) * noise_rms).astype(np.float32)
+    mic[latency:latency + len(echo)] += echo[:len(mic) - latency]
+    for n in range(frames):
+        canceller.process(mic[n * FRAME_SAMPLES:(n + 1) * FRAME_SAMPLES], n * FRAME_SECONDS)
+    return frames * FRAME_SECONDS
+
+
 def _reading(event) -> str:
     ignored = f" (ignored: {event.reason})" if hasattr(event, "reason") else ""
     return f"{event.match.text!r} -> {event.match.intent}{ignored}"
+
+
+def _since(at_s: float, first_sound_s: float | None) -> str:
+    """A moment of a run, against the user's first sound when there is one."""
+    return f"{at_s:.2f} s" if first_sound_s is None else f"{1000 * (at_s - first_sound_s):+.0f} ms"
 
 
 def _played_until(device) -> float:
@@ -408,7 +447,7 @@ def _rms(audio: np.ndarray) -> float:
 
 # ----- the whole benchmark -------------------------------------------------------------------
 
-def build_tasks(commands, lines, rooms, columns, coach_alone_rooms, rng) -> list[dict]:
+def build_tasks(commands, lines, rooms, columns, coach_alone_rooms, rng, fresh: bool = False) -> list[dict]:
     from voicecoach.hearing.audio import resample
 
     gains = {}
@@ -428,13 +467,15 @@ def build_tasks(commands, lines, rooms, columns, coach_alone_rooms, rng) -> list
             user_gain = 10 ** ((ECHO_DBFS - ser) / 20) / _rms(np.convolve(command.audio, rooms[ri].user_rir))
             for column in columns:
                 tasks.append(dict(kind="command", ser=ser, column=column, line=line, room=rooms[ri], command=command,
-                                  echo_gain=gains[li, ri], user_gain=user_gain, user_at_s=user_at, seed=ci * 100 + ser + 50))
+                                  echo_gain=gains[li, ri], user_gain=user_gain, user_at_s=user_at, seed=ci * 100 + ser + 50,
+                                  warm_line=None if fresh else lines[(li + 1) % len(lines)]))
     for li, line in enumerate(lines):
         for ri in range(coach_alone_rooms):
             ri = (li + ri * 3) % len(rooms)
             for column in columns:
                 tasks.append(dict(kind="alone", ser=None, column=column, line=line, room=rooms[ri], command=None,
-                                  echo_gain=gains[li, ri], seed=1000 + li * 10 + ri))
+                                  echo_gain=gains[li, ri], seed=1000 + li * 10 + ri,
+                                  warm_line=None if fresh else lines[(li + 1) % len(lines)]))
     # Whole clean commands too (no coach): what the recognizer makes of them alone.
     for ci, command in enumerate(commands):
         ri = ci % len(rooms)
@@ -459,6 +500,9 @@ def main(argv: list[str] | None = None) -> int:
                              "the linear canceller predicts, or the fixed margins it replaced")
     parser.add_argument("--hearing-input", choices=("linear", "aec3"), default="linear",
                         help="what the recognizer gets while the coach is heard")
+    parser.add_argument("--fresh", action="store_true",
+                        help="each run's canceller starts fresh (the first line of a session), not after the coach "
+                             "has said another line in the same room")
     args = parser.parse_args(argv)
     try:
         import pyroomacoustics  # noqa: F401
@@ -486,10 +530,11 @@ def main(argv: list[str] | None = None) -> int:
         commands = commands[:args.limit]
     lines = coach_lines(args.quick)
     rooms = make_rooms(4 if args.quick else 8)
-    tasks = build_tasks(commands, lines, rooms, columns, 1 if args.quick else 3, rng)
+    tasks = build_tasks(commands, lines, rooms, columns, 1 if args.quick else 3, rng, args.fresh)
     for task in tasks:
         task["canceller"] = options
-    print(f"canceller: {options}")
+    print(f"canceller: {options}, " + ("fresh in every run (the first line of a session)" if args.fresh else
+          "warm: the coach said another line in the same room before each run"))
     print(f"{len(commands)} commands, {len(lines)} coach lines, {len(rooms)} rooms, {len(tasks)} runs "
           f"(made in {time.perf_counter() - started:.0f} s)", flush=True)
     for room in rooms:
@@ -587,7 +632,8 @@ def report_misses(tasks, results) -> None:
     for task, result in zip(tasks, results):
         where = f"{task['column']}, " + (f"echo {task['ser']:+d} dB" if task["ser"] is not None else task["kind"])
         if task["command"] is not None and not result.heard:
-            print(f"  {where}: {task['command'].name} ({task['command'].intent}) heard as {result.texts or 'nothing'}")
+            trace = f" [{', '.join(result.trace)}]" if result.trace else ""
+            print(f"  {where}: {task['command'].name} ({task['command'].intent}) heard as {result.texts or 'nothing'}{trace}")
         elif task["command"] is None and result.acted:
             print(f"  {where}: coach line {task['line'].text[:50]!r}... acted on {result.texts}")
 
