@@ -265,7 +265,11 @@ def run_one(task: dict) -> RunResult:
     cancelling = column != "no cancellation"
     canceller = open_canceller("webrtc", **task.get("canceller", {}))[0] if cancelling else None
     if canceller is not None:
-        speaker.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
+        # Timed as the duplex stream times it, by the device's own sample count: each block plays
+        # from the device sample it lands on (below, in `played`).
+        told = _DeviceGrid(DEVICE_RATE)
+        speaker.subscribe(lambda text, samples, rate, at: canceller.played(
+            samples, rate, told.index(at, len(samples)) / rate))
     kwargs = {}
     if column == "+ closed-vocabulary check" and _WORKER.get("spotter") is not None:
         kwargs["spot"] = _WORKER["spotter"].spot
@@ -304,6 +308,7 @@ def run_one(task: dict) -> RunResult:
     say(warm if warm is not None else line)
     line_due = warm is not None
     played = np.zeros(int((total_s + 2) * DEVICE_RATE), np.float32)
+    heard = _DeviceGrid(DEVICE_RATE)
     seen_blocks = 0
     resampler = StreamResampler(DEVICE_RATE, RATE)
     done22 = 0
@@ -323,7 +328,7 @@ def run_one(task: dict) -> RunResult:
         if clock.now() < frame_end:
             clock.set(frame_end)
         for block in device.blocks[seen_blocks:]:
-            i = round(block.t * DEVICE_RATE)
+            i = heard.index(block.t, len(block.samples))
             played[i:i + len(block.samples)] = block.samples[:len(played) - i]
         seen_blocks = len(device.blocks)
         # What left the speaker (DEVICE_LATENCY_S after it was written) goes through the room.
@@ -406,6 +411,28 @@ def run_one(task: dict) -> RunResult:
 def _reading(event) -> str:
     ignored = f" (ignored: {event.reason})" if hasattr(event, "reason") else ""
     return f"{event.match.text!r} -> {event.match.intent}{ignored}"
+
+
+class _DeviceGrid:
+    """Which device sample each block starts on: right after the last one when it continues it.
+
+    The virtual clock's frames are 30 ms, 661.5 samples at 22050 Hz: a line that starts on an odd
+    frame starts between two samples, and rounding each of its blocks on its own would drop or
+    repeat a sample between blocks, which no device does (and which moves the echo path by a
+    sample, so the canceller must learn it again)."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._end_t: float | None = None
+        self._end = 0
+
+    def index(self, t: float, length: int) -> int:
+        if self._end_t is not None and abs(t - self._end_t) < 1.5 / self.rate:
+            start = self._end
+        else:
+            start = round(t * self.rate)
+        self._end_t, self._end = t + length / self.rate, start + length
+        return start
 
 
 def _since(at_s: float, first_sound_s: float | None) -> str:
