@@ -154,8 +154,7 @@ def test_the_user_s_share_keeps_a_command_and_the_reading_decides_between(monkey
         asked.append(len(audio))
         yield from readings
 
-    check = OwnWordCheck(read)
-    assert check.is_own("stop", "stop", ALONE, slice(0, 10), span()) is own
+    assert OwnWordCheck().is_own("stop", "stop", ALONE, slice(0, 10), span(), read) is own
     assert len(asked) == (1 if SCRAP_SHARE <= share < USER_SHARE else 0)
 
 
@@ -224,9 +223,8 @@ def test_nothing_is_read_without_a_span_the_coach_was_heard_in_or_a_sound_played
         asked.append(len(audio))
         return [("stop", "stop")]
 
-    check = OwnWordCheck(read)
     for played in (None, PlayedSpan(PLAYED, False), PlayedSpan(np.zeros_like(PLAYED), True)):
-        assert not check.is_own("stop", "stop", ALONE, slice(30, 55), played)
+        assert not OwnWordCheck().is_own("stop", "stop", ALONE, slice(30, 55), played, read)
     assert asked == []
 
 

@@ -236,12 +236,12 @@ class ListenLoop:
     # What the speaker played and the double-talk score, frame by frame (hearing.own_voice);
     # None: taken from the endpointer's echo-gated detector when it has a canceller.
     played: PlayedNow | None = None
+    own_word: OwnWordCheck = field(default_factory=OwnWordCheck)
 
     def __post_init__(self) -> None:
         if self.played is None:
             self.played = played_from(self.endpointer.detector)
         self._record = PlayedRecord()
-        self._own_word = OwnWordCheck(self._readings)
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self._was_in_speech = False
@@ -415,8 +415,8 @@ class ListenLoop:
             return [NothingHeard(audio_ms, decode_ms)]
         reason = self.gate.why_ignored(
             match, utterance.onset_ms, utterance.end_ms,
-            lambda: self._own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance),
-                                          self._record.span(utterance.start_ms, utterance.end_ms)))
+            lambda: self.own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance),
+                                         self._record.span(utterance.start_ms, utterance.end_ms), self._readings))
         if reason is not None:
             return [UtteranceIgnored(match, reason, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms)]
         return [UtteranceHeard(match, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
