@@ -246,3 +246,70 @@ def test_the_loop_takes_the_evidence_from_the_echo_gated_detector_s_canceller():
     assert np.allclose(evidence.reference, tone[start:start + FRAME_SAMPLES])
     assert evidence.coach_heard
     assert played_from(EnergyDetector()) is None
+
+
+# ----- real voices: the coach's Piper line through a room, a recorded "stop" over it -----
+
+LINE_WITH_STOP = ("If you feel pain during any of these exercises, stop, and consult a medical professional. "
+                  "Always listen to your body. When you go on, start light and progress gradually.")
+
+
+@pytest.fixture(scope="module")
+def coach_line_with_stop() -> np.ndarray:
+    from conftest import reproducible_piper
+
+    return reproducible_piper().synthesize(LINE_WITH_STOP)
+
+
+class Sharing(OwnWordCheck):
+    """The rule as shipped, noting each share it judged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        object.__setattr__(self, "shares", [])
+
+    def is_own(self, heard_text, heard_intent, heard, speech, span, read) -> bool:
+        if span is not None:
+            self.shares.append(unexplained_share(heard, span.reference, speech))
+        return super().is_own(heard_text, heard_intent, heard, speech, span, read)
+
+
+@pytest.mark.parametrize("recording", ["sc_stop_1eddce1d_nohash_3.wav", "sc_stop_51055bda_nohash_4.wav"])
+@pytest.mark.parametrize("echo_to_user_db,rt60", [(0.0, 0.5), (6.0, 0.8)])
+def test_a_recorded_stop_over_the_coach_is_acted_on_even_when_what_was_played_reads_stop(
+        coach_line_with_stop, recording, echo_to_user_db, rt60):
+    """The worst case for the rule: every reading, of the microphone and of the played
+    reference, is "stop"; only the signal can keep the user's command, and it does."""
+    from conftest import AUDIO
+    from test_hearing_doubletalk import ECHO_RMS, PassThrough
+    from test_hearing_echo import DEVICE_RATE, synthetic_room
+    from voicecoach.hearing.audio import read_wav, resample
+    from voicecoach.hearing.sources import FRAME_SECONDS
+    from voicecoach.intents.types import Match
+
+    if not (AUDIO / recording).exists():
+        pytest.skip(f"../shared/audio/{recording} is not here (the shared recordings are absent)")
+    user = np.asarray(read_wav(AUDIO / recording), np.float32)
+    line = coach_line_with_stop
+    echo = np.convolve(resample(line, DEVICE_RATE, SAMPLE_RATE), synthetic_room(60.0, rt60=rt60))
+    echo = (echo * ECHO_RMS / np.sqrt(np.mean(np.square(echo[np.abs(echo) > 1e-4])))).astype(np.float32)
+    mic = echo + room(len(echo) / SAMPLE_RATE, level=ECHO_RMS / 10 ** (34 / 20))
+    wet = np.convolve(user, synthetic_room(5.0, rt60=rt60, seed=8))[:len(user)]
+    wet *= ECHO_RMS / 10 ** (echo_to_user_db / 20) / np.sqrt(np.mean(np.square(wet[np.abs(wet) > 0.02 * np.abs(wet).max()])))
+    user_at = int(4.0 * SAMPLE_RATE)
+    mic[user_at:user_at + len(wet)] += wet
+    canceller = EchoCanceller(PassThrough)
+    check = Sharing()
+    loop = ListenLoop(lambda audio: Match("Stop.", "stop", {}, 1.0), Endpointer(EchoGatedDetector(EnergyDetector(), canceller)),
+                      own_word=check)
+    for i in range(0, len(line), DEVICE_RATE // 50):
+        canceller.played(line[i:i + DEVICE_RATE // 50], DEVICE_RATE, i / DEVICE_RATE)
+    events = []
+    for n in range(len(mic) // FRAME_SAMPLES):
+        loop.coach_speaking(LINE_WITH_STOP) if n * FRAME_SECONDS < len(line) / DEVICE_RATE else loop.coach_silent()
+        events += loop.push(canceller.process(mic[n * FRAME_SAMPLES:(n + 1) * FRAME_SAMPLES], n * FRAME_SECONDS))
+    events += loop.finish()
+    heard = [e for e in events if isinstance(e, UtteranceHeard) and 3900 <= e.onset_ms <= 4800]
+    assert heard, f"the user's stop was not acted on: {events}"
+    assert check.shares and min(check.shares) >= USER_SHARE
+    assert not [e for e in events if isinstance(e, UtteranceIgnored) and e.reason == "own word"]
