@@ -9,16 +9,17 @@ The signal can:
 - What the speaker played is known exactly: the echo canceller keeps it on the microphone's
   clock, aligned by the measured delay. The loop notes it frame by frame (`PlayedRecord`).
 - How much of the utterance the played reference explains (`unexplained_share`): band by
-  band, the reference's power, left ringing as a room rings, and scaled by one gain a band,
-  is fitted to the utterance as hearing got it (after the canceller). The coach's remains
-  follow the reference and leave little unexplained; a user's word does not follow it
-  (measured on bench/barge_in.py's commands and the coach alone: see the constants).
-- A barge-in over the coach's voice is its own word when the reference explains the
-  utterance, and either the same hearing (the barge-in check, then the recognizer) reads
-  the same intent, or the heard words, in the played reference over the utterance's span,
-  or the reference explains nearly all of it (a scrap of its voice read as "wait").
-  Whatever the user adds beyond the coach's remains keeps the command: a user saying "stop"
-  while the coach says "stop" still wins.
+  band, the reference's power, left ringing as a room rings and scaled by one gain for two
+  neighbouring bands, is fitted to the utterance as hearing got it (after the canceller).
+  The coach's remains follow the reference and leave less unexplained; a user's word does
+  not follow it (measured on bench/barge_in.py's commands and the coach alone: see the
+  constants).
+- A barge-in over the coach's voice is its own word when the signal shows nothing of the
+  user (the share under USER_SHARE), and either the reference explains nearly all of it (a
+  scrap of its voice read as "wait"), or the same hearing (the barge-in check, then the
+  recognizer) reads the played reference over the utterance's span as the same intent, or
+  as words that hold the heard ones. A user saying "stop" while the coach says "stop"
+  still wins when the share shows the user.
 
 Without a canceller there is no reference, and nothing changes. The check costs a little
 arithmetic and at most two more readings, only for a barge-in over the coach's voice, and
@@ -33,6 +34,7 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.keywords import words_of
 from voicecoach.hearing.vad import FRAME_MS, FRAME_SAMPLES
 
 KEEP_MS = 12_000            # frames noted: an utterance (8 s at most, joined with a held part) and its cut
@@ -159,12 +161,6 @@ def unexplained_share(heard: np.ndarray, reference: np.ndarray, speech: slice) -
     return float(np.maximum(said - gains * played[speech], 0.0).sum()) / total
 
 
-def _words(text: str) -> list[str]:
-    import re
-
-    return re.findall(r"[a-z']+", text.lower())
-
-
 def _in_order(heard: list[str], said: list[str]) -> bool:
     """Every heard word found, in order, among the words said."""
     position = 0
@@ -179,9 +175,9 @@ def _in_order(heard: list[str], said: list[str]) -> bool:
 def said_the_same(heard_text: str, heard_intent: str, readings: Iterable[tuple[str, str]]) -> bool:
     """Whether a reading of the played reference ((text, intent) pairs) is what was heard:
     the same intent, or the heard words in its words."""
-    heard = _words(heard_text)
+    heard = words_of(heard_text)
     for text, intent in readings:
-        if intent == heard_intent or (heard and _in_order(heard, _words(text))):
+        if intent == heard_intent or (heard and _in_order(heard, words_of(text))):
             return True
     return False
 
