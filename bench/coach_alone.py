@@ -18,7 +18,9 @@ model combined). Nobody else speaks, so every barge-in acted on is false, and ev
 the coach yielding to its own voice.
 
 Printed: hours of coach speech; barge-ins acted on per hour, each listed (the line being
-said, what was heard, by which check); yields per hour; CPU seconds per second of audio.
+said, what was heard, by which check); barge-ins the loop took for the coach's own word
+(hearing.own_voice: what the speaker played then explains them); yields per hour; CPU
+seconds per second of audio.
 Beside them, on the same utterances: what each check alone takes for a barge-in phrase
 (Whisper's check, the same without its no-speech floor, the keyword model); and, in the same
 run, the whole loop again with the echo canceller's fixed margins on AEC3's output instead of
@@ -252,6 +254,11 @@ def report(tasks: list[dict], outcomes: list[Outcome], labels: list[str]) -> Non
         for task, (at, said, reading, audio_ms) in acted:
             print(f"  run {task['index']} ({_where(task)}), {at:.1f} s: while saying {said!r}: heard {reading} "
                   f"({audio_ms:.0f} ms) by {_which(task, reading, audio_ms, pairs)}")
+        own = [(task, text) for task, o in pairs for text in o.result.texts if text.endswith("(ignored: own word)")]
+        print(f"barge-ins taken for the coach's own word (hearing.own_voice) and not acted on: {len(own)} = "
+              f"{len(own) / hours:.1f} an hour")
+        for task, text in own:
+            print(f"  run {task['index']} ({_where(task)}): {text}")
         print(f"yields to its own voice: {yields} = {yields / hours:.1f} an hour")
         for task, o in pairs:
             for at, said in o.result.own_yield_lines:

@@ -237,6 +237,7 @@ class EchoCanceller:
         self.sure = False                         # the last frame was the user beyond doubt
         self.coach_heard = False                  # the coach's voice (or its ringing) was in the last frame
         self.kept = np.zeros(0, dtype=np.float32)  # the last frame as the recognizer is to get it
+        self.played_now = np.zeros(0, dtype=np.float32)  # what was played, as it reaches the microphone in the last frame
 
     @property
     def name(self) -> str:
@@ -280,6 +281,7 @@ class EchoCanceller:
             recent = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - reverb, reverb + len(frame))
             onset = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - int((ONSET_GUARD_S + PAUSE_S) * SAMPLE_RATE),
                                          int((ONSET_GUARD_S + PAUSE_S) * SAMPLE_RATE) + len(frame))
+            self.played_now = recent[len(recent) - len(frame):]
             self._since_check += len(frame)
             if self._since_check >= (self.recheck_samples if self.delay_known else CHECK_EVERY):
                 self._check_delay(at)

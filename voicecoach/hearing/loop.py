@@ -11,7 +11,7 @@ tests pass fakes. Events are small frozen dataclasses delivered in stream order:
     SpeechStarted      someone started talking (show it; the utterance is not complete yet)
     SpeechDropped      that sound was too short to be a word (a click, a knock)
     UtteranceHeard     act on `match` (intent "none": say "sorry?")
-    UtteranceIgnored   heard, but not to be acted on: "echo" or "coach speaking"
+    UtteranceIgnored   heard, but not to be acted on: "echo", "own word" or "coach speaking"
     NothingHeard       the recognizer found no words in the sound
     ListenFailed       the recognizer or the source failed; `reason` is one line
     ListenEnded        the source ended, was cancelled, or failed
@@ -19,7 +19,10 @@ tests pass fakes. Events are small frozen dataclasses delivered in stream order:
 While the coach is speaking (the caller says so with `coach_speaking(text)` and
 `coach_silent()`; hearing knows nothing of the voice) only stop, pause and report_pain are
 acted on, and a transcript that repeats what the coach is saying (its own voice coming
-back through the microphone) is ignored.
+back through the microphone) is ignored. One barge-in word is never an echo by its words
+alone; with an echo canceller, what the speaker played over the utterance's span is read
+too, and a word the coach was saying then, with no sign of the user in the canceller's
+double-talk score, is its own word (hearing.own_voice).
 
 A command said over the coach's voice starts under what the canceller leaves of it, and the
 endpointer's pre-roll (kept for soft onsets in a quiet room) is then mostly those remains:
@@ -42,13 +45,14 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
 import numpy as np
 
 from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.own_voice import OwnWordCheck, PlayedNow, PlayedRecord, played_from
 from voicecoach.hearing.sources import AudioSource
-from voicecoach.hearing.vad import Endpointer, Utterance
+from voicecoach.hearing.vad import FRAME_MS, Endpointer, Utterance
 from voicecoach.intents.types import NO_MATCH, Context, Match
 from voicecoach.intents.understand import MODEL_SURE
 
@@ -89,7 +93,7 @@ class UtteranceHeard:
 @dataclass(frozen=True)
 class UtteranceIgnored:
     match: Match                 # what was heard (not to be acted on)
-    reason: str                  # "echo" or "coach speaking"
+    reason: str                  # "echo", "own word" or "coach speaking"
     audio_ms: float
     decode_ms: float
     onset_ms: float = 0.0        # stream time speech began
@@ -184,20 +188,29 @@ class BargeInGate:
             return [line.text for line in self._lines if line.start_ms <= end_ms
                     and (line.end_ms is None or line.end_ms + self.hangover_ms >= onset_ms)]
 
-    def why_ignored(self, match: Match, onset_ms: float, end_ms: float) -> str | None:
-        """"echo", "coach speaking", or None when the utterance is to be acted on."""
+    def why_ignored(self, match: Match, onset_ms: float, end_ms: float,
+                    own_word: Callable[[], bool] | None = None) -> str | None:
+        """"echo", "own word", "coach speaking", or None when the utterance is to be acted on.
+
+        `own_word()`, asked only of a barge-in over the coach's voice that its words alone
+        do not make an echo, says whether the signal shows it to be the coach's own word
+        (hearing.own_voice)."""
         said = self.lines_during(onset_ms, end_ms)
         if not said:
             return None
         barge_in = match.intent in BARGE_IN_INTENTS
         if any(is_echo(match.text, line, barge_in) for line in said):
             return "echo"
+        if not barge_in:
+            return "coach speaking"
         # The statistical reader takes a stop or pain report from a low probability (a miss costs
         # more), but over the coach's voice a scrap of its words ("This.", "It's...") reads that
         # way too; the barge-in check and the templates hear the user's commands there.
-        if barge_in and match.by == "model" and match.confidence < MODEL_SURE:
+        if match.by == "model" and match.confidence < MODEL_SURE:
             return "coach speaking"
-        return None if barge_in else "coach speaking"
+        if own_word is not None and own_word():
+            return "own word"
+        return None
 
 
 @dataclass
@@ -220,8 +233,15 @@ class ListenLoop:
     timer: Callable[[], float] = time.perf_counter      # for decode_ms only
     events: "queue.Queue[HearingEvent]" = field(default_factory=queue.Queue)
     spot: Spot | None = None          # the barge-in check (hearing.keywords), asked before `recognize`
+    # What the speaker played and the double-talk score, frame by frame (hearing.own_voice);
+    # None: taken from the endpointer's echo-gated detector when it has a canceller.
+    played: PlayedNow | None = None
+    own_word: OwnWordCheck = field(default_factory=OwnWordCheck)
 
     def __post_init__(self) -> None:
+        if self.played is None:
+            self.played = played_from(self.endpointer.detector)
+        self._record = PlayedRecord()
         self._cancel = threading.Event()
         self._thread: threading.Thread | None = None
         self._was_in_speech = False
@@ -239,6 +259,8 @@ class ListenLoop:
         utterance = self.endpointer.push(frame)
         events: list[HearingEvent] = []
         now = self.endpointer.elapsed_ms
+        if self.played is not None:
+            self._record.note(round(now / FRAME_MS) - 1, self.played())
         if self.endpointer.in_speech and not self._was_in_speech:
             onset = self.endpointer.onset_ms
             events.append(SpeechStarted(now if onset is None else onset))
@@ -372,6 +394,17 @@ class ListenLoop:
         # The hit's score is its margin above the check's floors (0 and up): 0.5 at the floor, towards 1.
         return Match(hit.phrase, hit.intent, {}, 1.0 - 0.5 * math.exp(-max(0.0, hit.score)))
 
+    def _readings(self, audio: np.ndarray) -> Iterator[tuple[str, str]]:
+        """What the loop makes of `audio`, lazily: the barge-in check's hit, then the recognizer's reading."""
+        hit = self._spotted(audio)
+        if hit is not None:
+            yield hit.text, hit.intent
+        try:
+            match = self.recognize(audio)
+        except Exception:  # no reading: nothing shows the coach said it
+            return
+        yield match.text, match.intent
+
     def _release(self) -> list[HearingEvent]:
         held, self._held = self._held, None
         return [] if held is None else self._verdict(held.utterance, held.match, held.decode_ms)
@@ -380,11 +413,20 @@ class ListenLoop:
         audio_ms = utterance.audio_ms
         if not match.text.strip():
             return [NothingHeard(audio_ms, decode_ms)]
-        reason = self.gate.why_ignored(match, utterance.onset_ms, utterance.end_ms)
+        reason = self.gate.why_ignored(
+            match, utterance.onset_ms, utterance.end_ms,
+            lambda: self.own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance),
+                                         self._record.span(utterance.start_ms, utterance.end_ms), self._readings))
         if reason is not None:
             return [UtteranceIgnored(match, reason, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms)]
         return [UtteranceHeard(match, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
                                utterance.end_ms)]
+
+
+def _speech_frames(utterance: Utterance) -> slice:
+    """The frames of the utterance's audio from its onset to its last speech frame."""
+    return slice(round((utterance.onset_ms - utterance.start_ms) / FRAME_MS),
+                 max(1, round((utterance.speech_end_ms - utterance.start_ms) / FRAME_MS)))
 
 
 def _one_line(exc: BaseException) -> str:
