@@ -8,8 +8,9 @@ Everything is synthesized here, nothing downloaded, and the same run gives the s
   "second" ("wait a second"), said by espeak-ng in train_voices() (accents times variants,
   each checked to sound unlike every voice bench/keywords.py, bench/barge_in.py and
   bench/make_corpus.py use: espeak-ng ignores a variant it does not know, and "en-gb+m2" is
-  then plain "en-gb") at rates off the benches' grid, and by the coach's Piper voice (its
-  noise off, at several speeds). The coach's voice is the only Piper voice packaged on pip;
+  then plain "en-gb") at rates off the benches' grid (the phrases said alone in every one
+  of those voices, the others in 44 each), and by the coach's Piper voice (its noise off,
+  at several speeds). The coach's voice is the only Piper voice packaged on pip;
 - what a user means decides the class where phrases share words: a pain phrase names the
   utterance whatever comes before it ("wait that hurts", "stop it hurts": report_pain, which
   also stops the exercise), "a second" / "a minute" after wait, hold on or hang on is
@@ -19,8 +20,10 @@ Everything is synthesized here, nothing downloaded, and the same run gives the s
   "resume", "how long left"), words and phrases that sound like a phrase ("top", "shop",
   "hearts", "not those", "then start", "that works"), short pieces of the article in espeak-ng
   voices, silence and noise;
-- each take augmented (Augmenter): speed and pitch moved together by resampling (another
-  vocal tract length), a laptop microphone's band, level, a room simulated with
+- each take once as it is (its level and the silence around it only: a command said
+  clearly near the microphone is the commonest case) and a few times augmented
+  (Augmenter): speed and pitch moved together by resampling (another vocal tract
+  length), a laptop microphone's band, level, a room simulated with
   pyroomacoustics (RT60 0.15-0.9 s, 0.4-2.5 m from the microphone, seed 23; bench/barge_in.py
   uses 7), room noise at 5-30 dB SNR, and the coach's voice as the linear canceller
   (hearing/linear_echo.py) leaves it: either all along, 8-25 dB under the user, or as in
@@ -107,7 +110,10 @@ ROOM_SEED = 23
 COACH_WEIGHT = 3.0         # a coach line taken for a phrase is a false barge-in: its takes count three times
 SEED = 3
 POSITIVE_VOICES, NEGATIVE_VOICES = 44, 22       # espeak-ng voices per phrase (drawn from train_voices())
-POSITIVE_COPIES, NEGATIVE_COPIES = 3, 2         # augmented copies of each take
+# The phrases said alone are in every training voice: the commonest commands and the shortest, so the
+# ones a voice's own way of saying them changes most (espeak-ng's "ouch" is "out" to many ears).
+ALONE_VOICES = None
+POSITIVE_COPIES, NEGATIVE_COPIES = 3, 2         # augmented copies of each take, besides its plain one
 
 
 def candidate_voices() -> list[str]:
@@ -210,6 +216,20 @@ def coach_cuts(engine, lines: list[str], speeds: list[float]) -> list[Take]:
                     takes.append(Take(line, "none", cut.astype(np.float32), f"piper x{speed} coach"))
     engine.rate = 1.0
     return takes
+
+
+def phrases_alone() -> list[str]:
+    """The barge-in phrases said alone: "stop", "hold on", "that hurts" (not "okay stop")."""
+    return [t for texts in POSITIVES.values() for t in texts if len(t.split()) == 1 or t in TWO_WORD_COMMANDS]
+
+
+def copies_of(take: Take, quick: bool = False) -> list[bool]:
+    """Each training copy of a take: plain (True: only its level and the silence around it)
+    or augmented. Every take has one plain copy besides its augmented ones: a command said
+    clearly near the microphone is the commonest case, and the augmenter (rooms, noise,
+    another pitch, the coach's voice) leaves a take as it was in few of its copies."""
+    augmented = 1 if quick else POSITIVE_COPIES if take.label != "none" else NEGATIVE_COPIES
+    return [True] + [False] * augmented
 
 
 def article_pieces(lines: list[str], rng: random.Random, count: int) -> list[str]:
@@ -541,7 +561,10 @@ def make_sets(quick: bool) -> tuple[dict, float, list[str]]:
     negative_texts = OTHER_COMMANDS + SOUND_ALIKES
     started = time.perf_counter()
     print("making takes ...", flush=True)
-    positives = espeak_takes(positive_texts, voices, TRAIN_RATES, rng, voices_per_text=POSITIVE_VOICES)
+    alone = [t for t in positive_texts if t in phrases_alone()]
+    positives = espeak_takes(alone, voices, TRAIN_RATES, rng, voices_per_text=ALONE_VOICES)
+    positives += espeak_takes([t for t in positive_texts if t not in alone], voices, TRAIN_RATES, rng,
+                              voices_per_text=POSITIVE_VOICES)
     negatives = espeak_takes(negative_texts, voices, TRAIN_RATES, rng, voices_per_text=NEGATIVE_VOICES)
     negatives += espeak_takes(article_pieces(train_lines, rng, 60 if quick else 300), voices, TRAIN_RATES, rng,
                               voices_per_text=1)
@@ -550,8 +573,7 @@ def make_sets(quick: bool) -> tuple[dict, float, list[str]]:
     negatives += coach_cuts(engine, train_lines, [0.85, 0.9, 1.0, 1.1, 1.2])
     validation = espeak_takes(positive_texts[::2] + negative_texts[::2] + HOMOPHONES, VALIDATION_VOICES, TRAIN_RATES, rng)
     validation_coach = coach_cuts(engine, validation_lines, [0.9, 1.0, 1.1])
-    one_word = [t for texts in POSITIVES.values() for t in texts if len(t.split()) == 1 or t in TWO_WORD_COMMANDS]
-    test = espeak_takes(one_word + negative_texts + HOMOPHONES, BENCH_VOICES, BENCH_RATES, rng)
+    test = espeak_takes(phrases_alone() + negative_texts + HOMOPHONES, BENCH_VOICES, BENCH_RATES, rng)
     test_coach = coach_cuts(engine, test_lines, [1.0])
     coach_seconds = sum(len(resample(engine.synthesize(line), engine.sample_rate, SAMPLE_RATE)) for line in test_lines) / SAMPLE_RATE
     print(f"  {len(positives)} + {len(negatives)} training takes, {len(validation) + len(validation_coach)} validation, "
@@ -563,10 +585,8 @@ def make_sets(quick: bool) -> tuple[dict, float, list[str]]:
     augment = Augmenter(rirs, canceller_residues(played, rirs, nprng), seed=SEED)
     clips: dict[str, list[tuple[np.ndarray, str, int]]] = {"train": [], "validation": []}
     for take in positives + negatives:
-        copies = 1 if quick else POSITIVE_COPIES if take.label != "none" else NEGATIVE_COPIES
-        for copy in range(copies):
-            clips["train"].append((augment(take.audio, plain=copy == 0 and take.source.startswith("piper")), take.label,
-                                   kind_of(take)))
+        for plain in copies_of(take, quick):
+            clips["train"].append((augment(take.audio, plain=plain), take.label, kind_of(take)))
     clips["train"] += [(clip, "none", OTHER) for clip in silence_and_noise(150, nprng)]
     for plain in (True, False):
         clips["validation"] += [(augment(t.audio, plain=plain), t.label, kind_of(t)) for t in validation + validation_coach]
