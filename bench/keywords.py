@@ -22,6 +22,9 @@ keyword model never trained on these espeak-ng voices and rates, nor on the Pipe
 so false barge-ins are counted on the quarter it never saw (bench/train_keywords.py's split)
 as well as on all of them.
 
+Every command the checks together miss is printed at the end, clean one-word commands first,
+with both checks' scores and Whisper's own transcript of it.
+
 A hit is a score of 0 or more (the margin above the spotter's two floors); the highest
 scores on the coach's lines show how much room is left under the false-hit budget (at most
 one an hour). Time per utterance is the wall time of one check on this machine, both

@@ -33,6 +33,12 @@ def test_the_barge_in_benchmarks_voices_are_the_ones_kept_out():
         assert f'("{voice}", ' in barge_in
 
 
+def test_the_keyword_model_tests_validation_voices_are_the_training_scripts():
+    spec = importlib.util.spec_from_file_location("test_keyword_model", REPO / "tests" / "test_keyword_model.py")
+    source = spec.loader.get_data(spec.origin).decode("utf-8")
+    assert f"VALIDATION_VOICES = {train.VALIDATION_VOICES!r}".replace("'", '"') in source
+
+
 def test_no_candidate_or_validation_voice_is_named_as_a_benchmarks():
     held_out = benchmark_voices()
     assert not held_out & set(train.candidate_voices())
