@@ -51,6 +51,7 @@ ECHO_DBFS = -26.0               # the coach's echo at the microphone (RMS while 
 NOISE_BELOW_ECHO_DB = 34.0
 SERS = (-6, 0, 6, 12)           # echo-to-user ratios, dB
 WARM_S = 1.6                    # commands start this far into a line at the earliest
+WARM_PAUSE_S = 1.0              # between the line that warms the canceller and the one the user cuts into
 BARGE_IN_INTENTS = ("stop", "pause", "report_pain")
 PHRASES = {"stop": "stop", "pause": "pause", "wait": "pause", "hold on": "pause", "ouch": "report_pain",
            "that hurts": "report_pain", "okay stop": "stop", "and stop": "stop", "stop stop": "stop",
@@ -255,16 +256,16 @@ def run_one(task: dict) -> RunResult:
     rng = np.random.default_rng(task["seed"])
     clock = VirtualClock()
     device = RecordingDevice(DEVICE_RATE, clock, paced=True)
-    speaker = VoiceSpeaker(_FixedEngine(line.sentences), device, clock=clock, threaded=False)
+    # Warm: the coach first says another line in the same room, then after a pause this one, so the
+    # canceller meets the command converged, as in a session after its first lines.
+    warm: CoachLine | None = task.get("warm_line")
+    lead_s = 0.0 if warm is None else sum(len(a) for a in warm.sentences.values()) / DEVICE_RATE + WARM_PAUSE_S
+    speaker = VoiceSpeaker(_FixedEngine({**line.sentences, **(warm.sentences if warm else {})}), device, clock=clock,
+                           threaded=False)
     cancelling = column != "no cancellation"
     canceller = open_canceller("webrtc", **task.get("canceller", {}))[0] if cancelling else None
-    # The canceller's clock runs `offset` ahead: before this run it heard the coach in this room (warm).
-    offset = 0.0
-    if canceller is not None and task.get("warm_line") is not None:
-        offset = _warm_up(canceller, task["warm_line"], room.echo_rir * task["echo_gain"],
-                          10 ** ((ECHO_DBFS - task.get("noise_below_db", NOISE_BELOW_ECHO_DB)) / 20), rng)
     if canceller is not None:
-        speaker.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at + offset))
+        speaker.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
     kwargs = {}
     if column == "+ closed-vocabulary check" and _WORKER.get("spotter") is not None:
         kwargs["spot"] = _WORKER["spotter"].spot
@@ -277,7 +278,7 @@ def run_one(task: dict) -> RunResult:
                       endpointer=echo_gated_endpointer(canceller), **kwargs)
     yielding = Yielding(speaker.hold, speaker.resume, lambda: speaker.speaking) if "yield" in column or column.startswith("+") else None
 
-    line_s = sum(len(a) for a in line.sentences.values()) / DEVICE_RATE
+    line_s = lead_s + sum(len(a) for a in line.sentences.values()) / DEVICE_RATE     # when this line ends
     total_s = line_s + 6.0
     total = int(total_s * RATE)
     echo_rir = room.echo_rir * task["echo_gain"]
@@ -286,17 +287,22 @@ def run_one(task: dict) -> RunResult:
     first_sound_s = None
     if command is not None:
         wet = np.convolve(command.audio, room.user_rir).astype(np.float32) * task["user_gain"]
-        start = int(task["user_at_s"] * RATE)
+        user_at_s = lead_s + task["user_at_s"]
+        start = int(user_at_s * RATE)
         user[start:start + len(wet)] = wet[:len(user) - start]
-        first_sound_s = task["user_at_s"] + _first_sound(wet)
+        first_sound_s = user_at_s + _first_sound(wet)
     noise_below = task.get("noise_below_db", NOISE_BELOW_ECHO_DB)
     noise = (rng.standard_normal(total + RATE) * 10 ** ((ECHO_DBFS - noise_below) / 20)).astype(np.float32)
 
     # Hearing is told the reply being played (what the coach is saying now).
     saying = [line.text]
     speaker.listen_lines(lambda reply: saying.__setitem__(0, reply.text), None)
-    for text in line.replies or ((line.text,) if line.text else ()):
-        speaker.speak(Reply(text))
+    def say(said: CoachLine) -> None:
+        for text in said.replies or ((said.text,) if said.text else ()):
+            speaker.speak(Reply(text))
+
+    say(warm if warm is not None else line)
+    line_due = warm is not None
     played = np.zeros(int((total_s + 2) * DEVICE_RATE), np.float32)
     seen_blocks = 0
     resampler = StreamResampler(DEVICE_RATE, RATE)
@@ -308,6 +314,9 @@ def run_one(task: dict) -> RunResult:
     for n in range(total // FRAME_SAMPLES):
         at = n * FRAME_SECONDS
         frame_end = at + FRAME_SECONDS
+        if line_due and at >= lead_s and not speaker.speaking:
+            say(line)
+            line_due = False
         # The player plays up to the end of this frame (or falls idle).
         while _played_until(device) < frame_end and speaker._play_block():
             pass
@@ -334,7 +343,7 @@ def run_one(task: dict) -> RunResult:
             loop.coach_speaking(saying[0])
         else:
             loop.coach_silent()
-        cleaned = canceller.process(mic, at + offset) if canceller is not None else mic
+        cleaned = canceller.process(mic, at) if canceller is not None else mic
         if yielding is not None:
             yielding.frame(at)
         events = loop.push(cleaned)
@@ -380,7 +389,7 @@ def run_one(task: dict) -> RunResult:
                 result.silent_after_ms = 1000 * (fade_end + DEVICE_LATENCY_S - first_sound_s)
         if result.heard:
             break
-        if not speaker.speaking and at > line_s + 1.5 and (command is None or at > task["user_at_s"] + 3.0):
+        if not speaker.speaking and at > line_s + 1.5 and (command is None or at > lead_s + task["user_at_s"] + 3.0):
             break
     result.audio_s = (n + 1) * FRAME_SECONDS
     for event in loop.finish():
@@ -392,26 +401,6 @@ def run_one(task: dict) -> RunResult:
             if command is not None and event.match.intent == command.intent:
                 result.heard = True
     return result
-
-
-def _warm_up(canceller, line: CoachLine, echo_rir: np.ndarray, noise_rms: float, rng) -> float:
-    """The coach says `line` through the room with no user, then a second of quiet: the canceller
-    starts the run converged, as after the first lines of a session. Returns the seconds it took."""
-    from voicecoach.hearing.audio import resample
-    from voicecoach.hearing.sources import FRAME_SAMPLES, FRAME_SECONDS
-
-    audio22 = np.concatenate(list(line.sentences.values()))
-    block = DEVICE_RATE // 50                       # the device's 20 ms periods
-    for i in range(0, len(audio22), block):
-        canceller.played(audio22[i:i + block], DEVICE_RATE, i / DEVICE_RATE)
-    echo = np.convolve(resample(audio22, DEVICE_RATE, RATE), echo_rir).astype(np.float32)
-    latency = int(DEVICE_LATENCY_S * RATE)
-    frames = (latency + len(echo)) // FRAME_SAMPLES + int(1.0 / FRAME_SECONDS)
-    mic = (rng.standard_normal(frames * FRAME_SAMPLES) * noise_rms).astype(np.float32)
-    mic[latency:latency + len(echo)] += echo[:len(mic) - latency]
-    for n in range(frames):
-        canceller.process(mic[n * FRAME_SAMPLES:(n + 1) * FRAME_SAMPLES], n * FRAME_SECONDS)
-    return frames * FRAME_SECONDS
 
 
 def _reading(event) -> str:

@@ -31,6 +31,7 @@ for comparison in bench/barge_in.py).
 """
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import Callable, Protocol
@@ -128,6 +129,20 @@ def _starts_after_pause(reference: np.ndarray) -> bool:
         if voiced[i] and not voiced[i - pause:i].any():
             return True
     return False
+
+
+def _resampler_at(at: float, sample_rate: int) -> tuple[StreamResampler | None, int]:
+    """A resampler for a stretch of reference that starts playing at clock time `at`, and the
+    16 kHz sample its first output is. Each stretch lands on the same grid of 16 kHz samples
+    (sample k is the sound at k / 16 kHz), to a fraction of a sample: the echo filter learned on
+    the last stretch fits the next one. Starting each on the nearest sample instead leaves up to
+    half a sample of error: the echo's high frequencies come through until the filter re-learns
+    (19 dB taken out in a line's first quarter second instead of 27, in the tests' room)."""
+    if sample_rate == SAMPLE_RATE:
+        return None, round(at * SAMPLE_RATE)
+    first = math.ceil(at * SAMPLE_RATE - 1e-6)
+    phase = min(max(0.0, (first / SAMPLE_RATE - at) * sample_rate), sample_rate / SAMPLE_RATE - 1e-9)
+    return StreamResampler(sample_rate, SAMPLE_RATE, phase=phase), first
 
 
 def _level_db(audio: np.ndarray) -> float:
@@ -237,9 +252,8 @@ class EchoCanceller:
             contiguous = (self._next_position is not None and sample_rate == self._resampler_rate
                           and abs(at - self._next_at) <= CONTIGUOUS_S)
             if not contiguous:      # a new stretch of speech (or the clock jumped): start it where it plays
-                self._resampler = None if sample_rate == SAMPLE_RATE else StreamResampler(sample_rate)
                 self._resampler_rate = sample_rate
-                self._next_position = round(at * SAMPLE_RATE)
+                self._resampler, self._next_position = _resampler_at(at, sample_rate)
             audio = self._resampler.process(samples) if self._resampler is not None else samples
             assert self._next_position is not None
             self._reference.write(self._next_position, audio)

@@ -89,7 +89,10 @@ class StreamResampler:
     followed by linear interpolation; both keep their state between chunks.
     """
 
-    def __init__(self, rate_in: int, rate_out: int = SAMPLE_RATE, taps: int = 63) -> None:
+    def __init__(self, rate_in: int, rate_out: int = SAMPLE_RATE, taps: int = 63, phase: float = 0.0) -> None:
+        """`phase`: where the first output sample falls, in input samples after the first input
+        (0 <= phase < rate_in / rate_out); a stream that starts between two output samples keeps
+        the output on the grid of the streams before it."""
         self.step = rate_in / rate_out
         cutoff = 0.45 * min(rate_in, rate_out) / rate_in          # cycles per input sample
         n = np.arange(taps) - (taps - 1) / 2
@@ -97,7 +100,7 @@ class StreamResampler:
         self._kernel = (kernel / kernel.sum()).astype(np.float64)
         self._history = np.zeros(taps - 1)                       # input carried between chunks
         self._filtered = np.zeros(0)                             # filtered, not yet interpolated
-        self._position = 0.0                                     # next output, in filtered samples
+        self._position = float(phase)                            # next output, in filtered samples
 
     def process(self, chunk: np.ndarray) -> np.ndarray:
         data = np.concatenate([self._history, np.asarray(chunk, dtype=np.float64)])
