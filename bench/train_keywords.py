@@ -479,10 +479,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", action="store_true", help="also train other windows and segments, and print them")
     parser.add_argument("--cache", type=Path, default=None, help="keep the embeddings here (made once, then reused)")
     parser.add_argument("--quick", action="store_true", help="fewer voices and takes (a smoke run; not for shipping)")
+    parser.add_argument("--veto-table", action="store_true",
+                        help="no training: Whisper's check and the shipped model on validation takes, per veto")
     args = parser.parse_args(argv)
     if shutil.which("espeak-ng") is None:
         print("train_keywords: espeak-ng is not installed (apt install espeak-ng)", file=sys.stderr)
         return 1
+    if args.veto_table:
+        return veto_table(args.quick)
     started = time.perf_counter()
     if args.cache is not None and args.cache.exists():
         with np.load(args.cache) as saved:
@@ -537,6 +541,61 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{summary}\nheld-out coach speech: {coach_seconds / 60:.1f} min of lines (clean and augmented: "
           f"{results[-1]['false_hits'] + results[-2]['false_hits']} false hits)\n"
           f"wrote {args.out} ({args.out.stat().st_size // 1024} KiB) in {took:.0f} s")
+    return 0
+
+
+VETOES = (-4.0, -5.0, -6.0, -7.0, -8.0, -10.0, -12.0)
+DECISION_SEED = 41
+
+
+def veto_table(quick: bool) -> int:
+    """What each veto (hearing/keyword_model.py's WHISPER_VETO) would hear and let through, on
+    takes neither the model's training nor the benchmarks use: every phrase and negative in
+    VALIDATION_VOICES, the coach's voice with its sampling noise on at speeds it never trained
+    on, and the validation quarter of its lines; each take as it is and augmented (rooms of
+    another seed)."""
+    from keywords import coach_lines, piper_engine
+
+    from voicecoach.hearing.keyword_model import open_keyword_spotter
+    from voicecoach.hearing.keywords import BargeInSpotter
+    from voicecoach.hearing.whisper import load_whisper
+
+    rng, nprng = random.Random(DECISION_SEED), np.random.default_rng(DECISION_SEED)
+    engine = piper_engine()
+    model, notice = open_keyword_spotter(None)
+    if engine is None or model is None:
+        print(f"train_keywords: {notice or 'no Piper voice'}", file=sys.stderr)
+        return 1
+    lines = [line for i, line in enumerate(coach_lines()) if i % 4 == 2]
+    positive_texts = [t for texts in POSITIVES.values() for t in texts][::3 if quick else 1]
+    negative_texts = (OTHER_COMMANDS + SOUND_ALIKES)[::3 if quick else 1]
+    takes = espeak_takes(positive_texts, VALIDATION_VOICES, TRAIN_RATES, rng)
+    takes += espeak_takes(negative_texts, VALIDATION_VOICES, TRAIN_RATES, rng, voices_per_text=2)
+    takes += piper_takes(engine, positive_texts, [0.85, 1.05]) + piper_takes(engine, negative_texts, [0.95])
+    takes += coach_cuts(engine, lines, [0.9, 1.0, 1.1] if quick else [0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15])
+    rirs = make_rooms(4 if quick else 12, seed=DECISION_SEED)
+    played = [resample(engine.synthesize(line), engine.sample_rate, SAMPLE_RATE) for line in lines[:8]]
+    augment = Augmenter(rirs, canceller_residues(played, rirs, nprng), seed=DECISION_SEED)
+    check = BargeInSpotter(load_whisper(background=False, threads=1))
+    scored = []
+    for take in takes:
+        for plain in (True, False):
+            audio = augment(take.audio, plain=plain)
+            checked, by_model = check.best(audio), model.best(audio)
+            if checked is not None and by_model is not None:
+                scored.append((take, checked, by_model))
+    print(f"{len(scored)} takes; the model's threshold {model.head.threshold:.2f}")
+    for veto in VETOES:
+        acted = [(take, checked.intent if checked.score >= 0 else by_model.intent if (
+            checked.score >= veto and by_model.score >= 0) else None) for take, checked, by_model in scored]
+        commands = [(t, i) for t, i in acted if t.label != "none"]
+        heard = sum(i == t.label for t, i in commands)
+        wrong = sum(i not in (None, t.label) for t, i in commands)
+        coach = [i for t, i in acted if kind_of(t) == COACH]
+        others = [i for t, i in acted if t.label == "none" and kind_of(t) == OTHER]
+        print(f"  veto {veto:5.1f}: commands heard {heard}/{len(commands)} (wrong intent {wrong}), coach's cut lines "
+              f"taken {sum(i is not None for i in coach)}/{len(coach)}, other words {sum(i is not None for i in others)}"
+              f"/{len(others)}")
     return 0
 
 
