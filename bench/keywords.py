@@ -22,6 +22,9 @@ keyword model never trained on these espeak-ng voices and rates, nor on the Pipe
 so false barge-ins are counted on the quarter it never saw (bench/train_keywords.py's split)
 as well as on all of them.
 
+Every command the checks together miss is printed at the end, clean one-word commands first,
+with both checks' scores and Whisper's own transcript of it.
+
 A hit is a score of 0 or more (the margin above the spotter's two floors); the highest
 scores on the coach's lines show how much room is left under the false-hit budget (at most
 one an hour). Time per utterance is the wall time of one check on this machine, both
@@ -49,6 +52,7 @@ from make_corpus import PITCHES, RATES, VOICES, mix_at_snr, speak  # noqa: E402
 
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
 from voicecoach.hearing.keyword_model import WHISPER_VETO  # noqa: E402
+from voicecoach.hearing.keywords import KeywordHit  # noqa: E402
 
 REAL = REPO.parent / "shared" / "audio"
 BARGE_IN_INTENTS = {"stop", "pause", "report_pain"}
@@ -167,12 +171,14 @@ COLUMNS = ("check", "model", "either", "both", "baseline")
 
 
 def run_set(takes, spotter, baseline, times: dict[str, list[float]], model=None) -> list[tuple]:
-    """(name, expected, check score, check intent, baseline intent, model score, model intent) a take."""
+    """(name, expected, check score, check intent, baseline intent, model score, model intent,
+    Whisper's free transcript) a take."""
     rows = []
     for name, expected, audio in takes:
         started = time.perf_counter()
-        best = spotter.best(audio)
+        measured = spotter.measure(audio)
         times["check"].append(1000 * (time.perf_counter() - started))
+        best = None if measured is None else KeywordHit(measured.phrase, measured.intent, round(spotter.score(measured), 3))
         if best is not None and best.score >= 0 and expected not in BARGE_IN_INTENTS:
             print(f"  false hit: {name!r} as {best.phrase!r} ({best.score:+.2f})", file=sys.stderr)
         started = time.perf_counter()
@@ -184,13 +190,14 @@ def run_set(takes, spotter, baseline, times: dict[str, list[float]], model=None)
         if by_model is not None and by_model.score >= 0 and expected not in BARGE_IN_INTENTS:
             print(f"  false hit (model): {name!r} as {by_model.phrase!r} ({by_model.score:+.3f})", file=sys.stderr)
         rows.append((name, expected, best.score if best else float("-inf"), best.intent if best else "none", heard,
-                     by_model.score if by_model else float("-inf"), by_model.intent if by_model else "none"))
+                     by_model.score if by_model else float("-inf"), by_model.intent if by_model else "none",
+                     measured.free_text.strip() if measured else ""))
     return rows
 
 
 def verdicts(row, threshold: float) -> dict[str, str | None]:
     """The barge-in intent each column acts on for one row (None: no barge-in)."""
-    _, _, score, intent, heard, model_score, model_intent = row
+    _, _, score, intent, heard, model_score, model_intent = row[:7]
     check = intent if score >= threshold else None
     model = model_intent if model_score >= 0 else None
     # "both" is what the listen loop does: the model's hit counts unless the check's own
@@ -215,6 +222,23 @@ def false_hits(rows, threshold: float) -> dict[str, int]:
     """Hits of any barge-in intent on takes that are not barge-in commands, per column (and "n")."""
     others = [r for r in rows if r[1] not in BARGE_IN_INTENTS]
     return {**{c: sum(verdicts(r, threshold)[c] is not None for r in others) for c in COLUMNS}, "n": len(others)}
+
+
+def is_clean_one_word(set_name: str) -> bool:
+    return set_name.startswith("one-word") and "noise" not in set_name
+
+
+def print_misses(sets: dict[str, list[tuple]], threshold: float) -> None:
+    """Every command the checks together missed or took for another intent, clean one-word
+    commands first (the target), with what each check made of it."""
+    clean = [r for name, rows in sets.items() if is_clean_one_word(name) for r in rows]
+    rest = [r for name, rows in sets.items() if not is_clean_one_word(name) for r in rows]
+    print("\nmissed by both checks (check: score, phrase's intent, Whisper's free transcript; model: score, intent):")
+    for label, rows in (("clean one-word commands", clean), ("in noise or with leading words", rest)):
+        misses = [r for r in rows if verdicts(r, threshold)["both"] != r[1]]
+        print(f"  {label}: {len(misses)} of {len(rows)}")
+        for r in misses:
+            print(f"    {r[0]:52} check {r[2]:+6.2f} {r[3]:11} {r[7][:24]!r:26} model {r[5]:+.3f} {r[6]}")
 
 
 def print_row(label: str, counts: dict[str, int]) -> None:
@@ -303,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'set':44}" + "".join(f"{c:>15}" for c in COLUMNS))
     for name, rows in sets.items():
         print_row(name, heard_share(rows, threshold))
-    all_one = [r for k, rows in sets.items() if k.startswith("one-word") and "noise" not in k for r in rows]
+    all_one = [r for k, rows in sets.items() if is_clean_one_word(k) for r in rows]
     print_row("clean one-word commands (target 97%)", heard_share(all_one, threshold))
     print_row("all commands with leading words", heard_share([r for k, rows in sets.items() if k.startswith("leading")
                                                                for r in rows], threshold))
@@ -335,11 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nhighest check scores on the coach's lines (a hit is 0 or more): {[round(s, 2) for s in coach_scores[:5]]}")
     model_scores = sorted(((r[5], r[0]) for r in coach_rows), reverse=True)[:5]
     print(f"highest model scores on the coach's lines: {[(round(s, 3), n[:50]) for s, n in model_scores]}")
-    misses = [(r[0], round(r[2], 2), r[3], r[4], round(r[5], 3), r[6]) for rows in sets.values() for r in rows
-              if verdicts(r, threshold)["both"] != r[1]]
-    print(f"\nmissed by both checks ({len(misses)}; name, check score, its intent, baseline intent, model score, its intent):")
-    for miss in misses[:40]:
-        print("  ", miss)
+    print_misses(sets, threshold)
     if real_rows:
         print("real barge-in commands:", [(r[0], round(r[2], 2), r[3], r[4], round(r[5], 3), r[6])
                                           for r in real_rows if r[1] in BARGE_IN_INTENTS])

@@ -14,8 +14,8 @@ import pytest
 from conftest import reproducible_piper, speak_to_wav
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample
 from voicecoach.hearing.keyword_model import (SHIPPED_MODEL, EitherSpotter, KeywordHead, KeywordModelSpotter,
-                                              SpeechEmbeddings, barge_in_check, combined_spotter, open_keyword_spotter,
-                                              samples_for)
+                                              KEPT_QUIET_SECONDS, SpeechEmbeddings, barge_in_check, combined_spotter,
+                                              open_keyword_spotter, samples_for, without_trailing_quiet)
 from voicecoach.hearing.keywords import BARGE_IN_PHRASES, KeywordHit
 from voicecoach.settings import resolve_settings
 
@@ -27,9 +27,9 @@ HELD_OUT_VOICE, HELD_OUT_RATE = "en-gb-x-rp", 150
 COACH_LINES = ["Lie on your side and roll slowly from the hip towards the knee.", "Stop at any areas of tension.",
                "Keep breathing and stay relaxed.", "Ten seconds left.", "Halfway.", "Switch sides.",
                "If you feel pain during any of these exercises, stop, and consult a medical professional."]
-# Measured with the shipped model: 9 of the 10 phrases in HELD_OUT_VOICE (not "ouch"), 9 in the
-# coach's voice (not "wait": Whisper's check hears it, see the tests of both together).
-MODEL_HEARS_IN_ESPEAK, MODEL_HEARS_IN_PIPER = 9, 9
+# Measured with the shipped model: all 10 phrases in HELD_OUT_VOICE and in the coach's voice
+# (the model before it, without the cut of the quiet after the words, heard 9 and 9).
+MODEL_HEARS_IN_ESPEAK, MODEL_HEARS_IN_PIPER = 10, 10
 OTHER_COMMANDS = ["start", "resume", "next", "how long left", "yes", "repeat"]
 
 
@@ -109,12 +109,36 @@ def test_together_the_checks_hear_every_phrase_in_the_coachs_own_voice(both, phr
 
 
 def test_the_model_alone_hears_most_phrases(spotter, tmp_path):
-    """Measured: the model alone misses one phrase of the ten in a held-out espeak-ng voice and
-    one in the coach's own voice; a drop below these counts is a regression."""
+    """Measured: the model alone hears all ten phrases in a held-out espeak-ng voice and in the
+    coach's own voice; a drop below these counts is a regression."""
     in_espeak = [phrase for phrase, intent in PHRASES if (hit := spotter.spot(espeak(phrase, tmp_path))) and hit.intent == intent]
     in_piper = [phrase for phrase, intent in PHRASES if (hit := spotter.spot(coach_voice(phrase))) and hit.intent == intent]
     assert len(in_piper) >= MODEL_HEARS_IN_PIPER, in_piper
     assert len(in_espeak) >= MODEL_HEARS_IN_ESPEAK, in_espeak
+
+
+# Voices used only to choose the model's threshold, never trained on and no benchmark's
+# (bench/train_keywords.py's VALIDATION_VOICES, which tests/test_train_keywords.py keeps apart).
+VALIDATION_VOICES = ["en-us+f5", "en-gb-x-rp+m2", "en-us+Gene", "en-029+m3", "en-us-nyc+f1", "en-gb-scotland+klatt2"]
+PHRASES_ALONE = [phrase for phrase, _ in BARGE_IN_PHRASES]
+# Measured with the shipped model at 150 words a minute: 47 of the 48. The model trained
+# without a plain copy of each take and with the phrases alone in 44 voices each heard 40 (37
+# without the trailing quiet cut: espeak-ng ends a word with 0.3-0.4 s of silence).
+MODEL_HEARS_ALONE_IN_VALIDATION_VOICES = 46
+
+
+def test_the_model_alone_hears_the_phrases_said_alone_in_voices_it_never_trained_on(spotter, tmp_path):
+    intents = dict(BARGE_IN_PHRASES)
+    heard, missed = 0, []
+    for voice in VALIDATION_VOICES:
+        for phrase in PHRASES_ALONE:
+            audio = padded(read_wav(speak_to_wav(phrase, tmp_path / "say.wav", voice, 150)) * 0.5)
+            hit = spotter.spot(audio)
+            if hit is not None and hit.intent == intents[phrase]:
+                heard += 1
+            else:
+                missed.append((voice, phrase, spotter.best(audio)))
+    assert heard >= MODEL_HEARS_ALONE_IN_VALIDATION_VOICES, missed
 
 
 # Phrases that share words with another intent's: what a user means (bench/train_keywords.py).
@@ -129,34 +153,62 @@ def test_phrases_that_share_words_never_cross_intents(spotter, tmp_path, phrase,
         assert hit is None or hit.intent == intent, hit
 
 
-@pytest.mark.parametrize("text", ["not those", "then start", "that works", "and so on", pytest.param(
-    "hearts", marks=pytest.mark.xfail(strict=True, reason="the model takes it for 'that hurts' and Whisper's check "
-                                                          "does not score it low enough to veto"))])
+@pytest.mark.parametrize("text", ["not those", "then start", "that works", "and so on", "hearts"])
 def test_near_misses_are_not_barge_ins(both, tmp_path, text):
-    """The model alone takes some ("hearts"); Whisper's check, which reads other words there, vetoes it."""
+    """The model alone takes some sound-alikes; Whisper's check, which reads other words there,
+    vetoes them. ("hearts" got through with the model trained without plain copies.)"""
     for audio in (coach_voice(text), espeak(text, tmp_path)):
         assert both.spot(audio) is None, both.best(audio)
 
 
-def test_the_coachs_own_lines_are_not_barge_ins(spotter):
+def coach_cuts(lines: list[str]) -> list[tuple[str, np.ndarray]]:
+    """The coach's lines in its voice, cut as the listen loop cuts them."""
     from voicecoach.hearing.sources import frames_of
     from voicecoach.hearing.vad import Endpointer
 
     piper = reproducible_piper()
-    heard = []
-    for line in COACH_LINES:
+    cut_lines = []
+    for line in lines:
         audio = resample(piper.synthesize(line), piper.sample_rate, SAMPLE_RATE)
         endpointer = Endpointer()
         cuts = [u.audio for frame in frames_of(audio, 1.0) if (u := endpointer.push(frame)) is not None]
         last = endpointer.flush()
-        for cut in cuts + ([last.audio] if last is not None else []):
-            heard.append((line, spotter.best(cut)))
-    assert [(line, hit) for line, hit in heard if hit is not None and hit.score >= 0] == []
+        cut_lines += [(line, cut) for cut in cuts + ([last.audio] if last is not None else [])]
+    return cut_lines
+
+
+def test_the_coachs_own_lines_are_not_barge_ins(spotter, both):
+    """Together, none; the model alone takes "Halfway." for "pause" (measured: 0.9996; "way"),
+    which Whisper's check, reading "halfway", vetoes far below its floor (-18.6)."""
+    cuts = coach_cuts(COACH_LINES)
+    assert [(line, hit) for line, cut in cuts if (hit := both.spot(cut)) is not None] == []
+    by_model = [(line, hit) for line, cut in cuts if (hit := spotter.spot(cut)) is not None]
+    assert [line for line, _ in by_model] in ([], ["Halfway."]), by_model
 
 
 @pytest.mark.parametrize("text", OTHER_COMMANDS)
 def test_other_commands_are_not_barge_ins(spotter, tmp_path, text):
     assert spotter.spot(espeak(text, tmp_path)) is None, spotter.best(espeak(text, tmp_path))
+
+
+def test_the_quiet_after_the_last_loud_sound_is_cut_to_what_training_gave():
+    t = np.arange(int(0.3 * SAMPLE_RATE)) / SAMPLE_RATE
+    word = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    quiet = np.zeros(int(0.8 * SAMPLE_RATE), np.float32)
+    cut = without_trailing_quiet(np.concatenate([quiet[:1600], word, quiet]))
+    assert len(cut) == pytest.approx(1600 + len(word) + KEPT_QUIET_SECONDS * SAMPLE_RATE, abs=20)
+    noisy = np.concatenate([word, quiet + 0.01])            # noise above 1% of the peak: nothing cut
+    assert len(without_trailing_quiet(noisy)) == len(noisy)
+    assert len(without_trailing_quiet(quiet)) == len(quiet)    # silence: nothing to go by
+
+
+def test_a_word_followed_by_a_long_silence_is_heard(spotter, tmp_path):
+    """The head sees the last 0.96 s: without the cut, 0.8 s of silence after "ouch" leaves it
+    little of the word."""
+    said = read_wav(speak_to_wav("ouch", tmp_path / "ouch.wav", VALIDATION_VOICES[0], 150)) * 0.5
+    audio = np.concatenate([np.zeros(3200, np.float32), said, np.zeros(int(0.8 * SAMPLE_RATE), np.float32)])
+    hit = spotter.spot(audio)
+    assert hit is not None and hit.intent == "report_pain", spotter.best(audio)
 
 
 def test_silence_empty_and_long_audio_are_no_hit(spotter):

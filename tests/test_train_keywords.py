@@ -33,6 +33,12 @@ def test_the_barge_in_benchmarks_voices_are_the_ones_kept_out():
         assert f'("{voice}", ' in barge_in
 
 
+def test_the_keyword_model_tests_validation_voices_are_the_training_scripts():
+    spec = importlib.util.spec_from_file_location("test_keyword_model", REPO / "tests" / "test_keyword_model.py")
+    source = spec.loader.get_data(spec.origin).decode("utf-8")
+    assert f"VALIDATION_VOICES = {train.VALIDATION_VOICES!r}".replace("'", '"') in source
+
+
 def test_no_candidate_or_validation_voice_is_named_as_a_benchmarks():
     held_out = benchmark_voices()
     assert not held_out & set(train.candidate_voices())
@@ -76,6 +82,22 @@ def test_a_pain_phrase_names_every_utterance_it_ends():
     for intent, texts in train.POSITIVES.items():
         for text in texts:
             assert (intent == "report_pain") == text.endswith(("hurts", "ouch")), text
+
+
+def test_the_phrases_said_alone_are_every_phrase_without_leading_words():
+    alone = train.phrases_alone()
+    assert set(alone) == {"stop", "pause", "wait", "hold on", "hang on", "ouch", "that hurts", "it hurts"}
+    assert all(train.label_of(text) != "none" for text in alone)
+
+
+def test_every_take_has_one_plain_copy_besides_its_augmented_ones():
+    silent = np.zeros(10, np.float32)
+    for text, source, augmented in (("ouch", "espeak en-us+m1 s145 p40", train.POSITIVE_COPIES),
+                                    ("stop", "piper x1.0", train.POSITIVE_COPIES),
+                                    ("start", "espeak en-us+m1 s145 p40", train.NEGATIVE_COPIES)):
+        take = train.Take(text, train.label_of(text), silent, source)
+        assert train.copies_of(take) == [True] + [False] * augmented
+        assert train.copies_of(take, quick=True) == [True, False]
 
 
 def test_the_clipped_onset_is_quiet_then_whole():

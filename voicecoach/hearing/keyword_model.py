@@ -9,7 +9,8 @@ openWakeWord detects custom words:
    TensorFlow Lite, the mel spectrogram and the embedding model) turns 16 kHz audio into
    one 96-number embedding every 80 ms, each looking at the last 775 ms.
 2. A classifier head (numpy: one hidden layer) over the utterance's last embeddings (the
-   shipped model: 12, 960 ms) and its length says stop / pause / report_pain / none.
+   shipped model: 12, 960 ms; the quiet after the last word cut to 0.2 s first, as in its
+   training takes) and its length says stop / pause / report_pain / none.
 
 It is trained on synthesized speech only (bench/train_keywords.py: about a hundred espeak-ng
 voices and the coach's own Piper voice, moved in pitch and pace, through reverberant rooms and
@@ -53,6 +54,8 @@ OFF = "off"
 # -7.7 and -6.4: the budget is one false barge-in an hour); -6 took none, and missed 2, 9 and 3
 # more of 366 commands on seeds 11, 5 and 17.
 WHISPER_VETO = -6.0
+# Quiet kept after an utterance's last loud sample: in the middle of what training gave.
+KEPT_QUIET_SECONDS = 0.2
 
 
 class KeywordModelUnavailable(Exception):
@@ -190,6 +193,21 @@ def feature_size(segments: int) -> int:
     return (segments + 1) * EMBEDDING_SIZE + 1
 
 
+def without_trailing_quiet(audio: np.ndarray, kept_seconds: float = KEPT_QUIET_SECONDS) -> np.ndarray:
+    """`audio` up to `kept_seconds` after its last sample above 1% of its peak (the training
+    takes' own trim, bench/train_keywords.py's trim()).
+
+    The head sees the utterance's last 0.96 s, and its training takes end 0.05-0.35 s after
+    that point; an utterance cut later (a recording with more silence after the word, a
+    slower end of speech) would push a short "ouch" out of the window. Noise or an echo above
+    that level is kept: then nothing is cut.
+    """
+    loud = np.flatnonzero(np.abs(audio) > 0.01 * float(np.abs(audio).max(initial=0.0)))
+    if len(loud) == 0:
+        return audio
+    return audio[:loud[-1] + 1 + int(kept_seconds * SAMPLE_RATE)]
+
+
 # ----- the spotter ------------------------------------------------------------------------------
 
 class KeywordModelSpotter:
@@ -224,6 +242,7 @@ class KeywordModelSpotter:
         audio = np.asarray(audio, dtype=np.float32)
         if len(audio) == 0 or len(audio) > self.max_seconds * SAMPLE_RATE:
             return None
+        audio = without_trailing_quiet(audio)
         embedded = self.embeddings(audio, last=self.head.window)
         return self.head.probabilities(head_features(embedded, len(audio) / SAMPLE_RATE, self.head.segments))[0]
 
