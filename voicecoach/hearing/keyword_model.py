@@ -31,7 +31,6 @@ import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import Callable
 
 import numpy as np

@@ -373,13 +373,9 @@ class ListenLoop:
         if skip_ms <= 0 or not self.gate.lines_during(utterance.onset_ms, utterance.onset_ms):
             return None
         audio = utterance.audio[round(skip_ms * SAMPLE_RATE / 1000):]
-        match = self._spotted(audio)
-        if match is None:
-            try:
-                match = self.recognize(audio)
-            except Exception:  # the first reading stands
-                return None
-        return match if match.intent in BARGE_IN_INTENTS else None
+        # The check's hit when it has one (always a barge-in), else the recognizer's reading;
+        # when the recognizer fails the first reading stands.
+        return next((match for match in self._readings(audio) if match.intent in BARGE_IN_INTENTS), None)
 
     def _spotted(self, audio: np.ndarray) -> Match | None:
         """A barge-in phrase heard by the closed-vocabulary check, as a Match to act on."""
@@ -394,16 +390,17 @@ class ListenLoop:
         # The hit's score is its margin above the check's floors (0 and up): 0.5 at the floor, towards 1.
         return Match(hit.phrase, hit.intent, {}, 1.0 - 0.5 * math.exp(-max(0.0, hit.score)))
 
-    def _readings(self, audio: np.ndarray) -> Iterator[tuple[str, str]]:
-        """What the loop makes of `audio`, lazily: the barge-in check's hit, then the recognizer's reading."""
+    def _readings(self, audio: np.ndarray) -> Iterator[Match]:
+        """What the loop makes of `audio`, lazily: the barge-in check's hit, then the recognizer's
+        reading (none when the recognizer fails)."""
         hit = self._spotted(audio)
         if hit is not None:
-            yield hit.text, hit.intent
+            yield hit
         try:
             match = self.recognize(audio)
-        except Exception:  # no reading: nothing shows the coach said it
+        except Exception:  # no reading
             return
-        yield match.text, match.intent
+        yield match
 
     def _release(self) -> list[HearingEvent]:
         held, self._held = self._held, None
@@ -416,7 +413,8 @@ class ListenLoop:
         reason = self.gate.why_ignored(
             match, utterance.onset_ms, utterance.end_ms,
             lambda: self.own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance),
-                                         self._record.span(utterance.start_ms, utterance.end_ms), self._readings))
+                                         self._record.span(utterance.start_ms, utterance.end_ms),
+                                         lambda audio: ((m.text, m.intent) for m in self._readings(audio))))
         if reason is not None:
             return [UtteranceIgnored(match, reason, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms)]
         return [UtteranceHeard(match, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
