@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from make_corpus import PITCHES, RATES, VOICES, mix_at_snr, speak  # noqa: E402
 
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
-from voicecoach.hearing.keyword_model import WHISPER_VETO  # noqa: E402
+from voicecoach.hearing.keyword_model import model_vetoed  # noqa: E402
 from voicecoach.hearing.keywords import KeywordHit  # noqa: E402
 
 REAL = REPO.parent / "shared" / "audio"
@@ -201,9 +201,9 @@ def verdicts(row, threshold: float) -> dict[str, str | None]:
     check = intent if score >= threshold else None
     model = model_intent if model_score >= 0 else None
     # "both" is what the listen loop does: the model's hit counts unless the check's own
-    # score rules the utterance out (hearing/keyword_model.py's WHISPER_VETO).
+    # score rules the utterance out (hearing/keyword_model.py's model_vetoed).
     return {"check": check, "model": model, "either": check or model,
-            "both": check or (model if score >= WHISPER_VETO else None),
+            "both": check or (model if model is not None and not model_vetoed(score, model_score) else None),
             "baseline": heard if heard in BARGE_IN_INTENTS else None}
 
 

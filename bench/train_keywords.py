@@ -62,8 +62,8 @@ sys.path.insert(0, str(REPO / "bench"))
 from make_corpus import RATES as BENCH_RATES, VOICES as BENCH_VOICES, room_noise, speak  # noqa: E402
 
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
-from voicecoach.hearing.keyword_model import (SHIPPED_MODEL, KeywordHead, SpeechEmbeddings,  # noqa: E402
-                                              head_features)
+from voicecoach.hearing.keyword_model import (SHIPPED_MODEL, WHISPER_VETO, KeywordHead,  # noqa: E402
+                                              SpeechEmbeddings, head_features, model_vetoed)
 
 CLASSES = ("none", "stop", "pause", "report_pain")
 OTHER, COACH, HOMOPHONE = 0, 1, 2          # kinds of take, for choosing the threshold and reporting
@@ -545,6 +545,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 VETOES = (-4.0, -5.0, -6.0, -7.0, -8.0, -10.0, -12.0)
+SURE_VETOES = (-8.0, -10.0, -12.0, -14.0, -16.0, -100.0)     # for the model's sure hits (SURE_MARGIN and up)
 DECISION_SEED = 41
 
 
@@ -585,15 +586,18 @@ def veto_table(quick: bool) -> int:
             if checked is not None and by_model is not None:
                 scored.append((take, checked, by_model))
     print(f"{len(scored)} takes; the model's threshold {model.head.threshold:.2f}")
-    for veto in VETOES:
-        acted = [(take, checked.intent if checked.score >= 0 else by_model.intent if (
-            checked.score >= veto and by_model.score >= 0) else None) for take, checked, by_model in scored]
+    rules = [(veto, veto) for veto in VETOES] + [(WHISPER_VETO, sure) for sure in SURE_VETOES]
+    for veto, sure_veto in rules:
+        acted = [(take, checked.intent if checked.score >= 0 else by_model.intent if by_model.score >= 0
+                  and not model_vetoed(checked.score, by_model.score, veto, sure_veto) else None)
+                 for take, checked, by_model in scored]
         commands = [(t, i) for t, i in acted if t.label != "none"]
         heard = sum(i == t.label for t, i in commands)
         wrong = sum(i not in (None, t.label) for t, i in commands)
         coach = [i for t, i in acted if kind_of(t) == COACH]
         others = [i for t, i in acted if t.label == "none" and kind_of(t) == OTHER]
-        print(f"  veto {veto:5.1f}: commands heard {heard}/{len(commands)} (wrong intent {wrong}), coach's cut lines "
+        label = f"veto {veto:5.1f}" + (f", {sure_veto:5.1f} when sure" if sure_veto != veto else "")
+        print(f"  {label:28}: commands heard {heard}/{len(commands)} (wrong intent {wrong}), coach's cut lines "
               f"taken {sum(i is not None for i in coach)}/{len(coach)}, other words {sum(i is not None for i in others)}"
               f"/{len(others)}")
     return 0

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import reproducible_piper, speak_to_wav
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample
-from voicecoach.hearing.keyword_model import (SHIPPED_MODEL, EitherSpotter, KeywordHead, KeywordModelSpotter,
-                                              KEPT_QUIET_SECONDS, SpeechEmbeddings, barge_in_check, combined_spotter,
+from voicecoach.hearing.keyword_model import (SHIPPED_MODEL, SURE_MARGIN, EitherSpotter, KeywordHead, KeywordModelSpotter,
+                                              KEPT_QUIET_SECONDS, SpeechEmbeddings, barge_in_check, combined_spotter, model_vetoed,
                                               open_keyword_spotter, samples_for, without_trailing_quiet)
 from voicecoach.hearing.keywords import BARGE_IN_PHRASES, KeywordHit
 from voicecoach.settings import resolve_settings
@@ -267,6 +267,19 @@ def test_the_first_checks_low_score_vetoes_the_second():
     assert EitherSpotter(Fixed(WEAK), Fixed(STOP), veto=-6.0).spot(audio) == STOP
     assert EitherSpotter(Fixed(None), Fixed(STOP), veto=-6.0).spot(audio) == STOP      # no score: no veto
     assert EitherSpotter(Fixed(far_off), Fixed(STOP)).spot(audio) == STOP              # no veto asked
+
+
+def test_a_sure_hit_of_the_second_has_a_lower_veto():
+    audio = np.zeros(100, np.float32)
+    far_off, farther = KeywordHit("ouch", "report_pain", -9.0), KeywordHit("ouch", "report_pain", -13.0)
+    unsure = KeywordHit("stop", "stop", SURE_MARGIN / 2)
+    sure = KeywordHit("stop", "stop", SURE_MARGIN)
+    assert EitherSpotter(Fixed(far_off), Fixed(sure), veto=-6.0, sure_veto=-12.0).spot(audio) == sure
+    assert EitherSpotter(Fixed(far_off), Fixed(unsure), veto=-6.0, sure_veto=-12.0).spot(audio) is None
+    second = Fixed(sure)
+    assert EitherSpotter(Fixed(farther), second, veto=-6.0, sure_veto=-12.0).spot(audio) is None
+    assert second.calls == 0                       # beyond both floors the model is not asked
+    assert model_vetoed(-9.0, SURE_MARGIN / 2, -6.0, -12.0) and not model_vetoed(-9.0, SURE_MARGIN, -6.0, -12.0)
 
 
 def test_a_failing_check_leaves_the_other():
