@@ -17,7 +17,8 @@ from voicecoach.hearing.own_voice import (SCRAP_SHARE, USER_SHARE, OwnWordCheck,
 from voicecoach.hearing.vad import FRAME_MS, FRAME_SAMPLES, Endpointer, EnergyDetector
 from voicecoach.intents.catalog import load_catalog
 from voicecoach.intents.matcher import recognize
-from voicecoach.intents.types import Context
+from voicecoach.intents.types import Context, Match
+from voicecoach.intents.understand import MODEL_SURE
 
 CATALOG = load_catalog()
 PAIN = Context(exercising=True)
@@ -124,6 +125,16 @@ def test_a_gap_in_the_evidence_over_the_utterance_leaves_it_to_be_acted_on():
 def test_a_silent_speaker_explains_nothing():
     reader = Reader("Stop.", "the exercises, stop, and consult")
     assert verdict(run(reader, ALONE, Played(np.zeros_like(PLAYED)))) == ("stop", None)
+
+
+def test_the_reader_s_unsure_barge_in_over_the_coach_is_acted_on_only_with_the_user_shown():
+    def unsure_stop(audio):
+        return Match("Cancel type room.", "stop", {}, 0.3, by="model", confidence=0.3)
+
+    assert 0.3 < MODEL_SURE
+    assert verdict(run(unsure_stop, BOTH, Played())) == ("stop", None)
+    assert verdict(run(unsure_stop, ALONE, Played())) == ("stop", "coach speaking")
+    assert verdict(run(unsure_stop, BOTH, played=None)) == ("stop", "coach speaking")    # no evidence: as before
 
 
 # ----- the rule, on shares between the two floors --------------------------------------------

@@ -189,12 +189,13 @@ class BargeInGate:
                     and (line.end_ms is None or line.end_ms + self.hangover_ms >= onset_ms)]
 
     def why_ignored(self, match: Match, onset_ms: float, end_ms: float,
-                    own_word: Callable[[], bool] | None = None) -> str | None:
+                    own_word: Callable[[], bool] | None = None,
+                    user_shown: Callable[[], bool] | None = None) -> str | None:
         """"echo", "own word", "coach speaking", or None when the utterance is to be acted on.
 
         `own_word()`, asked only of a barge-in over the coach's voice that its words alone
-        do not make an echo, says whether the signal shows it to be the coach's own word
-        (hearing.own_voice)."""
+        do not make an echo, says whether the signal shows it to be the coach's own word;
+        `user_shown()`, whether it shows the user (hearing.own_voice)."""
         said = self.lines_during(onset_ms, end_ms)
         if not said:
             return None
@@ -205,8 +206,9 @@ class BargeInGate:
             return "coach speaking"
         # The statistical reader takes a stop or pain report from a low probability (a miss costs
         # more), but over the coach's voice a scrap of its words ("This.", "It's...") reads that
-        # way too; the barge-in check and the templates hear the user's commands there.
-        if match.by == "model" and match.confidence < MODEL_SURE:
+        # way too; the barge-in check and the templates hear the user's commands there, and the
+        # reader's unsure reading counts only when the signal shows the user.
+        if match.by == "model" and match.confidence < MODEL_SURE and not (user_shown is not None and user_shown()):
             return "coach speaking"
         if own_word is not None and own_word():
             return "own word"
@@ -410,11 +412,12 @@ class ListenLoop:
         audio_ms = utterance.audio_ms
         if not match.text.strip():
             return [NothingHeard(audio_ms, decode_ms)]
+        span = lambda: self._record.span(utterance.start_ms, utterance.end_ms)  # noqa: E731
         reason = self.gate.why_ignored(
             match, utterance.onset_ms, utterance.end_ms,
-            lambda: self.own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance),
-                                         self._record.span(utterance.start_ms, utterance.end_ms),
-                                         lambda audio: ((m.text, m.intent) for m in self._readings(audio))))
+            lambda: self.own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance), span(),
+                                         lambda audio: ((m.text, m.intent) for m in self._readings(audio))),
+            lambda: self.own_word.user_shown(utterance.audio, _speech_frames(utterance), span()))
         if reason is not None:
             return [UtteranceIgnored(match, reason, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms)]
         return [UtteranceHeard(match, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,

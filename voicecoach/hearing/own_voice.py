@@ -192,16 +192,28 @@ class OwnWordCheck:
     user_share: float = USER_SHARE
     scrap_share: float = SCRAP_SHARE
 
+    def user_shown(self, heard: np.ndarray, speech: slice, span: PlayedSpan | None) -> bool:
+        """Whether the signal shows the user over the coach's voice: the played reference leaves
+        USER_SHARE or more of the utterance unexplained (False without a span or a voice)."""
+        share = _share_over(heard, speech, span)
+        return share is not None and share >= self.user_share
+
     def is_own(self, heard_text: str, heard_intent: str, heard: np.ndarray, speech: slice,
                span: PlayedSpan | None, read: Read) -> bool:
         """Whether a barge-in heard as `heard` (its speech in frames `speech`) over `span` is the
         coach's own word (False without a span). `read(audio)` yields the loop's readings of
         audio, (text, intent), lazily: the barge-in check's, then the recognizer's."""
-        if span is None or not span.coach_heard:
+        share = _share_over(heard, speech, span)
+        if share is None or share >= self.user_share:
             return False
-        if float(np.mean(np.square(span.reference, dtype=np.float64))) < PLAYED_LEVEL:
-            return False
-        share = unexplained_share(heard, span.reference, speech)
-        if share >= self.user_share:
-            return False
+        assert span is not None
         return share < self.scrap_share or said_the_same(heard_text, heard_intent, read(span.reference))
+
+
+def _share_over(heard: np.ndarray, speech: slice, span: PlayedSpan | None) -> float | None:
+    """`unexplained_share` of the utterance over what was played then; None when the coach said nothing."""
+    if span is None or not span.coach_heard:
+        return None
+    if float(np.mean(np.square(span.reference, dtype=np.float64))) < PLAYED_LEVEL:
+        return None
+    return unexplained_share(heard, span.reference, speech)
