@@ -13,9 +13,12 @@ predicts. That makes it the right signal to decide "the user is talking" on.
 
 The canceller is a partitioned-block frequency-domain NLMS filter (256 ms) in two paths:
 a background filter adapts on every block, the foreground filter (the one whose output is
-used) takes the background's coefficients only while they do better, and the background is
-put back when it does much worse. Adapting through double talk then cannot damage what is
-used: the user's voice makes the background worse, never the foreground.
+used) takes the background's coefficients only when they do clearly better, and the
+background is put back when it does much worse. Adapting through double talk then cannot
+damage what is used: the user's voice makes the background worse, never the foreground.
+"Clearly" matters too: the fast background fits the sound of the moment (a held vowel) and
+loses the rest; taken over on a small edge, it left the next word 10-15 dB less cancelled,
+and those words tripped the coach into yielding to its own voice (bench/coach_alone.py).
 
 The detector compares, band by band, the error's power with the residue predicted from the
 estimated echo (its power, held up by the room's reverberation decay, times the share of it
@@ -30,7 +33,7 @@ import numpy as np
 BLOCK = 160                    # 10 ms at 16 kHz: one AEC3 frame
 FILTER_S = 0.256               # echo path the filter models (after the measured delay)
 STEP = 1.0                     # NLMS step of the background filter: fast (the foreground keeps only what does better)
-COPY_BETTER = 0.7              # background error power below this share of the foreground's: take it
+COPY_BETTER = 0.35             # background error power below this share of the foreground's (-4.6 dB): take it
 RESET_WORSE = 4.0              # background error power above this many times the foreground's: put it back
 SMOOTHING = 0.85               # error powers compared over ~60 ms
 
