@@ -228,14 +228,16 @@ def test_the_foreground_filter_takes_the_background_only_when_it_does_clearly_be
     cancelled and it yielded to its own voice twice as often in bench/coach_alone.py)."""
     from voicecoach.hearing.linear_echo import COPY_BETTER, LinearCanceller
 
-    def chosen(back_share: float, may_copy: bool = True) -> int:
+    def chosen(back_share: float, may_copy: bool = True, mic: float = 100.0) -> int:
         canceller = LinearCanceller()
         canceller._back[:] = 1.0
         canceller._front_error, canceller._back_error = 1.0, back_share      # errors as smoothed so far
-        canceller._choose(front=1.0, back=back_share, mic=2.0, may_copy=may_copy)
+        canceller._mic_power = mic
+        canceller._choose(front=1.0, back=back_share, mic=mic, may_copy=may_copy)
         return canceller.copies
 
     assert COPY_BETTER < 0.5
-    assert chosen(0.6) == 0                         # a little better: the foreground stays
+    assert chosen(0.6) == 0                         # a little better: the converged foreground stays
     assert chosen(COPY_BETTER * 0.8) == 1           # clearly better: taken
     assert chosen(COPY_BETTER * 0.8, may_copy=False) == 0     # the user may be talking: never
+    assert chosen(0.6, mic=2.0) == 1                # a foreground that takes out little takes any plain gain

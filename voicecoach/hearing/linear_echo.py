@@ -16,9 +16,11 @@ a background filter adapts on every block, the foreground filter (the one whose 
 used) takes the background's coefficients only when they do clearly better, and the
 background is put back when it does much worse. Adapting through double talk then cannot
 damage what is used: the user's voice makes the background worse, never the foreground.
-"Clearly" matters too: the fast background fits the sound of the moment (a held vowel) and
-loses the rest; taken over on a small edge, it left the next word 10-15 dB less cancelled,
-and those words tripped the coach into yielding to its own voice (bench/coach_alone.py).
+"Clearly" matters too once the foreground has converged: the fast background fits the sound
+of the moment (a held vowel) and loses the rest; taken over on a small edge, it left the next
+word 10-15 dB less cancelled, and those words tripped the coach into yielding to its own
+voice (bench/coach_alone.py). A fresh foreground takes any plain gain, so it converges as
+fast as before.
 
 The detector compares, band by band, the error's power with the residue predicted from the
 estimated echo (its power, held up by the room's reverberation decay, times the share of it
@@ -33,7 +35,9 @@ import numpy as np
 BLOCK = 160                    # 10 ms at 16 kHz: one AEC3 frame
 FILTER_S = 0.256               # echo path the filter models (after the measured delay)
 STEP = 1.0                     # NLMS step of the background filter: fast (the foreground keeps only what does better)
-COPY_BETTER = 0.35             # background error power below this share of the foreground's (-4.6 dB): take it
+COPY_BETTER = 0.35             # background error power below this share of the foreground's (-4.6 dB): take it ...
+COPY_BETTER_EARLY = 0.7        # ... or of this share while the foreground takes out less than CONVERGED of the echo
+CONVERGED = 0.1                # foreground error power under this share of the microphone's (10 dB): converged
 RESET_WORSE = 4.0              # background error power above this many times the foreground's: put it back
 SMOOTHING = 0.85               # error powers compared over ~60 ms
 
@@ -63,6 +67,7 @@ class LinearCanceller:
         self._power = np.zeros(bins)
         self._front_error = 0.0
         self._back_error = 0.0
+        self._mic_power = 0.0
         self._constrain = 0                                                 # partition constrained next
         self.copies = 0                                                     # times the background was taken
         self._lags = np.arange(self.partitions * BLOCK).reshape(self.partitions, BLOCK)
@@ -117,7 +122,12 @@ class LinearCanceller:
     def _choose(self, front: float, back: float, mic: float, may_copy: bool) -> None:
         self._front_error = SMOOTHING * self._front_error + (1 - SMOOTHING) * front
         self._back_error = SMOOTHING * self._back_error + (1 - SMOOTHING) * back
-        if may_copy and self._back_error < COPY_BETTER * self._front_error and back < mic:
+        self._mic_power = SMOOTHING * self._mic_power + (1 - SMOOTHING) * mic
+        # A fresh foreground takes any plain gain (it converges as fast as the background); a
+        # converged one only a clear one (see the module's docstring).
+        converged = self._front_error < CONVERGED * self._mic_power
+        better = COPY_BETTER if converged else COPY_BETTER_EARLY
+        if may_copy and self._back_error < better * self._front_error and back < mic:
             self._front[:] = self._back
             self._front_error = self._back_error
             self.copies += 1
