@@ -228,16 +228,20 @@ def test_the_foreground_filter_takes_the_background_only_when_it_does_clearly_be
     cancelled and it yielded to its own voice twice as often in bench/coach_alone.py)."""
     from voicecoach.hearing.linear_echo import COPY_BETTER, LinearCanceller
 
-    def chosen(back_share: float, may_copy: bool = True, mic: float = 100.0) -> int:
+    def chosen(back_share: float, may_copy: bool = True, settled: bool = True) -> int:
         canceller = LinearCanceller()
+        canceller._sounding = canceller._settled_after if settled else 0
         canceller._back[:] = 1.0
         canceller._front_error, canceller._back_error = 1.0, back_share      # errors as smoothed so far
-        canceller._mic_power = mic
-        canceller._choose(front=1.0, back=back_share, mic=mic, may_copy=may_copy)
+        canceller._choose(front=1.0, back=back_share, mic=100.0, may_copy=may_copy)
         return canceller.copies
 
     assert COPY_BETTER < 0.5
-    assert chosen(0.6) == 0                         # a little better: the converged foreground stays
+    assert chosen(0.6) == 0                         # a little better: the settled foreground stays
     assert chosen(COPY_BETTER * 0.8) == 1           # clearly better: taken
     assert chosen(COPY_BETTER * 0.8, may_copy=False) == 0     # the user may be talking: never
-    assert chosen(0.6, mic=2.0) == 1                # a foreground that takes out little takes any plain gain
+    assert chosen(0.6, settled=False) == 1          # a fresh foreground takes any plain gain
+    fresh = LinearCanceller()
+    for _ in range(fresh._settled_after):
+        fresh.process(np.zeros(160), np.full(160, 0.01))
+    assert fresh.settled

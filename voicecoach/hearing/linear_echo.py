@@ -19,8 +19,9 @@ damage what is used: the user's voice makes the background worse, never the fore
 "Clearly" matters too once the foreground has converged: the fast background fits the sound
 of the moment (a held vowel) and loses the rest; taken over on a small edge, it left the next
 word 10-15 dB less cancelled, and those words tripped the coach into yielding to its own
-voice (bench/coach_alone.py). A fresh foreground takes any plain gain, so it converges as
-fast as before.
+voice (bench/coach_alone.py). In its first seconds of the coach's voice a fresh foreground
+takes any plain gain, so it converges as fast as before (a user 6 dB under the echo 3-5 s
+into a first line was heard late or not at all otherwise).
 
 The detector compares, band by band, the error's power with the residue predicted from the
 estimated echo (its power, held up by the room's reverberation decay, times the share of it
@@ -36,8 +37,9 @@ BLOCK = 160                    # 10 ms at 16 kHz: one AEC3 frame
 FILTER_S = 0.256               # echo path the filter models (after the measured delay)
 STEP = 1.0                     # NLMS step of the background filter: fast (the foreground keeps only what does better)
 COPY_BETTER = 0.35             # background error power below this share of the foreground's (-4.6 dB): take it ...
-COPY_BETTER_EARLY = 0.7        # ... or of this share while the foreground takes out less than CONVERGED of the echo
-CONVERGED = 0.1                # foreground error power under this share of the microphone's (10 dB): converged
+COPY_BETTER_EARLY = 0.7        # ... or of this share in the filter's first SETTLING_S of the coach's voice
+SETTLING_S = 5.0               # seconds of reference with sound in them before the strict rule
+SOUND_LEVEL = 1e-6             # mean power of a reference block (-60 dBFS) that counts as sound
 RESET_WORSE = 4.0              # background error power above this many times the foreground's: put it back
 SMOOTHING = 0.85               # error powers compared over ~60 ms
 
@@ -67,11 +69,17 @@ class LinearCanceller:
         self._power = np.zeros(bins)
         self._front_error = 0.0
         self._back_error = 0.0
-        self._mic_power = 0.0
+        self._sounding = 0                                                  # reference blocks with sound so far
+        self._settled_after = round(SETTLING_S * sample_rate / BLOCK)
         self._constrain = 0                                                 # partition constrained next
         self.copies = 0                                                     # times the background was taken
         self._lags = np.arange(self.partitions * BLOCK).reshape(self.partitions, BLOCK)
         self._before = 0                                                    # taps this early are held at zero
+
+    @property
+    def settled(self) -> bool:
+        """The filter has adapted on SETTLING_S of the coach's voice: the strict copy rule applies."""
+        return self._sounding >= self._settled_after
 
     def silence_before(self, samples: int) -> None:
         """No echo arrives before `samples` (the measured delay less a margin): hold those taps at zero.
@@ -94,6 +102,7 @@ class LinearCanceller:
         that has adapted to the user's voice can look better than it while the user talks."""
         mic = np.asarray(mic, np.float64)
         reference = np.asarray(reference, np.float64)
+        self._sounding += float(np.mean(np.square(reference))) > SOUND_LEVEL
         spectrum = np.fft.rfft(np.concatenate([self._previous, reference]))
         self._previous = reference
         self._spectra = np.roll(self._spectra, 1, axis=0)
@@ -122,11 +131,9 @@ class LinearCanceller:
     def _choose(self, front: float, back: float, mic: float, may_copy: bool) -> None:
         self._front_error = SMOOTHING * self._front_error + (1 - SMOOTHING) * front
         self._back_error = SMOOTHING * self._back_error + (1 - SMOOTHING) * back
-        self._mic_power = SMOOTHING * self._mic_power + (1 - SMOOTHING) * mic
-        # A fresh foreground takes any plain gain (it converges as fast as the background); a
-        # converged one only a clear one (see the module's docstring).
-        converged = self._front_error < CONVERGED * self._mic_power
-        better = COPY_BETTER if converged else COPY_BETTER_EARLY
+        # A fresh foreground takes any plain gain, so it converges as fast as the background; a
+        # settled one only a clear one (see the module's docstring).
+        better = COPY_BETTER if self.settled else COPY_BETTER_EARLY
         if may_copy and self._back_error < better * self._front_error and back < mic:
             self._front[:] = self._back
             self._front_error = self._back_error

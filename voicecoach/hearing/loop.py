@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 import numpy as np
 
 from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.own_voice import OwnWordCheck, PlayedNow, PlayedRecord, played_from
+from voicecoach.hearing.own_voice import OwnWordCheck, PlayedNow, PlayedRecord, PlayedSpan, played_from
 from voicecoach.hearing.sources import AudioSource
 from voicecoach.hearing.vad import FRAME_MS, Endpointer, Utterance
 from voicecoach.intents.types import NO_MATCH, Context, Match
@@ -412,7 +412,9 @@ class ListenLoop:
         audio_ms = utterance.audio_ms
         if not match.text.strip():
             return [NothingHeard(audio_ms, decode_ms)]
-        span = lambda: self._record.span(utterance.start_ms, utterance.end_ms)  # noqa: E731
+        def span() -> PlayedSpan | None:
+            return self._record.span(utterance.start_ms, utterance.end_ms)
+
         reason = self.gate.why_ignored(
             match, utterance.onset_ms, utterance.end_ms,
             lambda: self.own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance), span(),

@@ -20,6 +20,9 @@ The signal can:
   recognizer) reads the played reference over the utterance's span as the same intent, or
   as words that hold the heard ones. A user saying "stop" while the coach says "stop"
   still wins when the share shows the user.
+- The statistical reader's unsure stop, pause or pain over the coach's voice (hearing.loop
+  otherwise takes it for a scrap of the coach's words) is acted on when the share shows the
+  user (`user_shown`).
 
 Without a canceller there is no reference, and nothing changes. The check costs a little
 arithmetic and at most two more readings, only for a barge-in over the coach's voice, and
