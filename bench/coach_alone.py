@@ -250,7 +250,11 @@ def report(tasks: list[dict], outcomes: list[Outcome], labels: list[str]) -> Non
         model_hits = sum(c.model is not None and c.model[1] >= 0 for c in checked)
         print(f"\n== {label} ==")
         print(f"coach speech: {hours:.2f} h ({hours * 60:.1f} min) in {len(pairs)} runs, {audio_s / 60:.1f} min of audio")
-        print(f"barge-ins acted on: {len(acted)} = {len(acted) / hours:.1f} an hour (target <= 1)")
+        # The coach says its line on after a barge-in (in a session the first would have paused or
+        # stopped it), so one scrap can be acted on again and again: the stretches count too.
+        stretches = len({task["index"] for task, _ in acted})
+        print(f"barge-ins acted on: {len(acted)} = {len(acted) / hours:.1f} an hour (target <= 1), in {stretches} "
+              f"of {len(pairs)} stretches")
         for task, (at, said, reading, audio_ms) in acted:
             print(f"  run {task['index']} ({_where(task)}), {at:.1f} s: while saying {said!r}: heard {reading} "
                   f"({audio_ms:.0f} ms) by {_which(task, reading, audio_ms, pairs)}")
