@@ -39,7 +39,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.linear_echo import BLOCK, DoubleTalkDetector, LinearCanceller
+from voicecoach.hearing.linear_echo import BLOCK, VOICE_LEVEL, DoubleTalkDetector, LinearCanceller
 from voicecoach.hearing.sources import StreamResampler
 
 ENGINE_FRAME = SAMPLE_RATE // 100      # AEC3 works on 10 ms frames
@@ -63,7 +63,6 @@ LINEAR_SETTLE_S = 1.0                  # a fresh linear filter predicts too litt
 LINEAR_SPAN_MS = 100.0                 # the linear filter keeps its taps while the delay stays this far into them
 USER_DB = 11.0                         # the linear canceller's error this far above its predicted residue: the user
 SURE_DB = 14.0                         # this far: sure enough to start an utterance on one frame
-VOICE_LEVEL = 1e-6                     # mean power of 10 ms of reference that counts as the coach's voice (-60 dBFS)
 CANCELLER_HINT = "pip install livekit"
 
 

@@ -38,8 +38,8 @@ FILTER_S = 0.256               # echo path the filter models (after the measured
 STEP = 1.0                     # NLMS step of the background filter: fast (the foreground keeps only what does better)
 COPY_BETTER = 0.35             # background error power below this share of the foreground's (-4.6 dB): take it ...
 COPY_BETTER_EARLY = 0.7        # ... or of this share in the filter's first SETTLING_S of the coach's voice
-SETTLING_S = 5.0               # seconds of reference with sound in them before the strict rule
-SOUND_LEVEL = 1e-6             # mean power of a reference block (-60 dBFS) that counts as sound
+SETTLING_S = 5.0               # seconds of reference with the coach's voice in them before the strict rule
+VOICE_LEVEL = 1e-6             # mean power of 10 ms of reference that counts as the coach's voice (-60 dBFS)
 RESET_WORSE = 4.0              # background error power above this many times the foreground's: put it back
 SMOOTHING = 0.85               # error powers compared over ~60 ms
 
@@ -69,7 +69,7 @@ class LinearCanceller:
         self._power = np.zeros(bins)
         self._front_error = 0.0
         self._back_error = 0.0
-        self._sounding = 0                                                  # reference blocks with sound so far
+        self._sounding = 0                                                  # reference blocks with the coach's voice so far
         self._settled_after = round(SETTLING_S * sample_rate / BLOCK)
         self._constrain = 0                                                 # partition constrained next
         self.copies = 0                                                     # times the background was taken
@@ -102,7 +102,7 @@ class LinearCanceller:
         that has adapted to the user's voice can look better than it while the user talks."""
         mic = np.asarray(mic, np.float64)
         reference = np.asarray(reference, np.float64)
-        self._sounding += float(np.mean(np.square(reference))) > SOUND_LEVEL
+        self._sounding += float(np.mean(np.square(reference))) > VOICE_LEVEL
         spectrum = np.fft.rfft(np.concatenate([self._previous, reference]))
         self._previous = reference
         self._spectra = np.roll(self._spectra, 1, axis=0)

@@ -38,10 +38,10 @@ import numpy as np
 
 from voicecoach.hearing.audio import SAMPLE_RATE
 from voicecoach.hearing.keywords import words_of
+from voicecoach.hearing.linear_echo import VOICE_LEVEL
 from voicecoach.hearing.vad import FRAME_MS, FRAME_SAMPLES
 
 KEEP_MS = 12_000            # frames noted: an utterance (8 s at most, joined with a held part) and its cut
-PLAYED_LEVEL = 1e-6         # mean power of the played reference (-60 dBFS) below which the coach said nothing
 BAND_EDGES_HZ = np.geomspace(100.0, 8000.0, 13)     # 12 bands, as wide to the ear
 BANDS_A_GAIN = 2            # neighbouring bands share one gain: 12 free gains fit part of a user's word too
 RING_DB_PER_S = 67.0        # the reference is left ringing this fast down (RT60 about 0.9 s: the most reverberant rooms)
@@ -217,6 +217,6 @@ def _share_over(heard: np.ndarray, speech: slice, span: PlayedSpan | None) -> fl
     """`unexplained_share` of the utterance over what was played then; None when the coach said nothing."""
     if span is None or not span.coach_heard:
         return None
-    if float(np.mean(np.square(span.reference, dtype=np.float64))) < PLAYED_LEVEL:
+    if float(np.mean(np.square(span.reference, dtype=np.float64))) < VOICE_LEVEL:      # the coach said nothing
         return None
     return unexplained_share(heard, span.reference, speech)
