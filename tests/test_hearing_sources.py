@@ -208,3 +208,40 @@ def test_stream_resampling_keeps_a_tone_and_the_length(rate):
     delay = 31 / rate                                               # half the 63-tap filter
     expected = 0.5 * np.sin(2 * np.pi * 500 * (np.arange(400, 400 + len(steady)) / SAMPLE_RATE - delay))
     assert np.max(np.abs(steady - expected)) < 0.02
+
+
+def _band_noise(rate: int, low_hz: float, high_hz: float, seconds: float = 1.0) -> np.ndarray:
+    spectrum = np.fft.rfft(np.random.default_rng(3).standard_normal(int(rate * seconds)))
+    frequencies = np.fft.rfftfreq(int(rate * seconds), 1.0 / rate)
+    spectrum[(frequencies < low_hz) | (frequencies > high_hz)] = 0.0
+    noise = np.fft.irfft(spectrum, int(rate * seconds))
+    return (0.3 * noise / np.max(np.abs(noise))).astype(np.float32)
+
+
+def test_stream_resampling_folds_no_hiss_down_into_the_voice_band():
+    """An "s" of the coach's voice (5.5-7 kHz at Piper's 22050 Hz) must come out with nothing
+    below 4 kHz: the echo canceller's reference is resampled so, the sound in the room has no
+    such fold (low-pass then linear interpolation left it 16 dB down, and the difference was
+    taken for the user)."""
+    hiss = _band_noise(22050, 5500.0, 7000.0)
+    resampler = StreamResampler(22050)
+    out = np.concatenate([resampler.process(hiss[i:i + 441]) for i in range(0, len(hiss), 441)])
+    power = np.abs(np.fft.rfft(out[400:-400] * np.hanning(len(out) - 800))) ** 2
+    frequencies = np.fft.rfftfreq(len(out) - 800, 1.0 / SAMPLE_RATE)
+    folded = 10 * np.log10(power[frequencies < 4000].sum() / power.sum())
+    assert folded < -60.0, f"{folded:.1f} dB of the hiss below 4 kHz"
+
+
+def test_a_stream_started_between_two_output_samples_stays_on_the_grid():
+    """What the echo canceller relies on: a stretch that starts at any input sample, given the
+    phase of its first output, gives the very samples one continuous stream gives there."""
+    rate, start = 22050, 7 * 22050 + 1
+    voice = _band_noise(rate, 100.0, 7000.0)
+    whole = StreamResampler(rate).process(np.concatenate([np.zeros(start, np.float32), voice]))
+    first = int(np.ceil(start * SAMPLE_RATE / rate))
+    phase = (first / SAMPLE_RATE - start / rate) * rate
+    stretch = StreamResampler(rate, phase=phase).process(voice)
+    count = min(len(stretch), len(whole) - first)
+    assert count > 0.9 * SAMPLE_RATE
+    difference = whole[first:first + count] - stretch[:count]
+    assert 10 * np.log10(np.sum(difference ** 2) / np.sum(stretch[:count] ** 2)) < -50.0
