@@ -254,7 +254,7 @@ def report(tasks: list[dict], outcomes: list[Outcome], labels: list[str]) -> Non
         # stopped it), so one scrap can be acted on again and again: the stretches count too.
         stretches = len({task["index"] for task, _ in acted})
         print(f"barge-ins acted on: {len(acted)} = {len(acted) / hours:.1f} an hour (target <= 1), in {stretches} "
-              f"of {len(pairs)} stretches")
+              f"of {len(pairs)} stretches: {stretches / hours:.1f} an hour counting the first of each")
         for task, (at, said, reading, audio_ms) in acted:
             print(f"  run {task['index']} ({_where(task)}), {at:.1f} s: while saying {said!r}: heard {reading} "
                   f"({audio_ms:.0f} ms) by {_which(task, reading, audio_ms, pairs)}")

@@ -232,6 +232,7 @@ class EchoCanceller:
         self._linear_settled_at = 0.0             # clock time the linear filter in use has settled
         self._held_linear = np.zeros(0, dtype=np.float32)
         self._held_estimate = np.zeros(0, dtype=np.float32)
+        self._held_mic = np.zeros(0, dtype=np.float32)
         self.user_db = 0.0                        # the last frame's double-talk score (dB above the predicted residue)
         self.sure = False                         # the last frame was the user beyond doubt
         self.coach_heard = False                  # the coach's voice (or its ringing) was in the last frame
@@ -299,6 +300,7 @@ class EchoCanceller:
         result, self._held_out = _in_step(self._held_out, out, len(frame))
         linear_out, self._held_linear = _in_step(self._held_linear, _joined(linear), len(frame))
         estimate_out, self._held_estimate = _in_step(self._held_estimate, _joined(estimate), len(frame))
+        mic_out, self._held_mic = _in_step(self._held_mic, mic_now, len(frame))
         coach_heard = float(np.mean(np.square(recent))) > VOICE_LEVEL
         if coach_heard:
             power = float(np.mean(np.square(frame, dtype=np.float64)))
@@ -306,7 +308,7 @@ class EchoCanceller:
         self.coach_heard = coach_heard
         # Until the delay is known, and while a fresh filter settles, only the coach is taken to be heard.
         unsure = not self.delay_known or at < self._settled_at or at < self._linear_settled_at
-        self.user_db = self._doubletalk.score(linear_out, estimate_out, coach_heard, alone=unsure)
+        self.user_db = self._doubletalk.score(linear_out, estimate_out, coach_heard, alone=unsure, mic=mic_out)
         if self.gate == "residue":
             self.echo_only = coach_heard and (unsure or self.user_db < USER_DB)
         else:

@@ -27,7 +27,11 @@ The detector compares, band by band, the error's power with the residue predicte
 estimated echo (its power, held up by the room's reverberation decay, times the share of it
 the canceller is seen to leave, learned while only the coach is heard) plus the noise floor.
 The score is the mean over bands of that ratio, so a soft "s" that stands out in a few high
-bands counts even under a loud vowel of the coach's.
+bands counts even under a loud vowel of the coach's. A band counts at most at the
+microphone's level: the user's voice is in the microphone, and an error louder than it is
+the canceller's own mistake (at a word's onset after a pause the filter can predict the echo
+a few milliseconds before it arrives; those onsets made the coach yield to its own voice in
+every room).
 """
 from __future__ import annotations
 
@@ -175,9 +179,16 @@ class DoubleTalkDetector:
     def _band_power(self, audio: np.ndarray) -> np.ndarray:
         return self._bands @ (np.abs(np.fft.rfft(audio * self._window)) ** 2) + 1e-12
 
-    def score(self, error: np.ndarray, estimate: np.ndarray, coach_heard: bool, alone: bool = False) -> float:
-        """`alone`: the caller knows only the coach is heard (it learns from this frame whatever it scores)."""
+    def score(self, error: np.ndarray, estimate: np.ndarray, coach_heard: bool, alone: bool = False,
+              mic: np.ndarray | None = None) -> float:
+        """`alone`: the caller knows only the coach is heard (it learns from this frame whatever it scores).
+        `mic`: the microphone the error came from. The user's voice is in the microphone; a band
+        where the error is louder than the microphone holds the canceller's own mistake (an echo
+        predicted before it arrives, at a word's onset after a pause), so it counts at the
+        microphone's level, never above. (What is learned, the room's noise and the share the
+        canceller leaves, is learned from the error as it is.)"""
         error_power = self._band_power(error)
+        heard_power = error_power if mic is None else np.minimum(error_power, self._band_power(mic))
         self._predicted = np.maximum(self._band_power(estimate), self._predicted * self._tail)
         if self._noise is None:
             self._noise = error_power.copy()
@@ -187,7 +198,7 @@ class DoubleTalkDetector:
         self._noise = np.where(quiet, NOISE_MEMORY * self._noise + (1 - NOISE_MEMORY) * error_power,
                                self._noise * NOISE_RISE)
         residue = self.leak * self._predicted + self._noise
-        ratio = error_power / residue
+        ratio = heard_power / residue
         self.ratios = ratio
         level = 10.0 * float(np.log10(np.mean(ratio)))
         if coach_heard:
