@@ -185,8 +185,10 @@ class DoubleTalkDetector:
         `mic`: the microphone the error came from. The user's voice is in the microphone; a band
         where the error is louder than the microphone holds the canceller's own mistake (an echo
         predicted before it arrives, at a word's onset after a pause), so it counts at the
-        microphone's level, never above. (What is learned, the room's noise and the share the
-        canceller leaves, is learned from the error as it is.)"""
+        microphone's level, never above. The room's noise is learned from the error as it is, and
+        so is the share the canceller leaves while it settles (`alone`): a filter still
+        converging overshoots, and what it will leave next is its whole error; after that, the
+        share of what the score counts."""
         error_power = self._band_power(error)
         heard_power = error_power if mic is None else np.minimum(error_power, self._band_power(mic))
         self._predicted = np.maximum(self._band_power(estimate), self._predicted * self._tail)
@@ -202,7 +204,7 @@ class DoubleTalkDetector:
         self.ratios = ratio
         level = 10.0 * float(np.log10(np.mean(ratio)))
         if coach_heard:
-            self._learn(error_power, level, alone)
+            self._learn(error_power if alone else heard_power, level, alone)
         return level
 
     def _learn(self, error_power: np.ndarray, level: float, alone: bool) -> None:
