@@ -8,6 +8,8 @@ like the speaker's); PyAudio through SpeechRecognition is the alternative.
 """
 from __future__ import annotations
 
+import functools
+
 import queue
 import threading
 from pathlib import Path
@@ -86,6 +88,18 @@ KERNEL_PHASES = 1024         # the kernel is kept for this many fractional posit
 KAISER_BETA = 8.6            # its window: about 80 dB of stop band
 
 
+@functools.lru_cache(maxsize=8)
+def _kernel_table(rate_in: int, rate_out: int, half: int) -> np.ndarray:
+    """Row p: the weights of the 2 * half input samples around a position p / KERNEL_PHASES past
+    one (a new stretch of reference makes a new resampler: the table is made once a rate)."""
+    cutoff = 0.45 * min(rate_in, rate_out) / rate_in          # cycles per input sample
+    distance = np.arange(KERNEL_PHASES + 1)[:, None] / KERNEL_PHASES - np.arange(-half + 1, half + 1)[None, :]
+    window = np.i0(KAISER_BETA * np.sqrt(np.clip(1.0 - (distance / half) ** 2, 0.0, 1.0))) / np.i0(KAISER_BETA)
+    table = 2 * cutoff * np.sinc(2 * cutoff * distance) * window
+    table.flags.writeable = False
+    return table
+
+
 class StreamResampler:
     """Resample a stream chunk by chunk without clicks at chunk edges.
 
@@ -107,12 +121,7 @@ class StreamResampler:
         the output on the grid of the streams before it. Output lags input by (taps - 1) / 2 input samples."""
         self.step = rate_in / rate_out
         self._half = (taps - 1) // 2                              # the kernel reaches this far each side
-        cutoff = 0.45 * min(rate_in, rate_out) / rate_in          # cycles per input sample
-        # Row p: the weights of the 2 * half input samples around a position p / KERNEL_PHASES past one.
-        distance = (np.arange(KERNEL_PHASES + 1)[:, None] / KERNEL_PHASES
-                    - np.arange(-self._half + 1, self._half + 1)[None, :])
-        window = np.i0(KAISER_BETA * np.sqrt(np.clip(1.0 - (distance / self._half) ** 2, 0.0, 1.0))) / np.i0(KAISER_BETA)
-        self._kernels = 2 * cutoff * np.sinc(2 * cutoff * distance) * window
+        self._kernels = _kernel_table(rate_in, rate_out, self._half)
         self._data = np.zeros(2 * self._half)                     # input not yet used up (silence before the stream)
         self._origin = -2 * self._half                            # the input sample _data[0] is
         self._next = float(phase) - self._half                    # where the next output is read, in input samples
