@@ -9,7 +9,6 @@ like the speaker's); PyAudio through SpeechRecognition is the alternative.
 from __future__ import annotations
 
 import functools
-
 import queue
 import threading
 from pathlib import Path
