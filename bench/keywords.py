@@ -7,6 +7,7 @@ Sets, all made in this run (the same seed gives the same audio):
   "hang on", "ouch", "that hurts", "it hurts") said by espeak-ng in several voices, rates
   and pitches, and by the coach's own Piper voice;
 - commands with leading words ("okay stop", "and stop", "stop stop", "no wait", ...);
+- pain after a command ("stop that hurts", "hold on that hurts"): pain, not the command;
 - the same with room noise at 10 dB SNR;
 - other commands ("start", "next", "resume", ...) and words that sound like a phrase ("top",
   "paws", "weight"): a hit on them is a false one;
@@ -51,7 +52,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from make_corpus import PITCHES, RATES, VOICES, mix_at_snr, speak  # noqa: E402
 
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
-from voicecoach.hearing.keyword_model import model_vetoed  # noqa: E402
+from voicecoach.hearing.keyword_model import model_vetoed, pain_over_command  # noqa: E402
 from voicecoach.hearing.keywords import KeywordHit  # noqa: E402
 
 REAL = REPO.parent / "shared" / "audio"
@@ -62,6 +63,10 @@ LEADING = [("okay stop", "stop"), ("and stop", "stop"), ("stop stop", "stop"), (
            ("hey stop", "stop"), ("oh stop", "stop"), ("no wait", "pause"), ("okay pause", "pause"),
            ("wait wait", "pause"), ("oh hold on", "pause"), ("ouch ouch", "report_pain"),
            ("oh that hurts", "report_pain"), ("ouch that hurts", "report_pain"), ("okay wait", "pause")]
+# A pain phrase after a command: pain (it stops the exercise too, and brings the safety advice).
+PAIN_AFTER_COMMAND = [("stop that hurts", "report_pain"), ("stop it hurts", "report_pain"),
+                      ("wait that hurts", "report_pain"), ("hold on that hurts", "report_pain"),
+                      ("okay stop that hurts", "report_pain")]
 OTHER_COMMANDS = ["start", "next", "resume", "keep going", "skip", "repeat", "slower", "faster", "yes", "no",
                   "how long left", "go back", "help"]
 NEAR_WORDS = ["top", "shop", "pass", "paws", "weight", "hold", "what", "stack"]     # sound like a phrase
@@ -201,9 +206,13 @@ def verdicts(row, threshold: float) -> dict[str, str | None]:
     check = intent if score >= threshold else None
     model = model_intent if model_score >= 0 else None
     # "both" is what the listen loop does: the model's hit counts unless the check's own
-    # score rules the utterance out (hearing/keyword_model.py's model_vetoed).
-    return {"check": check, "model": model, "either": check or model,
-            "both": check or (model if model is not None and not model_vetoed(score, model_score) else None),
+    # score rules the utterance out (hearing/keyword_model.py's model_vetoed), and its sure
+    # pain overrules the check's command ("stop, that hurts": pain_over_command).
+    if check is not None:
+        both = pain_over_command(KeywordHit("", check, score), KeywordHit("", model_intent, model_score)).intent
+    else:
+        both = model if model is not None and not model_vetoed(score, model_score) else None
+    return {"check": check, "model": model, "either": check or model, "both": both,
             "baseline": heard if heard in BARGE_IN_INTENTS else None}
 
 
@@ -276,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         one_word = espeak_takes(ONE_WORD, per, rng, Path(tmp))
         leading = espeak_takes(LEADING, max(2, per // 2), rng, Path(tmp))
+        pain_after = espeak_takes(PAIN_AFTER_COMMAND, max(2, per // 2), rng, Path(tmp))
         others = espeak_takes([(o, "other") for o in OTHER_COMMANDS], max(1, per // 3), rng, Path(tmp))
         near = espeak_takes([(o, "near") for o in NEAR_WORDS], max(1, per // 3), rng, Path(tmp))
     takes = 1 if args.quick else 3                   # Piper samples noise as it speaks: each take differs
@@ -303,6 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         "leading words, espeak-ng": run_set(leading, spotter, baseline, times, model),
         "leading words, Piper": run_set(own_lead, spotter, baseline, times, model),
         "leading words, noise 10 dB": run_set(with_noise(leading, 10, args.seed + 1), spotter, baseline, times, model),
+        "pain after a command, espeak-ng": run_set(pain_after, spotter, baseline, times, model),
     }
     real = real_takes()
     real_rows = run_set(real, spotter, baseline, {k: [] for k in scratch}, model) if real else []

@@ -63,7 +63,8 @@ from make_corpus import RATES as BENCH_RATES, VOICES as BENCH_VOICES, room_noise
 
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
 from voicecoach.hearing.keyword_model import (SHIPPED_MODEL, WHISPER_VETO, KeywordHead,  # noqa: E402
-                                              SpeechEmbeddings, head_features, model_vetoed)
+                                              SpeechEmbeddings, head_features, model_vetoed,
+                                              pain_over_command)
 
 CLASSES = ("none", "stop", "pause", "report_pain")
 OTHER, COACH, HOMOPHONE = 0, 1, 2          # kinds of take, for choosing the threshold and reporting
@@ -588,8 +589,8 @@ def veto_table(quick: bool) -> int:
     print(f"{len(scored)} takes; the model's threshold {model.head.threshold:.2f}")
     rules = [(veto, veto) for veto in VETOES] + [(WHISPER_VETO, sure) for sure in SURE_VETOES]
     for veto, sure_veto in rules:
-        acted = [(take, checked.intent if checked.score >= 0 else by_model.intent if by_model.score >= 0
-                  and not model_vetoed(checked.score, by_model.score, veto, sure_veto) else None)
+        acted = [(take, pain_over_command(checked, by_model).intent if checked.score >= 0 else by_model.intent
+                  if by_model.score >= 0 and not model_vetoed(checked.score, by_model.score, veto, sure_veto) else None)
                  for take, checked, by_model in scored]
         commands = [(t, i) for t, i in acted if t.label != "none"]
         heard = sum(i == t.label for t, i in commands)

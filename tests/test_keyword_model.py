@@ -13,9 +13,10 @@ import pytest
 
 from conftest import reproducible_piper, speak_to_wav
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample
-from voicecoach.hearing.keyword_model import (SHIPPED_MODEL, SURE_MARGIN, EitherSpotter, KeywordHead, KeywordModelSpotter,
-                                              KEPT_QUIET_SECONDS, SpeechEmbeddings, barge_in_check, combined_spotter, model_vetoed,
-                                              open_keyword_spotter, samples_for, without_trailing_quiet)
+from voicecoach.hearing.keyword_model import (KEPT_QUIET_SECONDS, PAIN_OVER_COMMAND, SHIPPED_MODEL, SURE_MARGIN,
+                                              EitherSpotter, KeywordHead, KeywordModelSpotter, SpeechEmbeddings,
+                                              barge_in_check, combined_spotter, model_vetoed, open_keyword_spotter,
+                                              samples_for, without_trailing_quiet)
 from voicecoach.hearing.keywords import BARGE_IN_PHRASES, KeywordHit
 from voicecoach.settings import resolve_settings
 
@@ -106,6 +107,17 @@ def test_together_the_checks_hear_every_phrase_in_a_held_out_espeak_voice(both, 
 def test_together_the_checks_hear_every_phrase_in_the_coachs_own_voice(both, phrase, intent):
     hit = both.spot(coach_voice(phrase))
     assert hit is not None and hit.intent == intent, both.best(coach_voice(phrase))
+
+
+PAIN_AFTER_A_COMMAND = ["stop, that hurts", "hold on, that hurts", "wait, that hurts", "stop, it hurts"]
+
+
+@pytest.mark.parametrize("said", PAIN_AFTER_A_COMMAND)
+def test_pain_after_a_command_is_pain_in_a_held_out_voice_and_the_coachs(both, tmp_path, said):
+    """Whisper's check alone reads the opening "stop" or "hold on" of these; pain must win."""
+    for audio in (espeak(said, tmp_path), coach_voice(said)):
+        hit = both.spot(audio)
+        assert hit is not None and hit.intent == "report_pain", (both.first.best(audio), both.second.best(audio))
 
 
 def test_the_model_alone_hears_most_phrases(spotter, tmp_path):
@@ -243,6 +255,7 @@ class Fixed:
 
 
 STOP = KeywordHit("stop", "stop", 0.2)
+OUCH = KeywordHit("ouch", "report_pain", 0.5)
 WEAK = KeywordHit("pause", "pause", -0.4)
 
 
@@ -254,10 +267,26 @@ def test_either_check_can_hear_a_phrase():
     assert EitherSpotter(Fixed(WEAK), Fixed(STOP)).best(audio) == STOP
 
 
-def test_the_first_check_goes_first_and_its_hit_saves_the_second():
-    first, second = Fixed(STOP), Fixed(STOP)
-    EitherSpotter(first, second).spot(np.zeros(100, np.float32))
+def test_the_first_check_goes_first_and_its_pain_hit_saves_the_second():
+    first, second = Fixed(OUCH), Fixed(STOP)
+    assert EitherSpotter(first, second).spot(np.zeros(100, np.float32)) == OUCH
     assert (first.calls, second.calls) == (1, 0)
+
+
+def test_the_first_checks_command_stands_unless_the_second_is_sure_of_pain():
+    """"Stop, that hurts": Whisper's check reads the opening "stop"; the model hears the pain."""
+    audio = np.zeros(100, np.float32)
+    sure_pain = KeywordHit("that hurts", "report_pain", PAIN_OVER_COMMAND)
+    unsure_pain = KeywordHit("that hurts", "report_pain", PAIN_OVER_COMMAND - 0.05)
+    sure_stop = KeywordHit("stop", "stop", 0.2)
+    assert EitherSpotter(Fixed(STOP), Fixed(sure_pain)).spot(audio) == sure_pain
+    assert EitherSpotter(Fixed(KeywordHit("hold on", "pause", 1.0)), Fixed(sure_pain)).spot(audio) == sure_pain
+    assert EitherSpotter(Fixed(STOP), Fixed(unsure_pain)).spot(audio) == STOP
+    assert EitherSpotter(Fixed(STOP), Fixed(sure_stop)).spot(audio) == STOP
+    assert EitherSpotter(Fixed(STOP), Fixed(None)).spot(audio) == STOP
+    assert EitherSpotter(Fixed(STOP), Fixed(sure_pain, fails=True)).spot(audio) == STOP
+    # Not while the model's hits are not wanted (the coach idle and silent).
+    assert EitherSpotter(Fixed(STOP), Fixed(sure_pain), second_wanted=lambda: False).spot(audio) == STOP
 
 
 def test_the_first_checks_low_score_vetoes_the_second():
