@@ -59,9 +59,10 @@ WHISPER_VETO = -6.0
 SURE_MARGIN = 0.15
 SURE_VETO = -12.0
 # The model's score at which its report_pain overrules a "stop" or "pause" hit of Whisper's
-# check ("stop, that hurts"). On the decision takes of seed 41 (1568, rooms and canceller
-# remains included) it turned 45 pain reports heard as stop or pause into pain (164 -> 207 of
-# 240 heard) and no stop or pause into pain; at 0 it turned three ("so stop", "pause pause").
+# check ("stop, that hurts"). On bench/train_keywords.py's decision takes (rooms and the
+# canceller's remains included) it turned 45 pain reports heard as stop or pause into pain on
+# seed 41 (164 -> 207 of 240 heard) and 46 on seed 43 (173 -> 219), and no stop or pause
+# into pain; at 0 it turned three ("so stop", "pause pause").
 PAIN_OVER_COMMAND = SURE_MARGIN
 PAIN = "report_pain"
 # Quiet kept after an utterance's last loud sample: in the middle of what training gave.
