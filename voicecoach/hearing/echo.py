@@ -39,7 +39,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.linear_echo import BLOCK, VOICE_LEVEL, DoubleTalkDetector, LinearCanceller
+from voicecoach.hearing.linear_echo import BLOCK, FIT_S, VOICE_LEVEL, DoubleTalkDetector, LinearCanceller
 from voicecoach.hearing.sources import StreamResampler
 
 ENGINE_FRAME = SAMPLE_RATE // 100      # AEC3 works on 10 ms frames
@@ -51,6 +51,7 @@ CHECK_EVERY = SAMPLE_RATE // 2         # until then (and while the coach is sile
 MIN_PEAK_RATIO = 6.0                   # a correlation peak this far above the rest is a delay, not chance
 AGREE_MS = 3.0                         # two checks this close agree
 LEAD_MS = 20.0                         # the reference goes in this much early: AEC3 cannot model an echo before its sound
+FIT_LEAD_MS = 3.0                      # a least-squares start of the linear filter has no taps earlier than the delay less this
 SELF_ALIGN_MS = 150.0                  # AEC3 finds delays up to this itself (measured: up to ~400 ms); we shift only beyond
 SETTLE_S = 0.6                         # after a new alignment the fresh filter lets echo through this long
 DOUBLE_TALK_RANGE_DB = 12.0            # while the coach is heard, the user counts only this close to its echo's usual level
@@ -227,6 +228,7 @@ class EchoCanceller:
         self._candidate: float | None = None
         self._mic_end = 0
         self._linear = LinearCanceller()
+        self.refits = 0                           # least-squares starts the linear filter took
         self._linear_shift = max(0.0, initial_delay_ms - LEAD_MS)   # how far the linear filter's reference is shifted
         self._doubletalk = DoubleTalkDetector()
         self._linear_settled_at = 0.0             # clock time the linear filter in use has settled
@@ -283,8 +285,14 @@ class EchoCanceller:
                                          int((ONSET_GUARD_S + PAUSE_S) * SAMPLE_RATE) + len(frame))
             self.played_now = recent[len(recent) - len(frame):]
             self._since_check += len(frame)
+            fit_audio = None
             if self._since_check >= (self.recheck_samples if self.delay_known else CHECK_EVERY):
-                self._check_delay(at)
+                fit_audio = self._check_delay(at)
+        if fit_audio is not None:     # outside the lock: the player's thread must not wait for the fit
+            left = self._linear.refit(*fit_audio)
+            if left is not None:
+                self._doubletalk.canceller_improved(*left)
+                self.refits += 1
         mic_now, self._pending_mic = self._pending_mic[:whole], self._pending_mic[whole:]
         cleaned, linear, estimate = [], [], []
         for i in range(0, whole, ENGINE_FRAME):
@@ -323,11 +331,30 @@ class EchoCanceller:
         self.kept = linear_out if coach_heard and self.hearing_input == "linear" else result
         return result
 
-    def _check_delay(self, at: float) -> None:
+    def _check_delay(self, at: float) -> tuple[np.ndarray, np.ndarray, int] | None:
         """Measure the delay on the last few seconds; adopt it when two checks agree (or at the first).
 
         Only when the coach spoke through most of the window: silence has no delay to find.
+        When the delay is first known, or a new one brings a fresh linear filter, the audio
+        for that filter's least-squares start is returned (LinearCanceller.refit).
         """
+        was_known, linear = self.delay_known, self._linear
+        self._judge_delay(at)
+        if self.delay_known and (not was_known or self._linear is not linear):
+            return self._fit_audio()
+        return None
+
+    def _fit_audio(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """The last FIT_S of the microphone, the reference the linear filter heard with it, and
+        its first tap the fit may use: FIT_LEAD_MS before the measured delay."""
+        count, taps = int(FIT_S * SAMPLE_RATE), self._linear.partitions * BLOCK
+        shift = round(self._linear_shift * SAMPLE_RATE / 1000)
+        first_tap = round((self.delay_ms - FIT_LEAD_MS) * SAMPLE_RATE / 1000) - shift
+        return (self._reference.read(self._mic_end - count - shift - taps + 1, count + taps - 1),
+                self._mic.read(self._mic_end - count, count), max(0, first_tap))
+
+    def _judge_delay(self, at: float) -> None:
+        """One delay check: adopt, confirm, or keep as a candidate (see _check_delay)."""
         window = int(ESTIMATE_WINDOW_S * SAMPLE_RATE)
         reference = self._reference.read(self._mic_end - window - self.max_delay, window + self.max_delay)
         voiced = np.mean(np.square(reference[-window:].reshape(-1, ENGINE_FRAME)), axis=1) > 1e-6
