@@ -405,6 +405,25 @@ def test_a_fresh_linear_filter_starts_from_a_fit_when_the_delay_is_found(coach_l
     assert with_fit >= 20.0 and with_fit >= without + 6.0
 
 
+def test_a_refused_fit_is_tried_again_at_the_next_check_until_the_filter_has_settled(coach_line, monkeypatch):
+    """Refused at the first check (the judged audio may be a pause), tried at the next (4 s on:
+    NLMS has converged enough by then that this line's fit is refused too), and not after the
+    filter has had SETTLING_S of the coach's voice."""
+    calls = []
+    real = LinearCanceller.refit
+
+    def refused_first(self, reference, mic, first_tap=0):
+        calls.append(len(mic))
+        return None if len(calls) == 1 else real(self, reference, mic, first_tap)
+
+    monkeypatch.setattr(LinearCanceller, "refit", refused_first)
+    echo = echo_of(coach_line, 60.0)
+    mic = echo + room(len(echo) / SAMPLE_RATE, level=ECHO_RMS / 10 ** (34 / 20))
+    canceller = EchoCanceller(PassThrough)
+    listen(canceller, coach_line, mic)
+    assert len(calls) == 2 and canceller._linear.settled
+
+
 def test_the_detector_trusts_a_better_filter_at_once_and_never_less():
     rng = np.random.default_rng(6)
     detector = DoubleTalkDetector()

@@ -21,7 +21,9 @@ of the moment (a held vowel) and loses the rest; taken over on a small edge, it 
 word 10-15 dB less cancelled, and those words tripped the coach into yielding to its own
 voice (bench/coach_alone.py). In its first seconds of the coach's voice a fresh foreground
 takes any plain gain, so it converges as fast as before (a user 6 dB under the echo 3-5 s
-into a first line was heard late or not at all otherwise).
+into a first line was heard late or not at all otherwise). When the delay is first known,
+both paths start from a least-squares fit of the echo path on the audio so far (`refit`):
+NLMS alone takes seconds of speech to converge.
 
 The detector compares, band by band, the error's power with the residue predicted from the
 estimated echo (its power, held up by the room's reverberation decay, times the share of it
