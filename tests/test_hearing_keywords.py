@@ -153,6 +153,13 @@ def test_every_barge_in_phrase_in_the_coach_voice_is_heard(spotter, piper, text,
     assert hit.intent == intent and hit.score >= 0.0
 
 
+@pytest.mark.parametrize("text", ["stop, that hurts", "hold on, that hurts", "wait, it hurts"])
+def test_pain_after_a_command_is_pain_for_whispers_check_too(spotter, piper, text):
+    """The check scores the phrase an utterance opens with; its own transcript names the pain."""
+    hit = spotter.spot(say(piper, text))
+    assert hit is not None and hit.intent == "report_pain", spotter.measure(say(piper, text))
+
+
 ORDINARY_LINES = [
     "Hold it there for thirty seconds.", "Halfway.", "Ten seconds left.", "Switch sides. Right side next.",
     "Lie on your side with the roller under your hip.", "Roll slowly towards the knee.",

@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.keywords import MAX_AUDIO_SECONDS, KeywordHit
+from voicecoach.hearing.keywords import MAX_AUDIO_SECONDS, PAIN, KeywordHit
 
 SHIPPED_MODEL = Path(__file__).parent / "models" / "barge_in_keywords.npz"
 INSTALL_HINT = "pip install pyopen-wakeword"
@@ -64,7 +64,6 @@ SURE_VETO = -12.0
 # seed 41 (164 -> 207 of 240 heard) and 46 on seed 43 (173 -> 219), and no stop or pause
 # into pain; at 0 it turned three ("so stop", "pause pause").
 PAIN_OVER_COMMAND = SURE_MARGIN
-PAIN = "report_pain"
 # Quiet kept after an utterance's last loud sample: in the middle of what training gave.
 KEPT_QUIET_SECONDS = 0.2
 

@@ -48,6 +48,7 @@ BARGE_IN_PHRASES: tuple[tuple[str, str], ...] = (
 # Words people put before a command ("okay stop", "no wait"); they never make a hit alone.
 LEAD_WORDS: tuple[str, ...] = ("okay", "ok", "and", "no", "oh", "hey", "so", "um", "uh", "please")
 ENDINGS = (".", "!", "?", ",")
+PAIN = "report_pain"
 
 # Chosen on one synthesized set and the coach's own Piper voice (seed 11), checked on
 # another (seed 12): no false hit on 7 minutes of the coach's lines (clean and in noise),
@@ -180,7 +181,21 @@ class BargeInSpotter:
         measured = self.measure(audio)
         if measured is None:
             return None
-        return KeywordHit(measured.phrase, measured.intent, round(self.score(measured), 3))
+        phrase, intent = self._named(measured)
+        return KeywordHit(phrase, intent, round(self.score(measured), 3))
+
+    def _named(self, measured: Measured) -> tuple[str, str]:
+        """The phrase and intent a hit is acted on as. A pain phrase in Whisper's own transcript
+        names the utterance: "Stop, that hurts." scores as "stop" (the phrase it opens with, and
+        "that" may begin the phrase again), but it is a pain report, as the reader takes it."""
+        if measured.intent == PAIN:
+            return measured.phrase, measured.intent
+        heard = words_of(measured.free_text)
+        for phrase, intent in self.phrases:
+            said = phrase.split()
+            if intent == PAIN and any(heard[k:k + len(said)] == said for k in range(len(heard))):
+                return phrase, intent
+        return measured.phrase, measured.intent
 
     def score(self, measured: Measured) -> float:
         margin = min(measured.phrase_logprob - self.phrase_floor, measured.ratio - self.ratio_floor)
