@@ -183,7 +183,7 @@ def run_set(takes, spotter, baseline, times: dict[str, list[float]], model=None)
         started = time.perf_counter()
         measured = spotter.measure(audio)
         times["check"].append(1000 * (time.perf_counter() - started))
-        best = None if measured is None else KeywordHit(measured.phrase, measured.intent, round(spotter.score(measured), 3))
+        best = None if measured is None else KeywordHit(*spotter.named(measured), round(spotter.score(measured), 3))
         if best is not None and best.score >= 0 and expected not in BARGE_IN_INTENTS:
             print(f"  false hit: {name!r} as {best.phrase!r} ({best.score:+.2f})", file=sys.stderr)
         started = time.perf_counter()

@@ -26,6 +26,14 @@ def test_the_used_column_takes_the_model_unless_the_check_vetoes_it():
     assert bench.verdicts(MISSED, 0.0)["both"] is None
 
 
+def test_the_used_column_takes_the_models_sure_pain_over_the_checks_command():
+    stop_that_hurts = ("stop that hurts [e]", "report_pain", 1.1, "stop", "none", 0.2, "report_pain", "Stop.")
+    unsure = ("stop that hurts [f]", "report_pain", 1.1, "stop", "none", 0.05, "report_pain", "Stop.")
+    assert bench.verdicts(stop_that_hurts, 0.0)["both"] == "report_pain"
+    assert bench.verdicts(stop_that_hurts, 0.0)["check"] == "stop"
+    assert bench.verdicts(unsure, 0.0)["both"] == "stop"
+
+
 def test_the_misses_are_printed_clean_one_word_commands_first(capsys):
     sets = {"one-word, espeak-ng": [HEARD_BY_CHECK, MISSED], "one-word, espeak-ng, noise 10 dB": [VETOED],
             "leading words, Piper": [HEARD_BY_MODEL]}

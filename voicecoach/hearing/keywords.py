@@ -181,10 +181,10 @@ class BargeInSpotter:
         measured = self.measure(audio)
         if measured is None:
             return None
-        phrase, intent = self._named(measured)
+        phrase, intent = self.named(measured)
         return KeywordHit(phrase, intent, round(self.score(measured), 3))
 
-    def _named(self, measured: Measured) -> tuple[str, str]:
+    def named(self, measured: Measured) -> tuple[str, str]:
         """The phrase and intent a hit is acted on as. A pain phrase in Whisper's own transcript
         names the utterance: "Stop, that hurts." scores as "stop" (the phrase it opens with, and
         "that" may begin the phrase again), but it is a pain report, as the reader takes it."""
