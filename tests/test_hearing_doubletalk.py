@@ -344,7 +344,7 @@ def test_a_fit_keeps_the_taps_before_the_delay_at_zero_and_is_taken_only_when_be
     assert left is not None
     before, after = left
     assert level_db(before) - level_db(after) >= 40.0
-    fitted = np.concatenate([np.fft.irfft(spectrum, 320)[:160] for spectrum in canceller._front])
+    fitted = canceller.taps()
     assert np.allclose(fitted[:600], 0.0, atol=1e-12)
     assert np.allclose(fitted[640:800], path[640:], atol=1e-3)
     assert canceller.refit(reference, mic) is None                # the filter already does as well
@@ -367,7 +367,7 @@ def test_a_fit_models_the_quiet_high_bands_of_a_voice_tilted_to_the_lows():
     path = rng.standard_normal(300) * np.exp(-np.arange(300) / 60)
     mic = np.convolve(reference, path)[taps - 1:taps - 1 + 32000]
     assert canceller.refit(reference, mic) is not None
-    fitted = np.concatenate([np.fft.irfft(spectrum, 320)[:160] for spectrum in canceller._front])
+    fitted = canceller.taps()
     frequencies = np.fft.rfftfreq(8192, 1 / SAMPLE_RATE)
     highs = (frequencies > 5000) & (frequencies < 7000)
     wanted, got = np.fft.rfft(path, 8192)[highs], np.fft.rfft(fitted, 8192)[highs]

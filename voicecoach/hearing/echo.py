@@ -229,7 +229,6 @@ class EchoCanceller:
         self._mic_end = 0
         self._linear = LinearCanceller()
         self.refits = 0                           # least-squares starts the linear filter took
-        self._fit_wanted = False                  # a least-squares start is due (LinearCanceller.refit)
         self._linear_shift = max(0.0, initial_delay_ms - LEAD_MS)   # how far the linear filter's reference is shifted
         self._doubletalk = DoubleTalkDetector()
         self._linear_settled_at = 0.0             # clock time the linear filter in use has settled
@@ -294,7 +293,6 @@ class EchoCanceller:
             if left is not None:
                 self._doubletalk.canceller_improved(*left)
                 self.refits += 1
-                self._fit_wanted = False
         mic_now, self._pending_mic = self._pending_mic[:whole], self._pending_mic[whole:]
         cleaned, linear, estimate = [], [], []
         for i in range(0, whole, ENGINE_FRAME):
@@ -340,13 +338,10 @@ class EchoCanceller:
         When the delay is first known, or a new one brings a fresh linear filter, the audio
         for that filter's least-squares start is returned (LinearCanceller.refit).
         """
-        was_known, linear = self.delay_known, self._linear
         self._judge_delay(at)
-        if self._linear is not linear or (self.delay_known and not was_known):
-            self._fit_wanted = True
         # A fit judged on audio the coach was silent through is refused: tried again at the
         # next check, until one is taken or NLMS has had its seconds of the coach's voice.
-        if self._fit_wanted and self.delay_known and not self._linear.settled:
+        if self.delay_known and not self._linear.refitted and not self._linear.settled:
             return self._fit_audio()
         return None
 

@@ -97,6 +97,7 @@ class LinearCanceller:
         self.copies = 0                                                     # times the background was taken
         self._lags = np.arange(self.partitions * BLOCK).reshape(self.partitions, BLOCK)
         self._before = 0                                                    # taps this early are held at zero
+        self.refitted = False                                               # both paths started from a fit (refit)
 
     @property
     def settled(self) -> bool:
@@ -171,17 +172,21 @@ class LinearCanceller:
         fitted = FirPath(_filtered(heard[:fitted_on + taps - first - 1], whiten), taps - first).fit(
             _filtered(mic[:fitted_on], whiten), FIT_ITERATIONS)
         judged = FirPath(heard[fitted_on:], taps - first)
-        current = np.concatenate([np.fft.irfft(spectrum, 2 * BLOCK)[:BLOCK] for spectrum in self._front])
         rest = mic[fitted_on:]
-        left_before, left_after = rest - judged.echo(current[first:]), rest - judged.echo(fitted)
+        left_before, left_after = rest - judged.echo(self.taps()[first:]), rest - judged.echo(fitted)
         if np.dot(left_after, left_after) > FIT_BETTER * np.dot(left_before, left_before):
             return None
-        fitted = np.concatenate([np.zeros(first), fitted])
-        for k in range(self.partitions):
-            self._front[k] = np.fft.rfft(np.concatenate([fitted[k * BLOCK:(k + 1) * BLOCK], np.zeros(BLOCK)]))
+        padded = np.zeros((self.partitions, 2 * BLOCK))
+        padded[:, :BLOCK] = np.concatenate([np.zeros(first), fitted]).reshape(self.partitions, BLOCK)
+        self._front[:] = np.fft.rfft(padded, axis=1)
         self._back[:] = self._front
         self._back_error = self._front_error
+        self.refitted = True
         return left_before, left_after
+
+    def taps(self) -> np.ndarray:
+        """The foreground filter as one impulse response (partitions * BLOCK taps)."""
+        return np.fft.irfft(self._front, 2 * BLOCK, axis=1)[:, :BLOCK].ravel()
 
     def _adapt(self, error: np.ndarray, spectrum: np.ndarray) -> None:
         # Normalized by the reference's power over the whole filter, so a word after a pause
