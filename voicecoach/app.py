@@ -373,6 +373,8 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
             print(f"voicecoach: {_plain(str(exc), 'microphone')}.", file=sys.stderr)
         return 1
 
+    if not args.audio_in:
+        _log_audio_devices(output)
     live = None
     if sys.stdout.isatty():          # the live bottom line; in a pipe, plain lines
         from voicecoach.view import LiveView, ViewState
@@ -388,6 +390,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
             return
         note = f"  ({event.reason})" if isinstance(event, UtteranceIgnored) else ""
         line = f"{event.match.text!r} -> {event.match.intent}{note}"
+        log.info("heard %.0f ms after the end of speech (decoding took %.0f ms)", event.lag_ms, event.decode_ms)
         if live is not None:
             live.heard(line)
         else:
@@ -434,6 +437,24 @@ def _echo_and_yield(args: argparse.Namespace, output: OutputStage):
         for voice in voices:
             voice.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
     return canceller, Yielding(output.hold, output.resume, lambda: output.speaking)
+
+
+def _log_audio_devices(output: OutputStage) -> None:
+    """Under --verbose: the backends tried, the one used, and how the voice and microphone are opened."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    import miniaudio
+
+    from voicecoach import sound
+
+    for found in sound.survey(miniaudio):
+        log.info("audio backend %s", found.describe())
+        if found.captures:
+            break
+    device = next((getattr(s, "device", None) for s in output.speakers if hasattr(s, "subscribe")), None)
+    if device is not None:
+        kind = "a duplex stream (voice and microphone on one clock)" if _duplex_device(output) else "its own stream"
+        log.info("voice plays on %s: %s, %s Hz", kind, getattr(device, "backend", "?"), device.sample_rate)
 
 
 def _duplex_device(output: OutputStage):

@@ -188,14 +188,14 @@ class MiniaudioDuplex:
             raise AudioCheckUnavailable(reason)
         import miniaudio
 
-        from voicecoach.hearing.sources import miniaudio_backends
+        from voicecoach import sound
 
         self.rate, self.block_ms = rate, block_ms
         try:
             self._stream = miniaudio.DuplexStream(
                 playback_format=miniaudio.SampleFormat.FLOAT32, playback_channels=1,
                 capture_format=miniaudio.SampleFormat.FLOAT32, capture_channels=1, sample_rate=rate,
-                buffersize_msec=block_ms, backends=miniaudio_backends(miniaudio))
+                buffersize_msec=block_ms, backends=sound.chosen_backends(miniaudio, need_capture=True))
         except Exception as exc:  # miniaudio.MiniaudioError: no duplex device
             raise AudioCheckUnavailable(f"cannot open the speaker and microphone together ({exc})") from None
 

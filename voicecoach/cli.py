@@ -84,8 +84,9 @@ def add_verbose_argument(parser: argparse.ArgumentParser, default: object) -> No
 
 def _configure_logging(verbose: bool) -> None:
     """What users need not see goes to the log; --verbose shows it on stderr."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, stream=sys.stderr,
-                        format="voicecoach: %(message)s", force=True)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="voicecoach: %(message)s", force=True)
+    # Ours only: the libraries' debug logs (Piper's phonemes of every line) are not decisions.
+    logging.getLogger("voicecoach").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 def add_reader_argument(parser: argparse.ArgumentParser) -> None:

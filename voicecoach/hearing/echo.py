@@ -31,6 +31,7 @@ for comparison in bench/barge_in.py).
 """
 from __future__ import annotations
 
+import logging
 import math
 import threading
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ LINEAR_SPAN_MS = 100.0                 # the linear filter keeps its taps while 
 USER_DB = 11.0                         # the linear canceller's error this far above its predicted residue: the user
 SURE_DB = 14.0                         # this far: sure enough to start an utterance on one frame
 CANCELLER_HINT = "pip install livekit"
+log = logging.getLogger(__name__)
 
 
 class EchoEngine(Protocol):
@@ -387,6 +389,7 @@ class EchoCanceller:
     def _realign(self, delay_ms: float, at: float) -> None:
         """Take a new delay. A new shift comes with a fresh engine: a filter adapted to the old
         alignment takes seconds to unlearn it, a new one converges within about half a second."""
+        log.info("echo: the microphone hears the voice %.0f ms after it is played", delay_ms)
         self.delay_ms, self.delay_known, self._candidate = delay_ms, True, None
         aligned = self._alignment_for(delay_ms)
         if not 0.0 <= delay_ms - self._linear_shift <= LINEAR_SPAN_MS:

@@ -63,6 +63,7 @@ BARGE_IN_INTENTS = frozenset({"stop", "pause", "report_pain"})
 ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach's line: an echo
 ECHO_SHARE_BARGE_IN = 0.8   # stricter when the words would stop the coach: missing a real "stop" costs more
 ECHO_HANGOVER_MS = 150      # the coach's voice still arrives this long after playback (device latency, room)
+LATE_MS = 2000              # an utterance read this long after its end is not answered as new (stop, pause and pain are)
 CONTINUATION_MS = 600       # how long an utterance that does not parse waits for the rest of the sentence
 SECOND_LOOK_PRE_ROLL_MS = 150   # the second reading of a command said over the coach keeps this much before its onset
 
@@ -88,16 +89,18 @@ class UtteranceHeard:
     onset_ms: float = 0.0        # stream time speech began
     speech_end_ms: float = 0.0   # stream time speech ended
     cut_ms: float = 0.0          # stream time the utterance was cut (end of speech detected)
+    lag_ms: float = 0.0          # from the end of speech to this reading, on the clock (hearing's delay)
 
 
 @dataclass(frozen=True)
 class UtteranceIgnored:
     match: Match                 # what was heard (not to be acted on)
-    reason: str                  # "echo", "own word" or "coach speaking"
+    reason: str                  # "echo", "own word", "coach speaking" or "late"
     audio_ms: float
     decode_ms: float
     onset_ms: float = 0.0        # stream time speech began
     speech_end_ms: float = 0.0   # stream time speech ended
+    lag_ms: float = 0.0          # from the end of speech to this reading, on the clock
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,9 @@ class ListenLoop:
     # None: taken from the endpointer's echo-gated detector when it has a canceller.
     played: PlayedNow | None = None
     own_word: OwnWordCheck = field(default_factory=OwnWordCheck)
+    # The clock the source's frames arrive on (the app's; `start` takes it): how late a reading is.
+    now: Callable[[], float] = time.monotonic
+    late_ms: float = LATE_MS
 
     def __post_init__(self) -> None:
         if self.played is None:
@@ -248,6 +254,7 @@ class ListenLoop:
         self._thread: threading.Thread | None = None
         self._was_in_speech = False
         self._held: _Held | None = None
+        self._origin = math.inf          # the clock time of the stream's start, as best seen so far
 
     # The coach's side, callable from any thread.
     def coach_speaking(self, text: str) -> None:
@@ -261,6 +268,9 @@ class ListenLoop:
         utterance = self.endpointer.push(frame)
         events: list[HearingEvent] = []
         now = self.endpointer.elapsed_ms
+        # A frame taken at once was captured just now; one that waited in a queue, earlier: the
+        # least waited-for frame seen dates the stream's start.
+        self._origin = min(self._origin, self.now() - now / 1000)
         if self.played is not None:
             self._record.note(round(now / FRAME_MS) - 1, self.played())
         if self.endpointer.in_speech and not self._was_in_speech:
@@ -317,6 +327,8 @@ class ListenLoop:
         With a VirtualClock `clock`, the thread takes part in the clock's lockstep: virtual
         time does not move while it hears or decodes."""
         self._cancel.clear()
+        if clock is not None:
+            self.now = clock.now
 
         def hear() -> None:
             try:
@@ -408,10 +420,20 @@ class ListenLoop:
         held, self._held = self._held, None
         return [] if held is None else self._verdict(held.utterance, held.match, held.decode_ms)
 
+    def lag_ms(self, stream_ms: float) -> float:
+        """How long ago, on the clock, the stream was at `stream_ms` (hearing's delay behind the room)."""
+        return max(0.0, 1000 * (self.now() - self._origin) - stream_ms) if math.isfinite(self._origin) else 0.0
+
     def _verdict(self, utterance: Utterance, match: Match, decode_ms: float) -> list[HearingEvent]:
         audio_ms = utterance.audio_ms
         if not match.text.strip():
             return [NothingHeard(audio_ms, decode_ms)]
+        lag_ms = self.lag_ms(utterance.speech_end_ms)
+        if lag_ms > self.late_ms and match.intent not in BARGE_IN_INTENTS:
+            # Words said seconds ago are not answered as new: the moment they belonged to has
+            # passed (a stop, a pause or pain still is acted on: late is better than never).
+            return [UtteranceIgnored(match, "late", audio_ms, decode_ms, utterance.onset_ms,
+                                     utterance.speech_end_ms, lag_ms)]
         def span() -> PlayedSpan | None:
             return self._record.span(utterance.start_ms, utterance.end_ms)
 
@@ -421,9 +443,10 @@ class ListenLoop:
                                          lambda audio: ((m.text, m.intent) for m in self._readings(audio))),
             lambda: self.own_word.user_shown(utterance.audio, _speech_frames(utterance), span()))
         if reason is not None:
-            return [UtteranceIgnored(match, reason, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms)]
+            return [UtteranceIgnored(match, reason, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
+                                     lag_ms)]
         return [UtteranceHeard(match, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
-                               utterance.end_ms)]
+                               utterance.end_ms, lag_ms)]
 
 
 def _speech_frames(utterance: Utterance) -> slice:

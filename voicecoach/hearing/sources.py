@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
+from voicecoach import sound
 from voicecoach.coach.clock import Clock
 from voicecoach.hearing.audio import SAMPLE_RATE, read_wav
 from voicecoach.hearing.vad import FRAME_MS, FRAME_SAMPLES
@@ -143,12 +144,6 @@ class StreamResampler:
 
 # ----- the microphone through miniaudio (pip alone) ----------------------------------------------
 
-# Never the null backend: it "records" silence, and a coach must not listen to no one. The
-# same list as the speaker's (voice/devices.py); hearing and voice do not import each other.
-REAL_BACKENDS = ("PULSEAUDIO", "ALSA", "JACK", "COREAUDIO", "WASAPI", "DSOUND", "WINMM",
-                 "SNDIO", "AUDIO4", "OSS", "AAUDIO", "OPENSL")
-# ALSA's "null" plugin, present on machines without a sound card, looks like a device.
-NOT_A_MICROPHONE = ("Discard all samples",)
 STALL_SECONDS = 2.0          # no audio from the device this long: it is gone
 
 
@@ -163,21 +158,10 @@ class CaptureStream(Protocol):
 OpenCapture = Callable[[int, int, Callable[[np.ndarray], None]], CaptureStream]
 
 
-def miniaudio_backends(miniaudio_module: Any) -> list[Any]:
-    return [getattr(miniaudio_module.Backend, name) for name in REAL_BACKENDS if hasattr(miniaudio_module.Backend, name)]
-
-
 def miniaudio_capture_devices(miniaudio_module: Any) -> list[str]:
-    """Names of the capture devices miniaudio finds on a real backend (the null one excluded)."""
-    names: list[str] = []
-    for backend in miniaudio_backends(miniaudio_module):
-        try:
-            devices = miniaudio_module.Devices(backends=[backend])
-        except Exception:  # a backend that is not on this machine
-            continue
-        names += [str(d.get("name", "")) for d in devices.get_captures()
-                  if not str(d.get("name", "")).startswith(NOT_A_MICROPHONE)]
-    return names
+    """Names of the capture devices on the backend the coach uses (the first real backend that
+    lists a capture device; one whose listing fails is skipped, never fatal)."""
+    return next(([d.name for d in found.captures] for found in sound.survey(miniaudio_module) if found.captures), [])
 
 
 def _open_miniaudio_capture(sample_rate: int, block_samples: int, deliver: Callable[[np.ndarray], None]) -> CaptureStream:
@@ -186,7 +170,7 @@ def _open_miniaudio_capture(sample_rate: int, block_samples: int, deliver: Calla
     device = miniaudio.CaptureDevice(input_format=miniaudio.SampleFormat.FLOAT32, nchannels=1,
                                      sample_rate=sample_rate,
                                      buffersize_msec=max(10, int(1000 * block_samples / sample_rate)),
-                                     backends=miniaudio_backends(miniaudio))
+                                     backends=sound.chosen_backends(miniaudio, need_capture=True))
 
     def receive() -> Iterator[None]:
         while True:

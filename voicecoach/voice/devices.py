@@ -10,8 +10,6 @@ for tests and benchmarks; paced on a clock, it takes as long as real playback.
 """
 from __future__ import annotations
 
-import contextlib
-import os
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -19,6 +17,7 @@ from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
+from voicecoach import sound
 from voicecoach.coach.clock import Clock
 
 BLOCK_SECONDS = 0.02       # stop latency is at most one block plus the device's own buffer
@@ -39,24 +38,6 @@ class OutputDevice(Protocol):
 
 class SpeakerUnavailable(RuntimeError):
     pass
-
-
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Silence what C libraries print while probing (ALSA lists every card it cannot find)."""
-    try:
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-    except OSError:
-        yield
-        return
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 class PlaybackQueue:
@@ -131,20 +112,14 @@ class PlaybackQueue:
             self._cond.wait_for(lambda: self._queued == 0, timeout=timeout)
 
 
-# Never the null backend: it "plays" into nothing, and a coach must not talk to no one.
-REAL_BACKENDS = ("PULSEAUDIO", "ALSA", "JACK", "COREAUDIO", "WASAPI", "DSOUND", "WINMM",
-                 "SNDIO", "AUDIO4", "OSS", "AAUDIO", "OPENSL")
-
-
 def miniaudio_backends(miniaudio_module, names: list[str] | None = None) -> list:
-    return [getattr(miniaudio_module.Backend, n) for n in (names or REAL_BACKENDS)
-            if hasattr(miniaudio_module.Backend, n)]
+    """The backends to open the speaker on: `names` when given, else the one the machine's
+    devices are listed on (voicecoach.sound)."""
+    return sound.backends(miniaudio_module, names) if names else sound.chosen_backends(miniaudio_module)
 
 
 class MiniaudioOutput(PlaybackQueue):
     """The default speaker through miniaudio, pulling from its PlaybackQueue in its own thread."""
-
-    REAL_BACKENDS = REAL_BACKENDS
 
     def __init__(self, sample_rate: int, queue_blocks: int = 2, backends: list[str] | None = None,
                  stall_seconds: float = 1.0) -> None:
@@ -154,7 +129,7 @@ class MiniaudioOutput(PlaybackQueue):
             raise SpeakerUnavailable("no speaker support (pip install miniaudio)") from None
         super().__init__(sample_rate, queue_blocks, stall_seconds)
         try:
-            with _quiet_native_stderr():
+            with sound.quiet_native_stderr():
                 self._device = miniaudio.PlaybackDevice(
                     output_format=miniaudio.SampleFormat.FLOAT32, nchannels=1, sample_rate=sample_rate,
                     buffersize_msec=int(1000 * BLOCK_SECONDS), callback_periods=DEVICE_PERIODS,

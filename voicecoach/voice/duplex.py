@@ -21,8 +21,8 @@ from typing import Callable
 import numpy as np
 
 from voicecoach.coach.clock import Clock, RealClock
-from voicecoach.voice.devices import (BLOCK_SECONDS, DEVICE_PERIODS, PlaybackQueue, SpeakerUnavailable,
-                                      _quiet_native_stderr, miniaudio_backends)
+from voicecoach import sound
+from voicecoach.voice.devices import BLOCK_SECONDS, DEVICE_PERIODS, PlaybackQueue, SpeakerUnavailable, miniaudio_backends
 
 DUPLEX_RATE = 48000
 CAPTURE_RATE = 16000
@@ -83,7 +83,7 @@ class MiniaudioDuplex(PlaybackQueue):
         self._stream_samples = 0
         self.errors: list[str] = []              # listeners that failed (and were dropped)
         try:
-            with _quiet_native_stderr():
+            with sound.quiet_native_stderr():
                 self._stream = miniaudio.DuplexStream(
                     playback_format=miniaudio.SampleFormat.FLOAT32, playback_channels=1,
                     capture_format=miniaudio.SampleFormat.FLOAT32, capture_channels=1,
