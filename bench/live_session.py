@@ -50,11 +50,12 @@ SESSION = (
     Step("pause", "pause"),
     Step("resume", "resume"),
     Step("add ten seconds", "adjust"),
+    Step("pause", "pause", over=True, typed_before="tell me about foam rolling"),
+    Step("resume", "resume"),
     Step("stop", "stop", over=True, typed_before="explain the causes"),
-    Step("tell me about foam rolling", "ask"),
-    Step("pause", "pause", over=True, typed_before="what is the IT band"),
     Step("that hurts", "report_pain", over=True, typed_before="start glute bridges"),
 )
+QUIET_S = 2.0               # the person speaks once the coach has been quiet this long (a pause between its sentences is shorter)
 HEARD = re.compile(r"^heard: (?P<text>.*) -> (?P<intent>\w+)(?:\s+\((?P<ignored>[^)]*)\))?$")
 LAG = re.compile(r"heard (?P<lag>\d+) ms after the end of speech")
 
@@ -107,7 +108,7 @@ def run_session(room: Room, folder: Path, steps: tuple[Step, ...] = SESSION) -> 
         if coach.wait_for(r"^coach: Shall we start", timeout=60) is None:
             raise RuntimeError("the coach never greeted: " + " | ".join(l.text for l in coach.lines[-5:]))
         for step in steps:
-            meter.wait_quiet(1.2, timeout=90)
+            meter.wait_quiet(QUIET_S, timeout=90)
             if step.typed_before:
                 coach.process.sendline(step.typed_before)
                 meter.wait_speaking(0.8, timeout=30)

@@ -11,6 +11,7 @@ import pytest
 
 from hearing_signals import voiced
 from test_hearing_sources import take
+from voicecoach import sound
 from voicecoach.hearing import sources
 from voicecoach.hearing.audio import SAMPLE_RATE
 from voicecoach.hearing.sources import (MicrophoneSource, MicrophoneUnavailable, MiniaudioMicrophone,
@@ -77,18 +78,25 @@ def test_cancel_is_heard_while_waiting_for_audio():
     assert capture.closed.is_set()
 
 
-def fake_miniaudio(captures_by_backend: dict[str, list[str]]) -> types.ModuleType:
+def fake_miniaudio(captures_by_backend: dict[str, list[str]], failing_listing: tuple[str, ...] = ()) -> types.ModuleType:
+    """miniaudio with the given capture devices by backend; a backend in `failing_listing`
+    raises while listing, as ALSA's does on card-less plugin devices."""
     module = types.ModuleType("miniaudio")
     module.Backend = types.SimpleNamespace(**{name: name for name in ("NULL", "ALSA", "PULSEAUDIO")})
 
     class Devices:
         def __init__(self, backends):
             (self.backend,) = backends
-            if self.backend not in captures_by_backend:
+            if self.backend not in captures_by_backend and self.backend not in failing_listing:
                 raise RuntimeError("cannot init context")
 
         def get_captures(self):
+            if self.backend in failing_listing:
+                raise RuntimeError("can't get device info")
             return [{"name": n} for n in captures_by_backend[self.backend]]
+
+        def get_playbacks(self):
+            return self.get_captures()
 
     module.Devices = Devices
     return module
@@ -99,6 +107,25 @@ def test_alsa_null_device_is_not_a_microphone():
     assert miniaudio_capture_devices(fake) == []
     fake = fake_miniaudio({"ALSA": ["HDA Intel PCH: ALC257 Analog"], "NULL": ["Null Capture Device"]})
     assert miniaudio_capture_devices(fake) == ["HDA Intel PCH: ALC257 Analog"]
+
+
+def test_a_backend_whose_listing_fails_does_not_hide_a_working_one():
+    # PulseAudio is asked first and has the microphone; ALSA's listing raising is not fatal.
+    fake = fake_miniaudio({"PULSEAUDIO": ["Monitor of room"]}, failing_listing=("ALSA",))
+    assert miniaudio_capture_devices(fake) == ["Monitor of room"]
+    assert sound.chosen_backends(fake, need_capture=True) == ["PULSEAUDIO"]
+    # ALSA first in the list of what works: it is skipped when it fails, and the next one is used.
+    fake = fake_miniaudio({"PULSEAUDIO": []}, failing_listing=("ALSA",))
+    assert miniaudio_capture_devices(fake) == []
+    survey = {found.backend: found for found in sound.survey(fake)}
+    assert survey["ALSA"].problem == "can't get device info" and not survey["ALSA"].usable
+    assert "not used (can't get device info)" in survey["ALSA"].describe()
+
+
+def test_only_a_failing_listing_is_one_line_not_a_traceback(monkeypatch):
+    monkeypatch.setitem(sys.modules, "miniaudio", fake_miniaudio({}, failing_listing=("ALSA",)))
+    monkeypatch.setitem(sys.modules, "pyaudio", None)
+    assert microphone_unavailable_reason() == "no microphone found (no audio input device)"
 
 
 def test_no_microphone_anywhere_is_one_line(monkeypatch):

@@ -172,14 +172,17 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
         inbox.put(item)
         arrived.set()
 
-    def tell_hearing_who_speaks() -> None:
-        # Whether the coach is speaking, and what (for barge-in and echo), on the stream's clock.
-        # The reply being said, not the last one queued: echo is judged by the words now playing.
+    def tell_gate_who_speaks() -> None:
+        # Whether the coach is speaking, and what (for barge-in and echo), placed at the stream's
+        # present. The reply being said, not the last one queued: echo is judged by the words now playing.
         said = output.saying or output.last_reply
         if output.speaking and said is not None:
             loop.coach_speaking(said.text)
         else:
             loop.coach_silent()
+
+    def tell_hearing_who_speaks() -> None:
+        tell_gate_who_speaks()
         if yielding is not None:
             yielding.frame(clock.now())
 
@@ -221,6 +224,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
                     listening = False
             output.pump()
             output.deliver(session.tick())
+            tell_gate_who_speaks()       # also from here: the hearing thread says it only between decodes
             due = session.next_due()
             if session.wants_exit or (not listening and (not play_out or due is None)):
                 break

@@ -68,6 +68,7 @@ CONTINUATION_MS = 600       # how long an utterance that does not parse waits fo
 SECOND_LOOK_PRE_ROLL_MS = 150   # the second reading of a command said over the coach keeps this much before its onset
 
 Recognize = Callable[[np.ndarray], Match]
+NO_MATCH_HEARD = Match("(not read: hearing was behind)", NO_MATCH, {}, 0.0)
 Spot = Callable[[np.ndarray], Optional["KeywordHit"]]
 
 
@@ -258,10 +259,17 @@ class ListenLoop:
 
     # The coach's side, callable from any thread.
     def coach_speaking(self, text: str) -> None:
-        self.gate.coach_speaking(text, self.endpointer.elapsed_ms)
+        self.gate.coach_speaking(text, self.stream_now_ms())
 
     def coach_silent(self) -> None:
-        self.gate.coach_silent(self.endpointer.elapsed_ms)
+        self.gate.coach_silent(self.stream_now_ms())
+
+    def stream_now_ms(self) -> float:
+        """Where the stream is now: the frame being captured, not the one being heard. When hearing
+        has fallen behind (a decode took a while), the coach's voice is placed where it sounds in
+        the stream; placed at the frame being heard, the end of a line would fall seconds early and
+        its last words be taken for the user's."""
+        return self.endpointer.elapsed_ms + self.lag_ms(self.endpointer.elapsed_ms)
 
     # Frame by frame, in the caller's thread.
     def push(self, frame: np.ndarray) -> list[HearingEvent]:
@@ -367,6 +375,13 @@ class ListenLoop:
         hit = self._spotted(utterance.audio)
         if hit is not None:
             return events + self._verdict(utterance, hit, 1000.0 * (self.timer() - started))
+        lag_ms = self.lag_ms(utterance.speech_end_ms)
+        if lag_ms > self.late_ms:
+            # Hearing is behind: only a stop, a pause or pain would still be acted on, and the
+            # check has heard none. The full decode is skipped so hearing catches up with the room.
+            return events + [UtteranceIgnored(NO_MATCH_HEARD, "late", utterance.audio_ms,
+                                              1000.0 * (self.timer() - started), utterance.onset_ms,
+                                              utterance.speech_end_ms, lag_ms)]
         try:
             match = self.recognize(utterance.audio)
         except Exception as exc:  # one bad decode should not end listening

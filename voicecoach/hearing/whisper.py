@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import logging
 import threading
 import time
 from functools import lru_cache
@@ -25,6 +26,7 @@ from voicecoach.hearing.audio import SAMPLE_RATE
 from voicecoach.hearing.recognizer import Hypothesis, RecognizerUnavailable, Transcript
 
 N_FFT, HOP, N_MELS = 400, 160, 80
+log = logging.getLogger(__name__)
 FRAMES_PER_SECOND = SAMPLE_RATE // HOP
 MAX_SECONDS = 30.0
 # Measured on 400 synthesized commands (bench/hearing.py, README "Hearing"): with 6 s of
@@ -264,7 +266,7 @@ class WhisperRecognizer:
     name = "whisper"
 
     def __init__(self, model_dir: Path, context_seconds: float = DEFAULT_CONTEXT_SECONDS,
-                 beam_size: int = 5, hypotheses: int = 5, threads: int = 0, prompt_text: str = "") -> None:
+                 beam_size: int = 5, hypotheses: int = 5, threads: int = 1, prompt_text: str = "") -> None:
         self.model_dir = model_dir
         self.prompt_text = prompt_text
         self.context_seconds = max(MIN_CONTEXT_SECONDS, context_seconds) if context_seconds < MAX_SECONDS else MAX_SECONDS
@@ -275,15 +277,14 @@ class WhisperRecognizer:
         self._loaded = threading.Event()
         self.load_seconds = 0.0
         self.load_timeout = LOAD_TIMEOUT_SECONDS
-        self._gate: ContextManager = contextlib.nullcontext()
         self.on_loaded: Callable[[WhisperRecognizer], None] | None = None   # told once, ready or failed
 
     def start_loading(self, gate: ContextManager | None = None) -> "WhisperRecognizer":
-        """Load in a background thread. `gate` is held while loading and while decoding: the
-        app shares it with the voice's synthesis, so their transient buffers never add up
-        (a decode waits at most one sentence's synthesis; cues play from memory, unaffected)."""
-        if gate is not None:
-            self._gate = gate
+        """Load in a background thread. `gate` is held while loading: the app shares it with
+        the voice's synthesis, so the model file's buffers and a sentence's never add up.
+        Decoding never waits for it: a "stop" said while the coach works out its next sentence
+        must be heard now (held there too, decodes waited 0.5-0.8 s a time for synthesis and
+        hearing fell seconds behind while the coach talked)."""
         threading.Thread(target=self._load, args=(gate,), name="whisper-load", daemon=True).start()
         return self
 
@@ -361,8 +362,8 @@ class WhisperRecognizer:
         seconds = len(audio) / SAMPLE_RATE
         vocabulary: Vocabulary = self.vocabulary  # type: ignore[assignment]   (set once ready)
         prompt = vocabulary.prompt(self.prompt_text)
-        with self._gate:
-            result = self._generate(features, prompt, seconds)
+        result = self._generate(features, prompt, seconds)
+        log.debug("whisper: %.0f ms of audio decoded in %.0f ms", audio_ms, 1000 * (time.perf_counter() - started))
         # Scores are mean log-probabilities over the generated tokens; all hypotheses are
         # kept, duplicates included, since the reader weighs them against each other.
         hypotheses = tuple(
