@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench.room import Coach, Load, Room, Span, Take, espeak_wav, first_after  # noqa: E402
+from bench.room import Coach, Line, Load, Room, Take, espeak_wav, first_after  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,18 @@ def acted_on(lines: list[str]) -> str | None:
     return None
 
 
+def lag_of_acted(lines: list[Line]) -> float | None:
+    """Hearing's delay for the first utterance acted on: the app logs it just before its 'heard:' line."""
+    lag = None
+    for line in lines:
+        found = LAG.search(line.text)
+        if found:
+            lag = float(found.group("lag"))
+        elif line.text.startswith("heard: ") and acted_on([line.text]):
+            return lag
+    return None
+
+
 def run_session(room: Room, folder: Path, steps: tuple[Step, ...] = SESSION) -> SessionResult:
     """The scripted session, start to end, in `room`; the coach is left running for the caller to end."""
     wavs = person_lines(folder)
@@ -119,8 +131,7 @@ def run_session(room: Room, folder: Path, steps: tuple[Step, ...] = SESSION) -> 
             time.sleep(0.5)
             meter.wait_quiet(1.0, timeout=60)
             heard = [l.text for l in coach.since(began, r"^heard: ")]
-            lags = [int(m.group("lag")) for l in coach.since(began) if (m := LAG.search(l.text))]
-            results.append(StepResult(step, heard, acted_on(heard), lag_ms=max(lags) if lags else None,
+            results.append(StepResult(step, heard, acted_on(heard), lag_ms=lag_of_acted(coach.since(began)),
                                       reply_s=said_at))       # times filled from the recording below
         coach.process.sendline("stop")
         time.sleep(1.0)

@@ -444,3 +444,52 @@ def test_spoken_commands_from_a_file_through_the_listen_loop_with_whisper(whispe
     assert [h.match.intent for h in heard] == ["pause", "next", "none"], [h.match for h in heard]
     assert all(0 < h.cut_ms - h.speech_end_ms <= 300 for h in heard)
     assert events[-1] == ListenEnded("end of audio")
+
+
+class SteppedTime:
+    """A clock the test moves by hand: how late hearing is, without waiting."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def test_the_coachs_voice_is_placed_at_the_streams_present_when_hearing_is_behind():
+    now = SteppedTime()
+    loop = ListenLoop(lambda audio: Match("", "none"), Endpointer(detector=EnergyDetector()), now=now)
+    frames = list(frames_of(room(0.3)))
+    now.t = 0.03
+    loop.push(frames[0])                 # taken at once: the stream began at t = 0
+    now.t = 2.0                          # a decode held hearing back; the next frame is 1.94 s old
+    loop.push(frames[1])
+    assert loop.lag_ms(loop.endpointer.elapsed_ms) == pytest.approx(1940, abs=1)
+    loop.coach_speaking("Left side. Hold for thirty seconds.")
+    # Where the voice sounds in the stream: now, not at the frame being heard (60 ms in).
+    assert loop.gate.lines_during(1990, 2010) == ["Left side. Hold for thirty seconds."]
+    assert loop.gate.lines_during(0, 1500) == []
+
+
+def test_an_utterance_heard_seconds_late_gets_only_the_barge_in_check():
+    now = SteppedTime()
+    decoded = []
+
+    def recognizer(audio):
+        decoded.append(len(audio))
+        return Match("how long is left", "time_left", {}, 1.0)
+
+    loop = ListenLoop(recognizer, Endpointer(detector=EnergyDetector()), now=now, continuation_ms=0)
+    events = []
+    for n, frame in enumerate(frames_of(np.concatenate([room(0.5), voiced(0.6), room(1.0)]))):
+        now.t = 0.03 * (n + 1) + (3.0 if n > 30 else 0.0)     # hearing falls 3 s behind mid-utterance
+        events += loop.push(frame)
+    heard = [e for e in events if isinstance(e, (UtteranceHeard, UtteranceIgnored))]
+    assert [(type(e), e.reason) for e in heard] == [(UtteranceIgnored, "late")] and decoded == []
+    # On time, the same utterance is decoded and acted on.
+    loop = ListenLoop(recognizer, Endpointer(detector=EnergyDetector()), now=now, continuation_ms=0)
+    events = []
+    for n, frame in enumerate(frames_of(np.concatenate([room(0.5), voiced(0.6), room(1.0)]))):
+        now.t = 0.03 * (n + 1)
+        events += loop.push(frame)
+    assert [e.match.intent for e in events if isinstance(e, UtteranceHeard)] == ["time_left"]

@@ -11,7 +11,7 @@ from voicecoach.app import run_voice_session
 from voicecoach.coach.clock import RealClock, VirtualClock
 from voicecoach.coach.replies import Reply
 from voicecoach.coach.session import Session
-from voicecoach.hearing.loop import ListenLoop, UtteranceHeard
+from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, UtteranceIgnored
 from voicecoach.hearing.sources import ArraySource
 from voicecoach.hearing.vad import Endpointer, EnergyDetector
 from voicecoach.intents.catalog import load_catalog
@@ -71,11 +71,20 @@ def spoken_session(tiny_content, decode_seconds: float) -> tuple[Said, list]:
 
 def test_a_decode_that_takes_long_does_not_delay_a_cue_on_the_virtual_clock(tiny_content):
     quick, _ = spoken_session(tiny_content, decode_seconds=0.0)
-    slow, events = spoken_session(tiny_content, decode_seconds=4.0)
+    slow, events = spoken_session(tiny_content, decode_seconds=1.5)
     assert [h.match.intent for h in events if isinstance(h, UtteranceHeard)] == ["start", "time_left"]
     assert len(slow.cues()) >= 3
-    assert slow.cues() == quick.cues()          # every cue at its time, though one decode took 4 s
+    assert slow.cues() == quick.cues()          # every cue at its time, though one decode took 1.5 s
     assert not hearing_threads()
+
+
+def test_a_question_read_seconds_after_it_was_said_is_not_answered_as_new(tiny_content):
+    quick, _ = spoken_session(tiny_content, decode_seconds=0.0)
+    slow, events = spoken_session(tiny_content, decode_seconds=4.0)
+    assert [h.match.intent for h in events if isinstance(h, UtteranceHeard)] == ["start"]
+    late = [e for e in events if isinstance(e, UtteranceIgnored)]
+    assert [(e.match.intent, e.reason) for e in late] == [("time_left", "late")] and late[0].lag_ms > 4000
+    assert slow.cues() == quick.cues()          # and no cue waited for it
 
 
 class FakeSession:

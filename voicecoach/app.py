@@ -24,6 +24,7 @@ from voicecoach.voice.speaker import TerminalSpeaker
 log = logging.getLogger("voicecoach.devices")
 EOF_MARK = object()
 MAX_WAIT = 0.25          # longest wait between checks when no cue is due (keeps Ctrl-C prompt)
+HEARING_STOP_S = 20.0    # the longest a decode under way is waited for at exit (one takes well under a second)
 GOODBYE_LIMIT_S = 6.0    # at most this long for the voice to finish its goodbye before the program exits
 
 
@@ -148,8 +149,9 @@ def _step(session: Session, catalog: Catalog, output: OutputStage, line: object,
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
                       on_event: Callable | None = None, typed: LineReader | None = None,
                       play_out: bool = True, statistical: StatisticalReader | None = None,
-                      canceller=None, yielding=None) -> None:
-    """The spoken loop: hearing on its own thread, cues on time on this one, until the audio or the user ends.
+                      canceller=None, yielding=None) -> int:
+    """The spoken loop: hearing on its own thread, cues on time on this one, until the audio or
+    the user ends; the exit status (0, or 128 + the signal that ended it: 130, 143, 129).
 
     `loop` is a hearing.loop.ListenLoop; it reads `source` in a background thread and its
     events arrive here through a queue, so no frame and no decode holds back a cue: this
@@ -204,6 +206,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     hearing = loop.start(source, hear, tell_hearing_who_speaks, clock)
     typist = _TypedLines(typed, post) if typed is not None else None
     listening = True
+    status = 0
     try:
         while not session.wants_exit:
             while True:
@@ -235,15 +238,22 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
             clock.wait_until(deadline, arrived)
     except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
         ended = stop_reason(stop)
+        status = getattr(stop, "exit_code", 130)
     finally:
         if typist is not None:
             typist.stop()
-        if not loop.stop(timeout=2.0):
-            print(f"voicecoach: hearing did not stop within 2 s (thread {hearing.name}); leaving it",
-                  file=sys.stderr)
+        session.close(ended)           # the history is closed first, whatever hearing does next
+        # A decode under way is waited for: the recognizer's model must not be freed under it
+        # (freed at exit while decoding, it crashed the process).
+        stopped = loop.stop(timeout=HEARING_STOP_S)
         if take_part is not None:
             clock.leave()
-        session.close(ended)
+        if not stopped:
+            print(f"voicecoach: hearing did not stop within {HEARING_STOP_S:g} s; leaving now", file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status or 1)      # no interpreter teardown under a running decode
+    return status
 
 
 def _goodbye_time(session: Session) -> float:
@@ -411,13 +421,13 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     canceller, yielding = _echo_and_yield(args, output)
     loop = ListenLoop(reader(recognizer, catalog, session.context, statistical),
                       endpointer=echo_gated_endpointer(canceller), spot=barge_in.spot if barge_in else None)
-    run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical,
-                      canceller=canceller, yielding=yielding)
+    status = run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical,
+                               canceller=canceller, yielding=yielding)
     output.close(_goodbye_time(session))
     close = getattr(recognizer, "close", None)
     if close is not None:
         close()             # a model still loading must finish before the process exits
-    return 0
+    return status
 
 
 def _echo_and_yield(args: argparse.Namespace, output: OutputStage):

@@ -1,0 +1,96 @@
+"""The coach as a user runs it, through a real sound server: a private PulseAudio room
+(bench/room.py) where `voicecoach` plays to one sink, a person's recorded speech is played into
+another, and the coach's microphone hears both. The timings are printed by
+bench/live_session.py; these tests assert the behaviour.
+
+Needs the distribution's `pulseaudio`, `pulseaudio-utils` and `espeak-ng` (.ci/run installs
+them); skipped with the reason where they are missing. Marked `live`: `-m "not live"` leaves
+them out of a quick run.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.live
+
+room_module = pytest.importorskip("bench.room", reason="bench/ is not importable from here")
+pytest.importorskip("pexpect", reason="pexpect is not installed (pip install -e '.[test]')")
+MISSING = room_module.missing_programs() + ([] if shutil.which("espeak-ng") else ["espeak-ng"])
+if MISSING:
+    pytest.skip(f"the live room needs {', '.join(MISSING)} (apt-get install pulseaudio pulseaudio-utils espeak-ng)",
+                allow_module_level=True)
+
+from bench.live_session import (EXPECTED_STATUS, SESSION, acted_on, coach_alone, person_lines,  # noqa: E402
+                                run_session, signals_while_decoding)
+from bench.room import Coach, Room  # noqa: E402
+
+STRAY = ("ALSA lib", "jack server", "JackShm", "Cannot connect to server", "Traceback", "Segmentation")
+
+
+@pytest.fixture(scope="module")
+def room():
+    with Room() as made:
+        yield made
+
+
+@pytest.fixture(scope="module")
+def words(tmp_path_factory):
+    return person_lines(tmp_path_factory.mktemp("person"))
+
+
+def offline_reading(wav) -> str:
+    """What `voicecoach transcribe` makes of the same recording (no room, no canceller)."""
+    result = subprocess.run([sys.executable, "-m", "voicecoach", "transcribe", str(wav)], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    return json.loads(result.stdout.splitlines()[0])["intent"]
+
+
+def test_voice_mode_is_reached_on_a_stock_sound_server_with_no_stray_lines(room):
+    with Coach(room) as coach:
+        assert coach.wait_for(r"^coach: Shall we start", timeout=60), [l.text for l in coach.lines]
+        assert coach.wait_for(r"voice plays on a duplex stream", timeout=1)
+        assert coach.wait_for(r"audio backend PULSEAUDIO: playback .*capture", timeout=1)
+        texts = [l.text for l in coach.lines]
+        assert not [t for t in texts if "No microphone" in t or "No speaker" in t]
+        assert not [t for t in texts if any(s in t for s in STRAY)], texts
+        coach.process.sendline("stop")
+        assert coach.wait_for(r"^coach: .*(Goodbye|stopping)", timeout=20)
+
+
+def test_a_spoken_session_is_heard_and_acted_on_as_the_same_audio_is_read_offline(room, words, tmp_path):
+    result = run_session(room, tmp_path)
+    assert result.greeting_s is not None
+    for step in result.steps:
+        if step.step.over:
+            # Said over the coach's voice, as loud as it: stop, pause and pain are acted on.
+            assert step.acted == step.step.intent, (step.step, step.heard)
+        else:
+            expected = offline_reading(words[step.step.words])
+            assert step.acted == (None if expected == "none" else expected), (step.step, expected, step.heard)
+
+
+def test_the_coach_talking_alone_acts_on_nothing_it_says(room):
+    alone = coach_alone(room, minutes=1.5)
+    assert alone.acted == [] and alone.stalls == 0
+
+
+def test_signals_while_decoding_end_with_the_conventional_status(room, tmp_path):
+    results = signals_while_decoding(room, tmp_path, 3)
+    assert [(r.sent, r.status) for r in results] == [(r.sent, EXPECTED_STATUS[r.sent]) for r in results]
+
+
+def test_the_room_records_coach_and_person_on_one_clock(room, words):
+    # The harness itself: the person's line lands on the right channel only, where it was played.
+    with room.recording() as take:
+        room.say(words[SESSION[3].words])
+    coach, person = take.timeline()
+    assert coach == [] and len(person) >= 1
+    assert acted_on(["heard: 'pause' -> pause"]) == "pause"
+    assert acted_on(["heard: 'pause' -> pause  (echo)"]) is None
