@@ -126,7 +126,13 @@ class Room:
         process = subprocess.Popen(["parecord", "--device=room.monitor", "--channels=2", f"--rate={RATE}",
                                     "--format=s16le", "--file-format=wav", str(path)],
                                    env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        take = Take(path, time.monotonic())
+        # parecord takes a second or more to start: the take begins when audio reaches the file.
+        deadline = time.monotonic() + 10
+        while (not path.exists() or path.stat().st_size < 4096) and time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RoomUnavailable(f"parecord ended with status {process.returncode}")
+            time.sleep(0.01)
+        take = Take(path, time.monotonic() - (path.stat().st_size - 44) / (4 * RATE) if path.exists() else time.monotonic())
         try:
             yield take
         finally:

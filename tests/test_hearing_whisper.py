@@ -329,3 +329,23 @@ def test_without_any_fallback_hearing_goes_quiet_after_one_line(tmp_path):
     for _ in range(2):
         assert hearing.transcribe(np.zeros(SAMPLE_RATE, np.float32)).best is None
     assert len(said) == 1 and "pip install SpeechRecognition" in said[0]
+
+
+def test_a_quiet_utterance_is_raised_to_speaking_level_and_a_loud_one_left_alone():
+    from voicecoach.hearing.whisper import MAX_GAIN, SPEAKING_PEAK, at_speaking_level
+
+    rng = np.random.default_rng(3)
+    speech = (0.05 * np.sin(np.linspace(0, 400, 16000)) * rng.uniform(0.5, 1, 16000)).astype(np.float32)
+    raised = at_speaking_level(speech)
+    assert np.percentile(np.abs(raised), 99.9) == pytest.approx(SPEAKING_PEAK, rel=0.02)
+    loud = speech * 15
+    assert np.array_equal(at_speaking_level(loud), loud)                      # never lowered
+    hiss = (1e-4 * rng.standard_normal(16000)).astype(np.float32)
+    assert np.abs(at_speaking_level(hiss)).max() <= MAX_GAIN * np.abs(hiss).max() + 1e-7   # noise stays noise
+    assert at_speaking_level(np.zeros(0, np.float32)).size == 0 and not at_speaking_level(np.zeros(10, np.float32)).any()
+
+
+def test_the_same_words_quieter_read_the_same(whisper, tmp_path):
+    audio = read_wav(speak_to_wav("add ten seconds", tmp_path / "add.wav"))
+    texts = {gain: whisper.transcribe(audio * gain).best.text for gain in (1.0, 0.5, 0.25)}
+    assert len(set(texts.values())) == 1, texts
