@@ -81,3 +81,23 @@ def test_line_reader_on_a_stream_without_a_file_descriptor():
     assert reader.read(1.0) == "one"
     assert reader.read(1.0) == "two"
     assert reader.read(1.0) is EOF_MARK
+
+
+def test_the_opening_words_of_every_answer_are_made_ahead_of_time():
+    from voicecoach.app import answer_openings
+    from voicecoach.content.loader import load_content
+    from voicecoach.intents.matcher import recognize
+    from voicecoach.voice.lexicon import split_for_speech
+
+    content = load_content()
+    ahead = set(answer_openings(content))
+    for topic in content.topics:
+        session = Session(content, VirtualClock())
+        session.begin()
+        match = recognize(f"tell me about {topic.replace('_', ' ')}", load_catalog(), session.context())
+        if match.intent != "ask" or match.slots.get("topic") != topic:
+            continue
+        first = session.handle(match)[0].text
+        assert split_for_speech(first)[0] in ahead, (topic, first)
+    for exercise in content.exercises.values():
+        assert split_for_speech(exercise.steps[0])[0] in ahead

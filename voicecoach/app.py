@@ -516,13 +516,24 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
         settings = VoiceSettings.from_settings(settings_of(args))
     except (VoiceUnavailable, ConfigError) as exc:
         return None, f"no voice ({exc})"
-    # Every cue's audio is made ahead of time, so each one starts on its beat.
-    fixed_lines = [*GREETING, OFFER_ROUTINE, *cue_phrases(content.exercises.values())]
+    # Every cue's audio is made ahead of time, so each one starts on its beat; and the opening
+    # words of every answer and exercise, so a question is answered without waiting for synthesis.
+    fixed_lines = [*GREETING, OFFER_ROUTINE, *cue_phrases(content.exercises.values()), *answer_openings(content)]
     open_device = duplex_or_output(clock, open_output_device, log.info) if with_microphone else open_output_device
     opened = open_voice(settings, clock, fixed_lines, open_device=open_device, synth_gate=heavy_work)
     if opened.notice:
         print(f"voicecoach: {opened.notice}", file=sys.stderr)
     return opened.speaker, opened.problem
+
+
+def answer_openings(content: Content) -> list[str]:
+    """The first part the voice says of each topic's answer and each exercise's steps (the voice
+    splits a line into sentences, and long ones at commas: the cache holds what it plays)."""
+    from voicecoach.voice.lexicon import split_for_speech
+
+    firsts = [topic.sentences[0] for topic in content.topics.values() if topic.sentences]
+    firsts += [exercise.steps[0] for exercise in content.exercises.values() if exercise.steps]
+    return [parts[0] for parts in map(split_for_speech, firsts) if parts]
 
 
 def hardware_notice(mic_problem: str | None, voice_problem: str | None) -> str:
