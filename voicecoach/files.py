@@ -9,6 +9,7 @@ never reached through a symlink (`read_private`), in a folder with the same guar
 """
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -169,3 +170,29 @@ def array_from_bytes(data: bytes):
     if not isinstance(array, np.ndarray):
         raise FileRefused("it is not a .npy array")
     return array
+
+
+MAX_NAME_BYTES = 255             # one name in a path, on every common file system
+MAX_PATH_BYTES = 4096
+
+
+def path_problem(text: str) -> str | None:
+    """Why the path a user wrote cannot name a file (an unknown ~user, a name too long for
+    any file system, a symlink loop), or None."""
+    if "\0" in text:
+        return "a path cannot hold a NUL character"
+    try:
+        path = Path(text).expanduser()
+    except RuntimeError:
+        return f"{text.split('/')[0]}: no such user (so no home folder)"
+    encoded = [os.fsencode(part) for part in path.parts]
+    if sum(map(len, encoded)) > MAX_PATH_BYTES:
+        return f"the path is over {MAX_PATH_BYTES} bytes long"
+    if any(len(part) > MAX_NAME_BYTES for part in encoded):
+        return f"a name in the path is over {MAX_NAME_BYTES} bytes long"
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "it is a loop of symbolic links"
+    return None

@@ -17,7 +17,8 @@ from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.replies import Reply
 from voicecoach.coach.session import Session
 from voicecoach.intents.types import Match
-from voicecoach.limits import MAX_SCRIPT_LINES, MAX_SCRIPT_SECONDS
+from voicecoach.files import read_text
+from voicecoach.limits import MAX_SCRIPT_LINES, MAX_SCRIPT_SECONDS, MAX_TEXT_FILE_BYTES
 
 SCRIPT_LINE = re.compile(r"@\s*(\d+(?:\.\d+)?)\s+(.+)")
 # The longest routine the content limits allow (10 sets of two 600 s holds, rests and
@@ -99,7 +100,7 @@ def _short(text: str, limit: int = 60) -> str:
 
 def load_script(path: Path) -> list[ScriptLine]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, MAX_TEXT_FILE_BYTES)
     except (OSError, UnicodeDecodeError) as exc:
         raise ScriptError(f"{path}: cannot read: {exc}") from None
     return parse_script(text, str(path))
