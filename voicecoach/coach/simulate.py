@@ -19,6 +19,7 @@ from voicecoach.coach.session import Session
 from voicecoach.intents.types import Match
 from voicecoach.files import read_text
 from voicecoach.limits import MAX_SCRIPT_LINES, MAX_SCRIPT_SECONDS, MAX_TEXT_FILE_BYTES
+from voicecoach.printable import escaped
 
 SCRIPT_LINE = re.compile(r"@\s*(\d+(?:\.\d+)?)\s+(.+)")
 # The longest routine the content limits allow (10 sets of two 600 s holds, rests and
@@ -68,7 +69,7 @@ class TimelineEvent:
     def as_text(self) -> str:
         minutes, seconds = divmod(self.t, 60)
         who = "you" if self.who == "user" else "coach"
-        return f"[{int(minutes):02d}:{seconds:04.1f}] {who}: {self.text}{' …' if self.cut else ''}"
+        return f"[{int(minutes):02d}:{seconds:04.1f}] {who}: {escaped(self.text)}{' …' if self.cut else ''}"
 
 
 def parse_script(text: str, source: str = "<script>") -> list[ScriptLine]:
