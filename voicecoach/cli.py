@@ -12,9 +12,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Callable
@@ -161,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        if exc.errno != errno.EIO:
+            raise
+        return 128 + signal.SIGHUP          # the terminal is gone: nobody to tell
     except KeyboardInterrupt as exc:
         return getattr(exc, "exit_code", 130)
 
