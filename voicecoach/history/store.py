@@ -122,7 +122,7 @@ def connect(path: Path, timeout: float = LOCK_WAIT_SECONDS) -> sqlite3.Connectio
         problem = db.execute("PRAGMA quick_check").fetchone()[0]
         if problem != "ok":
             raise sqlite3.DatabaseError(problem)
-        _migrate(db)
+        _migrate(db, path)
         # Take the write lock once, so a database held by another program shows up now
         # rather than at the first exercise.
         db.execute("BEGIN IMMEDIATE")
@@ -258,10 +258,10 @@ def schema_version(db: sqlite3.Connection) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def _migrate(db: sqlite3.Connection) -> None:
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
     version = schema_version(db)
     if version > SCHEMA_VERSION:
-        raise HistoryError(f"the history database is from a newer voicecoach (schema {version}, "
+        raise HistoryError(f"the history database {path} is from a newer voicecoach (schema {version}, "
                            f"this one knows up to {SCHEMA_VERSION})")
     for number in range(version, SCHEMA_VERSION):
         db.execute("BEGIN IMMEDIATE")

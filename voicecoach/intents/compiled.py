@@ -225,7 +225,7 @@ def _question_slots(data: Any, lists: set[str]) -> dict[str, tuple[str, frozense
     out = {}
     for intent, item in _dict(data, "question_slots").items():
         slot, openers = _fields(item, 2, "a question slot")
-        if slot not in lists:
+        if _str(slot, "a question slot") not in lists:
             raise DamagedCache(f"question slot {slot!r} is not a slot list")
         out[intent] = (slot, frozenset(_str(o, "an opener") for o in _list(openers, "openers")))
     return out
