@@ -4,9 +4,8 @@ session, so the history records how it ended.
 
 Whatever the program was doing when the signal came, it ends: `end_soon` gives it
 STOP_GRACE_SECONDS to close the session and leave `stop_on_signals`' block, then ends the
-process itself. A mode that
-runs an event loop (text mode's prompt) takes the signals on the loop instead
-(`stop_on_loop_signals`), and raises Stopped once the loop has returned."""
+process itself. A mode that runs an event loop (text mode's prompt) takes the signals on the
+loop instead (`stop_on_loop_signals`), and raises Stopped once the loop has returned."""
 from __future__ import annotations
 
 import os
@@ -101,6 +100,9 @@ def stop_on_loop_signals(loop, on_stop: Callable[[int], None],
     (which ends what the loop runs) and is kept as the LoopStop's `first`; the caller raises
     Stopped for it once the loop is done. Later signals are ignored while the session closes."""
     stopping = LoopStop(on_stop)
+    if threading.current_thread() is not threading.main_thread():    # signals reach the main thread alone
+        yield stopping
+        return
     previous = {each: signal.getsignal(each) for each in signums}
     for each in signums:
         loop.add_signal_handler(each, stopping.stop, each)
