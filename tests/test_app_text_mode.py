@@ -17,6 +17,7 @@ class ScriptedReader:
     def __init__(self, clock: VirtualClock, lines: list[tuple[float, str]]) -> None:
         self.clock, self.lines = clock, list(lines)
         self.waits: list[float] = []
+        self.hung_up = False            # as LineReader: whether the input ended by a hang-up
 
     def read(self, timeout: float):
         self.waits.append(timeout)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import io
 import json
 import math
@@ -325,3 +326,259 @@ def test_wav_headers_read_or_refused_with_a_reason(work, data):
         return
     assert audio.dtype == np.float32 and audio.ndim == 1 and len(audio) > 0
     assert np.all(np.isfinite(audio))
+
+
+# ----- cache files: the compiled catalog ---------------------------------------------------
+
+from voicecoach.intents import compiled  # noqa: E402
+
+CACHE_TEXT = json.dumps(compiled.catalog_to_json(CATALOG))
+
+
+def _swap_somewhere(doc, steps: list[int], value):
+    """`doc` with the value reached by following `steps` (an index a level) replaced by `value`."""
+    target, key = None, None
+    node = doc
+    for step in steps:
+        if isinstance(node, dict) and node:
+            key = sorted(node)[step % len(node)]
+        elif isinstance(node, list) and node:
+            key = step % len(node)
+        else:
+            break
+        target, node = node, node[key]
+    if target is None:
+        return value
+    target[key] = value
+    return doc
+
+
+def _reads_like_a_catalog(catalog) -> None:
+    for text in ("stop", "start the stretch", "hold for 45 seconds", "ouch", "what causes it"):
+        match = recognize(text, catalog, Context())
+        assert 0.0 <= match.score <= 1.0
+
+
+@fuzz(300)
+@given(steps=st.lists(st.integers(0, 10 ** 6), min_size=1, max_size=6), value=odd_values)
+def test_a_cache_file_of_any_content_is_read_checked_or_refused(steps, value):
+    doc = _swap_somewhere(json.loads(CACHE_TEXT), steps, value)
+    try:
+        catalog = compiled.catalog_from_json(doc)
+    except compiled.DamagedCache as exc:
+        assert "\n" not in str(exc)
+        return
+    _reads_like_a_catalog(catalog)
+
+
+@fuzz(150)
+@given(cut=st.integers(0, len(CACHE_TEXT)), flips=st.lists(st.tuples(st.integers(0, len(CACHE_TEXT) - 1),
+                                                                      st.integers(0, 255)), max_size=4))
+def test_cache_bytes_damaged_anywhere_are_ignored_or_read(work, cut, flips):
+    folder = work / "cache"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    data = bytearray(CACHE_TEXT.encode("utf-8"))
+    for at, byte in flips:
+        data[at] = byte
+    path = folder / "catalog-fuzz.json"
+    path.write_bytes(bytes(data[:cut] if cut < len(data) else data))
+    path.chmod(0o600)
+    catalog = compiled._read(path)
+    if catalog is not None:
+        _reads_like_a_catalog(catalog)
+
+
+# ----- model files: the reader and the keyword model ----------------------------------------
+
+from voicecoach.hearing.keyword_model import SHIPPED_MODEL, KeywordHead, KeywordModelUnavailable  # noqa: E402
+from voicecoach.intents.classifier import IntentClassifier, ModelError  # noqa: E402
+
+
+def _arrays_of(path_or_bytes) -> dict:
+    source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
+    with np.load(source) as saved:
+        return {name: saved[name] for name in saved.files}
+
+
+@pytest.fixture(scope="module")
+def reader_arrays(one_reader) -> dict:
+    buffer = io.BytesIO()
+    one_reader.classifier.save(buffer)
+    return _arrays_of(buffer.getvalue())
+
+
+KEYWORD_ARRAYS = _arrays_of(SHIPPED_MODEL)
+
+odd_arrays = st.one_of(
+    st.builds(lambda n, kind: np.zeros(n, dtype=kind), st.integers(0, 5), st.sampled_from(["f4", "f8", "i4", "i8", "u1", "U5", "?"])),
+    st.builds(lambda shape, fill: np.full(shape, fill), st.tuples(st.integers(0, 4), st.integers(0, 4)),
+              st.sampled_from([np.nan, np.inf, -1.0, 0.0, 1e30, 7])),
+    st.sampled_from([np.array(-1), np.array(0), np.array(99), np.array(3.5), np.array("x"), np.array(["a", "a"]),
+                     np.array(np.nan), np.array(True)]),
+)
+
+
+def _changed_arrays(arrays: dict, choice: int, value, drop: bool) -> dict:
+    changed = dict(arrays)
+    name = sorted(changed)[choice % len(changed)]
+    if drop:
+        del changed[name]
+    else:
+        changed[name] = value
+    return changed
+
+
+@fuzz(300)
+@given(choice=st.integers(0, 100), value=odd_arrays, drop=st.booleans(), shuffle=st.booleans())
+def test_reader_models_of_any_arrays_load_checked_or_are_refused(work, reader_arrays, choice, value, drop, shuffle):
+    arrays = _changed_arrays(reader_arrays, choice, value, drop)
+    if shuffle and "weights" in arrays and arrays["weights"].ndim:
+        arrays["weights"] = arrays["weights"][::-1]          # the right shape, in the wrong rows
+    path = work / "reader.npz"
+    np.savez(path, **arrays)
+    try:
+        classifier = IntentClassifier.load(path)
+    except ModelError as exc:
+        assert str(exc).startswith(f"{path}: ") and "\n" not in str(exc)
+        return
+    probabilities = classifier.probabilities("my leg is really sore")
+    assert all(math.isfinite(p) for p in probabilities.values()) and abs(sum(probabilities.values()) - 1) < 1e-3
+
+
+@fuzz(200)
+@given(choice=st.integers(0, 100), value=odd_arrays, drop=st.booleans())
+def test_keyword_models_of_any_arrays_load_checked_or_are_refused(work, choice, value, drop):
+    path = work / "keywords.npz"
+    np.savez(path, **_changed_arrays(KEYWORD_ARRAYS, choice, value, drop))
+    try:
+        head = KeywordHead.load(path)
+    except KeywordModelUnavailable as exc:
+        assert str(path) in str(exc) and "\n" not in str(exc)
+        return
+    features = np.zeros(head.mean.shape, dtype=np.float32)
+    assert np.all(np.isfinite(head.probabilities(features)))
+
+
+@fuzz(200)
+@given(data=st.binary(max_size=400), keep=st.integers(0, 10 ** 6))
+def test_model_files_of_any_bytes_are_refused_in_one_line(work, reader_arrays, data, keep):
+    buffer = io.BytesIO()
+    np.savez(buffer, **reader_arrays)
+    whole = buffer.getvalue()
+    path = work / "model.npz"
+    path.write_bytes(whole[:keep % len(whole)] + data if data or keep % 2 else data)
+    for load, refusal in ((IntentClassifier.load, ModelError), (KeywordHead.load, KeywordModelUnavailable)):
+        try:
+            load(path)
+        except refusal as exc:
+            assert "\n" not in str(exc)
+
+
+# ----- database bytes -----------------------------------------------------------------------
+
+from voicecoach.history import commands as history_commands  # noqa: E402
+from voicecoach.history.store import open_history  # noqa: E402
+
+
+@functools.lru_cache(maxsize=1)
+def history_bytes() -> bytes:
+    """A history of three sessions, as bytes (made once)."""
+    import tempfile
+
+    from test_history_commands import fill
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "h.db"
+        fill(path)
+        return path.read_bytes()
+
+
+@fuzz(250)
+@given(flips=st.lists(st.tuples(st.integers(0, 10 ** 7), st.integers(0, 255)), min_size=1, max_size=6),
+       cut=st.one_of(st.none(), st.integers(0, 10 ** 7)))
+def test_database_bytes_damaged_anywhere_are_one_line_and_forget_still_works(work, flips, cut, capsys):
+    path = work / "history.db"
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    data = bytearray(history_bytes())
+    for at, byte in flips:
+        data[at % len(data)] = byte
+    path.write_bytes(bytes(data if cut is None else data[:cut % len(data)]))
+    recorder, reason = open_history(path)
+    if recorder is None:
+        assert "\n" not in reason and str(path) in reason
+    else:
+        recorder.close()
+    parser = __import__("argparse").ArgumentParser()
+    history_commands.add_arguments(parser)
+    for argv in (["--db", str(path)], ["--db", str(path), "--json"], ["--db", str(path), "--forget", "--yes"]):
+        code = history_commands.run(parser.parse_args(argv))
+        err = capsys.readouterr().err
+        assert code in (0, 1) and "Traceback" not in err
+        assert err.count("\n") <= 1, err
+
+
+# ----- path strings -------------------------------------------------------------------------
+
+from voicecoach.settings import resolve_settings  # noqa: E402
+
+path_parts = st.one_of(st.sampled_from(["~", "~nosuchuser27", "~root", "..", ".", "", "a" * 300, "é" * 200, "loop",
+                                        "\x00", "off", "OFF", "-", "x\ny"]),
+                       st.text(alphabet="ab~/.é\\ ", max_size=20))
+path_strings = st.lists(path_parts, min_size=1, max_size=5).map("/".join)
+
+
+@fuzz(600)
+@given(text=path_strings, name=st.sampled_from(["db", "reader_model", "keyword_model", "asr_model", "voice"]),
+       where=st.sampled_from(["flag", "env"]))
+def test_path_settings_of_any_text_resolve_or_are_one_line(work, text, name, where):
+    import argparse
+
+    from voicecoach.config import ConfigError
+
+    loop = work / "loop"
+    if not loop.is_symlink():
+        loop.symlink_to(work / "loop")
+    text = text.replace("loop", str(loop)) if "loop" in text else text
+    args = argparse.Namespace(**({name: text} if where == "flag" else {}))
+    environ = {} if where == "flag" else {f"VOICECOACH_{name.upper()}": text}
+    try:
+        settings = resolve_settings(args, environ=environ, config_file=work / "no-config.yaml")
+    except ConfigError as exc:
+        assert "\n" not in str(exc).replace(text, "") and "Traceback" not in str(exc)
+        return
+    value = getattr(settings, name)
+    assert value is None or not str(value).startswith("~")        # a ~ or ~user that names a home is expanded
+
+
+@fuzz(150)
+@given(text=path_strings)
+def test_history_with_any_db_path_runs_or_refuses_in_one_line(work, text, capsys):
+    inside = str(work / "paths") + "/" + text.lstrip("/~")      # never outside the test's folder
+    code, _, err = _run_cli(["history", "--db", inside])
+    assert code in (0, 1, 2) and "Traceback" not in err
+    assert err.replace(inside, "").count("\n") <= 1, err
+
+
+# ----- tiny WAV files -----------------------------------------------------------------------
+
+@fuzz(400)
+@given(rate=st.sampled_from([8000, 11025, 16000, 22050, 32000, 44100, 48000]), frames=st.integers(0, 4),
+       channels=st.integers(1, 3), kind=st.sampled_from([(1, 1), (1, 2), (1, 3), (1, 4), (3, 4), (3, 8)]),
+       samples=st.binary(min_size=64, max_size=64))
+def test_tiny_wavs_give_audio_or_no_audio(work, rate, frames, channels, kind, samples):
+    tag, width = kind
+    data = (samples * 2)[:frames * channels * width]
+    block = channels * width
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * block, block, 8 * width)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path = work / "tiny.wav"
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    with __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("error")
+        try:
+            audio = read_wav(path)
+        except AudioError as exc:
+            assert frames == 0 and "no audio" in str(exc)
+            return
+    assert frames > 0 and len(audio) >= 1 and audio.dtype == np.float32 and np.all(np.isfinite(audio))

@@ -76,3 +76,42 @@ def test_absurd_times_are_one_line_and_the_rest_is_shown(db, capsys, form):
     if form == ("--json",):
         shown = json.loads(out)["sessions"]
         assert [s["id"] for s in shown] == [3, 1] and shown[1]["started"] is None and shown[0]["ended"] is None
+
+
+# ----- a schema that is not text --------------------------------------------------------
+
+def spoil_schema(path) -> None:
+    """One byte of the schema's text made invalid UTF-8: SQLite reports the schema as it is,
+    and Python cannot decode the report."""
+    data = bytearray(path.read_bytes())
+    at = data.find(b"CREATE TABLE sessions")
+    assert at > 0
+    data[at + 2] = 0xFF
+    path.write_bytes(bytes(data))
+
+
+def test_a_schema_that_is_not_text_is_one_line_naming_the_file_and_how_to_set_it_aside(db, capsys):
+    from voicecoach.history.store import open_history
+
+    spoil_schema(db)
+    recorder, reason = open_history(db)
+    assert recorder is None
+    assert f"the history database {db} is damaged" in reason and "\n" not in reason
+    assert f"mv {db} {db}.damaged" in reason and "runs without history" in reason
+    assert commands.run(history_args("--db", str(db))) == 1
+    _, err = one_problem_line(capsys)
+    assert f"mv {db} {db}.damaged" in err
+
+
+def test_with_a_damaged_history_a_session_goes_on_and_forget_still_works(db, tmp_path, capsys):
+    from voicecoach import cli
+
+    spoil_schema(db)
+    script = tmp_path / "script.txt"
+    script.write_text("@0 start\n@5 stop\n")
+    assert cli.main(["simulate", "--db", str(db), str(script)]) == 0
+    captured = capsys.readouterr()
+    assert "Okay, stopping here" in captured.out
+    assert captured.err.count("\n") == 1 and "is damaged" in captured.err and "Traceback" not in captured.err
+    assert commands.run(history_args("--db", str(db), "--forget", "--yes")) == 0
+    assert not db.exists()

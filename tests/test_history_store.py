@@ -217,7 +217,7 @@ def test_a_database_from_a_newer_version_is_left_alone(tmp_path):
     newer.execute("PRAGMA user_version = 9")
     newer.close()
     recorder, reason = open_history(path)
-    assert recorder is None and reason == (f"the history database is from a newer voicecoach (schema 9, this one "
+    assert recorder is None and reason == (f"the history database {path} is from a newer voicecoach (schema 9, this one "
                                            "knows up to 2); the coach runs without history")
 
 

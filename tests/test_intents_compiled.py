@@ -50,13 +50,13 @@ def test_an_edited_template_is_compiled_again(templates: Path, tmp_path: Path):
     assert source_digest(templates) != before
     cached(templates, build, tmp_path / "cache")
     assert len(calls) == 2
-    assert len(list((tmp_path / "cache").glob(f"{CACHE_PREFIX}*.pickle"))) == 1    # the old one is gone
+    assert len(list((tmp_path / "cache").glob(f"{CACHE_PREFIX}*.json"))) == 1    # the old one is gone
 
 
 def test_a_damaged_cache_file_is_compiled_again_and_replaced(templates: Path, tmp_path: Path):
     build, calls = counting_build(templates)
     cached(templates, build, tmp_path / "cache")
-    (kept,) = (tmp_path / "cache").glob(f"{CACHE_PREFIX}*.pickle")
+    (kept,) = (tmp_path / "cache").glob(f"{CACHE_PREFIX}*.json")
     kept.write_bytes(kept.read_bytes()[:1000])
     catalog, problems = cached(templates, build, tmp_path / "cache")
     assert len(calls) == 2 and not problems and catalog.sentences
@@ -67,7 +67,7 @@ def test_a_damaged_cache_file_is_compiled_again_and_replaced(templates: Path, tm
 def test_a_cache_file_others_may_write_is_never_read(templates: Path, tmp_path: Path):
     build, calls = counting_build(templates)
     cached(templates, build, tmp_path / "cache")
-    (kept,) = (tmp_path / "cache").glob(f"{CACHE_PREFIX}*.pickle")
+    (kept,) = (tmp_path / "cache").glob(f"{CACHE_PREFIX}*.json")
     os.chmod(kept, 0o666)
     cached(templates, build, tmp_path / "cache")
     assert len(calls) == 2
@@ -105,4 +105,78 @@ def test_the_shipped_catalog_goes_through_the_cache(tmp_path: Path, monkeypatch)
     finally:
         catalog_module.load_catalog.cache_clear()
     assert seen == [tmp_path] and catalog.sentences
-    assert list(tmp_path.glob(f"{CACHE_PREFIX}*.pickle"))
+    assert list(tmp_path.glob(f"{CACHE_PREFIX}*.json"))
+
+
+def _kept(cache: Path) -> Path:
+    (kept,) = cache.glob(f"{CACHE_PREFIX}*.json")
+    return kept
+
+
+def test_a_symlinked_cache_file_is_never_followed(templates: Path, tmp_path: Path):
+    build, calls = counting_build(templates)
+    cache = tmp_path / "cache"
+    cached(templates, build, cache)
+    kept = _kept(cache)
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_bytes(kept.read_bytes())
+    elsewhere.chmod(0o600)
+    kept.unlink()
+    kept.symlink_to(elsewhere)
+    catalog, problems = cached(templates, build, cache)
+    assert len(calls) == 2 and catalog.sentences and not problems
+    assert not kept.is_symlink()                     # replaced by a file of ours
+    assert elsewhere.read_bytes() == kept.read_bytes()
+
+
+@pytest.mark.parametrize("payload", [
+    b"[]", b"{}", b'{"format": 1}', b"\x80\x04\x95 not json", b"null", b"[" * 100_000,
+    b'{"format": 1, "intents": ["stop"], "sentences": [["stop", {}, [["rule", "nowhere"]], null, "x:1"]]}',
+])
+def test_a_cache_file_of_the_wrong_shape_is_compiled_again(templates: Path, tmp_path: Path, payload: bytes, caplog):
+    build, calls = counting_build(templates)
+    cache = tmp_path / "cache"
+    cached(templates, build, cache)
+    _kept(cache).write_bytes(payload)
+    with caplog.at_level("INFO", logger="voicecoach.intents.compiled"):
+        catalog, problems = cached(templates, build, cache)
+    assert len(calls) == 2 and catalog.sentences and not problems
+    assert "is damaged" in caplog.text
+    assert cached(templates, build, cache)[0].sentences == catalog.sentences and len(calls) == 2
+
+
+def test_wrong_value_types_in_a_kept_catalog_are_refused(templates: Path, tmp_path: Path):
+    import json
+
+    build, calls = counting_build(templates)
+    cache = tmp_path / "cache"
+    cached(templates, build, cache)
+    doc = json.loads(_kept(cache).read_text())
+    for change in (lambda d: d["weights"].update(stop=float("nan")),
+                   lambda d: d["sentences"][0].__setitem__(1, {"slot": [1, 2]}),
+                   lambda d: d.__setitem__("max_phrase_len", "9"),
+                   lambda d: d["rule_weights"].popitem()):
+        broken = json.loads(json.dumps(doc))
+        change(broken)
+        _kept(cache).write_text(json.dumps(broken))
+        cached(templates, build, cache)
+    assert len(calls) == 5
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o707, 0o777])
+def test_a_cache_folder_others_may_write_is_never_read(templates: Path, tmp_path: Path, mode: int, caplog):
+    build, calls = counting_build(templates)
+    cache = tmp_path / "cache"
+    cached(templates, build, cache)
+    cache.chmod(mode)
+    with caplog.at_level("INFO", logger="voicecoach.intents.compiled"):
+        catalog, _ = cached(templates, build, cache)
+    assert len(calls) == 2 and catalog.sentences
+    assert "others may write to it" in caplog.text
+
+
+def test_no_module_of_the_program_unpickles():
+    import voicecoach
+
+    root = Path(voicecoach.__file__).parent
+    assert not [p for p in root.rglob("*.py") if "pickle" in p.read_text(encoding="utf-8")]

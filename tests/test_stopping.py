@@ -64,3 +64,33 @@ def test_a_signal_raises_stopped_with_its_exit_code_and_the_handlers_are_put_bac
     assert stopped.value.exit_code == 128 + signal.SIGTERM and stop_reason(stopped.value) == "terminated"
     assert signal.getsignal(signal.SIGTERM) is before
     assert stop_reason(KeyboardInterrupt()) == "quit"
+
+
+SWALLOWS_THE_STOP = """
+import sys, time
+from voicecoach.stopping import stop_on_signals
+with stop_on_signals():
+    print("ready", flush=True)
+    while True:
+        try:
+            time.sleep(10)
+        except KeyboardInterrupt:
+            pass                       # a part that swallows the stop: the program must end anyway
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_that_something_swallows_still_ends_the_program(signum):
+    import time
+
+    child = subprocess.Popen([sys.executable, "-c", SWALLOWS_THE_STOP], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.3)                              # into its loop
+        sent = time.monotonic()
+        child.send_signal(signum)
+        assert child.wait(timeout=5) == 128 + signum
+        assert time.monotonic() - sent < 1.5
+    finally:
+        child.kill()
+        child.wait()

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import queue
 import re
 import select
+import signal
 import sys
 import threading
 from typing import Callable, TextIO
@@ -18,7 +20,7 @@ from voicecoach.content.model import Content
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
-from voicecoach.stopping import stop_reason
+from voicecoach.stopping import end_soon, stop_reason, terminal_gone
 from voicecoach.voice.speaker import TerminalSpeaker
 
 log = logging.getLogger("voicecoach.devices")
@@ -36,6 +38,7 @@ class LineReader:
         self._stream = stream
         self._buffer = b""
         self._eof = False
+        self.hung_up = False          # the input ended because its terminal hung up
         try:
             self._fd: int | None = stream.fileno()
             select.select([self._fd], [], [], 0)
@@ -66,6 +69,7 @@ class LineReader:
         chunk = os.read(self._fd, 4096)
         if not chunk:
             self._eof = True
+            self.hung_up = terminal_gone(self._fd)
         self._buffer += chunk
         if b"\n" in self._buffer or self._eof:
             return self.read(0)
@@ -94,6 +98,8 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
             wait = MAX_WAIT if not due else min(MAX_WAIT, max(0.0, min(due) - clock.now()))
             line = reader.read(wait)
             if line is EOF_MARK:
+                if reader.hung_up:
+                    raise OSError(errno.EIO, "the terminal hung up")
                 output.flush()
                 break
             shown = _step(session, catalog, output, line, statistical)
@@ -101,6 +107,11 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
                 prompt()
     except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
         ended = stop_reason(stop)
+    except OSError as exc:
+        if exc.errno != errno.EIO:
+            raise
+        ended = "hangup"                   # the terminal is gone (read or written): as if it hung up
+        end_soon(signal.SIGHUP)
     finally:
         session.close(ended)
 

@@ -12,9 +12,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Callable
@@ -25,7 +27,9 @@ from voicecoach.coach.session import Session
 from voicecoach.coach.simulate import ScriptError, SimulationLimit, Simulator, load_script
 from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
 from voicecoach.intents.understand import understand
-from voicecoach.limits import MAX_UTTERANCE_CHARS
+from voicecoach.files import read_bytes
+from voicecoach.limits import MAX_TEXT_FILE_BYTES, MAX_UTTERANCE_CHARS
+from voicecoach.printable import json_safe
 from voicecoach.settings import resolve_settings, settings_of
 from voicecoach.stopping import stop_on_signals
 
@@ -160,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        if exc.errno != errno.EIO:
+            raise
+        return 128 + signal.SIGHUP          # the terminal is gone: nobody to tell
     except KeyboardInterrupt as exc:
         return getattr(exc, "exit_code", 130)
 
@@ -226,7 +234,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     simulator = Simulator(make_session, lambda text, session: understand(text, catalog, session.context(), statistical))
     try:
         for event in simulator.events(script):
-            print(json.dumps(event.as_json(), ensure_ascii=False) if args.json else event.as_text())
+            print(json_safe(json.dumps(event.as_json(), ensure_ascii=False)) if args.json else event.as_text())
     except SimulationLimit as exc:
         raise UserError(f"{args.script}: {exc}") from None
     return 0
@@ -285,8 +293,8 @@ def _validation_dirs(directory: Path | None) -> tuple[Path | None, Path | None]:
 
 def _is_intent_file(path: Path) -> bool:
     try:
-        head = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        head = read_bytes(path, MAX_TEXT_FILE_BYTES).decode("utf-8", errors="replace")
+    except OSError:            # not read here: loading the file says why
         return False
     return any(line.split(":")[0] in ("intents", "lists", "rules") for line in head.splitlines() if line and not line[0].isspace())
 

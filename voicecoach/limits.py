@@ -65,6 +65,9 @@ MAX_TEMPLATE_DEPTH = 20             # nesting of ( ) and [ ] in an intent templa
 MAX_PHRASES = 5000                  # phrases a rule or a list value expands to
 MAX_TOTAL_PHRASES = 50_000          # phrases of all rules, and of all lists, together
 MAX_TOTAL_SENTENCES = 100_000       # sentences all intent templates expand to together
+MAX_TEXT_FILE_BYTES = 16_000_000    # a settings, content, template, training or script file
+MAX_MODEL_BYTES = 200_000_000       # a model file (.npz), and what its arrays expand to
+MAX_WAV_FILE_BYTES = 1 << 32        # a WAV file (RIFF sizes stop at 4 GB; MAX_WAV_SECONDS reads less)
 
 
 def _short(value: object) -> str:

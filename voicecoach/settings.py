@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from voicecoach.config import ConfigError, Configured, config_path, load_config
+from voicecoach.files import path_problem
 
 RATE_RANGE = (0.5, 2.0)       # speaking rate, 1.0 is the voice's own pace
 VOLUME_RANGE = (0.0, 1.0)
@@ -65,10 +66,10 @@ def resolve_settings(args: argparse.Namespace | None = None, environ: Mapping[st
     config = load_config(config_file)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    for name, (_flag, env) in TEXT_SETTINGS.items():
+    for name, (flag, env) in TEXT_SETTINGS.items():
         value, source = _pick(name, getattr(args, name, None), env, environ, config)
         if value is not None:
-            value = Configured(str(value))
+            value = Configured(_path_text(str(value), _given(name, value, source, flag, env, config_file, config)))
             value.source = source
         values[name], sources[name] = value, source
     for name, (flag, env, default, bounds) in NUMBER_SETTINGS.items():
@@ -99,8 +100,7 @@ def _pick(name: str, flag: Any, env: str, environ: Mapping[str, str], config: di
 
 def _number(name: str, raw: Any, source: str, flag: str, env: str, config_file: Path, config: dict[str, Any],
             bounds: tuple[float, float]) -> float:
-    given = {"flag": f"{flag} {raw}", "env": f"${env}={raw}",
-             "config": f"{config_file}:{_line_of(config, name)}: {name} {raw}"}[source]
+    given = _given(name, raw, source, flag, env, config_file, config)
     try:
         value = float(raw)
     except (TypeError, ValueError):
@@ -108,6 +108,23 @@ def _number(name: str, raw: Any, source: str, flag: str, env: str, config_file: 
     if not (math.isfinite(value) and bounds[0] <= value <= bounds[1]):
         raise ConfigError(f"{given} is outside {bounds[0]} to {bounds[1]}")
     return value
+
+
+def _given(name: str, raw: Any, source: str, flag: str, env: str, config_file: Path, config: dict[str, Any]) -> str:
+    """Where a value was given, as the user wrote it: `--db X`, `$VOICECOACH_DB=X` or `file:line: db X`."""
+    return {"flag": f"{flag} {raw}", "env": f"${env}={raw}",
+            "config": f"{config_file}:{_line_of(config, name)}: {name} {raw}"}[source]
+
+
+def _path_text(value: str, given: str) -> str:
+    """A text setting with a leading ~ or ~user expanded; every text setting may name a file,
+    so one that cannot (an unknown user, a name too long, a symlink loop) is refused here."""
+    if value.strip().lower() == "off":
+        return value
+    problem = path_problem(value)
+    if problem:
+        raise ConfigError(f"{given}: {problem}")
+    return str(Path(value).expanduser())
 
 
 def _line_of(config: dict[str, Any], name: str) -> int:

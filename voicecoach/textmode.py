@@ -8,6 +8,7 @@ from one thread. When stdin is not a terminal, app.run_text_session reads plain 
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 from typing import Callable
 
@@ -16,11 +17,13 @@ from voicecoach.coach.replies import Reply
 from voicecoach.coach.session import Session, SessionView
 from voicecoach.intents.catalog import Catalog
 from voicecoach.output import OutputStage
+from voicecoach.stopping import LoopStop, Stopped, stop_on_loop_signals, terminal_gone
 from voicecoach.view import ViewState, bottom_line
 
 PROMPT = "you> "
 TOOLBAR_REFRESH = 0.5    # seconds between redraws of the countdown
 MAX_WAIT = 0.25
+LEAVE_SECONDS = 0.2      # for the prompt to put the terminal back as it was, once told to leave
 _END = object()
 
 
@@ -49,11 +52,15 @@ def toolbar_text(view: SessionView) -> str:
 def run_prompt_session(session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
                        step: Callable[[Session, Catalog, OutputStage, object], bool],
                        input=None, out=None) -> None:
-    """Run text mode on a terminal until the user leaves (stop, Ctrl-D, Ctrl-C)."""
-    asyncio.run(_run(session, catalog, output, clock, step, input, out))
+    """Run text mode on a terminal until the user leaves (stop, Ctrl-D, Ctrl-C). SIGHUP, SIGTERM
+    and a terminal that is gone end it too, raising Stopped once the prompt is down."""
+    signum = asyncio.run(_run(session, catalog, output, clock, step, input, out))
+    if signum is not None:
+        raise Stopped(signum)
 
 
-async def _run(session: Session, catalog: Catalog, output: OutputStage, clock: Clock, step, input, out) -> None:
+async def _run(session: Session, catalog: Catalog, output: OutputStage, clock: Clock, step, input, out) -> int | None:
+    """The prompt and the coach on one loop; the signal that ended them, or None."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import InMemoryHistory
     from prompt_toolkit.patch_stdout import patch_stdout
@@ -61,39 +68,68 @@ async def _run(session: Session, catalog: Catalog, output: OutputStage, clock: C
     typed: asyncio.Queue[object] = asyncio.Queue()
     prompt = PromptSession(history=InMemoryHistory(), input=input, output=out)
 
-    async def read_lines() -> None:
-        while True:
-            try:
-                text = await prompt.prompt_async(PROMPT, bottom_toolbar=lambda: toolbar_text(session.view()),
-                                                 refresh_interval=TOOLBAR_REFRESH)
-            except (EOFError, KeyboardInterrupt):
-                await typed.put(_END)
-                return
-            await typed.put(text)
+    def end(signum: int) -> None:
+        typed.put_nowait(_END)
+        _leave(prompt)
 
-    async def coach() -> None:
-        output.deliver(session.begin())
-        while not session.wants_exit:
-            due = [t for t in (session.next_due(), output.next_due()) if t is not None]
-            wait = MAX_WAIT if not due else min(MAX_WAIT, max(0.0, min(due) - clock.now()))
-            try:
-                line = await asyncio.wait_for(typed.get(), timeout=wait)
-            except asyncio.TimeoutError:
-                line = None
-            if line is _END:
-                return
-            step(session, catalog, output, line)
-            if prompt.app.is_running:
-                prompt.app.invalidate()
-
-    with patch_stdout(raw=True):
-        reader = asyncio.create_task(read_lines())
+    with stop_on_loop_signals(asyncio.get_running_loop(), end) as stopping, patch_stdout(raw=True):
+        terminal = sys.stdin.fileno() if input is None and sys.stdin.isatty() else None
+        reader = asyncio.create_task(_read_lines(prompt, session, typed, stopping, terminal))
         try:
-            await coach()
+            await _coach(session, catalog, output, clock, step, prompt, typed, stopping)
         finally:
-            if prompt.app.is_running:
-                prompt.app.exit(exception=EOFError())
+            _leave(prompt)
+            # A prompt begun after _leave (between two lines) is not left by it: cancelled instead.
+            await asyncio.wait({reader}, timeout=LEAVE_SECONDS)
+            reader.cancel()
             try:
                 await reader
-            except (EOFError, KeyboardInterrupt, asyncio.CancelledError):
+            except (EOFError, KeyboardInterrupt, asyncio.CancelledError, OSError):
                 pass
+    return stopping.first
+
+
+def _leave(prompt) -> None:
+    """End the prompt, unless it is not running or already on its way out."""
+    if prompt.app.is_running and not prompt.app.is_done:
+        prompt.app.exit(exception=EOFError())
+
+
+async def _read_lines(prompt, session: Session, typed: asyncio.Queue, stopping: LoopStop, terminal: int | None) -> None:
+    """Typed lines into `typed`; at the end, _END (Ctrl-D, Ctrl-C) or a stop as for SIGHUP
+    (`terminal` hung up)."""
+    while True:
+        try:
+            text = await prompt.prompt_async(PROMPT, bottom_toolbar=lambda: toolbar_text(session.view()),
+                                             refresh_interval=TOOLBAR_REFRESH)
+        except (EOFError, KeyboardInterrupt):
+            if terminal_gone(terminal):
+                stopping.stop(signal.SIGHUP)
+            else:
+                await typed.put(_END)
+            return
+        except OSError:                 # the terminal is gone: as if it had hung up
+            stopping.stop(signal.SIGHUP)
+            return
+        await typed.put(text)
+
+
+async def _coach(session: Session, catalog: Catalog, output: OutputStage, clock: Clock, step, prompt,
+                 typed: asyncio.Queue, stopping: LoopStop) -> None:
+    output.deliver(session.begin())
+    while not session.wants_exit:
+        due = [t for t in (session.next_due(), output.next_due()) if t is not None]
+        wait = MAX_WAIT if not due else min(MAX_WAIT, max(0.0, min(due) - clock.now()))
+        try:
+            line = await asyncio.wait_for(typed.get(), timeout=wait)
+        except asyncio.TimeoutError:
+            line = None
+        if line is _END:
+            return
+        try:
+            step(session, catalog, output, line)
+        except OSError:                 # a line printed to a terminal that is gone
+            stopping.stop(signal.SIGHUP)
+            return
+        if prompt.app.is_running:
+            prompt.app.invalidate()

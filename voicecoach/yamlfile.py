@@ -6,7 +6,8 @@ from typing import Any
 
 import yaml
 
-from voicecoach.limits import MAX_YAML_DEPTH, MAX_YAML_NODES
+from voicecoach.files import read_text
+from voicecoach.limits import MAX_TEXT_FILE_BYTES, MAX_YAML_DEPTH, MAX_YAML_NODES
 
 
 class LocatedStr(str):
@@ -67,7 +68,7 @@ class YamlError(ValueError):
 def load_yaml(path: Path) -> Any:
     """Load `path`; strings, dicts and lists carry a `.line` attribute."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, MAX_TEXT_FILE_BYTES)
     except (OSError, UnicodeDecodeError) as exc:
         raise YamlError(f"{path}: cannot read: {exc}") from None
     loader = _LineLoader(text)

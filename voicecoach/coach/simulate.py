@@ -17,7 +17,9 @@ from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.replies import Reply
 from voicecoach.coach.session import Session
 from voicecoach.intents.types import Match
-from voicecoach.limits import MAX_SCRIPT_LINES, MAX_SCRIPT_SECONDS
+from voicecoach.files import read_text
+from voicecoach.limits import MAX_SCRIPT_LINES, MAX_SCRIPT_SECONDS, MAX_TEXT_FILE_BYTES
+from voicecoach.printable import escaped
 
 SCRIPT_LINE = re.compile(r"@\s*(\d+(?:\.\d+)?)\s+(.+)")
 # The longest routine the content limits allow (10 sets of two 600 s holds, rests and
@@ -67,7 +69,7 @@ class TimelineEvent:
     def as_text(self) -> str:
         minutes, seconds = divmod(self.t, 60)
         who = "you" if self.who == "user" else "coach"
-        return f"[{int(minutes):02d}:{seconds:04.1f}] {who}: {self.text}{' …' if self.cut else ''}"
+        return f"[{int(minutes):02d}:{seconds:04.1f}] {who}: {escaped(self.text)}{' …' if self.cut else ''}"
 
 
 def parse_script(text: str, source: str = "<script>") -> list[ScriptLine]:
@@ -99,7 +101,7 @@ def _short(text: str, limit: int = 60) -> str:
 
 def load_script(path: Path) -> list[ScriptLine]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, MAX_TEXT_FILE_BYTES)
     except (OSError, UnicodeDecodeError) as exc:
         raise ScriptError(f"{path}: cannot read: {exc}") from None
     return parse_script(text, str(path))

@@ -10,7 +10,8 @@ from typing import BinaryIO
 
 import numpy as np
 
-from voicecoach.limits import MAX_WAV_SECONDS
+from voicecoach.files import open_checked
+from voicecoach.limits import MAX_WAV_FILE_BYTES, MAX_WAV_SECONDS
 
 SAMPLE_RATE = 16000
 MIN_RATE, MAX_RATE = 8000, 48000
@@ -50,7 +51,7 @@ def read_wav(path: Path | str, max_seconds: float = MAX_WAV_SECONDS, what: str =
     """
     path = Path(path)
     try:
-        with open(path, "rb") as f:
+        with open_checked(path, MAX_WAV_FILE_BYTES) as f:
             fmt = _read_header(path, f)
             if fmt.frames == 0:
                 raise AudioError(f"{path}: no audio (the file holds no samples)")
@@ -66,8 +67,9 @@ def read_wav(path: Path | str, max_seconds: float = MAX_WAV_SECONDS, what: str =
         raise AudioError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if fmt.tag == WAVE_FORMAT_IEEE_FLOAT:
         samples = np.frombuffer(frames[: len(frames) - len(frames) % fmt.width], dtype=f"<f{fmt.width}")
-        # Float files may hold NaN, infinities or peaks past full scale; the recognizer may not.
-        samples = np.clip(np.nan_to_num(samples.astype(np.float32), nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+        # Float files may hold NaN, infinities or peaks past full scale (past float32's range
+        # too); the recognizer may not. Clipped at the stored width, then made float32.
+        samples = np.clip(np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0).astype(np.float32)
     else:
         samples = pcm_to_float(frames, fmt.width)
     usable = len(samples) - len(samples) % fmt.channels
@@ -149,7 +151,7 @@ def resample(audio: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndar
     audio = np.asarray(audio, dtype=np.float32)
     if rate == target or len(audio) == 0:
         return audio
-    n_out = int(round(len(audio) * target / rate))
+    n_out = max(1, int(round(len(audio) * target / rate)))    # a sample or two still make one
     spectrum = np.fft.rfft(audio)
     keep = n_out // 2 + 1
     if keep <= len(spectrum):

@@ -35,8 +35,10 @@ from typing import Callable
 
 import numpy as np
 
+from voicecoach.files import arrays_from_bytes, read_bytes
 from voicecoach.hearing.audio import SAMPLE_RATE
 from voicecoach.hearing.keywords import MAX_AUDIO_SECONDS, PAIN, KeywordHit
+from voicecoach.limits import MAX_MODEL_BYTES
 
 SHIPPED_MODEL = Path(__file__).parent / "models" / "barge_in_keywords.npz"
 INSTALL_HINT = "pip install pyopen-wakeword"
@@ -170,15 +172,19 @@ class KeywordHead:
 
     @classmethod
     def load(cls, path: Path) -> "KeywordHead":
+        """The model saved at `path`, read as a bounded regular file and checked whole: the
+        kinds and shapes of its arrays, finite weights, its classes and threshold."""
         try:
-            with np.load(path, allow_pickle=False) as saved:
-                head = cls(int(saved["window"]), int(saved["segments"]), tuple(str(c) for c in saved["classes"]),
-                           *(np.asarray(saved[k], np.float64) for k in ("mean", "scale", "w1", "b1", "w2", "b2")),
-                           threshold=float(saved["threshold"]), about=str(saved["about"]))
+            saved = arrays_from_bytes(read_bytes(path, MAX_MODEL_BYTES), MAX_MODEL_BYTES)
         except FileNotFoundError:
             raise KeywordModelUnavailable(f"no keyword model at {path}") from None
-        except (OSError, ValueError, KeyError, EOFError) as exc:
-            raise KeywordModelUnavailable(f"cannot read the keyword model {path}: {' '.join(str(exc).split())}") from None
+        except OSError as exc:
+            raise KeywordModelUnavailable(f"cannot read the keyword model {path}: {exc.strerror or exc}") from None
+        if not _arrays_fit(saved):
+            raise KeywordModelUnavailable(f"the keyword model {path} does not fit this program (its arrays)")
+        head = cls(int(saved["window"]), int(saved["segments"]), tuple(str(c) for c in saved["classes"]),
+                   *(np.asarray(saved[k], np.float64) for k in WEIGHT_ARRAYS),
+                   threshold=float(saved["threshold"]), about=str(saved["about"]))
         head.check(path)
         return head
 
@@ -189,6 +195,24 @@ class KeywordHead:
                       and self.b2.shape == (len(self.classes),))
         if not shapes_fit or not 0 < self.segments <= self.window or "none" not in self.classes or not set(self.classes) - {"none"} <= set(CLASS_PHRASES):
             raise KeywordModelUnavailable(f"the keyword model {path} does not fit this program (its shapes or classes)")
+        weights = (self.mean, self.scale, self.w1, self.b1, self.w2, self.b2)
+        if not all(np.all(np.isfinite(w)) for w in weights) or np.any(self.scale == 0) or not 0 < self.threshold <= 1:
+            raise KeywordModelUnavailable(f"the keyword model {path} holds weights that are not finite, "
+                                          "a zero scale or a threshold outside (0, 1]")
+
+
+WEIGHT_ARRAYS = ("mean", "scale", "w1", "b1", "w2", "b2")
+MAX_WINDOW = 1000                 # embeddings a model looks back over (the shipped one: a few tens)
+
+
+def _arrays_fit(saved: dict[str, np.ndarray]) -> bool:
+    """Whether a saved model has each array, of the kind and number of dimensions `save` writes."""
+    kinds = {"window": ("iu", 0), "segments": ("iu", 0), "classes": ("U", 1), "threshold": ("f", 0), "about": ("U", 0),
+             "mean": ("f", 1), "scale": ("f", 1), "w1": ("f", 2), "b1": ("f", 1), "w2": ("f", 2), "b2": ("f", 1)}
+    if any(name not in saved or saved[name].dtype.kind not in kind or saved[name].ndim != ndim
+           for name, (kind, ndim) in kinds.items()):
+        return False
+    return 0 < int(saved["window"]) <= MAX_WINDOW and 0 < int(saved["segments"]) <= MAX_WINDOW
 
 
 def head_features(embeddings: np.ndarray, seconds: float, segments: int) -> np.ndarray:

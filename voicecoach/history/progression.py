@@ -5,7 +5,6 @@ Proposal (a spoken question and per-exercise overrides) out, or None for the sta
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -25,6 +24,12 @@ CONDITIONS: dict[str, tuple[type, ...]] = {
     "pain_free_sessions_in_a_row_at_least": (int,),
     "always": (bool,),
 }
+# The numbers a condition may take: finite, and within what a history can show.
+CONDITION_RANGES: dict[str, tuple[float, float]] = {
+    "days_since_last_session_at_least": (0, 3650),
+    "pain_free_sessions_in_a_row_at_least": (0, 1000),
+}
+MAX_STEP_AMOUNT = 600             # a step or limit, in seconds held or reps: no program goes past it
 RULE_KEYS = ("id", "advice", "when", "then", "say")
 STEP_KEYS = ("step", "lowest", "highest")
 
@@ -110,8 +115,9 @@ def _no_unknown_keys(path: Path, mapping: dict, known: tuple[str, ...], what: st
 
 
 def _number(path: Path, value: Any, where: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise RulesError(f"{path}:{line_of(where)}: {what} must be a number of at least 0, not {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_STEP_AMOUNT:
+        raise RulesError(f"{path}:{line_of(where)}: {what} must be a number from 0 to {MAX_STEP_AMOUNT}, "
+                         f"not {value!r}")
     return float(value)
 
 
@@ -169,6 +175,10 @@ def _read_rule(path: Path, raw: Any, index: int) -> Rule:
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             expected = "true or false" if kinds == (bool,) else "a number"
             raise RulesError(f"{path}:{line_of(key)}: condition {key} takes {expected}, not {value!r}")
+        if key in CONDITION_RANGES and not CONDITION_RANGES[key][0] <= value <= CONDITION_RANGES[key][1]:
+            lowest, highest = CONDITION_RANGES[key]
+            raise RulesError(f"{path}:{line_of(key)}: condition {key} must be a number "
+                             f"from {lowest:g} to {highest:g}, not {value!r}")
     if raw["then"] not in ACTIONS:
         raise RulesError(f"{path}:{line_of(raw['then'], line_of(raw))}: then must be one of "
                          f"{', '.join(ACTIONS)}, not {raw['then']!r}")

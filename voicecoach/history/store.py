@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shlex
 import sqlite3
 import stat
 import time
@@ -121,7 +122,7 @@ def connect(path: Path, timeout: float = LOCK_WAIT_SECONDS) -> sqlite3.Connectio
         problem = db.execute("PRAGMA quick_check").fetchone()[0]
         if problem != "ok":
             raise sqlite3.DatabaseError(problem)
-        _migrate(db)
+        _migrate(db, path)
         # Take the write lock once, so a database held by another program shows up now
         # rather than at the first exercise.
         db.execute("BEGIN IMMEDIATE")
@@ -135,10 +136,10 @@ def connect(path: Path, timeout: float = LOCK_WAIT_SECONDS) -> sqlite3.Connectio
         if "locked" in str(exc) or "busy" in str(exc):
             raise HistoryError(f"the history database {path} is in use by another program") from None
         raise HistoryError(f"cannot open the history database {path}: {exc}") from None
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:    # bytes of the schema that are not text, too
         _close_quietly(db)
-        raise HistoryError(f"the history database {path} is damaged ({_first_line(exc)}); "
-                           "move it away to start afresh") from None
+        reason = "text in it is not UTF-8" if isinstance(exc, UnicodeDecodeError) else _first_line(exc)
+        raise HistoryError(damaged(path, reason)) from None
     except OSError as exc:
         _close_quietly(db)
         raise HistoryError(f"cannot create the history database {path}: {exc.strerror or exc}") from None
@@ -149,7 +150,10 @@ def real_path(path: Path) -> Path:
     any other file), so a link is never written through, nor deleted in place of its target."""
     path = Path(path).expanduser()
     if path.is_symlink():
-        target = path.resolve()
+        try:
+            target = path.resolve()
+        except (RuntimeError, OSError):     # a loop of links: opening it says so
+            return path
         log.info("history: %s is a link to %s; using %s", path, target, target)
         return target
     return path
@@ -232,6 +236,12 @@ def _check_tables(db: sqlite3.Connection, path: Path) -> None:
         log.info("history: %s was written before databases carried an id; adopting it", path)
 
 
+def damaged(path: Path, reason: str) -> str:
+    """One line: the history at `path` is damaged, and how to set it aside."""
+    return (f"the history database {path} is damaged ({reason}); set it aside to start afresh "
+            f"(mv {shlex.quote(str(path))} {shlex.quote(str(path) + '.damaged')}, or voicecoach history --forget)")
+
+
 def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
@@ -248,10 +258,10 @@ def schema_version(db: sqlite3.Connection) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def _migrate(db: sqlite3.Connection) -> None:
+def _migrate(db: sqlite3.Connection, path: Path) -> None:
     version = schema_version(db)
     if version > SCHEMA_VERSION:
-        raise HistoryError(f"the history database is from a newer voicecoach (schema {version}, "
+        raise HistoryError(f"the history database {path} is from a newer voicecoach (schema {version}, "
                            f"this one knows up to {SCHEMA_VERSION})")
     for number in range(version, SCHEMA_VERSION):
         db.execute("BEGIN IMMEDIATE")

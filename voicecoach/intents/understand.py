@@ -20,13 +20,16 @@ Without a reader (not loaded yet, or switched off) the templates answer alone, a
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
+import logging
 import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Mapping, Sequence
+
+from voicecoach.files import private_folder, write_private
 
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.matcher import recognize
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     # background: the first prompt does not wait for it.
     from voicecoach.intents.classifier import Example, IntentClassifier
 
+log = logging.getLogger(__name__)
 INTENTS_DIR = Path(__file__).parent       # training*.tsv: our own lines of how people talk
 TEMPLATE_SAMPLES_PER_TEMPLATE = 24
 ARTICLE_WEIGHT = 0.5                 # an article sentence is evidence for its topic, not a question
@@ -114,8 +118,10 @@ class StatisticalReader:
     `notify` hears, in one line, why the reader is unavailable when loading fails."""
 
     def __init__(self, examples: Sequence[Example] | Callable[[], Sequence[Example]], cache_dir: Path | None = None,
-                 model_file: Path | None = None, notify: Callable[[str], None] | None = None) -> None:
+                 model_file: Path | None = None, notify: Callable[[str], None] | None = None,
+                 intents: Collection[str] | None = None) -> None:
         self._examples = examples
+        self.intents = frozenset(intents) if intents is not None else None   # None: labels unchecked
         self.notify = notify
         self.cache_dir = cache_dir
         self.model_file = model_file
@@ -155,23 +161,39 @@ class StatisticalReader:
         return self
 
     def _load_or_train(self) -> IntentClassifier:
-        from voicecoach.intents.classifier import IntentClassifier, examples_hash, train
+        from voicecoach.intents.classifier import IntentClassifier, ModelError, examples_hash, train
 
         if self.model_file is not None:
-            return IntentClassifier.load(self.model_file)
+            return self._checked(IntentClassifier.load(self.model_file), self.model_file)
         examples = self.examples
         digest = examples_hash(examples)
         cached = self.cache_dir / f"reader-{digest}.npz" if self.cache_dir else None
-        if cached is not None and cached.exists():
+        if cached is not None:
             try:
-                classifier = IntentClassifier.load(cached)
+                private_folder(cached.parent)
+                classifier = self._checked(IntentClassifier.load(cached, private=True), cached)
                 if classifier.data_hash == digest:
                     return classifier
-            except (OSError, ValueError, KeyError):
-                pass                      # a damaged cache is trained again
+                log.info("%s was trained from other examples; training the reader again", cached)
+            except ModelError as exc:     # missing, damaged, odd or not ours: trained again
+                log.info("the cached reader is not used (%s); training it again", exc)
+            except OSError as exc:
+                log.info("the reader is not cached: %s", exc)
+                cached = None
         classifier = train(examples)
         if cached is not None:
             _save_atomically(classifier, cached)
+        return classifier
+
+    def _checked(self, classifier: IntentClassifier, path: Path) -> IntentClassifier:
+        """`classifier` when each of its labels names an intent this program reads (and
+        `adjust` a direction); raises ModelError otherwise."""
+        from voicecoach.intents.classifier import ModelError
+
+        for label in classifier.labels if self.intents is not None else ():
+            intent, _, value = label.partition(":")
+            if intent not in self.intents or (intent == "adjust" and value not in ("+", "-")):
+                raise ModelError(f"{path}: its label {label!r} is not one this program reads")
         return classifier
 
     def probabilities(self, text: str) -> dict[str, float]:
@@ -205,24 +227,28 @@ def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = 
 
         cache_dir = Path(user_cache_dir("voicecoach"))
     reader = StatisticalReader(lambda: training_examples(catalog, read_training_lines(), article), cache_dir,
-                               model_file, notify if background else None)
+                               model_file, notify if background else None, reader_intents(catalog))
     if background:
         return reader.start_loading(), None
     reader.load()
     return (reader, None) if reader.ready else (None, f"{reader.error}; reading with the templates alone")
 
 
+def reader_intents(catalog: Catalog) -> frozenset[str]:
+    """What a reader's labels may name: the catalog's intents, the asides and no command."""
+    return frozenset(catalog.intents) | frozenset(ASIDES) | {NO_MATCH}
+
+
 def _save_atomically(classifier: IntentClassifier, path: Path) -> None:
+    buffer = io.BytesIO()
+    classifier.save(buffer)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-        classifier.save(tmp)
-        os.replace(tmp, path)
+        write_private(path, buffer.getvalue())
         for old in path.parent.glob("reader-*.npz"):   # readers trained from older examples
             if old != path:
                 old.unlink(missing_ok=True)
-    except OSError:
-        pass                              # no cache: trained again next time
+    except OSError as exc:
+        log.info("the reader is not cached: %s", exc)     # trained again next time
 
 
 # ----- one answer ---------------------------------------------------------------------------

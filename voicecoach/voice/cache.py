@@ -9,13 +9,19 @@ the engine's output, so after editing it, delete the cache directory.
 from __future__ import annotations
 
 import hashlib
+import io
+import logging
 import threading
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
+from voicecoach.files import array_from_bytes, private_folder, read_private, write_private
 from voicecoach.voice.engines import VoiceEngine
+
+log = logging.getLogger(__name__)
+MAX_CUE_BYTES = 50_000_000           # a cue is a few seconds: under 1 MB at 22 kHz
 
 
 def default_cache_dir() -> Path:
@@ -93,22 +99,32 @@ class CueCache:
         return self.directory / f"{key}.npy" if self.directory else None
 
     def _load(self, key: str) -> np.ndarray | None:
+        """The kept audio, when the file is ours, private, in a private folder and a float
+        array of samples; anything else is made again."""
         path = self._path(key)
-        if path is None or not path.exists():
+        if path is None:
             return None
         try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            return None          # a damaged cache file is made again
+            private_folder(path.parent)
+            audio = array_from_bytes(read_private(path, MAX_CUE_BYTES))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.info("the kept cue %s is not used (%s); it is made again", path, exc)
+            return None
+        if audio.dtype.kind != "f" or audio.ndim != 1 or not np.all(np.isfinite(audio)):
+            log.info("the kept cue %s is not audio; it is made again", path)
+            return None
+        return audio
 
     def _save(self, key: str, audio: np.ndarray) -> None:
         path = self._path(key)
         if path is None:
             return
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(audio))
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, audio, allow_pickle=False)
-            tmp.replace(path)       # never leave a half-written file under the real name
-        except OSError:
-            pass                    # no disk cache: memory still works
+            private_folder(path.parent)
+            write_private(path, buffer.getvalue())    # never a half-written file under the real name
+        except OSError as exc:
+            log.info("cues are not kept on disk: %s", exc)    # memory still works

@@ -25,6 +25,8 @@ from typing import Callable, Protocol
 import numpy as np
 
 from voicecoach.config import setting
+from voicecoach.files import open_checked, read_text
+from voicecoach.limits import MAX_MODEL_BYTES, MAX_TEXT_FILE_BYTES
 from voicecoach.voice.lexicon import for_speech
 
 ENGINES = ("piper", "espeak")
@@ -63,8 +65,8 @@ class PiperEngine:
         self.model_path = model_path
         self.config_path = config_path or Path(f"{model_path}.json")
         try:
-            with open(self.config_path, encoding="utf-8") as file:
-                self._config = json.load(file)
+            open_checked(model_path, MAX_MODEL_BYTES).close()      # a regular file, not too big
+            self._config = json.loads(read_text(self.config_path, MAX_TEXT_FILE_BYTES))
             self.sample_rate = int(self._config["audio"]["sample_rate"])
         except (OSError, ValueError, KeyError, TypeError) as exc:  # a missing or mismatched config
             raise VoiceUnavailable(f"cannot load the Piper voice {model_path}: {_one_line(exc)}") from None
@@ -137,8 +139,7 @@ def _load_piper_voice(model_path: Path, config_path: Path):
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
-    with open(config_path, encoding="utf-8") as file:
-        config = PiperConfig.from_dict(json.load(file))
+    config = PiperConfig.from_dict(json.loads(read_text(config_path, MAX_TEXT_FILE_BYTES)))
     session = onnxruntime.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
     return PiperVoice(config=config, session=session)
 
