@@ -27,7 +27,7 @@ from voicecoach.intents.catalog import CatalogError, load_catalog, validate_cata
 from voicecoach.intents.understand import understand
 from voicecoach.limits import MAX_UTTERANCE_CHARS
 from voicecoach.settings import resolve_settings, settings_of
-from voicecoach.stopping import stop_on_signals
+from voicecoach.stopping import exit_code, stop_on_signals, stop_reason
 
 # Verbs whose arguments and work live with their part of the program.
 PLUGGED_VERBS = {
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt as exc:
-        return getattr(exc, "exit_code", 130)
+        return exit_code(exc)
 
 
 # ----- parse ------------------------------------------------------------------------------
@@ -228,6 +228,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print(json.dumps(event.as_json(), ensure_ascii=False) if args.json else event.as_text())
     except SimulationLimit as exc:
         raise UserError(f"{args.script}: {exc}") from None
+    except KeyboardInterrupt as stop:        # the record of the session is closed, with why
+        simulator.close(stop_reason(stop))
+        raise
+    if simulator.not_run is not None:
+        print(f"voicecoach: {args.script}: {simulator.not_run}", file=sys.stderr)
     return 0
 
 

@@ -352,7 +352,8 @@ class HistoryRecorder:
         """One or two spoken sentences: what is last_session, week or streak."""
         from voicecoach.history.answers import answer_history_question
 
-        return answer_history_question(what, self.sessions(), self.wall_clock(), self._names, self._recalls)
+        past = [s for s in self.sessions() if s.id != self.session_id]     # not the one under way
+        return answer_history_question(what, past, self.wall_clock(), self._names, self._recalls)
 
     def close(self) -> None:
         self.db.close()
