@@ -21,7 +21,7 @@ from voicecoach import limits
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.events import CoachEvent, EventListener
 from voicecoach.coach.replies import Reply, capitalized, estimate_speech_seconds
-from voicecoach.coach.timeline import ROUTINE_DONE, Block, Timeline, TimedCue, build_blocks, rep_unit
+from voicecoach.coach.timeline import ROUTINE_DONE, Block, Timeline, TimedCue, build_blocks, rep_unit, reps_done
 from voicecoach.content.model import Content, Exercise
 from voicecoach.intents.types import INTENT_NAMES, Context, Match
 from voicecoach.plan import Proposal
@@ -171,6 +171,8 @@ class Session:
         self.phase = Phase.IDLE
         self.last_said: list[Reply] = []
         self._holds: dict[str, float] = {}   # this session's changes, for the exercise they were made in
+        self._session_hold: float | None = None   # "hold for N" said between exercises: every hold this session
+        self._exercise_id: str | None = None      # the exercise started last (kept through a pain stop)
         self._reps: dict[str, int] = {}
         self._sets: dict[str, int] = {}
         self._routine: list[str] = []
@@ -283,7 +285,7 @@ class Session:
                                remaining=max(0.0, timeline.starts[0] - active), unit=exercise.unit)
         block, start = timeline.blocks[i], timeline.starts[i]
         elapsed = max(0.0, active - start - block.lead)
-        rep = min(block.reps, int(elapsed // block.tempo)) if block.reps else 0
+        rep = reps_done(block, elapsed)
         return SessionView("paused" if paused else block.kind, exercise.id, exercise.name, block.side,
                            block.set_no, timeline.sets, rep, block.reps,
                            max(0.0, block.seconds - elapsed), block.seconds, exercise.unit)
@@ -306,8 +308,9 @@ class Session:
     def _start_exercise(self, position: int, lead_in: list[Reply], after: float = 0.0) -> list[Reply]:
         """Say the instructions, then the timeline starts once they have been said."""
         self._cut_short()
-        if self._timeline is not None and self._timeline.exercise.id != self._routine[position]:
-            self._forget_changes(self._timeline.exercise)
+        if self._exercise_id is not None and self._exercise_id != self._routine[position]:
+            self._forget_changes(self._exercise_id)
+        self._exercise_id = self._routine[position]
         self._position = position
         self._pain = None
         exercise = self.content.exercises[self._routine[position]]
@@ -351,7 +354,7 @@ class Session:
         return back + left
 
     def _blocks_for(self, exercise: Exercise) -> list[Block]:
-        return build_blocks(exercise, self._holds.get(exercise.id), self._reps.get(exercise.id),
+        return build_blocks(exercise, self._holds.get(exercise.id, self._session_hold), self._reps.get(exercise.id),
                             lead=lambda text: self._speech_seconds(text, self.words_per_minute),
                             sets=self._sets.get(exercise.id))
 
@@ -367,14 +370,14 @@ class Session:
             return
         block = timeline.blocks[i]
         done = timeline.done_in_block(i, now)
-        amount = min(block.reps, int(done // block.tempo)) if block.reps else round(min(done, block.seconds), 1)
+        amount = reps_done(block, done) if block.tempo else round(min(done, block.seconds), 1)
         if amount > 0:
             self._emit("side_partial", timeline.exercise.id, block.side, amount)
 
-    def _forget_changes(self, exercise: Exercise) -> None:
+    def _forget_changes(self, exercise_id: str) -> None:
         """A change said during an exercise holds for that exercise only, not for one started later."""
         for changes in (self._holds, self._reps, self._sets):
-            changes.pop(exercise.id, None)
+            changes.pop(exercise_id, None)
 
     def _after_cue(self, timeline: Timeline, cue: TimedCue, out: list[Reply]) -> None:
         exercise = timeline.exercise
@@ -408,6 +411,8 @@ class Session:
         self._timeline = None
         self._instructions = []
         self._holds.clear()
+        self._session_hold = None
+        self._exercise_id = None
         self._reps.clear()
         self._sets.clear()
         self.phase = Phase.IDLE
@@ -587,9 +592,7 @@ class Session:
             return [Reply(f"I can time holds from {say_seconds(MIN_HOLD_SECONDS)} to {say_seconds(MAX_HOLD_SECONDS)}.")]
         exercise = self.exercise
         if exercise is None:
-            for ex in self.content.exercises.values():
-                if ex.is_hold:
-                    self._holds[ex.id] = seconds
+            self._session_hold = seconds
             return [Reply(f"Okay. Holds will be {say_seconds(seconds)} this session.")]
         if not exercise.is_hold:
             return [Reply(f"{capitalized(exercise.name)} counts {exercise.unit}, so I can't time it in seconds. "
@@ -651,7 +654,7 @@ class Session:
         if i is None or self._timeline.blocks[i].kind != "work":
             return None
         block = self._timeline.blocks[i]
-        return min(block.reps, int(self._timeline.done_in_block(i, self.clock.now()) // block.tempo))
+        return reps_done(block, self._timeline.done_in_block(i, self.clock.now()))
 
     def _change_sets(self, exercise: Exercise, delta: int) -> list[Reply]:
         assert self._timeline is not None

@@ -17,7 +17,9 @@ COUNTDOWN_FROM = 3          # "three, two, one" before a hold ends
 REMAINING_AT = 10           # "ten seconds left"
 MIN_HOLD_FOR_HALFWAY = 20   # shorter holds get no "halfway" (it would crowd the countdown)
 DEFAULT_SWITCH_SECONDS = 5.0
-ONCE_A_BLOCK = ("hold_start", "rest", "halfway")   # cues a block never says twice, whatever changes
+# Cues a block never says twice, whatever changes: its start, its middle and its end.
+ONCE_A_BLOCK = ("hold_start", "rest", "halfway", "switch_sides", "set_done", "exercise_done", "hold_end")
+TIME_EPS = 1e-6             # clock sums drift by far less: two times this close are one moment
 
 
 @dataclass(frozen=True)
@@ -161,8 +163,12 @@ def same_block(blocks: list[Block], block: Block) -> int | None:
 
 def cut_block(block: Block, done: float) -> Block:
     """The block as far as it went: `done` seconds of work (and the reps counted in them)."""
-    reps = min(block.reps, int(done // block.tempo)) if block.tempo else 0
-    return replace(block, seconds=done, reps=reps)
+    return replace(block, seconds=done, reps=reps_done(block, done))
+
+
+def reps_done(block: Block, done: float) -> int:
+    """The reps counted in `done` seconds of a block's work (a count falls due on its second)."""
+    return min(block.reps, int((done + TIME_EPS) // block.tempo)) if block.tempo else 0
 
 
 def ends_block(cue: TimedCue) -> bool:
@@ -172,15 +178,13 @@ def ends_block(cue: TimedCue) -> bool:
 
 def _still_to_say(cue: TimedCue, said: list[TimedCue], active: float) -> bool:
     """Whether a cue of the block under way is still to be said after its amounts changed:
-    its end always; its start line and its "Halfway" once; a count or countdown not yet passed."""
+    its start line, its "Halfway" and its end once (the end even when past: it is said now);
+    a count or countdown when its moment has not passed."""
     said_here = [c.reply for c in said if c.block == cue.block]
-    if ends_block(cue):
-        return True
-    if cue.reply.cue in ONCE_A_BLOCK and any(r.cue == cue.reply.cue for r in said_here):
-        return False
-    if cue.reply.cue == "hold_start" or cue.reply.cue == "rest":
-        return True
-    return cue.offset > active or (cue.offset == active and cue.reply not in said_here)
+    if cue.reply.cue in ONCE_A_BLOCK:
+        return (not any(r.cue == cue.reply.cue for r in said_here)
+                and (cue.offset > active - TIME_EPS or cue.reply.cue != "halfway"))
+    return cue.offset > active + TIME_EPS or (cue.offset > active - TIME_EPS and cue.reply not in said_here)
 
 
 def _moved(cue: TimedCue, active: float) -> TimedCue:
@@ -254,7 +258,7 @@ class Timeline:
 
     def block_at(self, active: float) -> int | None:
         for i in range(len(self.blocks) - 1, -1, -1):
-            if self.starts[i] <= active:
+            if self.starts[i] <= active + TIME_EPS:
                 return i
         return None
 
@@ -339,9 +343,11 @@ class Timeline:
     def _lay_out(self, blocks: list[Block], starts: list[float], current: int | None, active: float) -> None:
         """The cues already said stay as they were; the ones to come follow the new layout."""
         said = self.cues[:self.cue_index]
-        to_come = [_moved(cue, active) for cue in build_cues(self.exercise, blocks, starts)
-                   if current is None or cue.block > current
-                   or (cue.block == current and _still_to_say(cue, said, active))]
+        # Cues of blocks already over that fell due but were not taken yet are still said.
+        due = [cue for cue in self.cues[self.cue_index:] if current is not None and cue.block < current]
+        to_come = due + [_moved(cue, active) for cue in build_cues(self.exercise, blocks, starts)
+                         if current is None or cue.block > current
+                         or (cue.block == current and _still_to_say(cue, said, active))]
         to_come.sort(key=lambda c: c.offset)
         self.blocks, self.starts = blocks, starts
         self.cues = said + to_come
