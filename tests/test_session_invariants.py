@@ -35,8 +35,8 @@ from voicecoach.words import say_number, say_seconds  # noqa: E402
 CONTENT = load_content()
 CATALOG = load_catalog(None, CONTENT.exercise_names())
 LINE_SECONDS = 1.0            # every line takes a second to say: leads and instructions are not zero
-EXAMPLES = int(os.environ.get("VOICECOACH_INVARIANT_EXAMPLES", "60"))
-STEPS = int(os.environ.get("VOICECOACH_INVARIANT_STEPS", "40"))
+EXAMPLES = int(os.environ.get("VOICECOACH_INVARIANT_EXAMPLES", "100"))
+STEPS = int(os.environ.get("VOICECOACH_INVARIANT_STEPS", "50"))
 EPS = 1e-6
 
 # What people say, by the intent it should be heard as: every intent the session handles.
@@ -65,7 +65,25 @@ SAYINGS: dict[str, tuple[str, ...]] = {
     "ask_history": ("how did i do last time", "what is my streak"),
     "none": ("purple elephant", "thanks"),
 }
-UTTERANCES = tuple(text for texts in SAYINGS.values() for text in texts)
+# An intent, then one of its sayings: each intent as likely as any other, however many sayings it has.
+utterances = st.sampled_from(sorted(SAYINGS)).flatmap(lambda intent: st.sampled_from(SAYINGS[intent]))
+# Moments worth aiming at: a block starting or ending, a rest, a countdown, the middle of a hold.
+AIMED_AT = ("hold_start", "rest", "switch_sides", "set_done", "halfway", "remaining", "countdown", "rep",
+            "exercise_done")
+LONGEST_AIM = 900.0           # seconds waited at most for an aimed-at cue or block
+# Commands whose effect depends on the moment they are said, in groups as likely as each other.
+MOMENT_COMMANDS = {
+    "hold": ("add ten seconds", "ten seconds less", "make it longer", "shorter", "hold for forty five seconds",
+             "hey siri set a timer for five minutes", "make it one minute", "twenty seconds"),
+    "reps": ("two more reps", "one less rep"),
+    "sets": ("one more set", "one less set", "drop the last set"),
+    "sides": ("switch sides",),
+    "pause": ("pause", "resume"),
+    "questions": ("how long left", "say that again", "how did i do last time"),
+    "pain": ("ouch", "that hurts"),
+    "moving": ("next", "go back", "stop"),
+}
+moment_commands = st.sampled_from(sorted(MOMENT_COMMANDS)).flatmap(lambda group: st.sampled_from(MOMENT_COMMANDS[group]))
 
 SECONDS_SAID = {say_seconds(s): s for s in range(1, 3601)}
 NUMBERS_SAID = {say_number(n): n for n in range(0, 400)}
@@ -126,6 +144,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.session = self._new_session()
         self.active = 0.0                          # the session's active time: clock minus pauses
         self.paused_since: float | None = None
+        self.paused_in = ""
         self.work: Work | None = None
         self.works_done: list[tuple[Work, float]] = []          # (work, its length as heard)
         self.promise: dict[str, tuple[str, int]] = {}          # exercise -> what its next start says
@@ -149,6 +168,7 @@ class SessionMachine(RuleBasedStateMachine):
         self._move_to(self.clock.now() + after)
         self.session = self._new_session()
         self.work = None
+        self.paused_since = None
         self.promise.clear()                    # a change is for this run of the program
         self.session_hold = None
         self.current = None
@@ -156,11 +176,9 @@ class SessionMachine(RuleBasedStateMachine):
         self.session.begin()
 
     def teardown(self) -> None:
-        store = getattr(self, "store", None)
-        if store is not None:
-            self.session.close("quit")
-            self.check_history_records()
-            store.close()
+        self.session.close("quit")
+        self.check_history_records()
+        self.store.close()
 
     # ----- the listener: what the session records ------------------------------------------
 
@@ -173,9 +191,44 @@ class SessionMachine(RuleBasedStateMachine):
     # ----- rules ---------------------------------------------------------------------------
 
     @precondition(lambda self: not self.session.wants_exit)
-    @rule(text=st.sampled_from(UTTERANCES))
+    @rule(text=utterances)
     def say(self, text: str) -> None:
         self._say(text)
+
+    @precondition(lambda self: not self.session.wants_exit)
+    @rule(text=st.sampled_from(SAYINGS["start"]))
+    def start(self, text: str) -> None:
+        self._say(text)
+
+    @precondition(lambda self: not self.session.wants_exit and self.session.next_due() is not None)
+    @rule(phase=st.sampled_from(["work", "rest", "switch", "intro"]), then=moment_commands,
+          into=st.floats(0.0, 1.0))
+    def in_a_block(self, phase: str, then: str, into: float) -> None:
+        """Wait for the next block of a kind (a rest, a side's work ...), then say something in it."""
+        deadline = self.clock.now() + LONGEST_AIM
+        while self.session.view().phase != phase:
+            due = self.session.next_due()
+            if due is None or due > deadline:
+                return
+            self._move_to(due)
+            self._tick()
+        self._wait(self.session.view().remaining * into)
+        if not self.session.wants_exit:
+            self._say(then)
+
+    @precondition(lambda self: not self.session.wants_exit and self.session.next_due() is not None)
+    @rule(cue=st.sampled_from(AIMED_AT), then=st.one_of(st.just(""), moment_commands),
+          after=st.sampled_from([0.0, 0.0, 0.5, 1.0, 2.5]))
+    def at_a_cue(self, cue: str, then: str, after: float) -> None:
+        """Wait for the next cue of a kind (a rest, a countdown ...), then say something a moment after."""
+        deadline = self.clock.now() + LONGEST_AIM
+        while (due := self.session.next_due()) is not None and due <= deadline:
+            self._move_to(due)
+            if any(said.cue == cue for said in self._tick()):
+                break
+        self._wait(after)
+        if then and not self.session.wants_exit:
+            self._say(then)
 
     @precondition(lambda self: not self.session.wants_exit)
     @rule(first=st.sampled_from(SAYINGS["report_pain"]), second=st.sampled_from(SAYINGS["report_pain"]),
@@ -192,7 +245,7 @@ class SessionMachine(RuleBasedStateMachine):
         self._wait(seconds)
 
     @precondition(lambda self: not self.session.wants_exit and self.session.next_due() is not None)
-    @rule(fraction=st.sampled_from([1.0, 1.0, 0.5, 0.99]), then=st.sampled_from(UTTERANCES + ("",)))
+    @rule(fraction=st.sampled_from([1.0, 1.0, 0.5, 0.99]), then=st.one_of(st.just(""), utterances))
     def close_to_the_next_cue(self, fraction: float, then: str) -> None:
         """Right at (or just before) the next cue, and say something there."""
         due = self.session.next_due()
@@ -262,7 +315,7 @@ class SessionMachine(RuleBasedStateMachine):
         if match.intent == "ask_history" and spoken and spoken[0].text.startswith(("Your", "We haven't")) \
                 and match.slots.get("what", "last_session") == "last_session":
             self.check_history_answer(spoken[0].text, had_past)
-        self._note_pause(match)
+        self._note_pause(before_view)
 
     def _past_sessions_that_did_something(self) -> int:
         ended = self.sessions[:-1] if self.in_session else self.sessions
@@ -270,10 +323,11 @@ class SessionMachine(RuleBasedStateMachine):
                   for at in self.idle_pains}
         return sum(1 for k, (_, did) in enumerate(ended) if did or k in owners)
 
-    def _note_pause(self, match: Match) -> None:
+    def _note_pause(self, before) -> None:
         paused = self.session.phase is Phase.PAUSED
         if paused and self.paused_since is None:
             self.paused_since = self.clock.now()
+            self.paused_in = before.phase                # the kind of block the pause holds
         elif not paused and self.paused_since is not None:
             self.paused_since = None
 
@@ -318,7 +372,7 @@ class SessionMachine(RuleBasedStateMachine):
         if work.cues:
             assert at >= work.cues[-1][0] - EPS, "cues out of order"
         work.cues.append((at, cue))
-        left = work.amount - at
+        left = work.amount - at if work.amount is not None else 0.0
         if cue.cue == "halfway":
             assert work.kind == "seconds"
             assert [c.cue for _, c in work.cues].count("halfway") == 1, "a second Halfway in one hold"
@@ -388,7 +442,7 @@ class SessionMachine(RuleBasedStateMachine):
             self.work.claims.clear()
         if match.intent in ("adjust", "set_duration"):
             self.check_change(texts, before, after)
-        if match.intent == "time_left" and self.work is not None and after.phase == "work":
+        if match.intent == "time_left" and self._in_work(after):
             self._claim(texts[0])
         self.check_side_shown()
 
@@ -409,7 +463,8 @@ class SessionMachine(RuleBasedStateMachine):
             self.session_hold = seconds_in(idle[1])
             return
         assert exercise is not None, f"{said!r} with no exercise"
-        work = self.work
+        # The block heard as under way gets the change if it still was (its end may be due this very moment).
+        work = self.work if self._in_work(before) else None
         if hold:
             seconds = seconds_in(hold[1])
             self.promise[exercise.id] = ("seconds", seconds)
@@ -434,6 +489,12 @@ class SessionMachine(RuleBasedStateMachine):
             assert after.sets == number_in(sets[1]), (said, after)
         else:
             pytest.fail(f"a change said in words this test cannot read: {said!r}")
+
+    def _in_work(self, view) -> bool:
+        work = self.work
+        phase = self.paused_in if view.phase == "paused" else view.phase
+        return (work is not None and phase == "work" and (view.exercise, view.side, view.set_no)
+                == (work.exercise, work.side, work.set_no))
 
     def _claim(self, text: str) -> None:
         work = self.work
@@ -507,7 +568,7 @@ class SessionMachine(RuleBasedStateMachine):
 
     @invariant()
     def paused_says_nothing(self) -> None:
-        if getattr(self, "session", None) is not None and self.session.phase is Phase.PAUSED:
+        if self.session.phase is Phase.PAUSED:
             assert self.session.next_due() is None and self.session.tick() == []
 
 

@@ -7,15 +7,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from conftest import REPO, default_signals
-from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.events import CoachEvent
 from voicecoach.coach.replies import estimate_speech_seconds
-from voicecoach.coach.session import LEAVE, LEAVE_AGAIN, STOP_WORKOUT, Session
+from voicecoach.coach.session import LEAVE, LEAVE_AGAIN, STOP_WORKOUT, Session, SessionView
 from voicecoach.coach.simulate import Simulator, parse_script
 from voicecoach.content.loader import load_content
 from voicecoach.history.answers import NOTHING_YET
@@ -23,7 +21,6 @@ from voicecoach.history.store import open_history
 from voicecoach.intents.catalog import load_catalog
 from voicecoach.intents.understand import understand
 from voicecoach.textmode import toolbar_text
-from voicecoach.coach.session import SessionView
 from voicecoach.words import say_seconds
 
 CATALOG = load_catalog()
