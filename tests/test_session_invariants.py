@@ -316,6 +316,7 @@ class SessionMachine(RuleBasedStateMachine):
                 and match.slots.get("what", "last_session") == "last_session":
             self.check_history_answer(spoken[0].text, had_past)
         self._note_pause(before_view)
+        self._tick()                                # as the program does: the answer, then what is due
 
     def _past_sessions_that_did_something(self) -> int:
         ended = self.sessions[:-1] if self.in_session else self.sessions
@@ -444,7 +445,6 @@ class SessionMachine(RuleBasedStateMachine):
             self.check_change(texts, before, after)
         if match.intent == "time_left" and self._in_work(after):
             self._claim(texts[0])
-        self.check_side_shown()
 
     def check_change(self, texts: list[str], before, after) -> None:
         """What the coach says it changed is what changed; a refusal changes nothing."""
@@ -473,7 +473,7 @@ class SessionMachine(RuleBasedStateMachine):
                 work.amount = max(seconds, done)
                 work.changed_at = done
                 work.claims.clear()
-                if after.phase == "work":
+                if self._in_work(after):
                     assert after.block_seconds == pytest.approx(work.amount), (said, after)
         elif reps:
             count = number_in(reps[1])

@@ -96,19 +96,21 @@ def test_switch_sides_then_ten_seconds_more_gives_one_halfway_and_no_second_swit
     assert [e.cue for e in coach(timeline) if e.exercise == "foam_rolling"].count("switch_sides") == 1
 
 
-@pytest.mark.parametrize("first_at, second_at", [(5, 8), (20, 30), (30, 50), (60, 62)])
+@pytest.mark.parametrize("first_at, second_at", [(5, 8), (20, 30), (60, 62), (14, 84), (63, 83), (77, 79)])
 def test_a_timer_asked_for_and_corrected_counts_the_corrected_time(first_at, second_at):
+    """A minute of rolling a side; a correction said past the minute ends the side there."""
     timeline, _ = simulate(f"@0 start\n@{first_at} hey siri set a timer for five minutes\n"
                            f"@{second_at} no no, make it one minute")
     first, second = holds(timeline, "foam_rolling")[:2]
     assert first[-1].cue == "switch_sides" and second[-1].cue != "switch_sides"
+    assert first[-1].text == "Switch sides. Right side next." and second[0].text.startswith("Right side.")
     for hold in (first, second):
         end = hold[-1].t
         for cue in hold:
-            if cue.cue == "remaining":
+            if cue.cue == "remaining" and cue.t > second_at:        # (one before the change was true then)
                 assert end - cue.t == pytest.approx(10)
         assert [e.text for e in hold if e.cue == "halfway"] in ([], ["Halfway."])
-    assert first[-1].t - go_time(first[0]) == pytest.approx(60)
+    assert first[-1].t - go_time(first[0]) == pytest.approx(max(60, second_at - go_time(first[0])))
     assert second[-1].t - go_time(second[0]) == pytest.approx(60)
 
 
@@ -148,9 +150,10 @@ def test_how_did_i_do_last_time_never_describes_the_session_under_way(tmp_path):
     recorder, problem = open_history(tmp_path / "h.db")
     assert recorder is not None, problem
     try:
-        timeline, _ = simulate("@0 start the stretch\n@40 how did i do last time",
+        timeline, _ = simulate("@0 start the stretch\n@65 how did i do last time",
                                listeners=[recorder], history=recorder.answer)
-        answer = next(e.text for e in timeline if e.who == "coach" and e.t >= 40 and e.cue is None)
+        assert any(e.cue == "switch_sides" and e.t < 65 for e in timeline)      # a side done: something to tell
+        answer = next(e.text for e in timeline if e.who == "coach" and e.t >= 65 and e.cue is None)
         assert answer == NOTHING_YET
         timeline, _ = simulate("@0 start the stretch\n@30 how did i do last time",
                                listeners=[recorder], history=recorder.answer)
