@@ -13,7 +13,7 @@ from typing import Callable
 
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.replies import Reply
-from voicecoach.coach.session import LEAVE, Session, SessionView
+from voicecoach.coach.session import Session, SessionView
 from voicecoach.intents.catalog import Catalog
 from voicecoach.output import OutputStage
 from voicecoach.view import ViewState, bottom_line
@@ -43,7 +43,7 @@ class PromptSpeaker:
 
 def toolbar_text(view: SessionView) -> str:
     """ "IT band stretch · left side · 23 s left" for the bottom line (the voice loop shows the same)."""
-    return bottom_line(ViewState.from_session(view), idle=f"Say start, or ask a question. {LEAVE}")
+    return bottom_line(ViewState.from_session(view))
 
 
 def run_prompt_session(session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
