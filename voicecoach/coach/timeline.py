@@ -182,8 +182,9 @@ def _still_to_say(cue: TimedCue, said: list[TimedCue], active: float) -> bool:
     a count or countdown when its moment has not passed."""
     said_here = [c.reply for c in said if c.block == cue.block]
     if cue.reply.cue in ONCE_A_BLOCK:
-        return (not any(r.cue == cue.reply.cue for r in said_here)
-                and (cue.offset > active - TIME_EPS or cue.reply.cue != "halfway"))
+        if any(r.cue == cue.reply.cue for r in said_here):
+            return False
+        return cue.reply.cue != "halfway" or cue.offset > active - TIME_EPS     # a middle passed is not said late
     return cue.offset > active + TIME_EPS or (cue.offset > active - TIME_EPS and cue.reply not in said_here)
 
 
@@ -308,7 +309,8 @@ class Timeline:
         """New amounts from the block we are in on. `blocks` is the whole exercise with the new
         amounts: blocks already over keep what they were, the block we are in takes its new
         amount (and ends now when that is already done), and what follows is laid out anew.
-        The block we are in must be in `blocks` (see `has_block_at`)."""
+        The block we are in must be in `blocks` (a rest is gone when the set after it is: the
+        session never drops that set)."""
         active = self.active(now)
         current = self.block_at(active)
         if current is None:                     # still in the instructions: all of it is to come
@@ -325,12 +327,6 @@ class Timeline:
         laid = self.blocks[:current] + [block] + blocks[j + 1:]
         starts = self.starts[:current + 1] + block_starts(blocks[j + 1:], start + block.total)
         self._lay_out(laid, starts, current, active)
-
-    def has_block_at(self, blocks: list[Block], now: float) -> bool:
-        """Whether a new layout still has the block under way at `now` (a rest is gone when the
-        set after it is)."""
-        current = self.block_at(self.active(now))
-        return current is None or same_block(blocks, self.blocks[current]) is not None
 
     def end_block_now(self, i: int, now: float) -> None:
         """Cut block i short so that it ends now; what follows moves up."""
