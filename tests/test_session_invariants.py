@@ -598,3 +598,39 @@ def test_the_sayings_cover_every_intent_and_are_heard_as_it():
         for text in texts:
             context = Context(expecting="yes_no") if intent in ("yes", "no") else exercising
             assert heard(text, context).intent == intent, text
+
+
+# ----- sessions it found on the code before issue 25, kept as named regression tests ----------
+
+def replay(steps) -> None:
+    """Run the checks over one session: (rule, arguments) in order, then the end-of-run checks."""
+    machine = SessionMachine()
+    machine.begin()
+    for step, arguments in steps:
+        getattr(machine, step)(**arguments)
+        machine.paused_says_nothing()
+    machine.teardown()
+
+
+def test_one_less_set_at_the_rest_cue_does_not_crash():
+    replay([("start", {"text": "start"}), ("say", {"text": "why does my it band hurt"}),
+            ("at_a_cue", {"cue": "rest", "then": "one less set", "after": 0.0})])
+
+
+def test_changes_around_ten_seconds_left_keep_every_later_cue_true():
+    replay([("start", {"text": "start"}), ("say", {"text": "add ten seconds"}),
+            ("at_a_cue", {"cue": "remaining", "then": "ten seconds less", "after": 0.5}),
+            ("say", {"text": "add ten seconds"}), ("say", {"text": "add ten seconds"}),
+            ("say", {"text": "add ten seconds"}), ("wait", {"seconds": 400.0})])
+
+
+def test_a_hold_shortened_in_its_countdown_is_as_long_as_said():
+    replay([("start", {"text": "start"}), ("say", {"text": "add ten seconds"}), ("wait", {"seconds": 67.0}),
+            ("say", {"text": "ten seconds less"}),
+            ("at_a_cue", {"cue": "countdown", "then": "ten seconds less", "after": 0.0}), ("wait", {"seconds": 400.0})])
+
+
+def test_ten_seconds_more_at_the_switch_keeps_ten_seconds_left_true():
+    replay([("start", {"text": "start"}), ("say", {"text": "add ten seconds"}),
+            ("at_a_cue", {"cue": "switch_sides", "then": "add ten seconds", "after": 0.0}),
+            ("say", {"text": "add ten seconds"}), ("wait", {"seconds": 400.0})])
