@@ -2,8 +2,9 @@
 random commands at random moments on the virtual clock, and after every step the checks below
 must hold (docs/session.md lists them).
 
-The suite runs a fixed budget of examples, the same ones each run; a longer run:
-    VOICECOACH_INVARIANT_EXAMPLES=2000 python3 -m pytest -q tests/test_session_invariants.py
+The suite runs a fixed budget of examples, the same ones each run; a longer run, with fresh
+examples each time (VOICECOACH_INVARIANT_STEPS sets the steps an example):
+    VOICECOACH_INVARIANT_RANDOM=1 VOICECOACH_INVARIANT_EXAMPLES=3000 python3 -m pytest -q tests/test_session_invariants.py
 """
 from __future__ import annotations
 
