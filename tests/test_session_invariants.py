@@ -578,11 +578,15 @@ _DB_NUMBERS = itertools.count()
 
 
 def _history_dir():
+    """One temporary folder for the run's history files, removed when the run ends."""
+    import atexit
+    import shutil
     import tempfile
     from pathlib import Path
 
     if not _DIRS:
         _DIRS.append(Path(tempfile.mkdtemp(prefix="vc-invariants-")))
+        atexit.register(shutil.rmtree, _DIRS[0], ignore_errors=True)
     return _DIRS[0]
 
 
