@@ -181,7 +181,7 @@ def test_a_version_1_database_is_migrated_keeping_its_data(tmp_path):
     path = tmp_path / "old.db"
     write_v1_database(path)
     db = connect(path)
-    assert schema_version(db) == SCHEMA_VERSION == 2
+    assert schema_version(db) == SCHEMA_VERSION == 3
     [s] = read_sessions(db)
     assert s.done == [SideResult("foam_rolling", "left", 60.0), SideResult("foam_rolling", "right", 45.0)]
     assert s.pains[0].exercise == "foam_rolling" and s.end_reason == "done"
@@ -194,7 +194,7 @@ def test_a_version_1_database_is_migrated_keeping_its_data(tmp_path):
 def test_a_new_database_gets_every_migration(tmp_path):
     db = connect(tmp_path / "h.db")
     tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert tables == {"sessions", "events", "results"} and schema_version(db) == 2
+    assert tables == {"sessions", "events", "results"} and schema_version(db) == 3
 
 
 def test_a_migration_that_fails_leaves_the_old_schema_untouched(tmp_path, monkeypatch):
@@ -218,7 +218,7 @@ def test_a_database_from_a_newer_version_is_left_alone(tmp_path):
     newer.close()
     recorder, reason = open_history(path)
     assert recorder is None and reason == (f"the history database {path} is from a newer voicecoach (schema 9, this one "
-                                           "knows up to 2); the coach runs without history")
+                                           "knows up to 3); the coach runs without history")
 
 
 # ----- damaged and locked files ---------------------------------------------------------------
@@ -353,3 +353,45 @@ def test_the_page_cache_is_small_so_a_long_session_does_not_grow():
         db = connect(Path(folder) / "h.db")
         assert db.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB <= -64
         db.close()
+
+
+# ----- answers from the most recent sessions ---------------------------------------------------
+
+def _bench_history():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_history_answers", REPO / "bench" / "history_answers.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("every_day", [False, True])
+def test_answers_from_the_recent_sessions_are_the_answers_from_all_of_them(tmp_path, every_day):
+    from voicecoach.history.answers import WHAT, answer_history_question
+
+    bench = _bench_history()
+    path = tmp_path / "h.db"
+    bench.build(path, 400, every_day, seed=7)
+    recorder = HistoryRecorder(connect(path), path, wall_clock=lambda: bench.NOW)
+    for days_later in (0, 1, 3, 9):
+        now = bench.NOW + days_later * 86400
+        recorder.wall_clock = lambda: now
+        for what in WHAT:
+            assert recorder.answer(what) == answer_history_question(what, read_sessions(recorder.db), now), what
+    recorder.close()
+
+
+def test_a_pain_felt_after_a_session_belongs_to_it_when_read_a_page_at_a_time(tmp_path):
+    from voicecoach.history.store import recent_sessions
+
+    db = connect(tmp_path / "h.db")
+    for k in range(40):
+        session_id = db.execute("INSERT INTO sessions (started_at, ended_at) VALUES (?, ?)",
+                                (1000.0 + 100 * k, 1050.0 + 100 * k)).lastrowid
+        db.execute("INSERT INTO events (session_id, at, kind) VALUES (NULL, ?, 'pain_reported')", (1060.0 + 100 * k,))
+        assert session_id == k + 1
+    everything = read_sessions(db)
+    paged = recent_sessions(db, lambda recent: False)
+    assert [(s.id, [p.at for p in s.pains]) for s in paged] == [(s.id, [p.at for p in s.pains]) for s in everything]
+    assert all(len(s.pains) == 1 for s in paged)

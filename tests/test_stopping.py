@@ -1,4 +1,5 @@
-"""SIGTERM and SIGHUP end a session like Ctrl-C: the history records it closed, with its reason.
+"""SIGTERM and SIGHUP end a session like Ctrl-C: the history records it closed, with its reason,
+and the program exits with the conventional status (128 + the signal).
 Each test runs the real program in a child process and signals it mid-session."""
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, default_signals
-from voicecoach.stopping import Stopped, stop_on_signals, stop_reason
+from voicecoach.stopping import Stopped, exit_code, stop_on_signals, stop_reason
 
 STARTED = "We'll start with the left side."
 
@@ -49,7 +50,7 @@ def test_a_signal_ends_the_session_and_the_history_says_why(tmp_path, signum, re
             child.kill()
             child.wait()
     stderr = child.stderr.read()
-    assert child.returncode == 0 and "Traceback" not in stderr, stderr
+    assert child.returncode == 128 + signum and "Traceback" not in stderr, stderr     # 143, 129, 130
     assert sessions(db) == [(1, reason)]
     ended = sqlite3.connect(db).execute("SELECT detail FROM events WHERE kind = 'session_ended'").fetchone()
     assert reason in ended[0]
@@ -64,6 +65,7 @@ def test_a_signal_raises_stopped_with_its_exit_code_and_the_handlers_are_put_bac
     assert stopped.value.exit_code == 128 + signal.SIGTERM and stop_reason(stopped.value) == "terminated"
     assert signal.getsignal(signal.SIGTERM) is before
     assert stop_reason(KeyboardInterrupt()) == "quit"
+    assert exit_code(stopped.value) == 143 and exit_code(KeyboardInterrupt()) == 130
 
 
 SWALLOWS_THE_STOP = """

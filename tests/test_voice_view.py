@@ -26,7 +26,7 @@ def started_session(tiny_content):
 
 
 def test_the_bottom_line_shows_exercise_side_and_the_countdown_of_hold_rest_or_reps(tiny_content):
-    assert bottom_line(ViewState()) == "Say start, or ask a question."
+    assert bottom_line(ViewState()) == "Say start, or ask a question. Say stop to leave."
     session, clock = started_session(tiny_content)
     clock.set(10)
     assert bottom_line(ViewState.from_session(session.view())) == "The IT band stretch · left side · 20 s left"

@@ -20,7 +20,7 @@ from voicecoach.content.model import Content
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
-from voicecoach.stopping import end_soon, stop_reason, terminal_gone
+from voicecoach.stopping import end_soon, exit_code, stop_reason, terminal_gone
 from voicecoach.voice.speaker import TerminalSpeaker
 
 log = logging.getLogger("voicecoach.devices")
@@ -83,15 +83,16 @@ class LineReader:
 
 def run_text_session(session: Session, catalog: Catalog, output: OutputStage, reader: LineReader,
                      clock: Clock, prompt: Callable[[], None] = lambda: None,
-                     statistical: StatisticalReader | None = None) -> None:
-    """Type to the coach; cues are delivered at their time while the prompt waits.
+                     statistical: StatisticalReader | None = None) -> int:
+    """Type to the coach; cues are delivered at their time while the prompt waits. Returns the
+    exit status: 0, or 128 + the signal that ended it (130 for Ctrl-C).
 
     A paced output stage shows answers at a readable pace and tells the session when each
     line was shown, so a hold counts from the "Go." on the screen."""
     hear_line_ends(session, output)
     output.deliver(session.begin())
     prompt()
-    ended = "quit"
+    ended, status = "quit", 0
     try:
         while not session.wants_exit:
             due = [t for t in (session.next_due(), output.next_due()) if t is not None]
@@ -106,14 +107,15 @@ def run_text_session(session: Session, catalog: Catalog, output: OutputStage, re
             if shown:
                 prompt()
     except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
-        ended = stop_reason(stop)
+        ended, status = stop_reason(stop), exit_code(stop)
     except OSError as exc:
         if exc.errno != errno.EIO:
             raise
-        ended = "hangup"                   # the terminal is gone (read or written): as if it hung up
+        ended, status = "hangup", 128 + signal.SIGHUP   # the terminal is gone (read or written): as if it hung up
         end_soon(signal.SIGHUP)
     finally:
         session.close(ended)
+    return status
 
 
 def hear_line_ends(session: Session, output: OutputStage) -> None:
@@ -129,20 +131,22 @@ def reading_seconds(text: str, rate: float = 1.0) -> float:
 
 
 def _run_prompt(session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
-                statistical: StatisticalReader | None) -> None:
-    """Text mode on a terminal: prompt_toolkit keeps the coach's lines out of the input line."""
+                statistical: StatisticalReader | None) -> int:
+    """Text mode on a terminal: prompt_toolkit keeps the coach's lines out of the input line.
+    Returns the exit status, as run_text_session does."""
     from voicecoach.textmode import PromptSpeaker, run_prompt_session
 
     output.speakers = [s for s in output.speakers if not isinstance(s, TerminalSpeaker)] + [PromptSpeaker()]
     hear_line_ends(session, output)
-    ended = "quit"
+    ended, status = "quit", 0
     try:
         run_prompt_session(session, catalog, output, clock,
                            lambda s, c, o, line: _step(s, c, o, line, statistical))
     except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
-        ended = stop_reason(stop)
+        ended, status = stop_reason(stop), exit_code(stop)
     finally:
         session.close(ended)
+    return status
 
 
 def _step(session: Session, catalog: Catalog, output: OutputStage, line: object,
@@ -249,7 +253,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
             clock.wait_until(deadline, arrived)
     except KeyboardInterrupt as stop:      # Ctrl-C, SIGTERM or SIGHUP
         ended = stop_reason(stop)
-        status = getattr(stop, "exit_code", 130)
+        status = exit_code(stop)
     finally:
         if typist is not None:
             typist.stop()
@@ -355,15 +359,15 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
             sys.stdout.flush()
 
     if interactive and sys.stdout.isatty():
-        _run_prompt(session, catalog, output, clock, statistical)
+        status = _run_prompt(session, catalog, output, clock, statistical)
     else:
-        run_text_session(session, catalog, output, LineReader(sys.stdin), clock, prompt, statistical)
+        status = run_text_session(session, catalog, output, LineReader(sys.stdin), clock, prompt, statistical)
         if interactive:
             print()
     output.close(_goodbye_time(session))
     for error in session.listener_errors:
         print(f"voicecoach: {error}", file=sys.stderr)
-    return 0
+    return status
 
 
 def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock,

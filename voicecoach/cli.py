@@ -31,7 +31,7 @@ from voicecoach.files import read_bytes
 from voicecoach.limits import MAX_TEXT_FILE_BYTES, MAX_UTTERANCE_CHARS
 from voicecoach.printable import json_safe
 from voicecoach.settings import resolve_settings, settings_of
-from voicecoach.stopping import stop_on_signals
+from voicecoach.stopping import exit_code, stop_on_signals, stop_reason
 
 # Verbs whose arguments and work live with their part of the program.
 PLUGGED_VERBS = {
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return 128 + signal.SIGHUP          # the terminal is gone: nobody to tell
     except KeyboardInterrupt as exc:
-        return getattr(exc, "exit_code", 130)
+        return exit_code(exc)
 
 
 # ----- parse ------------------------------------------------------------------------------
@@ -237,6 +237,11 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print(json_safe(json.dumps(event.as_json(), ensure_ascii=False)) if args.json else event.as_text())
     except SimulationLimit as exc:
         raise UserError(f"{args.script}: {exc}") from None
+    except KeyboardInterrupt as stop:        # the record of the session is closed, with why
+        simulator.close(stop_reason(stop))
+        raise
+    if simulator.not_run is not None:
+        print(f"voicecoach: {args.script}: {simulator.not_run}", file=sys.stderr)
     return 0
 
 

@@ -30,9 +30,17 @@ class Stopped(KeyboardInterrupt):
         self.exit_code = 128 + signum
 
 
+INTERRUPTED_EXIT = 128 + signal.SIGINT      # Ctrl-C: the shell's convention, 130
+
+
 def stop_reason(interrupt: BaseException, default: str = "quit") -> str:
     """How a session ended by this interrupt is recorded: the signal's reason, or `default` (Ctrl-C)."""
-    return getattr(interrupt, "reason", default)
+    return interrupt.reason if isinstance(interrupt, Stopped) else default
+
+
+def exit_code(interrupt: BaseException) -> int:
+    """The exit status after this interrupt: 128 + the signal (143 SIGTERM, 129 SIGHUP, 130 Ctrl-C)."""
+    return interrupt.exit_code if isinstance(interrupt, Stopped) else INTERRUPTED_EXIT
 
 
 @contextmanager

@@ -46,7 +46,7 @@ class PromptSpeaker:
 
 def toolbar_text(view: SessionView) -> str:
     """ "IT band stretch · left side · 23 s left" for the bottom line (the voice loop shows the same)."""
-    return bottom_line(ViewState.from_session(view), idle="Say start, or ask a question. Ctrl-D leaves.")
+    return bottom_line(ViewState.from_session(view))
 
 
 def run_prompt_session(session: Session, catalog: Catalog, output: OutputStage, clock: Clock,

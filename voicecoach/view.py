@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, TextIO
 
 from voicecoach.coach.replies import Reply, capitalized
+from voicecoach.coach.session import LEAVE
 from voicecoach.words import say_number
 
 
@@ -50,7 +51,7 @@ class ViewState:
                    block_seconds=view.block_seconds, heard=heard, said=said, unit=getattr(view, "unit", ""))
 
 
-IDLE_LINE = "Say start, or ask a question."
+IDLE_LINE = f"Say start, or ask a question. {LEAVE}"
 
 
 def bottom_line(state: ViewState, idle: str = IDLE_LINE) -> str:

@@ -24,13 +24,25 @@ def say_number(n: int) -> str:
 
 
 def say_seconds(seconds: float) -> str:
+    """A length of time as people say it: "forty five seconds", "a minute and a half",
+    "four minutes forty four", "four and a half minutes" (never "two hundred and eighty four seconds")."""
     s = int(round(seconds))
-    if s >= 60 and s % 60 == 0:
-        minutes = s // 60
-        return "one minute" if minutes == 1 else f"{say_number(minutes)} minutes"
+    if s == 1:
+        return "one second"
     if s == 90:
         return "a minute and a half"
-    return f"{say_number(s)} seconds" if s != 1 else "one second"
+    if s < 100 and s != 60:
+        return f"{say_number(s)} seconds"
+    minutes, rest = divmod(s, 60)
+    if rest == 0:
+        return say_minutes(minutes)
+    if rest == 30:
+        return f"{say_number(minutes)} and a half minutes"
+    return f"{say_minutes(minutes)} {say_number(rest)}"
+
+
+def say_minutes(minutes: int) -> str:
+    return "one minute" if minutes == 1 else f"{say_number(minutes)} minutes"
 
 
 def say_count(n: int, unit: str) -> str:

@@ -21,7 +21,7 @@ from voicecoach import limits
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.events import CoachEvent, EventListener
 from voicecoach.coach.replies import Reply, capitalized, estimate_speech_seconds
-from voicecoach.coach.timeline import ROUTINE_DONE, Block, Timeline, TimedCue, build_blocks, rep_unit
+from voicecoach.coach.timeline import ROUTINE_DONE, Block, Timeline, TimedCue, build_blocks, rep_unit, reps_done
 from voicecoach.content.model import Content, Exercise
 from voicecoach.intents.types import INTENT_NAMES, Context, Match
 from voicecoach.plan import Proposal
@@ -46,6 +46,11 @@ AMOUNT_WORDS = frozenset(NUMBER_WORDS[2:] + TENS_WORDS[2:] + ("minute", "minutes
 LINE_END_POLL = 0.05             # while instructions are still said, the work looks again this often
 LINE_END_PATIENCE = 5.0          # ... and waits at most this long past their estimated end (a lost report)
 SINGLE_DONE = "That's all for {name}. Say start for the whole routine, or ask me anything."
+# One way to leave, said the same everywhere: "stop" ends the workout, and with none running, leaves.
+STOP_WORKOUT = "Say stop to end the workout, and stop again to leave."
+LEAVE = "Say stop to leave."
+LEAVE_AGAIN = "Say stop again to leave, or start to go again."
+PAIN_ECHO_SECONDS = 4.0          # a second pain report this soon after one, with no exercise since, is the same one
 # Intents that leave the exercise as it is: said during its instructions, the rest follow.
 KEEP_INSTRUCTIONS = frozenset({"ask", "ask_history", "help", "whats_next", "time_left", "none", "slower",
                                "faster", "yes", "no", "repeat"})
@@ -129,6 +134,12 @@ class SessionView:
     unit: str = ""
 
 
+@dataclass(frozen=True)
+class _PainReply:
+    at: float                  # when the pain was reported
+    replies: list[Reply]       # what the coach answered
+
+
 @dataclass
 class _Instruction:
     reply: Reply
@@ -160,6 +171,8 @@ class Session:
         self.phase = Phase.IDLE
         self.last_said: list[Reply] = []
         self._holds: dict[str, float] = {}   # this session's changes, for the exercise they were made in
+        self._session_hold: float | None = None   # "hold for N" said between exercises: every hold this session
+        self._exercise_id: str | None = None      # the exercise started last (kept through a pain stop)
         self._reps: dict[str, int] = {}
         self._sets: dict[str, int] = {}
         self._routine: list[str] = []
@@ -167,6 +180,7 @@ class Session:
         self._in_session = False
         self._timeline: Timeline | None = None
         self._instructions: list[_Instruction] = []
+        self._pain: _PainReply | None = None      # the last pain report's answer
 
     # ----- the public surface ---------------------------------------------------------
 
@@ -271,7 +285,7 @@ class Session:
                                remaining=max(0.0, timeline.starts[0] - active), unit=exercise.unit)
         block, start = timeline.blocks[i], timeline.starts[i]
         elapsed = max(0.0, active - start - block.lead)
-        rep = min(block.reps, int(elapsed // block.tempo)) if block.reps else 0
+        rep = reps_done(block, elapsed)
         return SessionView("paused" if paused else block.kind, exercise.id, exercise.name, block.side,
                            block.set_no, timeline.sets, rep, block.reps,
                            max(0.0, block.seconds - elapsed), block.seconds, exercise.unit)
@@ -294,9 +308,11 @@ class Session:
     def _start_exercise(self, position: int, lead_in: list[Reply], after: float = 0.0) -> list[Reply]:
         """Say the instructions, then the timeline starts once they have been said."""
         self._cut_short()
-        if self._timeline is not None and self._timeline.exercise.id != self._routine[position]:
-            self._forget_changes(self._timeline.exercise)
+        if self._exercise_id is not None and self._exercise_id != self._routine[position]:
+            self._forget_changes(self._exercise_id)
+        self._exercise_id = self._routine[position]
         self._position = position
+        self._pain = None
         exercise = self.content.exercises[self._routine[position]]
         if not self._in_session:
             self._in_session = True
@@ -338,7 +354,7 @@ class Session:
         return back + left
 
     def _blocks_for(self, exercise: Exercise) -> list[Block]:
-        return build_blocks(exercise, self._holds.get(exercise.id), self._reps.get(exercise.id),
+        return build_blocks(exercise, self._holds.get(exercise.id, self._session_hold), self._reps.get(exercise.id),
                             lead=lambda text: self._speech_seconds(text, self.words_per_minute),
                             sets=self._sets.get(exercise.id))
 
@@ -354,20 +370,20 @@ class Session:
             return
         block = timeline.blocks[i]
         done = timeline.done_in_block(i, now)
-        amount = min(block.reps, int(done // block.tempo)) if block.reps else round(min(done, block.seconds), 1)
+        amount = reps_done(block, done) if block.tempo else round(min(done, block.seconds), 1)
         if amount > 0:
             self._emit("side_partial", timeline.exercise.id, block.side, amount)
 
-    def _forget_changes(self, exercise: Exercise) -> None:
+    def _forget_changes(self, exercise_id: str) -> None:
         """A change said during an exercise holds for that exercise only, not for one started later."""
         for changes in (self._holds, self._reps, self._sets):
-            changes.pop(exercise.id, None)
+            changes.pop(exercise_id, None)
 
     def _after_cue(self, timeline: Timeline, cue: TimedCue, out: list[Reply]) -> None:
         exercise = timeline.exercise
         block = timeline.blocks[cue.block]
         if cue.ends_block and block.kind == "work" and cue.reply.cue != "rep":
-            self._emit("side_done", exercise.id, block.side, block.reps or block.seconds)
+            self._emit("side_done", exercise.id, block.side, block.reps if block.tempo else block.seconds)
         if cue.reply.cue == "set_done":
             self._emit("set_done", exercise.id, value=block.set_no)
         if cue.reply.cue == "exercise_done":
@@ -395,6 +411,8 @@ class Session:
         self._timeline = None
         self._instructions = []
         self._holds.clear()
+        self._session_hold = None
+        self._exercise_id = None
         self._reps.clear()
         self._sets.clear()
         self.phase = Phase.IDLE
@@ -509,6 +527,10 @@ class Session:
         return self._start_exercise(position, [Reply(f"{lead} {capitalized(exercise.name)}.", exercise=exercise.id)])
 
     def _repeat(self, match: Match) -> list[Reply]:
+        """The last thing worth repeating: a timed cue was true at its moment only ("Go.",
+        "Halfway."), so after one, where the exercise is now; else the last answer."""
+        if self.exercise is not None and any(r.is_cue for r in self.last_said):
+            return self._remaining_line()
         if not self.last_said:
             return [Reply("I haven't said anything yet.")]
         return [Reply(r.text, exercise=r.exercise, side=r.side, live=r.live) for r in self.last_said]
@@ -517,7 +539,7 @@ class Session:
         if self.exercise is not None or self._in_session:
             self._cut_short()
             self._end_session("stop")
-            return [Reply("Okay, stopping here. Good work today.", urgent=True)]
+            return [Reply("Okay, stopping here. Good work today.", urgent=True), Reply(LEAVE_AGAIN)]
         self.phase = Phase.IDLE
         self.wants_exit = True
         return [Reply("Okay. Goodbye, and look after that knee.", urgent=True)]
@@ -526,10 +548,11 @@ class Session:
         if self.exercise is not None:
             return [Reply("You can say pause, resume, next, go back, how long left, "
                           "hold for forty five seconds, or that hurts."),
-                    Reply("Say stop to end the workout.")]
+                    Reply(STOP_WORKOUT)]
         return [Reply("You can ask why your IT band hurts, or how to do an exercise."),
                 Reply("Say start for the whole routine, or start the stretch for one exercise."),
-                Reply("During an exercise say pause, next, how long left, or that hurts.")]
+                Reply("During an exercise say pause, next, how long left, or that hurts."),
+                Reply(LEAVE)]
 
     def _time_left(self, match: Match) -> list[Reply]:
         return self._remaining_line() or [Reply("Almost done.")]
@@ -569,9 +592,7 @@ class Session:
             return [Reply(f"I can time holds from {say_seconds(MIN_HOLD_SECONDS)} to {say_seconds(MAX_HOLD_SECONDS)}.")]
         exercise = self.exercise
         if exercise is None:
-            for ex in self.content.exercises.values():
-                if ex.is_hold:
-                    self._holds[ex.id] = seconds
+            self._session_hold = seconds
             return [Reply(f"Okay. Holds will be {say_seconds(seconds)} this session.")]
         if not exercise.is_hold:
             return [Reply(f"{capitalized(exercise.name)} counts {exercise.unit}, so I can't time it in seconds. "
@@ -615,26 +636,59 @@ class Session:
         target = min(MAX_REPS, max(1, current_reps + delta))
         if target == current_reps:
             return [Reply(f"It's already {say_count(current_reps, exercise.unit)}, as far as I can take it.")]
+        counted = self._counted_in_set()
         self._reps[exercise.id] = target
         self._emit("reps_changed", exercise.id, value=target)
         self._retime(exercise)
-        unit = rep_unit(exercise, target)
-        return [Reply(f"Okay, {say_number(target)} {unit} a set from the next set on.")] + self._remaining_line()
+        said = f"Okay, {say_number(target)} {rep_unit(exercise, target)} a set"
+        if counted is None:
+            return [Reply(f"{said}.")]
+        if target <= counted:
+            return [Reply(f"{said}; that's this set done.")]
+        return [Reply(f"{said}, this set included.")] + self._remaining_line()
+
+    def _counted_in_set(self) -> int | None:
+        """Reps counted so far in the set under way; None between sets (or before the first)."""
+        assert self._timeline is not None
+        i = self._timeline.block_at(self._now_active())
+        if i is None or self._timeline.blocks[i].kind != "work":
+            return None
+        block = self._timeline.blocks[i]
+        return reps_done(block, self._timeline.done_in_block(i, self.clock.now()))
 
     def _change_sets(self, exercise: Exercise, delta: int) -> list[Reply]:
         assert self._timeline is not None
-        blocks = self._blocks_for(exercise)
-        current_sets = max(b.set_no for b in blocks)
-        i = self._timeline.block_at(self._now_active())
-        now_set = self._timeline.blocks[i].set_no if i is not None else 1
-        target = min(MAX_SETS, max(now_set, current_sets + delta))
+        timeline = self._timeline
+        current_sets = timeline.sets
+        fewest = self._fewest_sets(timeline)
+        target = min(MAX_SETS, max(fewest, current_sets + delta))
         if target == current_sets:
-            return [Reply(f"We're doing {say_number(current_sets)} {'set' if current_sets == 1 else 'sets'}, "
-                          "and I can't change that now.")]
+            return [Reply(self._sets_unchanged(timeline, current_sets, delta))]
         self._sets[exercise.id] = target
         self._emit("sets_changed", exercise.id, value=target)
         self._retime(exercise)
-        return [Reply(f"Okay, {say_number(target)} {'set' if target == 1 else 'sets'} of {exercise.name} in all.")]
+        return [Reply(f"Okay, {say_count(target, 'sets')} of {exercise.name} in all.")]
+
+    def _fewest_sets(self, timeline: Timeline) -> int:
+        """The sets cannot end before the one under way, nor before the set a rest leads to."""
+        i = timeline.block_at(self._now_active())
+        if i is None:
+            return 1
+        block = timeline.blocks[i]
+        return block.set_no + 1 if block.kind == "rest" else block.set_no
+
+    def _sets_unchanged(self, timeline: Timeline, sets: int, delta: int) -> str:
+        """Why a change of sets cannot apply now, in a few words."""
+        if delta > 0:
+            return f"{capitalized(say_count(sets, 'sets'))} is as many as I can do."
+        i = timeline.block_at(self._now_active())
+        block = timeline.blocks[i] if i is not None else None
+        if block is not None and block.kind == "rest":
+            return (f"We're resting before the last set, so I can't drop it now. "
+                    f"Say next to end {timeline.exercise.name} here.")
+        if sets == 1:
+            return "There's only one set."
+        return f"This is the last set, set {say_number(sets)}, so there's none left to drop."
 
     def _whats_next(self, match: Match) -> list[Reply]:
         """What comes after the current exercise (never a skip)."""
@@ -681,18 +735,41 @@ class Session:
 
     def _report_pain(self, match: Match) -> list[Reply]:
         exercise = self.exercise
+        if exercise is None and self._pain is not None and self.clock.now() - self._pain.at <= PAIN_ECHO_SECONDS:
+            return self._pain_again()
         self._emit("pain_reported", exercise.id if exercise else None, detail={"text": match.text})
         safety = [Reply(s, urgent=i == 0) for i, s in enumerate(self.content.safety)]
         if exercise is None:
-            return safety
+            return self._pain_said(safety)
         self._cut_short()
         self._timeline = None
         self._instructions = []
         self.phase = Phase.AFTER_PAIN
         stop_now = Reply(f"Stop {exercise.name} now and rest.", urgent=True, exercise=exercise.id)
-        ask = "Would you like to go on to the next exercise?" if self._position + 1 < len(self._routine) \
+        return self._pain_said([stop_now] + [Reply(r.text) for r in safety] + [Reply(self._after_pain_question())])
+
+    def _after_pain_question(self) -> str:
+        return "Would you like to go on to the next exercise?" if self._position + 1 < len(self._routine) \
             else "Would you like to try another exercise?"
-        return [stop_now] + [Reply(r.text) for r in safety] + [Reply(ask)]
+
+    def _pain_said(self, replies: list[Reply]) -> list[Reply]:
+        self._pain = _PainReply(self.clock.now(), replies)
+        return replies
+
+    def _pain_again(self) -> list[Reply]:
+        """The same pain said again a moment later ("ouch, ... that hurts", heard as two
+        utterances): no second report and no second advice, only what of the first answer the
+        user spoke over (it is dropped when they speak), or the question it asked."""
+        assert self._pain is not None
+        now, t = self.clock.now(), self._pain.at
+        unsaid = []
+        for line in self._pain.replies:
+            t += self._speech([line])
+            if t > now and line.exercise is None:      # not "Stop ... now": that is done
+                unsaid.append(replace(line, urgent=False))
+        if unsaid:
+            return unsaid
+        return [Reply(self._after_pain_question())] if self.phase is Phase.AFTER_PAIN else [Reply("Rest now.")]
 
     def _go_on_after_pain(self, match: Match) -> list[Reply]:
         if self._position + 1 < len(self._routine):

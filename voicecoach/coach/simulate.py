@@ -107,6 +107,19 @@ def load_script(path: Path) -> list[ScriptLine]:
     return parse_script(text, str(path))
 
 
+@dataclass(frozen=True)
+class NotRun:
+    """The session ended (the user left) at `t` with `lines` script lines still to come."""
+
+    t: float
+    lines: int
+
+    def __str__(self) -> str:
+        minutes, seconds = divmod(self.t, 60)
+        lines = "1 later line was" if self.lines == 1 else f"{self.lines} later lines were"
+        return f"the session ended at {int(minutes):02d}:{seconds:04.1f}; {lines} not run"
+
+
 @dataclass
 class _Speaking:
     reply: Reply
@@ -127,7 +140,15 @@ class Simulator:
     understand: Callable[[str, Session], Match]
     clock: VirtualClock = field(default_factory=VirtualClock)
     timeline: list[TimelineEvent] = field(default_factory=list)     # events not yet final
+    not_run: NotRun | None = None       # set when the session ended with script lines left
     _final: list[TimelineEvent] = field(default_factory=list, repr=False)
+    _session: Session | None = field(default=None, repr=False)
+
+    def close(self, reason: str) -> None:
+        """End the session being simulated for good (the program was interrupted), so its
+        record is closed with `reason`."""
+        if self._session is not None:
+            self._session.close(reason)
 
     def run(self, script: list[ScriptLine]) -> list[TimelineEvent]:
         """The whole timeline at once (see `events` to stream it)."""
@@ -136,7 +157,7 @@ class Simulator:
     def events(self, script: list[ScriptLine]) -> Iterator[TimelineEvent]:
         """The timeline, each event as soon as it is final: memory stays flat however long the
         session runs. Raises SimulationLimit past MAX_SIMULATED_SECONDS of virtual time."""
-        session = self.make_session(self.clock)
+        session = self._session = self.make_session(self.clock)
         queue: deque[Reply] = deque(session.begin())
         pending = deque(script)
         speaking: _Speaking | None = None
@@ -177,6 +198,8 @@ class Simulator:
                 answers = [r for r in queue if r.cue is not None]   # unsaid answers are superseded
                 queue = deque(answers + session.handle(match))
                 if session.wants_exit:
+                    if pending:
+                        self.not_run = NotRun(self.clock.now(), len(pending))
                     break
         while queue:
             self._start_line(session, queue.popleft())

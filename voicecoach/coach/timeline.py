@@ -17,6 +17,9 @@ COUNTDOWN_FROM = 3          # "three, two, one" before a hold ends
 REMAINING_AT = 10           # "ten seconds left"
 MIN_HOLD_FOR_HALFWAY = 20   # shorter holds get no "halfway" (it would crowd the countdown)
 DEFAULT_SWITCH_SECONDS = 5.0
+# Cues a block never says twice, whatever changes: its start, its middle and its end.
+ONCE_A_BLOCK = ("hold_start", "rest", "halfway", "switch_sides", "set_done", "exercise_done", "hold_end")
+TIME_EPS = 1e-6             # clock sums drift by far less: two times this close are one moment
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,7 @@ def rep_unit(exercise: Exercise, count: int = 2) -> str:
 def _work_cues(exercise: Exercise, block: Block, i: int, start: float, sets: int) -> list[TimedCue]:
     out = [TimedCue(start, _cue("hold_start", start_line(exercise, block, sets), exercise, block), i)]
     go = start + block.lead
-    if block.reps:
+    if block.tempo:
         for n in range(1, block.reps + 1):
             text = f"{capitalized(say_number(n))}."
             if n == block.reps - 1 and block.reps >= 6:
@@ -150,6 +153,44 @@ def _countdown(exercise: Exercise, block: Block, i: int, end: float) -> list[Tim
 
 def _cue(name: str, text: str, exercise: Exercise, block: Block) -> Reply:
     return Reply(text, cue=name, exercise=exercise.id, side=block.side)
+
+
+def same_block(blocks: list[Block], block: Block) -> int | None:
+    """Where `block` (the same kind, set and side) is in another layout of the exercise."""
+    return next((k for k, other in enumerate(blocks)
+                 if (other.kind, other.set_no, other.side) == (block.kind, block.set_no, block.side)), None)
+
+
+def cut_block(block: Block, done: float) -> Block:
+    """The block as far as it went: `done` seconds of work (and the reps counted in them)."""
+    return replace(block, seconds=done, reps=reps_done(block, done))
+
+
+def reps_done(block: Block, done: float) -> int:
+    """The reps counted in `done` seconds of a block's work (a count falls due on its second)."""
+    return min(block.reps, int((done + TIME_EPS) // block.tempo)) if block.tempo else 0
+
+
+def ends_block(cue: TimedCue) -> bool:
+    """The cue that says a block is over ("Switch sides.", "Set one of two done."), not the last count."""
+    return cue.ends_block and cue.reply.cue != "rep"
+
+
+def _still_to_say(cue: TimedCue, said: list[TimedCue], active: float) -> bool:
+    """Whether a cue of the block under way is still to be said after its amounts changed:
+    its start line, its "Halfway" and its end once (the end even when past: it is said now);
+    a count or countdown when its moment has not passed."""
+    said_here = [c.reply for c in said if c.block == cue.block]
+    if cue.reply.cue in ONCE_A_BLOCK:
+        if any(r.cue == cue.reply.cue for r in said_here):
+            return False
+        return cue.reply.cue != "halfway" or cue.offset > active - TIME_EPS     # a middle passed is not said late
+    return cue.offset > active + TIME_EPS or (cue.offset > active - TIME_EPS and cue.reply not in said_here)
+
+
+def _moved(cue: TimedCue, active: float) -> TimedCue:
+    """A block's end that is already past is said now."""
+    return replace(cue, offset=active) if cue.offset < active and ends_block(cue) else cue
 
 
 def _side_name(side: str | None) -> str:
@@ -218,7 +259,7 @@ class Timeline:
 
     def block_at(self, active: float) -> int | None:
         for i in range(len(self.blocks) - 1, -1, -1):
-            if self.starts[i] <= active:
+            if self.starts[i] <= active + TIME_EPS:
                 return i
         return None
 
@@ -265,37 +306,47 @@ class Timeline:
             self.shift(start - self.clock_time(self.starts[0]))
 
     def retime(self, blocks: list[Block], now: float) -> None:
-        """New amounts from the block we are in: keeps what was said, rebuilds what is to come."""
+        """New amounts from the block we are in on. `blocks` is the whole exercise with the new
+        amounts: blocks already over keep what they were, the block we are in takes its new
+        amount (and ends now when that is already done), and what follows is laid out anew.
+        The block we are in must be in `blocks` (a rest is gone when the set after it is: the
+        session never drops that set)."""
         active = self.active(now)
         current = self.block_at(active)
-        first = current if current is not None else 0
-        starts = self.starts[:first] + block_starts(blocks[first:], self.starts[first])
-        if current is not None and starts[current] + blocks[current].total < active:
-            # The new amount is already done: the block ends now and what follows starts from now.
-            starts = starts[:current + 1] + block_starts(blocks[current + 1:], active)
-        cues = build_cues(self.exercise, blocks, starts)
-        kept: list[TimedCue] = []
-        for cue in cues:
-            if cue.offset > active or (current is not None and cue.block > current):
-                kept.append(cue)
-            elif cue.block == current and cue.ends_block:
-                kept.append(TimedCue(active, cue.reply, cue.block, True))
-        said = [c for c in cues if c not in kept and c.offset <= active]
-        self.blocks, self.starts = blocks, starts
-        self.cues = said + kept
-        self.cue_index = len(said)
+        if current is None:                     # still in the instructions: all of it is to come
+            self._lay_out(blocks, block_starts(blocks, self.starts[0]), None, active)
+            return
+        j = same_block(blocks, self.blocks[current])
+        if j is None:
+            raise ValueError(f"the block under way ({self.blocks[current]}) is not in the new layout")
+        block = replace(blocks[j], lead=self.blocks[current].lead)     # its start line is said
+        start = self.starts[current]
+        done = max(0.0, active - start - block.lead)
+        if block.seconds < done:
+            block = cut_block(block, done)
+        laid = self.blocks[:current] + [block] + blocks[j + 1:]
+        starts = self.starts[:current + 1] + block_starts(blocks[j + 1:], start + block.total)
+        self._lay_out(laid, starts, current, active)
 
     def end_block_now(self, i: int, now: float) -> None:
         """Cut block i short so that it ends now; what follows moves up."""
         active = self.active(now)
-        block = self.blocks[i]
-        done = max(0.0, active - self.starts[i] - block.lead)
-        self.blocks[i] = replace(block, seconds=done)
-        self.starts = self.starts[:i + 1] + block_starts(self.blocks[i + 1:], active)
+        block = cut_block(self.blocks[i], self.done_in_block(i, now))
+        laid = self.blocks[:i] + [block] + self.blocks[i + 1:]
+        starts = self.starts[:i + 1] + block_starts(self.blocks[i + 1:], max(active, self.starts[i] + block.total))
+        self._lay_out(laid, starts, i, active)
+
+    def _lay_out(self, blocks: list[Block], starts: list[float], current: int | None, active: float) -> None:
+        """The cues already said stay as they were; the ones to come follow the new layout."""
         said = self.cues[:self.cue_index]
-        rest = [c for c in build_cues(self.exercise, self.blocks, self.starts)
-                if c.block > i or (c.block == i and c.ends_block)]
-        self.cues = said + [replace(c, offset=active) if c.block == i else c for c in rest]
+        # Cues of blocks already over that fell due but were not taken yet are still said.
+        due = [cue for cue in self.cues[self.cue_index:] if current is not None and cue.block < current]
+        to_come = due + [_moved(cue, active) for cue in build_cues(self.exercise, blocks, starts)
+                         if current is None or cue.block > current
+                         or (cue.block == current and _still_to_say(cue, said, active))]
+        to_come.sort(key=lambda c: c.offset)
+        self.blocks, self.starts = blocks, starts
+        self.cues = said + to_come
 
     def ends_now(self, now: float) -> None:
         """Stop the timeline where it is: nothing more is due."""

@@ -27,7 +27,7 @@ def answer_history_question(what: str, history: list[SessionSummary], now: float
     if what == "week":
         return _week(sessions, now)
     if what == "streak":
-        return _streak(sessions, now)
+        return answer_streak([s.started_at for s in sessions], now)
     if what == "progress":
         return _progress(sessions[-PROGRESS_SESSIONS:], names or {})
     return _last_session(sessions[-1], now, names or {}, recalls or {})
@@ -59,7 +59,12 @@ def _week(sessions: list[SessionSummary], now: float) -> str:
 
 def streak_days(sessions: list[SessionSummary], now: float) -> int:
     """Days in a row with a session, ending today, or yesterday when today has none yet."""
-    days = {_day(s.started_at) for s in sessions}
+    return streak_of([s.started_at for s in sessions], now)
+
+
+def streak_of(starts: list[float], now: float) -> int:
+    """Days in a row with one of these start times, ending today, or yesterday when today has none."""
+    days = {_day(t) for t in starts}
     day = _day(now)
     if day not in days:
         day -= dt.timedelta(days=1)
@@ -70,13 +75,42 @@ def streak_days(sessions: list[SessionSummary], now: float) -> int:
     return streak
 
 
-def _streak(sessions: list[SessionSummary], now: float) -> str:
-    streak = streak_days(sessions, now)
+def answer_streak(starts: list[float], now: float) -> str:
+    """ "What's my streak" from the start times of the sessions that did something, oldest first
+    (the most recent ones back to the first day without one are enough)."""
+    starts = [t for t in starts if t <= now]
+    if not starts:
+        return NOTHING_YET
+    streak = streak_of(starts, now)
     if streak == 0:
-        return f"No streak right now. Your last session was {_when(sessions[-1].started_at, now)}; today is a good day."
+        return f"No streak right now. Your last session was {_when(starts[-1], now)}; today is a good day."
     if streak == 1:
         return "Your streak is one day. Come back tomorrow to make it two."
     return f"Your streak is {say_number(streak)} days in a row. Keep it up."
+
+
+def settled(what: str, recent: list[SessionSummary], now: float) -> bool:
+    """Whether the most recent sessions (oldest first) already decide the answer to `what`:
+    no older session could change it, so reading the history can stop there."""
+    if not recent:
+        return False
+    sessions = [s for s in recent if s.active and s.started_at <= now]
+    oldest = _day(recent[0].started_at)
+    if what == "progress":
+        return len(sessions) >= PROGRESS_SESSIONS
+    if what == "week":
+        today = _day(now)
+        return bool(sessions) and oldest < today - dt.timedelta(days=today.weekday())
+    if what == "streak":
+        return bool(sessions) and oldest < first_day_without([s.started_at for s in sessions], now)
+    return bool(sessions)
+
+
+def first_day_without(starts: list[float], now: float) -> dt.date:
+    """The most recent day, before the streak, without a session: what is older cannot lengthen it."""
+    today = _day(now)
+    end = today if today in {_day(t) for t in starts} else today - dt.timedelta(days=1)
+    return end - dt.timedelta(days=streak_of(starts, now))
 
 
 def _name(exercise: str, names: dict[str, str]) -> str:

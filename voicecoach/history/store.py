@@ -12,6 +12,8 @@ The database is readable by its owner alone (0600), and a folder we create for i
 """
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 import json
 import logging
 import os
@@ -28,7 +30,7 @@ from voicecoach.history.summary import PainReport, SessionSummary, SideResult
 log = logging.getLogger(__name__)
 
 ENV_DB = "VOICECOACH_DB"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x56436F61      # "VCoa": marks a database as a voicecoach history
 SQLITE_MAGIC = b"SQLite format 3\x00"
 OUR_TABLES = {"sessions", "events", "results"}
@@ -91,7 +93,25 @@ V2 = [
         WHERE kind = 'side_done' AND session_id IS NOT NULL AND exercise IS NOT NULL AND value IS NOT NULL
         ORDER BY id""",
 ]
-MIGRATIONS: list[list[str]] = [V1, V2]
+# Version 3: the questions about history read the most recent sessions only, by index.
+V3 = [
+    "CREATE INDEX sessions_started ON sessions(started_at)",
+    "CREATE INDEX events_kind_at ON events(kind, at)",
+]
+MIGRATIONS: list[list[str]] = [V1, V2, V3]
+PAGE_SESSIONS = 16           # the questions read the history this many sessions at a time, newest first
+# Start times of the sessions that did something (a side done or cut short, pain reported in it
+# or after it, before the next session), newest first: all the streak needs, by index.
+ACTIVE_STARTS = """
+    SELECT s.started_at FROM sessions s
+    WHERE s.started_at <= ? AND s.id IS NOT ? AND (
+        EXISTS (SELECT 1 FROM results r WHERE r.session_id = s.id)
+        OR EXISTS (SELECT 1 FROM events e WHERE e.session_id = s.id AND e.kind IN ('pain_reported', 'side_partial'))
+        OR EXISTS (SELECT 1 FROM events e WHERE e.session_id IS NULL AND e.kind = 'pain_reported'
+                   AND e.at >= s.started_at
+                   AND e.at < COALESCE((SELECT MIN(n.started_at) FROM sessions n WHERE n.started_at > s.started_at),
+                                       9e999)))
+    ORDER BY s.started_at DESC"""
 
 
 class HistoryError(RuntimeError):
@@ -359,13 +379,56 @@ class HistoryRecorder:
         return propose_plan(self.sessions(limit=60), content, self.wall_clock())
 
     def answer(self, what: str) -> str:
-        """One or two spoken sentences: what is last_session, week or streak."""
-        from voicecoach.history.answers import answer_history_question
+        """One or two spoken sentences: what is last_session, week, streak or progress. About the
+        sessions before the one under way, read newest first and only as far back as the answer needs."""
+        from voicecoach.history.answers import answer_history_question, answer_streak, settled
 
-        return answer_history_question(what, self.sessions(), self.wall_clock(), self._names, self._recalls)
+        now = self.wall_clock()
+        if what == "streak":
+            return answer_streak(self._streak_starts(now), now)
+        past = recent_sessions(self.db, lambda recent: settled(what, recent, now), exclude=self.session_id)
+        return answer_history_question(what, past, now, self._names, self._recalls)
+
+    def _streak_starts(self, now: float) -> list[float]:
+        """Start times of the sessions that did something, oldest first, back to the first day
+        without one (older ones cannot change the streak)."""
+        starts: list[float] = []
+        newest_day = dt_day(now)
+        for (started_at,) in self.db.execute(ACTIVE_STARTS, (now, self.session_id)):
+            if not _is_time(started_at):
+                continue
+            day = dt_day(started_at)
+            if (newest_day - day).days > 1:          # a day without a session: the streak ends there
+                if not starts:
+                    starts.append(started_at)        # the last session, for "your last one was"
+                break
+            starts.append(started_at)
+            newest_day = day
+        return starts[::-1]
 
     def close(self) -> None:
         self.db.close()
+
+
+def recent_sessions(db: sqlite3.Connection, enough: Callable[[list[SessionSummary]], bool],
+                    exclude: int | None = None) -> list[SessionSummary]:
+    """The most recent sessions, oldest first, read a page at a time going back until `enough`
+    says older ones cannot matter, or none are left; `exclude` is a session left out (the one
+    under way). Each page is a few indexed queries, whatever the size of the history."""
+    out: list[SessionSummary] = []
+    before: tuple[float, int] | None = None
+    size = PAGE_SESSIONS
+    while True:
+        page, before = _read_page(db, size, before, None)
+        out = [s for s in page if s.id != exclude] + out
+        if before is None or enough(out):
+            return out
+        size *= 2
+
+
+def dt_day(t: float) -> dt.date:
+    """The local calendar day of a time, as the answers count days."""
+    return dt.datetime.fromtimestamp(t).date()
 
 
 def read_sessions(db: sqlite3.Connection, limit: int | None = None,
@@ -378,17 +441,34 @@ def read_sessions(db: sqlite3.Connection, limit: int | None = None,
     With `problems` given, a damaged database (a table dropped, a time that is not a number)
     gives what can still be read, and a line a problem; without it, the error is raised.
     """
+    return _read_page(db, limit, None, problems)[0]
+
+
+def _read_page(db: sqlite3.Connection, limit: int | None, before: tuple[float, int] | None,
+               problems: list[str] | None) -> tuple[list[SessionSummary], tuple[float, int] | None]:
+    """Up to `limit` sessions older than `before` (a start time and id; None: the newest), oldest
+    first, and where the page ends (None when no older session is left). A pain reported outside
+    a session is read with the session before it, up to `before`."""
     def unreadable(what: str, exc: sqlite3.Error) -> None:
         if problems is None:
             raise exc
         problems.append(f"{what} cannot be read ({_first_line(exc)})")
 
-    query = "SELECT id, started_at, ended_at, end_reason FROM sessions ORDER BY started_at DESC, id DESC"
+    query = "SELECT id, started_at, ended_at, end_reason FROM sessions"
+    args: list[object] = []
+    if before is not None:
+        query += " WHERE started_at < ? OR (started_at = ? AND id < ?)"
+        args += [before[0], before[0], before[1]]
+    query += " ORDER BY started_at DESC, id DESC"
+    if limit:
+        query += " LIMIT ?"
+        args.append(int(limit))
     try:
-        rows = db.execute(query + (" LIMIT ?" if limit else ""), (int(limit),) if limit else ()).fetchall()
+        rows = db.execute(query, args).fetchall()
     except sqlite3.Error as exc:
         unreadable("sessions", exc)
-        return []
+        return [], None
+    end = (rows[-1][1], rows[-1][0]) if limit and len(rows) == limit else None
     summaries: dict[int, SessionSummary] = {}
     for session_id, started_at, ended_at, end_reason in reversed(rows):
         if not _is_time(started_at):
@@ -399,7 +479,7 @@ def read_sessions(db: sqlite3.Connection, limit: int | None = None,
         summaries[session_id] = SessionSummary(session_id, float(started_at),
                                                float(ended_at) if _is_time(ended_at) else None, end_reason)
     if not summaries:
-        return []
+        return [], end
     ids = list(summaries)
     marks = ",".join("?" * len(ids))
     try:
@@ -424,19 +504,26 @@ def read_sessions(db: sqlite3.Connection, limit: int | None = None,
     except sqlite3.Error as exc:
         unreadable("pauses and skips", exc)
     ordered = sorted(summaries.values(), key=lambda s: (s.started_at, s.id))
+    starts = [s.started_at for s in ordered]
     first_start = ordered[0].started_at
+    until = before[0] if before is not None else float("inf")
     try:
-        for session_id, at, exercise, detail in db.execute(
-                "SELECT session_id, at, exercise, detail FROM events WHERE kind = 'pain_reported' "
-                f"AND (session_id IN ({marks}) OR (session_id IS NULL AND at >= ?)) ORDER BY id", ids + [first_start]):
+        # Reported in a session, and outside one (by the index on kind and time), in the order told.
+        pains = db.execute(
+            "SELECT id, session_id, at, exercise, detail FROM events WHERE kind = 'pain_reported' "
+            f"AND session_id IN ({marks})", ids).fetchall()
+        pains += db.execute(
+            "SELECT id, session_id, at, exercise, detail FROM events WHERE kind = 'pain_reported' "
+            "AND session_id IS NULL AND at >= ? AND at < ?", (first_start, until)).fetchall()
+        for _, session_id, at, exercise, detail in sorted(pains):
             if not _is_time(at):
                 continue
-            owner = summaries.get(session_id) if session_id is not None else _session_before(ordered, at)
+            owner = summaries.get(session_id) if session_id is not None else _session_before(ordered, starts, at)
             if owner is not None:
                 owner.pains.append(PainReport(at, exercise, _pain_text(detail)))
     except sqlite3.Error as exc:
         unreadable("pain reports", exc)
-    return ordered
+    return ordered, end
 
 
 def _is_time(value: object) -> bool:
@@ -444,9 +531,10 @@ def _is_time(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
 
 
-def _session_before(ordered: list[SessionSummary], at: float) -> SessionSummary | None:
-    before = [s for s in ordered if s.started_at <= at]
-    return before[-1] if before else None
+def _session_before(ordered: list[SessionSummary], starts: list[float], at: float) -> SessionSummary | None:
+    """The last session started at or before `at` (`starts` are the sessions' start times, in order)."""
+    k = bisect.bisect_right(starts, at)
+    return ordered[k - 1] if k else None
 
 
 def _pain_text(detail: str) -> str:

@@ -55,7 +55,8 @@ def finish_slots(intent: str, slots: dict[str, Any]) -> dict[str, Any]:
         return dict(slots)
     sign = -1 if slots.get("sign", 1) < 0 else 1
     unit = slots.get("unit")
-    amount = slots.get("seconds") if unit == "seconds" else slots.get("count") if unit in ("reps", "sets") else None
+    # A count of reps or sets not said is one ("drop the last set"); a duration is always said.
+    amount = slots.get("seconds") if unit == "seconds" else slots.get("count", 1) if unit in ("reps", "sets") else None
     if unit is None or amount is None:
         return {"direction": sign}
     return {unit: sign * int(amount)}
