@@ -55,6 +55,7 @@ SESSION = (
     Step("stop", "stop", over=True, typed_before="explain the causes"),
     Step("that hurts", "report_pain", over=True, typed_before="start glute bridges"),
 )
+GREETED = r"^coach: .*\?"   # the greeting ends in a question ("Shall we start the routine?", or the plan for today)
 QUIET_S = 2.0               # the person speaks once the coach has been quiet this long (a pause between its sentences is shorter)
 HEARD = re.compile(r"^heard: (?P<text>.*) -> (?P<intent>\w+)(?:\s+\((?P<ignored>[^)]*)\))?$")
 LAG = re.compile(r"heard (?P<lag>\d+) ms after the end of speech")
@@ -117,7 +118,7 @@ def run_session(room: Room, folder: Path, steps: tuple[Step, ...] = SESSION) -> 
     results = []
     with room.meter() as meter, room.recording() as take, Coach(room) as coach:
         launched = coach.started - take.started
-        if coach.wait_for(r"^coach: Shall we start", timeout=60) is None:
+        if coach.wait_for(GREETED, timeout=60) is None:
             raise RuntimeError("the coach never greeted: " + " | ".join(l.text for l in coach.lines[-5:]))
         for step in steps:
             meter.wait_quiet(QUIET_S, timeout=90)
@@ -166,8 +167,8 @@ def coach_alone(room: Room, minutes: float) -> AloneResult:
     acted: list[str] = []
     stalls = 0
     with room.meter() as meter, Coach(room) as coach:
-        if coach.wait_for(r"^coach: Shall we start", timeout=60) is None:
-            raise RuntimeError("the coach never greeted")
+        if coach.wait_for(GREETED, timeout=60) is None:
+            raise RuntimeError("the coach never greeted: " + " | ".join(l.text for l in coach.lines[-5:]))
         began = time.monotonic()
         asked = 0
         while time.monotonic() - began < 60 * minutes:
@@ -200,7 +201,7 @@ def signals_while_decoding(room: Room, folder: Path, count: int) -> list[SignalR
     for n in range(count):
         sent = kinds[n % len(kinds)]
         with room.meter() as meter, Coach(room) as coach:
-            coach.wait_for(r"^coach: Shall we start", timeout=60)
+            coach.wait_for(GREETED, timeout=60)
             meter.wait_quiet(0.8, timeout=30)
             room.say(sentence)
             time.sleep(0.15 + 0.1 * (n % 4))           # decoding has begun (the utterance ends ~0.3 s after)

@@ -125,9 +125,15 @@ def stop_on_loop_signals(loop, on_stop: Callable[[int], None],
 
 def terminal_gone(fd: int | None) -> bool:
     """Whether the terminal on `fd` has hung up (closed, its window gone). An end of input read
-    from it is then the terminal's end, not Ctrl-D, even before SIGHUP arrives."""
+    from it is then the terminal's end, not Ctrl-D, even before SIGHUP arrives. A pipe or a file
+    is never a terminal: its end (a pipe's writer gone shows as a hang-up too) is the end of input."""
     if fd is None:
         return False
+    try:
+        if not os.isatty(fd):
+            return False
+    except OSError:
+        return True
     try:
         poller = select.poll()
         poller.register(fd, select.POLLIN)
