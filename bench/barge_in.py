@@ -226,23 +226,28 @@ def _worker_init(use_keywords: bool) -> None:
     statistical, notice = open_reader(catalog, content.topic_texts(), None, background=False)
     if notice:
         print(f"note: {notice}", file=sys.stderr)
-    _WORKER.update(catalog=catalog, recognizer=recognizer, spotter=None, statistical=statistical)
+    _WORKER.update(catalog=catalog, recognizer=recognizer, statistical=statistical)
     if use_keywords:
-        from voicecoach.hearing.keywords import spotter_for
-
-        _WORKER["spotter"] = spotter_for(recognizer)
         from voicecoach.hearing.keyword_model import open_keyword_spotter
 
         _WORKER["keyword"] = open_keyword_spotter(None)[0]
+
+
+def column_options(column: str, canceller: dict, keyword_model: bool):
+    """A column's hearing, as options of the one chain the app builds (hearing.pipeline)."""
+    from voicecoach.hearing.pipeline import HearingOptions
+
+    checks = {"+ closed-vocabulary check": "check", KEYWORD_COLUMN: "check+model" if keyword_model else "check"}
+    return HearingOptions(echo="none" if column == "no cancellation" else "webrtc",
+                          barge_in=checks.get(column, "none"), canceller=dict(canceller))
 
 
 def run_one(task: dict) -> RunResult:
     """The coach says a line through the room; maybe a user cuts in. Everything on a virtual clock."""
     from voicecoach.coach.clock import VirtualClock
     from voicecoach.coach.replies import Reply
-    from voicecoach.hearing.echo import echo_gated_endpointer, open_canceller
-    from voicecoach.hearing.loop import (ListenLoop, NothingHeard, SpeechDropped, SpeechStarted, UtteranceHeard,
-                                         UtteranceIgnored, reader)
+    from voicecoach.hearing.loop import NothingHeard, SpeechDropped, SpeechStarted, UtteranceHeard, UtteranceIgnored
+    from voicecoach.hearing.pipeline import build_hearing
     from voicecoach.hearing.sources import FRAME_SAMPLES, FRAME_SECONDS, StreamResampler
     from voicecoach.hearing.yielding import Yielding
     from voicecoach.intents.types import Context
@@ -262,24 +267,16 @@ def run_one(task: dict) -> RunResult:
     lead_s = 0.0 if warm is None else sum(len(a) for a in warm.sentences.values()) / DEVICE_RATE + WARM_PAUSE_S
     speaker = VoiceSpeaker(_FixedEngine({**line.sentences, **(warm.sentences if warm else {})}), device, clock=clock,
                            threaded=False)
-    cancelling = column != "no cancellation"
-    canceller = open_canceller("webrtc", **task.get("canceller", {}))[0] if cancelling else None
+    hearing = build_hearing(column_options(column, task.get("canceller", {}), _WORKER.get("keyword") is not None),
+                            _WORKER["recognizer"], _WORKER["catalog"], context=lambda: Context(exercising=True),
+                            statistical=_WORKER.get("statistical"), keyword_spotter=_WORKER.get("keyword"))
+    canceller, loop = hearing.canceller, hearing.loop
     if canceller is not None:
         # Timed as the duplex stream times it, by the device's own sample count: each block plays
         # from the device sample it lands on (below, in `played`).
         told = _DeviceGrid(DEVICE_RATE)
         speaker.subscribe(lambda text, samples, rate, at: canceller.played(
             samples, rate, told.index(at, len(samples)) / rate))
-    kwargs = {}
-    if column == "+ closed-vocabulary check" and _WORKER.get("spotter") is not None:
-        kwargs["spot"] = _WORKER["spotter"].spot
-    if column == KEYWORD_COLUMN and _WORKER.get("keyword") is not None:
-        from voicecoach.hearing.keyword_model import combined_spotter
-
-        kwargs["spot"] = combined_spotter(_WORKER.get("spotter"), _WORKER["keyword"]).spot
-    loop = ListenLoop(reader(_WORKER["recognizer"], _WORKER["catalog"], lambda: Context(exercising=True),
-                             _WORKER.get("statistical")),
-                      endpointer=echo_gated_endpointer(canceller), **kwargs)
     yielding = Yielding(speaker.hold, speaker.resume, lambda: speaker.speaking) if "yield" in column or column.startswith("+") else None
 
     line_s = lead_s + sum(len(a) for a in line.sentences.values()) / DEVICE_RATE     # when this line ends

@@ -223,7 +223,7 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
     from voicecoach.coach.timeline import cue_phrases
     from voicecoach.content.loader import load_content
     from voicecoach.hearing.engines import open_recognizer
-    from voicecoach.hearing.loop import ListenLoop, NothingHeard, UtteranceHeard, UtteranceIgnored, reader
+    from voicecoach.hearing.loop import NothingHeard, UtteranceHeard, UtteranceIgnored
     from voicecoach.intents.catalog import load_catalog
     from voicecoach.intents.understand import open_reader
     from voicecoach.output import OutputStage
@@ -288,9 +288,9 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
     monitor = threading.Thread(target=measure_idle, daemon=True)
     monitor.start()
     session = Session(content, clock)
-    loop = ListenLoop(reader(recognizer, catalog, session.context, statistical))
-    run_voice_session(session, loop, RoomUntil(clock, done), output, clock, catalog, play_out=False,
-                      statistical=statistical)
+    hearing = shipped_hearing(recognizer, catalog, session, output, statistical)
+    run_voice_session(session, hearing.loop, hearing.source(RoomUntil(clock, done), clock), output, clock, catalog,
+                      play_out=False, statistical=statistical)
     result["first_prompt_shown_s"] = shown[0] - STARTED
     result["first_prompt_heard_s"] = device.blocks[0][0] - STARTED_MONOTONIC if device.blocks else None
     result.update(idle)
@@ -304,13 +304,24 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
     for name, run in (("threaded", run_voice_session), ("baseline", ticking_loop_session)):
         peaks.phase = name
         onsets, decodes, queued = cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, device,
-                                     clock, seconds, start_line, Session, ListenLoop, reader,
-                                     (UtteranceHeard, UtteranceIgnored, NothingHeard))
+                                     clock, seconds, start_line, Session, (UtteranceHeard, UtteranceIgnored, NothingHeard))
         result[name] = {"onsets_ms": onsets, "decode_ms": decodes, "queued_ms": queued}
     speaker.close()
     result["peak_rss_mb"] = status_mb("VmHWM")
     result["rss_by_phase"] = peaks.stop()
     return result
+
+
+def shipped_hearing(recognizer, catalog, session, output, statistical):
+    """The hearing chain voice mode ships (hearing.pipeline, with the app's default options), its
+    canceller fed by what the voice plays, as the app wires it."""
+    from voicecoach.app import wire_echo_and_yield
+    from voicecoach.hearing.pipeline import HearingOptions, build_hearing
+
+    hearing = build_hearing(HearingOptions(), recognizer, catalog, context=session.context, statistical=statistical,
+                            model_wanted=lambda: session.context().exercising or output.speaking)
+    wire_echo_and_yield(hearing.canceller, output)
+    return hearing
 
 
 def said_from(blocks: list[tuple[float, str]], index: int, text: str) -> list[float]:
@@ -325,7 +336,7 @@ def said_from(blocks: list[tuple[float, str]], index: int, text: str) -> list[fl
 
 
 def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, device, clock, seconds,
-               start_line, Session, ListenLoop, reader, decoded_types):
+               start_line, Session, decoded_types):
     """Each free cue's onset minus its due time (ms), and each decode's time (ms), for one run."""
     scheduled: list[tuple[float, int, str, float]] = []
 
@@ -340,8 +351,8 @@ def cue_onsets(run, content, catalog, recognizer, statistical, output, speaker, 
 
     session = TimedSession(content, clock)
     decodes: list[float] = []
-    loop = ListenLoop(reader(recognizer, catalog, session.context, statistical))
-    run(session, loop, SpokenMicrophone(clock, seconds), output, clock, catalog,
+    hearing = shipped_hearing(recognizer, catalog, session, output, statistical)
+    run(session, hearing.loop, hearing.source(SpokenMicrophone(clock, seconds), clock), output, clock, catalog,
         lambda e: decodes.append(e.decode_ms) if isinstance(e, decoded_types) else None,
         Typing([start_line]), True, statistical)
     while speaker.speaking:

@@ -11,7 +11,7 @@ import select
 import signal
 import sys
 import threading
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from voicecoach.coach.clock import Clock, RealClock, VirtualClock
 from voicecoach.coach.replies import estimate_speech_seconds
@@ -22,6 +22,9 @@ from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
 from voicecoach.stopping import end_soon, exit_code, stop_reason, terminal_gone
 from voicecoach.voice.speaker import TerminalSpeaker
+
+if TYPE_CHECKING:       # hearing is imported only when voice mode starts (text mode starts without it)
+    from voicecoach.hearing.pipeline import HearingOptions
 
 log = logging.getLogger("voicecoach.devices")
 EOF_MARK = object()
@@ -374,8 +377,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
                statistical: StatisticalReader | None = None, heavy_work: threading.Lock | None = None) -> int:
     from voicecoach.hearing.audio import AudioError
     from voicecoach.hearing.engines import open_recognizer
-    from voicecoach.hearing.loop import ListenFailed, ListenLoop, UtteranceHeard, UtteranceIgnored, reader
-    from voicecoach.hearing.echo import echo_gated_endpointer
+    from voicecoach.hearing.loop import ListenFailed, UtteranceHeard, UtteranceIgnored
     from voicecoach.hearing.recognizer import RecognizerUnavailable
     from voicecoach.hearing.sources import MiniaudioMicrophone, WavFileSource, open_microphone
     from voicecoach.settings import settings_of
@@ -426,16 +428,11 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
             print(f"heard: {line}", flush=True)
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
-    from voicecoach.hearing.keyword_model import barge_in_check
-
-    # Stop, pause and pain first; the keyword model's hits while the coach talks or an exercise runs.
-    barge_in, keyword_notice = barge_in_check(recognizer, settings_of(args).keyword_model,
-                                              lambda: session.context().exercising or output.speaking)
-    if keyword_notice:
-        print(f"voicecoach: {keyword_notice}", file=sys.stderr)
-    canceller, yielding = _echo_and_yield(args, output)
-    loop = ListenLoop(reader(recognizer, catalog, session.context, statistical),
-                      endpointer=echo_gated_endpointer(canceller), spot=barge_in.spot if barge_in else None)
+    hearing = voice_hearing(args, output, recognizer, catalog, session, statistical)
+    for notice in hearing.notices:
+        print(f"voicecoach: {notice}", file=sys.stderr)
+    canceller, yielding = wire_echo_and_yield(hearing.canceller, output)
+    loop = hearing.loop
     status = run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical,
                                canceller=canceller, yielding=yielding)
     output.close(_goodbye_time(session))
@@ -445,25 +442,42 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     return status
 
 
-def _echo_and_yield(args: argparse.Namespace, output: OutputStage):
+def _publishing_voices(output: OutputStage) -> list:
+    return [s for s in output.speakers if hasattr(s, "subscribe")]
+
+
+def hearing_options(args: argparse.Namespace, output: OutputStage) -> HearingOptions:
+    """What hearing is built with: the settings, and no canceller without a voice that says what it plays."""
+    from voicecoach.hearing.pipeline import HearingOptions
+    from voicecoach.settings import settings_of
+
+    echo = (getattr(args, "echo", None) or "webrtc") if _publishing_voices(output) else "none"
+    return HearingOptions(echo=echo, keyword_model=settings_of(args).keyword_model)
+
+
+def voice_hearing(args: argparse.Namespace, output: OutputStage, recognizer, catalog: Catalog, session: Session,
+                  statistical: StatisticalReader | None = None):
+    """Voice mode's hearing chain (hearing.pipeline builds it; the benchmarks build theirs there too)."""
+    from voicecoach.hearing.pipeline import build_hearing
+
+    return build_hearing(hearing_options(args, output), recognizer, catalog, context=session.context,
+                         statistical=statistical,
+                         # The keyword model's hits count while the coach talks or an exercise runs.
+                         model_wanted=lambda: session.context().exercising or output.speaking)
+
+
+def wire_echo_and_yield(canceller, output: OutputStage):
     """The echo canceller fed by every voice that publishes what it plays, and the yielding
-    coach on top; (None, None) without a voice or a canceller (one line says why)."""
-    from voicecoach.hearing.echo import open_canceller
+    coach on top; (None, None) without a canceller."""
     from voicecoach.hearing.yielding import Yielding
 
-    voices = [s for s in output.speakers if hasattr(s, "subscribe")]
-    if not voices:
-        return None, None
-    canceller, notice = open_canceller(getattr(args, "echo", None) or "webrtc")
-    if notice:
-        print(f"voicecoach: {notice}", file=sys.stderr)
     if canceller is None:
         return None, None
     duplex = _duplex_device(output)
     if duplex is not None:      # timed by the stream's own sample count, on the microphone's clock
         duplex.subscribe_played(canceller.played)
     else:
-        for voice in voices:
+        for voice in _publishing_voices(output):
             voice.subscribe(lambda text, samples, rate, at: canceller.played(samples, rate, at))
     return canceller, Yielding(output.hold, output.resume, lambda: output.speaking)
 

@@ -123,13 +123,17 @@ def _barge_in_hit(spotter, audio: np.ndarray):
 
 
 def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None) -> int:
-    from voicecoach.hearing.echo import echo_gated_endpointer, open_canceller
-    from voicecoach.hearing.loop import ListenLoop, reader
+    from voicecoach.hearing.keyword_model import open_keyword_spotter
+    from voicecoach.hearing.pipeline import HearingOptions, build_hearing
+    from voicecoach.settings import settings_of
 
     coach = CoachHeard()
-    barge_in = _barge_in_check(args, recognizer, coach.lately)     # stop, pause and pain first, as live
+    options = HearingOptions(echo=args.echo, keyword_model=settings_of(args).keyword_model)
+    keyword_spotter, notice = open_keyword_spotter(options.keyword_model)      # loaded once for every file
+    said = {notice} if notice else set()
+    for line in said:
+        print(f"voicecoach: {line}", file=sys.stderr)
     failures = 0
-    warned = False
     for path, played_path in zip(args.files, args.played):
         try:
             mic, played = read_wav(path), read_wav(played_path)
@@ -138,14 +142,16 @@ def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None)
             print(json.dumps({"file": str(path), "error": str(exc)}), flush=True)
             failures += 1
             continue
-        canceller, notice = open_canceller(args.echo)
-        if notice and not warned:
-            print(f"voicecoach: {notice}", file=sys.stderr)
-            warned = True
-        loop = ListenLoop(reader(recognizer, catalog, statistical=statistical), endpointer=echo_gated_endpointer(canceller),
-                          spot=barge_in.spot if barge_in else None)
+        # Each recording is its own session: a fresh canceller and loop, built as the app builds them
+        # (stop, pause and pain first; the keyword model's hits while the coach was heard lately).
+        hearing = build_hearing(options, recognizer, catalog, statistical=statistical, model_wanted=coach.lately,
+                                keyword_spotter=keyword_spotter)
+        for line in set(hearing.notices) - said:
+            print(f"voicecoach: {line}", file=sys.stderr)
+            said.add(line)
+        canceller = hearing.canceller
         try:
-            heard = listen_to_recording(mic, played, loop, canceller, coach)
+            heard = listen_to_recording(mic, played, hearing.loop, canceller, coach)
         except RecognizerUnavailable as exc:
             print(f"voicecoach: no recognizer: {exc}", file=sys.stderr)
             return 1

@@ -243,8 +243,9 @@ class ListenLoop:
     # None: taken from the endpointer's echo-gated detector when it has a canceller.
     played: PlayedNow | None = None
     own_word: OwnWordCheck = field(default_factory=OwnWordCheck)
-    # The clock the source's frames arrive on (the app's; `start` takes it): how late a reading is.
-    now: Callable[[], float] = time.monotonic
+    # The clock the source's frames arrive on (`start` takes the app's): how late a reading is.
+    # None (frames pushed from a file as fast as they can be): nothing is ever late.
+    now: Callable[[], float] | None = None
     late_ms: float = LATE_MS
 
     def __post_init__(self) -> None:
@@ -278,7 +279,8 @@ class ListenLoop:
         now = self.endpointer.elapsed_ms
         # A frame taken at once was captured just now; one that waited in a queue, earlier: the
         # least waited-for frame seen dates the stream's start.
-        self._origin = min(self._origin, self.now() - now / 1000)
+        if self.now is not None:
+            self._origin = min(self._origin, self.now() - now / 1000)
         if self.played is not None:
             self._record.note(round(now / FRAME_MS) - 1, self.played())
         if self.endpointer.in_speech and not self._was_in_speech:
@@ -437,7 +439,9 @@ class ListenLoop:
 
     def lag_ms(self, stream_ms: float) -> float:
         """How long ago, on the clock, the stream was at `stream_ms` (hearing's delay behind the room)."""
-        return max(0.0, 1000 * (self.now() - self._origin) - stream_ms) if math.isfinite(self._origin) else 0.0
+        if self.now is None or not math.isfinite(self._origin):
+            return 0.0
+        return max(0.0, 1000 * (self.now() - self._origin) - stream_ms)
 
     def _verdict(self, utterance: Utterance, match: Match, decode_ms: float) -> list[HearingEvent]:
         audio_ms = utterance.audio_ms

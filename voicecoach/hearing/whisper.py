@@ -172,8 +172,8 @@ def at_speaking_level(audio: np.ndarray) -> np.ndarray:
 
 
 def features_for_context(audio: np.ndarray, context_seconds: float) -> np.ndarray:
-    """The mel input for one command: its audio at speaking level, padded with silence to the context."""
-    return log_mel(at_speaking_level(audio), context_frames(len(audio), context_seconds))
+    """The mel input for one command: its audio padded with silence to the context."""
+    return log_mel(audio, context_frames(len(audio), context_seconds))
 
 
 # ----- tokens -------------------------------------------------------------------------------
@@ -380,7 +380,10 @@ class WhisperRecognizer:
         self.wait_ready(self.load_timeout)
         started = time.perf_counter()
         audio_ms = 1000.0 * len(audio) / SAMPLE_RATE
-        features = features_for_context(audio, self.context_seconds)
+        # The full decode hears the words at speaking level. The barge-in check does not: its floors
+        # were measured on audio as it comes, and raised, a scrap of the coach's own "stop" 120 ms
+        # long no longer looked like no speech to it.
+        features = features_for_context(at_speaking_level(audio), self.context_seconds)
         seconds = len(audio) / SAMPLE_RATE
         vocabulary: Vocabulary = self.vocabulary  # type: ignore[assignment]   (set once ready)
         prompt = vocabulary.prompt(self.prompt_text)
