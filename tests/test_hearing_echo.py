@@ -2,7 +2,6 @@
 found from the signals, the echo's remains not taken for speech, and no canceller installed."""
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 import pytest
@@ -147,7 +146,7 @@ def test_what_is_left_of_the_echo_is_not_speech_but_the_user_over_it_is():
     assert gate.is_speech(np.zeros(480, np.float32))
 
 
-def test_no_canceller_installed_gives_one_line_and_hearing_as_before(monkeypatch, capsys):
+def test_no_canceller_installed_gives_one_line_and_hearing_as_before(monkeypatch):
     def missing():
         raise ImportError("No module named 'livekit'")
 
@@ -173,9 +172,12 @@ def test_no_canceller_installed_gives_one_line_and_hearing_as_before(monkeypatch
         def close(self): ...
 
     output = OutputStage([Voice()])
-    assert app._echo_and_yield(argparse.Namespace(), output) == (None, None)
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no echo canceller (pip install livekit)" in err
+    from voicecoach.hearing.pipeline import HearingOptions, build_hearing
+
+    hearing = build_hearing(HearingOptions(barge_in="none"), None, None)
+    assert hearing.canceller is None and len(hearing.notices) == 1
+    assert "no echo canceller (pip install livekit)" in hearing.notices[0] and "\n" not in hearing.notices[0]
+    assert app.wire_echo_and_yield(hearing.canceller, output) == (None, None)
     endpointer = echo.echo_gated_endpointer(None)
     assert type(endpointer) is Endpointer and not isinstance(endpointer.detector, EchoGatedDetector)
 

@@ -117,9 +117,8 @@ def test_without_a_duplex_device_the_voice_opens_the_speaker_alone(monkeypatch):
 
 
 def test_the_app_feeds_the_canceller_from_the_duplex_stream_not_from_the_player(monkeypatch):
-    import argparse
-
-    from voicecoach.app import _duplex_device, _echo_and_yield
+    from voicecoach.app import _duplex_device, wire_echo_and_yield
+    from voicecoach.hearing.echo import open_canceller
     from voicecoach.output import OutputStage
 
     class FakeDuplex:
@@ -150,13 +149,13 @@ def test_the_app_feeds_the_canceller_from_the_duplex_stream_not_from_the_player(
     voice = FakeVoice(FakeDuplex())
     output = OutputStage([voice])
     assert _duplex_device(output) is voice.device
-    canceller, yielding = _echo_and_yield(argparse.Namespace(echo="webrtc"), output)
+    canceller, yielding = wire_echo_and_yield(open_canceller("webrtc")[0], output)
     if canceller is None:
         pytest.skip("no echo canceller installed here (livekit)")
     assert voice.device.played == [canceller.played] and voice.subscribers == []
     plain = FakeVoice(object())
     assert _duplex_device(OutputStage([plain])) is None
-    _echo_and_yield(argparse.Namespace(echo="webrtc"), OutputStage([plain]))
+    wire_echo_and_yield(open_canceller("webrtc")[0], OutputStage([plain]))
     assert len(plain.subscribers) == 1
 
 
