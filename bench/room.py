@@ -253,6 +253,8 @@ def during(spans: list[Span], t: float) -> bool:
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Za-z0-9]")
 BREAK = re.compile(r"[\r\n]")
+# The bottom line is redrawn without a newline: a line printed after it starts on its row.
+SPEAKER = re.compile(r"(?=voicecoach: |heard: )|(?<!voice)(?=coach: )")
 
 
 @dataclass
@@ -297,8 +299,9 @@ class Coach:
             now = time.monotonic()
             text = ANSI.sub("", self._partial + chunk)
             *whole, self._partial = BREAK.split(text)
+            parts = [part.strip() for line in whole for part in SPEAKER.split(line)]
             with self._lock:
-                self.lines += [Line(now, line.strip()) for line in whole if line.strip()]
+                self.lines += [Line(now, part) for part in parts if part]
                 self._lock.notify_all()
         with self._lock:
             if self._partial.strip():

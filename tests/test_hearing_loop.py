@@ -493,3 +493,19 @@ def test_an_utterance_heard_seconds_late_gets_only_the_barge_in_check():
         now.t = 0.03 * (n + 1)
         events += loop.push(frame)
     assert [e.match.intent for e in events if isinstance(e, UtteranceHeard)] == ["time_left"]
+
+
+def test_a_cue_that_begins_after_the_user_started_does_not_drop_their_words():
+    gate = BargeInGate()
+    heard = Match("Add 10 seconds.", "adjust", {"seconds": 10}, 1.0)
+    gate.coach_speaking("Halfway.", 1500.0)          # the user began at 1000 ms; the cue fell due 500 ms in
+    gate.coach_silent(2100.0)
+    assert gate.why_ignored(heard, 1000.0, 2400.0) is None
+    # A line already under way when the user starts: it is the coach's turn, as before.
+    gate = BargeInGate()
+    gate.coach_speaking("Lie on your side with the foam roller under your hip.", 800.0)
+    assert gate.why_ignored(heard, 1000.0, 2400.0) == "coach speaking"
+    # The coach's own words read back are an echo whenever its line began.
+    gate = BargeInGate()
+    gate.coach_speaking("Add ten seconds more.", 1500.0)
+    assert gate.why_ignored(Match("add ten seconds", "adjust", {}, 1.0), 1000.0, 2400.0) == "echo"

@@ -63,6 +63,7 @@ BARGE_IN_INTENTS = frozenset({"stop", "pause", "report_pain"})
 ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach's line: an echo
 ECHO_SHARE_BARGE_IN = 0.8   # stricter when the words would stop the coach: missing a real "stop" costs more
 ECHO_HANGOVER_MS = 150      # the coach's voice still arrives this long after playback (device latency, room)
+USER_FIRST_MS = 200         # a coach line begun this long after the user started talking does not make it "coach speaking"
 LATE_MS = 2000              # an utterance read this long after its end is not answered as new (stop, pause and pain are)
 CONTINUATION_MS = 600       # how long an utterance that does not parse waits for the rest of the sentence
 SECOND_LOOK_PRE_ROLL_MS = 150   # the second reading of a command said over the coach keeps this much before its onset
@@ -207,7 +208,9 @@ class BargeInGate:
         if any(is_echo(match.text, line, barge_in) for line in said):
             return "echo"
         if not barge_in:
-            return "coach speaking"
+            # The user had the floor when a line began after they started ("add ten seconds" with a
+            # cue falling due in the middle): their words are not dropped for the coach's.
+            return "coach speaking" if self.lines_during(onset_ms, onset_ms + USER_FIRST_MS) else None
         # The statistical reader takes a stop or pain report from a low probability (a miss costs
         # more), but over the coach's voice a scrap of its words ("This.", "It's...") reads that
         # way too; the barge-in check and the templates hear the user's commands there, and the
