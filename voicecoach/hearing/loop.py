@@ -11,7 +11,7 @@ tests pass fakes. Events are small frozen dataclasses delivered in stream order:
     SpeechStarted      someone started talking (show it; the utterance is not complete yet)
     SpeechDropped      that sound was too short to be a word (a click, a knock)
     UtteranceHeard     act on `match` (intent "none": say "sorry?")
-    UtteranceIgnored   heard, but not to be acted on: "echo", "own word" or "coach speaking"
+    UtteranceIgnored   heard, but not to be acted on: "echo", "own word", "coach speaking" or "late"
     NothingHeard       the recognizer found no words in the sound
     ListenFailed       the recognizer or the source failed; `reason` is one line
     ListenEnded        the source ended, was cancelled, or failed
