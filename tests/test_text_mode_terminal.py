@@ -87,3 +87,18 @@ def test_lines_print_above_the_prompt_and_a_hold_lasts_thirty_seconds_from_go(tm
         term.wait_for("you> how long left", 5)
     finally:
         term.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pseudo-terminals are tested on Linux")
+def test_ctrl_c_at_the_prompt_leaves_with_the_status_of_an_interrupt(tmp_path):
+    term = Terminal(tmp_path)
+    try:
+        term.wait_for("coach: Shall we start the routine?", 60)
+        term.child.sendcontrol("c")          # a key to the prompt (the terminal is raw): no SIGINT is sent
+        end = time.monotonic() + 10
+        while term.child.isalive() and time.monotonic() < end:
+            term.pump(0.1)
+        term.child.close()
+        assert term.child.exitstatus == 130
+    finally:
+        term.child.close(force=True)

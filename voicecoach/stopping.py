@@ -90,6 +90,7 @@ class LoopStop:
 
     def __init__(self, on_stop: Callable[[int], None]) -> None:
         self.first: int | None = None
+        self.interrupted = False         # Ctrl-C read as a key (the terminal in raw mode sends no SIGINT)
         self._on_stop = on_stop
 
     def stop(self, signum: int) -> None:

@@ -54,13 +54,17 @@ def run_prompt_session(session: Session, catalog: Catalog, output: OutputStage, 
                        input=None, out=None) -> None:
     """Run text mode on a terminal until the user leaves (stop, Ctrl-D, Ctrl-C). SIGHUP, SIGTERM
     and a terminal that is gone end it too, raising Stopped once the prompt is down."""
-    signum = asyncio.run(_run(session, catalog, output, clock, step, input, out))
+    signum, interrupted = asyncio.run(_run(session, catalog, output, clock, step, input, out))
     if signum is not None:
         raise Stopped(signum)
+    if interrupted:
+        raise KeyboardInterrupt      # Ctrl-C: the session is recorded as quit, the exit status is 130
 
 
-async def _run(session: Session, catalog: Catalog, output: OutputStage, clock: Clock, step, input, out) -> int | None:
-    """The prompt and the coach on one loop; the signal that ended them, or None."""
+async def _run(session: Session, catalog: Catalog, output: OutputStage, clock: Clock, step, input,
+               out) -> tuple[int | None, bool]:
+    """The prompt and the coach on one loop; the signal that ended them (or None), and whether
+    Ctrl-C was pressed at the prompt."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import InMemoryHistory
     from prompt_toolkit.patch_stdout import patch_stdout
@@ -86,7 +90,7 @@ async def _run(session: Session, catalog: Catalog, output: OutputStage, clock: C
                 await reader
             except (EOFError, KeyboardInterrupt, asyncio.CancelledError, OSError):
                 pass
-    return stopping.first
+    return stopping.first, stopping.interrupted
 
 
 def _leave(prompt) -> None:
@@ -102,9 +106,12 @@ async def _read_lines(prompt, session: Session, typed: asyncio.Queue, stopping: 
         try:
             text = await prompt.prompt_async(PROMPT, bottom_toolbar=lambda: toolbar_text(session.view()),
                                              refresh_interval=TOOLBAR_REFRESH)
-        except (EOFError, KeyboardInterrupt):
+        except (EOFError, KeyboardInterrupt) as end:
             if terminal_gone(terminal):
                 stopping.stop(signal.SIGHUP)
+            elif isinstance(end, KeyboardInterrupt):
+                stopping.interrupted = True      # Ctrl-C as a key (the prompt reads it raw): as SIGINT
+                await typed.put(_END)
             else:
                 await typed.put(_END)
             return
