@@ -349,3 +349,25 @@ def test_the_same_words_quieter_read_the_same(whisper, tmp_path):
     audio = read_wav(speak_to_wav("add ten seconds", tmp_path / "add.wav"))
     texts = {gain: whisper.transcribe(audio * gain).best.text for gain in (1.0, 0.5, 0.25)}
     assert len(set(texts.values())) == 1, texts
+
+
+def test_a_vocabulary_that_is_a_fifo_or_too_big_is_refused_in_one_line(tmp_path):
+    import os
+
+    from voicecoach.hearing.whisper import MAX_VOCABULARY_BYTES, Vocabulary
+
+    os.mkfifo(tmp_path / "vocabulary.json")
+    with pytest.raises(RecognizerUnavailable, match="cannot read the Whisper vocabulary") as refused:
+        Vocabulary(tmp_path)                     # at once: a FIFO is never opened for reading
+    assert "\n" not in str(refused.value)
+    big = tmp_path / "big"
+    big.mkdir()
+    with open(big / "vocabulary.txt", "wb") as file:
+        file.truncate(MAX_VOCABULARY_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(RecognizerUnavailable, match="cannot read the Whisper vocabulary"):
+        Vocabulary(big)
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "vocabulary.json").write_text('{"not": "a list"}')
+    with pytest.raises(RecognizerUnavailable, match="not a list of tokens"):
+        Vocabulary(odd)

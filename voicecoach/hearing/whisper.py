@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import logging
+import re
 import threading
 import time
 from functools import lru_cache
@@ -22,11 +22,13 @@ from typing import Callable, ContextManager
 import numpy as np
 
 from voicecoach.config import setting
+from voicecoach.files import read_text
 from voicecoach.hearing.audio import SAMPLE_RATE
 from voicecoach.hearing.recognizer import Hypothesis, RecognizerUnavailable, Transcript
 
 N_FFT, HOP, N_MELS = 400, 160, 80
 log = logging.getLogger(__name__)
+MAX_VOCABULARY_BYTES = 16 * 1024 * 1024     # Whisper's vocabulary and tokenizer files are ~1-3 MB
 FRAMES_PER_SECOND = SAMPLE_RATE // HOP
 MAX_SECONDS = 30.0
 # Measured on 400 synthesized commands (bench/hearing.py, README "Hearing"): with 6 s of
@@ -195,11 +197,16 @@ class Vocabulary:
     """Token ids <-> text for a CTranslate2 Whisper model directory."""
 
     def __init__(self, model_dir: Path) -> None:
-        if (model_dir / "vocabulary.txt").exists():
-            text = (model_dir / "vocabulary.txt").read_text(encoding="utf-8")
-            self.tokens = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
-        else:
-            self.tokens = json.loads((model_dir / "vocabulary.json").read_text(encoding="utf-8"))
+        try:
+            if (model_dir / "vocabulary.txt").exists():
+                text = read_text(model_dir / "vocabulary.txt", MAX_VOCABULARY_BYTES)
+                self.tokens = text[:-1].split("\n") if text.endswith("\n") else text.split("\n")
+            else:
+                self.tokens = json.loads(read_text(model_dir / "vocabulary.json", MAX_VOCABULARY_BYTES))
+        except (OSError, ValueError) as exc:     # a FIFO, a device, too big, not UTF-8 or not JSON
+            raise RecognizerUnavailable(f"cannot read the Whisper vocabulary in {model_dir}: {_one_line(exc)}") from None
+        if not isinstance(self.tokens, list) or not all(isinstance(token, str) for token in self.tokens):
+            raise RecognizerUnavailable(f"the Whisper vocabulary in {model_dir} is not a list of tokens")
         self.ids = {tok: i for i, tok in enumerate(self.tokens)}
         missing = [token for token in SPECIAL_TOKENS if token not in self.ids]
         if missing:   # an empty or foreign vocabulary: no prompt can be built, so no decode can run
@@ -240,7 +247,11 @@ class Vocabulary:
     def _merge_ranks(self) -> dict[tuple[str, str], int]:
         if self._ranks is None:
             path = self.model_dir / "tokenizer.json"
-            merges = json.loads(path.read_text(encoding="utf-8"))["model"]["merges"] if path.exists() else []
+            try:
+                merges = json.loads(read_text(path, MAX_VOCABULARY_BYTES))["model"]["merges"] if path.exists() else []
+            except (OSError, ValueError, KeyError, TypeError):   # unreadable merges: our phrases are spelled unmerged
+                merges = []
+            merges = merges if isinstance(merges, list) else []
             self._ranks = {tuple(m.split(" ", 1) if isinstance(m, str) else m): i for i, m in enumerate(merges)}
         return self._ranks
 
