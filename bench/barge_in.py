@@ -226,9 +226,12 @@ def _worker_init(use_keywords: bool) -> None:
     statistical, notice = open_reader(catalog, content.topic_texts(), None, background=False)
     if notice:
         print(f"note: {notice}", file=sys.stderr)
-    _WORKER.update(catalog=catalog, recognizer=recognizer, statistical=statistical)
+    _WORKER.update(catalog=catalog, recognizer=recognizer, spotter=None, statistical=statistical)
     if use_keywords:
         from voicecoach.hearing.keyword_model import open_keyword_spotter
+        from voicecoach.hearing.keywords import spotter_for
+
+        _WORKER["spotter"] = spotter_for(recognizer)     # made here, so a benchmark can watch it (coach_alone.py)
 
         _WORKER["keyword"] = open_keyword_spotter(None)[0]
 
@@ -269,7 +272,8 @@ def run_one(task: dict) -> RunResult:
                            threaded=False)
     hearing = build_hearing(column_options(column, task.get("canceller", {}), _WORKER.get("keyword") is not None),
                             _WORKER["recognizer"], _WORKER["catalog"], context=lambda: Context(exercising=True),
-                            statistical=_WORKER.get("statistical"), keyword_spotter=_WORKER.get("keyword"))
+                            statistical=_WORKER.get("statistical"), keyword_spotter=_WORKER.get("keyword"),
+                            check=_WORKER.get("spotter"))
     canceller, loop = hearing.canceller, hearing.loop
     if canceller is not None:
         # Timed as the duplex stream times it, by the device's own sample count: each block plays

@@ -75,3 +75,14 @@ def test_the_benchmarks_chain_is_the_apps(whisper):
     assert build_hearing(options, whisper, CATALOG, keyword_spotter=keyword).graph() == app.graph()
     no_cancelling = build_hearing(barge_in.column_options("no cancellation", {}, True), whisper, CATALOG)
     assert no_cancelling.canceller is None and no_cancelling.graph()[0] == "no canceller"
+
+
+def test_a_benchmark_can_hand_in_the_parts_it_watches(whisper):
+    class WatchedCheck:
+        def spot(self, audio):
+            return None
+
+    watched = WatchedCheck()
+    hearing = build_hearing(HearingOptions(barge_in="check", echo="none"), whisper, CATALOG, check=watched)
+    assert hearing.loop.spot.__self__ is watched and hearing.canceller is None
+    assert build_hearing(HearingOptions(barge_in="none", echo="none"), whisper, CATALOG, check=watched).loop.spot is None

@@ -64,16 +64,20 @@ class Hearing:
 
 def build_hearing(options: HearingOptions, recognizer, catalog, *, context: Callable[[], Context] = Context,
                   statistical=None, model_wanted: Callable[[], bool] | None = None,
-                  keyword_spotter=None) -> Hearing:
+                  keyword_spotter=None, check=None) -> Hearing:
     """The chain for `options` on `recognizer` (a hearing Recognizer). `context` is asked at each
     utterance; `model_wanted` says when the keyword model's hits count (None: always);
-    `keyword_spotter` is a keyword model already loaded (a benchmark's workers share one)."""
+    `keyword_spotter` is a keyword model already loaded (a benchmark's workers share one) and
+    `check` a Whisper check already made (a benchmark watches what it scores)."""
     notices: list[str] = []
     canceller = None
     if options.echo != "none":
         canceller, notice = open_canceller(options.echo, **options.canceller)
         notices += [notice] if notice else []
-    check = spotter_for(recognizer) if options.barge_in in ("check+model", "check") else None
+    if options.barge_in not in ("check+model", "check"):
+        check = None
+    elif check is None:
+        check = spotter_for(recognizer)
     model = None
     if options.barge_in in ("check+model", "model"):
         model = keyword_spotter
