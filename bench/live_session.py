@@ -175,7 +175,6 @@ def coach_alone(room: Room, minutes: float) -> AloneResult:
             meter.wait_quiet(0.8, timeout=120)
             question = ALONE_QUESTIONS[asked % len(ALONE_QUESTIONS)]
             asked += 1
-            typed = time.monotonic()
             coach.process.sendline(question)
             if not meter.wait_speaking(0.3, timeout=10):
                 stalls += 1

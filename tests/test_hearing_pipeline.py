@@ -10,7 +10,6 @@ import pytest
 
 from conftest import REPO
 from voicecoach.app import hearing_options, voice_hearing
-from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.hearing.pipeline import HearingOptions, build_hearing
 from voicecoach.intents.catalog import load_catalog

@@ -221,7 +221,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
         from voicecoach.hearing.echo import CancelledSource
 
         source = CancelledSource(source, canceller, clock)
-    hearing = loop.start(source, hear, tell_hearing_who_speaks, clock)
+    loop.start(source, hear, tell_hearing_who_speaks, clock)
     typist = _TypedLines(typed, post) if typed is not None else None
     listening = True
     status = 0
