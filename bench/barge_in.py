@@ -16,7 +16,7 @@ clock) publishes what it plays to the canceller, its blocks go through the room 
 microphone, and when it yields what it no longer plays no longer reaches the microphone.
 
 Side by side: no cancellation, cancellation, cancellation + yield, and + the closed-vocabulary
-check (when voicecoach.hearing.keywords is there). Printed: commands heard per condition,
+check (when voicecoach.hearing.bargein.keywords is there). Printed: commands heard per condition,
 false barge-ins (commands acted on, and yields) per hour of the coach speaking alone, yields
 to its own voice also in the command runs before the user spoke, the time from the user's
 first sound to the coach's silence (overall and by echo level), echo reduction, and CPU
@@ -58,7 +58,7 @@ PHRASES = {"stop": "stop", "pause": "pause", "wait": "pause", "hold on": "pause"
            "wait a second": "pause"}
 VOICES = (("en-us", 160, 50), ("en-gb", 140, 40), ("en-us+f3", 175, 60), ("en-gb-scotland+m3", 150, 45))
 COLUMNS = ("no cancellation", "cancellation", "cancellation + yield", "+ closed-vocabulary check")
-KEYWORD_COLUMN = "+ keyword model"      # the closed-vocabulary check or the keyword model (hearing/keyword_model.py)
+KEYWORD_COLUMN = "+ keyword model"      # the closed-vocabulary check or the keyword model (hearing/bargein/keyword_model.py)
 
 
 # ----- the material ------------------------------------------------------------------------
@@ -86,7 +86,7 @@ class Room:
 
 
 def shared_commands() -> list[Command]:
-    from voicecoach.hearing.audio import read_wav
+    from voicecoach.hearing.signal.audio import read_wav
 
     manifest = SHARED_AUDIO / "manifest.tsv"
     if not manifest.exists():
@@ -103,7 +103,7 @@ def shared_commands() -> list[Command]:
 
 
 def synthesized_commands(quick: bool) -> list[Command]:
-    from voicecoach.hearing.audio import read_wav
+    from voicecoach.hearing.signal.audio import read_wav
 
     if shutil.which("espeak-ng") is None:
         print("note: espeak-ng is missing (apt install espeak-ng); shared commands only", file=sys.stderr)
@@ -213,7 +213,7 @@ _WORKER: dict = {}
 
 def _worker_init(use_keywords: bool) -> None:
     from voicecoach.content.loader import load_content
-    from voicecoach.hearing.engines import open_recognizer
+    from voicecoach.hearing.asr.engines import open_recognizer
     from voicecoach.intents.catalog import load_catalog
     from voicecoach.intents.understand import open_reader
 
@@ -228,8 +228,8 @@ def _worker_init(use_keywords: bool) -> None:
         print(f"note: {notice}", file=sys.stderr)
     _WORKER.update(catalog=catalog, recognizer=recognizer, spotter=None, statistical=statistical)
     if use_keywords:
-        from voicecoach.hearing.keyword_model import open_keyword_spotter
-        from voicecoach.hearing.keywords import spotter_for
+        from voicecoach.hearing.bargein.keyword_model import open_keyword_spotter
+        from voicecoach.hearing.bargein.keywords import spotter_for
 
         _WORKER["spotter"] = spotter_for(recognizer)     # made here, so a benchmark can watch it (coach_alone.py)
 
@@ -251,8 +251,8 @@ def run_one(task: dict) -> RunResult:
     from voicecoach.coach.replies import Reply
     from voicecoach.hearing.loop import NothingHeard, SpeechDropped, SpeechStarted, UtteranceHeard, UtteranceIgnored
     from voicecoach.hearing.pipeline import build_hearing
-    from voicecoach.hearing.sources import FRAME_SAMPLES, FRAME_SECONDS, StreamResampler
-    from voicecoach.hearing.yielding import Yielding
+    from voicecoach.hearing.signal.sources import FRAME_SAMPLES, FRAME_SECONDS, StreamResampler
+    from voicecoach.hearing.bargein.yielding import Yielding
     from voicecoach.intents.types import Context
     from voicecoach.voice.devices import RecordingDevice
     from voicecoach.voice.player import VoiceSpeaker
@@ -465,7 +465,7 @@ def _rms(audio: np.ndarray) -> float:
 # ----- the whole benchmark -------------------------------------------------------------------
 
 def build_tasks(commands, lines, rooms, columns, coach_alone_rooms, rng, fresh: bool = False) -> list[dict]:
-    from voicecoach.hearing.audio import resample
+    from voicecoach.hearing.signal.audio import resample
 
     gains = {}
     for li, line in enumerate(lines):
@@ -528,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench/barge_in.py needs the bench extra: pip install '.[bench]' ({exc})", file=sys.stderr)
         return 2
     try:
-        import voicecoach.hearing.keywords  # noqa: F401
+        import voicecoach.hearing.bargein.keywords  # noqa: F401
         use_keywords = True
     except ImportError:
         use_keywords = False
@@ -566,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _keyword_model_loads() -> bool:
-    from voicecoach.hearing.keyword_model import open_keyword_spotter
+    from voicecoach.hearing.bargein.keyword_model import open_keyword_spotter
 
     model, notice = open_keyword_spotter(None)
     if model is None:
@@ -638,7 +638,7 @@ def report(tasks, results, columns, use_keywords: bool) -> None:
     for x in [header] + rows:
         print("  ".join(str(v).ljust(w) for v, w in zip(x, widths)))
     if not use_keywords:
-        print("(+ closed-vocabulary check: voicecoach.hearing.keywords is not installed here)")
+        print("(+ closed-vocabulary check: voicecoach.hearing.bargein.keywords is not installed here)")
     early = sum(r.yield_before_user for t, r in pairs if t["kind"] == "command")
     print(f"runs where the coach yielded to its own echo before the user spoke: {early}")
     print("targets: >=95% heard at 0 dB, >=90% at +6 dB, <=1 false barge-in an hour, silent <=200 ms, CPU < 1 (real time)")

@@ -19,7 +19,7 @@ the coach yielding to its own voice.
 
 Printed: hours of coach speech; barge-ins acted on per hour, each listed (the line being
 said, what was heard, by which check); barge-ins the loop took for the coach's own word
-(hearing.own_voice: what the speaker played then explains them); yields per hour; CPU
+(hearing.bargein.own_voice: what the speaker played then explains them); yields per hour; CPU
 seconds per second of audio.
 Beside them, on the same utterances: what each check alone takes for a barge-in phrase
 (Whisper's check, the same without its no-speech floor, the keyword model); and, in the same
@@ -44,7 +44,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import barge_in  # noqa: E402  (bench/barge_in.py: the rooms and the closed loop)
 from barge_in import DEVICE_RATE, KEYWORD_COLUMN, CoachLine, make_rooms, run_one  # noqa: E402
-from voicecoach.hearing.keywords import KeywordHit  # noqa: E402
+from voicecoach.hearing.bargein.keywords import KeywordHit  # noqa: E402
 
 ROOM_SEED = 23                      # bench/barge_in.py's rooms are seed 7
 RT60S = (0.2, 0.9)
@@ -213,7 +213,7 @@ def run(task: dict) -> Outcome:
 def build_tasks(lines: list[CoachLine], rooms, repeats: int, minutes: float, columns: list[str]) -> list[dict]:
     """Each stretch in `repeats` rooms (a different room and noise each time), in an order
     that covers every line before any repeats, until `minutes` of the coach's speech."""
-    from voicecoach.hearing.audio import resample
+    from voicecoach.hearing.signal.audio import resample
 
     tasks: list[dict] = []
     total = 0.0
@@ -259,7 +259,7 @@ def report(tasks: list[dict], outcomes: list[Outcome], labels: list[str]) -> Non
             print(f"  run {task['index']} ({_where(task)}), {at:.1f} s: while saying {said!r}: heard {reading} "
                   f"({audio_ms:.0f} ms) by {_which(task, reading, audio_ms, pairs)}")
         own = [(task, text) for task, o in pairs for text in o.result.texts if text.endswith("(ignored: own word)")]
-        print(f"barge-ins taken for the coach's own word (hearing.own_voice) and not acted on: {len(own)} = "
+        print(f"barge-ins taken for the coach's own word (hearing.bargein.own_voice) and not acted on: {len(own)} = "
               f"{len(own) / hours:.1f} an hour")
         for task, text in own:
             print(f"  run {task['index']} ({_where(task)}): {text}")

@@ -28,8 +28,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from voicecoach.hearing.audio import SAMPLE_RATE, read_wav  # noqa: E402
-from voicecoach.hearing.vad import (FRAME_SAMPLES, EndpointSettings, Endpointer, EnergyDetector,  # noqa: E402
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav  # noqa: E402
+from voicecoach.hearing.signal.vad import (FRAME_SAMPLES, EndpointSettings, Endpointer, EnergyDetector,  # noqa: E402
                                     WebRtcDetector)
 
 REAL = REPO.parent / "shared" / "audio"
@@ -108,9 +108,9 @@ def measure(paths: list[Path], make_detector, trailing_ms: int) -> dict:
 
 def through_the_loop(paths: list[Path], expected: dict[str, str]) -> dict:
     """Each clip through ListenLoop with Whisper: the intent and how soon it is known."""
-    from voicecoach.hearing.engines import open_recognizer
+    from voicecoach.hearing.asr.engines import open_recognizer
     from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, reader
-    from voicecoach.hearing.sources import ArraySource
+    from voicecoach.hearing.signal.sources import ArraySource
     from voicecoach.intents.catalog import load_catalog
 
     catalog = load_catalog()

@@ -45,7 +45,7 @@ def load_set(directory: Path, limit: int | None) -> list[tuple[Path, str, dict]]
 def run_engine(name: str, sets: dict[str, Path], limit: int | None) -> dict:
     """In the child: load one engine, run every set, report figures as JSON."""
     sys.path.insert(0, str(REPO))
-    from voicecoach.hearing.audio import read_wav
+    from voicecoach.hearing.signal.audio import read_wav
     from voicecoach.hearing.reading import read_intent
     from voicecoach.intents.matcher import recognize
     from voicecoach.intents.catalog import load_catalog
@@ -54,11 +54,11 @@ def run_engine(name: str, sets: dict[str, Path], limit: int | None) -> dict:
     options = ENGINES[name]
     started = time.perf_counter()
     if options["engine"] == "sphinx":
-        from voicecoach.hearing.sphinx import SphinxRecognizer
+        from voicecoach.hearing.asr.sphinx import SphinxRecognizer
 
         recognizer = SphinxRecognizer()
     else:
-        from voicecoach.hearing.whisper import DEFAULT_CONTEXT_SECONDS, WhisperRecognizer, find_whisper_model
+        from voicecoach.hearing.asr.whisper import DEFAULT_CONTEXT_SECONDS, WhisperRecognizer, find_whisper_model
 
         context = options.get("context_seconds", DEFAULT_CONTEXT_SECONDS)
         recognizer = WhisperRecognizer(find_whisper_model()[0], context_seconds=context).load()

@@ -16,7 +16,7 @@ Sets, all made in this run (the same seed gives the same audio):
   is a false barge-in, reported per hour of coach speech.
 The real recordings in ../shared/audio are only reported on (never used to choose anything).
 
-Columns: the Whisper check (hearing/keywords.py), the keyword model (hearing/keyword_model.py),
+Columns: the Whisper check (hearing/bargein/keywords.py), the keyword model (hearing/bargein/keyword_model.py),
 both (a hit from either, as the listen loop has them), and plain Whisper + the matcher. The
 keyword model never trained on these espeak-ng voices and rates, nor on the Piper takes here
 (Piper's sampling noise on; training had it off); of the coach's lines it trained on half,
@@ -51,9 +51,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from make_corpus import PITCHES, RATES, VOICES, mix_at_snr, speak  # noqa: E402
 
-from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
-from voicecoach.hearing.keyword_model import model_vetoed, pain_over_command  # noqa: E402
-from voicecoach.hearing.keywords import KeywordHit  # noqa: E402
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
+from voicecoach.hearing.bargein.keyword_model import model_vetoed, pain_over_command  # noqa: E402
+from voicecoach.hearing.bargein.keywords import KeywordHit  # noqa: E402
 
 REAL = REPO.parent / "shared" / "audio"
 BARGE_IN_INTENTS = {"stop", "pause", "report_pain"}
@@ -135,8 +135,8 @@ def coach_lines() -> list[str]:
 
 def utterances_of(audio: np.ndarray) -> list[np.ndarray]:
     """The coach's speech cut as the listen loop would cut what the microphone hears."""
-    from voicecoach.hearing.sources import frames_of
-    from voicecoach.hearing.vad import Endpointer
+    from voicecoach.hearing.signal.sources import frames_of
+    from voicecoach.hearing.signal.vad import Endpointer
 
     endpointer = Endpointer()
     cut = [u.audio for frame in frames_of(audio, 1.0) if (u := endpointer.push(frame)) is not None]
@@ -206,7 +206,7 @@ def verdicts(row, threshold: float) -> dict[str, str | None]:
     check = intent if score >= threshold else None
     model = model_intent if model_score >= 0 else None
     # "both" is what the listen loop does: the model's hit counts unless the check's own
-    # score rules the utterance out (hearing/keyword_model.py's model_vetoed), and its sure
+    # score rules the utterance out (hearing/bargein/keyword_model.py's model_vetoed), and its sure
     # pain overrules the check's command ("stop, that hurts": pain_over_command).
     if check is not None:
         both = pain_over_command(KeywordHit("", check, score), KeywordHit("", model_intent, model_score)).intent
@@ -268,9 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("espeak-ng") is None:
         print("keywords: espeak-ng is not installed (apt install espeak-ng)", file=sys.stderr)
         return 1
-    from voicecoach.hearing.keyword_model import open_keyword_spotter
-    from voicecoach.hearing.keywords import BargeInSpotter
-    from voicecoach.hearing.whisper import load_whisper
+    from voicecoach.hearing.bargein.keyword_model import open_keyword_spotter
+    from voicecoach.hearing.bargein.keywords import BargeInSpotter
+    from voicecoach.hearing.asr.whisper import load_whisper
 
     recognizer = load_whisper(background=False, threads=2)
     spotter = BargeInSpotter(recognizer)

@@ -96,8 +96,8 @@ class RoomUntil:
     def frames(self, cancel: threading.Event):
         import numpy as np
 
-        from voicecoach.hearing.sources import FRAME_SECONDS
-        from voicecoach.hearing.vad import FRAME_SAMPLES
+        from voicecoach.hearing.signal.sources import FRAME_SECONDS
+        from voicecoach.hearing.signal.vad import FRAME_SAMPLES
 
         rng = np.random.default_rng(7)
         start, n = self.clock.now(), 0
@@ -128,7 +128,7 @@ class SpokenMicrophone:
     frame on the clock, as a microphone gives them (never the whole stream in memory)."""
 
     def __init__(self, clock, seconds: float) -> None:
-        from voicecoach.hearing.audio import read_wav
+        from voicecoach.hearing.signal.audio import read_wav
 
         self.clock, self.seconds = clock, seconds
         self.clips = [read_wav(AUDIO / name) for name in SPOKEN if (AUDIO / name).exists()]
@@ -136,9 +136,9 @@ class SpokenMicrophone:
     def frames(self, cancel: threading.Event):
         import numpy as np
 
-        from voicecoach.hearing.audio import SAMPLE_RATE
-        from voicecoach.hearing.sources import FRAME_SECONDS
-        from voicecoach.hearing.vad import FRAME_SAMPLES
+        from voicecoach.hearing.signal.audio import SAMPLE_RATE
+        from voicecoach.hearing.signal.sources import FRAME_SECONDS
+        from voicecoach.hearing.signal.vad import FRAME_SAMPLES
 
         rng = np.random.default_rng(3)
 
@@ -222,7 +222,7 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
     from voicecoach.coach.session import GREETING, OFFER_ROUTINE, Session
     from voicecoach.coach.timeline import cue_phrases
     from voicecoach.content.loader import load_content
-    from voicecoach.hearing.engines import open_recognizer
+    from voicecoach.hearing.asr.engines import open_recognizer
     from voicecoach.hearing.loop import NothingHeard, UtteranceHeard, UtteranceIgnored
     from voicecoach.intents.catalog import load_catalog
     from voicecoach.intents.understand import open_reader

@@ -31,7 +31,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, write_wav  # noqa: E402
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, write_wav  # noqa: E402
 
 VOICES = ["en-us", "en-us+m3", "en-us+f2", "en", "en+f3", "en-gb-x-rp", "en-gb-x-rp+f4", "en-gb-scotland+m2",
           "en-029+m5", "en-gb-x-gbclan+f1"]

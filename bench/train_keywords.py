@@ -1,4 +1,4 @@
-"""Train the barge-in keyword model (voicecoach/hearing/models/barge_in_keywords.npz).
+"""Train the barge-in keyword model (voicecoach/hearing/bargein/models/barge_in_keywords.npz).
 
     python bench/train_keywords.py [--out PATH] [--window 10] [--quick] [--cache PATH]
 
@@ -26,14 +26,14 @@ Everything is synthesized here, nothing downloaded, and the same run gives the s
   length), a laptop microphone's band, level, a room simulated with
   pyroomacoustics (RT60 0.15-0.9 s, 0.4-2.5 m from the microphone, seed 23; bench/barge_in.py
   uses 7), room noise at 5-30 dB SNR, and the coach's voice as the linear canceller
-  (hearing/linear_echo.py) leaves it: either all along, 8-25 dB under the user, or as in
+  (hearing/signal/linear_echo.py) leaves it: either all along, 8-25 dB under the user, or as in
   double talk, 0-15 dB under the user in the first 100-300 ms, then fading as the coach
   yields, with the phrase's first 50-150 ms clipped by 10-30 dB.
 The shipped model is `python bench/train_keywords.py --threshold 0.8` (19,138 clips, about 40
 minutes on one core at nice on the shared machine; `--cache PATH` keeps the embeddings, and a
 second run retrains the head alone in minutes): the validation set alone asks for 0.89, because
 the model by itself takes sound-alikes ("paws", "pours", "weight") for phrases; in the listen loop
-Whisper's check vetoes those (hearing/keyword_model.py's WHISPER_VETO). 0.8 was chosen for the
+Whisper's check vetoes those (hearing/bargein/keyword_model.py's WHISPER_VETO). 0.8 was chosen for the
 model before this one (on bench/keywords.py --seed 11 every threshold from 0.5 to 0.95 gave no
 false hit with the veto while 0.8 heard 7 more commands than 0.95 on --seed 5) and kept.
 Held out and reported: espeak-ng voices of bench/make_corpus.py at its rates (never trained
@@ -61,8 +61,8 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from make_corpus import RATES as BENCH_RATES, VOICES as BENCH_VOICES, room_noise, speak  # noqa: E402
 
-from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
-from voicecoach.hearing.keyword_model import (SHIPPED_MODEL, WHISPER_VETO, KeywordHead,  # noqa: E402
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
+from voicecoach.hearing.bargein.keyword_model import (SHIPPED_MODEL, WHISPER_VETO, KeywordHead,  # noqa: E402
                                               SpeechEmbeddings, head_features, model_vetoed,
                                               pain_over_command)
 
@@ -280,7 +280,7 @@ def canceller_residues(lines: list[np.ndarray], rirs: list[np.ndarray], rng: np.
     left after the filter's first second is kept."""
     from scipy.signal import fftconvolve
 
-    from voicecoach.hearing.linear_echo import BLOCK, LinearCanceller
+    from voicecoach.hearing.signal.linear_echo import BLOCK, LinearCanceller
 
     residues = []
     for line in lines:
@@ -551,16 +551,16 @@ DECISION_SEED = 41
 
 
 def veto_table(quick: bool) -> int:
-    """What each veto (hearing/keyword_model.py's WHISPER_VETO) would hear and let through, on
+    """What each veto (hearing/bargein/keyword_model.py's WHISPER_VETO) would hear and let through, on
     takes neither the model's training nor the benchmarks use: every phrase and negative in
     VALIDATION_VOICES, the coach's voice with its sampling noise on at speeds it never trained
     on, and the validation quarter of its lines; each take as it is and augmented (rooms of
     another seed)."""
     from keywords import coach_lines, piper_engine
 
-    from voicecoach.hearing.keyword_model import open_keyword_spotter
-    from voicecoach.hearing.keywords import BargeInSpotter
-    from voicecoach.hearing.whisper import load_whisper
+    from voicecoach.hearing.bargein.keyword_model import open_keyword_spotter
+    from voicecoach.hearing.bargein.keywords import BargeInSpotter
+    from voicecoach.hearing.asr.whisper import load_whisper
 
     rng, nprng = random.Random(DECISION_SEED), np.random.default_rng(DECISION_SEED)
     engine = piper_engine()

@@ -56,7 +56,7 @@ def speak_to_wav(text: str, path: Path, voice: str = "en-us", rate: int = 150) -
 @pytest.fixture(scope="session")
 def whisper():
     """The real Whisper recognizer with our prompt, loaded once for the whole run."""
-    from voicecoach.hearing.engines import open_recognizer
+    from voicecoach.hearing.asr.engines import open_recognizer
     from voicecoach.intents.catalog import load_catalog
 
     recognizer, notice = open_recognizer("whisper", load_catalog(), background=False)

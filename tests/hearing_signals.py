@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
 
 
 def voiced(seconds: float, level: float = 0.3, pitch: float = 180.0, seed: int = 0) -> np.ndarray:

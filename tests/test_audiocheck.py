@@ -11,7 +11,7 @@ from hearing_signals import voiced
 from voicecoach import audiocheck
 from voicecoach.audiocheck import (AudioCheckUnavailable, advice, analyze, chirp, dbfs, describe, echo_delay,
                                    run_check)
-from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
 
 RNG = np.random.default_rng(3)
 
@@ -137,7 +137,7 @@ def test_without_hardware_it_says_so_in_one_line(capsys):
 
 def test_this_machine_gets_one_line_and_no_traceback(capsys):
     from voicecoach.cli import main
-    from voicecoach.hearing.sources import miniaudio_unavailable_reason
+    from voicecoach.hearing.signal.sources import miniaudio_unavailable_reason
 
     if miniaudio_unavailable_reason() is None:
         pytest.skip("this machine has a microphone: the check would play a sound")

@@ -9,12 +9,12 @@ from conftest import reproducible_piper
 from hearing_signals import room, voiced
 from test_hearing_doubletalk import ECHO_RMS, PassThrough, listen
 from test_hearing_echo import DEVICE_RATE, synthetic_room
-from voicecoach.hearing.audio import SAMPLE_RATE, resample
-from voicecoach.hearing.echo import EchoCanceller
-from voicecoach.hearing.keywords import NO_SPEECH_CEILING, BargeInSpotter, Measured
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, resample
+from voicecoach.hearing.signal.echo import EchoCanceller
+from voicecoach.hearing.bargein.keywords import NO_SPEECH_CEILING, BargeInSpotter, Measured
 from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, UtteranceIgnored
-from voicecoach.hearing.sources import frames_of
-from voicecoach.hearing.vad import Endpointer, EnergyDetector
+from voicecoach.hearing.signal.sources import frames_of
+from voicecoach.hearing.signal.vad import Endpointer, EnergyDetector
 from voicecoach.intents.types import Match
 
 # Sentences and commas: the pauses after which the room still rings with the last words.

@@ -27,7 +27,7 @@ from hypothesis import strategies as st  # noqa: E402
 from voicecoach import cli  # noqa: E402
 from voicecoach.config import ConfigError, load_config  # noqa: E402
 from voicecoach.content.loader import ContentError, default_content_dir, load_content  # noqa: E402
-from voicecoach.hearing.audio import AudioError, read_wav  # noqa: E402
+from voicecoach.hearing.signal.audio import AudioError, read_wav  # noqa: E402
 from voicecoach.intents.catalog import load_catalog, validate_catalog  # noqa: E402
 from voicecoach.intents.matcher import recognize  # noqa: E402
 from voicecoach.intents.types import Context  # noqa: E402
@@ -390,7 +390,7 @@ def test_cache_bytes_damaged_anywhere_are_ignored_or_read(work, cut, flips):
 
 # ----- model files: the reader and the keyword model ----------------------------------------
 
-from voicecoach.hearing.keyword_model import SHIPPED_MODEL, KeywordHead, KeywordModelUnavailable  # noqa: E402
+from voicecoach.hearing.bargein.keyword_model import SHIPPED_MODEL, KeywordHead, KeywordModelUnavailable  # noqa: E402
 from voicecoach.intents.classifier import IntentClassifier, ModelError  # noqa: E402
 
 

@@ -6,7 +6,7 @@ import wave
 import numpy as np
 import pytest
 
-from voicecoach.hearing.audio import SAMPLE_RATE, AudioError, read_wav, resample, write_wav
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, AudioError, read_wav, resample, write_wav
 
 
 def tone(rate: int, seconds: float = 0.5, freq: float = 440.0) -> np.ndarray:
@@ -83,7 +83,7 @@ def test_missing_file_and_unsupported_rate(tmp_path):
 
 import struct  # noqa: E402
 
-from voicecoach.hearing.audio import WAVE_FORMAT_EXTENSIBLE, WAVE_FORMAT_IEEE_FLOAT, WAVE_FORMAT_PCM  # noqa: E402
+from voicecoach.hearing.signal.audio import WAVE_FORMAT_EXTENSIBLE, WAVE_FORMAT_IEEE_FLOAT, WAVE_FORMAT_PCM  # noqa: E402
 
 # The KSDATAFORMAT_SUBTYPE GUID tail shared by PCM and IEEE float sub-formats.
 _GUID_TAIL = b"\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from voicecoach.hearing.audio import read_wav
+from voicecoach.hearing.signal.audio import read_wav
 
 spec = importlib.util.spec_from_file_location("make_corpus", REPO / "bench" / "make_corpus.py")
 make_corpus = importlib.util.module_from_spec(spec)

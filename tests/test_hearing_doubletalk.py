@@ -10,13 +10,13 @@ from conftest import reproducible_piper
 from hearing_signals import room, voiced
 from test_hearing_echo import DEVICE_RATE, level_db, synthetic_room
 from voicecoach.coach.replies import Reply
-from voicecoach.hearing.audio import SAMPLE_RATE, resample
-from voicecoach.hearing.echo import USER_DB, EchoCanceller, EchoGatedDetector, open_canceller
-from voicecoach.hearing.linear_echo import LEAK_FLOOR, DoubleTalkDetector, FirPath, LinearCanceller
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, resample
+from voicecoach.hearing.signal.echo import USER_DB, EchoCanceller, EchoGatedDetector, open_canceller
+from voicecoach.hearing.signal.linear_echo import LEAK_FLOOR, DoubleTalkDetector, FirPath, LinearCanceller
 from voicecoach.hearing.loop import ListenLoop, UtteranceHeard
-from voicecoach.hearing.sources import FRAME_SAMPLES, FRAME_SECONDS, StreamResampler
-from voicecoach.hearing.vad import EnergyDetector, Endpointer
-from voicecoach.hearing.yielding import VoiceState, Yielding
+from voicecoach.hearing.signal.sources import FRAME_SAMPLES, FRAME_SECONDS, StreamResampler
+from voicecoach.hearing.signal.vad import EnergyDetector, Endpointer
+from voicecoach.hearing.bargein.yielding import VoiceState, Yielding
 from voicecoach.intents.types import NO_MATCH, Match
 
 TEXT = ("Lie on your side with the roller under your hip. Roll slowly down to just above the knee. "
@@ -303,7 +303,7 @@ def test_a_command_misread_over_the_coach_is_read_again_while_the_coach_holds(co
     """The first reading takes in the pre-roll under the coach's voice ("Last go."); the second,
     from closer to the onset, is acted on when it is a barge-in, else the cut sentence resumes."""
     from voicecoach.hearing.loop import SECOND_LOOK_PRE_ROLL_MS
-    from voicecoach.hearing.vad import PRE_ROLL_MS
+    from voicecoach.hearing.signal.vad import PRE_ROLL_MS
 
     user_at = 4.0
     readings = Readings(Match("Last go.", "previous", {}, 0.6), second)

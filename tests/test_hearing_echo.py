@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import reproducible_piper
-from voicecoach.hearing import echo
-from voicecoach.hearing.audio import SAMPLE_RATE, resample
-from voicecoach.hearing.echo import EchoCanceller, EchoGatedDetector, estimate_delay, open_canceller
+from voicecoach.hearing.signal import echo
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, resample
+from voicecoach.hearing.signal.echo import EchoCanceller, EchoGatedDetector, estimate_delay, open_canceller
 
 DEVICE_RATE = 22050
 
@@ -156,7 +156,7 @@ def test_no_canceller_installed_gives_one_line_and_hearing_as_before(monkeypatch
     assert "pip install livekit" in notice and "\n" not in notice
 
     from voicecoach import app
-    from voicecoach.hearing.vad import Endpointer
+    from voicecoach.hearing.signal.vad import Endpointer
     from voicecoach.output import OutputStage
 
     class Voice:                                  # a voice that publishes what it plays
@@ -196,7 +196,7 @@ def test_a_stretch_of_speech_that_starts_between_two_samples_is_cancelled_from_i
     every stretch stays on one grid, so the filter learned on the lines before fits the next one
     from its first word (placed on the nearest sample instead: 19 dB in the first quarter second, not 27)."""
     pytest.importorskip("livekit", reason="the WebRTC canceller comes with the livekit package (pip install livekit)")
-    from voicecoach.hearing.sources import StreamResampler
+    from voicecoach.hearing.signal.sources import StreamResampler
 
     first, second = coach_voice[:5 * DEVICE_RATE], coach_voice[5 * DEVICE_RATE:]
     second_at = 7 * DEVICE_RATE + 1                  # a device sample between two of the microphone's
@@ -230,7 +230,7 @@ def test_the_foreground_filter_takes_the_background_only_when_it_does_clearly_be
     coach's next words were left 10-15 dB less cancelled, and it yielded to its own voice about
     twice as often in bench/coach_alone.py). A fresh filter still takes any plain gain: the
     double-talk tests' user 6 dB under the echo early in a first line is heard at once."""
-    from voicecoach.hearing.linear_echo import COPY_BETTER, LinearCanceller
+    from voicecoach.hearing.signal.linear_echo import COPY_BETTER, LinearCanceller
 
     def chosen(back_share: float, may_copy: bool = True, settled: bool = True) -> int:
         canceller = LinearCanceller()

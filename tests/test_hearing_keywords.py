@@ -9,11 +9,11 @@ import pytest
 
 from conftest import reproducible_piper
 from hearing_signals import room, voiced
-from voicecoach.hearing.audio import SAMPLE_RATE, resample
-from voicecoach.hearing.keywords import (BARGE_IN_PHRASES, BargeInSpotter, KeywordHit, parse_phrase, spotter_for)
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, resample
+from voicecoach.hearing.bargein.keywords import (BARGE_IN_PHRASES, BargeInSpotter, KeywordHit, parse_phrase, spotter_for)
 from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, UtteranceIgnored
-from voicecoach.hearing.sources import frames_of
-from voicecoach.hearing.vad import Endpointer, EnergyDetector
+from voicecoach.hearing.signal.sources import frames_of
+from voicecoach.hearing.signal.vad import Endpointer, EnergyDetector
 from voicecoach.intents.types import Match
 
 # ----- reading what the restricted search wrote -------------------------------------------------
@@ -49,7 +49,7 @@ def test_the_check_needs_whisper():
 
 
 def test_the_check_looks_through_a_recognizer_that_can_fall_back(whisper):
-    from voicecoach.hearing.engines import FallingBack
+    from voicecoach.hearing.asr.engines import FallingBack
 
     spotter = spotter_for(FallingBack(whisper, notify=lambda line: None))
     assert spotter is not None and spotter.recognizer is whisper

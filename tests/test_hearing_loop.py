@@ -13,12 +13,12 @@ from hearing_signals import room, voiced
 from voicecoach.app import run_voice_session
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
-from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, write_wav
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, write_wav
 from voicecoach.hearing.loop import (SECOND_LOOK_PRE_ROLL_MS, BargeInGate, ListenEnded, ListenFailed, ListenLoop, NothingHeard, SpeechDropped,
                                      SpeechStarted, UtteranceHeard, UtteranceIgnored, is_echo, reader)
-from voicecoach.hearing.recognizer import Hypothesis, Transcript
-from voicecoach.hearing.sources import ArraySource, MicrophoneUnavailable, WavFileSource, frames_of
-from voicecoach.hearing.vad import Endpointer, EnergyDetector
+from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
+from voicecoach.hearing.signal.sources import ArraySource, MicrophoneUnavailable, WavFileSource, frames_of
+from voicecoach.hearing.signal.vad import Endpointer, EnergyDetector
 from voicecoach.intents.catalog import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.types import Context, Match

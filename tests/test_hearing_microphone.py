@@ -12,11 +12,11 @@ import pytest
 from hearing_signals import voiced
 from test_hearing_sources import take
 from voicecoach import sound
-from voicecoach.hearing import sources
-from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.sources import (MicrophoneSource, MicrophoneUnavailable, MiniaudioMicrophone,
+from voicecoach.hearing.signal import sources
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.hearing.signal.sources import (MicrophoneSource, MicrophoneUnavailable, MiniaudioMicrophone,
                                         microphone_unavailable_reason, miniaudio_capture_devices, open_microphone)
-from voicecoach.hearing.vad import FRAME_SAMPLES
+from voicecoach.hearing.signal.vad import FRAME_SAMPLES
 
 
 class FakeCapture:

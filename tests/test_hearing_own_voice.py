@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 from hearing_signals import room, voiced
-from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.echo import EchoCanceller, EchoGatedDetector
-from voicecoach.hearing.keywords import KeywordHit
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.hearing.signal.echo import EchoCanceller, EchoGatedDetector
+from voicecoach.hearing.bargein.keywords import KeywordHit
 from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, UtteranceIgnored
-from voicecoach.hearing.own_voice import (SCRAP_SHARE, USER_SHARE, OwnWordCheck, PlayedFrame, PlayedRecord, PlayedSpan,
+from voicecoach.hearing.bargein.own_voice import (SCRAP_SHARE, USER_SHARE, OwnWordCheck, PlayedFrame, PlayedRecord, PlayedSpan,
                                           played_from, said_the_same, unexplained_share)
-from voicecoach.hearing.vad import FRAME_MS, FRAME_SAMPLES, Endpointer, EnergyDetector
+from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES, Endpointer, EnergyDetector
 from voicecoach.intents.catalog import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.types import Context, Match
@@ -147,7 +147,7 @@ class Share:
     """Stands in for unexplained_share: the same share whatever the audio."""
 
     def __init__(self, monkeypatch, share: float) -> None:
-        import voicecoach.hearing.own_voice as own_voice
+        import voicecoach.hearing.bargein.own_voice as own_voice
         monkeypatch.setattr(own_voice, "unexplained_share", lambda heard, reference, speech: share)
 
 
@@ -294,8 +294,8 @@ def test_a_recorded_stop_over_the_coach_is_acted_on_even_when_what_was_played_re
     from conftest import AUDIO
     from test_hearing_doubletalk import ECHO_RMS, PassThrough
     from test_hearing_echo import DEVICE_RATE, synthetic_room
-    from voicecoach.hearing.audio import read_wav, resample
-    from voicecoach.hearing.sources import FRAME_SECONDS
+    from voicecoach.hearing.signal.audio import read_wav, resample
+    from voicecoach.hearing.signal.sources import FRAME_SECONDS
     from voicecoach.intents.types import Match
 
     if not (AUDIO / recording).exists():

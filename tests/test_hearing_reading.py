@@ -8,7 +8,7 @@ import pytest
 from voicecoach.hearing.reading import (
     MIN_MASS, first_of_repeat, hypothesis_weights, read_intent, respell, sound_key,
 )
-from voicecoach.hearing.recognizer import Hypothesis, Transcript
+from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
 from voicecoach.intents.catalog import load_catalog
 from voicecoach.intents.types import Context
 

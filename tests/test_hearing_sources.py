@@ -11,10 +11,10 @@ import pytest
 
 from hearing_signals import voiced
 from voicecoach.coach.clock import VirtualClock
-from voicecoach.hearing.audio import SAMPLE_RATE, AudioError, write_wav
-from voicecoach.hearing.sources import (FRAME_SECONDS, ArraySource, MicrophoneSource, MicrophoneUnavailable,
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, AudioError, write_wav
+from voicecoach.hearing.signal.sources import (FRAME_SECONDS, ArraySource, MicrophoneSource, MicrophoneUnavailable,
                                         StreamResampler, WavFileSource, pyaudio_unavailable_reason)
-from voicecoach.hearing.vad import FRAME_SAMPLES
+from voicecoach.hearing.signal.vad import FRAME_SAMPLES
 
 
 def test_a_wav_file_comes_out_whole_in_frames_then_its_tail(tmp_path):

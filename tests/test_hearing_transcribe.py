@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import AUDIO, speak_to_wav
-from voicecoach.hearing import commands
-from voicecoach.hearing.audio import write_wav
+from voicecoach import transcribe as commands
+from voicecoach.hearing.signal.audio import write_wav
 
 FIELDS = {"file", "text", "intent", "slots", "score", "decode_ms", "audio_ms"}
 

@@ -7,8 +7,8 @@ import pytest
 from conftest import speak_to_wav
 from test_hearing_echo import piper_engine, synthetic_room
 from test_hearing_transcribe import lines as rows, transcribe
-from voicecoach.hearing import commands
-from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample, write_wav
+from voicecoach import transcribe as commands
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, resample, write_wav
 
 FIELDS = {"file", "start_ms", "end_ms", "text", "intent", "slots"}
 

@@ -6,9 +6,9 @@ import pytest
 
 from conftest import AUDIO
 from hearing_signals import room, voiced
-from voicecoach.hearing.audio import SAMPLE_RATE, read_wav
-from voicecoach.hearing.sources import frames_of
-from voicecoach.hearing.vad import (FRAME_MS, FRAME_SAMPLES, MAX_UTTERANCE_MS, PRE_ROLL_MS, EndpointSettings,
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav
+from voicecoach.hearing.signal.sources import frames_of
+from voicecoach.hearing.signal.vad import (FRAME_MS, FRAME_SAMPLES, MAX_UTTERANCE_MS, PRE_ROLL_MS, EndpointSettings,
                                     Endpointer, EnergyDetector, WebRtcDetector, default_detector)
 
 DETECTORS = {"energy": EnergyDetector, "webrtc": WebRtcDetector}

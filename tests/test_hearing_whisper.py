@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from conftest import AUDIO, speak_to_wav
-from voicecoach.hearing.audio import SAMPLE_RATE, read_wav
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav
 from voicecoach.hearing.reading import read_intent
-from voicecoach.hearing.recognizer import RecognizerUnavailable
-from voicecoach.hearing.whisper import (
+from voicecoach.hearing.asr.recognizer import RecognizerUnavailable
+from voicecoach.hearing.asr.whisper import (
     Vocabulary, collapse_repetition, find_whisper_model, context_frames, features_for_context, mel_filterbank,
 )
 from voicecoach.intents.catalog import load_catalog
@@ -96,7 +96,7 @@ def test_model_lookup_reads_the_config_file(tmp_path, monkeypatch):
 
 
 def test_missing_model_falls_back_to_sphinx_with_one_line(tmp_path, monkeypatch):
-    from voicecoach.hearing.engines import open_recognizer
+    from voicecoach.hearing.asr.engines import open_recognizer
 
     monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(tmp_path))
     recognizer, notice = open_recognizer("whisper", CATALOG, background=False)
@@ -150,7 +150,7 @@ def test_real_recordings_through_the_whole_chain(whisper):
 
 
 def test_context_never_goes_below_the_minimum_and_caps_tokens():
-    from voicecoach.hearing.whisper import MIN_CONTEXT_SECONDS, WhisperRecognizer, max_new_tokens
+    from voicecoach.hearing.asr.whisper import MIN_CONTEXT_SECONDS, WhisperRecognizer, max_new_tokens
 
     path, _ = find_whisper_model(None)
     assert WhisperRecognizer(path, context_seconds=1.0).context_seconds == MIN_CONTEXT_SECONDS
@@ -161,7 +161,7 @@ def test_context_never_goes_below_the_minimum_and_caps_tokens():
 @pytest.mark.parametrize("word", ["happy", "stop"])
 def test_repetition_guard_on_the_decoder(whisper, tmp_path, word):
     """A one-second word in the shortest context: no hypothesis says a word three times."""
-    from voicecoach.hearing.whisper import MIN_CONTEXT_SECONDS, WhisperRecognizer
+    from voicecoach.hearing.asr.whisper import MIN_CONTEXT_SECONDS, WhisperRecognizer
 
     short = WhisperRecognizer(whisper.model_dir, context_seconds=MIN_CONTEXT_SECONDS).load()
     transcript = short.transcribe(read_wav(speak_to_wav(word, tmp_path / "w.wav")))
@@ -173,7 +173,7 @@ def test_repetition_guard_on_the_decoder(whisper, tmp_path, word):
 
 
 def test_loading_in_the_background_lets_the_caller_go_on(whisper):
-    from voicecoach.hearing.whisper import WhisperRecognizer
+    from voicecoach.hearing.asr.whisper import WhisperRecognizer
 
     recognizer = WhisperRecognizer(whisper.model_dir)
     assert not recognizer.ready
@@ -185,7 +185,7 @@ def test_loading_in_the_background_lets_the_caller_go_on(whisper):
 
 
 def test_a_broken_model_file_is_one_line_naming_the_directory(tmp_path):
-    from voicecoach.hearing.whisper import WhisperRecognizer
+    from voicecoach.hearing.asr.whisper import WhisperRecognizer
 
     bundled, _ = find_whisper_model(None)
     for name in ("vocabulary.txt", "config.json", "tokenizer.json"):
@@ -202,7 +202,7 @@ def test_a_broken_model_file_is_one_line_naming_the_directory(tmp_path):
 def test_no_model_and_no_fallback_is_one_line(tmp_path, monkeypatch):
     import builtins
 
-    from voicecoach.hearing.engines import open_recognizer
+    from voicecoach.hearing.asr.engines import open_recognizer
 
     real_import = builtins.__import__
 
@@ -245,14 +245,14 @@ class FakeFallback:
         self.calls = 0
 
     def transcribe(self, audio: np.ndarray):
-        from voicecoach.hearing.recognizer import Hypothesis, Transcript
+        from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
 
         self.calls += 1
         return Transcript((Hypothesis("pause"),), 1.0, 1000.0 * len(audio) / SAMPLE_RATE)
 
 
 def test_an_empty_vocabulary_falls_back_in_one_line_without_hanging(tmp_path, monkeypatch):
-    from voicecoach.hearing import engines
+    from voicecoach.hearing.asr import engines
 
     monkeypatch.setattr(engines, "_sphinx", FakeFallback)
     monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(model_copy(tmp_path, **{"vocabulary.txt": b""})))
@@ -266,8 +266,8 @@ def test_an_empty_vocabulary_falls_back_in_one_line_without_hanging(tmp_path, mo
 
 
 def test_a_model_whose_warm_up_fails_falls_back_once_and_never_hangs(tmp_path, monkeypatch):
-    from voicecoach.hearing.engines import FallingBack
-    from voicecoach.hearing.whisper import WhisperRecognizer
+    from voicecoach.hearing.asr.engines import FallingBack
+    from voicecoach.hearing.asr.whisper import WhisperRecognizer
 
     def failing_warm_up(self, model) -> None:
         raise RuntimeError("vector::_M_range_check: __n (which is 50257) >= this->size() (which is 0)")
@@ -287,7 +287,7 @@ def test_a_model_whose_warm_up_fails_falls_back_once_and_never_hangs(tmp_path, m
 
 
 def test_a_garbage_model_bin_falls_back_with_one_line_not_a_failure_per_utterance(tmp_path, monkeypatch):
-    from voicecoach.hearing import engines
+    from voicecoach.hearing.asr import engines
 
     fallback = FakeFallback()
     monkeypatch.setattr(engines, "_sphinx", lambda: fallback)
@@ -304,8 +304,8 @@ def test_a_garbage_model_bin_falls_back_with_one_line_not_a_failure_per_utteranc
 
 
 def test_a_load_that_does_not_end_falls_back_after_its_timeout(tmp_path):
-    from voicecoach.hearing.engines import FallingBack
-    from voicecoach.hearing.whisper import WhisperRecognizer
+    from voicecoach.hearing.asr.engines import FallingBack
+    from voicecoach.hearing.asr.whisper import WhisperRecognizer
 
     whisper = WhisperRecognizer(model_copy(tmp_path))    # never started: as a load that hangs
     whisper.load_timeout = 0.01
@@ -316,8 +316,8 @@ def test_a_load_that_does_not_end_falls_back_after_its_timeout(tmp_path):
 
 
 def test_without_any_fallback_hearing_goes_quiet_after_one_line(tmp_path):
-    from voicecoach.hearing.engines import FallingBack
-    from voicecoach.hearing.whisper import WhisperRecognizer
+    from voicecoach.hearing.asr.engines import FallingBack
+    from voicecoach.hearing.asr.whisper import WhisperRecognizer
 
     def no_sphinx():
         raise RecognizerUnavailable("sphinx is not installed (pip install SpeechRecognition pocketsphinx)")
@@ -332,7 +332,7 @@ def test_without_any_fallback_hearing_goes_quiet_after_one_line(tmp_path):
 
 
 def test_a_quiet_utterance_is_raised_to_speaking_level_and_a_loud_one_left_alone():
-    from voicecoach.hearing.whisper import MAX_GAIN, SPEAKING_PEAK, at_speaking_level
+    from voicecoach.hearing.asr.whisper import MAX_GAIN, SPEAKING_PEAK, at_speaking_level
 
     rng = np.random.default_rng(3)
     speech = (0.05 * np.sin(np.linspace(0, 400, 16000)) * rng.uniform(0.5, 1, 16000)).astype(np.float32)
@@ -354,7 +354,7 @@ def test_the_same_words_quieter_read_the_same(whisper, tmp_path):
 def test_a_vocabulary_that_is_a_fifo_or_too_big_is_refused_in_one_line(tmp_path):
     import os
 
-    from voicecoach.hearing.whisper import MAX_VOCABULARY_BYTES, Vocabulary
+    from voicecoach.hearing.asr.whisper import MAX_VOCABULARY_BYTES, Vocabulary
 
     os.mkfifo(tmp_path / "vocabulary.json")
     with pytest.raises(RecognizerUnavailable, match="cannot read the Whisper vocabulary") as refused:

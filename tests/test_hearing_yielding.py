@@ -8,12 +8,12 @@ import pytest
 from hearing_signals import room, voiced
 from test_voice_fakes import ToneEngine, make_speaker
 from voicecoach.coach.replies import Reply
-from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.loop import (ListenFailed, NothingHeard, SpeechDropped, SpeechStarted, UtteranceHeard,
                                      UtteranceIgnored, ListenLoop)
-from voicecoach.hearing.sources import FRAME_SAMPLES, FRAME_SECONDS
-from voicecoach.hearing.vad import EnergyDetector, Endpointer
-from voicecoach.hearing.yielding import (MAX_YIELD_S, WARY_S, Action, Happening, VoiceState, YieldPolicy, Yielding,
+from voicecoach.hearing.signal.sources import FRAME_SAMPLES, FRAME_SECONDS
+from voicecoach.hearing.signal.vad import EnergyDetector, Endpointer
+from voicecoach.hearing.bargein.yielding import (MAX_YIELD_S, WARY_S, Action, Happening, VoiceState, YieldPolicy, Yielding,
                                          happening_for)
 from voicecoach.intents.types import NO_MATCH, Match
 
@@ -201,8 +201,8 @@ def test_the_voice_loop_cleans_every_frame_and_yields_then_resumes(tiny_content)
     from voicecoach.app import run_voice_session
     from voicecoach.coach.clock import VirtualClock
     from voicecoach.coach.session import Session
-    from voicecoach.hearing.echo import EchoCanceller
-    from voicecoach.hearing.sources import ArraySource
+    from voicecoach.hearing.signal.echo import EchoCanceller
+    from voicecoach.hearing.signal.sources import ArraySource
     from voicecoach.output import OutputStage
 
     class PassThrough:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from voicecoach.hearing.audio import read_wav, resample
+from voicecoach.hearing.signal.audio import read_wav, resample
 
 PROGRAM = [sys.executable, "-m", "voicecoach"]
 

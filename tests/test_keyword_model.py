@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 
 from conftest import reproducible_piper, speak_to_wav
-from voicecoach.hearing.audio import SAMPLE_RATE, read_wav, resample
-from voicecoach.hearing.keyword_model import (KEPT_QUIET_SECONDS, PAIN_OVER_COMMAND, SHIPPED_MODEL, SURE_MARGIN,
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, resample
+from voicecoach.hearing.bargein.keyword_model import (KEPT_QUIET_SECONDS, PAIN_OVER_COMMAND, SHIPPED_MODEL, SURE_MARGIN,
                                               EitherSpotter, KeywordHead, KeywordModelSpotter, SpeechEmbeddings,
                                               barge_in_check, combined_spotter, model_vetoed, open_keyword_spotter,
                                               samples_for, without_trailing_quiet)
-from voicecoach.hearing.keywords import BARGE_IN_PHRASES, KeywordHit
+from voicecoach.hearing.bargein.keywords import BARGE_IN_PHRASES, KeywordHit
 from voicecoach.settings import resolve_settings
 
 needs_package = pytest.mark.skipif(importlib.util.find_spec("pyopen_wakeword") is None,
@@ -92,7 +92,7 @@ def coach_voice(phrase: str) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def both(spotter, whisper):
-    from voicecoach.hearing.keywords import spotter_for
+    from voicecoach.hearing.bargein.keywords import spotter_for
 
     return combined_spotter(spotter_for(whisper), spotter)
 
@@ -175,8 +175,8 @@ def test_near_misses_are_not_barge_ins(both, tmp_path, text):
 
 def coach_cuts(lines: list[str]) -> list[tuple[str, np.ndarray]]:
     """The coach's lines in its voice, cut as the listen loop cuts them."""
-    from voicecoach.hearing.sources import frames_of
-    from voicecoach.hearing.vad import Endpointer
+    from voicecoach.hearing.signal.sources import frames_of
+    from voicecoach.hearing.signal.vad import Endpointer
 
     piper = reproducible_piper()
     cut_lines = []
@@ -381,7 +381,7 @@ class FakeWhisper:
 
 
 def test_without_the_package_one_line_and_todays_check(monkeypatch):
-    from voicecoach.hearing.keywords import BargeInSpotter
+    from voicecoach.hearing.bargein.keywords import BargeInSpotter
 
     monkeypatch.setitem(sys.modules, "pyopen_wakeword", None)        # as if it were not installed
     spotter, notice = barge_in_check(FakeWhisper(), None)
@@ -391,7 +391,7 @@ def test_without_the_package_one_line_and_todays_check(monkeypatch):
 
 
 def test_transcribe_says_the_notice_in_one_line(monkeypatch, capsys):
-    from voicecoach.hearing import commands
+    from voicecoach import transcribe as commands
 
     monkeypatch.setitem(sys.modules, "pyopen_wakeword", None)
     monkeypatch.delenv("VOICECOACH_KEYWORD_MODEL", raising=False)
@@ -422,7 +422,7 @@ def test_the_models_hits_count_only_while_they_are_wanted():
 
 
 def test_a_recording_tells_the_keyword_model_when_the_coach_spoke():
-    from voicecoach.hearing.commands import CoachHeard
+    from voicecoach.transcribe import CoachHeard
 
     coach = CoachHeard(window_s=3.0)
     assert not coach.lately()

@@ -309,7 +309,7 @@ def test_events_stream_before_the_script_ends(tiny_content, catalog):
 def test_transcribe_refuses_empty_and_over_long_files_in_one_line(tmp_path):
     import numpy as np
 
-    from voicecoach.hearing.audio import write_wav
+    from voicecoach.hearing.signal.audio import write_wav
 
     empty, long = tmp_path / "empty.wav", tmp_path / "long.wav"
     write_wav(empty, np.zeros(0, dtype=np.float32))

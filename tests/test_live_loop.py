@@ -12,8 +12,8 @@ from voicecoach.coach.clock import RealClock, VirtualClock
 from voicecoach.coach.replies import Reply
 from voicecoach.coach.session import Session
 from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, UtteranceIgnored
-from voicecoach.hearing.sources import ArraySource
-from voicecoach.hearing.vad import Endpointer, EnergyDetector
+from voicecoach.hearing.signal.sources import ArraySource
+from voicecoach.hearing.signal.vad import Endpointer, EnergyDetector
 from voicecoach.intents.catalog import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.types import Context, Match

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from voicecoach import cli
-from voicecoach.hearing.keyword_model import SHIPPED_MODEL, KeywordHead, KeywordModelUnavailable
+from voicecoach.hearing.bargein.keyword_model import SHIPPED_MODEL, KeywordHead, KeywordModelUnavailable
 from voicecoach.intents.catalog import load_catalog
 from voicecoach.intents.classifier import Example, IntentClassifier, ModelError, train
 from voicecoach.intents.understand import StatisticalReader, open_reader, reader_intents

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
 
 spec = importlib.util.spec_from_file_location("train_keywords", REPO / "bench" / "train_keywords.py")
 train = importlib.util.module_from_spec(spec)
@@ -152,7 +152,7 @@ def test_augmenting_is_reproducible_and_double_talk_leaves_the_coach_only_at_the
 def test_the_shipped_model_names_the_voices_it_trained_on_and_none_is_a_benchmarks():
     import json
 
-    from voicecoach.hearing.keyword_model import SHIPPED_MODEL, KeywordHead
+    from voicecoach.hearing.bargein.keyword_model import SHIPPED_MODEL, KeywordHead
 
     about = json.loads(KeywordHead.load(SHIPPED_MODEL).about)
     trained = set(about["train_voices"])

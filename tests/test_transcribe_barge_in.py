@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from conftest import AUDIO, REPO
-from voicecoach.hearing import commands
+from voicecoach import transcribe as commands
 
 
 class FakeSpotter:

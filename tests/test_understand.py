@@ -205,7 +205,7 @@ def test_parse_with_a_missing_reader_model_says_so_once_and_answers():
 def test_speech_gets_both_readings(statistical_reader, heard, intent, slots):
     """Every Whisper hypothesis goes through both readings: misheard domain words are recovered."""
     from voicecoach.hearing.reading import read_intent
-    from voicecoach.hearing.recognizer import Hypothesis, Transcript
+    from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
 
     transcript = Transcript((Hypothesis(heard, -0.2, 0.01, 8),), 50.0, 1500.0)
     reading = read_intent(transcript, CATALOG, Context(), statistical=statistical_reader)

@@ -118,7 +118,7 @@ def test_without_a_duplex_device_the_voice_opens_the_speaker_alone(monkeypatch):
 
 def test_the_app_feeds_the_canceller_from_the_duplex_stream_not_from_the_player(monkeypatch):
     from voicecoach.app import _duplex_device, wire_echo_and_yield
-    from voicecoach.hearing.echo import open_canceller
+    from voicecoach.hearing.signal.echo import open_canceller
     from voicecoach.output import OutputStage
 
     class FakeDuplex:
@@ -160,7 +160,7 @@ def test_the_app_feeds_the_canceller_from_the_duplex_stream_not_from_the_player(
 
 
 def test_the_microphone_source_reads_frames_from_the_duplex_stream():
-    from voicecoach.hearing.sources import FRAME_SAMPLES, MiniaudioMicrophone
+    from voicecoach.hearing.signal.sources import FRAME_SAMPLES, MiniaudioMicrophone
 
     duplex = _null_duplex()
     cancel = threading.Event()

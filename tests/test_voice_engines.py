@@ -161,7 +161,7 @@ def test_say_writes_a_real_wav(tmp_path):
     result = subprocess.run([sys.executable, "-m", "voicecoach", "say", "Ten seconds left.", "--out", str(out),
                              "--rate", "0.9"], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
-    from voicecoach.hearing.audio import read_wav
+    from voicecoach.hearing.signal.audio import read_wav
 
     audio = read_wav(out)
     assert len(audio) > 8000 and np.abs(audio).max() > 0.05

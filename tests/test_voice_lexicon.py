@@ -35,7 +35,7 @@ def test_our_own_speech_is_heard_as_written(whisper, engine_name, monkeypatch):
 
     Plain decoding, without our phrase prompt: the question is what the voice says."""
     monkeypatch.setattr(whisper, "prompt_text", "")
-    from voicecoach.hearing.audio import resample
+    from voicecoach.hearing.signal.audio import resample
     from voicecoach.intents.normalize import match_tokens
 
     engine, _ = open_engine(engine_name)
@@ -46,7 +46,7 @@ def test_our_own_speech_is_heard_as_written(whisper, engine_name, monkeypatch):
 
 
 def test_the_lexicon_is_what_makes_piper_say_iliotibial(whisper, monkeypatch):
-    from voicecoach.hearing.audio import resample
+    from voicecoach.hearing.signal.audio import resample
     from voicecoach.intents.normalize import match_tokens
     from voicecoach.voice import engines
 

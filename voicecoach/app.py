@@ -177,8 +177,8 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     through the same queue. With `play_out`, when the audio ends (a file) the routine
     carries on to its end on the clock, as it would for a person who stopped talking.
     On a VirtualClock both threads run in lockstep, so a file is heard faster than real time.
-    With a `canceller` (hearing.echo) hearing listens to the microphone with the coach's
-    voice taken out; with `yielding` (hearing.yielding) the coach falls silent when the user
+    With a `canceller` (hearing.signal.echo) hearing listens to the microphone with the coach's
+    voice taken out; with `yielding` (hearing.bargein.yielding) the coach falls silent when the user
     starts talking over it: the fade and a resume happen on the hearing thread, at once; a
     command to act on lets go of the held line here, after its replies are delivered.
     """
@@ -218,7 +218,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     output.wake = arrived.set
     output.deliver(session.begin())
     if canceller is not None:
-        from voicecoach.hearing.echo import CancelledSource
+        from voicecoach.hearing.signal.echo import CancelledSource
 
         source = CancelledSource(source, canceller, clock)
     loop.start(source, hear, tell_hearing_who_speaks, clock)
@@ -375,11 +375,11 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
 
 def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
                statistical: StatisticalReader | None = None, heavy_work: threading.Lock | None = None) -> int:
-    from voicecoach.hearing.audio import AudioError
-    from voicecoach.hearing.engines import open_recognizer
+    from voicecoach.hearing.signal.audio import AudioError
+    from voicecoach.hearing.asr.engines import open_recognizer
     from voicecoach.hearing.loop import ListenFailed, UtteranceHeard, UtteranceIgnored
-    from voicecoach.hearing.recognizer import RecognizerUnavailable
-    from voicecoach.hearing.sources import MiniaudioMicrophone, WavFileSource, open_microphone
+    from voicecoach.hearing.asr.recognizer import RecognizerUnavailable
+    from voicecoach.hearing.signal.sources import MiniaudioMicrophone, WavFileSource, open_microphone
     from voicecoach.settings import settings_of
 
     try:
@@ -469,7 +469,7 @@ def voice_hearing(args: argparse.Namespace, output: OutputStage, recognizer, cat
 def wire_echo_and_yield(canceller, output: OutputStage):
     """The echo canceller fed by every voice that publishes what it plays, and the yielding
     coach on top; (None, None) without a canceller."""
-    from voicecoach.hearing.yielding import Yielding
+    from voicecoach.hearing.bargein.yielding import Yielding
 
     if canceller is None:
         return None, None
@@ -603,7 +603,7 @@ def _plain(problem: str | None, device: str) -> str | None:
 def _why_no_voice_loop(args: argparse.Namespace) -> str | None:
     """Why the spoken loop cannot run here (no microphone or no speaker), or None."""
     try:
-        from voicecoach.hearing.sources import microphone_unavailable_reason
+        from voicecoach.hearing.signal.sources import microphone_unavailable_reason
     except ImportError:
         return "no microphone support is installed"
     return microphone_unavailable_reason()

@@ -22,7 +22,7 @@ from typing import Callable, Iterator, Protocol
 
 import numpy as np
 
-from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
 
 CHIRP_SECONDS = 1.0
 CHIRP_LOW_HZ, CHIRP_HIGH_HZ = 200.0, 6000.0
@@ -181,7 +181,7 @@ class MiniaudioDuplex:
     """Playback and capture on one miniaudio duplex stream: one clock for both."""
 
     def __init__(self, rate: int = SAMPLE_RATE, block_ms: int = 20) -> None:
-        from voicecoach.hearing.sources import miniaudio_unavailable_reason
+        from voicecoach.hearing.signal.sources import miniaudio_unavailable_reason
 
         reason = miniaudio_unavailable_reason()
         if reason:

@@ -35,7 +35,7 @@ from voicecoach.stopping import exit_code, stop_on_signals, stop_reason
 
 # Verbs whose arguments and work live with their part of the program.
 PLUGGED_VERBS = {
-    "transcribe": ("voicecoach.hearing.commands", "what the recognizer hears in WAV files, as JSON lines"),
+    "transcribe": ("voicecoach.transcribe", "what the recognizer hears in WAV files, as JSON lines"),
     "say": ("voicecoach.voice.commands", "say a line in the coach's voice, or save it as WAV"),
     "history": ("voicecoach.history.commands", "past sessions, progress and pain reports"),
     "check-audio": ("voicecoach.audiocheck", "play a test sound, record, and say how the microphone hears it"),

@@ -3,7 +3,7 @@
     source -> Endpointer (VAD) -> utterance -> recognize(audio) -> Match -> barge-in gate -> event
 
 `spot`, when given, is asked first (the closed-vocabulary barge-in check of
-hearing.keywords): a phrase it hears ("stop", "hold on", "that hurts") is acted on as its
+hearing.bargein.keywords): a phrase it hears ("stop", "hold on", "that hurts") is acted on as its
 intent without the full decode. `recognize` is any callable from float32 16 kHz audio to
 a Match (`reader()` builds one from a Recognizer, the catalog and the session's context);
 tests pass fakes. Events are small frozen dataclasses delivered in stream order:
@@ -22,7 +22,7 @@ acted on, and a transcript that repeats what the coach is saying (its own voice 
 back through the microphone) is ignored. One barge-in word is never an echo by its words
 alone; with an echo canceller, what the speaker played over the utterance's span is read
 too, and a word the coach was saying then, with no sign of the user in the canceller's
-double-talk score, is its own word (hearing.own_voice).
+double-talk score, is its own word (hearing.bargein.own_voice).
 
 A command said over the coach's voice starts under what the canceller leaves of it, and the
 endpointer's pre-roll (kept for soft onsets in a quiet room) is then mostly those remains:
@@ -49,15 +49,15 @@ from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
 import numpy as np
 
-from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.own_voice import OwnWordCheck, PlayedNow, PlayedRecord, PlayedSpan, played_from
-from voicecoach.hearing.sources import AudioSource
-from voicecoach.hearing.vad import FRAME_MS, Endpointer, Utterance
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.hearing.bargein.own_voice import OwnWordCheck, PlayedNow, PlayedRecord, PlayedSpan, played_from
+from voicecoach.hearing.signal.sources import AudioSource
+from voicecoach.hearing.signal.vad import FRAME_MS, Endpointer, Utterance
 from voicecoach.intents.types import NO_MATCH, Context, Match
 from voicecoach.intents.understand import MODEL_SURE
 
 if TYPE_CHECKING:
-    from voicecoach.hearing.keywords import KeywordHit
+    from voicecoach.hearing.bargein.keywords import KeywordHit
 
 BARGE_IN_INTENTS = frozenset({"stop", "pause", "report_pain"})
 ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach's line: an echo
@@ -200,7 +200,7 @@ class BargeInGate:
 
         `own_word()`, asked only of a barge-in over the coach's voice that its words alone
         do not make an echo, says whether the signal shows it to be the coach's own word;
-        `user_shown()`, whether it shows the user (hearing.own_voice)."""
+        `user_shown()`, whether it shows the user (hearing.bargein.own_voice)."""
         said = self.lines_during(onset_ms, end_ms)
         if not said:
             return None
@@ -241,8 +241,8 @@ class ListenLoop:
     continuation_ms: float = CONTINUATION_MS
     timer: Callable[[], float] = time.perf_counter      # for decode_ms only
     events: "queue.Queue[HearingEvent]" = field(default_factory=queue.Queue)
-    spot: Spot | None = None          # the barge-in check (hearing.keywords), asked before `recognize`
-    # What the speaker played and the double-talk score, frame by frame (hearing.own_voice);
+    spot: Spot | None = None          # the barge-in check (hearing.bargein.keywords), asked before `recognize`
+    # What the speaker played and the double-talk score, frame by frame (hearing.bargein.own_voice);
     # None: taken from the endpointer's echo-gated detector when it has a canceller.
     played: PlayedNow | None = None
     own_word: OwnWordCheck = field(default_factory=OwnWordCheck)

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from voicecoach.hearing.echo import CancelledSource, EchoCanceller, echo_gated_endpointer, open_canceller
-from voicecoach.hearing.keyword_model import EitherSpotter, combined_spotter, open_keyword_spotter
-from voicecoach.hearing.keywords import spotter_for
+from voicecoach.hearing.signal.echo import CancelledSource, EchoCanceller, echo_gated_endpointer, open_canceller
+from voicecoach.hearing.bargein.keyword_model import EitherSpotter, combined_spotter, open_keyword_spotter
+from voicecoach.hearing.bargein.keywords import spotter_for
 from voicecoach.hearing.loop import LATE_MS, ListenLoop, reader
-from voicecoach.hearing.sources import AudioSource
+from voicecoach.hearing.signal.sources import AudioSource
 from voicecoach.intents.types import Context
 
 ECHO_ENGINES = ("webrtc", "none")

@@ -31,7 +31,7 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from voicecoach.hearing.recognizer import Hypothesis, Transcript
+from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.understand import understand
 from voicecoach.intents.sounds import sound_key

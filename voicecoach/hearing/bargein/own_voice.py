@@ -36,10 +36,10 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.keywords import words_of
-from voicecoach.hearing.linear_echo import VOICE_LEVEL
-from voicecoach.hearing.vad import FRAME_MS, FRAME_SAMPLES
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.hearing.bargein.keywords import words_of
+from voicecoach.hearing.signal.linear_echo import VOICE_LEVEL
+from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES
 
 KEEP_MS = 12_000            # frames noted: an utterance (8 s at most, joined with a held part) and its cut
 BAND_EDGES_HZ = np.geomspace(100.0, 8000.0, 13)     # 12 bands, as wide to the ear
@@ -70,7 +70,7 @@ PlayedNow = Callable[[], Optional[PlayedFrame]]
 
 
 def played_from(detector) -> PlayedNow | None:
-    """The evidence of the echo canceller behind an echo-gated detector (hearing.echo), else None."""
+    """The evidence of the echo canceller behind an echo-gated detector (hearing.signal.echo), else None."""
     canceller = getattr(detector, "canceller", None)
     if canceller is None or not hasattr(canceller, "played_now"):
         return None

@@ -1,6 +1,6 @@
 """The keyword model: a small classifier that hears barge-in phrases in speech embeddings.
 
-The Whisper check (hearing/keywords.py) asks a transcriber whether a short utterance is
+The Whisper check (hearing/bargein/keywords.py) asks a transcriber whether a short utterance is
 "stop", "pause" or "that hurts"; tiny.en's language model finds a lone "ouch" unlikely and
 reverberation blurs its reading. This model asks the question directly, the way
 openWakeWord detects custom words:
@@ -16,7 +16,7 @@ It is trained on synthesized speech only (bench/train_keywords.py: about a hundr
 voices and the coach's own Piper voice, moved in pitch and pace, through reverberant rooms and
 small microphones, with noise, and with the coach's voice as the linear canceller leaves it,
 under the first words of double talk whose onset is clipped), and the weights ship in
-voicecoach/hearing/models/. A barge-in phrase ends the utterance (leading words may come
+voicecoach/hearing/bargein/models/. A barge-in phrase ends the utterance (leading words may come
 before it: "okay stop"), so the utterance's end is what the head looks at; where phrases
 share words, the class is what a user means: "wait a second" is a pause, and a pain phrase
 names the utterance ("wait that hurts" is report_pain, which stops the exercise as well).
@@ -36,8 +36,8 @@ from typing import Callable
 import numpy as np
 
 from voicecoach.files import arrays_from_bytes, read_bytes
-from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.keywords import MAX_AUDIO_SECONDS, PAIN, KeywordHit
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.hearing.bargein.keywords import MAX_AUDIO_SECONDS, PAIN, KeywordHit
 from voicecoach.limits import MAX_MODEL_BYTES
 
 SHIPPED_MODEL = Path(__file__).parent / "models" / "barge_in_keywords.npz"
@@ -389,7 +389,7 @@ def barge_in_check(recognizer, setting: str | None, model_wanted: Callable[[], b
     runs, where a missed "stop" or "ouch" costs most and a false "pause" little. With the
     coach idle and silent, Whisper hears the user clearly, and a false "stop" would end the
     program: there Whisper's check and the full decode decide alone."""
-    from voicecoach.hearing.keywords import spotter_for
+    from voicecoach.hearing.bargein.keywords import spotter_for
 
     keyword_spotter, notice = open_keyword_spotter(setting)
     return combined_spotter(spotter_for(recognizer), keyword_spotter, model_wanted), notice

@@ -6,15 +6,15 @@ from typing import Callable, ContextManager
 
 import numpy as np
 
-from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.recognizer import Recognizer, RecognizerUnavailable, Transcript
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.hearing.asr.recognizer import Recognizer, RecognizerUnavailable, Transcript
 from voicecoach.intents.catalog import Catalog
 
 ENGINES = ("whisper", "sphinx")
 
 
 def _sphinx() -> Recognizer:
-    from voicecoach.hearing.sphinx import SphinxRecognizer
+    from voicecoach.hearing.asr.sphinx import SphinxRecognizer
 
     return SphinxRecognizer()
 
@@ -89,7 +89,7 @@ def open_recognizer(engine: str, catalog: Catalog, asr_model: str | None = None,
     if engine != "whisper":
         raise RecognizerUnavailable(f"unknown recognizer {engine!r} (choose {' or '.join(ENGINES)})")
     try:
-        from voicecoach.hearing.whisper import load_whisper
+        from voicecoach.hearing.asr.whisper import load_whisper
 
         # No prompt of our phrases: measured, it did not make commands parse more often and
         # cost 20 ms a decode (README "Hearing").

@@ -36,7 +36,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
 
 # (phrase, intent): what the coach must hear even while it speaks. "hold it" is left out:
 # the coach itself says "hold it there".
@@ -214,7 +214,7 @@ class BargeInSpotter:
         if len(audio) == 0 or len(audio) > self.max_seconds * SAMPLE_RATE:
             return None
         import ctranslate2
-        from voicecoach.hearing.whisper import features_for_context
+        from voicecoach.hearing.asr.whisper import features_for_context
 
         model = self.recognizer.loaded_model()
         features = features_for_context(audio, self.context_seconds)
@@ -238,7 +238,7 @@ class BargeInSpotter:
         would flatter the ratio. So every point of the path is tried as its end (the path so
         far, then end of text), and the likeliest complete transcript counts.
         """
-        from voicecoach.hearing.whisper import max_new_tokens
+        from voicecoach.hearing.asr.whisper import max_new_tokens
 
         start = self._vocabulary.prompt()
         eot = self._vocabulary.eot
@@ -378,7 +378,7 @@ class BargeInSpotter:
 def spotter_for(recognizer, **options) -> BargeInSpotter | None:
     """A spotter on `recognizer` when it is Whisper (the check needs its decoder), else None.
 
-    A recognizer that falls back to sphinx (hearing.engines.FallingBack) is looked through
+    A recognizer that falls back to sphinx (hearing.asr.engines.FallingBack) is looked through
     to its Whisper; should Whisper fail later, the check fails with it and the listen loop
     leaves every utterance to the fallback.
     """

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.hearing.audio import SAMPLE_RATE, AudioError, read_wav
-from voicecoach.hearing.engines import ENGINES, open_recognizer
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, AudioError, read_wav
+from voicecoach.hearing.asr.engines import ENGINES, open_recognizer
 from voicecoach.hearing.reading import read_intent
-from voicecoach.hearing.recognizer import RecognizerUnavailable
+from voicecoach.hearing.asr.recognizer import RecognizerUnavailable
 from voicecoach.limits import MAX_COMMAND_AUDIO_SECONDS
 
 
@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _barge_in_check(args: argparse.Namespace, recognizer, model_wanted=None):
     """Whisper's closed-vocabulary check and the keyword model, as the live loop has them."""
-    from voicecoach.hearing.keyword_model import barge_in_check
+    from voicecoach.hearing.bargein.keyword_model import barge_in_check
     from voicecoach.settings import settings_of
 
     spotter, notice = barge_in_check(recognizer, settings_of(args).keyword_model, model_wanted)
@@ -123,7 +123,7 @@ def _barge_in_hit(spotter, audio: np.ndarray):
 
 
 def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None) -> int:
-    from voicecoach.hearing.keyword_model import open_keyword_spotter
+    from voicecoach.hearing.bargein.keyword_model import open_keyword_spotter
     from voicecoach.hearing.pipeline import HearingOptions, build_hearing
     from voicecoach.settings import settings_of
 
@@ -193,7 +193,7 @@ def listen_to_recording(mic: np.ndarray, played: np.ndarray, loop, canceller=Non
     the loop heard (acted on or ignored).
     """
     from voicecoach.hearing.loop import UtteranceHeard, UtteranceIgnored
-    from voicecoach.hearing.sources import FRAME_SAMPLES, frames_of
+    from voicecoach.hearing.signal.sources import FRAME_SAMPLES, frames_of
 
     rows: list[dict] = []
 

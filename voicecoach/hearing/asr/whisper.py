@@ -23,8 +23,8 @@ import numpy as np
 
 from voicecoach.config import setting
 from voicecoach.files import read_text
-from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.recognizer import Hypothesis, RecognizerUnavailable, Transcript
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.hearing.asr.recognizer import Hypothesis, RecognizerUnavailable, Transcript
 
 N_FFT, HOP, N_MELS = 400, 160, 80
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from voicecoach.hearing.audio import SAMPLE_RATE
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
 
 FRAME_MS = 30                  # webrtcvad accepts 10, 20 or 30 ms; 30 is the steadiest
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000

@@ -18,8 +18,8 @@ import numpy as np
 
 from voicecoach import sound
 from voicecoach.coach.clock import Clock
-from voicecoach.hearing.audio import SAMPLE_RATE, read_wav
-from voicecoach.hearing.vad import FRAME_MS, FRAME_SAMPLES
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav
+from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES
 
 FRAME_SECONDS = FRAME_MS / 1000
 MIC_HINT = "pip install 'voicecoach[mic]'"
@@ -76,7 +76,7 @@ class ArraySource:
 class WavFileSource(ArraySource):
     """A WAV file (any rate 8-48 kHz, mono or stereo, 8-32 bit) as if someone were saying it.
 
-    A file that cannot be read raises hearing.audio.AudioError naming the file.
+    A file that cannot be read raises hearing.signal.audio.AudioError naming the file.
     """
 
     def __init__(self, path: Path | str, clock: Clock | None = None, tail_seconds: float = 1.0) -> None:

@@ -5,8 +5,8 @@ import time
 
 import numpy as np
 
-from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.recognizer import Hypothesis, RecognizerUnavailable, Transcript
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.hearing.asr.recognizer import Hypothesis, RecognizerUnavailable, Transcript
 
 INSTALL_HINT = "pip install SpeechRecognition pocketsphinx"
 

@@ -20,7 +20,7 @@ less echo, at about 1% of one core). Without it, `open_canceller` returns None a
 one-line notice, and hearing goes on as before: the coach's voice is told from the user's
 by its words only.
 
-Beside AEC3 runs a linear canceller on the same reference (hearing.linear_echo). AEC3's
+Beside AEC3 runs a linear canceller on the same reference (hearing.signal.linear_echo). AEC3's
 output is what voice activity hears when the coach is silent and what `process` returns;
 while the coach is heard, whether the user is talking is decided on the linear canceller's
 error against the residue its echo estimate predicts (the double-talk score), and the
@@ -39,9 +39,9 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from voicecoach.hearing.audio import SAMPLE_RATE
-from voicecoach.hearing.linear_echo import BLOCK, FIT_S, VOICE_LEVEL, DoubleTalkDetector, LinearCanceller
-from voicecoach.hearing.sources import StreamResampler
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.hearing.signal.linear_echo import BLOCK, FIT_S, VOICE_LEVEL, DoubleTalkDetector, LinearCanceller
+from voicecoach.hearing.signal.sources import StreamResampler
 
 ENGINE_FRAME = SAMPLE_RATE // 100      # AEC3 works on 10 ms frames
 REFERENCE_SECONDS = 12.0               # reference kept; longer than any delay or estimation window
@@ -437,7 +437,7 @@ class EchoGatedDetector:
 
 def echo_gated_endpointer(canceller: EchoCanceller | None):
     """The usual Endpointer, its detector gated by the canceller when there is one."""
-    from voicecoach.hearing.vad import Endpointer, default_detector
+    from voicecoach.hearing.signal.vad import Endpointer, default_detector
 
     if canceller is None:
         return Endpointer()
@@ -474,7 +474,7 @@ class CancelledSource:
         self.name = getattr(source, "name", "audio")
 
     def frames(self, cancel):
-        from voicecoach.hearing.sources import FRAME_SECONDS
+        from voicecoach.hearing.signal.sources import FRAME_SECONDS
 
         first_at: float | None = None
         for count, frame in enumerate(self.source.frames(cancel)):

@@ -1,0 +1,1 @@
+"""Speech recognition: the recognizer seam and its engines (Whisper, pocketsphinx)."""

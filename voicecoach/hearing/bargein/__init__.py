@@ -1,0 +1,1 @@
+"""Barge-in policy: the closed-list check and the keyword model, the own-voice check, yielding."""

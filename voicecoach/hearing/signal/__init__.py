@@ -1,0 +1,1 @@
+"""Signal processing: audio files and sources, the echo canceller, voice activity."""
