@@ -290,7 +290,7 @@ class EitherSpotter:
     first's hit is not pain and the second is sure of pain, pain is acted on: it stops the
     exercise too, and a pain report taken for a pause loses the coach's safety advice.
     Measured on bench/train_keywords.py's decision takes (seeds 41 and 43, never trained on):
-    see PAIN_OVER_COMMAND."""
+    see docs/hearing.md ("Pain after a command")."""
 
     def __init__(self, first, second, veto: float | None = None,
                  second_wanted: Callable[[], bool] | None = None, sure_veto: float | None = None) -> None:
