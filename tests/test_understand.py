@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, SHARED
+from conftest import REPO, SHARED, require_shared
 from test_coach_session import run_until
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
@@ -137,7 +137,7 @@ def _measure(rows, reader):
                          ids=["natural_dev", "natural_heldout"])
 def test_natural_lines(statistical_reader, path):
     if not path.exists():
-        pytest.skip(f"{path} is not here")
+        require_shared(path)
     rows = _rows(path)
     right, total, rejected, ood = _measure(rows, statistical_reader)
     templates = _measure(rows, None)
