@@ -50,6 +50,17 @@ def test_missing_piper_voice_falls_back_to_espeak_with_one_line(tmp_path):
     assert notice and "\n" not in notice and "nope.onnx" in notice and "espeak" in notice
 
 
+def test_without_the_espeak_extra_a_missing_piper_voice_is_one_line_naming_both(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyttsx3", None)           # the [espeak] extra is not installed
+    with pytest.raises(VoiceUnavailable) as err:
+        open_engine("piper", str(tmp_path / "nope.onnx"))
+    message = str(err.value)
+    assert "\n" not in message and "nope.onnx" in message and "voicecoach[espeak]" in message
+    opened = open_voice(VoiceSettings(voice=str(tmp_path / "nope.onnx")), VirtualClock(), [],
+                        open_device=lambda rate: RecordingDevice(rate, VirtualClock()))
+    assert opened.speaker is None and "voicecoach[espeak]" in opened.problem
+
+
 def test_a_damaged_piper_voice_falls_back_too(tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"not a model")
