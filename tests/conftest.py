@@ -22,6 +22,15 @@ def require_shared(*paths: str | Path) -> None:
         pytest.skip(SHARED_MISSING)
 
 
+@pytest.hookimpl(tryfirst=True)        # before -m deselects
+def pytest_collection_modifyitems(config, items) -> None:
+    """The tiers (docs/testing.md): a test that waits on the wall clock (realtime) or runs in
+    the PulseAudio room (live) is slow too, so -m "not slow" is the fast tier."""
+    for item in items:
+        if item.get_closest_marker("realtime") or item.get_closest_marker("live"):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_runtest_setup(item) -> None:
     marker = item.get_closest_marker("shared")
     if marker is not None:
@@ -153,7 +162,10 @@ def pytest_unconfigure(config) -> None:
     import os
     import sys
 
-    if _EXIT_STATUS and os.environ.get("VOICECOACH_TEST_TEARDOWN") != "full":
+    # Not in a pytest-xdist worker: its results are still on their way to the main process,
+    # which waits for the worker to leave properly (leaving early costs it a 40 s timeout).
+    worker = hasattr(config, "workerinput")
+    if _EXIT_STATUS and not worker and os.environ.get("VOICECOACH_TEST_TEARDOWN") != "full":
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_EXIT_STATUS[-1])
