@@ -1,6 +1,7 @@
 """Shared fixtures: a small hand-made content set so session tests do not depend on the YAML."""
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -22,16 +23,43 @@ def require_shared(*paths: str | Path) -> None:
         pytest.skip(SHARED_MISSING)
 
 
+def _tier(item) -> int:
+    return 0 if item.get_closest_marker("live") else 1 if item.get_closest_marker("realtime") else 2
+
+
 @pytest.hookimpl(tryfirst=True)        # before -m deselects
 def pytest_collection_modifyitems(config, items) -> None:
     """The tiers (docs/testing.md): a test that waits on the wall clock (realtime) or runs in
-    the PulseAudio room (live) is slow too, so -m "not slow" is the fast tier."""
+    the PulseAudio room (live) is slow too, so -m "not slow" is the fast tier.
+
+    In parallel (pytest-xdist, files kept whole and in this order): the live room first, as
+    it is the longest (minutes of real time), then the tests that mostly wait on the wall
+    clock, then the rest, so the live room runs beside waiting tests as long as it can."""
     for item in items:
-        if item.get_closest_marker("realtime") or item.get_closest_marker("live"):
+        if _tier(item) < 2:
             item.add_marker(pytest.mark.slow)
+    if hasattr(config, "workerinput"):
+        items.sort(key=_tier)          # stable: the files' own order within each tier
+
+
+_LIVE_IN_RUN: list[bool] = []
+_NICED: list[bool] = []
+
+
+def pytest_collection_finish(session) -> None:
+    _LIVE_IN_RUN.append(any(_tier(item) == 0 for item in session.items))
 
 
 def pytest_runtest_setup(item) -> None:
+    # In a pytest-xdist worker of a run with the live room, every other test runs at a lower
+    # CPU priority (for good, from its first such test on): the room's coach must keep up with
+    # real time, which it does not with both cores busy (docs/hearing.md). In one process, or
+    # without the live room, nothing changes.
+    if (not _NICED and _LIVE_IN_RUN and _LIVE_IN_RUN[-1] and hasattr(item.config, "workerinput")
+            and _tier(item) > 0):
+        _NICED.append(True)
+        with contextlib.suppress(OSError, AttributeError):
+            os.nice(10)
     marker = item.get_closest_marker("shared")
     if marker is not None:
         require_shared(*marker.args)

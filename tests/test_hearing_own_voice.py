@@ -287,6 +287,7 @@ class Sharing(OwnWordCheck):
 
 @pytest.mark.parametrize("recording", ["sc_stop_1eddce1d_nohash_3.wav", "sc_stop_51055bda_nohash_4.wav"])
 @pytest.mark.parametrize("echo_to_user_db,rt60", [(0.0, 0.5), (6.0, 0.8)])
+@pytest.mark.slow
 def test_a_recorded_stop_over_the_coach_is_acted_on_even_when_what_was_played_reads_stop(
         coach_line_with_stop, recording, echo_to_user_db, rt60):
     """The worst case for the rule: every reading, of the microphone and of the played

@@ -25,6 +25,7 @@ def lines(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_each_file_gets_a_line_and_a_broken_one_does_not_stop_the_rest(whisper, tmp_path, capsys):
     good = speak_to_wav("pause", tmp_path / "pause.wav")
     stereo = tmp_path / "stereo44k.wav"
@@ -77,6 +78,7 @@ def test_a_missing_model_falls_back_with_one_line(tmp_path, capsys):
 
 
 @pytest.mark.shared("audio/stp_next.wav", "audio/stp_set_a_timer_for_30_seconds.wav")
+@pytest.mark.slow
 def test_real_clips_go_through(whisper, capsys):
     names = ["stp_next.wav", "stp_set_a_timer_for_30_seconds.wav"]
     assert commands.run(transcribe(*(str(AUDIO / n) for n in names))) == 0

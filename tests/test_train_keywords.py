@@ -115,6 +115,7 @@ def test_the_coach_yields_after_the_first_words():
 
 
 @needs_scipy
+@pytest.mark.slow
 def test_the_linear_canceller_leaves_a_residue_well_under_the_echo():
     rng = np.random.default_rng(2)
     t = np.arange(4 * SAMPLE_RATE) / SAMPLE_RATE

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 from conftest import AUDIO, REPO, require_shared
 from voicecoach import transcribe as commands
@@ -27,6 +29,7 @@ def test_a_failing_check_leaves_the_recognizer_to_hear():
     assert commands._barge_in_hit(FakeSpotter(hit="stop"), []) == "stop"
 
 
+@pytest.mark.slow
 def test_real_single_word_stops_are_heard():
     clips = sorted(AUDIO.glob("sc_stop_*.wav")) if AUDIO.exists() else []
     if not clips:

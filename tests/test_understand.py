@@ -135,6 +135,7 @@ def _measure(rows, reader):
 
 @pytest.mark.parametrize("path", [SHARED / "eval" / "natural_dev.tsv", REPO / "tests" / "data" / "natural_heldout.tsv"],
                          ids=["natural_dev", "natural_heldout"])
+@pytest.mark.slow
 def test_natural_lines(statistical_reader, path):
     if not path.exists():
         require_shared(path)
