@@ -6,6 +6,7 @@ waited for: pytest-xdist's workers, the coach's own children), against their tar
     python bench/suite_time.py --fast       # the fast tier only
     python bench/suite_time.py -- -x        # extra pytest arguments for both
 
+pytest's whole output for each tier goes to bench/out/suite_time-<tier>.log.
 The targets are for an idle 2-core machine. On a shared one the wall time says little: the
 load average before and after is printed beside it, and CPU time, which load barely
 changes, is the figure to compare between runs (see docs/testing.md).
@@ -42,9 +43,12 @@ def readme_pytest_arguments() -> list[str]:
     return ["-q"]
 
 
-def run_tier(arguments: list[str]) -> tuple[float, float, int, str]:
+OUT = REPO / "bench" / "out"
+
+
+def run_tier(arguments: list[str], log: Path) -> tuple[float, float, int, str]:
     """Wall seconds, CPU seconds (user + system, the child and what it waited for), pytest's
-    exit status and its last line."""
+    exit status and its last line; pytest's whole output goes to `log`."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "pytest", *arguments], cwd=REPO,
@@ -52,6 +56,8 @@ def run_tier(arguments: list[str]) -> tuple[float, float, int, str]:
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(result.stdout, encoding="utf-8")
     summary = [line for line in result.stdout.splitlines() if re.search(r"\b(passed|failed|error)", line)]
     return wall, cpu, result.returncode, (summary[-1].strip("= ") if summary else result.stdout[-300:])
 
@@ -69,12 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         tier_args, target = TIERS[name]
         arguments = readme + tier_args + args.extra
         load_before = os.getloadavg()[0]
-        wall, cpu, code, last = run_tier(arguments)
+        log = OUT / f"suite_time-{name}.log"
+        wall, cpu, code, last = run_tier(arguments, log)
         load_after = os.getloadavg()[0]
         verdict = "within" if wall <= target else "OVER"
         print(f"{name:8} pytest {' '.join(arguments) or '(no arguments)'}\n"
               f"         wall {wall:6.1f} s  cpu {cpu:6.1f} s  target {target:.0f} s wall: {verdict}"
-              f"   load {load_before:.1f} -> {load_after:.1f}   exit {code}: {last}")
+              f"   load {load_before:.1f} -> {load_after:.1f}   exit {code}: {last}   (output: {log.relative_to(REPO)})")
         status = status or code
     return status
 
