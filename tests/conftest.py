@@ -51,12 +51,13 @@ def pytest_collection_finish(session) -> None:
 
 
 def pytest_runtest_setup(item) -> None:
-    # In a pytest-xdist worker of a run with the live room, every other test runs at a lower
-    # CPU priority (for good, from its first such test on): the room's coach must keep up with
-    # real time, which it does not with both cores busy (docs/hearing.md). In one process, or
-    # without the live room, nothing changes.
+    # In a pytest-xdist worker of a run with the live room, the tests that are neither live nor
+    # realtime run at a lower CPU priority (for good, from the first of them on; a worker has
+    # run its live and realtime files by then): the room's coach must keep up with real time,
+    # which it does not with both cores busy (docs/hearing.md). In one process, or without
+    # the live room, nothing changes.
     if (not _NICED and _LIVE_IN_RUN and _LIVE_IN_RUN[-1] and hasattr(item.config, "workerinput")
-            and _tier(item) > 0):
+            and _tier(item) == 2):
         _NICED.append(True)
         with contextlib.suppress(OSError, AttributeError):
             os.nice(10)
