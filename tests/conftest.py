@@ -1,7 +1,6 @@
 """Shared fixtures: a small hand-made content set so session tests do not depend on the YAML."""
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
@@ -42,25 +41,7 @@ def pytest_collection_modifyitems(config, items) -> None:
         items.sort(key=_tier)          # stable: the files' own order within each tier
 
 
-_LIVE_IN_RUN: list[bool] = []
-_NICED: list[bool] = []
-
-
-def pytest_collection_finish(session) -> None:
-    _LIVE_IN_RUN.append(any(_tier(item) == 0 for item in session.items))
-
-
 def pytest_runtest_setup(item) -> None:
-    # In a pytest-xdist worker of a run with the live room, the tests that are neither live nor
-    # realtime run at a lower CPU priority (for good, from the first of them on; a worker has
-    # run its live and realtime files by then): the room's coach must keep up with real time,
-    # which it does not with both cores busy (docs/hearing.md). In one process, or without
-    # the live room, nothing changes.
-    if (not _NICED and _LIVE_IN_RUN and _LIVE_IN_RUN[-1] and hasattr(item.config, "workerinput")
-            and _tier(item) == 2):
-        _NICED.append(True)
-        with contextlib.suppress(OSError, AttributeError):
-            os.nice(10)
     marker = item.get_closest_marker("shared")
     if marker is not None:
         require_shared(*marker.args)
