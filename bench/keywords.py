@@ -46,10 +46,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
-from make_corpus import PITCHES, RATES, VOICES, mix_at_snr, speak  # noqa: E402
+from bench.make_corpus import PITCHES, RATES, VOICES, mix_at_snr, speak  # noqa: E402
 
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
 from voicecoach.hearing.bargein.keyword_model import model_vetoed, pain_over_command  # noqa: E402

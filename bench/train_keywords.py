@@ -56,10 +56,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
-from make_corpus import RATES as BENCH_RATES, VOICES as BENCH_VOICES, room_noise, speak  # noqa: E402
+from bench.make_corpus import RATES as BENCH_RATES, VOICES as BENCH_VOICES, room_noise, speak  # noqa: E402
 
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
 from voicecoach.hearing.bargein.keyword_model import (SHIPPED_MODEL, WHISPER_VETO, KeywordHead,  # noqa: E402
@@ -203,7 +203,7 @@ def trim(audio: np.ndarray) -> np.ndarray:
 def coach_cuts(engine, lines: list[str], speeds: list[float]) -> list[Take]:
     """The coach's lines in its voice, cut by the listen loop's end-of-speech detector; only
     utterances a barge-in check ever sees (3 s or shorter) are kept."""
-    from keywords import utterances_of
+    from bench.keywords import utterances_of
 
     from voicecoach.voice.lexicon import split_for_speech
 
@@ -556,7 +556,7 @@ def veto_table(quick: bool) -> int:
     VALIDATION_VOICES, the coach's voice with its sampling noise on at speeds it never trained
     on, and the validation quarter of its lines; each take as it is and augmented (rooms of
     another seed)."""
-    from keywords import coach_lines, piper_engine
+    from bench.keywords import coach_lines, piper_engine
 
     from voicecoach.hearing.bargein.keyword_model import open_keyword_spotter
     from voicecoach.hearing.bargein.keywords import BargeInSpotter
@@ -607,7 +607,7 @@ def veto_table(quick: bool) -> int:
 def make_sets(quick: bool) -> tuple[dict, float, list[str]]:
     """Every set's (last MAX_WINDOW embeddings, seconds, label index, kind of take), and the
     held-out coach lines' length in seconds, and the espeak-ng voices trained on."""
-    from keywords import coach_lines, piper_engine
+    from bench.keywords import coach_lines, piper_engine
 
     rng = random.Random(SEED)
     engine = piper_engine()

@@ -1,6 +1,7 @@
 """Shared fixtures: a small hand-made content set so session tests do not depend on the YAML."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -8,7 +9,49 @@ import pytest
 from voicecoach.content.model import Content, Exercise, Program, Topic, Value
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+# The development material kept beside the repository (real recordings, the article, evaluation
+# sets): not in a clone. Tests that need it carry @pytest.mark.shared("audio/x.wav", ...) or call
+# require_shared(...), and are skipped with the one reason below, counted at the end of the run.
+SHARED = Path(os.environ.get("VOICECOACH_SHARED") or REPO.parent / "shared")
+SHARED_MISSING = f"needs the development material beside the repository ({SHARED}), which a clone does not have"
+
+
+def require_shared(*paths: str | Path) -> None:
+    """Skip the test, with the one shared reason, unless every path exists (relative to SHARED)."""
+    if not all((SHARED / p).exists() for p in paths or ("",)):
+        pytest.skip(SHARED_MISSING)
+
+
+def _tier(item) -> int:
+    return 0 if item.get_closest_marker("live") else 1 if item.get_closest_marker("realtime") else 2
+
+
+@pytest.hookimpl(tryfirst=True)        # before -m deselects
+def pytest_collection_modifyitems(config, items) -> None:
+    """The tiers (docs/testing.md): a test that waits on the wall clock (realtime) or runs in
+    the PulseAudio room (live) is slow too, so -m "not slow" is the fast tier.
+
+    In parallel (pytest-xdist, files kept whole and in this order): the live room first, as
+    it is the longest (minutes of real time), then the tests that mostly wait on the wall
+    clock, then the rest, so the live room runs beside waiting tests as long as it can."""
+    for item in items:
+        if _tier(item) < 2:
+            item.add_marker(pytest.mark.slow)
+    if hasattr(config, "workerinput"):
+        items.sort(key=_tier)          # stable: the files' own order within each tier
+
+
+def pytest_runtest_setup(item) -> None:
+    marker = item.get_closest_marker("shared")
+    if marker is not None:
+        require_shared(*marker.args)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    skipped = [r for r in terminalreporter.stats.get("skipped", ())
+               if isinstance(r.longrepr, tuple) and SHARED_MISSING in str(r.longrepr[-1])]
+    if skipped:
+        terminalreporter.write_line(f"{len(skipped)} tests skipped, each because it {SHARED_MISSING}", yellow=True)
 
 
 def _v(x: float, source: str = "ours") -> Value:
@@ -129,7 +172,10 @@ def pytest_unconfigure(config) -> None:
     import os
     import sys
 
-    if _EXIT_STATUS and os.environ.get("VOICECOACH_TEST_TEARDOWN") != "full":
+    # Not in a pytest-xdist worker: its results are still on their way to the main process,
+    # which waits for the worker to leave properly (leaving early costs it a 40 s timeout).
+    worker = hasattr(config, "workerinput")
+    if _EXIT_STATUS and not worker and os.environ.get("VOICECOACH_TEST_TEARDOWN") != "full":
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_EXIT_STATUS[-1])

@@ -2,15 +2,7 @@
 (clean one-word commands first, with Whisper's own transcript)."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-
-from conftest import REPO
-
-spec = importlib.util.spec_from_file_location("bench_keywords", REPO / "bench" / "keywords.py")
-bench = importlib.util.module_from_spec(spec)
-sys.modules["bench_keywords"] = bench
-spec.loader.exec_module(bench)
+from bench import keywords as bench
 
 # (name, expected, check score, check intent, baseline intent, model score, model intent, free transcript)
 HEARD_BY_CHECK = ("stop [a]", "stop", 0.5, "stop", "none", -0.7, "stop", "Stop.")

@@ -15,6 +15,7 @@ def vc(*args: str, stdin: str = "", timeout: float = 60) -> subprocess.Completed
                           text=True, timeout=timeout, cwd=REPO)
 
 
+@pytest.mark.slow
 def test_parse_arguments_give_one_json_object_each():
     result = vc("parse", "start the stretch", "how long left", "order a pizza")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
@@ -75,6 +76,7 @@ def test_simulate_a_missing_script_is_one_line():
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_validate_shipped_files_and_a_broken_copy(tmp_path):
     assert vc("validate").returncode == 0
     (tmp_path / "intents.yaml").write_text('intents:\n  start:\n    sentences:\n      - "start {nothing}"\n')
@@ -83,6 +85,7 @@ def test_validate_shipped_files_and_a_broken_copy(tmp_path):
     assert result.stdout.strip() == f"{tmp_path / 'intents.yaml'}:4: unknown slot list {{nothing}}"
 
 
+@pytest.mark.slow
 def test_plain_voicecoach_without_a_microphone_says_so_and_runs_text_mode():
     result = vc("--no-history", stdin="start the stretch\n")
     assert result.returncode == 0
@@ -98,6 +101,7 @@ def test_text_mode_flag_runs_without_a_notice():
     assert "coach: IT band pain is a common injury among runners." in result.stdout
 
 
+@pytest.mark.slow
 def test_transcribe_gives_one_json_line_per_file_and_names_bad_files(tmp_path):
     from conftest import speak_to_wav
 
@@ -113,6 +117,7 @@ def test_transcribe_gives_one_json_line_per_file_and_names_bad_files(tmp_path):
     assert result.returncode == 1
 
 
+@pytest.mark.slow
 def test_audio_in_runs_the_voice_loop_from_a_file(tmp_path):
     from conftest import speak_to_wav
 
@@ -125,6 +130,7 @@ def test_audio_in_runs_the_voice_loop_from_a_file(tmp_path):
     assert result.stdout.rstrip().splitlines()[-2] == "coach: That's the whole routine. Great work."
 
 
+@pytest.mark.slow
 def test_audio_in_with_a_broken_file_is_one_line(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF")

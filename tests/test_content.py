@@ -84,7 +84,7 @@ def test_safety_advice_follows_the_article():
     assert not any(w in " ".join(content.safety).lower() for w in ("persists", "goes on"))
 
 
-@pytest.mark.skipif(not ARTICLE.exists(), reason=f"the article is not here ({ARTICLE})")
+@pytest.mark.shared("article/it-band-article.txt")
 def test_exercise_steps_come_from_the_article():
     article = ARTICLE.read_text(encoding="utf-8").lower()
     for exercise in load_content().exercises.values():

@@ -33,6 +33,7 @@ def coach_line() -> np.ndarray:
 @pytest.mark.parametrize("rt60", [0.5, pytest.param(0.8, marks=pytest.mark.xfail(
     strict=True, reason="at RT60 0.8 s the double-talk score still rises over a word's onset after a pause "
                         "(bench/coach_alone.py: the coach yields to its own voice about 200 times an hour)"))])
+@pytest.mark.slow
 def test_the_coach_in_a_ringing_room_is_not_taken_for_the_user_after_its_pauses(coach_line, rt60):
     reference = resample(coach_line, DEVICE_RATE, SAMPLE_RATE)
     rir = synthetic_room(60.0, rt60=rt60)
@@ -109,6 +110,7 @@ def piper():
 
 
 @pytest.mark.parametrize("text,milliseconds,phrase", [("stop,", 120, "stop")])
+@pytest.mark.slow
 def test_a_scrap_of_the_coachs_own_phrase_is_no_hit(whisper, piper, text, milliseconds, phrase):
     """The coach said "..., stop," and yielded to its own voice 120 ms into the word: the restricted
     search writes "stop" and Whisper finds it likely, but also finds the audio most likely holds no speech."""

@@ -20,6 +20,9 @@ import numpy as np
 import pytest
 import yaml
 
+# Over 10,000 generated inputs: the default run has them, the fast tier does not.
+pytestmark = pytest.mark.slow
+
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install -e '.[test]')")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

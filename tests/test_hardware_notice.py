@@ -40,6 +40,7 @@ def test_the_technical_reason_goes_to_the_log(caplog):
     assert [r.getMessage() for r in caplog.records] == [MIC, SPEAKER]
 
 
+@pytest.mark.slow
 def test_the_program_says_the_reason_only_when_verbose(tmp_path):
     """On a machine without a microphone or a speaker (skips where there is one)."""
     from voicecoach.app import _why_no_voice_loop

@@ -1,22 +1,16 @@
 """The synthesized corpus: labels follow the samples, noise at the stated SNR, same seed same corpus."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import shutil
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO
 from voicecoach.hearing.signal.audio import read_wav
 
-spec = importlib.util.spec_from_file_location("make_corpus", REPO / "bench" / "make_corpus.py")
-make_corpus = importlib.util.module_from_spec(spec)
-sys.modules["make_corpus"] = make_corpus          # dataclasses look their module up
-spec.loader.exec_module(make_corpus)
+from bench import make_corpus
 
 STAND_IN = [("stop", "stop", {}), ("pause", "pause", {}), ("set a timer for thirty seconds", "set_duration", {"seconds": 30})]
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt install espeak-ng)")

@@ -101,6 +101,7 @@ def test_the_linear_canceller_takes_out_most_of_the_echo_and_nothing_else():
 
 
 @pytest.mark.parametrize("delay_ms", [60.0, 250.0])
+@pytest.mark.slow
 def test_the_double_talk_detector_does_not_fire_on_the_coachs_echo_after_its_pauses(coach_line, delay_ms):
     echo = echo_of(coach_line, delay_ms)
     mic = echo + room(len(echo) / SAMPLE_RATE, level=ECHO_RMS / 10 ** (34 / 20))
@@ -119,6 +120,7 @@ def test_the_double_talk_detector_does_not_fire_on_the_coachs_echo_after_its_pau
 
 
 @pytest.mark.parametrize("echo_to_user_db", [0.0, 6.0])
+@pytest.mark.slow
 def test_the_user_over_the_coach_is_heard_within_a_few_frames_of_the_first_sound(coach_line, echo_to_user_db):
     echo = echo_of(coach_line, 60.0)
     mic = echo + room(len(echo) / SAMPLE_RATE, level=ECHO_RMS / 10 ** (34 / 20))
@@ -131,6 +133,7 @@ def test_the_user_over_the_coach_is_heard_within_a_few_frames_of_the_first_sound
     assert user_at - 0.03 <= starts[0] <= user_at + 0.09, f"speech seen from {starts[0]:.2f} s; the user began at {user_at}"
 
 
+@pytest.mark.slow
 def test_the_recognizer_gets_the_users_consonant_whole_in_double_talk(coach_line):
     """AEC3's residual suppressor takes most of a soft "s" said over the coach; the linear output keeps it."""
     pytest.importorskip("livekit", reason="the WebRTC canceller comes with the livekit package (pip install livekit)")
@@ -271,6 +274,7 @@ def silent_from(device, after: float) -> float:
 
 
 @pytest.mark.parametrize("text, intent, state", [("mm", NO_MATCH, VoiceState.WARY), ("stop", "stop", VoiceState.QUIET)])
+@pytest.mark.slow
 def test_the_coach_falls_silent_within_150_ms_of_a_soft_start_then_acts_or_resumes(coach_line, text, intent, state):
     user_at = 4.0
     device, yielding = yield_over_the_room(coach_line, Recognize(text, intent), user_at)
@@ -299,6 +303,7 @@ class Readings:
 
 @pytest.mark.parametrize("second, state", [(Match("stop", "stop", {}, 1.0), VoiceState.QUIET),
                                            (Match("Go.", "start", {}, 1.0), VoiceState.WARY)])
+@pytest.mark.slow
 def test_a_command_misread_over_the_coach_is_read_again_while_the_coach_holds(coach_line, second, state):
     """The first reading takes in the pre-roll under the coach's voice ("Last go."); the second,
     from closer to the onset, is acted on when it is a barge-in, else the cut sentence resumes."""
@@ -331,6 +336,7 @@ def test_the_least_squares_fit_finds_a_known_echo_path():
     assert np.allclose(fitted[:300], path, atol=1e-6) and np.allclose(fitted[300:], 0.0, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_fit_keeps_the_taps_before_the_delay_at_zero_and_is_taken_only_when_better():
     rng = np.random.default_rng(5)
     canceller = LinearCanceller()
@@ -395,6 +401,7 @@ def _linear_reduction_after_the_delay_is_found(coach_line, fit: bool, monkeypatc
     return level_db(np.concatenate(heard)) - level_db(np.concatenate(kept)), canceller
 
 
+@pytest.mark.slow
 def test_a_fresh_linear_filter_starts_from_a_fit_when_the_delay_is_found(coach_line, monkeypatch):
     """The second after the delay is known on the first line: NLMS alone has taken out about
     10 dB of the echo by then; the fit on what was heard so far takes out far more at once."""
@@ -405,6 +412,7 @@ def test_a_fresh_linear_filter_starts_from_a_fit_when_the_delay_is_found(coach_l
     assert with_fit >= 20.0 and with_fit >= without + 6.0
 
 
+@pytest.mark.slow
 def test_a_refused_fit_is_tried_again_at_the_next_check_until_the_filter_has_settled(coach_line, monkeypatch):
     """Refused at the first check (the judged audio may be a pause), tried at the next (4 s on:
     NLMS has converged enough by then that this line's fit is refused too), and not after the

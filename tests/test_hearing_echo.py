@@ -54,6 +54,7 @@ def level_db(audio: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("delay_ms", [60.0, 250.0])
+@pytest.mark.slow
 def test_cancellation_removes_at_least_30_db_of_echo_in_a_known_room(coach_voice, delay_ms):
     pytest.importorskip("livekit", reason="the WebRTC canceller comes with the livekit package (pip install livekit)")
     reference = resample(coach_voice, DEVICE_RATE, SAMPLE_RATE)
@@ -191,6 +192,7 @@ def test_a_reference_longer_than_the_timeline_keeps_its_last_seconds_where_they_
     assert not timeline.read(100, 10).any()          # the first half second no longer fits: unknown, read as 0
 
 
+@pytest.mark.slow
 def test_a_stretch_of_speech_that_starts_between_two_samples_is_cancelled_from_its_first_word(coach_voice):
     """The player starts a line at any device sample, rarely on the 16 kHz grid. The reference of
     every stretch stays on one grid, so the filter learned on the lines before fits the next one

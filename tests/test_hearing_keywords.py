@@ -146,6 +146,7 @@ SPOKEN = [(phrase, intent) for phrase, intent in BARGE_IN_PHRASES] + [
 
 
 @pytest.mark.parametrize("text,intent", SPOKEN)
+@pytest.mark.slow
 def test_every_barge_in_phrase_in_the_coach_voice_is_heard(spotter, piper, text, intent):
     audio = say(piper, text)
     hit = spotter.spot(audio)
@@ -170,6 +171,7 @@ ORDINARY_LINES = [
 
 
 @pytest.mark.parametrize("line", ORDINARY_LINES)
+@pytest.mark.slow
 def test_ordinary_coach_lines_are_no_barge_in(spotter, piper, line):
     assert spotter.spot(say(piper, line)) is None, spotter.best(say(piper, line))
 

@@ -330,13 +330,11 @@ def test_reader_turns_no_speech_into_nothing_heard():
     assert [type(e) for e in events] == [SpeechStarted, NothingHeard]
 
 
-@pytest.mark.skipif(not AUDIO.exists(), reason=f"the shared recordings are not here ({AUDIO})")
+@pytest.mark.shared("audio/stp_next.wav", "audio/stp_pause.wav", "audio/stp_timer_status.wav")
 def test_real_commands_through_the_loop_come_out_once_each():
     """Real clips, one after another with room noise between; whatever the VAD does with pauses
     inside a command, each comes out as one hearing (the fake answers by clip)."""
     names = ["stp_next.wav", "stp_pause.wav", "stp_timer_status.wav"]
-    if not all((AUDIO / n).exists() for n in names):
-        pytest.skip("some of the shared stp_ recordings are missing")
     clips = [read_wav(AUDIO / n) for n in names]
     audio = np.concatenate([part for clip in clips for part in (room(1.0, level=0.003), clip)] + [room(1.5, level=0.003)])
     bounds = np.cumsum([0] + [len(room(1.0)) + len(c) for c in clips]) * 1000 / SAMPLE_RATE

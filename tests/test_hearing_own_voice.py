@@ -287,19 +287,19 @@ class Sharing(OwnWordCheck):
 
 @pytest.mark.parametrize("recording", ["sc_stop_1eddce1d_nohash_3.wav", "sc_stop_51055bda_nohash_4.wav"])
 @pytest.mark.parametrize("echo_to_user_db,rt60", [(0.0, 0.5), (6.0, 0.8)])
+@pytest.mark.slow
 def test_a_recorded_stop_over_the_coach_is_acted_on_even_when_what_was_played_reads_stop(
         coach_line_with_stop, recording, echo_to_user_db, rt60):
     """The worst case for the rule: every reading, of the microphone and of the played
     reference, is "stop"; only the signal can keep the user's command, and it does."""
-    from conftest import AUDIO
+    from conftest import AUDIO, require_shared
     from test_hearing_doubletalk import ECHO_RMS, PassThrough
     from test_hearing_echo import DEVICE_RATE, synthetic_room
     from voicecoach.hearing.signal.audio import read_wav, resample
     from voicecoach.hearing.signal.sources import FRAME_SECONDS
     from voicecoach.intents.types import Match
 
-    if not (AUDIO / recording).exists():
-        pytest.skip(f"../shared/audio/{recording} is not here (the shared recordings are absent)")
+    require_shared(f"audio/{recording}")
     user = np.asarray(read_wav(AUDIO / recording), np.float32)
     line = coach_line_with_stop
     echo = np.convolve(resample(line, DEVICE_RATE, SAMPLE_RATE), synthetic_room(60.0, rt60=rt60))

@@ -3,12 +3,10 @@ the benchmarks get the same chain for the same options."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
+import importlib
 
 import pytest
 
-from conftest import REPO
 from voicecoach.app import hearing_options, voice_hearing
 from voicecoach.coach.session import Session
 from voicecoach.hearing.pipeline import HearingOptions, build_hearing
@@ -45,11 +43,7 @@ def app_args(**values) -> argparse.Namespace:
 
 
 def bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"bench.{name}")
 
 
 def test_the_apps_options_are_the_pipelines_defaults_and_without_a_voice_there_is_no_canceller():

@@ -25,6 +25,7 @@ def lines(out: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
+@pytest.mark.slow
 def test_each_file_gets_a_line_and_a_broken_one_does_not_stop_the_rest(whisper, tmp_path, capsys):
     good = speak_to_wav("pause", tmp_path / "pause.wav")
     stereo = tmp_path / "stereo44k.wav"
@@ -76,11 +77,10 @@ def test_a_missing_model_falls_back_with_one_line(tmp_path, capsys):
     assert len(notes) == 1 and "no-model" in notes[0] and "using sphinx instead" in notes[0]
 
 
-@pytest.mark.skipif(not (AUDIO / "manifest.tsv").exists(), reason=f"the shared recordings are not here ({AUDIO})")
+@pytest.mark.shared("audio/stp_next.wav", "audio/stp_set_a_timer_for_30_seconds.wav")
+@pytest.mark.slow
 def test_real_clips_go_through(whisper, capsys):
     names = ["stp_next.wav", "stp_set_a_timer_for_30_seconds.wav"]
-    if not all((AUDIO / n).exists() for n in names):
-        pytest.skip("the shared stp_ recordings named here are missing")
     assert commands.run(transcribe(*(str(AUDIO / n) for n in names))) == 0
     rows = lines(capsys.readouterr().out)
     assert [(r["intent"], r["slots"]) for r in rows] == [("next", {}), ("set_duration", {"seconds": 30})]

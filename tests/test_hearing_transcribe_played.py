@@ -34,6 +34,7 @@ def pair(tmp_path_factory):
     return folder / "mic.wav", folder / "played.wav", 1000 * user_at / SAMPLE_RATE
 
 
+@pytest.mark.slow
 def test_the_coach_is_taken_out_and_the_user_is_heard(whisper, pair, capsys):
     mic, played, user_ms = pair
     assert commands.run(transcribe(str(mic), "--played", str(played))) == 0
@@ -48,6 +49,7 @@ def test_the_coach_is_taken_out_and_the_user_is_heard(whisper, pair, capsys):
     assert "echo delay 12" in captured.err
 
 
+@pytest.mark.slow
 def test_without_the_canceller_the_coach_voice_is_heard_as_an_utterance(whisper, pair, capsys):
     mic, played, user_ms = pair
     assert commands.run(transcribe(str(mic), "--played", str(played), "--echo", "none")) == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import AUDIO
+from conftest import AUDIO, require_shared
 from hearing_signals import room, voiced
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav
 from voicecoach.hearing.signal.sources import frames_of
@@ -107,7 +107,6 @@ def test_settings_reject_negative_values():
 REAL_CLIPS = ["stp_pause.wav", "stp_next.wav", "stp_timer_status.wav", "stp_whats_the_temperature.wav"]
 
 
-@pytest.mark.skipif(not AUDIO.exists(), reason=f"the shared recordings are not here ({AUDIO})")
 @pytest.mark.parametrize("name", REAL_CLIPS)
 def test_a_real_command_is_cut_soon_after_it_ends(name):
     """Real speech between stretches of the room's own noise, as a microphone would hear it.
@@ -115,9 +114,8 @@ def test_a_real_command_is_cut_soon_after_it_ends(name):
     Some are cut in two at a pause inside the command (this speaker pauses up to ~300 ms
     inside "next"); the listen loop joins a part that does not parse with what follows.
     """
+    require_shared(f"audio/{name}")
     path = AUDIO / name
-    if not path.exists():
-        pytest.skip(f"{path} is missing")
     clip = read_wav(path)
     noise_rms = float(np.sqrt(np.percentile(np.square(clip[: len(clip) // 160 * 160]).reshape(-1, 160).mean(axis=1), 10)))
     lead = room(0.5, level=noise_rms)

@@ -131,7 +131,8 @@ def _manifest() -> list[list[str]]:
             if line.strip() and not line.startswith("#")]
 
 
-@pytest.mark.skipif(not _manifest(), reason=f"the shared recordings are not here ({AUDIO})")
+@pytest.mark.shared("audio/manifest.tsv")
+@pytest.mark.slow
 def test_real_recordings_through_the_whole_chain(whisper):
     """Real human speech: figures are printed; the floor guards against breaking the chain."""
     in_domain = right = out_of_domain = rejected = 0

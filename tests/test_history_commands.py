@@ -200,6 +200,7 @@ def vc(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
                           text=True, cwd=REPO, timeout=120)
 
 
+@pytest.mark.slow
 def test_simulated_sessions_write_history_and_the_coach_proposes_and_answers_from_it(tmp_path):
     db = tmp_path / "h.db"
     script = tmp_path / "s.txt"

@@ -103,6 +103,7 @@ def test_a_schema_that_is_not_text_is_one_line_naming_the_file_and_how_to_set_it
     assert f"mv {db} {db}.damaged" in err
 
 
+@pytest.mark.slow
 def test_with_a_damaged_history_a_session_goes_on_and_forget_still_works(db, tmp_path, capsys):
     from voicecoach import cli
 

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import REPO
 from voicecoach.coach.events import CoachEvent
 from voicecoach.history import commands
@@ -73,6 +75,7 @@ def test_another_programs_database_without_an_id_is_refused_and_left_as_it_was(t
     assert {r[0] for r in db.execute("SELECT name FROM sqlite_master")} == {"notes"}
 
 
+@pytest.mark.slow
 def test_a_text_file_given_as_db_is_refused_by_every_command(tmp_path):
     thesis = tmp_path / "papers" / "thesis.txt"
     thesis.parent.mkdir()

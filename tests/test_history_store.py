@@ -358,12 +358,9 @@ def test_the_page_cache_is_small_so_a_long_session_does_not_grow():
 # ----- answers from the most recent sessions ---------------------------------------------------
 
 def _bench_history():
-    import importlib.util
+    from bench import history_answers
 
-    spec = importlib.util.spec_from_file_location("bench_history_answers", REPO / "bench" / "history_answers.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return history_answers
 
 
 @pytest.mark.parametrize("every_day", [False, True])

@@ -176,6 +176,7 @@ ESCAPES = "hello \x1b]0;owned\x07 \x1b[2J there \x9b31m \u202eevil \x7f"
 
 
 @pytest.mark.parametrize("form", [[], ["--json"]])
+@pytest.mark.slow
 def test_simulate_shows_control_characters_escaped(tmp_path, form):
     path = tmp_path / "script.txt"
     path.write_text(f"@0 {ESCAPES}\n@2 stop\n", encoding="utf-8")

@@ -41,6 +41,7 @@ def test_a_kept_catalog_is_the_catalog_compiled_afresh(templates: Path, tmp_path
     assert kept.asides == fresh.asides and kept.list_phrases == fresh.list_phrases
 
 
+@pytest.mark.slow
 def test_an_edited_template_is_compiled_again(templates: Path, tmp_path: Path):
     build, calls = counting_build(templates)
     cached(templates, build, tmp_path / "cache")
@@ -53,6 +54,7 @@ def test_an_edited_template_is_compiled_again(templates: Path, tmp_path: Path):
     assert len(list((tmp_path / "cache").glob(f"{CACHE_PREFIX}*.json"))) == 1    # the old one is gone
 
 
+@pytest.mark.slow
 def test_a_damaged_cache_file_is_compiled_again_and_replaced(templates: Path, tmp_path: Path):
     build, calls = counting_build(templates)
     cached(templates, build, tmp_path / "cache")
@@ -133,6 +135,7 @@ def test_a_symlinked_cache_file_is_never_followed(templates: Path, tmp_path: Pat
     b"[]", b"{}", b'{"format": 1}', b"\x80\x04\x95 not json", b"null", b"[" * 100_000,
     b'{"format": 1, "intents": ["stop"], "sentences": [["stop", {}, [["rule", "nowhere"]], null, "x:1"]]}',
 ])
+@pytest.mark.slow
 def test_a_cache_file_of_the_wrong_shape_is_compiled_again(templates: Path, tmp_path: Path, payload: bytes, caplog):
     build, calls = counting_build(templates)
     cache = tmp_path / "cache"
@@ -145,6 +148,7 @@ def test_a_cache_file_of_the_wrong_shape_is_compiled_again(templates: Path, tmp_
     assert cached(templates, build, cache)[0].sentences == catalog.sentences and len(calls) == 2
 
 
+@pytest.mark.slow
 def test_wrong_value_types_in_a_kept_catalog_are_refused(templates: Path, tmp_path: Path):
     import json
 
@@ -164,6 +168,7 @@ def test_wrong_value_types_in_a_kept_catalog_are_refused(templates: Path, tmp_pa
 
 
 @pytest.mark.parametrize("mode", [0o770, 0o707, 0o777])
+@pytest.mark.slow
 def test_a_cache_folder_others_may_write_is_never_read(templates: Path, tmp_path: Path, mode: int, caplog):
     build, calls = counting_build(templates)
     cache = tmp_path / "cache"

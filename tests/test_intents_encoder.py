@@ -105,6 +105,7 @@ def test_a_line_reads_the_same_alone_and_in_a_padded_batch(encoder):
     assert np.allclose(alone, batched, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_many_lines_come_back_in_their_own_order(encoder):
     lines = [f"hold for {n} seconds" + " please" * (n % 7) for n in range(70)]    # three runs, lengths mixed
     together = encoder.encode(lines)

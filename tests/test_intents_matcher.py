@@ -47,7 +47,7 @@ def _score(rows, reader=None) -> tuple[float, list[str], int, int]:
     return 1 - len(misses) / len(rows), misses, ood, ood_rejected
 
 
-@pytest.mark.skipif(not DEV_SET.exists(), reason=f"the development set is not here ({DEV_SET})")
+@pytest.mark.shared("eval/dev_utterances.tsv")
 def test_development_set_meets_target():
     accuracy, misses, ood, rejected = _score(_rows(DEV_SET))
     print(f"dev set: {accuracy:.1%} exact intent+slots; out-of-domain rejected {rejected}/{ood}")

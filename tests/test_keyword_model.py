@@ -98,12 +98,14 @@ def both(spotter, whisper):
 
 
 @pytest.mark.parametrize("phrase,intent", PHRASES)
+@pytest.mark.slow
 def test_together_the_checks_hear_every_phrase_in_a_held_out_espeak_voice(both, tmp_path, phrase, intent):
     hit = both.spot(espeak(phrase, tmp_path))
     assert hit is not None and hit.intent == intent, both.best(espeak(phrase, tmp_path))
 
 
 @pytest.mark.parametrize("phrase,intent", PHRASES)
+@pytest.mark.slow
 def test_together_the_checks_hear_every_phrase_in_the_coachs_own_voice(both, phrase, intent):
     hit = both.spot(coach_voice(phrase))
     assert hit is not None and hit.intent == intent, both.best(coach_voice(phrase))
@@ -113,6 +115,7 @@ PAIN_AFTER_A_COMMAND = ["stop, that hurts", "hold on, that hurts", "wait, that h
 
 
 @pytest.mark.parametrize("said", PAIN_AFTER_A_COMMAND)
+@pytest.mark.slow
 def test_pain_after_a_command_is_pain_in_a_held_out_voice_and_the_coachs(both, tmp_path, said):
     """Whisper's check alone reads the opening "stop" or "hold on" of these; pain must win."""
     for audio in (espeak(said, tmp_path), coach_voice(said)):
@@ -120,6 +123,7 @@ def test_pain_after_a_command_is_pain_in_a_held_out_voice_and_the_coachs(both, t
         assert hit is not None and hit.intent == "report_pain", (both.first.best(audio), both.second.best(audio))
 
 
+@pytest.mark.slow
 def test_the_model_alone_hears_most_phrases(spotter, tmp_path):
     """Measured: the model alone hears all ten phrases in a held-out espeak-ng voice and in the
     coach's own voice; a drop below these counts is a regression."""
@@ -139,6 +143,7 @@ PHRASES_ALONE = [phrase for phrase, _ in BARGE_IN_PHRASES]
 MODEL_HEARS_ALONE_IN_VALIDATION_VOICES = 46
 
 
+@pytest.mark.slow
 def test_the_model_alone_hears_the_phrases_said_alone_in_voices_it_never_trained_on(spotter, tmp_path):
     intents = dict(BARGE_IN_PHRASES)
     heard, missed = 0, []
@@ -158,6 +163,7 @@ SHARED_WORDS = [("wait a second", "pause"), ("hold on a second", "pause"), ("wai
 
 
 @pytest.mark.parametrize("phrase,intent", SHARED_WORDS)
+@pytest.mark.slow
 def test_phrases_that_share_words_never_cross_intents(spotter, tmp_path, phrase, intent):
     """A wrong intent is worse than a miss: a hit, if any, is the one the user means."""
     for audio in (coach_voice(phrase), espeak(phrase, tmp_path)):
@@ -166,6 +172,7 @@ def test_phrases_that_share_words_never_cross_intents(spotter, tmp_path, phrase,
 
 
 @pytest.mark.parametrize("text", ["not those", "then start", "that works", "and so on", "hearts"])
+@pytest.mark.slow
 def test_near_misses_are_not_barge_ins(both, tmp_path, text):
     """The model alone takes some sound-alikes; Whisper's check, which reads other words there,
     vetoes them. ("hearts" got through with the model trained without plain copies.)"""
@@ -189,6 +196,7 @@ def coach_cuts(lines: list[str]) -> list[tuple[str, np.ndarray]]:
     return cut_lines
 
 
+@pytest.mark.slow
 def test_the_coachs_own_lines_are_not_barge_ins(spotter, both):
     """Together, none; the model alone takes "Halfway." for "pause" (measured: 0.9996; "way"),
     which Whisper's check, reading "halfway", vetoes far below its floor (-18.6)."""

@@ -136,6 +136,7 @@ def test_parse_stream_goes_on_after_bad_lines(monkeypatch):
     assert rows[5]["text"] == "caf\u00e9 pause"
 
 
+@pytest.mark.slow
 def test_parse_stdin_under_a_strict_c_locale_gives_valid_utf8():
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONIOENCODING", "PYTHONUTF8")}
     for extra in ({"LC_ALL": "C"}, {"LC_ALL": "C", "PYTHONCOERCECLOCALE": "0", "PYTHONUTF8": "0"}):

@@ -16,6 +16,9 @@ from functools import lru_cache
 
 import pytest
 
+# Random commands at random moments, a fixed budget of them (docs/session.md): the default run.
+pytestmark = pytest.mark.slow
+
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install -e '.[test]')")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402

@@ -137,6 +137,7 @@ def test_a_configured_db_is_where_text_mode_records_and_history_reads(tmp_path):
     assert f'"database": "{db}"' in shown.stdout
 
 
+@pytest.mark.slow
 def test_simulate_keeps_scripted_sessions_out_of_a_configured_db_and_says_so_when_verbose(tmp_path):
     db = tmp_path / "mine.db"
     config = tmp_path / "config.yaml"

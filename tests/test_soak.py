@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import tracemalloc
 
+import pytest
+
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.coach.simulate import ScriptLine, Simulator
@@ -18,6 +20,7 @@ SAYINGS = ("start", "pause", "resume", "how long left", "hold for 45 seconds", "
 GROWTH_ALLOWED = 64 * 1024        # bytes between hour 2 and hour 23: caches settle, nothing accumulates
 
 
+@pytest.mark.slow
 def test_a_virtual_day_keeps_memory_flat_and_answers_to_the_end():
     content, catalog = load_content(), load_catalog()
     script = [ScriptLine(1.0 + n * EVERY, SAYINGS[n % len(SAYINGS)], n + 1) for n in range(int(DAY // EVERY))]

@@ -15,6 +15,9 @@ import pytest
 from conftest import REPO, default_signals
 from voicecoach.stopping import Stopped, exit_code, stop_on_signals, stop_reason
 
+# The real program in a child process, signalled once its session is under way.
+pytestmark = pytest.mark.realtime
+
 STARTED = "We'll start with the left side."
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import REPO
 
-pytestmark = [pytest.mark.slow,
+pytestmark = [pytest.mark.slow, pytest.mark.realtime,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pseudo-terminals are tested on Linux")]
 
 END_WITHIN = 1.0

@@ -11,6 +11,9 @@ import time
 import pytest
 
 pexpect = pytest.importorskip("pexpect", reason="pexpect is not installed (pip install -e '.[test]')")
+# A real terminal on the wall clock: the hold is timed as a person would time it.
+pytestmark = pytest.mark.realtime
+
 pyte = pytest.importorskip("pyte", reason="pyte is not installed (pip install -e '.[test]')")
 
 GO = "coach: Left side. Hold for thirty seconds. Go."

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -13,10 +12,7 @@ import pytest
 from conftest import REPO
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
 
-spec = importlib.util.spec_from_file_location("train_keywords", REPO / "bench" / "train_keywords.py")
-train = importlib.util.module_from_spec(spec)
-sys.modules["train_keywords"] = train          # dataclasses look their module up
-spec.loader.exec_module(train)
+from bench import train_keywords as train
 
 needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed (apt install espeak-ng)")
 # The rooms, filters and canceller residues of training use scipy, which comes with the bench extra.
@@ -25,7 +21,7 @@ needs_scipy = pytest.mark.skipif(importlib.util.find_spec("scipy") is None,
 
 
 def benchmark_voices() -> set[str]:
-    import make_corpus
+    from bench import make_corpus
 
     return set(make_corpus.VOICES) | set(train.BENCH_BARGE_IN_VOICES)
 
@@ -57,7 +53,7 @@ def test_voices_that_sound_like_a_benchmarks_or_each_other_are_dropped():
 
 
 def test_training_rates_are_off_the_benchmarks_grid():
-    import make_corpus
+    from bench import make_corpus
 
     barge_in_rates = {160, 140, 175, 150}
     assert not set(train.TRAIN_RATES) & (set(make_corpus.RATES) | barge_in_rates)
@@ -119,6 +115,7 @@ def test_the_coach_yields_after_the_first_words():
 
 
 @needs_scipy
+@pytest.mark.slow
 def test_the_linear_canceller_leaves_a_residue_well_under_the_echo():
     rng = np.random.default_rng(2)
     t = np.arange(4 * SAMPLE_RATE) / SAMPLE_RATE

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from conftest import AUDIO, REPO
+
+from conftest import AUDIO, REPO, require_shared
 from voicecoach import transcribe as commands
 
 
@@ -28,10 +29,11 @@ def test_a_failing_check_leaves_the_recognizer_to_hear():
     assert commands._barge_in_hit(FakeSpotter(hit="stop"), []) == "stop"
 
 
+@pytest.mark.slow
 def test_real_single_word_stops_are_heard():
     clips = sorted(AUDIO.glob("sc_stop_*.wav")) if AUDIO.exists() else []
     if not clips:
-        pytest.skip(f"the shared recordings are not here ({AUDIO})")
+        require_shared("audio/sc_stop_*.wav")
     result = subprocess.run([sys.executable, "-m", "voicecoach", "transcribe", *map(str, clips)],
                             capture_output=True, text=True, timeout=600, cwd=REPO)
     rows = [json.loads(line) for line in result.stdout.splitlines()]

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, SHARED
+from conftest import REPO, SHARED, require_shared
 from test_coach_session import run_until
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
@@ -135,9 +135,10 @@ def _measure(rows, reader):
 
 @pytest.mark.parametrize("path", [SHARED / "eval" / "natural_dev.tsv", REPO / "tests" / "data" / "natural_heldout.tsv"],
                          ids=["natural_dev", "natural_heldout"])
+@pytest.mark.slow
 def test_natural_lines(statistical_reader, path):
     if not path.exists():
-        pytest.skip(f"{path} is not here")
+        require_shared(path)
     rows = _rows(path)
     right, total, rejected, ood = _measure(rows, statistical_reader)
     templates = _measure(rows, None)

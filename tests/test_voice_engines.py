@@ -20,6 +20,7 @@ from voicecoach.voice.engines import EspeakEngine, PiperEngine, VoiceUnavailable
 
 
 @pytest.mark.parametrize("name", ["piper", "espeak"])
+@pytest.mark.slow
 def test_real_engines_make_real_speech(name):
     engine, notice = open_engine(name)
     assert notice is None and engine.name == name
@@ -30,6 +31,7 @@ def test_real_engines_make_real_speech(name):
 
 
 @pytest.mark.parametrize("name", ["piper", "espeak"])
+@pytest.mark.slow
 def test_rate_and_volume_changes_are_heard_on_the_next_line(name):
     engine, _ = open_engine(name)
     engine.noise_scale = 0.0
@@ -48,6 +50,17 @@ def test_missing_piper_voice_falls_back_to_espeak_with_one_line(tmp_path):
     engine, notice = open_engine("piper", str(tmp_path / "nope.onnx"))
     assert isinstance(engine, EspeakEngine)
     assert notice and "\n" not in notice and "nope.onnx" in notice and "espeak" in notice
+
+
+def test_without_the_espeak_extra_a_missing_piper_voice_is_one_line_naming_both(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyttsx3", None)           # the [espeak] extra is not installed
+    with pytest.raises(VoiceUnavailable) as err:
+        open_engine("piper", str(tmp_path / "nope.onnx"))
+    message = str(err.value)
+    assert "\n" not in message and "nope.onnx" in message and "voicecoach[espeak]" in message
+    opened = open_voice(VoiceSettings(voice=str(tmp_path / "nope.onnx")), VirtualClock(), [],
+                        open_device=lambda rate: RecordingDevice(rate, VirtualClock()))
+    assert opened.speaker is None and "voicecoach[espeak]" in opened.problem
 
 
 def test_a_damaged_piper_voice_falls_back_too(tmp_path):
@@ -156,6 +169,7 @@ def test_the_player_resamples_an_engine_to_the_device_rate():
     assert len(device.audio()) == pytest.approx(0.6 * 16000, abs=2)      # 0.3 s a word
 
 
+@pytest.mark.slow
 def test_say_writes_a_real_wav(tmp_path):
     out = tmp_path / "say.wav"
     result = subprocess.run([sys.executable, "-m", "voicecoach", "say", "Ten seconds left.", "--out", str(out),
@@ -183,6 +197,7 @@ def test_say_without_a_speaker_prints_one_notice_and_the_text():
     assert len(result.stderr.strip().splitlines()) == 1 and "no speaker" in result.stderr
 
 
+@pytest.mark.slow
 def test_both_engines_live_in_one_process():
     """Piper and pyttsx3 each carry an eSpeak NG; loaded wrongly, Piper crashes (in a child, so
     a crash fails this test rather than the whole run)."""
@@ -195,6 +210,7 @@ def test_both_engines_live_in_one_process():
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-500:]
 
 
+@pytest.mark.slow
 def test_piper_loads_its_network_on_first_use_not_when_opened():
     engine, notice = open_engine("piper")
     if notice:

@@ -30,6 +30,7 @@ HEARD_AS_WRITTEN = {
 
 
 @pytest.mark.parametrize("engine_name", ["piper", "espeak"])
+@pytest.mark.slow
 def test_our_own_speech_is_heard_as_written(whisper, engine_name, monkeypatch):
     """Whisper tiny.en transcribes each voice's hard words as we wrote them.
 
@@ -45,6 +46,7 @@ def test_our_own_speech_is_heard_as_written(whisper, engine_name, monkeypatch):
         assert word in " ".join(match_tokens(heard)), (engine_name, text, heard)
 
 
+@pytest.mark.slow
 def test_the_lexicon_is_what_makes_piper_say_iliotibial(whisper, monkeypatch):
     from voicecoach.hearing.signal.audio import resample
     from voicecoach.intents.normalize import match_tokens

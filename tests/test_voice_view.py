@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.replies import Reply
 from voicecoach.view import LiveView, ViewState, bottom_line, status_line
@@ -90,6 +92,7 @@ def test_off_a_terminal_it_prints_one_plain_line_per_change(tiny_content):
     assert "\x1b" not in out.getvalue()       # no terminal codes in a pipe
 
 
+@pytest.mark.realtime      # a pseudo-terminal and a child process, on the wall clock
 def test_the_voice_loop_on_a_terminal_keeps_a_bottom_line_under_the_conversation(tmp_path):
     """Through a pseudo-terminal, with --audio-in: the coach's and the heard lines stay on the
     screen; the bottom line is drawn in place under them, and goes at the end."""

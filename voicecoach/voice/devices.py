@@ -1,10 +1,10 @@
 """Where audio goes: an output stream we control, so speech can stop mid-word.
 
-`MiniaudioOutput` is the speaker we use: miniaudio carries its own audio backends (ALSA,
-PulseAudio, JACK, CoreAudio, WASAPI) inside the wheel, so pip alone is enough.
-sounddevice needs the PortAudio system library, which a plain pip install does not bring;
-`SoundDeviceOutput` is tried second, for machines that have PortAudio but where miniaudio
-fails. Both take small blocks, so a stop is heard within about two blocks.
+`MiniaudioOutput` is the speaker: miniaudio carries its own audio backends (PulseAudio,
+ALSA, JACK, CoreAudio, WASAPI) inside the wheel, so pip alone is enough, and the microphone
+and the duplex stream use the same library (one audio I/O library: a PortAudio-based second
+speaker reached no device miniaudio cannot, and needed a system library pip does not bring).
+It takes small blocks, so a stop is heard within about two blocks.
 `RecordingDevice` is a speaker that keeps what it is given with the time it was given,
 for tests and benchmarks; paced on a clock, it takes as long as real playback.
 """
@@ -153,42 +153,10 @@ class MiniaudioOutput(PlaybackQueue):
         self._device.close()
 
 
-class SoundDeviceOutput:
-    def __init__(self, sample_rate: int) -> None:
-        try:
-            import sounddevice
-        except (ImportError, OSError) as exc:      # OSError: no PortAudio library
-            raise SpeakerUnavailable(f"no speaker ({exc})") from None
-        try:
-            sounddevice.query_devices(kind="output")
-            self._stream = sounddevice.OutputStream(samplerate=sample_rate, channels=1, dtype="float32",
-                                                    blocksize=int(sample_rate * BLOCK_SECONDS), latency="low")
-            self._stream.start()
-        except Exception as exc:  # PortAudio reports missing devices in several ways
-            raise SpeakerUnavailable(f"no speaker found ({exc})") from None
-        self.sample_rate = sample_rate
-
-    def write(self, block: np.ndarray) -> None:
-        self._stream.write(np.ascontiguousarray(block, dtype=np.float32).reshape(-1, 1))
-
-    def flush(self) -> None:
-        self._stream.abort()        # drops buffered audio at once
-        self._stream.start()
-
-    def close(self) -> None:
-        self._stream.close()
-
-
 def open_output_device(sample_rate: int) -> OutputDevice:
-    """The machine's speaker: miniaudio first, then sounddevice. Raises SpeakerUnavailable
-    with miniaudio's one-line reason when neither can play."""
-    try:
-        return MiniaudioOutput(sample_rate)
-    except SpeakerUnavailable as first:
-        try:
-            return SoundDeviceOutput(sample_rate)
-        except SpeakerUnavailable:
-            raise first from None
+    """The machine's speaker through miniaudio. Raises SpeakerUnavailable with miniaudio's
+    one-line reason when it cannot play."""
+    return MiniaudioOutput(sample_rate)
 
 
 DeviceFactory = Callable[[int], OutputDevice]

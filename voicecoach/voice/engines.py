@@ -5,7 +5,9 @@
 - `espeak`: eSpeak NG through pyttsx3, using the library and data that espeakng-loader
   ships, so pip alone is enough. pyttsx3's own playback runs `aplay` and cannot be
   interrupted, so it only writes a WAV here and our player plays it.
-Missing Piper or its voice -> espeak, with a one-line notice.
+Missing Piper or its voice -> espeak, with a one-line notice. The espeak voice is the optional
+extra [espeak] (21 MB, most of it eSpeak NG's data): without it as well, the one line says both
+and the replies are printed.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ from voicecoach.config import setting
 from voicecoach.files import open_checked, read_text
 from voicecoach.limits import MAX_MODEL_BYTES, MAX_TEXT_FILE_BYTES
 from voicecoach.voice.lexicon import for_speech
+
+ESPEAK_HINT = "pip install 'voicecoach[espeak]'"
 
 ENGINES = ("piper", "espeak")
 ENV_VOICE = "VOICECOACH_VOICE"
@@ -167,12 +171,12 @@ class EspeakEngine:
         try:
             import pyttsx3
         except ImportError:
-            raise VoiceUnavailable("pyttsx3 is not installed (pip install pyttsx3)") from None
+            raise VoiceUnavailable(f"the espeak voice is not installed ({ESPEAK_HINT})") from None
         try:
             _make_espeak_available()
             self._engine = pyttsx3.init("espeak")
         except Exception as exc:  # no libespeak-ng anywhere
-            raise VoiceUnavailable(f"eSpeak NG cannot start: {exc} (pip install espeakng-loader)") from None
+            raise VoiceUnavailable(f"eSpeak NG cannot start: {exc} ({ESPEAK_HINT})") from None
         self.sample_rate = 22050
         self.rate = rate
         self.volume = volume
@@ -219,7 +223,10 @@ def open_engine(name: str | None = None, voice: str | None = None, rate: float =
     try:
         return _piper(chosen_voice, rate, volume), None
     except VoiceUnavailable as problem:
-        return EspeakEngine(rate, volume), f"{problem}; using the espeak voice instead"
+        try:
+            return EspeakEngine(rate, volume), f"{problem}; using the espeak voice instead"
+        except VoiceUnavailable as espeak_problem:      # the espeak voice is an optional extra
+            raise VoiceUnavailable(f"{problem}, and {espeak_problem}") from None
 
 
 def _piper(voice: str | None, rate: float, volume: float) -> PiperEngine:

@@ -8,7 +8,8 @@ import numpy as np
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.asr.recognizer import Hypothesis, RecognizerUnavailable, Transcript
 
-INSTALL_HINT = "pip install SpeechRecognition pocketsphinx"
+# An optional extra: the fallback only hears when the bundled Whisper model cannot load.
+INSTALL_HINT = "pip install 'voicecoach[sphinx]'"
 
 
 class SphinxRecognizer:

@@ -285,7 +285,7 @@ def pyaudio_unavailable_reason() -> str | None:
     try:
         import speech_recognition  # noqa: F401
     except ImportError:
-        return "no microphone support: SpeechRecognition is not installed (pip install SpeechRecognition)"
+        return f"no microphone support: SpeechRecognition is not installed ({MIC_HINT})"
     try:
         import pyaudio
     except ImportError:
