@@ -395,7 +395,7 @@ def test_transcribe_says_the_notice_in_one_line(monkeypatch, capsys):
 
     monkeypatch.setitem(sys.modules, "pyopen_wakeword", None)
     monkeypatch.delenv("VOICECOACH_KEYWORD_MODEL", raising=False)
-    spotter = commands._barge_in_check(argparse.Namespace(keyword_model=None), FakeWhisper())
+    spotter = commands._barge_in_check(None, FakeWhisper())
     assert spotter is not None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install pyopen-wakeword" in err

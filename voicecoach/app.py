@@ -383,7 +383,9 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     from voicecoach.settings import settings_of
 
     try:
-        recognizer, notice = open_recognizer(args.asr, catalog, settings_of(args).asr_model, background=True,
+        settings = settings_of(args)
+        recognizer, notice = open_recognizer(args.asr, catalog, settings.asr_model, background=True,
+                                             asr_model_source=settings.sources.get("asr_model", "flag"),
                                              notify=lambda line: print(f"voicecoach: {line}", file=sys.stderr),
                                              load_gate=heavy_work)
     except RecognizerUnavailable as exc:
@@ -542,7 +544,8 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
     from voicecoach.settings import settings_of
 
     try:
-        settings = VoiceSettings.from_settings(settings_of(args))
+        chosen = settings_of(args)
+        settings = VoiceSettings.chosen(chosen.voice, chosen.rate, chosen.volume)
     except (VoiceUnavailable, ConfigError) as exc:
         return None, f"no voice ({exc})"
     # Every cue's audio is made ahead of time, so each one starts on its beat; and the opening

@@ -18,11 +18,14 @@ import argparse
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 import numpy as np
 
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from voicecoach.settings import Settings
 
 CHIRP_SECONDS = 1.0
 CHIRP_LOW_HZ, CHIRP_HIGH_HZ = 200.0, 6000.0
@@ -251,7 +254,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(open_device=None)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """The `check-audio` verb; it has no settings of its own."""
     opener = getattr(args, "open_device", None) or MiniaudioDuplex
     try:
         device = opener()

@@ -30,7 +30,7 @@ from voicecoach.intents.understand import understand
 from voicecoach.files import read_bytes
 from voicecoach.limits import MAX_TEXT_FILE_BYTES, MAX_UTTERANCE_CHARS
 from voicecoach.printable import json_safe
-from voicecoach.settings import resolve_settings, settings_of
+from voicecoach.settings import Settings, resolve_settings, settings_of
 from voicecoach.stopping import exit_code, stop_on_signals, stop_reason
 
 # Verbs whose arguments and work live with their part of the program.
@@ -131,7 +131,7 @@ class _MissingPart:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("rest", nargs=argparse.REMAINDER)
 
-    def run(self, args: argparse.Namespace) -> int:
+    def run(self, args: argparse.Namespace, settings: Settings) -> int:
         print(f"voicecoach: this command is unavailable: {self.reason}", file=sys.stderr)
         return 1
 
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with stop_on_signals():
             if command in PLUGGED_VERBS:
-                return int(_plugged(PLUGGED_VERBS[command][0]).run(args) or 0)
+                return int(_plugged(PLUGGED_VERBS[command][0]).run(args, args.settings) or 0)
             return COMMANDS[command](args)
     except UserError as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)

@@ -13,13 +13,16 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from voicecoach.content.model import Content
 from voicecoach.history.store import (
     WITHOUT_HISTORY, HistoryError, forget, is_our_history, open_history, real_path,
 )
 from voicecoach.history.summary import SessionSummary
+
+if TYPE_CHECKING:
+    from voicecoach.settings import Settings      # resolved by the command line, handed in
 
 SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-=+*#@"
@@ -77,15 +80,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", action="store_true", help="with --forget: do not ask")
 
 
-def run(args: argparse.Namespace) -> int:
-    from voicecoach.config import ConfigError
-    from voicecoach.settings import settings_of
-
-    try:
-        path = settings_of(args).db
-    except ConfigError as exc:
-        print(f"voicecoach: {exc}", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    path = settings.db
     if args.forget:
         return forget_history(path, args.yes, sys.stdin, sys.stdout)
     if args.limit is not None and args.limit < 1:

@@ -29,7 +29,6 @@ from voicecoach.history.summary import PainReport, SessionSummary, SideResult
 
 log = logging.getLogger(__name__)
 
-ENV_DB = "VOICECOACH_DB"
 SCHEMA_VERSION = 3
 APPLICATION_ID = 0x56436F61      # "VCoa": marks a database as a voicecoach history
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -44,16 +43,6 @@ def default_db_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("voicecoach")) / "history.sqlite3"
-
-
-def resolve_db_path(flag: str | None = None) -> Path:
-    """--db, then $VOICECOACH_DB, then `db:` in the config file, then the user's data directory.
-
-    Raises ConfigError (one line naming file and line) when the config file is broken."""
-    from voicecoach.config import setting
-
-    chosen, _ = setting("db", flag, ENV_DB)
-    return Path(str(chosen)).expanduser() if chosen else default_db_path()
 
 
 # Each migration is a list of statements run in one transaction with the version bump.

@@ -9,8 +9,8 @@ tokenizer), so neither PyTorch nor the `tokenizers` package is needed and nothin
     encoder.load()                    # optional: load now (e.g. on a background thread)
     vectors = encoder.encode(["pause", "hold on a second"])   # (2, 384), unit length
 
-The model is found from a flag, then $VOICECOACH_ENCODER_MODEL, then `encoder_model:` in the
-config file, then the installed package. A model given by path is an .onnx file, or a directory
+The model is the resolved `encoder_model` setting (a flag, $VOICECOACH_ENCODER_MODEL or
+`encoder_model:` in the config file, resolved by voicecoach.settings), else the installed package. A model given by path is an .onnx file, or a directory
 holding one; its vocabulary is a `vocab.txt` or `tokenizer.json` beside it, or else ours (every
 MiniLM sentence encoder uses the same BERT uncased vocabulary).
 """
@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from voicecoach.config import ConfigError, setting
 from voicecoach.files import path_problem, read_text
 from voicecoach.limits import MAX_TEXT_FILE_BYTES
 
@@ -228,13 +227,9 @@ class SentenceEncoder:
         return int(next(o for o in self._session.get_outputs() if o.name == self._output).shape[-1])
 
 
-def load_encoder(flag: str | None = None, config: dict[str, Any] | None = None) -> SentenceEncoder:
-    """Find the model (flag, $VOICECOACH_ENCODER_MODEL, `encoder_model:` in the config, the
-    installed package); the model itself loads on first use. Raises EncoderUnavailable."""
-    try:
-        chosen, source = setting("encoder_model", flag, ENV_MODEL, config)
-    except ConfigError as exc:
-        raise EncoderUnavailable(f"cannot read the settings: {exc}") from None
+def load_encoder(chosen: str | None = None, source: str = "flag") -> SentenceEncoder:
+    """Find the model (`chosen`, the resolved `encoder_model` setting, which came from `source`;
+    None: the installed package); the model itself loads on first use. Raises EncoderUnavailable."""
     if chosen is not None:
         problem = path_problem(str(chosen))
         if problem:

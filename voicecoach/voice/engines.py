@@ -1,7 +1,8 @@
 """Voice engines behind one small interface: text in, audio out.
 
 - `piper`: a natural neural voice (piper-tts) with the bundled en_US "joe" voice, or any
-  Piper .onnx voice named by --voice, $VOICECOACH_VOICE or `voice:` in the config file.
+  Piper .onnx voice named by the `voice` setting (--voice, $VOICECOACH_VOICE or `voice:`
+  in the config file, resolved by voicecoach.settings).
 - `espeak`: eSpeak NG through pyttsx3, using the library and data that espeakng-loader
   ships, so pip alone is enough. pyttsx3's own playback runs `aplay` and cannot be
   interrupted, so it only writes a WAV here and our player plays it.
@@ -24,13 +25,11 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from voicecoach.config import setting
 from voicecoach.files import open_checked, read_text
 from voicecoach.limits import MAX_MODEL_BYTES, MAX_TEXT_FILE_BYTES
 from voicecoach.voice.lexicon import for_speech
 
 ENGINES = ("piper", "espeak")
-ENV_VOICE = "VOICECOACH_VOICE"
 ESPEAK_WORDS_PER_MINUTE = 175
 
 
@@ -208,9 +207,9 @@ def open_engine(name: str | None = None, voice: str | None = None, rate: float =
 
     `name` is piper or espeak (default piper); `voice` a Piper .onnx path (or "piper"/"espeak").
     """
-    chosen_voice, _ = setting("voice", voice, ENV_VOICE)
+    chosen_voice = voice
     if chosen_voice in ENGINES and name is None:
-        name, chosen_voice = chosen_voice, None
+        name, chosen_voice = chosen_voice, None     # --voice espeak names an engine, not a file
     name = name or "piper"
     if name not in ENGINES:
         raise VoiceUnavailable(f"unknown voice engine {name!r} (choose {' or '.join(ENGINES)})")

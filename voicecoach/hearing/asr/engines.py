@@ -78,8 +78,12 @@ class FallingBack:
 
 def open_recognizer(engine: str, catalog: Catalog, asr_model: str | None = None,
                     background: bool = True, notify: Callable[[str], None] | None = None,
-                    load_gate: ContextManager | None = None) -> tuple[Recognizer, str | None]:
+                    load_gate: ContextManager | None = None,
+                    asr_model_source: str = "flag") -> tuple[Recognizer, str | None]:
     """The recognizer to use and, when it is a fallback, the one line that says why.
+
+    `asr_model` is the resolved setting (None: the bundled model) and `asr_model_source`
+    where it came from, for the messages.
 
     With `background`, Whisper loads while the caller goes on; should the load fail later,
     `notify` gets the one line and sphinx takes over (see FallingBack). `load_gate` is held
@@ -93,7 +97,7 @@ def open_recognizer(engine: str, catalog: Catalog, asr_model: str | None = None,
 
         # No prompt of our phrases: measured, it did not make commands parse more often and
         # cost 20 ms a decode (README "Hearing").
-        whisper = load_whisper(asr_model, background=background, gate=load_gate)
+        whisper = load_whisper(asr_model, background=background, gate=load_gate, source=asr_model_source)
         if not background and whisper.failed:
             raise RecognizerUnavailable(whisper.failed)
         if background:

