@@ -18,6 +18,7 @@ from voicecoach.coach.replies import estimate_speech_seconds
 from voicecoach.coach.session import WORDS_PER_MINUTE, Session
 from voicecoach.content.model import Content
 from voicecoach.intents.catalog import Catalog
+from voicecoach.intents.names import Intent
 from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
 from voicecoach.stopping import end_soon, exit_code, stop_reason, terminal_gone
@@ -283,7 +284,7 @@ def _goodbye_time(session: Session) -> float:
 def _answer(session: Session, output: OutputStage, match) -> None:
     """What the user said is answered now: answers not yet said give way (as in text mode and
     the simulator), unless it was not understood (a cough read as words drops nothing)."""
-    if match.intent != "none":
+    if match.intent != Intent.NONE:
         output.supersede()
     output.deliver(session.handle(match))
 

@@ -26,6 +26,7 @@ from voicecoach.config import ConfigError
 from voicecoach.coach.session import Session
 from voicecoach.coach.simulate import ScriptError, SimulationLimit, Simulator, load_script
 from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
+from voicecoach.intents.names import Intent
 from voicecoach.intents.understand import understand
 from voicecoach.files import read_bytes
 from voicecoach.limits import MAX_TEXT_FILE_BYTES, MAX_UTTERANCE_CHARS
@@ -192,7 +193,7 @@ def _parse_line(text: str, catalog, statistical=None) -> dict:
     try:
         return understand(text, catalog, None, statistical).as_json()
     except Exception as exc:      # one bad line must not end a stream another program feeds
-        return {"text": text, "intent": "none", "slots": {}, "score": 0.0, "error": f"{type(exc).__name__}: {exc}"}
+        return {"text": text, "intent": Intent.NONE.value, "slots": {}, "score": 0.0, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def _stdin_lines():

@@ -23,7 +23,8 @@ from voicecoach.coach.events import CoachEvent, EventListener
 from voicecoach.coach.replies import Reply, capitalized, estimate_speech_seconds
 from voicecoach.coach.timeline import ROUTINE_DONE, Block, Timeline, TimedCue, build_blocks, rep_unit, reps_done
 from voicecoach.content.model import Content, Exercise
-from voicecoach.intents.types import INTENT_NAMES, Context, Match
+from voicecoach.intents.names import Intent
+from voicecoach.intents.types import Context, Match
 from voicecoach.plan import Proposal
 from voicecoach.words import NUMBER_WORDS, TENS_WORDS, say_count, say_number, say_seconds
 
@@ -52,8 +53,8 @@ LEAVE = "Say stop to leave."
 LEAVE_AGAIN = "Say stop again to leave, or start to go again."
 PAIN_ECHO_SECONDS = 4.0          # a second pain report this soon after one, with no exercise since, is the same one
 # Intents that leave the exercise as it is: said during its instructions, the rest follow.
-KEEP_INSTRUCTIONS = frozenset({"ask", "ask_history", "help", "whats_next", "time_left", "none", "slower",
-                               "faster", "yes", "no", "repeat"})
+KEEP_INSTRUCTIONS = frozenset({Intent.ASK, Intent.ASK_HISTORY, Intent.HELP, Intent.WHATS_NEXT, Intent.TIME_LEFT,
+                               Intent.NONE, Intent.SLOWER, Intent.FASTER, Intent.YES, Intent.NO, Intent.REPEAT})
 
 
 ASKS_AN_AMOUNT = re.compile(r"\bhow (long|many|much|often)\b", re.IGNORECASE)
@@ -78,43 +79,43 @@ ASKING = (Phase.OFFER, Phase.OFFER_PLAN, Phase.AFTER_PAIN)
 EXERCISING = (Phase.RUNNING, Phase.PAUSED)
 
 # (phase, intent) -> the Session method that answers; (ANY, intent) where the phase does not matter.
-TRANSITIONS: dict[tuple[Phase | None, str], str] = {
-    (Phase.OFFER, "yes"): "_start_routine",
-    (Phase.OFFER_PLAN, "yes"): "_accept_plan",
-    (Phase.AFTER_PAIN, "yes"): "_go_on_after_pain",
-    (Phase.AFTER_PAIN, "resume"): "_go_on_after_pain",
-    (Phase.RUNNING, "yes"): "_keep_going",
-    (Phase.PAUSED, "yes"): "_keep_going",
-    (ANY, "yes"): "_yes_unasked",
-    (Phase.OFFER, "no"): "_decline_routine",
-    (Phase.OFFER_PLAN, "no"): "_decline_plan",
-    (Phase.AFTER_PAIN, "no"): "_stop_after_pain",
-    (ANY, "no"): "_no_unasked",
-    (Phase.PAUSED, "start"): "_resume_or_start",
-    (Phase.RUNNING, "start"): "_start_while_running",
-    (ANY, "start"): "_start",
-    (Phase.RUNNING, "pause"): "_pause",
-    (Phase.PAUSED, "pause"): "_already_paused",
-    (ANY, "pause"): "_nothing_to_pause",
-    (Phase.PAUSED, "resume"): "_resume",
-    (Phase.RUNNING, "resume"): "_still_going",
-    (ANY, "resume"): "_nothing_to_resume",
-    (Phase.RUNNING, "time_left"): "_time_left",
-    (Phase.PAUSED, "time_left"): "_time_left",
-    (ANY, "time_left"): "_no_timer",
-    (Phase.RUNNING, "switch_sides"): "_switch_sides",
-    (Phase.PAUSED, "switch_sides"): "_paused_switch",
-    (ANY, "switch_sides"): "_nothing_running",
-    (Phase.RUNNING, "adjust"): "_adjust",
-    (Phase.PAUSED, "adjust"): "_adjust",
-    (ANY, "adjust"): "_nothing_to_adjust",
-    (ANY, "ask"): "_ask", (ANY, "ask_history"): "_ask_history", (ANY, "next"): "_next",
-    (ANY, "previous"): "_previous", (ANY, "repeat"): "_repeat", (ANY, "stop"): "_stop",
-    (ANY, "help"): "_help", (ANY, "set_duration"): "_set_duration", (ANY, "report_pain"): "_report_pain",
-    (ANY, "slower"): "_slower", (ANY, "faster"): "_faster", (ANY, "whats_next"): "_whats_next",
-    (ANY, "none"): "_not_understood",
+TRANSITIONS: dict[tuple[Phase | None, Intent], str] = {
+    (Phase.OFFER, Intent.YES): "_start_routine",
+    (Phase.OFFER_PLAN, Intent.YES): "_accept_plan",
+    (Phase.AFTER_PAIN, Intent.YES): "_go_on_after_pain",
+    (Phase.AFTER_PAIN, Intent.RESUME): "_go_on_after_pain",
+    (Phase.RUNNING, Intent.YES): "_keep_going",
+    (Phase.PAUSED, Intent.YES): "_keep_going",
+    (ANY, Intent.YES): "_yes_unasked",
+    (Phase.OFFER, Intent.NO): "_decline_routine",
+    (Phase.OFFER_PLAN, Intent.NO): "_decline_plan",
+    (Phase.AFTER_PAIN, Intent.NO): "_stop_after_pain",
+    (ANY, Intent.NO): "_no_unasked",
+    (Phase.PAUSED, Intent.START): "_resume_or_start",
+    (Phase.RUNNING, Intent.START): "_start_while_running",
+    (ANY, Intent.START): "_start",
+    (Phase.RUNNING, Intent.PAUSE): "_pause",
+    (Phase.PAUSED, Intent.PAUSE): "_already_paused",
+    (ANY, Intent.PAUSE): "_nothing_to_pause",
+    (Phase.PAUSED, Intent.RESUME): "_resume",
+    (Phase.RUNNING, Intent.RESUME): "_still_going",
+    (ANY, Intent.RESUME): "_nothing_to_resume",
+    (Phase.RUNNING, Intent.TIME_LEFT): "_time_left",
+    (Phase.PAUSED, Intent.TIME_LEFT): "_time_left",
+    (ANY, Intent.TIME_LEFT): "_no_timer",
+    (Phase.RUNNING, Intent.SWITCH_SIDES): "_switch_sides",
+    (Phase.PAUSED, Intent.SWITCH_SIDES): "_paused_switch",
+    (ANY, Intent.SWITCH_SIDES): "_nothing_running",
+    (Phase.RUNNING, Intent.ADJUST): "_adjust",
+    (Phase.PAUSED, Intent.ADJUST): "_adjust",
+    (ANY, Intent.ADJUST): "_nothing_to_adjust",
+    (ANY, Intent.ASK): "_ask", (ANY, Intent.ASK_HISTORY): "_ask_history", (ANY, Intent.NEXT): "_next",
+    (ANY, Intent.PREVIOUS): "_previous", (ANY, Intent.REPEAT): "_repeat", (ANY, Intent.STOP): "_stop",
+    (ANY, Intent.HELP): "_help", (ANY, Intent.SET_DURATION): "_set_duration", (ANY, Intent.REPORT_PAIN): "_report_pain",
+    (ANY, Intent.SLOWER): "_slower", (ANY, Intent.FASTER): "_faster", (ANY, Intent.WHATS_NEXT): "_whats_next",
+    (ANY, Intent.NONE): "_not_understood",
 }
-assert {intent for _, intent in TRANSITIONS} == set(INTENT_NAMES), "every intent has a transition"
+assert {intent for _, intent in TRANSITIONS} == set(Intent), "every intent has a transition"
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ class Session:
         replies = getattr(self, name)(match)
         if in_instructions and match.intent in KEEP_INSTRUCTIONS and self._in_instructions():
             replies = replies + self._instructions_again(replies)
-        if match.intent != "repeat":
+        if match.intent != Intent.REPEAT:
             self._said(replies)
         return replies
 
@@ -450,7 +451,7 @@ class Session:
         return self._start_exercise(0, [Reply(lead, exercise=first.id)])
 
     def _start_routine(self, match: Match) -> list[Reply]:
-        return self._start(Match(match.text, "start"))
+        return self._start(Match(match.text, Intent.START))
 
     def _accept_plan(self, match: Match) -> list[Reply]:
         if self.proposal:

@@ -53,13 +53,14 @@ from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.bargein.own_voice import OwnWordCheck, PlayedNow, PlayedRecord, PlayedSpan, played_from
 from voicecoach.hearing.signal.sources import AudioSource
 from voicecoach.hearing.signal.vad import FRAME_MS, Endpointer, Utterance
+from voicecoach.intents.names import Intent
 from voicecoach.intents.types import NO_MATCH, Context, Match
 from voicecoach.intents.understand import MODEL_SURE
 
 if TYPE_CHECKING:
     from voicecoach.hearing.bargein.keywords import KeywordHit
 
-BARGE_IN_INTENTS = frozenset({"stop", "pause", "report_pain"})
+BARGE_IN_INTENTS = frozenset({Intent.STOP, Intent.PAUSE, Intent.REPORT_PAIN})
 ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach's line: an echo
 ECHO_SHARE_BARGE_IN = 0.8   # stricter when the words would stop the coach: missing a real "stop" costs more
 ECHO_HANGOVER_MS = 150      # the coach's voice still arrives this long after playback (device latency, room)

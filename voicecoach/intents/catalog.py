@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterator, NamedTuple
 
 from voicecoach.intents.grammar import Placeholder, TemplateError, count_expansions, expand, parse_template, placeholders
+from voicecoach.intents.names import Intent
 from voicecoach.intents.normalize import match_tokens
 from voicecoach.intents.types import ASIDES, Context
 from voicecoach.limits import MAX_PHRASES, MAX_TOTAL_PHRASES, MAX_TOTAL_SENTENCES
@@ -423,7 +424,7 @@ def _collect_templates(raw_intents: list[tuple[Path, Any]], problems: list[str])
     seen: dict[str, str] = {}
     for path, (name, body) in raw_intents:
         where = f"{path}:{line_of(name)}"
-        if not re.fullmatch(r"[a-z][a-z_]*", str(name)) or name == "none":
+        if not re.fullmatch(r"[a-z][a-z_]*", str(name)) or name == Intent.NONE:
             problems.append(f"{where}: bad intent name {name!r} (lowercase letters and _, not 'none')")
             continue
         if name in seen:

@@ -14,6 +14,7 @@ from typing import Any
 from voicecoach.intents.catalog import SLOT_WEIGHT, Catalog, CompiledSentence
 from voicecoach.intents.grammar import Placeholder
 from voicecoach.intents.normalize import DURATION_PREFIX, NUMBER_PREFIX, match_tokens
+from voicecoach.intents.names import Intent
 from voicecoach.intents.types import NO_MATCH, Context, Match
 from voicecoach.limits import MAX_UTTERANCE_CHARS
 
@@ -61,7 +62,7 @@ def _context_fits(sentence: CompiledSentence, context: Context) -> bool:
 def _context_bonus(sentence: CompiledSentence, context: Context) -> float:
     if sentence.context:
         return CONTEXT_BONUS
-    if context.expecting == "yes_no" and sentence.intent in ("yes", "no"):
+    if context.expecting == "yes_no" and sentence.intent in (Intent.YES, Intent.NO):
         return CONTEXT_BONUS
     return 0.0
 

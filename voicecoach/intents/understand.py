@@ -33,6 +33,7 @@ from voicecoach.files import private_folder, write_private
 
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.matcher import recognize
+from voicecoach.intents.names import Intent
 from voicecoach.intents.slots import adjust_slots, duration_slots, finish_slots, label_of, split_label
 from voicecoach.intents.types import ASIDES, NO_MATCH, SAFETY_INTENTS, Context, Match
 from voicecoach.limits import MAX_UTTERANCE_CHARS
@@ -55,7 +56,7 @@ TEMPLATE_AGREE = 0.3                 # a partial template match stands when the 
 MODEL_SURE = 0.45                    # the reader's label is taken from this probability up
 SAFETY_SURE = 0.3                    # ... and a stop, pause or pain report from this
 ASIDE_SURE = 0.3                     # thanks, greeting or not-covered from this (a wrong one only changes the wording)
-COST = {"report_pain": 2.5, "stop": 2.0, "pause": 2.0}    # how much more a miss of these costs
+COST = {Intent.REPORT_PAIN: 2.5, Intent.STOP: 2.0, Intent.PAUSE: 2.0}    # how much more a miss of these costs
 EXERCISING_PAIN_COST = 4.0           # during an exercise a missed pain report costs most
 
 
@@ -192,7 +193,7 @@ class StatisticalReader:
 
         for label in classifier.labels if self.intents is not None else ():
             intent, _, value = label.partition(":")
-            if intent not in self.intents or (intent == "adjust" and value not in ("+", "-")):
+            if intent not in self.intents or (intent == Intent.ADJUST and value not in ("+", "-")):
                 raise ModelError(f"{path}: its label {label!r} is not one this program reads")
         return classifier
 
@@ -290,7 +291,7 @@ def intent_probabilities(probs: Mapping[str, float]) -> dict[str, float]:
 
 
 def _cost(intent: str, context: Context) -> float:
-    if intent == "report_pain" and context.exercising:
+    if intent == Intent.REPORT_PAIN and context.exercising:
         return EXERCISING_PAIN_COST
     return COST.get(intent, 1.0)
 
@@ -322,10 +323,10 @@ def _decide(text: str, template: Match, probs: dict[str, float], catalog: Catalo
     needed = SAFETY_SURE if intent in SAFETY_INTENTS else MODEL_SURE
     if p_intent < needed:
         return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(1.0 - p_intent, 3))
-    if intent == "set_duration":
+    if intent == Intent.SET_DURATION:
         slots = duration_slots(text)
         if slots is None:                 # "make it longer" said with no number: no guess
             return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(1.0 - p_intent, 3))
-    elif intent == "adjust":
+    elif intent == Intent.ADJUST:
         slots = adjust_slots(text, int(slots["direction"]))
     return Match(text, intent, slots, round(p_intent, 3), "model", round(p_intent, 3))

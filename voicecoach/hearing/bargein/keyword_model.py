@@ -38,6 +38,7 @@ import numpy as np
 from voicecoach.files import arrays_from_bytes, read_bytes
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.bargein.keywords import MAX_AUDIO_SECONDS, PAIN, KeywordHit
+from voicecoach.intents.names import Intent
 from voicecoach.limits import MAX_MODEL_BYTES
 
 SHIPPED_MODEL = Path(__file__).parent / "models" / "barge_in_keywords.npz"
@@ -47,7 +48,7 @@ MEL_BINS = 32
 MEL_WINDOW = 76            # mel frames (10 ms each) one embedding looks at
 EMBEDDING_STEP = 8         # mel frames between embeddings: 80 ms
 # The phrase each class reports (the class is what the listen loop acts on).
-CLASS_PHRASES = {"stop": "stop", "pause": "pause", "report_pain": "that hurts"}
+CLASS_PHRASES = {Intent.STOP: "stop", Intent.PAUSE: "pause", Intent.REPORT_PAIN: "that hurts"}
 OFF = "off"
 # Below this score of Whisper's check (its margin under its own hit floors) a keyword model hit
 # is not taken. With the model trained on double talk and a hundred voices, -8 let one coach
@@ -193,7 +194,7 @@ class KeywordHead:
         shapes_fit = (self.mean.shape == (inputs,) and self.scale.shape == (inputs,) and self.w1.shape[0] == inputs
                       and self.b1.shape == (self.w1.shape[1],) and self.w2.shape == (self.w1.shape[1], len(self.classes))
                       and self.b2.shape == (len(self.classes),))
-        if not shapes_fit or not 0 < self.segments <= self.window or "none" not in self.classes or not set(self.classes) - {"none"} <= set(CLASS_PHRASES):
+        if not shapes_fit or not 0 < self.segments <= self.window or Intent.NONE not in self.classes or not set(self.classes) - {Intent.NONE} <= set(CLASS_PHRASES):
             raise KeywordModelUnavailable(f"the keyword model {path} does not fit this program (its shapes or classes)")
         weights = (self.mean, self.scale, self.w1, self.b1, self.w2, self.b2)
         if not all(np.all(np.isfinite(w)) for w in weights) or np.any(self.scale == 0) or not 0 < self.threshold <= 1:
@@ -267,7 +268,7 @@ class KeywordModelSpotter:
         probabilities = self.probabilities(audio)
         if probabilities is None:
             return None
-        phrases = [(p, c) for p, c in zip(probabilities, self.head.classes) if c != "none"]
+        phrases = [(p, c) for p, c in zip(probabilities, self.head.classes) if c != Intent.NONE]
         probability, intent = max(phrases)
         return KeywordHit(CLASS_PHRASES[intent], intent, round(float(probability) - self.head.threshold, 4))
 

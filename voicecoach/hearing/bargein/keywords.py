@@ -37,18 +37,19 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.intents.names import Intent
 
 # (phrase, intent): what the coach must hear even while it speaks. "hold it" is left out:
 # the coach itself says "hold it there".
 BARGE_IN_PHRASES: tuple[tuple[str, str], ...] = (
-    ("stop", "stop"),
-    ("pause", "pause"), ("wait", "pause"), ("hold on", "pause"), ("hang on", "pause"),
-    ("ouch", "report_pain"), ("that hurts", "report_pain"), ("it hurts", "report_pain"),
+    ("stop", Intent.STOP),
+    ("pause", Intent.PAUSE), ("wait", Intent.PAUSE), ("hold on", Intent.PAUSE), ("hang on", Intent.PAUSE),
+    ("ouch", Intent.REPORT_PAIN), ("that hurts", Intent.REPORT_PAIN), ("it hurts", Intent.REPORT_PAIN),
 )
 # Words people put before a command ("okay stop", "no wait"); they never make a hit alone.
 LEAD_WORDS: tuple[str, ...] = ("okay", "ok", "and", "no", "oh", "hey", "so", "um", "uh", "please")
 ENDINGS = (".", "!", "?", ",")
-PAIN = "report_pain"
+PAIN = Intent.REPORT_PAIN
 
 # Chosen on one synthesized set and the coach's own Piper voice (seed 11), checked on
 # another (seed 12): no false hit on 7 minutes of the coach's lines (clean and in noise),
