@@ -379,6 +379,9 @@ class FakeWhisper:
     def loaded_model(self):
         raise AssertionError("not used here")
 
+    def whisper(self):
+        return self
+
 
 def test_without_the_package_one_line_and_todays_check(monkeypatch):
     from voicecoach.hearing.bargein.keywords import BargeInSpotter
@@ -405,7 +408,9 @@ def test_transcribe_says_the_notice_in_one_line(monkeypatch, capsys):
 def test_the_model_and_whisper_together_when_both_are_there():
     spotter, notice = barge_in_check(FakeWhisper(), None)
     assert notice is None and isinstance(spotter, EitherSpotter) and isinstance(spotter.second, KeywordModelSpotter)
-    spotter, notice = barge_in_check(object(), "off")
+    from voicecoach.hearing.asr.recognizer import RecognizerBase
+
+    spotter, notice = barge_in_check(RecognizerBase(), "off")
     assert (spotter, notice) == (None, None)
 
 

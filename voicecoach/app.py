@@ -22,10 +22,14 @@ from voicecoach.intents.names import Intent
 from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
 from voicecoach.stopping import end_soon, exit_code, stop_reason, terminal_gone
-from voicecoach.voice.speaker import TerminalSpeaker
+from voicecoach.voice.speaker import Speaker, TerminalSpeaker
 
 if TYPE_CHECKING:       # hearing is imported only when voice mode starts (text mode starts without it)
     from voicecoach.hearing.pipeline import HearingOptions
+    from voicecoach.coach.events import EventListener
+    from voicecoach.history.store import HistoryRecorder
+    from voicecoach.plan import Proposal
+    from voicecoach.voice.devices import DuplexDevice, OutputDevice
 
 log = logging.getLogger("voicecoach.devices")
 EOF_MARK = object()
@@ -212,9 +216,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
             yielding.heard(event, clock.now())
         post(event)
 
-    take_part = getattr(clock, "take_part", None)
-    if take_part is not None:
-        take_part()
+    clock.take_part()
     hear_line_ends(session, output)
     output.wake = arrived.set
     output.deliver(session.begin())
@@ -265,8 +267,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
         # A decode under way is waited for: the recognizer's model must not be freed under it
         # (freed at exit while decoding, it crashed the process).
         stopped = loop.stop(timeout=HEARING_STOP_S)
-        if take_part is not None:
-            clock.leave()
+        clock.leave()
         if not stopped:
             print(f"voicecoach: hearing did not stop within {HEARING_STOP_S:g} s; leaving now", file=sys.stderr)
             sys.stdout.flush()
@@ -322,9 +323,10 @@ class _TypedLines:
 
 
 def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
-              history: Callable[[argparse.Namespace], tuple[list, str | None]],
+              history: Callable[[argparse.Namespace], tuple[HistoryRecorder | None, str | None]],
               statistical: StatisticalReader | None = None) -> int:
-    listeners, notice = history(args)
+    recorder, notice = history(args)
+    listeners: list[EventListener] = [recorder] if recorder is not None else []
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     audio_in = getattr(args, "audio_in", None)
@@ -348,8 +350,8 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
         use_voice_loop = mic_problem is None
     if not args.text and (mic_problem or (voice_problem and not fast)):
         print(f"voicecoach: {hardware_notice(mic_problem, voice_problem)}", file=sys.stderr)
-    session = Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content),
-                      history=_history_answer(listeners), voiced=voice is not None)
+    session = Session(content, clock, listeners=listeners, proposal=_proposal(recorder, content),
+                      history=_history_answer(recorder), voiced=voice is not None)
     interactive = sys.stdin.isatty()
     output = OutputStage([voice, TerminalSpeaker()] if voice else [TerminalSpeaker()])
     if use_voice_loop:
@@ -439,19 +441,19 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     status = run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical,
                                canceller=canceller, yielding=yielding)
     output.close(_goodbye_time(session))
-    close = getattr(recognizer, "close", None)
-    if close is not None:
-        close()             # a model still loading must finish before the process exits
+    recognizer.close()      # a model still loading must finish before the process exits
     return status
 
 
-def _publishing_voices(output: OutputStage) -> list:
-    return [s for s in output.speakers if hasattr(s, "subscribe")]
+def _publishing_voices(output: OutputStage) -> list[Speaker]:
+    """The voices that say what they play (what the echo canceller is fed from)."""
+    return [s for s in output.speakers if s.publishes_playback]
 
 
 def hearing_options(args: argparse.Namespace, output: OutputStage) -> HearingOptions:
     """What hearing is built with: the settings, and no canceller without a voice that says what it plays."""
     from voicecoach.hearing.pipeline import HearingOptions
+    from voicecoach.voice.devices import DuplexDevice, OutputDevice
     from voicecoach.settings import settings_of
 
     echo = (getattr(args, "echo", None) or "webrtc") if _publishing_voices(output) else "none"
@@ -497,16 +499,21 @@ def _log_audio_devices(output: OutputStage) -> None:
         log.info("audio backend %s", found.describe())
         if found.captures:
             break
-    device = next((getattr(s, "device", None) for s in output.speakers if hasattr(s, "subscribe")), None)
+    device = _voice_device(output)
     if device is not None:
         kind = "a duplex stream (voice and microphone on one clock)" if _duplex_device(output) else "its own stream"
-        log.info("voice plays on %s: %s, %s Hz", kind, getattr(device, "backend", "?"), device.sample_rate)
+        log.info("voice plays on %s: %s, %s Hz", kind, device.backend, device.sample_rate)
 
 
-def _duplex_device(output: OutputStage):
+def _voice_device(output: OutputStage) -> OutputDevice | None:
+    """The device the voice plays on, if there is a voice."""
+    return next((s.device for s in _publishing_voices(output) if s.device is not None), None)
+
+
+def _duplex_device(output: OutputStage) -> DuplexDevice | None:
     """The voice's device when it also records (a duplex stream), else None."""
-    device = next((getattr(s, "device", None) for s in output.speakers if hasattr(s, "subscribe")), None)
-    return device if hasattr(device, "open_capture") and hasattr(device, "subscribe_played") else None
+    device = _voice_device(output)
+    return device.duplex() if device is not None else None
 
 
 M_MMAP_THRESHOLD = -3       # glibc's mallopt parameter numbers
@@ -613,16 +620,14 @@ def _why_no_voice_loop(args: argparse.Namespace) -> str | None:
     return microphone_unavailable_reason()
 
 
-def _history_answer(listeners: list):
-    return next((listener.answer for listener in listeners if hasattr(listener, "answer")), None)
+def _history_answer(recorder: HistoryRecorder | None) -> Callable[[str], str] | None:
+    return recorder.answer if recorder is not None else None
 
 
-def _proposal(listeners: list, content: Content):
-    for listener in listeners:
-        propose = getattr(listener, "propose", None)
-        if propose is not None:
-            try:
-                return propose(content)
-            except Exception:  # a proposal is a nicety; the coach runs without it
-                return None
-    return None
+def _proposal(recorder: HistoryRecorder | None, content: Content) -> Proposal | None:
+    if recorder is None:
+        return None
+    try:
+        return recorder.propose(content)
+    except Exception:  # a proposal is a nicety; the coach runs without it
+        return None

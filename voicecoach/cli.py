@@ -19,7 +19,7 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.config import ConfigError
@@ -33,6 +33,10 @@ from voicecoach.limits import MAX_TEXT_FILE_BYTES, MAX_UTTERANCE_CHARS
 from voicecoach.printable import json_safe
 from voicecoach.settings import Settings, resolve_settings, settings_of
 from voicecoach.stopping import exit_code, stop_on_signals, stop_reason
+
+if TYPE_CHECKING:
+    from voicecoach.coach.events import EventListener
+    from voicecoach.history.store import HistoryRecorder
 
 # Verbs whose arguments and work live with their part of the program.
 PLUGGED_VERBS = {
@@ -222,15 +226,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     content = _content()
     catalog = _catalog(content)
     statistical = _statistical_reader(args, catalog, content, background=False)
-    listeners, notice = _history_listeners(args, simulated=True)
+    recorder, notice = _history(args, simulated=True)
+    listeners: list[EventListener] = [recorder] if recorder is not None else []
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
 
     from voicecoach.app import _history_answer, _proposal
 
     def make_session(clock: VirtualClock) -> Session:
-        return Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content),
-                       history=_history_answer(listeners))
+        return Session(content, clock, listeners=listeners, proposal=_proposal(recorder, content),
+                       history=_history_answer(recorder))
 
     simulator = Simulator(make_session, lambda text, session: understand(text, catalog, session.context(), statistical))
     try:
@@ -312,7 +317,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     content = _content()
     catalog = _catalog(content)
-    return run_coach(args, content, catalog, _history_listeners, _statistical_reader(args, catalog, content))
+    return run_coach(args, content, catalog, _history, _statistical_reader(args, catalog, content))
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -360,8 +365,8 @@ def _content():
         raise UserError(f"the content files are broken:\n{exc}") from None
 
 
-def _history_listeners(args: argparse.Namespace, simulated: bool = False) -> tuple[list, str | None]:
-    """The history recorder when history is wanted and works; else no listener and why.
+def _history(args: argparse.Namespace, simulated: bool = False) -> tuple[HistoryRecorder | None, str | None]:
+    """The history recorder when history is wanted and works; else None and why.
     A simulated session is recorded only in a database named with --db."""
     settings = settings_of(args)
     if simulated and settings.history and settings.sources.get("db") not in ("flag", "default"):
@@ -370,13 +375,12 @@ def _history_listeners(args: argparse.Namespace, simulated: bool = False) -> tup
             "simulate records a session only in a database named with --db; the %s db is not used",
             settings.sources.get("db"))
     if not settings.history or (simulated and settings.sources.get("db") != "flag"):
-        return [], None
+        return None, None
     try:
         from voicecoach.history.store import open_history
     except ImportError as exc:
-        return [], f"history is unavailable ({exc}); the coach runs without it"
-    recorder, reason = open_history(settings.db, on_failure=_tell)
-    return ([recorder] if recorder else []), reason
+        return None, f"history is unavailable ({exc}); the coach runs without it"
+    return open_history(settings.db, on_failure=_tell)
 
 
 def _tell(line: str) -> None:

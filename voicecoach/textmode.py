@@ -19,6 +19,7 @@ from voicecoach.intents.catalog import Catalog
 from voicecoach.output import OutputStage
 from voicecoach.stopping import LoopStop, Stopped, stop_on_loop_signals, terminal_gone
 from voicecoach.view import ViewState, bottom_line
+from voicecoach.voice.speaker import SpeakerBase
 
 PROMPT = "you> "
 TOOLBAR_REFRESH = 0.5    # seconds between redraws of the countdown
@@ -27,7 +28,7 @@ LEAVE_SECONDS = 0.2      # for the prompt to put the terminal back as it was, on
 _END = object()
 
 
-class PromptSpeaker:
+class PromptSpeaker(SpeakerBase):
     """Prints each reply as a line; under patch_stdout the line goes above the prompt."""
 
     def speak(self, reply: Reply) -> None:

@@ -21,7 +21,8 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, TextIO
 
 from voicecoach.coach.replies import Reply, capitalized
-from voicecoach.coach.session import LEAVE
+from voicecoach.coach.session import LEAVE, SessionView
+from voicecoach.voice.speaker import SpeakerBase
 from voicecoach.words import say_number
 
 
@@ -44,11 +45,11 @@ class ViewState:
     unit: str = ""                    # what a rep is called ("reps", "steps")
 
     @classmethod
-    def from_session(cls, view: Any, heard: str = "", said: str = "") -> ViewState:
+    def from_session(cls, view: SessionView, heard: str = "", said: str = "") -> ViewState:
         """From the session's snapshot (coach.session.SessionView or anything with its fields)."""
         return cls(phase=view.phase, exercise=view.exercise_name, side=view.side, set_no=view.set_no,
                    sets=view.sets, rep=view.rep, reps=view.reps, remaining=view.remaining,
-                   block_seconds=view.block_seconds, heard=heard, said=said, unit=getattr(view, "unit", ""))
+                   block_seconds=view.block_seconds, heard=heard, said=said, unit=view.unit)
 
 
 IDLE_LINE = f"Say start, or ask a question. {LEAVE}"
@@ -93,7 +94,7 @@ def status_line(state: ViewState) -> str:
     return " · ".join(parts) + f"  [{state.phase}]"
 
 
-class LiveView:
+class LiveView(SpeakerBase):
     """A display that is also a Speaker (it shows what is said; it never makes a sound)."""
 
     def __init__(self, out: TextIO | None = None, snapshot: Callable[[], ViewState] | None = None,

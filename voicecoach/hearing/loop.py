@@ -348,11 +348,11 @@ class ListenLoop:
             try:
                 self.run(source, deliver, self._cancel, before_frame)
             finally:
-                if clock is not None and hasattr(clock, "leave"):
+                if clock is not None:
                     clock.leave()
 
         self._thread = threading.Thread(target=hear, name="voicecoach-listen", daemon=True)
-        if clock is not None and hasattr(clock, "take_part"):
+        if clock is not None:
             clock.take_part(self._thread)
         self._thread.start()
         return self._thread

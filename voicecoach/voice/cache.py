@@ -41,9 +41,8 @@ class CueCache:
     @staticmethod
     def key(engine: VoiceEngine, text: str, rate: float | None = None) -> str:
         """`rate` stands in for the engine's when a change is on its way to the engine."""
-        volume = getattr(engine, "volume", 1.0)
         rate = engine.rate if rate is None else rate
-        raw = f"{engine.name}|{engine.voice_id}|{engine.sample_rate}|{rate:.3f}|{volume:.3f}|{text}"
+        raw = f"{engine.name}|{engine.voice_id}|{engine.sample_rate}|{rate:.3f}|{engine.volume:.3f}|{text}"
         return hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
     def get(self, engine: VoiceEngine, text: str) -> np.ndarray:

@@ -22,15 +22,14 @@ import numpy as np
 
 from voicecoach.coach.clock import Clock, RealClock
 from voicecoach import sound
-from voicecoach.voice.devices import BLOCK_SECONDS, DEVICE_PERIODS, PlaybackQueue, SpeakerUnavailable, miniaudio_backends
+from voicecoach.voice.devices import (BLOCK_SECONDS, DEVICE_PERIODS, CaptureListener, DuplexDevice, OutputDevice,
+                                      PlaybackQueue, PlayedListener, SpeakerUnavailable, miniaudio_backends)
 
 DUPLEX_RATE = 48000
 CAPTURE_RATE = 16000
 DECIMATION = DUPLEX_RATE // CAPTURE_RATE
 FILTER_TAPS = 95                 # low-pass before taking every third sample: -60 dB above 8 kHz
 
-PlayedListener = Callable[[np.ndarray, int, float], None]      # (samples, rate, clock time they play)
-CaptureListener = Callable[[np.ndarray], None]                 # float32 mono at CAPTURE_RATE
 
 
 class Decimator:
@@ -95,7 +94,11 @@ class MiniaudioDuplex(PlaybackQueue):
         except Exception as exc:  # miniaudio.MiniaudioError: no device that both plays and records
             detail = " ".join(str(a) for a in exc.args) or type(exc).__name__
             raise SpeakerUnavailable(f"no duplex audio device (miniaudio: {detail})") from None
+        # miniaudio has named the stream's backend only since 1.60; before, it is not known.
         self.backend = getattr(self._stream, "backend", "?")
+
+    def duplex(self) -> DuplexDevice:
+        return self
 
     # ----- the two sides, for the app to wire ------------------------------------------------
 
@@ -151,11 +154,11 @@ class MiniaudioDuplex(PlaybackQueue):
         self._stream.close()
 
 
-def duplex_or_output(clock: Clock | None, open_output: Callable[[int], object],
-                     note: Callable[[str], None] = lambda line: None) -> Callable[[int], object]:
+def duplex_or_output(clock: Clock | None, open_output: Callable[[int], OutputDevice],
+                     note: Callable[[str], None] = lambda line: None) -> Callable[[int], OutputDevice]:
     """A device factory for the voice: the duplex stream when the machine has one, else
     `open_output` (the speaker alone; the microphone then opens on its own)."""
-    def open_device(sample_rate: int):
+    def open_device(sample_rate: int) -> OutputDevice:
         try:
             return MiniaudioDuplex(clock)
         except SpeakerUnavailable as exc:

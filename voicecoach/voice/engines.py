@@ -42,6 +42,7 @@ class VoiceEngine(Protocol):
     voice_id: str           # identifies the voice for the cue cache
     sample_rate: int
     rate: float             # 1.0 is normal; "slower" divides, "faster" multiplies
+    volume: float           # 0.0 to 1.0
 
     def synthesize(self, text: str) -> np.ndarray:
         """Float32 mono audio at `sample_rate`, lexicon applied."""

@@ -39,7 +39,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, replace
-from typing import Callable, ContextManager, Iterable, Protocol
+from typing import Callable, ContextManager, Iterable
 
 import numpy as np
 
@@ -49,14 +49,11 @@ from voicecoach.voice.cache import CueCache
 from voicecoach.voice.devices import BLOCK_SECONDS, OutputDevice
 from voicecoach.voice.engines import VoiceEngine
 from voicecoach.voice.lexicon import split_for_speech
+from voicecoach.voice.speaker import PlaybackSubscriber
 
 
 FADE_SECONDS = 0.015     # a hold ramps the voice down over this long: no click, silent well within 150 ms
 
-
-class PlaybackSubscriber(Protocol):
-    def __call__(self, text: str, samples: np.ndarray, sample_rate: int, at: float) -> None:
-        """`samples` (float32 mono) start playing at clock time `at`; called from the playing thread."""
 
 
 @dataclass
@@ -91,8 +88,12 @@ def _one_line(exc: BaseException) -> str:
 
 
 class VoiceSpeaker:
-    """Implements the Speaker interface. `threaded=False` runs playback only when told to
-    (`play_for`, `play_all`), so tests drive it on a virtual clock without threads."""
+    """Implements the Speaker interface, every capability included. `threaded=False` runs
+    playback only when told to (`play_for`, `play_all`), so tests drive it on a virtual clock
+    without threads."""
+
+    plays_lines = True
+    publishes_playback = True
 
     def __init__(self, engine: VoiceEngine, device: OutputDevice, cache: CueCache | None = None,
                  clock: Clock | None = None, threaded: bool = True,
@@ -299,7 +300,7 @@ class VoiceSpeaker:
             if self._held:           # yielding to the user: what is left is not said now
                 return False
         # The device still holds the last blocks written: wait for them to be heard.
-        tail = min(getattr(self.device, "queued_seconds", 0.0), max(0.0, deadline - time.monotonic()))
+        tail = min(self.device.queued_seconds, max(0.0, deadline - time.monotonic()))
         if tail > 0:
             threading.Event().wait(tail)
         return True
@@ -391,14 +392,13 @@ class VoiceSpeaker:
 
     def _write(self, text: str, block: np.ndarray) -> float:
         """Hand a block to the device, tell the subscribers when it plays; the clock time its last sample is played."""
-        if hasattr(self.device, "current_text"):
-            self.device.current_text = text  # type: ignore[attr-defined]
+        self.device.current_text = text
         if not len(block):
             return self.clock.now()
         self.device.write(block)
         rate = self.device.sample_rate
         # The device plays it after what it still holds ahead of it (frames not yet consumed).
-        ahead = getattr(self.device, "queued_seconds", 0.0) - len(block) / rate
+        ahead = self.device.queued_seconds - len(block) / rate
         at = self.clock.now() + max(0.0, ahead)
         for subscriber in self._subscribers:
             subscriber(text, block, rate, at)

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, ContextManager
+from typing import TYPE_CHECKING, Callable, ContextManager
 
 import numpy as np
 
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.asr.recognizer import Recognizer, RecognizerUnavailable, Transcript
 from voicecoach.intents.catalog import Catalog
+
+if TYPE_CHECKING:
+    from voicecoach.hearing.asr.whisper import WhisperRecognizer
 
 ENGINES = ("whisper", "sphinx")
 
@@ -28,7 +31,7 @@ class FallingBack:
     failure is never repeated per utterance. Without a fallback, hearing hears nothing.
     """
 
-    def __init__(self, primary, notify: Callable[[str], None],
+    def __init__(self, primary: WhisperRecognizer, notify: Callable[[str], None],
                  fallback: Callable[[], Recognizer] | None = None) -> None:
         self.primary = primary
         self._notify = notify
@@ -37,19 +40,21 @@ class FallingBack:
         self._dead = False
         self._lock = threading.Lock()
         primary.on_loaded = self._loaded
-        if getattr(primary, "failed", None):          # it failed before we were told to watch
+        if primary.failed:                            # it failed before we were told to watch
             self._switch(primary.failed)
 
     def close(self, timeout: float = 30.0) -> None:
-        close = getattr(self.primary, "close", None)
-        if close is not None:
-            close(timeout)
+        self.primary.close(timeout)
+
+    def whisper(self) -> WhisperRecognizer:
+        """The Whisper behind the fallback: should it fail, the barge-in check fails with it."""
+        return self.primary
 
     @property
     def name(self) -> str:
         return self._current.name if self._current is not None else self.primary.name
 
-    def _loaded(self, primary) -> None:
+    def _loaded(self, primary: WhisperRecognizer) -> None:
         if primary.failed:
             self._switch(primary.failed)
 

@@ -6,12 +6,12 @@ import time
 import numpy as np
 
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
-from voicecoach.hearing.asr.recognizer import Hypothesis, RecognizerUnavailable, Transcript
+from voicecoach.hearing.asr.recognizer import Hypothesis, RecognizerBase, RecognizerUnavailable, Transcript
 
 INSTALL_HINT = "pip install SpeechRecognition pocketsphinx"
 
 
-class SphinxRecognizer:
+class SphinxRecognizer(RecognizerBase):
     """Open-vocabulary pocketsphinx through SpeechRecognition (no scores: logprob 0)."""
 
     name = "sphinx"

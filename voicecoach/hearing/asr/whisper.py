@@ -297,6 +297,9 @@ class WhisperRecognizer:
 
     name = "whisper"
 
+    def whisper(self) -> WhisperRecognizer:
+        return self
+
     def __init__(self, model_dir: Path, context_seconds: float = DEFAULT_CONTEXT_SECONDS,
                  beam_size: int = 5, hypotheses: int = 5, threads: int = 1, prompt_text: str = "") -> None:
         self.model_dir = model_dir

@@ -36,6 +36,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from voicecoach.hearing.asr.recognizer import Recognizer
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.intents.names import Intent
 
@@ -376,14 +377,14 @@ class BargeInSpotter:
         return sorted(endings)
 
 
-def spotter_for(recognizer, **options) -> BargeInSpotter | None:
+def spotter_for(recognizer: Recognizer | None, **options) -> BargeInSpotter | None:
     """A spotter on `recognizer` when it is Whisper (the check needs its decoder), else None.
 
     A recognizer that falls back to sphinx (hearing.asr.engines.FallingBack) is looked through
     to its Whisper; should Whisper fail later, the check fails with it and the listen loop
     leaves every utterance to the fallback.
     """
-    whisper = getattr(recognizer, "primary", recognizer)
-    if getattr(whisper, "name", "") != "whisper" or not hasattr(whisper, "loaded_model"):
+    whisper = recognizer.whisper() if recognizer is not None else None
+    if whisper is None:
         return None
     return BargeInSpotter(whisper, **options)

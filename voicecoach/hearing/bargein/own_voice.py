@@ -39,7 +39,7 @@ import numpy as np
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.bargein.keywords import words_of
 from voicecoach.hearing.signal.linear_echo import VOICE_LEVEL
-from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES
+from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES, SpeechDetector
 
 KEEP_MS = 12_000            # frames noted: an utterance (8 s at most, joined with a held part) and its cut
 BAND_EDGES_HZ = np.geomspace(100.0, 8000.0, 13)     # 12 bands, as wide to the ear
@@ -69,10 +69,10 @@ class PlayedFrame:
 PlayedNow = Callable[[], Optional[PlayedFrame]]
 
 
-def played_from(detector) -> PlayedNow | None:
+def played_from(detector: SpeechDetector) -> PlayedNow | None:
     """The evidence of the echo canceller behind an echo-gated detector (hearing.signal.echo), else None."""
-    canceller = getattr(detector, "canceller", None)
-    if canceller is None or not hasattr(canceller, "played_now"):
+    canceller = detector.canceller
+    if canceller is None:
         return None
 
     def now() -> PlayedFrame | None:
