@@ -18,7 +18,7 @@ import argparse
 import sys
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Generator, Iterator, Protocol
 
 import numpy as np
 
@@ -208,7 +208,7 @@ class MiniaudioDuplex:
         done = threading.Event()
         state = {"played": 0, "recorded": 0}
 
-        def exchange() -> Iterator[np.ndarray]:
+        def exchange() -> Generator[bytes, bytes, None]:    # miniaudio sends captured bytes, takes bytes to play
             captured = yield b""
             while True:
                 block = np.frombuffer(bytes(captured), dtype=np.float32)

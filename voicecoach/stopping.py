@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 # signal -> the reason a session ended by it is recorded with
-REASONS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hangup"}
+REASONS: dict[int, str] = {signal.SIGTERM: "terminated", signal.SIGHUP: "hangup"}
 STOP_GRACE_SECONDS = 0.8      # to close the session once told to stop; then the process ends regardless
 _ENDS: list[threading.Timer] = []    # the process ends pending (`end_soon`), called off when the stop was handled
 

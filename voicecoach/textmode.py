@@ -71,7 +71,7 @@ async def _run(session: Session, catalog: Catalog, output: OutputStage, clock: C
     from prompt_toolkit.patch_stdout import patch_stdout
 
     typed: asyncio.Queue[object] = asyncio.Queue()
-    prompt = PromptSession(history=InMemoryHistory(), input=input, output=out)
+    prompt: PromptSession[str] = PromptSession(history=InMemoryHistory(), input=input, output=out)
 
     def end(signum: int) -> None:
         typed.put_nowait(_END)

@@ -79,7 +79,7 @@ ASKING = (Phase.OFFER, Phase.OFFER_PLAN, Phase.AFTER_PAIN)
 EXERCISING = (Phase.RUNNING, Phase.PAUSED)
 
 # (phase, intent) -> the Session method that answers; (ANY, intent) where the phase does not matter.
-TRANSITIONS: dict[tuple[Phase | None, Intent], str] = {
+TRANSITIONS: dict[tuple[Phase | None, str], str] = {   # intent: an Intent
     (Phase.OFFER, Intent.YES): "_start_routine",
     (Phase.OFFER_PLAN, Intent.YES): "_accept_plan",
     (Phase.AFTER_PAIN, Intent.YES): "_go_on_after_pain",

@@ -218,7 +218,7 @@ def _program(path: Path, ex_id: str, body: Any, line: int, problems: list[str]) 
             problems.append(f"{where}: {ex_id}: a {kind} program needs {name}")
     if any(name not in values for name in REQUIRED_NUMBERS[kind]):
         return None
-    return Program(kind, tuple(sides), **values)  # type: ignore[arg-type]
+    return Program(kind, tuple(sides), **values)
 
 
 def _value(path: Path, ex_id: str, name: str, raw: Any, problems: list[str], key_line: int) -> Value | None:

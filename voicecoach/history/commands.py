@@ -13,7 +13,7 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Sequence
 
 from voicecoach.content.model import Content
 from voicecoach.history.store import (
@@ -46,7 +46,7 @@ class Column:
         return "s" if self.unit == "seconds" else self.unit
 
 
-def columns(content: Content | None, sessions: list[SessionSummary] = ()) -> list[Column]:
+def columns(content: Content | None, sessions: Sequence[SessionSummary] = ()) -> list[Column]:
     """The routine's exercises in order, then any other the content or the sessions name."""
     out: dict[str, Column] = {}
     if content is not None:

@@ -175,7 +175,8 @@ def _read_rule(path: Path, raw: Any, index: int) -> Rule:
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             expected = "true or false" if kinds == (bool,) else "a number"
             raise RulesError(f"{path}:{line_of(key)}: condition {key} takes {expected}, not {value!r}")
-        if key in CONDITION_RANGES and not CONDITION_RANGES[key][0] <= value <= CONDITION_RANGES[key][1]:
+        if key in CONDITION_RANGES and isinstance(value, (int, float)) and \
+                not CONDITION_RANGES[key][0] <= value <= CONDITION_RANGES[key][1]:
             lowest, highest = CONDITION_RANGES[key]
             raise RulesError(f"{path}:{line_of(key)}: condition {key} must be a number "
                              f"from {lowest:g} to {highest:g}, not {value!r}")

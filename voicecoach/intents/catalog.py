@@ -24,7 +24,7 @@ from voicecoach.yamlfile import line_of, load_yaml_mappings
 
 INTENTS_DIR = Path(__file__).parent
 BUILTIN_LISTS = ("seconds",)          # {seconds}: a duration, read by the normalizer
-CONTEXT_KEYS = {"expecting": (str, type(None)), "exercising": bool, "paused": bool}
+CONTEXT_KEYS: dict[str, type | tuple[type, ...]] = {"expecting": (str, type(None)), "exercising": bool, "paused": bool}
 MAX_EXPANSIONS = 5000                 # per template: more means the template needs splitting
 SLOT_WEIGHT = 2.5                     # how much a filled {slot} counts, like a telling word
 UNKNOWN_WORD_WEIGHT = 2.0             # a word no template uses: counts against a match
@@ -135,7 +135,7 @@ class Catalog:
         order = [paths[(i * step + i // max(1, len(paths))) % len(paths)] for i in range(len(paths))] or paths
         round_no = 0
         for path in order + paths:
-            choices = []
+            choices: list[list[tuple[str, dict[str, Any]]]] = []
             for piece in path:
                 if isinstance(piece, str):
                     choices.append([(piece, {})])
@@ -317,9 +317,9 @@ def _expand_plain(text: str, rule_raw: dict[str, list[str]], where: str, problem
     if count_expansions(tree) > MAX_PHRASES:
         problems.append(too_many)
         return []
-    out = []
+    out: list[str] = []
     for path in expand(tree, MAX_EXPANSIONS):
-        options = []
+        options: list[list[str]] = []
         for piece in path:
             if isinstance(piece, str):
                 options.append([piece])

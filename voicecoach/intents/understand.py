@@ -56,7 +56,7 @@ TEMPLATE_AGREE = 0.3                 # a partial template match stands when the 
 MODEL_SURE = 0.45                    # the reader's label is taken from this probability up
 SAFETY_SURE = 0.3                    # ... and a stop, pause or pain report from this
 ASIDE_SURE = 0.3                     # thanks, greeting or not-covered from this (a wrong one only changes the wording)
-COST = {Intent.REPORT_PAIN: 2.5, Intent.STOP: 2.0, Intent.PAUSE: 2.0}    # how much more a miss of these costs
+COST: dict[str, float] = {Intent.REPORT_PAIN: 2.5, Intent.STOP: 2.0, Intent.PAUSE: 2.0}    # how much more a miss of these costs
 EXERCISING_PAIN_COST = 4.0           # during an exercise a missed pain report costs most
 
 
@@ -191,7 +191,9 @@ class StatisticalReader:
         `adjust` a direction); raises ModelError otherwise."""
         from voicecoach.intents.classifier import ModelError
 
-        for label in classifier.labels if self.intents is not None else ():
+        if self.intents is None:
+            return classifier
+        for label in classifier.labels:
             intent, _, value = label.partition(":")
             if intent not in self.intents or (intent == Intent.ADJUST and value not in ("+", "-")):
                 raise ModelError(f"{path}: its label {label!r} is not one this program reads")
@@ -324,9 +326,10 @@ def _decide(text: str, template: Match, probs: dict[str, float], catalog: Catalo
     if p_intent < needed:
         return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(1.0 - p_intent, 3))
     if intent == Intent.SET_DURATION:
-        slots = duration_slots(text)
-        if slots is None:                 # "make it longer" said with no number: no guess
+        duration = duration_slots(text)
+        if duration is None:              # "make it longer" said with no number: no guess
             return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(1.0 - p_intent, 3))
+        slots = duration
     elif intent == Intent.ADJUST:
         slots = adjust_slots(text, int(slots["direction"]))
     return Match(text, intent, slots, round(p_intent, 3), "model", round(p_intent, 3))

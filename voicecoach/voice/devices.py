@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol
+from typing import Callable, Generator, Protocol
 
 import numpy as np
 
@@ -190,7 +190,7 @@ class MiniaudioOutput(PlaybackQueue):
         # miniaudio has named the device's backend only since 1.60; before, it is not known.
         self.backend = getattr(self._device, "backend", "?")
 
-    def _feed(self) -> Iterator[np.ndarray]:
+    def _feed(self) -> Generator[np.ndarray, int, None]:
         frames = yield np.zeros(0, np.float32)
         while True:
             frames = yield self.pull(frames)
@@ -299,8 +299,8 @@ class RecordingDevice(DeviceBase):
         import itertools
 
         out = []
-        for text, group in itertools.groupby(self.blocks, key=lambda b: b.text):
-            group = list(group)
+        for text, grouped in itertools.groupby(self.blocks, key=lambda b: b.text):
+            group = list(grouped)
             end = group[-1].t + len(group[-1].samples) / self.sample_rate
             cut = [f for f in self.flushes if group[0].t < f < end]
             out.append((round(group[0].t, 6), round(min([end] + cut), 6), text))

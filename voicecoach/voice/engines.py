@@ -21,7 +21,7 @@ import tempfile
 import threading
 import wave
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -77,7 +77,7 @@ class PiperEngine:
         # Piper samples noise as it speaks, so each take differs a little; 0.0 makes the
         # audio reproducible (the lexicon tests use that), None keeps the voice's own.
         self.noise_scale: float | None = None
-        self._voice = None
+        self._voice: Any = None                  # piper.PiperVoice once loaded (piper ships no types)
         self._instead: EspeakEngine | None = None
         self._lock = threading.Lock()
 

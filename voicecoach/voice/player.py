@@ -234,10 +234,11 @@ class VoiceSpeaker:
             if item is None:
                 return
             self.device.flush()
-            fade = min(len(item.audio) - item.position, max(1, int(self.device.sample_rate * FADE_SECONDS)))
+            audio = item.audio if item.audio is not None else np.zeros(0, np.float32)   # the line playing has its audio
+            fade = min(len(audio) - item.position, max(1, int(self.device.sample_rate * FADE_SECONDS)))
             if fade > 0:
                 ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
-                self._fade = (item.text, item.audio[item.position:item.position + fade] * ramp)  # type: ignore[index]
+                self._fade = (item.text, audio[item.position:item.position + fade] * ramp)
             item.position = 0
             self._queue.appendleft(item)
             self._lock.notify_all()
@@ -376,6 +377,8 @@ class VoiceSpeaker:
                 return
             item = self._queue[0]
             live, item.live = item.live, None
+            if live is None:
+                return
         try:
             text = live()
         except Exception:  # the session changed under us mid-render: say what was queued
@@ -446,8 +449,8 @@ class VoiceSpeaker:
                     if item.cached:
                         made = self.cache.get(self.engine, text)
                     else:      # a fixed line made in an earlier run (the greeting) needs no engine
-                        made = self.cache.stored(self.engine, text)
-                        made = self.engine.synthesize(text) if made is None else made
+                        stored = self.cache.stored(self.engine, text)
+                        made = self.engine.synthesize(text) if stored is None else stored
                 audio = self._resampled(made)
             except Exception as exc:  # one line the engine cannot make must not silence the voice
                 self._drop(item)

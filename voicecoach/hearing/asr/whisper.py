@@ -83,7 +83,7 @@ def _model_problem(path: Path) -> str | None:
 
 # ----- features -----------------------------------------------------------------------------
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+def _hz_to_mel(f: np.ndarray | float) -> np.ndarray:
     """Slaney's mel scale, as Whisper's filterbank uses: linear below 1 kHz, log above."""
     f = np.asarray(f, dtype=np.float64)
     linear = f / (200.0 / 3)
@@ -398,7 +398,8 @@ class WhisperRecognizer:
         # long no longer looked like no speech to it.
         features = features_for_context(at_speaking_level(audio), self.context_seconds)
         seconds = len(audio) / SAMPLE_RATE
-        vocabulary: Vocabulary = self.vocabulary  # type: ignore[assignment]   (set once ready)
+        vocabulary = self.vocabulary
+        assert vocabulary is not None and self._model is not None      # set once ready
         prompt = vocabulary.prompt(self.prompt_text)
         result = self._generate(features, prompt, seconds)
         log.debug("whisper: %.0f ms of audio decoded in %.0f ms", audio_ms, 1000 * (time.perf_counter() - started))
@@ -413,7 +414,8 @@ class WhisperRecognizer:
     def _generate(self, features: np.ndarray, prompt: list[int], seconds: float):
         import ctranslate2
 
-        return self._model.generate(  # type: ignore[union-attr]
+        assert self._model is not None
+        return self._model.generate(
             ctranslate2.StorageView.from_array(features[None]),
             [prompt],
             beam_size=self.beam_size,

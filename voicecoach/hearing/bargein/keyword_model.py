@@ -48,7 +48,7 @@ MEL_BINS = 32
 MEL_WINDOW = 76            # mel frames (10 ms each) one embedding looks at
 EMBEDDING_STEP = 8         # mel frames between embeddings: 80 ms
 # The phrase each class reports (the class is what the listen loop acts on).
-CLASS_PHRASES = {Intent.STOP: "stop", Intent.PAUSE: "pause", Intent.REPORT_PAIN: "that hurts"}
+CLASS_PHRASES: dict[str, str] = {Intent.STOP: "stop", Intent.PAUSE: "pause", Intent.REPORT_PAIN: "that hurts"}
 OFF = "off"
 # Below this score of Whisper's check (its margin under its own hit floors) a keyword model hit
 # is not taken. With the model trained on double talk and a hundred voices, -8 let one coach
@@ -183,9 +183,9 @@ class KeywordHead:
             raise KeywordModelUnavailable(f"cannot read the keyword model {path}: {exc.strerror or exc}") from None
         if not _arrays_fit(saved):
             raise KeywordModelUnavailable(f"the keyword model {path} does not fit this program (its arrays)")
+        mean, scale, w1, b1, w2, b2 = (np.asarray(saved[k], np.float64) for k in WEIGHT_ARRAYS)
         head = cls(int(saved["window"]), int(saved["segments"]), tuple(str(c) for c in saved["classes"]),
-                   *(np.asarray(saved[k], np.float64) for k in WEIGHT_ARRAYS),
-                   threshold=float(saved["threshold"]), about=str(saved["about"]))
+                   mean, scale, w1, b1, w2, b2, threshold=float(saved["threshold"]), about=str(saved["about"]))
         head.check(path)
         return head
 
@@ -326,13 +326,15 @@ class EitherSpotter:
             first = None
         if first is not None and first.score >= 0:
             return self._pain_named(audio, first)
-        vetoing = self.veto is not None and first is not None
-        if vetoing and first.score < min(self.veto, self.sure_veto):     # no hit of the second's could pass
+        # (the check's score, the veto, the veto of the second's sure hits) when the check can veto
+        vetoing = (first.score, self.veto, self.sure_veto) \
+            if first is not None and self.veto is not None and self.sure_veto is not None else None
+        if vetoing is not None and vetoing[0] < min(vetoing[1], vetoing[2]):   # no hit of the second's could pass
             return None
         if not self._second_wanted():
             return None
         hit = self.second.spot(audio)
-        if hit is not None and vetoing and model_vetoed(first.score, hit.score, self.veto, self.sure_veto):
+        if hit is not None and vetoing is not None and model_vetoed(vetoing[0], hit.score, vetoing[1], vetoing[2]):
             return None
         return hit
 

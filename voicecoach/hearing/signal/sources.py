@@ -12,7 +12,7 @@ import functools
 import queue
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Generator, Iterator, Protocol
 
 import numpy as np
 
@@ -172,7 +172,7 @@ def _open_miniaudio_capture(sample_rate: int, block_samples: int, deliver: Calla
                                      buffersize_msec=max(10, int(1000 * block_samples / sample_rate)),
                                      backends=sound.chosen_backends(miniaudio, need_capture=True))
 
-    def receive() -> Iterator[None]:
+    def receive() -> Generator[None, bytes, None]:     # miniaudio sends each captured buffer
         while True:
             data = yield
             deliver(np.frombuffer(bytes(data), dtype=np.float32).copy())
