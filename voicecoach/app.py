@@ -11,7 +11,8 @@ import select
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Callable, TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
 
 from voicecoach.coach.clock import Clock, RealClock, VirtualClock
 from voicecoach.coach.replies import estimate_speech_seconds
@@ -25,8 +26,8 @@ from voicecoach.stopping import end_soon, exit_code, stop_reason, terminal_gone
 from voicecoach.voice.speaker import Speaker, TerminalSpeaker
 
 if TYPE_CHECKING:       # hearing is imported only when voice mode starts (text mode starts without it)
-    from voicecoach.hearing.pipeline import HearingOptions
     from voicecoach.coach.events import EventListener
+    from voicecoach.hearing.pipeline import HearingOptions
     from voicecoach.history.store import HistoryRecorder
     from voicecoach.plan import Proposal
     from voicecoach.voice.devices import DuplexDevice, OutputDevice
@@ -84,7 +85,7 @@ class LineReader:
         return None
 
     def _take_line(self) -> str:
-        line, sep, rest = self._buffer.partition(b"\n")
+        line, _, rest = self._buffer.partition(b"\n")
         self._buffer = rest
         return line.decode("utf-8", errors="replace").rstrip("\r")
 
@@ -378,11 +379,15 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
 
 def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
                statistical: StatisticalReader | None = None, heavy_work: threading.Lock | None = None) -> int:
-    from voicecoach.hearing.signal.audio import AudioError
     from voicecoach.hearing.asr.engines import open_recognizer
-    from voicecoach.hearing.loop import ListenFailed, UtteranceHeard, UtteranceIgnored
     from voicecoach.hearing.asr.recognizer import RecognizerUnavailable
-    from voicecoach.hearing.signal.sources import MiniaudioMicrophone, WavFileSource, open_microphone
+    from voicecoach.hearing.loop import ListenFailed, UtteranceHeard, UtteranceIgnored
+    from voicecoach.hearing.signal.audio import AudioError
+    from voicecoach.hearing.signal.sources import (
+        MiniaudioMicrophone,
+        WavFileSource,
+        open_microphone,
+    )
     from voicecoach.settings import settings_of
 
     try:
@@ -453,7 +458,6 @@ def _publishing_voices(output: OutputStage) -> list[Speaker]:
 def hearing_options(args: argparse.Namespace, output: OutputStage) -> HearingOptions:
     """What hearing is built with: the settings, and no canceller without a voice that says what it plays."""
     from voicecoach.hearing.pipeline import HearingOptions
-    from voicecoach.voice.devices import DuplexDevice, OutputDevice
     from voicecoach.settings import settings_of
 
     echo = (getattr(args, "echo", None) or "webrtc") if _publishing_voices(output) else "none"
@@ -541,15 +545,14 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
     """The spoken voice and None, or None and the one-line reason there is no voice. With a
     microphone to listen to, the voice plays on a duplex stream that also records, when the
     machine has one (one clock for what is played and what is heard)."""
-    from voicecoach.voice.devices import open_output_device
-    from voicecoach.voice.duplex import duplex_or_output
     from voicecoach.coach.session import GREETING, OFFER_ROUTINE
     from voicecoach.coach.timeline import cue_phrases
     from voicecoach.config import ConfigError
-    from voicecoach.voice.build import VoiceSettings, open_voice
-    from voicecoach.voice.engines import VoiceUnavailable
-
     from voicecoach.settings import settings_of
+    from voicecoach.voice.build import VoiceSettings, open_voice
+    from voicecoach.voice.devices import open_output_device
+    from voicecoach.voice.duplex import duplex_or_output
+    from voicecoach.voice.engines import VoiceUnavailable
 
     try:
         chosen = settings_of(args)
@@ -629,5 +632,5 @@ def _proposal(recorder: HistoryRecorder | None, content: Content) -> Proposal | 
         return None
     try:
         return recorder.propose(content)
-    except Exception:  # a proposal is a nicety; the coach runs without it
+    except Exception:  # noqa: BLE001 - a proposal is a nicety; the coach runs without it
         return None

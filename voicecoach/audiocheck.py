@@ -17,8 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Generator, Iterator, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -199,7 +200,7 @@ class MiniaudioDuplex:
                 playback_format=miniaudio.SampleFormat.FLOAT32, playback_channels=1,
                 capture_format=miniaudio.SampleFormat.FLOAT32, capture_channels=1, sample_rate=rate,
                 buffersize_msec=block_ms, backends=sound.chosen_backends(miniaudio, need_capture=True))
-        except Exception as exc:  # miniaudio.MiniaudioError: no duplex device
+        except Exception as exc:  # noqa: BLE001 - miniaudio.MiniaudioError: no duplex device
             raise AudioCheckUnavailable(f"cannot open the speaker and microphone together ({exc})") from None
 
     def play_and_record(self, played: np.ndarray, extra_seconds: float) -> np.ndarray:

@@ -18,17 +18,23 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from voicecoach.coach.clock import VirtualClock
-from voicecoach.config import ConfigError
 from voicecoach.coach.session import Session
-from voicecoach.coach.simulate import ScriptError, SimulationLimit, Simulator, load_script
+from voicecoach.coach.simulate import (
+    ScriptError,
+    SimulationLimit,
+    Simulator,
+    load_script,
+)
+from voicecoach.config import ConfigError
+from voicecoach.files import read_bytes
 from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
 from voicecoach.intents.names import Intent
 from voicecoach.intents.understand import understand
-from voicecoach.files import read_bytes
 from voicecoach.limits import MAX_TEXT_FILE_BYTES, MAX_UTTERANCE_CHARS
 from voicecoach.printable import json_safe
 from voicecoach.settings import Settings, resolve_settings, settings_of
@@ -196,7 +202,7 @@ def _parse_line(text: str, catalog, statistical=None) -> dict:
                 "error": f"line too long ({len(text)} characters, at most {MAX_UTTERANCE_CHARS})"}
     try:
         return understand(text, catalog, None, statistical).as_json()
-    except Exception as exc:      # one bad line must not end a stream another program feeds
+    except Exception as exc:  # noqa: BLE001 - one bad line must not end a stream another program feeds
         return {"text": text, "intent": Intent.NONE.value, "slots": {}, "score": 0.0, "error": f"{type(exc).__name__}: {exc}"}
 
 

@@ -14,7 +14,7 @@ same text, and the voice's word on when a line ended goes to `on_line_end`.
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.replies import Reply

@@ -17,10 +17,11 @@ from __future__ import annotations
 import argparse
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from voicecoach.config import ConfigError, config_path, load_config
 from voicecoach.files import path_problem

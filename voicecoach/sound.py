@@ -15,8 +15,9 @@ import ctypes
 import ctypes.util
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 # Never the null backend: it "plays" into nothing and "records" silence.
 REAL_BACKENDS = ("PULSEAUDIO", "ALSA", "JACK", "COREAUDIO", "WASAPI", "DSOUND", "WINMM",
@@ -75,12 +76,12 @@ def _surveyed(miniaudio: Any, backend: Any) -> BackendSurvey:
     with quiet_native_stderr():
         try:
             devices = miniaudio.Devices(backends=[backend])
-        except Exception as exc:  # a backend that is not on this machine
+        except Exception as exc:  # noqa: BLE001 - a backend that is not on this machine
             return BackendSurvey(name, problem=one_line(exc))
         try:
             playbacks = _listed(devices, "get_playbacks")
             captures = _listed(devices, "get_captures")
-        except Exception as exc:  # a backend whose listing fails (ALSA's plugin devices)
+        except Exception as exc:  # noqa: BLE001 - a backend whose listing fails (ALSA's plugin devices)
             return BackendSurvey(name, problem=one_line(exc))
     return BackendSurvey(name, playbacks, captures, None if playbacks or captures else "no devices")
 

@@ -12,8 +12,8 @@ import os
 import select
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 # signal -> the reason a session ended by it is recorded with
 REASONS: dict[int, str] = {signal.SIGTERM: "terminated", signal.SIGHUP: "hangup"}

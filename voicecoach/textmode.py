@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.replies import Reply

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.hearing.signal.audio import SAMPLE_RATE, AudioError, read_wav
 from voicecoach.hearing.asr.engines import ENGINES, open_recognizer
-from voicecoach.hearing.reading import read_intent
 from voicecoach.hearing.asr.recognizer import RecognizerUnavailable
+from voicecoach.hearing.reading import read_intent
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, AudioError, read_wav
 from voicecoach.limits import MAX_COMMAND_AUDIO_SECONDS
 from voicecoach.settings import Settings
 
@@ -118,7 +118,7 @@ def _barge_in_hit(spotter, audio: np.ndarray):
         return None
     try:
         return spotter.spot(audio)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the check is a shortcut; the recognizer still hears everything
         return None
 
 

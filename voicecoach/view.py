@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from voicecoach.coach.replies import Reply, capitalized
 from voicecoach.coach.session import LEAVE, SessionView
 from voicecoach.voice.speaker import SpeakerBase
 from voicecoach.words import say_number
-
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def bottom_line(state: ViewState, idle: str = IDLE_LINE) -> str:
         parts.append(f"{state.side} side")
     if state.sets > 1:
         parts.append(f"set {state.set_no} of {state.sets}")
-    left = int(round(state.remaining))
+    left = round(float(state.remaining))
     if state.phase == "paused":
         parts.append("paused")
     elif state.phase == "intro":
@@ -158,7 +158,7 @@ class LiveView(SpeakerBase):
         if self._snapshot is not None:
             try:
                 fresh = self._snapshot()
-            except Exception:  # a snapshot taken mid-update: keep the last good one
+            except Exception:  # noqa: BLE001 - a snapshot taken mid-update: keep the last good one
                 return state
             state = replace(fresh, heard=state.heard, said=state.said)
         return state

@@ -13,22 +13,37 @@ really ended, so a hold counts from the "Go." the user perceived.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from voicecoach import limits
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.events import CoachEvent, EventListener
 from voicecoach.coach.replies import Reply, capitalized, estimate_speech_seconds
-from voicecoach.coach.timeline import ROUTINE_DONE, Block, Timeline, TimedCue, build_blocks, rep_unit, reps_done
+from voicecoach.coach.timeline import (
+    ROUTINE_DONE,
+    Block,
+    TimedCue,
+    Timeline,
+    build_blocks,
+    rep_unit,
+    reps_done,
+)
 from voicecoach.content.model import Content, Exercise
 from voicecoach.intents.names import Intent
 from voicecoach.intents.types import Context, Match
 from voicecoach.plan import Proposal
-from voicecoach.words import NUMBER_WORDS, TENS_WORDS, say_count, say_number, say_seconds
+from voicecoach.words import (
+    NUMBER_WORDS,
+    TENS_WORDS,
+    say_count,
+    say_number,
+    say_seconds,
+)
 
-__all__ = ["Phase", "Proposal", "Session", "SessionView", "TRANSITIONS"]
+__all__ = ["TRANSITIONS", "Phase", "Proposal", "Session", "SessionView"]
 
 MIN_HOLD_SECONDS = int(limits.HOLD_SECONDS.lowest)
 MAX_HOLD_SECONDS = int(limits.HOLD_SECONDS.highest)
@@ -435,7 +450,7 @@ class Session:
             return [Reply("I'm not keeping a history right now, so I can't tell you that.")]
         try:
             return [Reply(self._history(str(match.slots.get("what", "last_session"))))]
-        except Exception as exc:  # a broken history must never stop the coach
+        except Exception as exc:  # noqa: BLE001 - a broken history must never stop the coach
             self.listener_errors.append(f"history unavailable: {exc}")
             return [Reply("Sorry, I can't read the history right now.")]
 
@@ -573,7 +588,7 @@ class Session:
         if timeline is None or timeline is not self._timeline:
             return "That exercise is over."
         view = self.view()
-        left = int(round(view.remaining))
+        left = round(float(view.remaining))
         i = timeline.block_at(timeline.active(self.clock.now()))
         if i is None:
             return f"We start in {say_seconds(max(left, 1))}."
@@ -840,6 +855,6 @@ class Session:
         for listener in list(self.listeners):
             try:
                 listener.record(event)
-            except Exception as exc:  # a broken history must never stop the coach
+            except Exception as exc:  # noqa: BLE001 - a broken history must never stop the coach
                 self.listeners.remove(listener)
                 self.listener_errors.append(f"history disabled: {exc}")

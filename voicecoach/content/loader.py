@@ -6,13 +6,20 @@ listing them all, and `validate_content` returns them. No YAML traceback reaches
 from __future__ import annotations
 
 import importlib.resources
+import re
 from pathlib import Path
 from typing import Any
 
-import re
-
 from voicecoach import limits
-from voicecoach.content.model import CUE_WORDING, RECALL_WORDS, Content, Exercise, Program, Topic, Value
+from voicecoach.content.model import (
+    CUE_WORDING,
+    RECALL_WORDS,
+    Content,
+    Exercise,
+    Program,
+    Topic,
+    Value,
+)
 from voicecoach.yamlfile import line_of, load_yaml_mappings
 
 SOURCES = ("article", "ours")

@@ -58,7 +58,7 @@ class Exercise:
     @property
     def short_name(self) -> str:
         name = self.short or self.name
-        return name[4:] if name.startswith("the ") else name
+        return name.removeprefix("the ")
 
     @property
     def is_hold(self) -> bool:

@@ -11,18 +11,24 @@ import csv
 import datetime as dt
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Sequence
+from typing import IO, TYPE_CHECKING
 
 from voicecoach.content.model import Content
 from voicecoach.history.store import (
-    WITHOUT_HISTORY, HistoryError, forget, is_our_history, open_history, real_path,
+    WITHOUT_HISTORY,
+    HistoryError,
+    forget,
+    is_our_history,
+    open_history,
+    real_path,
 )
 from voicecoach.history.summary import SessionSummary
 
 if TYPE_CHECKING:
-    from voicecoach.settings import Settings      # resolved by the command line, handed in
+    from voicecoach.settings import Settings  # resolved by the command line, handed in
 
 SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-=+*#@"

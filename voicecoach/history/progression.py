@@ -5,14 +5,15 @@ Proposal (a spoken question and per-exercise overrides) out, or None for the sta
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from voicecoach.plan import Proposal
-from voicecoach.words import say_number, say_seconds
 from voicecoach.content.model import Content, Exercise
 from voicecoach.history.summary import SessionSummary
+from voicecoach.plan import Proposal
+from voicecoach.words import say_number, say_seconds
 from voicecoach.yamlfile import YamlError, line_of, load_yaml
 
 DAY = 86400.0
@@ -122,7 +123,11 @@ def _number(path: Path, value: Any, where: Any, what: str) -> float:
 
 
 def _content_exercise_ids(path: Path) -> tuple[str, ...] | None:
-    from voicecoach.content.loader import ContentError, default_content_dir, load_content
+    from voicecoach.content.loader import (
+        ContentError,
+        default_content_dir,
+        load_content,
+    )
 
     directory = path.parent if (path.parent / "exercises.yaml").exists() else default_content_dir()
     try:

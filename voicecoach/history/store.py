@@ -16,13 +16,14 @@ import bisect
 import datetime as dt
 import json
 import logging
+import math
 import os
 import shlex
 import sqlite3
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from voicecoach.coach.events import CoachEvent
 from voicecoach.history.summary import PainReport, SessionSummary, SideResult
@@ -370,7 +371,11 @@ class HistoryRecorder:
     def answer(self, what: str) -> str:
         """One or two spoken sentences: what is last_session, week, streak or progress. About the
         sessions before the one under way, read newest first and only as far back as the answer needs."""
-        from voicecoach.history.answers import answer_history_question, answer_streak, settled
+        from voicecoach.history.answers import (
+            answer_history_question,
+            answer_streak,
+            settled,
+        )
 
         now = self.wall_clock()
         if what == "streak":
@@ -517,7 +522,7 @@ def _read_page(db: sqlite3.Connection, limit: int | None, before: tuple[float, i
 
 def _is_time(value: object) -> bool:
     """A stored number that can be used as seconds (SQLite returns what was stored, any type)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _session_before(ordered: list[SessionSummary], starts: list[float], at: float) -> SessionSummary | None:

@@ -9,13 +9,21 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
-from voicecoach.intents.grammar import Placeholder, TemplateError, count_expansions, expand, parse_template, placeholders
+from voicecoach.intents.grammar import (
+    Placeholder,
+    TemplateError,
+    count_expansions,
+    expand,
+    parse_template,
+    placeholders,
+)
 from voicecoach.intents.names import Intent
 from voicecoach.intents.normalize import match_tokens
 from voicecoach.intents.types import ASIDES, Context
@@ -133,8 +141,7 @@ class Catalog:
         # Visit expansions in a spread order so a few samples cover many alternatives.
         step = max(1, len(paths) // 7)
         order = [paths[(i * step + i // max(1, len(paths))) % len(paths)] for i in range(len(paths))] or paths
-        round_no = 0
-        for path in order + paths:
+        for round_no, path in enumerate(order + paths):
             choices: list[list[tuple[str, dict[str, Any]]]] = []
             for piece in path:
                 if isinstance(piece, str):
@@ -150,7 +157,6 @@ class Catalog:
                     for phrase, value in self.list_raw[piece.name]:
                         by_value[value].append(phrase)
                     choices.append([(ph[round_no % len(ph)], {piece.name: v}) for v, ph in by_value.items()])
-            round_no += 1
             for combo in product(*choices):
                 text = " ".join(" ".join(part for part, _ in combo).split())
                 if text and text not in seen:

@@ -53,7 +53,7 @@ class WordPieceTokenizer:
         self.unk, self.cls, self.sep, self.pad = (self.ids[t] for t in ("[UNK]", "[CLS]", "[SEP]", "[PAD]"))
 
     @classmethod
-    def from_file(cls, path: Path) -> "WordPieceTokenizer":
+    def from_file(cls, path: Path) -> WordPieceTokenizer:
         """From a vocab.txt (one token a line, ids in line order) or a tokenizer.json."""
         if path.suffix == ".json":
             vocab_ids: dict[str, int] = json.loads(read_text(path, MAX_TEXT_FILE_BYTES))["model"]["vocab"]
@@ -170,7 +170,7 @@ class SentenceEncoder:
     def loaded(self) -> bool:
         return self._session is not None
 
-    def load(self) -> "SentenceEncoder":
+    def load(self) -> SentenceEncoder:
         """Load the tokenizer and the model; raises EncoderUnavailable with one line."""
         with self._lock:
             if self._session is None:
@@ -213,7 +213,7 @@ class SentenceEncoder:
             feeds["token_type_ids"] = np.zeros_like(ids)
         try:
             hidden = self._session.run([self._output], feeds)[0]
-        except Exception as exc:    # a model that loads but cannot run these inputs is broken
+        except Exception as exc:  # noqa: BLE001 - a model that loads but cannot run these inputs is broken
             raise EncoderUnavailable(f"the encoder model ({self.model_path}) failed: {_one_line(exc)}") from None
         # Mean over the real tokens, then unit length (the model card's Pooling + Normalize).
         weights = mask[:, :, None].astype(np.float32)
@@ -291,7 +291,7 @@ def _open_session(model: Path, threads: int, arena: bool) -> Any:
     options.log_severity_level = 3
     try:
         session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as exc:    # onnxruntime raises its own exception types for bad files
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types for bad files
         raise EncoderUnavailable(f"the encoder model ({model}) cannot be loaded: {_one_line(exc)}") from None
     names = {i.name for i in session.get_inputs()}
     if not {"input_ids", "attention_mask"} <= names:

@@ -13,8 +13,8 @@ from typing import Any
 
 from voicecoach.intents.catalog import SLOT_WEIGHT, Catalog, CompiledSentence
 from voicecoach.intents.grammar import Placeholder
-from voicecoach.intents.normalize import DURATION_PREFIX, NUMBER_PREFIX, match_tokens
 from voicecoach.intents.names import Intent
+from voicecoach.intents.normalize import DURATION_PREFIX, NUMBER_PREFIX, match_tokens
 from voicecoach.intents.types import NO_MATCH, Context, Match
 from voicecoach.limits import MAX_UTTERANCE_CHARS
 

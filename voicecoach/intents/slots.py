@@ -20,10 +20,9 @@ LABEL_SLOTS: dict[str, tuple[str, str | None]] = {
 }
 ADJUST_UNITS = ("seconds", "reps", "sets")
 # Words that make a relative change go down ("take ten seconds off", "two fewer reps").
-_DOWN_WORDS = frozenset("less fewer off shorter short minus subtract remove reduce cut drop lower decrease "
-                        "shorten easier easy knock shave lose".split())
-_REP_WORDS = frozenset("rep reps repetition repetitions".split())
-_SET_WORDS = frozenset("set sets round rounds".split())
+_DOWN_WORDS = frozenset(["less", "fewer", "off", "shorter", "short", "minus", "subtract", "remove", "reduce", "cut", "drop", "lower", "decrease", "shorten", "easier", "easy", "knock", "shave", "lose"])
+_REP_WORDS = frozenset(["rep", "reps", "repetition", "repetitions"])
+_SET_WORDS = frozenset(["set", "sets", "round", "rounds"])
 
 
 def label_of(intent: str, slots: dict[str, Any]) -> str:

@@ -25,16 +25,22 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from voicecoach.files import private_folder, write_private
-
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.names import Intent
-from voicecoach.intents.slots import adjust_slots, duration_slots, finish_slots, label_of, split_label
+from voicecoach.intents.slots import (
+    adjust_slots,
+    duration_slots,
+    finish_slots,
+    label_of,
+    split_label,
+)
 from voicecoach.intents.types import ASIDES, NO_MATCH, SAFETY_INTENTS, Context, Match
 from voicecoach.limits import MAX_UTTERANCE_CHARS
 
@@ -141,7 +147,7 @@ class StatisticalReader:
             self._examples = list(self._examples())
         return list(self._examples)
 
-    def start_loading(self) -> "StatisticalReader":
+    def start_loading(self) -> StatisticalReader:
         threading.Thread(target=self.load, name="reader-load", daemon=True).start()
         return self
 
@@ -149,11 +155,11 @@ class StatisticalReader:
         """True once loading has ended (well or not) within `timeout`."""
         return self._loaded.wait(timeout)
 
-    def load(self) -> "StatisticalReader":
+    def load(self) -> StatisticalReader:
         started = time.perf_counter()
         try:
             self.classifier = self._load_or_train()
-        except Exception as exc:  # a broken model file, cache or training file: the templates answer alone
+        except Exception as exc:  # noqa: BLE001 - a broken model file, cache or training file: the templates answer alone
             self.error = f"the statistical reader is unavailable ({' '.join(str(exc).split()) or type(exc).__name__})"
         self.load_seconds = time.perf_counter() - started
         self._loaded.set()
@@ -162,7 +168,12 @@ class StatisticalReader:
         return self
 
     def _load_or_train(self) -> IntentClassifier:
-        from voicecoach.intents.classifier import IntentClassifier, ModelError, examples_hash, train
+        from voicecoach.intents.classifier import (
+            IntentClassifier,
+            ModelError,
+            examples_hash,
+            train,
+        )
 
         if self.model_file is not None:
             return self._checked(IntentClassifier.load(self.model_file), self.model_file)

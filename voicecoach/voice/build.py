@@ -6,12 +6,17 @@
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Iterable
 
 from voicecoach.coach.clock import Clock
 from voicecoach.voice.cache import CueCache, default_cache_dir
-from voicecoach.voice.devices import DeviceFactory, SpeakerUnavailable, open_output_device
+from voicecoach.voice.devices import (
+    DeviceFactory,
+    SpeakerUnavailable,
+    open_output_device,
+)
 from voicecoach.voice.engines import ENGINES, VoiceEngine, VoiceUnavailable, open_engine
 from voicecoach.voice.player import VoiceSpeaker
 
@@ -48,7 +53,7 @@ class OpenedVoice:
 def open_voice(settings: VoiceSettings, clock: Clock | None = None, cue_phrases: Iterable[str] = (),
                open_device: DeviceFactory = open_output_device, cache: CueCache | None = None,
                on_start: Callable[[str], None] | None = None,
-               on_stop: Callable[[], None] | None = None, synth_gate: ContextManager | None = None) -> OpenedVoice:
+               on_stop: Callable[[], None] | None = None, synth_gate: AbstractContextManager | None = None) -> OpenedVoice:
     """A VoiceSpeaker ready to talk (its cues are made in the background), or the reason why not.
 
     The speaker device is tried first: without one, no voice is loaded at all."""

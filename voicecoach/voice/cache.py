@@ -12,12 +12,17 @@ import hashlib
 import io
 import logging
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
-from voicecoach.files import array_from_bytes, private_folder, read_private, write_private
+from voicecoach.files import (
+    array_from_bytes,
+    private_folder,
+    read_private,
+    write_private,
+)
 from voicecoach.voice.engines import VoiceEngine
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from voicecoach.coach.replies import Reply
 if TYPE_CHECKING:
     import numpy as np
 
-    from voicecoach.settings import Settings      # resolved by the command line, handed in
+    from voicecoach.settings import Settings  # resolved by the command line, handed in
     from voicecoach.voice.build import VoiceSettings
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Callable, Generator, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -184,7 +185,7 @@ class MiniaudioOutput(PlaybackQueue):
                 feed = self._feed()
                 next(feed)
                 self._device.start(feed)
-        except Exception as exc:  # miniaudio.MiniaudioError and friends: no usable output device
+        except Exception as exc:  # noqa: BLE001 - miniaudio.MiniaudioError and friends: no usable output device
             detail = " ".join(str(a) for a in exc.args) or type(exc).__name__
             raise SpeakerUnavailable(f"no speaker found (miniaudio: {detail})") from None
         # miniaudio has named the device's backend only since 1.60; before, it is not known.
@@ -212,7 +213,7 @@ class SoundDeviceOutput(DeviceBase):
             self._stream = sounddevice.OutputStream(samplerate=sample_rate, channels=1, dtype="float32",
                                                     blocksize=int(sample_rate * BLOCK_SECONDS), latency="low")
             self._stream.start()
-        except Exception as exc:  # PortAudio reports missing devices in several ways
+        except Exception as exc:  # noqa: BLE001 - PortAudio reports missing devices in several ways
             raise SpeakerUnavailable(f"no speaker found ({exc})") from None
         self.sample_rate = sample_rate
 

@@ -16,14 +16,23 @@ The stream runs at 48 kHz (a rate every sound card has); the microphone gets 16 
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from voicecoach.coach.clock import Clock, RealClock
 from voicecoach import sound
-from voicecoach.voice.devices import (BLOCK_SECONDS, DEVICE_PERIODS, CaptureListener, DuplexDevice, OutputDevice,
-                                      PlaybackQueue, PlayedListener, SpeakerUnavailable, miniaudio_backends)
+from voicecoach.coach.clock import Clock, RealClock
+from voicecoach.voice.devices import (
+    BLOCK_SECONDS,
+    DEVICE_PERIODS,
+    CaptureListener,
+    DuplexDevice,
+    OutputDevice,
+    PlaybackQueue,
+    PlayedListener,
+    SpeakerUnavailable,
+    miniaudio_backends,
+)
 
 DUPLEX_RATE = 48000
 CAPTURE_RATE = 16000
@@ -56,7 +65,7 @@ class Decimator:
 class _Capture:
     """One reader of the duplex stream's microphone side; `close` stops its deliveries."""
 
-    def __init__(self, duplex: "MiniaudioDuplex", deliver: CaptureListener) -> None:
+    def __init__(self, duplex: MiniaudioDuplex, deliver: CaptureListener) -> None:
         self._duplex, self._deliver = duplex, deliver
 
     def close(self) -> None:
@@ -91,7 +100,7 @@ class MiniaudioDuplex(PlaybackQueue):
                 callback = self._callback()
                 next(callback)
                 self._stream.start(callback)
-        except Exception as exc:  # miniaudio.MiniaudioError: no device that both plays and records
+        except Exception as exc:  # noqa: BLE001 - miniaudio.MiniaudioError: no device that both plays and records
             detail = " ".join(str(a) for a in exc.args) or type(exc).__name__
             raise SpeakerUnavailable(f"no duplex audio device (miniaudio: {detail})") from None
         # miniaudio has named the stream's backend only since 1.60; before, it is not known.
@@ -142,7 +151,7 @@ class MiniaudioDuplex(PlaybackQueue):
         for listener, arguments in calls:
             try:
                 listener(*arguments)
-            except Exception as exc:  # the audio thread must go on: drop the listener, keep the reason
+            except Exception as exc:  # noqa: BLE001 - the audio thread must go on: drop the listener, keep the reason
                 self.errors.append(f"{getattr(listener, '__name__', 'a listener')} failed: {exc}")
                 with self._listeners_lock:
                     self._played = [f for f in self._played if f is not listener]

@@ -20,8 +20,9 @@ import sys
 import tempfile
 import threading
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -81,7 +82,7 @@ class PiperEngine:
         self._instead: EspeakEngine | None = None
         self._lock = threading.Lock()
 
-    def load(self) -> "PiperEngine":
+    def load(self) -> PiperEngine:
         """Load the network now (idempotent); on failure, switch to eSpeak and say so once."""
         with self._lock:
             self._load_locked()
@@ -93,7 +94,7 @@ class PiperEngine:
         try:
             self._voice = _load_piper_voice(self.model_path, self.config_path)
             return
-        except Exception as exc:  # a corrupt or mismatched voice file
+        except Exception as exc:  # noqa: BLE001 - a corrupt or mismatched voice file
             problem = f"cannot load the Piper voice {self.model_path}: {_one_line(exc)}"
         self._instead = EspeakEngine(self.rate, self.volume)     # VoiceUnavailable: no voice at all
         self.name, self.voice_id, self.sample_rate = "espeak", self._instead.voice_id, self._instead.sample_rate
@@ -171,7 +172,7 @@ class EspeakEngine:
         try:
             _make_espeak_available()
             self._engine = pyttsx3.init("espeak")
-        except Exception as exc:  # no libespeak-ng anywhere
+        except Exception as exc:  # noqa: BLE001 - no libespeak-ng anywhere
             raise VoiceUnavailable(f"eSpeak NG cannot start: {exc} (pip install espeakng-loader)") from None
         self.sample_rate = 22050
         self.rate = rate
@@ -188,7 +189,7 @@ class EspeakEngine:
             from pyttsx3.drivers import _espeak
 
             _espeak.SetParameter(_espeak.RATE, int(ESPEAK_WORDS_PER_MINUTE * self.rate), 0)
-            _espeak.SetParameter(_espeak.VOLUME, int(round(100 * self.volume)), 0)
+            _espeak.SetParameter(_espeak.VOLUME, round(100 * self.volume), 0)
             _espeak.dll.espeak_Synchronize()
             # One utterance a runAndWait: queued save_to_file calls keep only the last file.
             self._engine.save_to_file(for_speech(text, self.name), str(path))

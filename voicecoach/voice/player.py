@@ -38,8 +38,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import Callable, ContextManager, Iterable
 
 import numpy as np
 
@@ -50,7 +51,6 @@ from voicecoach.voice.devices import BLOCK_SECONDS, OutputDevice
 from voicecoach.voice.engines import VoiceEngine
 from voicecoach.voice.lexicon import split_for_speech
 from voicecoach.voice.speaker import PlaybackSubscriber
-
 
 FADE_SECONDS = 0.015     # a hold ramps the voice down over this long: no click, silent well within 150 ms
 
@@ -99,14 +99,14 @@ class VoiceSpeaker:
                  clock: Clock | None = None, threaded: bool = True,
                  on_start: Callable[[str], None] | None = None, on_stop: Callable[[], None] | None = None,
                  cue_phrases: Iterable[str] = (), on_error: Callable[[str], None] = _print_error,
-                 synth_gate: ContextManager | None = None) -> None:
+                 synth_gate: AbstractContextManager | None = None) -> None:
         self.engine = engine
         self.base_rate = engine.rate         # the configured rate; set_rate multiplies it
         self._rate = engine.rate             # the rate wanted; the synthesis thread gives it to the engine
         self.on_error = on_error
         # Held while the engine works: the app shares it with the recognizer's model load, so
         # the two biggest transient allocations never add up (README "Footprint").
-        self._gate: ContextManager = synth_gate or contextlib.nullcontext()
+        self._gate: AbstractContextManager = synth_gate or contextlib.nullcontext()
         self.errors: list[str] = []          # every failure, said or not
         self._said_errors: set[str] = set()
         self.cue_phrases = list(cue_phrases)
@@ -381,7 +381,7 @@ class VoiceSpeaker:
                 return
         try:
             text = live()
-        except Exception:  # the session changed under us mid-render: say what was queued
+        except Exception:  # noqa: BLE001 - the session changed under us mid-render: say what was queued
             text = item.text
         with self._lock:
             rate = self._rate
@@ -421,7 +421,7 @@ class VoiceSpeaker:
                     return
             try:
                 self._play_block()
-            except Exception as exc:  # a failing device drops what it was playing; the voice goes on
+            except Exception as exc:  # noqa: BLE001 - a failing device drops what it was playing; the voice goes on
                 with self._lock:
                     item, self._current = self._current, None
                 self._report_cut([item] if item is not None else [])     # the session must not wait for it
@@ -452,7 +452,7 @@ class VoiceSpeaker:
                         stored = self.cache.stored(self.engine, text)
                         made = self.engine.synthesize(text) if stored is None else stored
                 audio = self._resampled(made)
-            except Exception as exc:  # one line the engine cannot make must not silence the voice
+            except Exception as exc:  # noqa: BLE001 - one line the engine cannot make must not silence the voice
                 self._drop(item)
                 self._failed(f"the voice could not say {item.text!r}; that line is dropped", exc)
                 continue
@@ -492,7 +492,7 @@ class VoiceSpeaker:
             try:
                 self._synthesize_pending()     # what is waiting to be said comes first
                 self._warm_one()
-            except Exception as exc:  # never reached by engine failures (handled above): a bug, said once
+            except Exception as exc:  # noqa: BLE001 - never reached by engine failures (handled above): a bug, said once
                 self._failed("the voice thread hit an error", exc)
 
     def _warm_one(self) -> bool:
@@ -506,7 +506,7 @@ class VoiceSpeaker:
         try:
             with self._gate:
                 self.cache.get(self.engine, text)
-        except Exception as exc:  # that cue will be made when it falls due, or dropped then
+        except Exception as exc:  # noqa: BLE001 - that cue will be made when it falls due, or dropped then
             self._failed(f"the voice could not make the cue {text!r} ahead of time", exc)
         with self._lock:
             if not self._to_warm:

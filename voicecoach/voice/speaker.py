@@ -9,7 +9,8 @@ looking for methods.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Callable, Protocol, TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 import numpy as np
 

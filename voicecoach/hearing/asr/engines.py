@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Callable, ContextManager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voicecoach.hearing.asr.recognizer import (
+    Recognizer,
+    RecognizerUnavailable,
+    Transcript,
+)
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
-from voicecoach.hearing.asr.recognizer import Recognizer, RecognizerUnavailable, Transcript
 from voicecoach.intents.catalog import Catalog
 
 if TYPE_CHECKING:
@@ -83,7 +89,7 @@ class FallingBack:
 
 def open_recognizer(engine: str, catalog: Catalog, asr_model: str | None = None,
                     background: bool = True, notify: Callable[[str], None] | None = None,
-                    load_gate: ContextManager | None = None,
+                    load_gate: AbstractContextManager | None = None,
                     asr_model_source: str = "flag") -> tuple[Recognizer, str | None]:
     """The recognizer to use and, when it is a fallback, the one line that says why.
 

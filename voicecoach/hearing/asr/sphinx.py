@@ -5,8 +5,13 @@ import time
 
 import numpy as np
 
+from voicecoach.hearing.asr.recognizer import (
+    Hypothesis,
+    RecognizerBase,
+    RecognizerUnavailable,
+    Transcript,
+)
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
-from voicecoach.hearing.asr.recognizer import Hypothesis, RecognizerBase, RecognizerUnavailable, Transcript
 
 INSTALL_HINT = "pip install SpeechRecognition pocketsphinx"
 
@@ -27,7 +32,7 @@ class SphinxRecognizer(RecognizerBase):
         self.load_seconds = 0.0
         self.ready = True
 
-    def start_loading(self) -> "SphinxRecognizer":
+    def start_loading(self) -> SphinxRecognizer:
         return self
 
     def transcribe(self, audio: np.ndarray) -> Transcript:

@@ -10,20 +10,26 @@ and finally a text-level collapse of a phrase said twice over.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import re
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, ContextManager
 
 import numpy as np
 
 from voicecoach.files import read_text
+from voicecoach.hearing.asr.recognizer import (
+    Hypothesis,
+    RecognizerUnavailable,
+    Transcript,
+)
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
-from voicecoach.hearing.asr.recognizer import Hypothesis, RecognizerUnavailable, Transcript
 
 N_FFT, HOP, N_MELS = 400, 160, 80
 log = logging.getLogger(__name__)
@@ -120,7 +126,7 @@ def _hann() -> np.ndarray:
 def context_frames(audio_samples: int, context_seconds: float) -> int:
     """Mel frames to decode: the audio padded to the context, at most 30 s, an even count."""
     seconds = min(MAX_SECONDS, max(context_seconds, audio_samples / SAMPLE_RATE))
-    return int(round(seconds * FRAMES_PER_SECOND / 2)) * 2
+    return round(float(seconds) * FRAMES_PER_SECOND / 2) * 2
 
 
 def log_mel(audio: np.ndarray, frames: int | None = None) -> np.ndarray:
@@ -236,7 +242,7 @@ class Vocabulary:
         parts = list(word)
         ranks = self._merge_ranks()
         while len(parts) > 1:
-            pairs = [(ranks.get((a, b), 1 << 30), i) for i, (a, b) in enumerate(zip(parts, parts[1:]))]
+            pairs = [(ranks.get((a, b), 1 << 30), i) for i, (a, b) in enumerate(itertools.pairwise(parts))]
             rank, i = min(pairs)
             if rank == 1 << 30:
                 break
@@ -314,7 +320,7 @@ class WhisperRecognizer:
         self.load_timeout = LOAD_TIMEOUT_SECONDS
         self.on_loaded: Callable[[WhisperRecognizer], None] | None = None   # told once, ready or failed
 
-    def start_loading(self, gate: ContextManager | None = None) -> "WhisperRecognizer":
+    def start_loading(self, gate: AbstractContextManager | None = None) -> WhisperRecognizer:
         """Load in a background thread. `gate` is held while loading: the app shares it with
         the voice's synthesis, so the model file's buffers and a sentence's never add up.
         Decoding never waits for it: a "stop" said while the coach works out its next sentence
@@ -323,11 +329,11 @@ class WhisperRecognizer:
         threading.Thread(target=self._load, args=(gate,), name="whisper-load", daemon=True).start()
         return self
 
-    def load(self) -> "WhisperRecognizer":
+    def load(self) -> WhisperRecognizer:
         self._load()
         return self
 
-    def _load(self, gate: ContextManager | None = None) -> None:
+    def _load(self, gate: AbstractContextManager | None = None) -> None:
         """Load and warm up; whatever fails becomes `_error` in one line, and waiters are always freed."""
         with gate or contextlib.nullcontext():
             self._load_now()
@@ -349,7 +355,7 @@ class WhisperRecognizer:
                                                    intra_threads=self.threads)
                 self._warm_up(model)
                 self._model = model
-            except Exception as exc:  # a broken model file, or one that loads but cannot decode
+            except Exception as exc:  # noqa: BLE001 - a broken model file, or one that loads but cannot decode
                 self._error = f"cannot load the Whisper model in {self.model_dir}: {_one_line(exc)}"
         finally:
             self.load_seconds = time.perf_counter() - started
@@ -431,7 +437,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def load_whisper(chosen: str | None = None, background: bool = True, gate: ContextManager | None = None,
+def load_whisper(chosen: str | None = None, background: bool = True, gate: AbstractContextManager | None = None,
                  source: str = "flag", **options) -> WhisperRecognizer:
     """Find the model (the resolved setting, or the bundled one) and start loading it."""
     path, _ = find_whisper_model(chosen, source)

@@ -29,15 +29,15 @@ from __future__ import annotations
 import ctypes
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from voicecoach.files import arrays_from_bytes, read_bytes
-from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.bargein.keywords import MAX_AUDIO_SECONDS, PAIN, KeywordHit
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.intents.names import Intent
 from voicecoach.limits import MAX_MODEL_BYTES
 
@@ -172,7 +172,7 @@ class KeywordHead:
                             b2=self.b2.astype(np.float32), threshold=self.threshold, about=self.about)
 
     @classmethod
-    def load(cls, path: Path) -> "KeywordHead":
+    def load(cls, path: Path) -> KeywordHead:
         """The model saved at `path`, read as a bounded regular file and checked whole: the
         kinds and shapes of its arrays, finite weights, its classes and threshold."""
         try:
@@ -322,7 +322,7 @@ class EitherSpotter:
     def spot(self, audio: np.ndarray) -> KeywordHit | None:
         try:
             first = self.first.best(audio)
-        except Exception:  # a failing check must not take the other with it
+        except Exception:  # noqa: BLE001 - a failing check must not take the other with it
             first = None
         if first is not None and first.score >= 0:
             return self._pain_named(audio, first)
@@ -346,7 +346,7 @@ class EitherSpotter:
             return first
         try:
             return pain_over_command(first, self.second.best(audio))
-        except Exception:  # the first's hit stands
+        except Exception:  # noqa: BLE001 - the first's hit stands
             return first
 
     def best(self, audio: np.ndarray) -> KeywordHit | None:

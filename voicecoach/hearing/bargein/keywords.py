@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -216,6 +216,7 @@ class BargeInSpotter:
         if len(audio) == 0 or len(audio) > self.max_seconds * SAMPLE_RATE:
             return None
         import ctranslate2
+
         from voicecoach.hearing.asr.whisper import features_for_context
 
         model = self.recognizer.loaded_model()

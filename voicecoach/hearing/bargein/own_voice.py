@@ -30,14 +30,15 @@ the coach has yielded by then.
 """
 from __future__ import annotations
 
+import itertools
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.bargein.keywords import words_of
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.signal.linear_echo import VOICE_LEVEL
 from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES, SpeechDetector
 
@@ -66,7 +67,7 @@ class PlayedFrame:
     coach_heard: bool       # the coach's voice (or its ringing) was in the frame
 
 
-PlayedNow = Callable[[], Optional[PlayedFrame]]
+PlayedNow = Callable[[], PlayedFrame | None]
 
 
 def played_from(detector: SpeechDetector) -> PlayedNow | None:
@@ -122,7 +123,7 @@ def band_power(audio: np.ndarray) -> np.ndarray:
     spectrum = np.abs(np.fft.rfft(frames * np.hanning(FRAME_SAMPLES), axis=1)) ** 2
     bins = np.fft.rfftfreq(FRAME_SAMPLES, 1.0 / SAMPLE_RATE)
     return np.stack([spectrum[:, (bins >= low) & (bins < high)].sum(axis=1)
-                     for low, high in zip(BAND_EDGES_HZ[:-1], BAND_EDGES_HZ[1:])], axis=1)
+                     for low, high in itertools.pairwise(BAND_EDGES_HZ)], axis=1)
 
 
 def ringing(power: np.ndarray, db_per_s: float = RING_DB_PER_S) -> np.ndarray:
