@@ -222,7 +222,7 @@ class PhasePeaks:
 def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -> dict:
     from voicecoach.app import release_big_buffers_when_freed, run_voice_session
     from voicecoach.coach.clock import RealClock
-    from voicecoach.coach.session import GREETING, OFFER_ROUTINE, Session
+    from voicecoach.coach.session import OPENING_LINES, Session
     from voicecoach.coach.timeline import cue_phrases
     from voicecoach.content.loader import load_content
     from voicecoach.hearing.asr.engines import open_recognizer
@@ -246,7 +246,7 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
         devices.append(PacedDevice(rate, clock))
         return devices[-1]
 
-    opened = open_voice(VoiceSettings(engine="piper"), clock, [*GREETING, OFFER_ROUTINE, *cue_phrases(content.exercises.values())],
+    opened = open_voice(VoiceSettings(engine="piper"), clock, [*(content.wording.line(key) for key in OPENING_LINES), *cue_phrases(content.exercises.values())],
                         open_device=open_device, cache=CueCache(Path(cache_dir)), synth_gate=heavy_work)
     speaker, device = opened.speaker, devices[0]
     notices: list[str] = []

@@ -545,7 +545,7 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
     """The spoken voice and None, or None and the one-line reason there is no voice. With a
     microphone to listen to, the voice plays on a duplex stream that also records, when the
     machine has one (one clock for what is played and what is heard)."""
-    from voicecoach.coach.session import GREETING, OFFER_ROUTINE
+    from voicecoach.coach.session import OPENING_LINES
     from voicecoach.coach.timeline import cue_phrases
     from voicecoach.config import ConfigError
     from voicecoach.settings import settings_of
@@ -561,7 +561,8 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
         return None, f"no voice ({exc})"
     # Every cue's audio is made ahead of time, so each one starts on its beat; and the opening
     # words of every answer and exercise, so a question is answered without waiting for synthesis.
-    fixed_lines = [*GREETING, OFFER_ROUTINE, *cue_phrases(content.exercises.values()), *answer_openings(content)]
+    fixed_lines = [*(content.wording.line(key) for key in OPENING_LINES), *cue_phrases(content.exercises.values()),
+                   *answer_openings(content)]
     open_device = duplex_or_output(clock, open_output_device, log.info) if with_microphone else open_output_device
     opened = open_voice(settings, clock, fixed_lines, open_device=open_device, synth_gate=heavy_work)
     if opened.notice:

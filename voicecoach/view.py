@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
 from voicecoach.coach.replies import Reply, capitalized
-from voicecoach.coach.session import LEAVE, SessionView
+from voicecoach.coach.session import SessionView
 from voicecoach.voice.speaker import SpeakerBase
 from voicecoach.words import say_number
 
@@ -52,7 +52,9 @@ class ViewState:
                    block_seconds=view.block_seconds, heard=heard, said=said, unit=view.unit)
 
 
-IDLE_LINE = f"Say start, or ask a question. {LEAVE}"
+# Ends with the coach's own way to leave (content/coach.yaml, `leave`); tests/test_session_sequences.py
+# checks the two agree.
+IDLE_LINE = "Say start, or ask a question. Say stop to leave."
 
 
 def bottom_line(state: ViewState, idle: str = IDLE_LINE) -> str:

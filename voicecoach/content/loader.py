@@ -20,6 +20,8 @@ from voicecoach.content.model import (
     Topic,
     Value,
 )
+from voicecoach.content.wording import SECTION as WORDING_SECTION
+from voicecoach.content.wording import read_wording
 from voicecoach.yamlfile import line_of, load_yaml_mappings
 
 SOURCES = ("article", "ours")
@@ -74,7 +76,7 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-SECTIONS = ("title", "topics", "exercises", "safety", "routine")
+SECTIONS = ("title", "topics", "exercises", "safety", "routine", WORDING_SECTION)
 # A topic is whatever the article declares; the intent templates name topics by these ids
 # (`topic_problems` checks the two agree).
 TOPIC_ID = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -103,12 +105,14 @@ def _read(directory: Path) -> tuple[Content | None, list[str]]:
     topics = _topics(*docs["topics"], exercises, declared, problems) if "topics" in docs else {}
     safety = _sentences(*docs["safety"][:2], "safety", problems, docs["safety"][2]) if "safety" in docs else ()
     routine = _routine(*docs["routine"], declared, problems) if "routine" in docs else ()
+    wording, wording_problems = read_wording(*docs[WORDING_SECTION]) if WORDING_SECTION in docs else (None, [])
+    problems += wording_problems
     title = docs.get("title", (None, "", 0))[1]
     if "title" in docs and not _is_text(title):
         problems.append(f"{docs['title'][0]}:{line_of(title, docs['title'][2])}: title must be text")
-    if problems:
+    if problems or wording is None:
         return None, problems
-    return Content(str(title), topics, exercises, routine, safety), []
+    return Content(str(title), topics, exercises, routine, safety, wording), []
 
 
 def _key_line(mapping: dict, name: str) -> int:
