@@ -164,6 +164,8 @@ def test_the_hearing_thread_ends_cooperatively_when_the_session_ends(tiny_conten
 
 def test_a_failing_source_ends_hearing_with_one_event_and_the_routine_plays_out():
     class BrokenSource:
+        name = "broken"
+
         def frames(self, cancel):
             yield np.zeros(480, np.float32)
             raise OSError("the microphone went away")

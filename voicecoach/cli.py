@@ -355,8 +355,9 @@ def _statistical_reader(args: argparse.Namespace, catalog, content=None, backgro
     def say(line: str) -> None:
         print(f"voicecoach: {line}", file=sys.stderr)
 
-    reader, notice = open_reader(catalog, content.topic_texts(), settings_of(args).reader_model, background,
-                                 notify=say)
+    settings = settings_of(args)
+    reader, notice = open_reader(catalog, content.topic_texts(), settings.reader_model, background, notify=say,
+                                 model_source=settings.sources.get("reader_model", "the settings"))
     if notice:
         say(notice)
     return reader

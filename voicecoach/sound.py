@@ -58,6 +58,7 @@ def one_line(exc: BaseException) -> str:
 
 def backends(miniaudio: Any, names: tuple[str, ...] | list[str] | None = None) -> list[Any]:
     """miniaudio's Backend values for `names` (default REAL_BACKENDS), in order, where this build has them."""
+    # Each miniaudio build has the backends of its platform only; the names are looked up.
     return [getattr(miniaudio.Backend, n) for n in (names or REAL_BACKENDS) if hasattr(miniaudio.Backend, n)]
 
 
@@ -70,7 +71,7 @@ def survey(miniaudio: Any) -> Iterator[BackendSurvey]:
 
 
 def _surveyed(miniaudio: Any, backend: Any) -> BackendSurvey:
-    name = getattr(backend, "name", str(backend))
+    name = getattr(backend, "name", str(backend))      # a miniaudio Backend enum value, or a test's stand-in
     # What the libraries behind a backend print while it is tried (JACK's client says it finds
     # no server) is not for the user: the survey says it in its own words.
     with quiet_native_stderr():

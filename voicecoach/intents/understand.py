@@ -221,7 +221,8 @@ READER_OFF = "off"
 
 def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = None, model: str | None = None,
                 background: bool = True, cache_dir: Path | None = None,
-                notify: Callable[[str], None] | None = None) -> tuple[StatisticalReader | None, str | None]:
+                notify: Callable[[str], None] | None = None,
+                model_source: str = "the settings") -> tuple[StatisticalReader | None, str | None]:
     """The statistical reader (loading, or loaded) and a one-line notice when there is none.
 
     `model` is the resolved `reader_model` setting (`--reader-model FILE`,
@@ -233,7 +234,7 @@ def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = 
     if model is not None and str(model).strip().lower() == READER_OFF:
         return None, None
     model_file = Path(str(model)).expanduser() if model is not None else None
-    source = getattr(model, "source", "the settings")
+    source = model_source             # where the setting came from: flag, env or config
     if model_file is not None and not model_file.is_file():
         return None, f"the reader model from {source} ({model_file}) is not a file; reading with the templates alone"
     if cache_dir is None and model_file is None:

@@ -478,7 +478,7 @@ class CancelledSource:
         self.source = source
         self.canceller = canceller
         self.clock = clock
-        self.name = getattr(source, "name", "audio")
+        self.name = source.name
 
     def frames(self, cancel):
         from voicecoach.hearing.signal.sources import FRAME_SECONDS
