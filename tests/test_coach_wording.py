@@ -78,11 +78,11 @@ def test_an_unknown_placeholder_names_file_line_key_and_what_the_line_may_use(co
 
 @pytest.mark.parametrize("old, new, expected", [
     ('  keep_going: "Keep going."\n', "", "coach.keep_going is missing"),
-    ('  keep_going: "Keep going."\n', '  keep_going: "Keep going."\n  keep_gong: "Keep going."\n', "coach.keep_gong: no such line"),
+    ('  keep_going: "Keep going."\n', '  keep_going: "Keep going."\n  keep_gong: "Keep going."\n', "coach: unknown line 'keep_gong'"),
     ('keep_going: "Keep going."', 'keep_going: "Keep {going."', "coach.keep_going: expected '}'"),
     ('keep_going: "Keep going."', "keep_going: [Keep, going]", "coach.keep_going: must be text"),
-    ('keep_going: "Keep going."', 'keep_going: "Keep {0}."', "coach.keep_going: {0} is not a plain {name} placeholder"),
-    ('next_up: "Next up: {name}."', 'next_up: "Next up: {name.__class__}."', "coach.next_up: {name.__class__} is not a plain"),
+    ('keep_going: "Keep going."', 'keep_going: "Keep {0}."', "coach.keep_going: '{0}' is not a plain {name} placeholder"),
+    ('next_up: "Next up: {name}."', 'next_up: "Next up: {name.__class__}."', "coach.next_up: '{name.__class__}' is not a plain"),
     ('next_up: "Next up: {name}."', 'next_up: "Next up: {name!r}."', "coach.next_up: {name} must be plain, without !r"),
 ])
 def test_a_broken_line_is_one_line_naming_the_key(content_copy, old, new, expected):

@@ -141,10 +141,11 @@ def read_wording(path: Path, section: Any, line: int) -> tuple[Wording | None, l
     problems: list[str] = []
     lines: dict[str, str] = {}
     for key, text in section.items():
-        where = f"{path}:{line_of(key, line)}: {SECTION}.{key}"
         if key not in LINES:
-            problems.append(f"{where}: no such line (the coach says no line of that name)")
-        elif not isinstance(text, str) or not text.strip():
+            problems.append(f"{path}:{line_of(key, line)}: {SECTION}: unknown line {key!r} (the coach says no line of that name)")
+            continue
+        where = f"{path}:{line_of(key, line)}: {SECTION}.{key}"
+        if not isinstance(text, str) or not text.strip():
             problems.append(f"{where}: must be text, not {text!r}")
         else:
             problems += [f"{where}: {problem}" for problem in placeholder_problems(text, LINES[key])]
@@ -165,10 +166,11 @@ def placeholder_problems(text: str, given: tuple[str, ...]) -> list[str]:
     allowed = ", ".join("{" + name + "}" for name in given) or "none"
     problems = []
     for field, spec, conversion in specs:
+        shown = "{" + field + "}"
         if not field.isidentifier():
-            problems.append(f"{{{field}}} is not a plain {{name}} placeholder")
+            problems.append(f"{shown!r} is not a plain {{name}} placeholder")
         elif field not in given:
             problems.append(f"unknown placeholder {{{field}}} (this line may use: {allowed})")
         elif spec or conversion:
-            problems.append(f"{{{field}}} must be plain, without {f'!{conversion}' if conversion else f':{spec}'}")
+            problems.append(f"{shown} must be plain, without {f'!{conversion}' if conversion else repr(':' + str(spec))}")
     return problems
