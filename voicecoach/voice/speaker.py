@@ -12,11 +12,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TextIO
 
-import numpy as np
-
 from voicecoach.coach.replies import Reply
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from voicecoach.voice.devices import OutputDevice
 
 
