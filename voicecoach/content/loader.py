@@ -297,7 +297,7 @@ def _routine(path: Path, value: Any, line: int, declared: set[str], problems: li
     for ex_id in value:
         if not isinstance(ex_id, str) or ex_id not in declared:
             problems.append(f"{path}:{line_of(ex_id, line_of(value))}: routine: unknown exercise {ex_id!r} "
-                            f"(expected one of {', '.join(sorted(declared))})")
+                            f"(expected one of {', '.join(sorted(d for d in declared if EXERCISE_ID.fullmatch(d)))})")
     return tuple(str(v) for v in value)
 
 
