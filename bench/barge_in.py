@@ -179,6 +179,7 @@ class _FixedEngine:
     voice_id = "bench"
     sample_rate = DEVICE_RATE
     rate = 1.0
+    volume = 1.0
 
     def __init__(self, sentences: dict[str, np.ndarray]) -> None:
         self.sentences = sentences

@@ -63,7 +63,7 @@ def main() -> int:
     print(f"{args.exercise}: a {hold.value:g} s hold, as heard")
     print(f"{'rate':>5} {'engine':>7} {'Go. played':>11} {'estimated':>10} {'cut':>4} {'reported':>9} {'cut':>4}")
     for rate in args.rates:
-        engine, _ = VoiceSettings.from_args(argparse.Namespace(rate=rate), {}).open_engine()
+        engine, _ = VoiceSettings(rate=rate).open_engine()
         base, go, base_cut = run(engine, args.exercise, reports=False)
         heard, _, cut = run(engine, args.exercise, reports=True)
         print(f"{rate:5.2f} {engine.name:>7} {go:10.2f}s {base:9.2f}s {base_cut:4d} {heard:8.2f}s {cut:4d}")

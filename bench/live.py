@@ -42,6 +42,9 @@ REPO = Path(__file__).resolve().parents[1]
 AUDIO = REPO.parent / "shared" / "audio"
 sys.path.insert(0, str(REPO))
 
+from voicecoach.voice.devices import DeviceBase  # noqa: E402
+from voicecoach.voice.speaker import SpeakerBase  # noqa: E402
+
 SPOKEN = ["stp_activate_Mood_Lighting.wav", "stp_is_the_Front_Door_locked.wav", "stp_lock_the_Front_Door.wav",
           "stp_set_Bed_Light_brightness_to_50_percent.wav", "stp_skip_on_TV.wav",
           "stp_turn_off_lights_in_the_Office.wav", "stp_what_is_the_Outdoor_Humidity.wav",
@@ -56,7 +59,7 @@ def status_mb(field: str) -> float:
 
 # ----- fakes: a speaker paced like a device, a microphone paced on the clock, typing -----------
 
-class PacedDevice:
+class PacedDevice(DeviceBase):
     """Takes each block in its playing time, as a device does; keeps only (time, text) per block."""
 
     def __init__(self, sample_rate: int, clock) -> None:
@@ -219,7 +222,7 @@ class PhasePeaks:
 def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -> dict:
     from voicecoach.app import release_big_buffers_when_freed, run_voice_session
     from voicecoach.coach.clock import RealClock
-    from voicecoach.coach.session import GREETING, OFFER_ROUTINE, Session
+    from voicecoach.coach.session import OPENING_LINES, Session
     from voicecoach.coach.timeline import cue_phrases
     from voicecoach.content.loader import load_content
     from voicecoach.hearing.asr.engines import open_recognizer
@@ -243,7 +246,7 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
         devices.append(PacedDevice(rate, clock))
         return devices[-1]
 
-    opened = open_voice(VoiceSettings(engine="piper"), clock, [*GREETING, OFFER_ROUTINE, *cue_phrases(content.exercises.values())],
+    opened = open_voice(VoiceSettings(engine="piper"), clock, [*(content.wording.line(key) for key in OPENING_LINES), *cue_phrases(content.exercises.values())],
                         open_device=open_device, cache=CueCache(Path(cache_dir)), synth_gate=heavy_work)
     speaker, device = opened.speaker, devices[0]
     notices: list[str] = []
@@ -251,7 +254,7 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
                                          load_gate=heavy_work)
     shown: list[float] = []
 
-    class Shown:
+    class Shown(SpeakerBase):
         speaking = False
 
         def speak(self, reply) -> None:

@@ -178,7 +178,10 @@ def encoder_reader(examples):
     except ImportError:
         return None
     try:
-        encoder = load_encoder()
+        from voicecoach.settings import resolve_settings
+
+        settings = resolve_settings()      # the encoder_model setting: flag, environment, config file
+        encoder = load_encoder(settings.encoder_model, settings.sources["encoder_model"])
     except Exception as exc:  # no model here: skip the column, say why
         print(f"(encoder not measured: {exc})")
         return None

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from voicecoach.content.loader import load_content
 from voicecoach.content.model import Content, Exercise, Program, Topic, Value
 
 REPO = Path(__file__).resolve().parents[1]
@@ -79,6 +80,7 @@ def tiny_content() -> Content:
         exercises={"it_band_stretch": stretch, "glute_bridge": bridge},
         routine=("it_band_stretch", "glute_bridge"),
         safety=("If you feel pain, stop.", "Consult a medical professional if it persists."),
+        wording=load_content().wording,
     )
 
 

@@ -3,6 +3,7 @@ gain, noise, a voice), the run through a fake device, and the one line without h
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +13,10 @@ from voicecoach import audiocheck
 from voicecoach.audiocheck import (AudioCheckUnavailable, advice, analyze, chirp, dbfs, describe, echo_delay,
                                    run_check)
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.settings import Settings
 
 RNG = np.random.default_rng(3)
+NO_SETTINGS = Settings(db=Path("unused.db"))         # check-audio has no settings of its own
 
 
 def noise(seconds: float, level_dbfs: float) -> np.ndarray:
@@ -120,7 +123,7 @@ def test_the_check_through_a_fake_device_reports_in_plain_words(capsys):
     assert len(said) == 3 and "stop" in said[2]
     assert [n for n, _ in device.calls] == [0, len(chirp()), 0]
     assert report.echo_delay_ms == pytest.approx(35.0, abs=0.1)
-    assert audiocheck.run(argparse.Namespace(open_device=lambda: FakeDuplex())) == 0
+    assert audiocheck.run(argparse.Namespace(open_device=lambda: FakeDuplex()), NO_SETTINGS) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("Checking the audio") and any("35 ms after it plays" in line for line in out)
 
@@ -129,7 +132,7 @@ def test_without_hardware_it_says_so_in_one_line(capsys):
     def no_device():
         raise AudioCheckUnavailable("no microphone found (no audio input device)")
 
-    assert audiocheck.run(argparse.Namespace(open_device=no_device)) == 1
+    assert audiocheck.run(argparse.Namespace(open_device=no_device), NO_SETTINGS) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == "voicecoach: cannot check the audio here: no microphone found (no audio input device)\n"

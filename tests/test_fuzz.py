@@ -35,6 +35,7 @@ from voicecoach.intents.catalog import load_catalog, validate_catalog  # noqa: E
 from voicecoach.intents.matcher import recognize  # noqa: E402
 from voicecoach.intents.types import Context  # noqa: E402
 from voicecoach.intents.understand import understand  # noqa: E402
+from voicecoach.settings import resolve_settings  # noqa: E402
 from voicecoach.yamlfile import YamlError, load_yaml  # noqa: E402
 
 FUZZ = settings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None)
@@ -515,7 +516,8 @@ def test_database_bytes_damaged_anywhere_are_one_line_and_forget_still_works(wor
     parser = __import__("argparse").ArgumentParser()
     history_commands.add_arguments(parser)
     for argv in (["--db", str(path)], ["--db", str(path), "--json"], ["--db", str(path), "--forget", "--yes"]):
-        code = history_commands.run(parser.parse_args(argv))
+        args = parser.parse_args(argv)
+        code = history_commands.run(args, resolve_settings(args))
         err = capsys.readouterr().err
         assert code in (0, 1) and "Traceback" not in err
         assert err.count("\n") <= 1, err

@@ -9,6 +9,7 @@ import pytest
 from conftest import reproducible_piper
 from voicecoach.hearing.signal import echo
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, resample
+from voicecoach.hearing.signal.vad import DetectorBase
 from voicecoach.hearing.signal.echo import EchoCanceller, EchoGatedDetector, estimate_delay, open_canceller
 
 DEVICE_RATE = 22050
@@ -114,7 +115,7 @@ class FakeEngine:
         return mic
 
 
-class AlwaysSpeech:
+class AlwaysSpeech(DetectorBase):
     name = "always"
 
     def is_speech(self, frame: np.ndarray) -> bool:
@@ -160,8 +161,11 @@ def test_no_canceller_installed_gives_one_line_and_hearing_as_before(monkeypatch
     from voicecoach.hearing.signal.vad import Endpointer
     from voicecoach.output import OutputStage
 
-    class Voice:                                  # a voice that publishes what it plays
+    from voicecoach.voice.speaker import SpeakerBase
+
+    class Voice(SpeakerBase):                     # a voice that publishes what it plays
         speaking = False
+        publishes_playback = True
 
         def subscribe(self, subscriber):
             raise AssertionError("nothing to subscribe without a canceller")

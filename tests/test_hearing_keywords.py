@@ -42,7 +42,9 @@ def test_the_longest_phrase_wins():
 
 
 def test_the_check_needs_whisper():
-    class Sphinx:
+    from voicecoach.hearing.asr.recognizer import RecognizerBase
+
+    class Sphinx(RecognizerBase):
         name = "sphinx"
 
     assert spotter_for(Sphinx()) is None

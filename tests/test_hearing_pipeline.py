@@ -13,14 +13,16 @@ from voicecoach.hearing.pipeline import HearingOptions, build_hearing
 from voicecoach.intents.catalog import load_catalog
 from voicecoach.output import OutputStage
 from voicecoach.settings import resolve_settings
+from voicecoach.voice.speaker import SpeakerBase
 
 CATALOG = load_catalog()
 
 
-class PublishingVoice:
+class PublishingVoice(SpeakerBase):
     """A voice that says what it plays (as the Piper voice does): the app then cancels its echo."""
 
     speaking = False
+    publishes_playback = True
 
     def subscribe(self, subscriber) -> None:
         self.subscriber = subscriber

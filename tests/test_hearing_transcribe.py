@@ -11,6 +11,7 @@ import pytest
 from conftest import AUDIO, speak_to_wav
 from voicecoach import transcribe as commands
 from voicecoach.hearing.signal.audio import write_wav
+from voicecoach.settings import resolve_settings
 
 FIELDS = {"file", "text", "intent", "slots", "score", "decode_ms", "audio_ms"}
 
@@ -19,6 +20,12 @@ def transcribe(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     commands.add_arguments(parser)
     return parser.parse_args(list(argv))
+
+
+def run_transcribe(*argv: str) -> int:
+    """`voicecoach transcribe ARGV`, with the settings resolved as the command line resolves them."""
+    args = transcribe(*argv)
+    return commands.run(args, resolve_settings(args))
 
 
 def lines(out: str) -> list[dict]:
@@ -38,7 +45,7 @@ def test_each_file_gets_a_line_and_a_broken_one_does_not_stop_the_rest(whisper, 
         out.writeframes(np.repeat(resampled, 2).tobytes())
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF....WAVEfmt nonsense")
-    code = commands.run(transcribe(str(good), str(broken), str(stereo), str(tmp_path / "missing.wav")))
+    code = run_transcribe(str(good), str(broken), str(stereo), str(tmp_path / "missing.wav"))
     captured = capsys.readouterr()
     rows = lines(captured.out)
     assert code == 1
@@ -54,7 +61,7 @@ def test_each_file_gets_a_line_and_a_broken_one_does_not_stop_the_rest(whisper, 
 def test_silence_is_rejected(whisper, tmp_path, capsys):
     quiet = tmp_path / "quiet.wav"
     write_wav(quiet, np.zeros(16000, dtype=np.float32))
-    assert commands.run(transcribe(str(quiet))) == 0
+    assert run_transcribe(str(quiet)) == 0
     (row,) = lines(capsys.readouterr().out)
     assert row["intent"] == "none" and row["slots"] == {}
 
@@ -62,7 +69,7 @@ def test_silence_is_rejected(whisper, tmp_path, capsys):
 def test_sphinx_is_the_other_engine(tmp_path, capsys):
     pytest.importorskip("pocketsphinx", reason="pocketsphinx is not installed")
     wav = speak_to_wav("stop", tmp_path / "stop.wav")
-    assert commands.run(transcribe("--asr", "sphinx", str(wav))) == 0
+    assert run_transcribe("--asr", "sphinx", str(wav)) == 0
     (row,) = lines(capsys.readouterr().out)
     assert set(row) == FIELDS and row["file"] == str(wav)
 
@@ -70,7 +77,7 @@ def test_sphinx_is_the_other_engine(tmp_path, capsys):
 def test_a_missing_model_falls_back_with_one_line(tmp_path, capsys):
     pytest.importorskip("pocketsphinx", reason="pocketsphinx is not installed")
     wav = speak_to_wav("yes", tmp_path / "yes.wav")
-    assert commands.run(transcribe("--asr-model", str(tmp_path / "no-model"), str(wav))) == 0
+    assert run_transcribe("--asr-model", str(tmp_path / "no-model"), str(wav)) == 0
     captured = capsys.readouterr()
     assert len(lines(captured.out)) == 1
     notes = captured.err.strip().splitlines()
@@ -81,6 +88,6 @@ def test_a_missing_model_falls_back_with_one_line(tmp_path, capsys):
 @pytest.mark.slow
 def test_real_clips_go_through(whisper, capsys):
     names = ["stp_next.wav", "stp_set_a_timer_for_30_seconds.wav"]
-    assert commands.run(transcribe(*(str(AUDIO / n) for n in names))) == 0
+    assert run_transcribe(*(str(AUDIO / n) for n in names)) == 0
     rows = lines(capsys.readouterr().out)
     assert [(r["intent"], r["slots"]) for r in rows] == [("next", {}), ("set_duration", {"seconds": 30})]

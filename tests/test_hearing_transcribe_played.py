@@ -6,8 +6,8 @@ import pytest
 
 from conftest import speak_to_wav
 from test_hearing_echo import piper_engine, synthetic_room
-from test_hearing_transcribe import lines as rows, transcribe
-from voicecoach import transcribe as commands
+from test_hearing_transcribe import lines as rows, run_transcribe
+
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, resample, write_wav
 
 FIELDS = {"file", "start_ms", "end_ms", "text", "intent", "slots"}
@@ -37,7 +37,7 @@ def pair(tmp_path_factory):
 @pytest.mark.slow
 def test_the_coach_is_taken_out_and_the_user_is_heard(whisper, pair, capsys):
     mic, played, user_ms = pair
-    assert commands.run(transcribe(str(mic), "--played", str(played))) == 0
+    assert run_transcribe(str(mic), "--played", str(played)) == 0
     captured = capsys.readouterr()
     heard = rows(captured.out)
     assert heard and all(set(r) - {"ignored"} == FIELDS and r["file"] == str(mic) for r in heard)
@@ -52,7 +52,7 @@ def test_the_coach_is_taken_out_and_the_user_is_heard(whisper, pair, capsys):
 @pytest.mark.slow
 def test_without_the_canceller_the_coach_voice_is_heard_as_an_utterance(whisper, pair, capsys):
     mic, played, user_ms = pair
-    assert commands.run(transcribe(str(mic), "--played", str(played), "--echo", "none")) == 0
+    assert run_transcribe(str(mic), "--played", str(played), "--echo", "none") == 0
     heard = rows(capsys.readouterr().out)
     coach = [r for r in heard if r["start_ms"] < user_ms - 1000]
     assert coach and all(r.get("ignored") == "coach speaking" for r in coach)   # heard, not acted on
@@ -62,7 +62,7 @@ def test_without_the_canceller_the_coach_voice_is_heard_as_an_utterance(whisper,
 def test_one_played_file_per_recording(tmp_path, capsys):
     quiet = tmp_path / "quiet.wav"
     write_wav(quiet, np.zeros(SAMPLE_RATE, np.float32))
-    assert commands.run(transcribe(str(quiet), str(quiet), "--played", str(quiet))) == 2
+    assert run_transcribe(str(quiet), str(quiet), "--played", str(quiet)) == 2
     assert "2 recordings but 1 --played" in capsys.readouterr().err
 
 
@@ -71,7 +71,7 @@ def test_a_broken_played_file_is_named_and_the_others_still_run(whisper, tmp_pat
     write_wav(quiet, np.zeros(SAMPLE_RATE, np.float32))
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF....WAVEfmt nonsense")
-    assert commands.run(transcribe(str(quiet), str(quiet), "--played", str(broken), "--played", str(quiet))) == 1
+    assert run_transcribe(str(quiet), str(quiet), "--played", str(broken), "--played", str(quiet)) == 1
     captured = capsys.readouterr()
     out = rows(captured.out)
     assert out[0]["file"] == str(quiet) and str(broken) in out[0]["error"]

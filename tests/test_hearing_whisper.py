@@ -73,33 +73,27 @@ def test_bundled_model_is_found_and_its_vocabulary_round_trips():
     assert vocabulary.decode(ids) == "Foam rolling, glute bridges."
 
 
-def test_model_lookup_prefers_flag_then_environment(tmp_path, monkeypatch):
-    bundled, _ = find_whisper_model(None)
-    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(bundled))
-    assert find_whisper_model(None) == (bundled, "env")
+def test_the_chosen_model_is_used_and_named_by_where_it_came_from(tmp_path):
+    bundled, source = find_whisper_model(None)
+    assert source == "bundled"
     assert find_whisper_model(str(bundled)) == (bundled, "flag")
+    assert find_whisper_model(str(bundled), "config") == (bundled, "config")
     with pytest.raises(RecognizerUnavailable, match="from flag .* is not a directory"):
         find_whisper_model(str(tmp_path / "missing"))
     (tmp_path / "empty").mkdir()
-    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(tmp_path / "empty"))
     with pytest.raises(RecognizerUnavailable, match="from env .* has no model.bin"):
-        find_whisper_model(None)
+        find_whisper_model(str(tmp_path / "empty"), "env")
 
 
-def test_model_lookup_reads_the_config_file(tmp_path, monkeypatch):
-    bundled, _ = find_whisper_model(None)
-    config = tmp_path / "config.yaml"
-    config.write_text(f"asr_model: {bundled}\n")
-    monkeypatch.setenv("VOICECOACH_CONFIG", str(config))
-    monkeypatch.delenv("VOICECOACH_ASR_MODEL", raising=False)
-    assert find_whisper_model(None) == (bundled, "config")
+def test_the_environment_is_read_once_at_the_top_not_by_the_recognizer(tmp_path, monkeypatch):
+    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(tmp_path / "missing"))
+    assert find_whisper_model(None)[1] == "bundled"
 
 
 def test_missing_model_falls_back_to_sphinx_with_one_line(tmp_path, monkeypatch):
     from voicecoach.hearing.asr.engines import open_recognizer
 
-    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(tmp_path))
-    recognizer, notice = open_recognizer("whisper", CATALOG, background=False)
+    recognizer, notice = open_recognizer("whisper", CATALOG, str(tmp_path), background=False)
     assert recognizer.name == "sphinx"
     assert notice and "\n" not in notice and "using sphinx instead" in notice
 
@@ -212,10 +206,9 @@ def test_no_model_and_no_fallback_is_one_line(tmp_path, monkeypatch):
             raise ImportError(name)
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(tmp_path / "nowhere"))
     monkeypatch.setattr(builtins, "__import__", without_sphinx)
     with pytest.raises(RecognizerUnavailable) as err:
-        open_recognizer("whisper", CATALOG, background=False)
+        open_recognizer("whisper", CATALOG, str(tmp_path / "nowhere"), background=False)
     message = str(err.value)
     assert "\n" not in message and "nowhere" in message and "pip install" in message
 
@@ -256,13 +249,13 @@ def test_an_empty_vocabulary_falls_back_in_one_line_without_hanging(tmp_path, mo
     from voicecoach.hearing.asr import engines
 
     monkeypatch.setattr(engines, "_sphinx", FakeFallback)
-    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(model_copy(tmp_path, **{"vocabulary.txt": b""})))
+    model = str(model_copy(tmp_path, **{"vocabulary.txt": b""}))
     said: list[str] = []
-    recognizer, notice = engines.open_recognizer("whisper", CATALOG, background=True, notify=said.append)
+    recognizer, notice = engines.open_recognizer("whisper", CATALOG, model, background=True, notify=said.append)
     assert recognizer.transcribe(np.zeros(SAMPLE_RATE, np.float32)).best.text == "pause"
     assert recognizer.name == "fake-fallback" and len(said) == 1
     assert "<|endoftext|>" in said[0] and str(tmp_path) in said[0] and "\n" not in said[0]
-    recognizer, notice = engines.open_recognizer("whisper", CATALOG, background=False)
+    recognizer, notice = engines.open_recognizer("whisper", CATALOG, model, background=False)
     assert recognizer.name == "fake-fallback" and "<|endoftext|>" in notice
 
 
@@ -292,15 +285,15 @@ def test_a_garbage_model_bin_falls_back_with_one_line_not_a_failure_per_utteranc
 
     fallback = FakeFallback()
     monkeypatch.setattr(engines, "_sphinx", lambda: fallback)
-    monkeypatch.setenv("VOICECOACH_ASR_MODEL", str(model_copy(tmp_path, **{"model.bin": b"not a model"})))
+    model = str(model_copy(tmp_path, **{"model.bin": b"not a model"}))
     said: list[str] = []
-    hearing, notice = engines.open_recognizer("whisper", CATALOG, background=True, notify=said.append)
+    hearing, notice = engines.open_recognizer("whisper", CATALOG, model, background=True, notify=said.append)
     assert notice is None                           # not known yet: it loads in the background
     for _ in range(3):
         assert hearing.transcribe(np.zeros(SAMPLE_RATE, np.float32)).best.text == "pause"
     assert len(said) == 1 and str(tmp_path) in said[0] and "using sphinx instead" in said[0]
     # Without a background load (transcribe), the same model is a fallback at once.
-    recognizer, notice = engines.open_recognizer("whisper", CATALOG, background=False)
+    recognizer, notice = engines.open_recognizer("whisper", CATALOG, model, background=False)
     assert recognizer is fallback and "using sphinx instead" in notice
 
 

@@ -16,6 +16,7 @@ from voicecoach.hearing.signal.vad import EnergyDetector, Endpointer
 from voicecoach.hearing.bargein.yielding import (MAX_YIELD_S, WARY_S, Action, Happening, VoiceState, YieldPolicy, Yielding,
                                          happening_for)
 from voicecoach.intents.types import NO_MATCH, Match
+from voicecoach.voice.speaker import SpeakerBase
 
 
 # ----- the policy alone ------------------------------------------------------------------------
@@ -174,7 +175,7 @@ def test_every_played_block_is_published_with_its_device_time():
 
 # ----- the live voice loop wires it: the canceller on hearing's thread, the fade from there ---------
 
-class HoldingVoice:
+class HoldingVoice(SpeakerBase):
     """A voice that is always mid-line; notes when it is told to hold and to resume."""
 
     def __init__(self, clock) -> None:

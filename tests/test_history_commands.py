@@ -16,6 +16,7 @@ from conftest import REPO
 from voicecoach.coach.events import CoachEvent
 from voicecoach.history import commands
 from voicecoach.history.store import open_history
+from voicecoach.settings import resolve_settings
 
 DAY = 86400.0
 START = 1_800_000_000.0
@@ -25,6 +26,12 @@ def history_args(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="voicecoach history")
     commands.add_arguments(parser)
     return parser.parse_args(list(argv))
+
+
+def run_history(*argv: str) -> int:
+    """`voicecoach history ARGV`, with the settings resolved as the command line resolves them."""
+    args = history_args(*argv)
+    return commands.run(args, resolve_settings(args))
 
 
 def fill(path: Path) -> None:
@@ -56,7 +63,7 @@ def db(tmp_path) -> Path:
 
 
 def test_json_holds_every_session_with_sides_pain_pauses_and_skips(db, capsys):
-    assert commands.run(history_args("--db", str(db), "--json")) == 0
+    assert run_history("--db", str(db), "--json") == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["database"] == str(db)
     assert [s["end_reason"] for s in shown["sessions"]] == ["done", "pain", "done"]
@@ -71,7 +78,7 @@ def test_json_holds_every_session_with_sides_pain_pauses_and_skips(db, capsys):
 
 
 def test_csv_has_a_row_for_each_side_pain_skip_and_pause(db, capsys):
-    assert commands.run(history_args("--db", str(db), "--csv")) == 0
+    assert run_history("--db", str(db), "--csv") == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [(r["session"], r["what"], r["exercise"], r["side"], r["amount"]) for r in rows if r["session"] == "2"] == [
         ("2", "done", "glute_bridge", "", "11"), ("2", "done", "it_band_stretch", "left", "35"),
@@ -82,7 +89,7 @@ def test_csv_has_a_row_for_each_side_pain_skip_and_pause(db, capsys):
 
 
 def test_the_table_and_chart_off_a_terminal_are_plain_text(db, capsys):
-    assert commands.run(history_args("--db", str(db))) == 0
+    assert run_history("--db", str(db)) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[2].split() == ["started", "rolling", "(reps)", "(steps)", "stretch", "pauses", "skipped", "pain", "ended"]
@@ -96,10 +103,10 @@ def test_the_table_and_chart_off_a_terminal_are_plain_text(db, capsys):
 
 
 def test_limit_shows_the_latest_sessions(db, capsys):
-    commands.run(history_args("--db", str(db), "--limit", "2"))
+    run_history("--db", str(db), "--limit", "2")
     out = capsys.readouterr().out
     assert "  IT band stretch  ▇█  35 to 40 s held" in out.splitlines()
-    assert commands.run(history_args("--db", str(db), "--limit", "0")) == 2
+    assert run_history("--db", str(db), "--limit", "0") == 2
 
 
 def test_on_a_terminal_the_table_is_drawn_by_rich(db):
@@ -137,7 +144,7 @@ def test_the_table_counts_the_sessions_the_answers_count_and_shows_partly_done_s
     recorder.record(CoachEvent("side_partial", 20.0, "lateral_band_walk", "left", 7.0))
     recorder.record(CoachEvent("session_ended", 25.0, detail={"reason": "stop"}))
     recorder.close()
-    commands.run(history_args("--db", str(db)))
+    run_history("--db", str(db))
     lines = capsys.readouterr().out.splitlines()
     rows = [line for line in lines if line[:2].isdigit()]
     assert len(rows) == 4                          # the session where nothing was done is not counted
@@ -152,9 +159,9 @@ def test_sparkline_heights_and_gaps():
 
 def test_no_history_yet_creates_nothing(tmp_path, capsys):
     path = tmp_path / "none.db"
-    assert commands.run(history_args("--db", str(path))) == 0
+    assert run_history("--db", str(path)) == 0
     assert "No sessions recorded yet" in capsys.readouterr().out and not path.exists()
-    commands.run(history_args("--db", str(path), "--json"))
+    run_history("--db", str(path), "--json")
     assert json.loads(capsys.readouterr().out)["sessions"] == []
 
 
@@ -162,34 +169,34 @@ def test_a_damaged_database_is_one_line_and_exit_1(db, capsys):
     path = db
     data = path.read_bytes()
     path.write_bytes(data[:100] + b"garbage" * ((len(data) - 100) // 7))      # our header, smashed pages
-    assert commands.run(history_args("--db", str(path))) == 1
+    assert run_history("--db", str(path)) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is damaged" in err
 
 
 def test_forget_asks_and_keeps_everything_unless_told_yes(db, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO("n\n"))
-    assert commands.run(history_args("--db", str(db), "--forget")) == 1
+    assert run_history("--db", str(db), "--forget") == 1
     assert "[y/N]" in capsys.readouterr().out and db.exists()
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))                  # end of input is a no
-    assert commands.run(history_args("--db", str(db), "--forget")) == 1 and db.exists()
+    assert run_history("--db", str(db), "--forget") == 1 and db.exists()
     monkeypatch.setattr(sys, "stdin", io.StringIO("y\n"))
-    assert commands.run(history_args("--db", str(db), "--forget")) == 0
+    assert run_history("--db", str(db), "--forget") == 0
     assert not db.exists() and not Path(f"{db}-wal").exists()
     assert f"History deleted: {db}" in capsys.readouterr().out
 
 
 def test_forget_with_yes_does_not_ask(db, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    assert commands.run(history_args("--db", str(db), "--forget", "--yes")) == 0
+    assert run_history("--db", str(db), "--forget", "--yes") == 0
     assert not db.exists() and "[y/N]" not in capsys.readouterr().out
-    assert commands.run(history_args("--db", str(db), "--forget", "--yes")) == 0
+    assert run_history("--db", str(db), "--forget", "--yes") == 0
     assert "no history to delete" in capsys.readouterr().out
 
 
 def test_the_environment_chooses_the_database(db, monkeypatch, capsys):
     monkeypatch.setenv("VOICECOACH_DB", str(db))
-    commands.run(history_args("--json"))
+    run_history("--json")
     assert len(json.loads(capsys.readouterr().out)["sessions"]) == 3
 
 

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from test_history_commands import fill, history_args
+from test_history_commands import fill, run_history
 from voicecoach.history import commands
 
 
@@ -36,7 +36,7 @@ def one_problem_line(capsys) -> tuple[str, str]:
 @pytest.mark.parametrize("form", [(), ("--json",), ("--csv",)])
 def test_a_dropped_results_table_still_shows_the_sessions(db, capsys, form):
     damage(db, "DROP TABLE results")
-    assert commands.run(history_args("--db", str(db), *form)) == 1
+    assert run_history("--db", str(db), *form) == 1
     out, err = one_problem_line(capsys)
     assert "what was done cannot be read (no such table: results)" in err
     if form == ("--json",):
@@ -49,7 +49,7 @@ def test_a_dropped_results_table_still_shows_the_sessions(db, capsys, form):
 @pytest.mark.parametrize("form", [(), ("--json",), ("--csv",)])
 def test_a_dropped_events_table_still_shows_what_was_done(db, capsys, form):
     damage(db, "DROP TABLE events")
-    assert commands.run(history_args("--db", str(db), *form)) == 1
+    assert run_history("--db", str(db), *form) == 1
     out, err = one_problem_line(capsys)
     assert "pain reports cannot be read (no such table: events)" in err
     if form == ("--json",):
@@ -58,7 +58,7 @@ def test_a_dropped_events_table_still_shows_what_was_done(db, capsys, form):
 
 def test_a_dropped_sessions_table_is_one_line(db, capsys):
     damage(db, "DROP TABLE results", "DROP TABLE sessions")
-    assert commands.run(history_args("--db", str(db))) == 1
+    assert run_history("--db", str(db)) == 1
     out, err = one_problem_line(capsys)
     assert out == "" and "sessions cannot be read (no such table: sessions)" in err
 
@@ -69,7 +69,7 @@ def test_absurd_times_are_one_line_and_the_rest_is_shown(db, capsys, form):
            "UPDATE sessions SET started_at = 'yesterday' WHERE id = 2",
            "UPDATE events SET at = -1e20 WHERE kind = 'pain_reported'",
            "UPDATE sessions SET ended_at = 9e18 WHERE id = 3")
-    assert commands.run(history_args("--db", str(db), *form)) == 1
+    assert run_history("--db", str(db), *form) == 1
     out, err = one_problem_line(capsys)
     assert "session 2 is left out: its start time is not a time ('yesterday')" in err
     assert "session 1 has a time no calendar holds (1e+300)" in err
@@ -98,7 +98,7 @@ def test_a_schema_that_is_not_text_is_one_line_naming_the_file_and_how_to_set_it
     assert recorder is None
     assert f"the history database {db} is damaged" in reason and "\n" not in reason
     assert f"mv {db} {db}.damaged" in reason and "runs without history" in reason
-    assert commands.run(history_args("--db", str(db))) == 1
+    assert run_history("--db", str(db)) == 1
     _, err = one_problem_line(capsys)
     assert f"mv {db} {db}.damaged" in err
 
@@ -114,5 +114,5 @@ def test_with_a_damaged_history_a_session_goes_on_and_forget_still_works(db, tmp
     captured = capsys.readouterr()
     assert "Okay, stopping here" in captured.out
     assert captured.err.count("\n") == 1 and "is damaged" in captured.err and "Traceback" not in captured.err
-    assert commands.run(history_args("--db", str(db), "--forget", "--yes")) == 0
+    assert run_history("--db", str(db), "--forget", "--yes") == 0
     assert not db.exists()

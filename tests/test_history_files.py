@@ -18,7 +18,7 @@ from conftest import REPO
 from voicecoach.coach.events import CoachEvent
 from voicecoach.history import commands
 from voicecoach.history.store import APPLICATION_ID, connect, forget, open_history
-from test_history_commands import history_args
+from test_history_commands import run_history
 
 
 def fingerprint(path: Path) -> tuple[str, list[str]]:
@@ -95,7 +95,7 @@ def test_a_text_file_given_as_db_is_refused_by_every_command(tmp_path):
 def test_forget_refuses_another_programs_database(tmp_path, capsys):
     path = foreign_database(tmp_path / "other.db")
     before = fingerprint(path)
-    assert commands.run(history_args("--db", str(path), "--forget", "--yes")) == 1
+    assert run_history("--db", str(path), "--forget", "--yes") == 1
     assert "not a voicecoach history; nothing deleted" in capsys.readouterr().err
     assert fingerprint(path) == before
 
@@ -118,7 +118,7 @@ def test_forget_names_every_file_it_deleted(tmp_path, capsys):
     path = tmp_path / "h.db"
     held = connect(path)          # left open: the -wal and -shm files stay
     held.execute("INSERT INTO sessions (started_at) VALUES (1.0)")
-    assert commands.run(history_args("--db", str(path), "--forget", "--yes")) == 0
+    assert run_history("--db", str(path), "--forget", "--yes") == 0
     out = capsys.readouterr().out
     assert out == f"History deleted: {path}, {path}-wal, {path}-shm.\n"
     held.close()
@@ -129,7 +129,7 @@ def test_forget_through_a_link_deletes_the_history_it_points_at_and_keeps_the_li
     connect(real).close()
     link = tmp_path / "link.db"
     link.symlink_to(real)
-    assert commands.run(history_args("--db", str(link), "--forget", "--yes")) == 0
+    assert run_history("--db", str(link), "--forget", "--yes") == 0
     assert capsys.readouterr().out == f"History deleted: {real}.\n"
     assert not real.exists() and link.is_symlink()
 

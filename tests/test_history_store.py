@@ -16,7 +16,7 @@ from conftest import REPO, default_signals
 from voicecoach.coach.events import CoachEvent
 from voicecoach.history.store import (
     APPLICATION_ID, SCHEMA_VERSION, V1, HistoryRecorder, PainReport, SideResult, connect, forget, open_history, read_sessions,
-    resolve_db_path, schema_version,
+    schema_version,
 )
 
 START = 1_800_000_000.0
@@ -144,17 +144,6 @@ def test_a_failed_event_is_rolled_back_whole(tmp_path):
 
 
 # ----- where the database lives -------------------------------------------------------------
-
-def test_the_path_comes_from_the_flag_then_the_environment_then_the_data_directory(tmp_path, monkeypatch):
-    monkeypatch.setenv("VOICECOACH_DB", str(tmp_path / "env.db"))
-    assert resolve_db_path(str(tmp_path / "flag.db")) == tmp_path / "flag.db"
-    assert resolve_db_path(None) == tmp_path / "env.db"
-    monkeypatch.delenv("VOICECOACH_DB")
-    monkeypatch.setenv("VOICECOACH_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    assert resolve_db_path(None) == tmp_path / "data" / "voicecoach" / "history.sqlite3"
-
 
 def test_the_data_directory_is_created(tmp_path):
     recorder, reason = open_history(tmp_path / "new" / "dir" / "h.db")

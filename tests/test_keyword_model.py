@@ -387,6 +387,9 @@ class FakeWhisper:
     def loaded_model(self):
         raise AssertionError("not used here")
 
+    def whisper(self):
+        return self
+
 
 def test_without_the_package_one_line_and_todays_check(monkeypatch):
     from voicecoach.hearing.bargein.keywords import BargeInSpotter
@@ -403,7 +406,7 @@ def test_transcribe_says_the_notice_in_one_line(monkeypatch, capsys):
 
     monkeypatch.setitem(sys.modules, "pyopen_wakeword", None)
     monkeypatch.delenv("VOICECOACH_KEYWORD_MODEL", raising=False)
-    spotter = commands._barge_in_check(argparse.Namespace(keyword_model=None), FakeWhisper())
+    spotter = commands._barge_in_check(None, FakeWhisper())
     assert spotter is not None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install pyopen-wakeword" in err
@@ -413,7 +416,9 @@ def test_transcribe_says_the_notice_in_one_line(monkeypatch, capsys):
 def test_the_model_and_whisper_together_when_both_are_there():
     spotter, notice = barge_in_check(FakeWhisper(), None)
     assert notice is None and isinstance(spotter, EitherSpotter) and isinstance(spotter.second, KeywordModelSpotter)
-    spotter, notice = barge_in_check(object(), "off")
+    from voicecoach.hearing.asr.recognizer import RecognizerBase
+
+    spotter, notice = barge_in_check(RecognizerBase(), "off")
     assert (spotter, notice) == (None, None)
 
 

@@ -10,6 +10,7 @@ from hearing_signals import room, voiced
 from voicecoach.app import run_voice_session
 from voicecoach.coach.clock import RealClock, VirtualClock
 from voicecoach.coach.replies import Reply
+from voicecoach.voice.speaker import SpeakerBase
 from voicecoach.coach.session import Session
 from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, UtteranceIgnored
 from voicecoach.hearing.signal.sources import ArraySource
@@ -22,7 +23,7 @@ from voicecoach.output import OutputStage
 CATALOG = load_catalog()
 
 
-class Said:
+class Said(SpeakerBase):
     """A speaker that notes each reply with the clock time it was handed over."""
 
     def __init__(self, clock) -> None:
@@ -163,6 +164,8 @@ def test_the_hearing_thread_ends_cooperatively_when_the_session_ends(tiny_conten
 
 def test_a_failing_source_ends_hearing_with_one_event_and_the_routine_plays_out():
     class BrokenSource:
+        name = "broken"
+
         def frames(self, cancel):
             yield np.zeros(480, np.float32)
             raise OSError("the microphone went away")

@@ -13,9 +13,13 @@ import pytest
 from conftest import REPO, default_signals
 from voicecoach.coach.events import CoachEvent
 from voicecoach.coach.replies import estimate_speech_seconds
-from voicecoach.coach.session import LEAVE, LEAVE_AGAIN, STOP_WORKOUT, Session, SessionView
+from voicecoach.coach.session import Session, SessionView
 from voicecoach.coach.simulate import Simulator, parse_script
 from voicecoach.content.loader import load_content
+
+# "stop" ends the workout, and with none running, leaves: the coach's own words for it.
+_WORDING = load_content().wording
+STOP_WORKOUT, LEAVE, LEAVE_AGAIN = (_WORDING.line(key) for key in ("stop_workout", "leave", "leave_again"))
 from voicecoach.history.answers import NOTHING_YET
 from voicecoach.history.store import open_history
 from voicecoach.intents.catalog import load_catalog

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import REPO
 from voicecoach import cli
-from voicecoach.config import ConfigError, setting
+from voicecoach.config import ConfigError
 from voicecoach.settings import Settings, resolve_settings
 
 
@@ -25,7 +25,7 @@ def args(**flags) -> argparse.Namespace:
 def config(tmp_path, monkeypatch):
     """Write a config file and point VOICECOACH_CONFIG at it; no environment settings leak in."""
     for name in ("VOICECOACH_DB", "VOICECOACH_ASR_MODEL", "VOICECOACH_VOICE", "VOICECOACH_READER_MODEL",
-                 "VOICECOACH_KEYWORD_MODEL", "VOICECOACH_RATE", "VOICECOACH_VOLUME"):
+                 "VOICECOACH_KEYWORD_MODEL", "VOICECOACH_ENCODER_MODEL", "VOICECOACH_RATE", "VOICECOACH_VOLUME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     path = tmp_path / "config.yaml"
@@ -44,7 +44,7 @@ def test_flags_beat_the_environment_which_beats_the_config_file_which_beats_the_
     assert (settings.db, settings.rate, settings.voice, settings.volume) == (Path("/from/flag.db"), 0.75, "espeak", 1.0)
     assert dict(settings.sources) == {"db": "flag", "rate": "env", "voice": "config", "volume": "default",
                                       "asr_model": "default", "reader_model": "default",
-                                      "keyword_model": "default"}
+                                      "keyword_model": "default", "encoder_model": "default"}
     assert resolve_settings(args(), {}).db == Path("/from/config.db")
     config("")
     assert resolve_settings(args(), {}).db == tmp_path / "data" / "voicecoach" / "history.sqlite3"
@@ -55,8 +55,8 @@ def test_settings_are_frozen_and_a_value_remembers_where_it_came_from(config):
     settings = resolve_settings(args(), {})
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.rate = 2.0                                        # type: ignore[misc]
-    # A part handed the value still says where it came from, without reading the file again.
-    assert setting("asr_model", settings.asr_model, "VOICECOACH_ASR_MODEL") == ("/models/whisper", "config")
+    # A part handed the value is told where it came from, without reading the file again.
+    assert (settings.asr_model, settings.sources["asr_model"]) == ("/models/whisper", "config")
     assert "asr_model = /models/whisper (from config)" in settings.explained()
 
 
@@ -174,3 +174,11 @@ def test_verbose_shows_the_settings_and_where_they_came_from(config, capsys, tmp
     assert cli.main(["history"]) == 0
     assert capsys.readouterr().err == ""
     assert isinstance(resolve_settings(args(), {}), Settings)
+
+
+def test_the_database_comes_from_the_flag_then_the_environment_then_the_data_directory(config, tmp_path):
+    config("")
+    env = {"VOICECOACH_DB": str(tmp_path / "env.db")}
+    assert resolve_settings(args(db=str(tmp_path / "flag.db")), env).db == tmp_path / "flag.db"
+    assert resolve_settings(args(), env).db == tmp_path / "env.db"
+    assert resolve_settings(args(), {}).db == tmp_path / "data" / "voicecoach" / "history.sqlite3"

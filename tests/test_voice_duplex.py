@@ -121,8 +121,14 @@ def test_the_app_feeds_the_canceller_from_the_duplex_stream_not_from_the_player(
     from voicecoach.hearing.signal.echo import open_canceller
     from voicecoach.output import OutputStage
 
-    class FakeDuplex:
+    from voicecoach.voice.devices import DeviceBase
+    from voicecoach.voice.speaker import SpeakerBase
+
+    class FakeDuplex(DeviceBase):
         sample_rate = DUPLEX_RATE
+
+        def duplex(self):
+            return self
 
         def __init__(self) -> None:
             self.played = []
@@ -133,7 +139,9 @@ def test_the_app_feeds_the_canceller_from_the_duplex_stream_not_from_the_player(
         def open_capture(self, sample_rate, block_samples, deliver):
             raise AssertionError("not opened here")
 
-    class FakeVoice:
+    class FakeVoice(SpeakerBase):
+        publishes_playback = True
+
         def __init__(self, device) -> None:
             self.device, self.subscribers = device, []
 
@@ -153,7 +161,7 @@ def test_the_app_feeds_the_canceller_from_the_duplex_stream_not_from_the_player(
     if canceller is None:
         pytest.skip("no echo canceller installed here (livekit)")
     assert voice.device.played == [canceller.played] and voice.subscribers == []
-    plain = FakeVoice(object())
+    plain = FakeVoice(DeviceBase())
     assert _duplex_device(OutputStage([plain])) is None
     wire_echo_and_yield(open_canceller("webrtc")[0], OutputStage([plain]))
     assert len(plain.subscribers) == 1

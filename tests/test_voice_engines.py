@@ -70,29 +70,33 @@ def test_a_damaged_piper_voice_falls_back_too(tmp_path):
     assert isinstance(engine, EspeakEngine) and "bad.onnx" in notice and "\n" not in notice
 
 
-def test_engine_lookup_flag_then_environment_then_config(monkeypatch, tmp_path):
-    config = tmp_path / "config.yaml"
-    config.write_text("voice: espeak\nrate: 1.2\n")
-    monkeypatch.setenv("VOICECOACH_CONFIG", str(config))
-    monkeypatch.delenv("VOICECOACH_VOICE", raising=False)
-    engine, _ = open_engine()
-    assert engine.name == "espeak"                         # from the config file
-    monkeypatch.setenv("VOICECOACH_VOICE", "piper")
-    assert isinstance(open_engine()[0], PiperEngine)       # the environment beats the file
-    assert open_engine("espeak")[0].name == "espeak"       # the flag beats both
+def test_the_engine_is_the_one_named_and_the_environment_is_not_read_here(monkeypatch):
+    monkeypatch.setenv("VOICECOACH_VOICE", "espeak")       # resolved at the top, never here
+    assert isinstance(open_engine()[0], PiperEngine) or "espeak" in (open_engine()[1] or "")
+    assert open_engine(None, "espeak")[0].name == "espeak"  # --voice espeak names the engine
+    assert open_engine("espeak")[0].name == "espeak"
     with pytest.raises(VoiceUnavailable, match="unknown voice engine 'festival'"):
         open_engine("festival")
 
 
-def test_settings_from_flags_and_config():
-    args = argparse.Namespace(voice="espeak", rate=None, volume=0.5)
-    assert VoiceSettings.from_args(args, {"rate": 1.3}) == VoiceSettings("espeak", None, 1.3, 0.5)
-    args = argparse.Namespace(voice="/voices/amy.onnx", rate=0.9, volume=None)
-    assert VoiceSettings.from_args(args, {"rate": 1.3}) == VoiceSettings(None, "/voices/amy.onnx", 0.9, 1.0)
-    with pytest.raises(VoiceUnavailable, match="rate 4.0 is outside"):
-        VoiceSettings.from_args(argparse.Namespace(voice=None, rate=4.0, volume=None), {})
-    with pytest.raises(VoiceUnavailable, match="volume 2.0 is outside"):
-        VoiceSettings.from_args(argparse.Namespace(), {"volume": 2.0})
+def test_voice_settings_come_from_the_resolved_settings(tmp_path):
+    from voicecoach.config import ConfigError
+    from voicecoach.settings import resolve_settings
+
+    config = tmp_path / "config.yaml"
+    config.write_text("rate: 1.3\n")
+
+    def voice(environ: dict[str, str], **flags) -> VoiceSettings:
+        settings = resolve_settings(argparse.Namespace(**flags), environ, config)
+        return VoiceSettings.chosen(settings.voice, settings.rate, settings.volume)
+
+    assert voice({}, voice="espeak", volume=0.5) == VoiceSettings("espeak", None, 1.3, 0.5)
+    assert voice({"VOICECOACH_VOICE": "/voices/amy.onnx"}, rate=0.9) == VoiceSettings(None, "/voices/amy.onnx", 0.9, 1.0)
+    with pytest.raises(ConfigError, match="--rate 4.0 is outside 0.5 to 2.0"):
+        voice({}, rate=4.0)
+    config.write_text("volume: 2.0\n")
+    with pytest.raises(ConfigError, match="volume 2.0 is outside 0.0 to 1.0"):
+        voice({})
 
 
 def no_speaker(sample_rate: int):

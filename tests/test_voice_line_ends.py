@@ -13,6 +13,7 @@ from voicecoach.coach.session import Session
 from voicecoach.intents.catalog import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.output import OutputStage
+from voicecoach.voice.speaker import SpeakerBase
 from voicecoach.voice.devices import BLOCK_SECONDS
 
 
@@ -140,7 +141,7 @@ def test_the_terminal_shows_each_line_as_the_voice_starts_it_with_the_same_text(
     speaker, device, clock = make_speaker()
     shown = []
 
-    class Screen:
+    class Screen(SpeakerBase):
         speaking = False
 
         def speak(self, reply):
@@ -222,7 +223,7 @@ def test_lines_the_voice_never_started_are_still_printed_when_the_coach_closes()
     speaker, device, clock = make_speaker()
     printed = []
 
-    class Screen:
+    class Screen(SpeakerBase):
         speaking = False
 
         def speak(self, reply):

@@ -11,20 +11,26 @@ import select
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Callable, TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
 
 from voicecoach.coach.clock import Clock, RealClock, VirtualClock
 from voicecoach.coach.replies import estimate_speech_seconds
 from voicecoach.coach.session import WORDS_PER_MINUTE, Session
 from voicecoach.content.model import Content
 from voicecoach.intents.catalog import Catalog
+from voicecoach.intents.names import Intent
 from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
 from voicecoach.stopping import end_soon, exit_code, stop_reason, terminal_gone
-from voicecoach.voice.speaker import TerminalSpeaker
+from voicecoach.voice.speaker import Speaker, TerminalSpeaker
 
 if TYPE_CHECKING:       # hearing is imported only when voice mode starts (text mode starts without it)
+    from voicecoach.coach.events import EventListener
     from voicecoach.hearing.pipeline import HearingOptions
+    from voicecoach.history.store import HistoryRecorder
+    from voicecoach.plan import Proposal
+    from voicecoach.voice.devices import DuplexDevice, OutputDevice
 
 log = logging.getLogger("voicecoach.devices")
 EOF_MARK = object()
@@ -79,7 +85,7 @@ class LineReader:
         return None
 
     def _take_line(self) -> str:
-        line, sep, rest = self._buffer.partition(b"\n")
+        line, _, rest = self._buffer.partition(b"\n")
         self._buffer = rest
         return line.decode("utf-8", errors="replace").rstrip("\r")
 
@@ -211,9 +217,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
             yielding.heard(event, clock.now())
         post(event)
 
-    take_part = getattr(clock, "take_part", None)
-    if take_part is not None:
-        take_part()
+    clock.take_part()
     hear_line_ends(session, output)
     output.wake = arrived.set
     output.deliver(session.begin())
@@ -264,8 +268,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
         # A decode under way is waited for: the recognizer's model must not be freed under it
         # (freed at exit while decoding, it crashed the process).
         stopped = loop.stop(timeout=HEARING_STOP_S)
-        if take_part is not None:
-            clock.leave()
+        clock.leave()
         if not stopped:
             print(f"voicecoach: hearing did not stop within {HEARING_STOP_S:g} s; leaving now", file=sys.stderr)
             sys.stdout.flush()
@@ -283,7 +286,7 @@ def _goodbye_time(session: Session) -> float:
 def _answer(session: Session, output: OutputStage, match) -> None:
     """What the user said is answered now: answers not yet said give way (as in text mode and
     the simulator), unless it was not understood (a cough read as words drops nothing)."""
-    if match.intent != "none":
+    if match.intent != Intent.NONE:
         output.supersede()
     output.deliver(session.handle(match))
 
@@ -321,9 +324,10 @@ class _TypedLines:
 
 
 def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
-              history: Callable[[argparse.Namespace], tuple[list, str | None]],
+              history: Callable[[argparse.Namespace], tuple[HistoryRecorder | None, str | None]],
               statistical: StatisticalReader | None = None) -> int:
-    listeners, notice = history(args)
+    recorder, notice = history(args)
+    listeners: list[EventListener] = [recorder] if recorder is not None else []
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     audio_in = getattr(args, "audio_in", None)
@@ -348,8 +352,8 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
         use_voice_loop = mic_problem is None
     if not args.text and (mic_problem or (voice_problem and not fast)):
         print(f"voicecoach: {hardware_notice(mic_problem, voice_problem)}", file=sys.stderr)
-    session = Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content),
-                      history=_history_answer(listeners), voiced=voice is not None)
+    session = Session(content, clock, listeners=listeners, proposal=_proposal(recorder, content),
+                      history=_history_answer(recorder), voiced=voice is not None)
     interactive = sys.stdin.isatty()
     output = OutputStage([voice, TerminalSpeaker()] if voice else [TerminalSpeaker()])
     if use_voice_loop:
@@ -376,15 +380,21 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
 
 def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
                statistical: StatisticalReader | None = None, heavy_work: threading.Lock | None = None) -> int:
-    from voicecoach.hearing.signal.audio import AudioError
     from voicecoach.hearing.asr.engines import open_recognizer
-    from voicecoach.hearing.loop import ListenFailed, UtteranceHeard, UtteranceIgnored
     from voicecoach.hearing.asr.recognizer import RecognizerUnavailable
-    from voicecoach.hearing.signal.sources import MiniaudioMicrophone, WavFileSource, open_microphone
+    from voicecoach.hearing.loop import ListenFailed, UtteranceHeard, UtteranceIgnored
+    from voicecoach.hearing.signal.audio import AudioError
+    from voicecoach.hearing.signal.sources import (
+        MiniaudioMicrophone,
+        WavFileSource,
+        open_microphone,
+    )
     from voicecoach.settings import settings_of
 
     try:
-        recognizer, notice = open_recognizer(args.asr, catalog, settings_of(args).asr_model, background=True,
+        settings = settings_of(args)
+        recognizer, notice = open_recognizer(args.asr, catalog, settings.asr_model, background=True,
+                                             asr_model_source=settings.sources.get("asr_model", "flag"),
                                              notify=lambda line: print(f"voicecoach: {line}", file=sys.stderr),
                                              load_gate=heavy_work)
     except RecognizerUnavailable as exc:
@@ -437,14 +447,13 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     status = run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical,
                                canceller=canceller, yielding=yielding)
     output.close(_goodbye_time(session))
-    close = getattr(recognizer, "close", None)
-    if close is not None:
-        close()             # a model still loading must finish before the process exits
+    recognizer.close()      # a model still loading must finish before the process exits
     return status
 
 
-def _publishing_voices(output: OutputStage) -> list:
-    return [s for s in output.speakers if hasattr(s, "subscribe")]
+def _publishing_voices(output: OutputStage) -> list[Speaker]:
+    """The voices that say what they play (what the echo canceller is fed from)."""
+    return [s for s in output.speakers if s.publishes_playback]
 
 
 def hearing_options(args: argparse.Namespace, output: OutputStage) -> HearingOptions:
@@ -495,16 +504,21 @@ def _log_audio_devices(output: OutputStage) -> None:
         log.info("audio backend %s", found.describe())
         if found.captures:
             break
-    device = next((getattr(s, "device", None) for s in output.speakers if hasattr(s, "subscribe")), None)
+    device = _voice_device(output)
     if device is not None:
         kind = "a duplex stream (voice and microphone on one clock)" if _duplex_device(output) else "its own stream"
-        log.info("voice plays on %s: %s, %s Hz", kind, getattr(device, "backend", "?"), device.sample_rate)
+        log.info("voice plays on %s: %s, %s Hz", kind, device.backend, device.sample_rate)
 
 
-def _duplex_device(output: OutputStage):
+def _voice_device(output: OutputStage) -> OutputDevice | None:
+    """The device the voice plays on, if there is a voice."""
+    return next((s.device for s in _publishing_voices(output) if s.device is not None), None)
+
+
+def _duplex_device(output: OutputStage) -> DuplexDevice | None:
     """The voice's device when it also records (a duplex stream), else None."""
-    device = next((getattr(s, "device", None) for s in output.speakers if hasattr(s, "subscribe")), None)
-    return device if hasattr(device, "open_capture") and hasattr(device, "subscribe_played") else None
+    device = _voice_device(output)
+    return device.duplex() if device is not None else None
 
 
 M_MMAP_THRESHOLD = -3       # glibc's mallopt parameter numbers
@@ -533,23 +547,24 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
     """The spoken voice and None, or None and the one-line reason there is no voice. With a
     microphone to listen to, the voice plays on a duplex stream that also records, when the
     machine has one (one clock for what is played and what is heard)."""
-    from voicecoach.voice.devices import open_output_device
-    from voicecoach.voice.duplex import duplex_or_output
-    from voicecoach.coach.session import GREETING, OFFER_ROUTINE
+    from voicecoach.coach.session import OPENING_LINES
     from voicecoach.coach.timeline import cue_phrases
     from voicecoach.config import ConfigError
+    from voicecoach.settings import settings_of
     from voicecoach.voice.build import VoiceSettings, open_voice
+    from voicecoach.voice.devices import open_output_device
+    from voicecoach.voice.duplex import duplex_or_output
     from voicecoach.voice.engines import VoiceUnavailable
 
-    from voicecoach.settings import settings_of
-
     try:
-        settings = VoiceSettings.from_settings(settings_of(args))
+        chosen = settings_of(args)
+        settings = VoiceSettings.chosen(chosen.voice, chosen.rate, chosen.volume)
     except (VoiceUnavailable, ConfigError) as exc:
         return None, f"no voice ({exc})"
     # Every cue's audio is made ahead of time, so each one starts on its beat; and the opening
     # words of every answer and exercise, so a question is answered without waiting for synthesis.
-    fixed_lines = [*GREETING, OFFER_ROUTINE, *cue_phrases(content.exercises.values()), *answer_openings(content)]
+    fixed_lines = [*(content.wording.line(key) for key in OPENING_LINES), *cue_phrases(content.exercises.values()),
+                   *answer_openings(content)]
     open_device = duplex_or_output(clock, open_output_device, log.info) if with_microphone else open_output_device
     opened = open_voice(settings, clock, fixed_lines, open_device=open_device, synth_gate=heavy_work)
     if opened.notice:
@@ -611,16 +626,14 @@ def _why_no_voice_loop(args: argparse.Namespace) -> str | None:
     return microphone_unavailable_reason()
 
 
-def _history_answer(listeners: list):
-    return next((listener.answer for listener in listeners if hasattr(listener, "answer")), None)
+def _history_answer(recorder: HistoryRecorder | None) -> Callable[[str], str] | None:
+    return recorder.answer if recorder is not None else None
 
 
-def _proposal(listeners: list, content: Content):
-    for listener in listeners:
-        propose = getattr(listener, "propose", None)
-        if propose is not None:
-            try:
-                return propose(content)
-            except Exception:  # a proposal is a nicety; the coach runs without it
-                return None
-    return None
+def _proposal(recorder: HistoryRecorder | None, content: Content) -> Proposal | None:
+    if recorder is None:
+        return None
+    try:
+        return recorder.propose(content)
+    except Exception:  # noqa: BLE001 - a proposal is a nicety; the coach runs without it
+        return None

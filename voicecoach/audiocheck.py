@@ -17,12 +17,16 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from voicecoach.settings import Settings
 
 CHIRP_SECONDS = 1.0
 CHIRP_LOW_HZ, CHIRP_HIGH_HZ = 200.0, 6000.0
@@ -196,7 +200,7 @@ class MiniaudioDuplex:
                 playback_format=miniaudio.SampleFormat.FLOAT32, playback_channels=1,
                 capture_format=miniaudio.SampleFormat.FLOAT32, capture_channels=1, sample_rate=rate,
                 buffersize_msec=block_ms, backends=sound.chosen_backends(miniaudio, need_capture=True))
-        except Exception as exc:  # miniaudio.MiniaudioError: no duplex device
+        except Exception as exc:  # noqa: BLE001 - miniaudio.MiniaudioError: no duplex device
             raise AudioCheckUnavailable(f"cannot open the speaker and microphone together ({exc})") from None
 
     def play_and_record(self, played: np.ndarray, extra_seconds: float) -> np.ndarray:
@@ -205,7 +209,7 @@ class MiniaudioDuplex:
         done = threading.Event()
         state = {"played": 0, "recorded": 0}
 
-        def exchange() -> Iterator[np.ndarray]:
+        def exchange() -> Generator[bytes, bytes, None]:    # miniaudio sends captured bytes, takes bytes to play
             captured = yield b""
             while True:
                 block = np.frombuffer(bytes(captured), dtype=np.float32)
@@ -251,7 +255,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(open_device=None)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """The `check-audio` verb; it has no settings of its own."""
     opener = getattr(args, "open_device", None) or MiniaudioDuplex
     try:
         device = opener()

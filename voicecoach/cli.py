@@ -18,20 +18,31 @@ import json
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from voicecoach.coach.clock import VirtualClock
-from voicecoach.config import ConfigError
 from voicecoach.coach.session import Session
-from voicecoach.coach.simulate import ScriptError, SimulationLimit, Simulator, load_script
-from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
-from voicecoach.intents.understand import understand
+from voicecoach.coach.simulate import (
+    ScriptError,
+    SimulationLimit,
+    Simulator,
+    load_script,
+)
+from voicecoach.config import ConfigError
 from voicecoach.files import read_bytes
+from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
+from voicecoach.intents.names import Intent
+from voicecoach.intents.understand import understand
 from voicecoach.limits import MAX_TEXT_FILE_BYTES, MAX_UTTERANCE_CHARS
 from voicecoach.printable import json_safe
-from voicecoach.settings import resolve_settings, settings_of
+from voicecoach.settings import Settings, resolve_settings, settings_of
 from voicecoach.stopping import exit_code, stop_on_signals, stop_reason
+
+if TYPE_CHECKING:
+    from voicecoach.coach.events import EventListener
+    from voicecoach.history.store import HistoryRecorder
 
 # Verbs whose arguments and work live with their part of the program.
 PLUGGED_VERBS = {
@@ -131,7 +142,7 @@ class _MissingPart:
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("rest", nargs=argparse.REMAINDER)
 
-    def run(self, args: argparse.Namespace) -> int:
+    def run(self, args: argparse.Namespace, settings: Settings) -> int:
         print(f"voicecoach: this command is unavailable: {self.reason}", file=sys.stderr)
         return 1
 
@@ -157,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with stop_on_signals():
             if command in PLUGGED_VERBS:
-                return int(_plugged(PLUGGED_VERBS[command][0]).run(args) or 0)
+                return int(_plugged(PLUGGED_VERBS[command][0]).run(args, args.settings) or 0)
             return COMMANDS[command](args)
     except UserError as exc:
         print(f"voicecoach: {exc}", file=sys.stderr)
@@ -191,8 +202,8 @@ def _parse_line(text: str, catalog, statistical=None) -> dict:
                 "error": f"line too long ({len(text)} characters, at most {MAX_UTTERANCE_CHARS})"}
     try:
         return understand(text, catalog, None, statistical).as_json()
-    except Exception as exc:      # one bad line must not end a stream another program feeds
-        return {"text": text, "intent": "none", "slots": {}, "score": 0.0, "error": f"{type(exc).__name__}: {exc}"}
+    except Exception as exc:  # noqa: BLE001 - one bad line must not end a stream another program feeds
+        return {"text": text, "intent": Intent.NONE.value, "slots": {}, "score": 0.0, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def _stdin_lines():
@@ -221,15 +232,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     content = _content()
     catalog = _catalog(content)
     statistical = _statistical_reader(args, catalog, content, background=False)
-    listeners, notice = _history_listeners(args, simulated=True)
+    recorder, notice = _history(args, simulated=True)
+    listeners: list[EventListener] = [recorder] if recorder is not None else []
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
 
     from voicecoach.app import _history_answer, _proposal
 
     def make_session(clock: VirtualClock) -> Session:
-        return Session(content, clock, listeners=listeners, proposal=_proposal(listeners, content),
-                       history=_history_answer(listeners))
+        return Session(content, clock, listeners=listeners, proposal=_proposal(recorder, content),
+                       history=_history_answer(recorder))
 
     simulator = Simulator(make_session, lambda text, session: understand(text, catalog, session.context(), statistical))
     try:
@@ -311,7 +323,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     content = _content()
     catalog = _catalog(content)
-    return run_coach(args, content, catalog, _history_listeners, _statistical_reader(args, catalog, content))
+    return run_coach(args, content, catalog, _history, _statistical_reader(args, catalog, content))
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -343,8 +355,9 @@ def _statistical_reader(args: argparse.Namespace, catalog, content=None, backgro
     def say(line: str) -> None:
         print(f"voicecoach: {line}", file=sys.stderr)
 
-    reader, notice = open_reader(catalog, content.topic_texts(), settings_of(args).reader_model, background,
-                                 notify=say)
+    settings = settings_of(args)
+    reader, notice = open_reader(catalog, content.topic_texts(), settings.reader_model, background, notify=say,
+                                 model_source=settings.sources.get("reader_model", "the settings"))
     if notice:
         say(notice)
     return reader
@@ -359,8 +372,8 @@ def _content():
         raise UserError(f"the content files are broken:\n{exc}") from None
 
 
-def _history_listeners(args: argparse.Namespace, simulated: bool = False) -> tuple[list, str | None]:
-    """The history recorder when history is wanted and works; else no listener and why.
+def _history(args: argparse.Namespace, simulated: bool = False) -> tuple[HistoryRecorder | None, str | None]:
+    """The history recorder when history is wanted and works; else None and why.
     A simulated session is recorded only in a database named with --db."""
     settings = settings_of(args)
     if simulated and settings.history and settings.sources.get("db") not in ("flag", "default"):
@@ -369,13 +382,12 @@ def _history_listeners(args: argparse.Namespace, simulated: bool = False) -> tup
             "simulate records a session only in a database named with --db; the %s db is not used",
             settings.sources.get("db"))
     if not settings.history or (simulated and settings.sources.get("db") != "flag"):
-        return [], None
+        return None, None
     try:
         from voicecoach.history.store import open_history
     except ImportError as exc:
-        return [], f"history is unavailable ({exc}); the coach runs without it"
-    recorder, reason = open_history(settings.db, on_failure=_tell)
-    return ([recorder] if recorder else []), reason
+        return None, f"history is unavailable ({exc}); the coach runs without it"
+    return open_history(settings.db, on_failure=_tell)
 
 
 def _tell(line: str) -> None:

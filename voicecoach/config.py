@@ -6,7 +6,8 @@
     rate: 1.0
     volume: 1.0
 
-Flags beat environment variables, which beat this file, which beats the defaults.
+Flags beat environment variables, which beat this file, which beats the defaults; only the
+composition root (voicecoach.settings) reads it, and hands the resolved values down.
 """
 from __future__ import annotations
 
@@ -16,19 +17,15 @@ from typing import Any
 
 from voicecoach.yamlfile import YamlError, load_yaml
 
-KNOWN_KEYS = {"asr_model": str, "voice": str, "rate": (int, float), "volume": (int, float), "db": str,
+# Each setting's type in this file. A new setting is one row here, one in
+# settings.TEXT_SETTINGS or NUMBER_SETTINGS, and one field of settings.Settings.
+KNOWN_KEYS: dict[str, type | tuple[type, ...]] = {"asr_model": str, "voice": str, "rate": (int, float), "volume": (int, float), "db": str,
               "reader_model": str, "encoder_model": str,
               "keyword_model": str}
 
 
 class ConfigError(ValueError):
     pass
-
-
-class Configured(str):
-    """A resolved setting that remembers where it came from ("env", "config"...), so a part
-    handed the value can still say "the model from config" in its messages."""
-    source: str = "flag"
 
 
 def config_path() -> Path:
@@ -59,15 +56,3 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
         if not isinstance(value, KNOWN_KEYS[key]) or isinstance(value, bool):
             raise ConfigError(f"{path}:{getattr(key, 'line', 0)}: {key} has the wrong type: {value!r}")
     return dict(doc)
-
-
-def setting(name: str, flag: Any, env: str, config: dict[str, Any] | None = None) -> tuple[Any, str]:
-    """The value of a setting and where it came from: "flag", "env", "config" or "default"."""
-    if flag is not None:
-        return flag, getattr(flag, "source", "flag")
-    if os.environ.get(env):
-        return os.environ[env], "env"
-    config = load_config() if config is None else config
-    if name in config:
-        return config[name], "config"
-    return None, "default"

@@ -43,10 +43,10 @@ def _open_fd(path: Path | str, max_bytes: int, follow: bool) -> tuple[int, os.st
         flags |= os.O_NOFOLLOW
     try:
         fd = os.open(path, flags)
-    except OSError as exc:
+    except OSError:
         if not follow and os.path.islink(path):
             raise FileRefused("it is a symbolic link") from None
-        raise exc
+        raise
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -50,6 +50,10 @@ REST_SECONDS = Limit("rest_seconds", 1, 600, "seconds")
 SWITCH_SECONDS = Limit("switch_seconds", 1, 120, "seconds")
 PROGRAM = {limit.name: limit for limit in (SETS, HOLD_SECONDS, REPS, TEMPO_SECONDS, REST_SECONDS, SWITCH_SECONDS)}
 
+# The voice (settings `rate` and `volume`).
+SPEECH_RATE = Limit("rate", 0.5, 2.0)   # 1.0 is the voice's own pace
+VOLUME = Limit("volume", 0.0, 1.0)
+
 # Input, bounded before any work is done on it.
 MAX_UTTERANCE_CHARS = 500           # a typed or recognized line; a spoken command is a few words
 NUMBER_CEILING = 10 ** 9            # a spoken number beyond this reads as this (and then fails its limit)

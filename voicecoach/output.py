@@ -6,7 +6,7 @@ until the one before has had its reading time, while cues show the moment they a
 stage reports when each line really ended (`on_line_end`), so the session can count a hold
 from the "Go." the user saw.
 
-With a voice that plays lines itself (one with `listen_lines`, the VoiceSpeaker), the voice
+With a voice that plays lines itself (`plays_lines`, the VoiceSpeaker), the voice
 gets each reply as it is and works out its numbers when it starts saying it; the other
 speakers (the terminal, the live view) show each line as the voice starts it, with the
 same text, and the voice's word on when a line ended goes to `on_line_end`.
@@ -14,7 +14,7 @@ same text, and the voice's word on when a line ended goes to `on_line_end`.
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.replies import Reply
@@ -71,9 +71,7 @@ class OutputStage:
         if self._clock is not None:
             self._free_at = min(self._free_at, self._clock.now())
         for speaker in self.speakers:
-            drop_waiting = getattr(speaker, "drop_waiting", None)
-            if drop_waiting is not None:
-                drop_waiting()
+            speaker.drop_waiting()
 
     def pump(self) -> None:
         """Pass on the lines the voice finished, then show every waiting line whose turn has come.
@@ -103,9 +101,7 @@ class OutputStage:
         if reply.rate is not None:
             self._rate = reply.rate
             for speaker in self.speakers:
-                set_rate = getattr(speaker, "set_rate", None)
-                if set_rate is not None:
-                    set_rate(reply.rate)
+                speaker.set_rate(reply.rate)
         voice = self._voice()
         if voice is not None:
             voice.listen_lines(self._voice_started, self._voice_ended)
@@ -131,7 +127,7 @@ class OutputStage:
 
     def _voice(self) -> Speaker | None:
         """The voice that plays lines itself and says when each started and ended, if any."""
-        return next((s for s in self.speakers if hasattr(s, "listen_lines")), None)
+        return next((s for s in self.speakers if s.plays_lines), None)
 
     def _voice_started(self, reply: Reply) -> None:
         self.saying = reply
@@ -154,14 +150,12 @@ class OutputStage:
     def hold(self) -> None:
         """Fall silent to listen, keeping what was being said (voices that can; the terminal cannot unprint)."""
         for speaker in self.speakers:
-            if hasattr(speaker, "hold"):
-                speaker.hold()
+            speaker.hold()
 
     def resume(self) -> None:
         """After a hold: say the cut sentence again from its start, then the rest."""
         for speaker in self.speakers:
-            if hasattr(speaker, "resume"):
-                speaker.resume()
+            speaker.resume()
 
     @property
     def speaking(self) -> bool:
@@ -171,7 +165,7 @@ class OutputStage:
         """Close every speaker; with `finish_s`, the voice first says what it still has (a
         goodbye), for at most that long."""
         voice = self._voice()
-        if voice is not None and finish_s > 0 and hasattr(voice, "finish"):
+        if voice is not None and finish_s > 0:
             voice.finish(finish_s)
         unsaid = voice.unsaid() if voice is not None else []
         for speaker in self.speakers:

@@ -5,23 +5,27 @@ which beats the defaults.
     settings.db, settings.rate, settings.sources["db"]   # the value, and "flag", "env", "config" or "default"
 
 The command line builds this once for every command; parts of the program take their values
-from it rather than reading flags, environment or files themselves.
+from it rather than reading flags, environment or files themselves (only this module, cli.py
+and app.py import voicecoach.config; tests/test_imports.py keeps it so).
+
+A new setting is a field of Settings, a row in TEXT_SETTINGS (or NUMBER_SETTINGS, with its
+Limit from voicecoach.limits) and a row in config.KNOWN_KEYS; the part that needs it takes
+the value (and, for its messages, `settings.sources[name]`) as a parameter.
 """
 from __future__ import annotations
 
 import argparse
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
-from voicecoach.config import ConfigError, Configured, config_path, load_config
+from voicecoach.config import ConfigError, config_path, load_config
 from voicecoach.files import path_problem
-
-RATE_RANGE = (0.5, 2.0)       # speaking rate, 1.0 is the voice's own pace
-VOLUME_RANGE = (0.0, 1.0)
+from voicecoach.limits import SPEECH_RATE, VOLUME, Limit
 
 # setting -> (its flag, its environment variable)
 TEXT_SETTINGS = {
@@ -30,10 +34,11 @@ TEXT_SETTINGS = {
     "voice": ("--voice", "VOICECOACH_VOICE"),
     "reader_model": ("--reader-model", "VOICECOACH_READER_MODEL"),
     "keyword_model": ("--keyword-model", "VOICECOACH_KEYWORD_MODEL"),
+    "encoder_model": ("--encoder-model", "VOICECOACH_ENCODER_MODEL"),
 }
 NUMBER_SETTINGS = {
-    "rate": ("--rate", "VOICECOACH_RATE", 1.0, RATE_RANGE),
-    "volume": ("--volume", "VOICECOACH_VOLUME", 1.0, VOLUME_RANGE),
+    "rate": ("--rate", "VOICECOACH_RATE", 1.0, SPEECH_RATE),
+    "volume": ("--volume", "VOICECOACH_VOLUME", 1.0, VOLUME),
 }
 
 
@@ -47,6 +52,7 @@ class Settings:
     volume: float = 1.0
     reader_model: str | None = None       # None: trained from the shipped examples; "off": templates alone
     keyword_model: str | None = None      # None: the shipped barge-in keyword model; "off": Whisper's check alone
+    encoder_model: str | None = None      # None: the installed sentence encoder (bench/understanding.py)
     verbose: bool = False
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)   # setting -> flag, env, config or default
@@ -69,12 +75,11 @@ def resolve_settings(args: argparse.Namespace | None = None, environ: Mapping[st
     for name, (flag, env) in TEXT_SETTINGS.items():
         value, source = _pick(name, getattr(args, name, None), env, environ, config)
         if value is not None:
-            value = Configured(_path_text(str(value), _given(name, value, source, flag, env, config_file, config)))
-            value.source = source
+            value = _path_text(str(value), _given(name, value, source, flag, env, config_file, config))
         values[name], sources[name] = value, source
-    for name, (flag, env, default, bounds) in NUMBER_SETTINGS.items():
+    for name, (flag, env, default, limit) in NUMBER_SETTINGS.items():
         raw, source = _pick(name, getattr(args, name, None), env, environ, config)
-        values[name] = default if raw is None else _number(name, raw, source, flag, env, config_file, config, bounds)
+        values[name] = default if raw is None else _number(name, raw, source, flag, env, config_file, config, limit)
         sources[name] = source
     db = values["db"]
     values["db"] = Path(str(db)).expanduser() if db else _default_db_path()
@@ -99,14 +104,14 @@ def _pick(name: str, flag: Any, env: str, environ: Mapping[str, str], config: di
 
 
 def _number(name: str, raw: Any, source: str, flag: str, env: str, config_file: Path, config: dict[str, Any],
-            bounds: tuple[float, float]) -> float:
+            limit: Limit) -> float:
     given = _given(name, raw, source, flag, env, config_file, config)
     try:
         value = float(raw)
     except (TypeError, ValueError):
         raise ConfigError(f"{given} is not a number") from None
-    if not (math.isfinite(value) and bounds[0] <= value <= bounds[1]):
-        raise ConfigError(f"{given} is outside {bounds[0]} to {bounds[1]}")
+    if not (math.isfinite(value) and limit.lowest <= value <= limit.highest):
+        raise ConfigError(f"{given} is outside {limit.lowest} to {limit.highest}")
     return value
 
 

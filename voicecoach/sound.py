@@ -15,8 +15,9 @@ import ctypes
 import ctypes.util
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 # Never the null backend: it "plays" into nothing and "records" silence.
 REAL_BACKENDS = ("PULSEAUDIO", "ALSA", "JACK", "COREAUDIO", "WASAPI", "DSOUND", "WINMM",
@@ -57,6 +58,7 @@ def one_line(exc: BaseException) -> str:
 
 def backends(miniaudio: Any, names: tuple[str, ...] | list[str] | None = None) -> list[Any]:
     """miniaudio's Backend values for `names` (default REAL_BACKENDS), in order, where this build has them."""
+    # Each miniaudio build has the backends of its platform only; the names are looked up.
     return [getattr(miniaudio.Backend, n) for n in (names or REAL_BACKENDS) if hasattr(miniaudio.Backend, n)]
 
 
@@ -69,18 +71,18 @@ def survey(miniaudio: Any) -> Iterator[BackendSurvey]:
 
 
 def _surveyed(miniaudio: Any, backend: Any) -> BackendSurvey:
-    name = getattr(backend, "name", str(backend))
+    name = getattr(backend, "name", str(backend))      # a miniaudio Backend enum value, or a test's stand-in
     # What the libraries behind a backend print while it is tried (JACK's client says it finds
     # no server) is not for the user: the survey says it in its own words.
     with quiet_native_stderr():
         try:
             devices = miniaudio.Devices(backends=[backend])
-        except Exception as exc:  # a backend that is not on this machine
+        except Exception as exc:  # noqa: BLE001 - a backend that is not on this machine
             return BackendSurvey(name, problem=one_line(exc))
         try:
             playbacks = _listed(devices, "get_playbacks")
             captures = _listed(devices, "get_captures")
-        except Exception as exc:  # a backend whose listing fails (ALSA's plugin devices)
+        except Exception as exc:  # noqa: BLE001 - a backend whose listing fails (ALSA's plugin devices)
             return BackendSurvey(name, problem=one_line(exc))
     return BackendSurvey(name, playbacks, captures, None if playbacks or captures else "no devices")
 

@@ -12,11 +12,11 @@ import os
 import select
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 # signal -> the reason a session ended by it is recorded with
-REASONS = {signal.SIGTERM: "terminated", signal.SIGHUP: "hangup"}
+REASONS: dict[int, str] = {signal.SIGTERM: "terminated", signal.SIGHUP: "hangup"}
 STOP_GRACE_SECONDS = 0.8      # to close the session once told to stop; then the process ends regardless
 _ENDS: list[threading.Timer] = []    # the process ends pending (`end_soon`), called off when the stop was handled
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.replies import Reply
@@ -19,6 +19,7 @@ from voicecoach.intents.catalog import Catalog
 from voicecoach.output import OutputStage
 from voicecoach.stopping import LoopStop, Stopped, stop_on_loop_signals, terminal_gone
 from voicecoach.view import ViewState, bottom_line
+from voicecoach.voice.speaker import SpeakerBase
 
 PROMPT = "you> "
 TOOLBAR_REFRESH = 0.5    # seconds between redraws of the countdown
@@ -27,7 +28,7 @@ LEAVE_SECONDS = 0.2      # for the prompt to put the terminal back as it was, on
 _END = object()
 
 
-class PromptSpeaker:
+class PromptSpeaker(SpeakerBase):
     """Prints each reply as a line; under patch_stdout the line goes above the prompt."""
 
     def speak(self, reply: Reply) -> None:
@@ -70,7 +71,7 @@ async def _run(session: Session, catalog: Catalog, output: OutputStage, clock: C
     from prompt_toolkit.patch_stdout import patch_stdout
 
     typed: asyncio.Queue[object] = asyncio.Queue()
-    prompt = PromptSession(history=InMemoryHistory(), input=input, output=out)
+    prompt: PromptSession[str] = PromptSession(history=InMemoryHistory(), input=input, output=out)
 
     def end(signum: int) -> None:
         typed.put_nowait(_END)

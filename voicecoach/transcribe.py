@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.hearing.signal.audio import SAMPLE_RATE, AudioError, read_wav
 from voicecoach.hearing.asr.engines import ENGINES, open_recognizer
-from voicecoach.hearing.reading import read_intent
 from voicecoach.hearing.asr.recognizer import RecognizerUnavailable
+from voicecoach.hearing.reading import read_intent
+from voicecoach.hearing.signal.audio import SAMPLE_RATE, AudioError, read_wav
 from voicecoach.limits import MAX_COMMAND_AUDIO_SECONDS
+from voicecoach.settings import Settings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,33 +40,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="echo canceller used with --played (default: webrtc)")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings: Settings) -> int:
     from voicecoach.content.loader import load_content
     from voicecoach.intents.catalog import load_catalog
     from voicecoach.intents.understand import open_reader
-    from voicecoach.settings import settings_of
 
     catalog = load_catalog()
     if args.played is not None and len(args.played) != len(args.files):
         print(f"voicecoach: {len(args.files)} recordings but {len(args.played)} --played files; give one --played per recording, in order",
               file=sys.stderr)
         return 2
-    statistical, reader_notice = open_reader(catalog, load_content().topic_texts(), settings_of(args).reader_model,
-                                             background=False)
+    statistical, reader_notice = open_reader(catalog, load_content().topic_texts(), settings.reader_model,
+                                             background=False,
+                                             model_source=settings.sources.get("reader_model", "the settings"))
     if reader_notice:
         print(f"voicecoach: {reader_notice}", file=sys.stderr)
     try:
-        recognizer, notice = open_recognizer(args.asr, catalog, settings_of(args).asr_model, background=False)
+        recognizer, notice = open_recognizer(args.asr, catalog, settings.asr_model, background=False,
+                                             asr_model_source=settings.sources.get("asr_model", "flag"))
     except RecognizerUnavailable as exc:
         print(f"voicecoach: no recognizer: {exc}", file=sys.stderr)
         return 1
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     if args.played is not None:
-        return _run_played(args, recognizer, catalog, statistical)
+        return _run_played(args, settings, recognizer, catalog, statistical)
     # As the live coach hears with nothing going on: stop, pause and pain phrases first, by
     # Whisper's check (the keyword model listens only while the coach talks or an exercise runs).
-    barge_in = _barge_in_check(args, recognizer, lambda: False)
+    barge_in = _barge_in_check(settings.keyword_model, recognizer, lambda: False)
     failures = 0
     for path in args.files:
         try:
@@ -100,12 +102,11 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
-def _barge_in_check(args: argparse.Namespace, recognizer, model_wanted=None):
+def _barge_in_check(keyword_model: str | None, recognizer, model_wanted=None):
     """Whisper's closed-vocabulary check and the keyword model, as the live loop has them."""
     from voicecoach.hearing.bargein.keyword_model import barge_in_check
-    from voicecoach.settings import settings_of
 
-    spotter, notice = barge_in_check(recognizer, settings_of(args).keyword_model, model_wanted)
+    spotter, notice = barge_in_check(recognizer, keyword_model, model_wanted)
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     return spotter
@@ -118,17 +119,16 @@ def _barge_in_hit(spotter, audio: np.ndarray):
         return None
     try:
         return spotter.spot(audio)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the check is a shortcut; the recognizer still hears everything
         return None
 
 
-def _run_played(args: argparse.Namespace, recognizer, catalog, statistical=None) -> int:
+def _run_played(args: argparse.Namespace, settings: Settings, recognizer, catalog, statistical=None) -> int:
     from voicecoach.hearing.bargein.keyword_model import open_keyword_spotter
     from voicecoach.hearing.pipeline import HearingOptions, build_hearing
-    from voicecoach.settings import settings_of
 
     coach = CoachHeard()
-    options = HearingOptions(echo=args.echo, keyword_model=settings_of(args).keyword_model)
+    options = HearingOptions(echo=args.echo, keyword_model=settings.keyword_model)
     keyword_spotter, notice = open_keyword_spotter(options.keyword_model)      # loaded once for every file
     said = {notice} if notice else set()
     for line in said:

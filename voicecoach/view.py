@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from voicecoach.coach.replies import Reply, capitalized
-from voicecoach.coach.session import LEAVE
+from voicecoach.coach.session import SessionView
+from voicecoach.voice.speaker import SpeakerBase
 from voicecoach.words import say_number
-
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,16 @@ class ViewState:
     unit: str = ""                    # what a rep is called ("reps", "steps")
 
     @classmethod
-    def from_session(cls, view: Any, heard: str = "", said: str = "") -> ViewState:
+    def from_session(cls, view: SessionView, heard: str = "", said: str = "") -> ViewState:
         """From the session's snapshot (coach.session.SessionView or anything with its fields)."""
         return cls(phase=view.phase, exercise=view.exercise_name, side=view.side, set_no=view.set_no,
                    sets=view.sets, rep=view.rep, reps=view.reps, remaining=view.remaining,
-                   block_seconds=view.block_seconds, heard=heard, said=said, unit=getattr(view, "unit", ""))
+                   block_seconds=view.block_seconds, heard=heard, said=said, unit=view.unit)
 
 
-IDLE_LINE = f"Say start, or ask a question. {LEAVE}"
+# Ends with the coach's own way to leave (content/coach.yaml, `leave`); tests/test_session_sequences.py
+# checks the two agree.
+IDLE_LINE = "Say start, or ask a question. Say stop to leave."
 
 
 def bottom_line(state: ViewState, idle: str = IDLE_LINE) -> str:
@@ -63,7 +66,7 @@ def bottom_line(state: ViewState, idle: str = IDLE_LINE) -> str:
         parts.append(f"{state.side} side")
     if state.sets > 1:
         parts.append(f"set {state.set_no} of {state.sets}")
-    left = int(round(state.remaining))
+    left = round(float(state.remaining))
     if state.phase == "paused":
         parts.append("paused")
     elif state.phase == "intro":
@@ -93,7 +96,7 @@ def status_line(state: ViewState) -> str:
     return " · ".join(parts) + f"  [{state.phase}]"
 
 
-class LiveView:
+class LiveView(SpeakerBase):
     """A display that is also a Speaker (it shows what is said; it never makes a sound)."""
 
     def __init__(self, out: TextIO | None = None, snapshot: Callable[[], ViewState] | None = None,
@@ -157,7 +160,7 @@ class LiveView:
         if self._snapshot is not None:
             try:
                 fresh = self._snapshot()
-            except Exception:  # a snapshot taken mid-update: keep the last good one
+            except Exception:  # noqa: BLE001 - a snapshot taken mid-update: keep the last good one
                 return state
             state = replace(fresh, heard=state.heard, said=state.said)
         return state

@@ -26,7 +26,7 @@ def say_number(n: int) -> str:
 def say_seconds(seconds: float) -> str:
     """A length of time as people say it: "forty five seconds", "a minute and a half",
     "four minutes forty four", "four and a half minutes" (never "two hundred and eighty four seconds")."""
-    s = int(round(seconds))
+    s = round(float(seconds))
     if s == 1:
         return "one second"
     if s == 90:
@@ -51,4 +51,4 @@ def say_count(n: int, unit: str) -> str:
 
 
 def singular(unit: str) -> str:
-    return unit[:-1] if unit.endswith("s") else unit
+    return unit.removesuffix("s")

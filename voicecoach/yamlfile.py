@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -22,12 +22,16 @@ class LocatedList(list):
     line: int = 0
 
 
-# libyaml's parser when PyYAML was built with it (about five times faster); the same safe constructors.
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's parser when PyYAML was built with it (about five times faster); the same safe
+# constructors. PyYAML has CSafeLoader only when built with libyaml, hence the look-up.
+if TYPE_CHECKING:
+    _BaseLoader = yaml.SafeLoader
+else:
+    _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    def construct_object(self, node, deep=False):  # type: ignore[override]
+class _LineLoader(_BaseLoader):
+    def construct_object(self, node, deep=False):
         # PyYAML's own constructors raise plain Python errors on some values (a 13th month,
         # an int of 5000 digits, "!!float x"); each becomes an error at the value's line.
         try:
@@ -38,18 +42,18 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
             reason = str(exc).split(";")[0] or type(exc).__name__
             raise yaml.constructor.ConstructorError(None, None, f"cannot read {shown!r}: {reason}", node.start_mark) from None
 
-    def construct_yaml_str(self, node):  # type: ignore[override]
+    def construct_yaml_str(self, node):
         value = LocatedStr(super().construct_scalar(node))
         value.line = node.start_mark.line + 1
         return value
 
-    def construct_yaml_map(self, node):  # type: ignore[override]
+    def construct_yaml_map(self, node):
         data = LocatedDict()
         data.line = node.start_mark.line + 1
         yield data
         data.update(self.construct_mapping(node))
 
-    def construct_yaml_seq(self, node):  # type: ignore[override]
+    def construct_yaml_seq(self, node):
         data = LocatedList()
         data.line = node.start_mark.line + 1
         yield data

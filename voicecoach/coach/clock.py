@@ -13,6 +13,12 @@ class Clock(Protocol):
     def wait_until(self, deadline: float, cancel: threading.Event | None = None) -> bool:
         """Block until `deadline` or until `cancel` is set; True when cancelled."""
 
+    def take_part(self, thread: threading.Thread | None = None) -> None:
+        """Time waits for `thread` (default: this one) from now on; a real clock waits for nobody."""
+
+    def leave(self, thread: threading.Thread | None = None) -> None:
+        """Time no longer waits for `thread` (default: this one)."""
+
 
 class RealClock:
     def now(self) -> float:
@@ -21,6 +27,12 @@ class RealClock:
     def wait_until(self, deadline: float, cancel: threading.Event | None = None) -> bool:
         event = cancel or threading.Event()
         return event.wait(max(0.0, deadline - self.now()))
+
+    def take_part(self, thread: threading.Thread | None = None) -> None:
+        """Real time waits for nobody."""
+
+    def leave(self, thread: threading.Thread | None = None) -> None:
+        """Real time waits for nobody."""
 
 
 class VirtualClock:

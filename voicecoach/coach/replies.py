@@ -1,8 +1,8 @@
 """What the coach says, as data. Handlers return these; one output stage delivers them."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Callable
 
 # Timed cue names (a contract: `simulate --json` prints them, the voice caches them).
 CUE_NAMES = (

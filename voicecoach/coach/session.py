@@ -13,21 +13,37 @@ really ended, so a hold counts from the "Go." the user perceived.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from voicecoach import limits
 from voicecoach.coach.clock import Clock
 from voicecoach.coach.events import CoachEvent, EventListener
 from voicecoach.coach.replies import Reply, capitalized, estimate_speech_seconds
-from voicecoach.coach.timeline import ROUTINE_DONE, Block, Timeline, TimedCue, build_blocks, rep_unit, reps_done
+from voicecoach.coach.timeline import (
+    ROUTINE_DONE,
+    Block,
+    TimedCue,
+    Timeline,
+    build_blocks,
+    rep_unit,
+    reps_done,
+)
 from voicecoach.content.model import Content, Exercise
-from voicecoach.intents.types import INTENT_NAMES, Context, Match
+from voicecoach.intents.names import Aside, Intent
+from voicecoach.intents.types import Context, Match
 from voicecoach.plan import Proposal
-from voicecoach.words import NUMBER_WORDS, TENS_WORDS, say_count, say_number, say_seconds
+from voicecoach.words import (
+    NUMBER_WORDS,
+    TENS_WORDS,
+    say_count,
+    say_number,
+    say_seconds,
+)
 
-__all__ = ["Phase", "Proposal", "Session", "SessionView", "TRANSITIONS"]
+__all__ = ["TRANSITIONS", "Phase", "Proposal", "Session", "SessionView"]
 
 MIN_HOLD_SECONDS = int(limits.HOLD_SECONDS.lowest)
 MAX_HOLD_SECONDS = int(limits.HOLD_SECONDS.highest)
@@ -38,22 +54,16 @@ ADJUST_STEP_REPS = 2             # ... or two more reps (ours)
 RATE_STEP = 1.15                 # "slower"/"faster" change the speaking rate by this factor
 RATE_LIMITS = (0.6, 1.6)
 WORDS_PER_MINUTE = 165.0         # our estimate of the voice at rate 1.0
-# The first lines of every session; fixed, so the voice keeps their audio from one run to
-# the next and the coach is heard at once, before its voice has loaded.
-GREETING = ("Hi, I'm your IT band coach.", "Ask me why your IT band hurts, or about any of the exercises.")
-OFFER_ROUTINE = "Shall we start the routine?"
+# The lines of every session's start (content/coach.yaml); fixed, so the voice keeps their
+# audio from one run to the next and the coach is heard at once, before its voice has loaded.
+OPENING_LINES = ("greeting", "greeting_ask", "offer_routine")
 AMOUNT_WORDS = frozenset(NUMBER_WORDS[2:] + TENS_WORDS[2:] + ("minute", "minutes", "seconds"))  # not "one leg"
 LINE_END_POLL = 0.05             # while instructions are still said, the work looks again this often
 LINE_END_PATIENCE = 5.0          # ... and waits at most this long past their estimated end (a lost report)
-SINGLE_DONE = "That's all for {name}. Say start for the whole routine, or ask me anything."
-# One way to leave, said the same everywhere: "stop" ends the workout, and with none running, leaves.
-STOP_WORKOUT = "Say stop to end the workout, and stop again to leave."
-LEAVE = "Say stop to leave."
-LEAVE_AGAIN = "Say stop again to leave, or start to go again."
 PAIN_ECHO_SECONDS = 4.0          # a second pain report this soon after one, with no exercise since, is the same one
 # Intents that leave the exercise as it is: said during its instructions, the rest follow.
-KEEP_INSTRUCTIONS = frozenset({"ask", "ask_history", "help", "whats_next", "time_left", "none", "slower",
-                               "faster", "yes", "no", "repeat"})
+KEEP_INSTRUCTIONS = frozenset({Intent.ASK, Intent.ASK_HISTORY, Intent.HELP, Intent.WHATS_NEXT, Intent.TIME_LEFT,
+                               Intent.NONE, Intent.SLOWER, Intent.FASTER, Intent.YES, Intent.NO, Intent.REPEAT})
 
 
 ASKS_AN_AMOUNT = re.compile(r"\bhow (long|many|much|often)\b", re.IGNORECASE)
@@ -78,43 +88,43 @@ ASKING = (Phase.OFFER, Phase.OFFER_PLAN, Phase.AFTER_PAIN)
 EXERCISING = (Phase.RUNNING, Phase.PAUSED)
 
 # (phase, intent) -> the Session method that answers; (ANY, intent) where the phase does not matter.
-TRANSITIONS: dict[tuple[Phase | None, str], str] = {
-    (Phase.OFFER, "yes"): "_start_routine",
-    (Phase.OFFER_PLAN, "yes"): "_accept_plan",
-    (Phase.AFTER_PAIN, "yes"): "_go_on_after_pain",
-    (Phase.AFTER_PAIN, "resume"): "_go_on_after_pain",
-    (Phase.RUNNING, "yes"): "_keep_going",
-    (Phase.PAUSED, "yes"): "_keep_going",
-    (ANY, "yes"): "_yes_unasked",
-    (Phase.OFFER, "no"): "_decline_routine",
-    (Phase.OFFER_PLAN, "no"): "_decline_plan",
-    (Phase.AFTER_PAIN, "no"): "_stop_after_pain",
-    (ANY, "no"): "_no_unasked",
-    (Phase.PAUSED, "start"): "_resume_or_start",
-    (Phase.RUNNING, "start"): "_start_while_running",
-    (ANY, "start"): "_start",
-    (Phase.RUNNING, "pause"): "_pause",
-    (Phase.PAUSED, "pause"): "_already_paused",
-    (ANY, "pause"): "_nothing_to_pause",
-    (Phase.PAUSED, "resume"): "_resume",
-    (Phase.RUNNING, "resume"): "_still_going",
-    (ANY, "resume"): "_nothing_to_resume",
-    (Phase.RUNNING, "time_left"): "_time_left",
-    (Phase.PAUSED, "time_left"): "_time_left",
-    (ANY, "time_left"): "_no_timer",
-    (Phase.RUNNING, "switch_sides"): "_switch_sides",
-    (Phase.PAUSED, "switch_sides"): "_paused_switch",
-    (ANY, "switch_sides"): "_nothing_running",
-    (Phase.RUNNING, "adjust"): "_adjust",
-    (Phase.PAUSED, "adjust"): "_adjust",
-    (ANY, "adjust"): "_nothing_to_adjust",
-    (ANY, "ask"): "_ask", (ANY, "ask_history"): "_ask_history", (ANY, "next"): "_next",
-    (ANY, "previous"): "_previous", (ANY, "repeat"): "_repeat", (ANY, "stop"): "_stop",
-    (ANY, "help"): "_help", (ANY, "set_duration"): "_set_duration", (ANY, "report_pain"): "_report_pain",
-    (ANY, "slower"): "_slower", (ANY, "faster"): "_faster", (ANY, "whats_next"): "_whats_next",
-    (ANY, "none"): "_not_understood",
+TRANSITIONS: dict[tuple[Phase | None, str], str] = {   # intent: an Intent
+    (Phase.OFFER, Intent.YES): "_start_routine",
+    (Phase.OFFER_PLAN, Intent.YES): "_accept_plan",
+    (Phase.AFTER_PAIN, Intent.YES): "_go_on_after_pain",
+    (Phase.AFTER_PAIN, Intent.RESUME): "_go_on_after_pain",
+    (Phase.RUNNING, Intent.YES): "_keep_going",
+    (Phase.PAUSED, Intent.YES): "_keep_going",
+    (ANY, Intent.YES): "_yes_unasked",
+    (Phase.OFFER, Intent.NO): "_decline_routine",
+    (Phase.OFFER_PLAN, Intent.NO): "_decline_plan",
+    (Phase.AFTER_PAIN, Intent.NO): "_stop_after_pain",
+    (ANY, Intent.NO): "_no_unasked",
+    (Phase.PAUSED, Intent.START): "_resume_or_start",
+    (Phase.RUNNING, Intent.START): "_start_while_running",
+    (ANY, Intent.START): "_start",
+    (Phase.RUNNING, Intent.PAUSE): "_pause",
+    (Phase.PAUSED, Intent.PAUSE): "_already_paused",
+    (ANY, Intent.PAUSE): "_nothing_to_pause",
+    (Phase.PAUSED, Intent.RESUME): "_resume",
+    (Phase.RUNNING, Intent.RESUME): "_still_going",
+    (ANY, Intent.RESUME): "_nothing_to_resume",
+    (Phase.RUNNING, Intent.TIME_LEFT): "_time_left",
+    (Phase.PAUSED, Intent.TIME_LEFT): "_time_left",
+    (ANY, Intent.TIME_LEFT): "_no_timer",
+    (Phase.RUNNING, Intent.SWITCH_SIDES): "_switch_sides",
+    (Phase.PAUSED, Intent.SWITCH_SIDES): "_paused_switch",
+    (ANY, Intent.SWITCH_SIDES): "_nothing_running",
+    (Phase.RUNNING, Intent.ADJUST): "_adjust",
+    (Phase.PAUSED, Intent.ADJUST): "_adjust",
+    (ANY, Intent.ADJUST): "_nothing_to_adjust",
+    (ANY, Intent.ASK): "_ask", (ANY, Intent.ASK_HISTORY): "_ask_history", (ANY, Intent.NEXT): "_next",
+    (ANY, Intent.PREVIOUS): "_previous", (ANY, Intent.REPEAT): "_repeat", (ANY, Intent.STOP): "_stop",
+    (ANY, Intent.HELP): "_help", (ANY, Intent.SET_DURATION): "_set_duration", (ANY, Intent.REPORT_PAIN): "_report_pain",
+    (ANY, Intent.SLOWER): "_slower", (ANY, Intent.FASTER): "_faster", (ANY, Intent.WHATS_NEXT): "_whats_next",
+    (ANY, Intent.NONE): "_not_understood",
 }
-assert {intent for _, intent in TRANSITIONS} == set(INTENT_NAMES), "every intent has a transition"
+assert {intent for _, intent in TRANSITIONS} == set(Intent), "every intent has a transition"
 
 
 @dataclass(frozen=True)
@@ -186,13 +196,13 @@ class Session:
 
     def begin(self) -> list[Reply]:
         """The greeting, with today's proposal when there is one."""
-        lines = list(GREETING)
+        lines = [self._say("greeting"), self._say("greeting_ask")]
         if self.proposal:
             self.phase = Phase.OFFER_PLAN
             lines.append(self.proposal.text)
         else:
             self.phase = Phase.OFFER
-            lines.append(OFFER_ROUTINE)
+            lines.append(self._say("offer_routine"))
         return self._said([Reply(line) for line in lines])
 
     def handle(self, match: Match) -> list[Reply]:
@@ -201,7 +211,7 @@ class Session:
         replies = getattr(self, name)(match)
         if in_instructions and match.intent in KEEP_INSTRUCTIONS and self._in_instructions():
             replies = replies + self._instructions_again(replies)
-        if match.intent != "repeat":
+        if match.intent != Intent.REPEAT:
             self._said(replies)
         return replies
 
@@ -321,7 +331,7 @@ class Session:
         steps = [Reply(s, exercise=exercise.id) for s in exercise.steps]
         first_side = exercise.program.sides[0] if exercise.program.sides else None
         if first_side:
-            steps.append(Reply(f"We'll start with the {first_side} side.", exercise=exercise.id))
+            steps.append(Reply(self._say("first_side", side=first_side), exercise=exercise.id))
         intro = lead_in + steps
         t = self.clock.now() + after
         self._instructions = []
@@ -343,7 +353,7 @@ class Session:
         left = [replace(line.reply) for line in self._instructions if line.end > now and line.reply.exercise is not None]
         if not left:
             return []
-        back = [Reply("Now, back to the instructions.", exercise=left[0].exercise)]
+        back = [Reply(self._say("back_to_instructions"), exercise=left[0].exercise)]
         t = now + self._speech(answer)
         self._instructions = []
         for line in back + left:
@@ -394,14 +404,14 @@ class Session:
         """Go on to the next exercise of the routine, or finish it."""
         if self._position + 1 < len(self._routine):
             nxt = self.content.exercises[self._routine[self._position + 1]]
-            return self._start_exercise(self._position + 1, [Reply(f"Next up: {nxt.name}.", exercise=nxt.id)], after)
+            return self._start_exercise(self._position + 1, [Reply(self._say("next_up", name=nxt.name), exercise=nxt.id)], after)
         done_with = self.exercise
         self._timeline = None
         if len(self._routine) == 1 and done_with is not None:
-            done = [Reply(SINGLE_DONE.format(name=done_with.name))]
+            done = [Reply(self._say("single_done", name=done_with.name))]
         else:
             done = [Reply(ROUTINE_DONE, cue="routine_done"),
-                    Reply("Remember to start light, build up gradually, and stop if anything hurts.")]
+                    Reply(self._say("routine_advice"))]
         self._end_session("done")
         return done
 
@@ -422,7 +432,7 @@ class Session:
     def _ask(self, match: Match) -> list[Reply]:
         topic = self.content.topics.get(str(match.slots.get("topic")))
         if topic is None:
-            return [Reply("I can tell you about the anatomy, the causes, the exercises and safety.")]
+            return [Reply(self._say("unknown_topic"))]
         sentences = list(topic.sentences)
         if ASKS_AN_AMOUNT.search(match.text):
             # "how long should I hold the stretch": the amount first, then the how-to.
@@ -431,12 +441,12 @@ class Session:
 
     def _ask_history(self, match: Match) -> list[Reply]:
         if self._history is None:
-            return [Reply("I'm not keeping a history right now, so I can't tell you that.")]
+            return [Reply(self._say("no_history"))]
         try:
             return [Reply(self._history(str(match.slots.get("what", "last_session"))))]
-        except Exception as exc:  # a broken history must never stop the coach
+        except Exception as exc:  # noqa: BLE001 - a broken history must never stop the coach
             self.listener_errors.append(f"history unavailable: {exc}")
-            return [Reply("Sorry, I can't read the history right now.")]
+            return [Reply(self._say("history_unreadable"))]
 
     def _start(self, match: Match) -> list[Reply]:
         wanted = match.slots.get("exercise")
@@ -446,11 +456,11 @@ class Session:
             self._emit("skipped", self.exercise.id)
         self._routine = [wanted] if wanted else list(self.content.routine)
         first = self.content.exercises[self._routine[0]]
-        lead = f"Let's do {first.name}." if wanted else f"Let's start the routine with {first.name}."
+        lead = self._say("start_one" if wanted else "start_routine", name=first.name)
         return self._start_exercise(0, [Reply(lead, exercise=first.id)])
 
     def _start_routine(self, match: Match) -> list[Reply]:
-        return self._start(Match(match.text, "start"))
+        return self._start(Match(match.text, Intent.START))
 
     def _accept_plan(self, match: Match) -> list[Reply]:
         if self.proposal:
@@ -465,7 +475,7 @@ class Session:
     def _start_while_running(self, match: Match) -> list[Reply]:
         if match.slots.get("exercise") is None:
             assert self.exercise is not None
-            return [Reply(f"We're already doing {self.exercise.name}. Say next to skip it, or stop to end.")]
+            return [Reply(self._say("already_doing", name=self.exercise.name))]
         return self._start(match)
 
     def _resume_or_start(self, match: Match) -> list[Reply]:
@@ -476,13 +486,13 @@ class Session:
         self._timeline.pause(self.clock.now())
         self.phase = Phase.PAUSED
         self._emit("paused", self._timeline.exercise.id)
-        return [Reply("Paused. Say resume when you're ready.", urgent=True)]
+        return [Reply(self._say("paused"), urgent=True)]
 
     def _already_paused(self, match: Match) -> list[Reply]:
-        return [Reply("We're paused. Say resume when you're ready.")]
+        return [Reply(self._say("already_paused"))]
 
     def _nothing_to_pause(self, match: Match) -> list[Reply]:
-        return [Reply("There's nothing to pause right now.")]
+        return [Reply(self._say("nothing_to_pause"))]
 
     def _resume(self, match: Match) -> list[Reply]:
         assert self._timeline is not None
@@ -493,38 +503,40 @@ class Session:
             self._instructions = [line for line in self._instructions if line.reply.exercise is not None]
             for line in self._instructions:
                 line.end += paused_for
-            return [Reply("Resuming.")] + self._instructions_again([Reply("Resuming.")])
-        return [Reply("Resuming.")] + self._remaining_line()
+            return [Reply(self._say("resuming"))] + self._instructions_again([Reply(self._say("resuming"))])
+        return [Reply(self._say("resuming"))] + self._remaining_line()
 
     def _still_going(self, match: Match) -> list[Reply]:
-        return [Reply("We're still going.")]
+        return [Reply(self._say("still_going"))]
 
     def _nothing_to_resume(self, match: Match) -> list[Reply]:
-        return [Reply("There's nothing to resume. Say start to begin.")]
+        return [Reply(self._say("nothing_to_resume"))]
 
     def _next(self, match: Match) -> list[Reply]:
         if self.exercise is None:
             if self._routine and self._position + 1 < len(self._routine):
-                return self._go_to(self._position + 1, "Moving on.")
-            return [Reply("Nothing is running to skip. Say start to begin.")]
+                return self._go_to(self._position + 1, "moving_on")
+            return [Reply(self._say("nothing_to_skip"))]
         self._emit("skipped", self.exercise.id)
         if self._position + 1 >= len(self._routine):
-            return [Reply("That was the last exercise.")] + self._advance()
-        return self._go_to(self._position + 1, "Skipping ahead.")
+            return [Reply(self._say("last_exercise_done"))] + self._advance()
+        return self._go_to(self._position + 1, "skipping_ahead")
 
     def _previous(self, match: Match) -> list[Reply]:
         if not self._routine:
-            return [Reply("We haven't done an exercise yet. Say start to begin.")]
+            return [Reply(self._say("nothing_done_yet"))]
         if self.exercise is not None:
             self._emit("skipped", self.exercise.id)
         if self._position <= 0:
-            return self._go_to(0, "This is the first exercise, so let's start it again.")
-        return self._go_to(self._position - 1, "Going back.")
+            return self._go_to(0, "first_again")
+        return self._go_to(self._position - 1, "going_back")
 
     def _go_to(self, position: int, lead: str) -> list[Reply]:
+        """Start the exercise at `position`, announced by the line `lead` (which names it)."""
         position = max(0, min(position, len(self._routine) - 1))
         exercise = self.content.exercises[self._routine[position]]
-        return self._start_exercise(position, [Reply(f"{lead} {capitalized(exercise.name)}.", exercise=exercise.id)])
+        return self._start_exercise(position, [Reply(self._say(lead, name=capitalized(exercise.name)),
+                                                     exercise=exercise.id)])
 
     def _repeat(self, match: Match) -> list[Reply]:
         """The last thing worth repeating: a timed cue was true at its moment only ("Go.",
@@ -532,33 +544,28 @@ class Session:
         if self.exercise is not None and any(r.is_cue for r in self.last_said):
             return self._remaining_line()
         if not self.last_said:
-            return [Reply("I haven't said anything yet.")]
+            return [Reply(self._say("nothing_said_yet"))]
         return [Reply(r.text, exercise=r.exercise, side=r.side, live=r.live) for r in self.last_said]
 
     def _stop(self, match: Match) -> list[Reply]:
         if self.exercise is not None or self._in_session:
             self._cut_short()
             self._end_session("stop")
-            return [Reply("Okay, stopping here. Good work today.", urgent=True), Reply(LEAVE_AGAIN)]
+            return [Reply(self._say("stopping"), urgent=True), Reply(self._say("leave_again"))]
         self.phase = Phase.IDLE
         self.wants_exit = True
-        return [Reply("Okay. Goodbye, and look after that knee.", urgent=True)]
+        return [Reply(self._say("goodbye"), urgent=True)]
 
     def _help(self, match: Match) -> list[Reply]:
         if self.exercise is not None:
-            return [Reply("You can say pause, resume, next, go back, how long left, "
-                          "hold for forty five seconds, or that hurts."),
-                    Reply(STOP_WORKOUT)]
-        return [Reply("You can ask why your IT band hurts, or how to do an exercise."),
-                Reply("Say start for the whole routine, or start the stretch for one exercise."),
-                Reply("During an exercise say pause, next, how long left, or that hurts."),
-                Reply(LEAVE)]
+            return [Reply(self._say(key)) for key in ("help_during", "stop_workout")]
+        return [Reply(self._say(key)) for key in ("help_ask", "help_start", "help_exercise", "leave")]
 
     def _time_left(self, match: Match) -> list[Reply]:
-        return self._remaining_line() or [Reply("Almost done.")]
+        return self._remaining_line() or [Reply(self._say("almost_done"))]
 
     def _no_timer(self, match: Match) -> list[Reply]:
-        return [Reply("No timer is running. Say start to begin.")]
+        return [Reply(self._say("no_timer"))]
 
     def _remaining_line(self) -> list[Reply]:
         """How much is left, worked out again when it is said (a line may wait behind others)."""
@@ -570,35 +577,33 @@ class Session:
     def _remaining_text(self, timeline: Timeline | None = None) -> str:
         timeline = timeline or self._timeline
         if timeline is None or timeline is not self._timeline:
-            return "That exercise is over."
+            return self._say("exercise_over")
         view = self.view()
-        left = int(round(view.remaining))
+        left = round(float(view.remaining))
         i = timeline.block_at(timeline.active(self.clock.now()))
         if i is None:
-            return f"We start in {say_seconds(max(left, 1))}."
+            return self._say("start_in", time=say_seconds(max(left, 1)))
         block = timeline.blocks[i]
         if block.kind == "rest":
-            return f"{capitalized(say_seconds(left))} of rest left."
+            return self._say("rest_left", time=capitalized(say_seconds(left)))
         if block.kind == "switch":
-            return f"{capitalized(say_seconds(left))} to switch sides."
+            return self._say("switch_in", time=capitalized(say_seconds(left)))
         if block.reps:
-            return f"{capitalized(say_count(block.reps - view.rep, timeline.exercise.unit))} to go in this set."
-        side = f" on the {block.side} side" if block.side else ""
-        return f"{capitalized(say_seconds(max(left, 1)))} left{side}."
+            return self._say("reps_to_go", count=capitalized(say_count(block.reps - view.rep, timeline.exercise.unit)))
+        time = capitalized(say_seconds(max(left, 1)))
+        return self._say("time_left_on_side", time=time, side=block.side) if block.side else self._say("time_left", time=time)
 
     def _set_duration(self, match: Match) -> list[Reply]:
         seconds = match.slots.get("seconds", 0)
         if limits.HOLD_SECONDS.problem(seconds):
-            return [Reply(f"I can time holds from {say_seconds(MIN_HOLD_SECONDS)} to {say_seconds(MAX_HOLD_SECONDS)}.")]
+            return [Reply(self._say("hold_range", lowest=say_seconds(MIN_HOLD_SECONDS), highest=say_seconds(MAX_HOLD_SECONDS)))]
         exercise = self.exercise
         if exercise is None:
             self._session_hold = seconds
-            return [Reply(f"Okay. Holds will be {say_seconds(seconds)} this session.")]
+            return [Reply(self._say("holds_this_session", time=say_seconds(seconds)))]
         if not exercise.is_hold:
-            return [Reply(f"{capitalized(exercise.name)} counts {exercise.unit}, so I can't time it in seconds. "
-                          f"Say, for example, two more {exercise.unit}.")]
-        return self._change_hold(exercise, seconds, f"Okay, {say_seconds(seconds)} of {exercise.name}, "
-                                                     "for this time only.")
+            return [Reply(self._say("counted_not_timed", name=capitalized(exercise.name), unit=exercise.unit))]
+        return self._change_hold(exercise, seconds, self._say("hold_this_time", time=say_seconds(seconds), name=exercise.name))
 
     def _change_hold(self, exercise: Exercise, seconds: float, said: str) -> list[Reply]:
         self._holds[exercise.id] = seconds
@@ -607,7 +612,7 @@ class Session:
         return [Reply(said)] + self._remaining_line()
 
     def _nothing_to_adjust(self, match: Match) -> list[Reply]:
-        return [Reply("There's no exercise running to change. Start one, then say longer or shorter.")]
+        return [Reply(self._say("nothing_to_change"))]
 
     def _adjust(self, match: Match) -> list[Reply]:
         """A relative change: {seconds: +-N}, {reps: +-N}, {sets: +-N} or {direction: +-1}."""
@@ -618,34 +623,34 @@ class Session:
         if "sets" in slots:
             return self._change_sets(exercise, int(slots["sets"]))
         if "seconds" in slots and not hold:
-            return [Reply(f"{capitalized(exercise.name)} counts {exercise.unit}: say, for example, "
-                          f"two more {exercise.unit}.")]
+            return [Reply(self._say("counted_say_more", name=capitalized(exercise.name), unit=exercise.unit))]
         if "reps" in slots and hold:
-            return [Reply(f"{capitalized(exercise.name)} is timed: say, for example, ten seconds more.")]
+            return [Reply(self._say("timed_say_more", name=capitalized(exercise.name)))]
         direction = int(slots.get("direction", 0))
         if hold:
             current = self._blocks_for(exercise)[0].seconds
             delta = int(slots.get("seconds", direction * ADJUST_STEP_SECONDS))
             target = min(MAX_HOLD_SECONDS, max(MIN_HOLD_SECONDS, current + delta))
             if target == current:
-                return [Reply(f"The hold is already {say_seconds(current)}, as far as I can take it.")]
-            change = f"{say_seconds(abs(target - current))} {'more' if target > current else 'less'}"
-            return self._change_hold(exercise, target, f"Okay, {change}: holding for {say_seconds(target)}.")
+                return [Reply(self._say("hold_at_limit", time=say_seconds(current)))]
+            said = self._say("hold_longer" if target > current else "hold_shorter",
+                             change=say_seconds(abs(target - current)), time=say_seconds(target))
+            return self._change_hold(exercise, target, said)
         current_reps = self._blocks_for(exercise)[0].reps
         delta = int(slots.get("reps", direction * ADJUST_STEP_REPS))
         target = min(MAX_REPS, max(1, current_reps + delta))
         if target == current_reps:
-            return [Reply(f"It's already {say_count(current_reps, exercise.unit)}, as far as I can take it.")]
+            return [Reply(self._say("reps_at_limit", count=say_count(current_reps, exercise.unit)))]
         counted = self._counted_in_set()
         self._reps[exercise.id] = target
         self._emit("reps_changed", exercise.id, value=target)
         self._retime(exercise)
-        said = f"Okay, {say_number(target)} {rep_unit(exercise, target)} a set"
+        amount = {"number": say_number(target), "unit": rep_unit(exercise, target)}
         if counted is None:
-            return [Reply(f"{said}.")]
+            return [Reply(self._say("reps_changed", **amount))]
         if target <= counted:
-            return [Reply(f"{said}; that's this set done.")]
-        return [Reply(f"{said}, this set included.")] + self._remaining_line()
+            return [Reply(self._say("reps_changed_set_done", **amount))]
+        return [Reply(self._say("reps_changed_this_set", **amount))] + self._remaining_line()
 
     def _counted_in_set(self) -> int | None:
         """Reps counted so far in the set under way; None between sets (or before the first)."""
@@ -667,7 +672,7 @@ class Session:
         self._sets[exercise.id] = target
         self._emit("sets_changed", exercise.id, value=target)
         self._retime(exercise)
-        return [Reply(f"Okay, {say_count(target, 'sets')} of {exercise.name} in all.")]
+        return [Reply(self._say("sets_changed", count=say_count(target, "sets"), name=exercise.name))]
 
     def _fewest_sets(self, timeline: Timeline) -> int:
         """The sets cannot end before the one under way, nor before the set a rest leads to."""
@@ -680,37 +685,36 @@ class Session:
     def _sets_unchanged(self, timeline: Timeline, sets: int, delta: int) -> str:
         """Why a change of sets cannot apply now, in a few words."""
         if delta > 0:
-            return f"{capitalized(say_count(sets, 'sets'))} is as many as I can do."
+            return self._say("sets_at_most", count=capitalized(say_count(sets, "sets")))
         i = timeline.block_at(self._now_active())
         block = timeline.blocks[i] if i is not None else None
         if block is not None and block.kind == "rest":
-            return (f"We're resting before the last set, so I can't drop it now. "
-                    f"Say next to end {timeline.exercise.name} here.")
+            return self._say("sets_resting_before_last", name=timeline.exercise.name)
         if sets == 1:
-            return "There's only one set."
-        return f"This is the last set, set {say_number(sets)}, so there's none left to drop."
+            return self._say("sets_only_one")
+        return self._say("sets_on_the_last", number=say_number(sets))
 
     def _whats_next(self, match: Match) -> list[Reply]:
         """What comes after the current exercise (never a skip)."""
         if self.exercise is None:
             if self._routine and self._position + 1 < len(self._routine):
                 following = self.content.exercises[self._routine[self._position + 1]]
-                return [Reply(f"Next is {following.name}. Say next to go on to it.")]
+                return [Reply(self._say("next_is", name=following.name))]
             first = self.content.exercises[self.content.routine[0]]
-            return [Reply(f"The routine starts with {first.name}. Say start when you're ready.")]
+            return [Reply(self._say("routine_starts_with", name=first.name))]
         if self._position + 1 < len(self._routine):
             following = self.content.exercises[self._routine[self._position + 1]]
-            return [Reply(f"After {self.exercise.name} comes {following.name}.")]
-        return [Reply(f"{capitalized(self.exercise.name)} is the last exercise. Then we're done.")]
+            return [Reply(self._say("comes_after", name=self.exercise.name, following=following.name))]
+        return [Reply(self._say("last_exercise", name=capitalized(self.exercise.name)))]
 
     def _nothing_running(self, match: Match) -> list[Reply]:
-        return [Reply("There's no exercise running. Say start to begin.")]
+        return [Reply(self._say("no_exercise_running"))]
 
     def _paused_switch(self, match: Match) -> list[Reply]:
         assert self.exercise is not None
         if not self.exercise.program.sides:
             return self._switch_sides(match)
-        return [Reply("We're paused. Say resume first, then switch sides.")]
+        return [Reply(self._say("paused_no_switch"))]
 
     def _switch_sides(self, match: Match) -> list[Reply]:
         """End this side's work now and go to the other side."""
@@ -718,13 +722,13 @@ class Session:
         assert timeline is not None
         exercise = timeline.exercise
         if not exercise.program.sides:
-            return [Reply(f"{capitalized(exercise.name)} works both sides at once, so there's no side to switch.")]
+            return [Reply(self._say("both_sides_at_once", name=capitalized(exercise.name)))]
         i = timeline.block_at(self._now_active())
         if i is None or timeline.blocks[i].kind != "work":
-            return [Reply("We're not on a side yet. I'll tell you when to switch.")]
+            return [Reply(self._say("not_on_a_side"))]
         following = timeline.blocks[i + 1] if i + 1 < len(timeline.blocks) else None
         if following is None or following.kind != "switch":
-            return [Reply(f"This is the {timeline.blocks[i].side} side, the last one.")]
+            return [Reply(self._say("last_side", side=str(timeline.blocks[i].side)))]
         timeline.end_block_now(i, self.clock.now())
         return []                                 # the switch cue itself says what happens
 
@@ -745,12 +749,11 @@ class Session:
         self._timeline = None
         self._instructions = []
         self.phase = Phase.AFTER_PAIN
-        stop_now = Reply(f"Stop {exercise.name} now and rest.", urgent=True, exercise=exercise.id)
+        stop_now = Reply(self._say("stop_for_pain", name=exercise.name), urgent=True, exercise=exercise.id)
         return self._pain_said([stop_now] + [Reply(r.text) for r in safety] + [Reply(self._after_pain_question())])
 
     def _after_pain_question(self) -> str:
-        return "Would you like to go on to the next exercise?" if self._position + 1 < len(self._routine) \
-            else "Would you like to try another exercise?"
+        return self._say("after_pain_next" if self._position + 1 < len(self._routine) else "after_pain_another")
 
     def _pain_said(self, replies: list[Reply]) -> list[Reply]:
         self._pain = _PainReply(self.clock.now(), replies)
@@ -769,64 +772,67 @@ class Session:
                 unsaid.append(replace(line, urgent=False))
         if unsaid:
             return unsaid
-        return [Reply(self._after_pain_question())] if self.phase is Phase.AFTER_PAIN else [Reply("Rest now.")]
+        return [Reply(self._after_pain_question())] if self.phase is Phase.AFTER_PAIN else [Reply(self._say("rest_now"))]
 
     def _go_on_after_pain(self, match: Match) -> list[Reply]:
         if self._position + 1 < len(self._routine):
-            return self._go_to(self._position + 1, "Okay, gently now.")
+            return self._go_to(self._position + 1, "gently_now")
         self.phase = Phase.IDLE
-        return [Reply("Okay. Which exercise would you like? Say, for example, start the stretch.")]
+        return [Reply(self._say("which_exercise"))]
 
     def _keep_going(self, match: Match) -> list[Reply]:
-        return [Reply("Keep going.")]
+        return [Reply(self._say("keep_going"))]
 
     def _yes_unasked(self, match: Match) -> list[Reply]:
-        return [Reply("Say start when you're ready, or ask me a question.")]
+        return [Reply(self._say("yes_unasked"))]
 
     def _decline_routine(self, match: Match) -> list[Reply]:
         self.phase = Phase.IDLE
-        return [Reply("Okay. Ask me anything about your IT band, or say start when you're ready.")]
+        return [Reply(self._say("routine_declined"))]
 
     def _decline_plan(self, match: Match) -> list[Reply]:
         self.phase = Phase.IDLE
-        return [Reply("Okay, we'll keep the usual plan. Say start when you're ready.")]
+        return [Reply(self._say("plan_declined"))]
 
     def _stop_after_pain(self, match: Match) -> list[Reply]:
         if self._in_session:
             self._end_session("pain")
         self.phase = Phase.IDLE
-        return [Reply("Okay, we'll stop for today. Rest, and if the pain persists, see a medical professional.")]
+        return [Reply(self._say("stop_after_pain"))]
 
     def _no_unasked(self, match: Match) -> list[Reply]:
-        return [Reply("Okay.")]
+        return [Reply(self._say("no_unasked"))]
 
     def _slower(self, match: Match) -> list[Reply]:
         self.rate = max(RATE_LIMITS[0], round(self.rate / RATE_STEP, 3))
-        said = "Okay, I'll speak more slowly." if self.voiced else "Okay, I'll show the lines more slowly."
+        said = self._say("slower_voice" if self.voiced else "slower_text")
         return [Reply(said, rate=self.rate)]
 
     def _faster(self, match: Match) -> list[Reply]:
         self.rate = min(RATE_LIMITS[1], round(self.rate * RATE_STEP, 3))
-        said = "Okay, I'll speak faster." if self.voiced else "Okay, I'll show the lines faster."
+        said = self._say("faster_voice" if self.voiced else "faster_text")
         return [Reply(said, rate=self.rate)]
 
     def _not_understood(self, match: Match) -> list[Reply]:
-        if match.aside == "thanks":
-            return [Reply("You're welcome." + (" Keep going." if self.exercise is not None else ""))]
-        if match.aside == "greeting":
+        if match.aside == Aside.THANKS:
+            return [Reply(self._say("welcome_keep_going" if self.exercise is not None else "welcome"))]
+        if match.aside == Aside.GREETING:
             if self.exercise is not None:
-                return [Reply("Hi. We're doing " + self.exercise.name + ".")]
-            return [Reply("Hi. Ask me why your IT band hurts, or say start for the routine.")]
-        if match.aside == "not_covered":
-            return [Reply("The article doesn't cover that; a physiotherapist or doctor can tell you.")]
-        if match.aside == "other_exercise":
+                return [Reply(self._say("hello_exercising", name=self.exercise.name))]
+            return [Reply(self._say("hello"))]
+        if match.aside == Aside.NOT_COVERED:
+            return [Reply(self._say("not_covered"))]
+        if match.aside == Aside.OTHER_EXERCISE:
             names = [exercise.name for exercise in self.content.exercises.values()]
             listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
-            return [Reply(f"I only coach the article's exercises: {listed}."),
-                    Reply("Say start for the routine, or name one of them.")]
-        return [Reply("Sorry, I didn't catch that. Say help to hear what you can say.")]
+            return [Reply(self._say("only_these_exercises", names=listed)), Reply(self._say("name_one_of_them"))]
+        return [Reply(self._say("not_understood"))]
 
     # ----- bookkeeping ----------------------------------------------------------------
+
+    def _say(self, key: str, **values: str) -> str:
+        """The coach's line `key` (content/coach.yaml) with its {names} filled in."""
+        return self.content.wording.line(key, **values)
 
     def _said(self, replies: list[Reply]) -> list[Reply]:
         if replies:
@@ -839,6 +845,6 @@ class Session:
         for listener in list(self.listeners):
             try:
                 listener.record(event)
-            except Exception as exc:  # a broken history must never stop the coach
+            except Exception as exc:  # noqa: BLE001 - a broken history must never stop the coach
                 self.listeners.remove(listener)
                 self.listener_errors.append(f"history disabled: {exc}")

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.replies import Reply
 from voicecoach.coach.session import Session
-from voicecoach.intents.types import Match
 from voicecoach.files import read_text
+from voicecoach.intents.types import Match
 from voicecoach.limits import MAX_SCRIPT_LINES, MAX_SCRIPT_SECONDS, MAX_TEXT_FILE_BYTES
 from voicecoach.printable import escaped
 
@@ -178,13 +179,14 @@ class Simulator:
             if nxt is None:
                 break
             self.clock.set(max(self.clock.now(), nxt))
-            if end is not None and end == nxt:
+            if speaking is not None and end == nxt:
                 session.line_ended(speaking.reply, self.clock.now())   # as the output stage reports it
                 speaking = None
             elif due is not None and due == nxt:
                 cues = session.tick()
                 if speaking and speaking.reply.cue is None:
-                    speaking = self._cut(speaking)
+                    self._cut(speaking)
+                    speaking = None
                 # Cues go before waiting answers, after cues already waiting: in time order.
                 waiting = next((i for i, r in enumerate(queue) if r.cue is None), len(queue))
                 for offset, cue in enumerate(cues):
@@ -194,7 +196,8 @@ class Simulator:
                 match = self.understand(line.text, session)
                 self.timeline.append(TimelineEvent(self.clock.now(), "user", line.text, match.intent, dict(match.slots)))
                 if speaking and speaking.reply.cue is None:
-                    speaking = self._cut(speaking)
+                    self._cut(speaking)
+                    speaking = None
                 answers = [r for r in queue if r.cue is not None]   # unsaid answers are superseded
                 queue = deque(answers + session.handle(match))
                 if session.wants_exit:
@@ -232,4 +235,3 @@ class Simulator:
         event = self.timeline[speaking.event]
         if self.clock.now() < speaking.end:
             self.timeline[speaking.event] = TimelineEvent(**{**event.__dict__, "cut": True})
-        return None

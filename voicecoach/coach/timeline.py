@@ -6,8 +6,8 @@ accumulated pause, so cues never drift however long a session runs.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from voicecoach.coach.replies import Reply, capitalized
 from voicecoach.content.model import Exercise

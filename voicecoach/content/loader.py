@@ -6,13 +6,22 @@ listing them all, and `validate_content` returns them. No YAML traceback reaches
 from __future__ import annotations
 
 import importlib.resources
+import re
 from pathlib import Path
 from typing import Any
 
-import re
-
 from voicecoach import limits
-from voicecoach.content.model import CUE_WORDING, RECALL_WORDS, Content, Exercise, Program, Topic, Value
+from voicecoach.content.model import (
+    CUE_WORDING,
+    RECALL_WORDS,
+    Content,
+    Exercise,
+    Program,
+    Topic,
+    Value,
+)
+from voicecoach.content.wording import SECTION as WORDING_SECTION
+from voicecoach.content.wording import read_wording
 from voicecoach.yamlfile import line_of, load_yaml_mappings
 
 SOURCES = ("article", "ours")
@@ -67,7 +76,7 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-SECTIONS = ("title", "topics", "exercises", "safety", "routine")
+SECTIONS = ("title", "topics", "exercises", "safety", "routine", WORDING_SECTION)
 # A topic is whatever the article declares; the intent templates name topics by these ids
 # (`topic_problems` checks the two agree).
 TOPIC_ID = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
@@ -96,12 +105,14 @@ def _read(directory: Path) -> tuple[Content | None, list[str]]:
     topics = _topics(*docs["topics"], exercises, declared, problems) if "topics" in docs else {}
     safety = _sentences(*docs["safety"][:2], "safety", problems, docs["safety"][2]) if "safety" in docs else ()
     routine = _routine(*docs["routine"], declared, problems) if "routine" in docs else ()
+    wording, wording_problems = read_wording(*docs[WORDING_SECTION]) if WORDING_SECTION in docs else (None, [])
+    problems += wording_problems
     title = docs.get("title", (None, "", 0))[1]
     if "title" in docs and not _is_text(title):
         problems.append(f"{docs['title'][0]}:{line_of(title, docs['title'][2])}: title must be text")
-    if problems:
+    if problems or wording is None:
         return None, problems
-    return Content(str(title), topics, exercises, routine, safety), []
+    return Content(str(title), topics, exercises, routine, safety, wording), []
 
 
 def _key_line(mapping: dict, name: str) -> int:
@@ -218,7 +229,7 @@ def _program(path: Path, ex_id: str, body: Any, line: int, problems: list[str]) 
             problems.append(f"{where}: {ex_id}: a {kind} program needs {name}")
     if any(name not in values for name in REQUIRED_NUMBERS[kind]):
         return None
-    return Program(kind, tuple(sides), **values)  # type: ignore[arg-type]
+    return Program(kind, tuple(sides), **values)
 
 
 def _value(path: Path, ex_id: str, name: str, raw: Any, problems: list[str], key_line: int) -> Value | None:
@@ -286,7 +297,7 @@ def _routine(path: Path, value: Any, line: int, declared: set[str], problems: li
     for ex_id in value:
         if not isinstance(ex_id, str) or ex_id not in declared:
             problems.append(f"{path}:{line_of(ex_id, line_of(value))}: routine: unknown exercise {ex_id!r} "
-                            f"(expected one of {', '.join(sorted(declared))})")
+                            f"(expected one of {', '.join(sorted(d for d in declared if EXERCISE_ID.fullmatch(d)))})")
     return tuple(str(v) for v in value)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from voicecoach.content.wording import Wording
+
 # Cue wording an exercise may set in exercises.yaml (`cues:`), with the words it may fill in.
 CUE_WORDING = {"hold_start": ("duration", "count", "unit")}
 # How an answer about the last session recalls the exercise ("holding the stretch for {amount}").
@@ -58,7 +60,7 @@ class Exercise:
     @property
     def short_name(self) -> str:
         name = self.short or self.name
-        return name[4:] if name.startswith("the ") else name
+        return name.removeprefix("the ")
 
     @property
     def is_hold(self) -> bool:
@@ -79,6 +81,7 @@ class Content:
     exercises: dict[str, Exercise]
     routine: tuple[str, ...]     # exercise ids in the order of the whole routine
     safety: tuple[str, ...]      # the article's safety advice, said after a pain report
+    wording: Wording             # the coach's own lines (content/coach.yaml)
 
     def exercise_names(self) -> tuple[tuple[str, str], ...]:
         """(spoken name, exercise id) for every exercise: its name and short name without "the",

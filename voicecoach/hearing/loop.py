@@ -27,22 +27,30 @@ import queue
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
+from voicecoach.hearing.bargein.own_voice import (
+    OwnWordCheck,
+    PlayedNow,
+    PlayedRecord,
+    PlayedSpan,
+    played_from,
+)
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
-from voicecoach.hearing.bargein.own_voice import OwnWordCheck, PlayedNow, PlayedRecord, PlayedSpan, played_from
 from voicecoach.hearing.signal.sources import AudioSource
 from voicecoach.hearing.signal.vad import FRAME_MS, Endpointer, Utterance
+from voicecoach.intents.names import Intent
 from voicecoach.intents.types import NO_MATCH, Context, Match
 from voicecoach.intents.understand import MODEL_SURE
 
 if TYPE_CHECKING:
     from voicecoach.hearing.bargein.keywords import KeywordHit
 
-BARGE_IN_INTENTS = frozenset({"stop", "pause", "report_pain"})
+BARGE_IN_INTENTS = frozenset({Intent.STOP, Intent.PAUSE, Intent.REPORT_PAIN})
 ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach's line: an echo
 ECHO_SHARE_BARGE_IN = 0.8   # stricter when the words would stop the coach: missing a real "stop" costs more
 ECHO_HANGOVER_MS = 150      # the coach's voice still arrives this long after playback (device latency, room)
@@ -104,8 +112,8 @@ class ListenEnded:
     reason: str                  # "end of audio", "cancelled" or "failed"
 
 
-HearingEvent = Union[SpeechStarted, SpeechDropped, UtteranceHeard, UtteranceIgnored, NothingHeard,
-                     ListenFailed, ListenEnded]
+HearingEvent = (SpeechStarted | SpeechDropped | UtteranceHeard | UtteranceIgnored | NothingHeard | ListenFailed
+                | ListenEnded)
 
 
 def words(text: str) -> list[str]:
@@ -223,7 +231,7 @@ class ListenLoop:
     gate: BargeInGate = field(default_factory=BargeInGate)
     continuation_ms: float = CONTINUATION_MS
     timer: Callable[[], float] = time.perf_counter      # for decode_ms only
-    events: "queue.Queue[HearingEvent]" = field(default_factory=queue.Queue)
+    events: queue.Queue[HearingEvent] = field(default_factory=queue.Queue)
     spot: Spot | None = None          # the barge-in check (hearing.bargein.keywords), asked before `recognize`
     # What the speaker played and the double-talk score, frame by frame (hearing.bargein.own_voice);
     # None: taken from the endpointer's echo-gated detector when it has a canceller.
@@ -312,7 +320,7 @@ class ListenLoop:
             for event in self.finish():
                 deliver(event)
             deliver(ListenEnded("end of audio"))
-        except Exception as exc:  # a failing microphone or engine ends listening, not the coach
+        except Exception as exc:  # noqa: BLE001 - a failing microphone or engine ends listening, not the coach
             deliver(ListenFailed(_one_line(exc)))
             deliver(ListenEnded("failed"))
 
@@ -330,11 +338,11 @@ class ListenLoop:
             try:
                 self.run(source, deliver, self._cancel, before_frame)
             finally:
-                if clock is not None and hasattr(clock, "leave"):
+                if clock is not None:
                     clock.leave()
 
         self._thread = threading.Thread(target=hear, name="voicecoach-listen", daemon=True)
-        if clock is not None and hasattr(clock, "take_part"):
+        if clock is not None:
             clock.take_part(self._thread)
         self._thread.start()
         return self._thread
@@ -372,7 +380,7 @@ class ListenLoop:
                                               utterance.speech_end_ms, lag_ms)]
         try:
             match = self.recognize(utterance.audio)
-        except Exception as exc:  # one bad decode should not end listening
+        except Exception as exc:  # noqa: BLE001 - one bad decode should not end listening
             return events + [ListenFailed(f"recognizer failed: {_one_line(exc)}")]
         if match.intent not in BARGE_IN_INTENTS:
             again = self._second_look(utterance)
@@ -400,7 +408,7 @@ class ListenLoop:
             return None
         try:
             hit = self.spot(audio)
-        except Exception:  # the check is a shortcut: when it fails, the recognizer still hears
+        except Exception:  # noqa: BLE001 - the check is a shortcut: when it fails, the recognizer still hears
             return None
         if hit is None:
             return None
@@ -415,7 +423,7 @@ class ListenLoop:
             yield hit
         try:
             match = self.recognize(audio)
-        except Exception:  # no reading
+        except Exception:  # noqa: BLE001 - no reading
             return
         yield match
 

@@ -10,13 +10,23 @@ spotter), never a construction of its own, so what it measures is what ships.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
-from voicecoach.hearing.signal.echo import CancelledSource, EchoCanceller, echo_gated_endpointer, open_canceller
-from voicecoach.hearing.bargein.keyword_model import EitherSpotter, combined_spotter, open_keyword_spotter
+from voicecoach.hearing.bargein.keyword_model import (
+    EitherSpotter,
+    combined_spotter,
+    open_keyword_spotter,
+)
 from voicecoach.hearing.bargein.keywords import spotter_for
 from voicecoach.hearing.loop import LATE_MS, ListenLoop, reader
+from voicecoach.hearing.signal.echo import (
+    CancelledSource,
+    EchoCanceller,
+    echo_gated_endpointer,
+    open_canceller,
+)
 from voicecoach.hearing.signal.sources import AudioSource
 from voicecoach.intents.types import Context
 

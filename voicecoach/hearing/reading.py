@@ -17,9 +17,9 @@ from dataclasses import dataclass, replace
 
 from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
 from voicecoach.intents.catalog import Catalog
-from voicecoach.intents.understand import understand
 from voicecoach.intents.sounds import sound_key
 from voicecoach.intents.types import NO_MATCH, Context, Match
+from voicecoach.intents.understand import understand
 
 NO_SPEECH_THRESHOLD = 0.6    # Whisper's `no_speech_threshold` default
 log = logging.getLogger("voicecoach.hearing")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from voicecoach.words import say_number, say_seconds
 from voicecoach.history.summary import SessionSummary
+from voicecoach.words import say_number, say_seconds
 
 WHAT = ("last_session", "week", "streak", "progress")
 PROGRESS_SESSIONS = 6          # "am I getting better" compares up to this many recent sessions

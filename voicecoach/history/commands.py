@@ -11,15 +11,24 @@ import csv
 import datetime as dt
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from voicecoach.content.model import Content
 from voicecoach.history.store import (
-    WITHOUT_HISTORY, HistoryError, forget, is_our_history, open_history, real_path,
+    WITHOUT_HISTORY,
+    HistoryError,
+    forget,
+    is_our_history,
+    open_history,
+    real_path,
 )
 from voicecoach.history.summary import SessionSummary
+
+if TYPE_CHECKING:
+    from voicecoach.settings import Settings  # resolved by the command line, handed in
 
 SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-=+*#@"
@@ -43,7 +52,7 @@ class Column:
         return "s" if self.unit == "seconds" else self.unit
 
 
-def columns(content: Content | None, sessions: list[SessionSummary] = ()) -> list[Column]:
+def columns(content: Content | None, sessions: Sequence[SessionSummary] = ()) -> list[Column]:
     """The routine's exercises in order, then any other the content or the sessions name."""
     out: dict[str, Column] = {}
     if content is not None:
@@ -77,15 +86,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--yes", action="store_true", help="with --forget: do not ask")
 
 
-def run(args: argparse.Namespace) -> int:
-    from voicecoach.config import ConfigError
-    from voicecoach.settings import settings_of
-
-    try:
-        path = settings_of(args).db
-    except ConfigError as exc:
-        print(f"voicecoach: {exc}", file=sys.stderr)
-        return 2
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    path = settings.db
     if args.forget:
         return forget_history(path, args.yes, sys.stdin, sys.stdout)
     if args.limit is not None and args.limit < 1:

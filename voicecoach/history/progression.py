@@ -5,14 +5,15 @@ Proposal (a spoken question and per-exercise overrides) out, or None for the sta
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from voicecoach.plan import Proposal
-from voicecoach.words import say_number, say_seconds
 from voicecoach.content.model import Content, Exercise
 from voicecoach.history.summary import SessionSummary
+from voicecoach.plan import Proposal
+from voicecoach.words import say_number, say_seconds
 from voicecoach.yamlfile import YamlError, line_of, load_yaml
 
 DAY = 86400.0
@@ -122,7 +123,11 @@ def _number(path: Path, value: Any, where: Any, what: str) -> float:
 
 
 def _content_exercise_ids(path: Path) -> tuple[str, ...] | None:
-    from voicecoach.content.loader import ContentError, default_content_dir, load_content
+    from voicecoach.content.loader import (
+        ContentError,
+        default_content_dir,
+        load_content,
+    )
 
     directory = path.parent if (path.parent / "exercises.yaml").exists() else default_content_dir()
     try:
@@ -175,7 +180,8 @@ def _read_rule(path: Path, raw: Any, index: int) -> Rule:
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             expected = "true or false" if kinds == (bool,) else "a number"
             raise RulesError(f"{path}:{line_of(key)}: condition {key} takes {expected}, not {value!r}")
-        if key in CONDITION_RANGES and not CONDITION_RANGES[key][0] <= value <= CONDITION_RANGES[key][1]:
+        if key in CONDITION_RANGES and isinstance(value, (int, float)) and \
+                not CONDITION_RANGES[key][0] <= value <= CONDITION_RANGES[key][1]:
             lowest, highest = CONDITION_RANGES[key]
             raise RulesError(f"{path}:{line_of(key)}: condition {key} must be a number "
                              f"from {lowest:g} to {highest:g}, not {value!r}")

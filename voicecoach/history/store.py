@@ -16,20 +16,20 @@ import bisect
 import datetime as dt
 import json
 import logging
+import math
 import os
 import shlex
 import sqlite3
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from voicecoach.coach.events import CoachEvent
 from voicecoach.history.summary import PainReport, SessionSummary, SideResult
 
 log = logging.getLogger(__name__)
 
-ENV_DB = "VOICECOACH_DB"
 SCHEMA_VERSION = 3
 APPLICATION_ID = 0x56436F61      # "VCoa": marks a database as a voicecoach history
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -44,16 +44,6 @@ def default_db_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("voicecoach")) / "history.sqlite3"
-
-
-def resolve_db_path(flag: str | None = None) -> Path:
-    """--db, then $VOICECOACH_DB, then `db:` in the config file, then the user's data directory.
-
-    Raises ConfigError (one line naming file and line) when the config file is broken."""
-    from voicecoach.config import setting
-
-    chosen, _ = setting("db", flag, ENV_DB)
-    return Path(str(chosen)).expanduser() if chosen else default_db_path()
 
 
 # Each migration is a list of statements run in one transaction with the version bump.
@@ -381,7 +371,11 @@ class HistoryRecorder:
     def answer(self, what: str) -> str:
         """One or two spoken sentences: what is last_session, week, streak or progress. About the
         sessions before the one under way, read newest first and only as far back as the answer needs."""
-        from voicecoach.history.answers import answer_history_question, answer_streak, settled
+        from voicecoach.history.answers import (
+            answer_history_question,
+            answer_streak,
+            settled,
+        )
 
         now = self.wall_clock()
         if what == "streak":
@@ -528,7 +522,7 @@ def _read_page(db: sqlite3.Connection, limit: int | None, before: tuple[float, i
 
 def _is_time(value: object) -> bool:
     """A stored number that can be used as seconds (SQLite returns what was stored, any type)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _session_before(ordered: list[SessionSummary], starts: list[float], at: float) -> SessionSummary | None:

@@ -9,13 +9,22 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
-from voicecoach.intents.grammar import Placeholder, TemplateError, count_expansions, expand, parse_template, placeholders
+from voicecoach.intents.grammar import (
+    Placeholder,
+    TemplateError,
+    count_expansions,
+    expand,
+    parse_template,
+    placeholders,
+)
+from voicecoach.intents.names import Intent
 from voicecoach.intents.normalize import match_tokens
 from voicecoach.intents.types import ASIDES, Context
 from voicecoach.limits import MAX_PHRASES, MAX_TOTAL_PHRASES, MAX_TOTAL_SENTENCES
@@ -23,7 +32,7 @@ from voicecoach.yamlfile import line_of, load_yaml_mappings
 
 INTENTS_DIR = Path(__file__).parent
 BUILTIN_LISTS = ("seconds",)          # {seconds}: a duration, read by the normalizer
-CONTEXT_KEYS = {"expecting": (str, type(None)), "exercising": bool, "paused": bool}
+CONTEXT_KEYS: dict[str, type | tuple[type, ...]] = {"expecting": (str, type(None)), "exercising": bool, "paused": bool}
 MAX_EXPANSIONS = 5000                 # per template: more means the template needs splitting
 SLOT_WEIGHT = 2.5                     # how much a filled {slot} counts, like a telling word
 UNKNOWN_WORD_WEIGHT = 2.0             # a word no template uses: counts against a match
@@ -132,9 +141,8 @@ class Catalog:
         # Visit expansions in a spread order so a few samples cover many alternatives.
         step = max(1, len(paths) // 7)
         order = [paths[(i * step + i // max(1, len(paths))) % len(paths)] for i in range(len(paths))] or paths
-        round_no = 0
-        for path in order + paths:
-            choices = []
+        for round_no, path in enumerate(order + paths):
+            choices: list[list[tuple[str, dict[str, Any]]]] = []
             for piece in path:
                 if isinstance(piece, str):
                     choices.append([(piece, {})])
@@ -149,7 +157,6 @@ class Catalog:
                     for phrase, value in self.list_raw[piece.name]:
                         by_value[value].append(phrase)
                     choices.append([(ph[round_no % len(ph)], {piece.name: v}) for v, ph in by_value.items()])
-            round_no += 1
             for combo in product(*choices):
                 text = " ".join(" ".join(part for part, _ in combo).split())
                 if text and text not in seen:
@@ -316,9 +323,9 @@ def _expand_plain(text: str, rule_raw: dict[str, list[str]], where: str, problem
     if count_expansions(tree) > MAX_PHRASES:
         problems.append(too_many)
         return []
-    out = []
+    out: list[str] = []
     for path in expand(tree, MAX_EXPANSIONS):
-        options = []
+        options: list[list[str]] = []
         for piece in path:
             if isinstance(piece, str):
                 options.append([piece])
@@ -423,7 +430,7 @@ def _collect_templates(raw_intents: list[tuple[Path, Any]], problems: list[str])
     seen: dict[str, str] = {}
     for path, (name, body) in raw_intents:
         where = f"{path}:{line_of(name)}"
-        if not re.fullmatch(r"[a-z][a-z_]*", str(name)) or name == "none":
+        if not re.fullmatch(r"[a-z][a-z_]*", str(name)) or name == Intent.NONE:
             problems.append(f"{where}: bad intent name {name!r} (lowercase letters and _, not 'none')")
             continue
         if name in seen:

@@ -13,15 +13,21 @@ always give the same weights, so a cached model can be checked against its data 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import zlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
 from voicecoach.files import arrays_from_bytes, read_bytes, read_private
-from voicecoach.intents.normalize import DURATION_PREFIX, NUMBER_PREFIX, match_tokens, surface_tokens
+from voicecoach.intents.normalize import (
+    DURATION_PREFIX,
+    NUMBER_PREFIX,
+    match_tokens,
+    surface_tokens,
+)
 from voicecoach.intents.sounds import sound_key
 from voicecoach.limits import MAX_MODEL_BYTES
 
@@ -59,7 +65,7 @@ def feature_names(text: str) -> list[tuple[str, float]]:
     for token in tokens:
         out.append((f"w:{token}", GROUP_SCALE["w"]))
     padded = ["<s>", *tokens, "</s>"]
-    for a, b in zip(padded, padded[1:]):
+    for a, b in itertools.pairwise(padded):
         out.append((f"b:{a}_{b}", GROUP_SCALE["b"]))
     if tokens:
         out.append((f"f:{tokens[0]}", GROUP_SCALE["f"]))
@@ -99,7 +105,7 @@ class SparseRows:
     data: np.ndarray
 
     @classmethod
-    def of(cls, texts: Sequence[str], bits: int = FEATURE_BITS) -> "SparseRows":
+    def of(cls, texts: Sequence[str], bits: int = FEATURE_BITS) -> SparseRows:
         pieces = [featurize(t, bits) for t in texts]
         indptr = np.zeros(len(pieces) + 1, dtype=np.int64)
         indptr[1:] = np.cumsum([len(i) for i, _ in pieces])
@@ -146,7 +152,7 @@ class IntentClassifier:
                             data_hash=np.array(self.data_hash))
 
     @classmethod
-    def load(cls, path, private: bool = False) -> "IntentClassifier":
+    def load(cls, path, private: bool = False) -> IntentClassifier:
         """A saved classifier, checked whole (`from_arrays`). `private`: a file of our cache,
         read only when it is ours, writable by nobody else and not a symlink.
         Raises ModelError naming the file and what is wrong."""
@@ -157,7 +163,7 @@ class IntentClassifier:
             raise ModelError(f"{path}: {_reason(exc)}") from None
 
     @classmethod
-    def from_arrays(cls, stored: dict[str, np.ndarray]) -> "IntentClassifier":
+    def from_arrays(cls, stored: dict[str, np.ndarray]) -> IntentClassifier:
         """The classifier `save` wrote, every array checked: kinds, shapes, finite weights, the
         feature indices sorted and within `bits`. Raises ModelError saying what does not fit."""
         missing = sorted({"labels", "features", "weights", "bias", "bits", "data_hash"} - set(stored))
@@ -213,7 +219,7 @@ def examples_hash(examples: Iterable[Example], bits: int = FEATURE_BITS) -> str:
     """What a trained model depends on: the examples, the features' code version and settings."""
     digest = hashlib.sha256(f"v3|{bits}|{EPOCHS}|{BATCH_SIZE}|{LEARNING_RATE}|{L2}|{SEED}|{GROUP_SCALE}|{LETTER_NGRAMS}".encode())
     for ex in examples:
-        digest.update(f"{ex.text}\t{ex.label}\t{ex.weight}\n".encode("utf-8"))
+        digest.update(f"{ex.text}\t{ex.label}\t{ex.weight}\n".encode())
     return digest.hexdigest()[:16]
 
 

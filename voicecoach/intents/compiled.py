@@ -21,11 +21,19 @@ import logging
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from voicecoach.files import private_folder, read_private, write_private
-from voicecoach.intents.catalog import CONTEXT_KEYS, BUILTIN_LISTS, Catalog, CompiledSentence, _build_index, _Template
+from voicecoach.intents.catalog import (
+    BUILTIN_LISTS,
+    CONTEXT_KEYS,
+    Catalog,
+    CompiledSentence,
+    _build_index,
+    _Template,
+)
 from voicecoach.intents.grammar import Placeholder, TemplateError, parse_template
 from voicecoach.intents.types import ASIDES
 

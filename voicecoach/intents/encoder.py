@@ -9,8 +9,8 @@ tokenizer), so neither PyTorch nor the `tokenizers` package is needed and nothin
     encoder.load()                    # optional: load now (e.g. on a background thread)
     vectors = encoder.encode(["pause", "hold on a second"])   # (2, 384), unit length
 
-The model is found from a flag, then $VOICECOACH_ENCODER_MODEL, then `encoder_model:` in the
-config file, then the installed package. A model given by path is an .onnx file, or a directory
+The model is the resolved `encoder_model` setting (a flag, $VOICECOACH_ENCODER_MODEL or
+`encoder_model:` in the config file, resolved by voicecoach.settings), else the installed package. A model given by path is an .onnx file, or a directory
 holding one; its vocabulary is a `vocab.txt` or `tokenizer.json` beside it, or else ours (every
 MiniLM sentence encoder uses the same BERT uncased vocabulary).
 """
@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from voicecoach.config import ConfigError, setting
 from voicecoach.files import path_problem, read_text
 from voicecoach.limits import MAX_TEXT_FILE_BYTES
 
@@ -54,7 +53,7 @@ class WordPieceTokenizer:
         self.unk, self.cls, self.sep, self.pad = (self.ids[t] for t in ("[UNK]", "[CLS]", "[SEP]", "[PAD]"))
 
     @classmethod
-    def from_file(cls, path: Path) -> "WordPieceTokenizer":
+    def from_file(cls, path: Path) -> WordPieceTokenizer:
         """From a vocab.txt (one token a line, ids in line order) or a tokenizer.json."""
         if path.suffix == ".json":
             vocab_ids: dict[str, int] = json.loads(read_text(path, MAX_TEXT_FILE_BYTES))["model"]["vocab"]
@@ -171,7 +170,7 @@ class SentenceEncoder:
     def loaded(self) -> bool:
         return self._session is not None
 
-    def load(self) -> "SentenceEncoder":
+    def load(self) -> SentenceEncoder:
         """Load the tokenizer and the model; raises EncoderUnavailable with one line."""
         with self._lock:
             if self._session is None:
@@ -214,7 +213,7 @@ class SentenceEncoder:
             feeds["token_type_ids"] = np.zeros_like(ids)
         try:
             hidden = self._session.run([self._output], feeds)[0]
-        except Exception as exc:    # a model that loads but cannot run these inputs is broken
+        except Exception as exc:  # noqa: BLE001 - a model that loads but cannot run these inputs is broken
             raise EncoderUnavailable(f"the encoder model ({self.model_path}) failed: {_one_line(exc)}") from None
         # Mean over the real tokens, then unit length (the model card's Pooling + Normalize).
         weights = mask[:, :, None].astype(np.float32)
@@ -228,13 +227,9 @@ class SentenceEncoder:
         return int(next(o for o in self._session.get_outputs() if o.name == self._output).shape[-1])
 
 
-def load_encoder(flag: str | None = None, config: dict[str, Any] | None = None) -> SentenceEncoder:
-    """Find the model (flag, $VOICECOACH_ENCODER_MODEL, `encoder_model:` in the config, the
-    installed package); the model itself loads on first use. Raises EncoderUnavailable."""
-    try:
-        chosen, source = setting("encoder_model", flag, ENV_MODEL, config)
-    except ConfigError as exc:
-        raise EncoderUnavailable(f"cannot read the settings: {exc}") from None
+def load_encoder(chosen: str | None = None, source: str = "flag") -> SentenceEncoder:
+    """Find the model (`chosen`, the resolved `encoder_model` setting, which came from `source`;
+    None: the installed package); the model itself loads on first use. Raises EncoderUnavailable."""
     if chosen is not None:
         problem = path_problem(str(chosen))
         if problem:
@@ -296,7 +291,7 @@ def _open_session(model: Path, threads: int, arena: bool) -> Any:
     options.log_severity_level = 3
     try:
         session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
-    except Exception as exc:    # onnxruntime raises its own exception types for bad files
+    except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own exception types for bad files
         raise EncoderUnavailable(f"the encoder model ({model}) cannot be loaded: {_one_line(exc)}") from None
     names = {i.name for i in session.get_inputs()}
     if not {"input_ids", "attention_mask"} <= names:

@@ -5,9 +5,9 @@ every sequence of literal text and placeholders it can produce.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
-from typing import Iterator, Union
 
 from voicecoach.limits import MAX_TEMPLATE_DEPTH
 
@@ -29,10 +29,10 @@ class Placeholder:
 
 @dataclass(frozen=True)
 class Alternatives:
-    options: tuple["Sequence", ...]   # an optional [x] is (x, empty)
+    options: tuple[Sequence, ...]   # an optional [x] is (x, empty)
 
 
-Item = Union[Text, Placeholder, Alternatives]
+Item = Text | Placeholder | Alternatives
 
 
 @dataclass(frozen=True)
@@ -103,15 +103,13 @@ class _Parser:
         return Alternatives(tuple(options))
 
 
-Piece = Union[str, Placeholder]
+Piece = str | Placeholder
 
 
 def expand(seq: Sequence, limit: int = 5000) -> Iterator[tuple[Piece, ...]]:
     """Every way through the template: a tuple of text chunks and placeholders."""
-    count = 0
-    for combo in _expand_seq(seq):
+    for count, combo in enumerate(_expand_seq(seq), start=1):
         yield _merge_text(combo)
-        count += 1
         if count >= limit:
             return
 

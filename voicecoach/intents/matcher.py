@@ -13,6 +13,7 @@ from typing import Any
 
 from voicecoach.intents.catalog import SLOT_WEIGHT, Catalog, CompiledSentence
 from voicecoach.intents.grammar import Placeholder
+from voicecoach.intents.names import Intent
 from voicecoach.intents.normalize import DURATION_PREFIX, NUMBER_PREFIX, match_tokens
 from voicecoach.intents.types import NO_MATCH, Context, Match
 from voicecoach.limits import MAX_UTTERANCE_CHARS
@@ -45,11 +46,11 @@ def recognize(text: str, catalog: Catalog, context: Context | None = None,
         score += _context_bonus(sentence, context)
         if score > best[0]:
             best = (score, sentence, slots)
-    score, sentence, slots = best
-    if sentence is None or score < REJECT_BELOW:
+    score, chosen, slots = best
+    if chosen is None or score < REJECT_BELOW:
         fallback = _question_about_one_value(text, tokens, catalog) if question_fallback else None
         return fallback or Match(text, NO_MATCH, {}, round(min(score, 1.0), 3))
-    return Match(text, sentence.intent, {**sentence.slots, **slots}, round(min(score, 1.0), 3))
+    return Match(text, chosen.intent, {**chosen.slots, **slots}, round(min(score, 1.0), 3))
 
 
 def _context_fits(sentence: CompiledSentence, context: Context) -> bool:
@@ -61,7 +62,7 @@ def _context_fits(sentence: CompiledSentence, context: Context) -> bool:
 def _context_bonus(sentence: CompiledSentence, context: Context) -> float:
     if sentence.context:
         return CONTEXT_BONUS
-    if context.expecting == "yes_no" and sentence.intent in ("yes", "no"):
+    if context.expecting == "yes_no" and sentence.intent in (Intent.YES, Intent.NO):
         return CONTEXT_BONUS
     return 0.0
 
@@ -130,12 +131,13 @@ def _placeholder_spans(tokens, weights, i: int, unit: Placeholder, catalog: Cata
             credit = BARE_NUMBER_CREDIT * SLOT_WEIGHT
             yield 1, credit + BARE_NUMBER_CREDIT * weights[i], SLOT_WEIGHT, (("seconds", int(tokens[i][len(NUMBER_PREFIX):])),)
         return
-    phrases = catalog.list_phrases[unit.name] if unit.kind == "list" else catalog.rule_phrases[unit.name]
+    values = catalog.list_phrases[unit.name] if unit.kind == "list" else None     # phrase -> the slot's value
+    phrases = values if values is not None else catalog.rule_phrases[unit.name]
     own_weight = catalog.unit_weight(unit)
     for length in range(0 if () in phrases else 1, min(catalog.max_phrase_len, len(tokens) - i) + 1):
         span = tuple(tokens[i:i + length])
         if span in phrases:
-            slot = ((unit.name, phrases[span]),) if unit.kind == "list" else ()
+            slot = ((unit.name, values[span]),) if values is not None else ()
             yield length, own_weight + sum(weights[i:i + length]), own_weight, slot
 
 

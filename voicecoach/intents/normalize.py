@@ -8,6 +8,7 @@ function, so both sides always agree.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from voicecoach.limits import NUMBER_CEILING
 
@@ -16,8 +17,7 @@ NUMBER_PREFIX = "#num:"
 
 # Words that carry no meaning for any command. Dropped from input and templates alike.
 FILLERS = frozenset(
-    "um umm uh uhh er erm hmm mm please pls kindly just hey coach voicecoach actually "
-    "basically really the a an so well oh okay_filler".split()
+    ["um", "umm", "uh", "uhh", "er", "erm", "hmm", "mm", "please", "pls", "kindly", "just", "hey", "coach", "voicecoach", "actually", "basically", "really", "the", "a", "an", "so", "well", "oh", "okay_filler"]
 )
 # Openings that make a request polite without changing it ("can you repeat that").
 POLITE_OPENINGS = (
@@ -69,7 +69,7 @@ def words_to_numbers(tokens: list[str]) -> list[str]:
     return out
 
 
-_QUANTITY_WORDS = frozenset("hundred and minute minutes min mins second seconds sec secs".split())
+_QUANTITY_WORDS = frozenset(["hundred", "and", "minute", "minutes", "min", "mins", "second", "seconds", "sec", "secs"])
 
 
 def _starts_quantity(rest: list[str]) -> bool:
@@ -99,7 +99,7 @@ def _read_number(tokens: list[str], i: int) -> tuple[int, int]:
 
 
 _NUM = r"(\d+(?:\.\d+)?)"
-_DURATION_PATTERNS: list[tuple[re.Pattern[str], object]] = [
+_DURATION_PATTERNS: list[tuple[re.Pattern[str], Callable[[re.Match[str]], float]]] = [
     (re.compile(r"\b(?:a|one|1) (?:minute|min) and a half\b"), lambda m: 90),
     (re.compile(rf"\b{_NUM} and a half (?:minutes?|mins?)\b"), lambda m: float(m[1]) * 60 + 30),
     (re.compile(r"\bhalf (?:a|an|1) (?:minute|min)\b"), lambda m: 30),
@@ -121,8 +121,15 @@ _AMOUNT_BEFORE_COMPARATIVE = re.compile(r"\b(\d+(?:\.\d+)?) (more|extra|less|few
 def _mark_durations(text: str) -> str:
     text = _AMOUNT_BEFORE_COMPARATIVE.sub(r"\1 \3 \2", text)
     for pattern, seconds_of in _DURATION_PATTERNS:
-        text = pattern.sub(lambda m: f" {DURATION_PREFIX}{int(round(min(seconds_of(m), NUMBER_CEILING)))} ", text)  # type: ignore[operator]
+        text = pattern.sub(_duration_marker(seconds_of), text)
     return text
+
+
+def _duration_marker(seconds_of: Callable[[re.Match[str]], float]) -> Callable[[re.Match[str]], str]:
+    """What a matched duration becomes: its whole seconds as one marked token."""
+    def marker(m: re.Match[str]) -> str:
+        return f" {DURATION_PREFIX}{round(min(seconds_of(m), NUMBER_CEILING))} "
+    return marker
 
 
 def stem(word: str) -> str:
@@ -139,9 +146,7 @@ def stem(word: str) -> str:
         word = word[:-3]
         if len(word) > 2 and word[-1] == word[-2] and word[-1] not in "ls":
             word = word[:-1]
-    elif word.endswith("ed") and len(word) > 5:
-        word = word[:-2]
-    elif word.endswith("ly") and len(word) > 5:
+    elif word.endswith("ed") and len(word) > 5 or word.endswith("ly") and len(word) > 5:
         word = word[:-2]
     if word.endswith("e") and len(word) > 4:
         word = word[:-1]

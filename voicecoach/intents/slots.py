@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from voicecoach.intents.names import Intent
 from voicecoach.intents.normalize import DURATION_PREFIX, NUMBER_PREFIX, match_tokens
 
 # The categorical slot each intent's label carries: intent -> (slot, value meaning "no slot").
 LABEL_SLOTS: dict[str, tuple[str, str | None]] = {
-    "ask": ("topic", None),
-    "start": ("exercise", "routine"),
-    "ask_history": ("what", None),
+    Intent.ASK: ("topic", None),
+    Intent.START: ("exercise", "routine"),
+    Intent.ASK_HISTORY: ("what", None),
 }
 ADJUST_UNITS = ("seconds", "reps", "sets")
 # Words that make a relative change go down ("take ten seconds off", "two fewer reps").
-_DOWN_WORDS = frozenset("less fewer off shorter short minus subtract remove reduce cut drop lower decrease "
-                        "shorten easier easy knock shave lose".split())
-_REP_WORDS = frozenset("rep reps repetition repetitions".split())
-_SET_WORDS = frozenset("set sets round rounds".split())
+_DOWN_WORDS = frozenset(["less", "fewer", "off", "shorter", "short", "minus", "subtract", "remove", "reduce", "cut", "drop", "lower", "decrease", "shorten", "easier", "easy", "knock", "shave", "lose"])
+_REP_WORDS = frozenset(["rep", "reps", "repetition", "repetitions"])
+_SET_WORDS = frozenset(["set", "sets", "round", "rounds"])
 
 
 def label_of(intent: str, slots: dict[str, Any]) -> str:
@@ -31,7 +31,7 @@ def label_of(intent: str, slots: dict[str, Any]) -> str:
         slot, default = LABEL_SLOTS[intent]
         value = slots.get(slot, default)
         return f"{intent}:{value}" if value is not None else intent
-    if intent == "adjust":
+    if intent == Intent.ADJUST:
         amount = next((v for k, v in slots.items() if k in (*ADJUST_UNITS, "direction")), 1)
         return "adjust:-" if amount < 0 else "adjust:+"
     return intent
@@ -43,7 +43,7 @@ def split_label(label: str) -> tuple[str, dict[str, Any]]:
     if intent in LABEL_SLOTS and value:
         slot, default = LABEL_SLOTS[intent]
         return intent, ({} if value == default else {slot: value})
-    if intent == "adjust":
+    if intent == Intent.ADJUST:
         return intent, {"direction": -1 if value == "-" else 1}
     return intent, {}
 
@@ -51,7 +51,7 @@ def split_label(label: str) -> tuple[str, dict[str, Any]]:
 def finish_slots(intent: str, slots: dict[str, Any]) -> dict[str, Any]:
     """The template matcher's slots as the coach takes them: `adjust`'s unit, sign and count
     become one signed amount ({seconds: -10}, {reps: 2}) or a bare direction."""
-    if intent != "adjust":
+    if intent != Intent.ADJUST:
         return dict(slots)
     sign = -1 if slots.get("sign", 1) < 0 else 1
     unit = slots.get("unit")

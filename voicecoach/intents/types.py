@@ -4,17 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-INTENT_NAMES = (
-    "ask", "start", "pause", "resume", "next", "previous", "repeat", "stop", "help",
-    "time_left", "set_duration", "adjust", "whats_next", "switch_sides", "report_pain",
-    "yes", "no", "slower", "faster", "ask_history", "none",
-)
-# What an utterance that is not a command may still be, so the coach answers in kind:
-# thanks and greetings get a friendly word, a health question the article does not
-# answer gets a referral, anything else "sorry, I didn't catch that".
-ASIDES = ("thanks", "greeting", "not_covered", "other_exercise")
+from voicecoach.intents.names import Aside, Intent
+
+INTENT_NAMES = tuple(intent.value for intent in Intent)
+# What an utterance that is not a command may still be (see Aside); anything else gets
+# "sorry, I didn't catch that".
+ASIDES = tuple(aside.value for aside in Aside)
 # The commands whose miss costs most: said during an exercise, they must never be lost.
-SAFETY_INTENTS = frozenset({"stop", "pause", "report_pain"})
+SAFETY_INTENTS = frozenset({Intent.STOP, Intent.PAUSE, Intent.REPORT_PAIN})
 
 
 @dataclass(frozen=True)
@@ -53,4 +50,4 @@ class Match:
         return out
 
 
-NO_MATCH = "none"
+NO_MATCH = Intent.NONE.value

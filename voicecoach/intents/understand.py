@@ -25,15 +25,22 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from voicecoach.files import private_folder, write_private
-
 from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.matcher import recognize
-from voicecoach.intents.slots import adjust_slots, duration_slots, finish_slots, label_of, split_label
+from voicecoach.intents.names import Intent
+from voicecoach.intents.slots import (
+    adjust_slots,
+    duration_slots,
+    finish_slots,
+    label_of,
+    split_label,
+)
 from voicecoach.intents.types import ASIDES, NO_MATCH, SAFETY_INTENTS, Context, Match
 from voicecoach.limits import MAX_UTTERANCE_CHARS
 
@@ -55,7 +62,7 @@ TEMPLATE_AGREE = 0.3                 # a partial template match stands when the 
 MODEL_SURE = 0.45                    # the reader's label is taken from this probability up
 SAFETY_SURE = 0.3                    # ... and a stop, pause or pain report from this
 ASIDE_SURE = 0.3                     # thanks, greeting or not-covered from this (a wrong one only changes the wording)
-COST = {"report_pain": 2.5, "stop": 2.0, "pause": 2.0}    # how much more a miss of these costs
+COST: dict[str, float] = {Intent.REPORT_PAIN: 2.5, Intent.STOP: 2.0, Intent.PAUSE: 2.0}    # how much more a miss of these costs
 EXERCISING_PAIN_COST = 4.0           # during an exercise a missed pain report costs most
 
 
@@ -140,7 +147,7 @@ class StatisticalReader:
             self._examples = list(self._examples())
         return list(self._examples)
 
-    def start_loading(self) -> "StatisticalReader":
+    def start_loading(self) -> StatisticalReader:
         threading.Thread(target=self.load, name="reader-load", daemon=True).start()
         return self
 
@@ -148,11 +155,11 @@ class StatisticalReader:
         """True once loading has ended (well or not) within `timeout`."""
         return self._loaded.wait(timeout)
 
-    def load(self) -> "StatisticalReader":
+    def load(self) -> StatisticalReader:
         started = time.perf_counter()
         try:
             self.classifier = self._load_or_train()
-        except Exception as exc:  # a broken model file, cache or training file: the templates answer alone
+        except Exception as exc:  # noqa: BLE001 - a broken model file, cache or training file: the templates answer alone
             self.error = f"the statistical reader is unavailable ({' '.join(str(exc).split()) or type(exc).__name__})"
         self.load_seconds = time.perf_counter() - started
         self._loaded.set()
@@ -161,7 +168,12 @@ class StatisticalReader:
         return self
 
     def _load_or_train(self) -> IntentClassifier:
-        from voicecoach.intents.classifier import IntentClassifier, ModelError, examples_hash, train
+        from voicecoach.intents.classifier import (
+            IntentClassifier,
+            ModelError,
+            examples_hash,
+            train,
+        )
 
         if self.model_file is not None:
             return self._checked(IntentClassifier.load(self.model_file), self.model_file)
@@ -190,9 +202,11 @@ class StatisticalReader:
         `adjust` a direction); raises ModelError otherwise."""
         from voicecoach.intents.classifier import ModelError
 
-        for label in classifier.labels if self.intents is not None else ():
+        if self.intents is None:
+            return classifier
+        for label in classifier.labels:
             intent, _, value = label.partition(":")
-            if intent not in self.intents or (intent == "adjust" and value not in ("+", "-")):
+            if intent not in self.intents or (intent == Intent.ADJUST and value not in ("+", "-")):
                 raise ModelError(f"{path}: its label {label!r} is not one this program reads")
         return classifier
 
@@ -207,7 +221,8 @@ READER_OFF = "off"
 
 def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = None, model: str | None = None,
                 background: bool = True, cache_dir: Path | None = None,
-                notify: Callable[[str], None] | None = None) -> tuple[StatisticalReader | None, str | None]:
+                notify: Callable[[str], None] | None = None,
+                model_source: str = "the settings") -> tuple[StatisticalReader | None, str | None]:
     """The statistical reader (loading, or loaded) and a one-line notice when there is none.
 
     `model` is the resolved `reader_model` setting (`--reader-model FILE`,
@@ -219,7 +234,7 @@ def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = 
     if model is not None and str(model).strip().lower() == READER_OFF:
         return None, None
     model_file = Path(str(model)).expanduser() if model is not None else None
-    source = getattr(model, "source", "the settings")
+    source = model_source             # where the setting came from: flag, env or config
     if model_file is not None and not model_file.is_file():
         return None, f"the reader model from {source} ({model_file}) is not a file; reading with the templates alone"
     if cache_dir is None and model_file is None:
@@ -290,7 +305,7 @@ def intent_probabilities(probs: Mapping[str, float]) -> dict[str, float]:
 
 
 def _cost(intent: str, context: Context) -> float:
-    if intent == "report_pain" and context.exercising:
+    if intent == Intent.REPORT_PAIN and context.exercising:
         return EXERCISING_PAIN_COST
     return COST.get(intent, 1.0)
 
@@ -322,10 +337,11 @@ def _decide(text: str, template: Match, probs: dict[str, float], catalog: Catalo
     needed = SAFETY_SURE if intent in SAFETY_INTENTS else MODEL_SURE
     if p_intent < needed:
         return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(1.0 - p_intent, 3))
-    if intent == "set_duration":
-        slots = duration_slots(text)
-        if slots is None:                 # "make it longer" said with no number: no guess
+    if intent == Intent.SET_DURATION:
+        duration = duration_slots(text)
+        if duration is None:              # "make it longer" said with no number: no guess
             return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(1.0 - p_intent, 3))
-    elif intent == "adjust":
+        slots = duration
+    elif intent == Intent.ADJUST:
         slots = adjust_slots(text, int(slots["direction"]))
     return Match(text, intent, slots, round(p_intent, 3), "model", round(p_intent, 3))

@@ -12,12 +12,17 @@ import hashlib
 import io
 import logging
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
-from voicecoach.files import array_from_bytes, private_folder, read_private, write_private
+from voicecoach.files import (
+    array_from_bytes,
+    private_folder,
+    read_private,
+    write_private,
+)
 from voicecoach.voice.engines import VoiceEngine
 
 log = logging.getLogger(__name__)
@@ -41,9 +46,8 @@ class CueCache:
     @staticmethod
     def key(engine: VoiceEngine, text: str, rate: float | None = None) -> str:
         """`rate` stands in for the engine's when a change is on its way to the engine."""
-        volume = getattr(engine, "volume", 1.0)
         rate = engine.rate if rate is None else rate
-        raw = f"{engine.name}|{engine.voice_id}|{engine.sample_rate}|{rate:.3f}|{volume:.3f}|{text}"
+        raw = f"{engine.name}|{engine.voice_id}|{engine.sample_rate}|{rate:.3f}|{engine.volume:.3f}|{text}"
         return hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
     def get(self, engine: VoiceEngine, text: str) -> np.ndarray:

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicecoach.coach.replies import Reply
-from voicecoach.config import ConfigError
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from voicecoach.settings import Settings  # resolved by the command line, handed in
     from voicecoach.voice.build import VoiceSettings
 
 
@@ -31,16 +31,10 @@ def add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--volume", type=float, default=None, help="volume, 0.0 to 1.0")
 
 
-def run(args: argparse.Namespace) -> int:
-    from voicecoach.settings import settings_of
+def run(args: argparse.Namespace, resolved: Settings) -> int:
     from voicecoach.voice.build import VoiceSettings
-    from voicecoach.voice.engines import VoiceUnavailable
 
-    try:
-        settings = VoiceSettings.from_settings(settings_of(args))
-    except (VoiceUnavailable, ConfigError) as exc:
-        print(f"voicecoach: {exc}", file=sys.stderr)
-        return 1
+    settings = VoiceSettings.chosen(resolved.voice, resolved.rate, resolved.volume)
     if args.out is not None:
         return _save(settings, args.text, args.out)
     from voicecoach.voice.build import open_voice

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -24,8 +25,13 @@ BLOCK_SECONDS = 0.02       # stop latency is at most one block plus the device's
 DEVICE_PERIODS = 2         # miniaudio's own buffer: 2 periods of one block, 40 ms at most after a stop
 
 
+PlayedListener = Callable[[np.ndarray, int, float], None]      # (samples, rate, clock time they play)
+CaptureListener = Callable[[np.ndarray], None]                 # float32 mono at 16 kHz
+
+
 class OutputDevice(Protocol):
     sample_rate: int
+    current_text: str        # the line being written; a recording device keeps it with the audio
 
     def write(self, block: np.ndarray) -> None:
         """Play a block of float32 mono samples; returns when the device has taken it."""
@@ -35,12 +41,54 @@ class OutputDevice(Protocol):
 
     def close(self) -> None: ...
 
+    # ----- what only some devices know or do: DeviceBase gives the others' answer ---------
+
+    @property
+    def backend(self) -> str:
+        """The audio backend it plays on ("?" when not known)."""
+
+    @property
+    def queued_seconds(self) -> float:
+        """Audio written and not yet heard (a block written now plays after it)."""
+
+    def duplex(self) -> DuplexDevice | None:
+        """This device when it also records (one clock for the voice and the microphone), else None."""
+
+
+class Capture(Protocol):
+    def close(self) -> None:
+        """Stop the deliveries."""
+
+
+class DuplexDevice(OutputDevice, Protocol):
+    """An output device that also records, on the same stream (voice.duplex.MiniaudioDuplex)."""
+
+    def subscribe_played(self, listener: PlayedListener) -> None:
+        """`listener(samples, rate, at)` for every block played, timed by the stream's own count."""
+
+    def open_capture(self, sample_rate: int, block_samples: int, deliver: CaptureListener) -> Capture:
+        """The microphone side: `sample_rate` blocks to `deliver` until the capture is closed."""
+
+
+class DeviceBase:
+    """What a device that keeps no queue of its own, names no backend and does not record answers."""
+
+    current_text: str = ""
+    backend: str = "?"
+
+    @property
+    def queued_seconds(self) -> float:
+        return 0.0
+
+    def duplex(self) -> DuplexDevice | None:
+        return None
+
 
 class SpeakerUnavailable(RuntimeError):
     pass
 
 
-class PlaybackQueue:
+class PlaybackQueue(DeviceBase):
     """The blocks a device still has to play, pulled by its audio thread.
 
     `write` queues a block and returns once no more than `max_queued` samples wait, so the
@@ -137,12 +185,13 @@ class MiniaudioOutput(PlaybackQueue):
                 feed = self._feed()
                 next(feed)
                 self._device.start(feed)
-        except Exception as exc:  # miniaudio.MiniaudioError and friends: no usable output device
+        except Exception as exc:  # noqa: BLE001 - miniaudio.MiniaudioError and friends: no usable output device
             detail = " ".join(str(a) for a in exc.args) or type(exc).__name__
             raise SpeakerUnavailable(f"no speaker found (miniaudio: {detail})") from None
+        # miniaudio has named the device's backend only since 1.60; before, it is not known.
         self.backend = getattr(self._device, "backend", "?")
 
-    def _feed(self) -> Iterator[np.ndarray]:
+    def _feed(self) -> Generator[np.ndarray, int, None]:
         frames = yield np.zeros(0, np.float32)
         while True:
             frames = yield self.pull(frames)
@@ -179,7 +228,7 @@ class Written:
 
 
 @dataclass
-class RecordingDevice:
+class RecordingDevice(DeviceBase):
     """A fake speaker: records every block with its time; `paced` makes writes take real time."""
 
     sample_rate: int
@@ -219,8 +268,8 @@ class RecordingDevice:
         import itertools
 
         out = []
-        for text, group in itertools.groupby(self.blocks, key=lambda b: b.text):
-            group = list(group)
+        for text, grouped in itertools.groupby(self.blocks, key=lambda b: b.text):
+            group = list(grouped)
             end = group[-1].t + len(group[-1].samples) / self.sample_rate
             cut = [f for f in self.flushes if group[0].t < f < end]
             out.append((round(group[0].t, 6), round(min([end] + cut), 6), text))

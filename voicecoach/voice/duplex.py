@@ -16,21 +16,29 @@ The stream runs at 48 kHz (a rate every sound card has); the microphone gets 16 
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
-from voicecoach.coach.clock import Clock, RealClock
 from voicecoach import sound
-from voicecoach.voice.devices import BLOCK_SECONDS, DEVICE_PERIODS, PlaybackQueue, SpeakerUnavailable, miniaudio_backends
+from voicecoach.coach.clock import Clock, RealClock
+from voicecoach.voice.devices import (
+    BLOCK_SECONDS,
+    DEVICE_PERIODS,
+    CaptureListener,
+    DuplexDevice,
+    OutputDevice,
+    PlaybackQueue,
+    PlayedListener,
+    SpeakerUnavailable,
+    miniaudio_backends,
+)
 
 DUPLEX_RATE = 48000
 CAPTURE_RATE = 16000
 DECIMATION = DUPLEX_RATE // CAPTURE_RATE
 FILTER_TAPS = 95                 # low-pass before taking every third sample: -60 dB above 8 kHz
 
-PlayedListener = Callable[[np.ndarray, int, float], None]      # (samples, rate, clock time they play)
-CaptureListener = Callable[[np.ndarray], None]                 # float32 mono at CAPTURE_RATE
 
 
 class Decimator:
@@ -57,7 +65,7 @@ class Decimator:
 class _Capture:
     """One reader of the duplex stream's microphone side; `close` stops its deliveries."""
 
-    def __init__(self, duplex: "MiniaudioDuplex", deliver: CaptureListener) -> None:
+    def __init__(self, duplex: MiniaudioDuplex, deliver: CaptureListener) -> None:
         self._duplex, self._deliver = duplex, deliver
 
     def close(self) -> None:
@@ -92,10 +100,14 @@ class MiniaudioDuplex(PlaybackQueue):
                 callback = self._callback()
                 next(callback)
                 self._stream.start(callback)
-        except Exception as exc:  # miniaudio.MiniaudioError: no device that both plays and records
+        except Exception as exc:  # noqa: BLE001 - miniaudio.MiniaudioError: no device that both plays and records
             detail = " ".join(str(a) for a in exc.args) or type(exc).__name__
             raise SpeakerUnavailable(f"no duplex audio device (miniaudio: {detail})") from None
+        # miniaudio has named the stream's backend only since 1.60; before, it is not known.
         self.backend = getattr(self._stream, "backend", "?")
+
+    def duplex(self) -> DuplexDevice:
+        return self
 
     # ----- the two sides, for the app to wire ------------------------------------------------
 
@@ -139,7 +151,7 @@ class MiniaudioDuplex(PlaybackQueue):
         for listener, arguments in calls:
             try:
                 listener(*arguments)
-            except Exception as exc:  # the audio thread must go on: drop the listener, keep the reason
+            except Exception as exc:  # noqa: BLE001 - the audio thread must go on: drop the listener, keep the reason
                 self.errors.append(f"{getattr(listener, '__name__', 'a listener')} failed: {exc}")
                 with self._listeners_lock:
                     self._played = [f for f in self._played if f is not listener]
@@ -151,11 +163,11 @@ class MiniaudioDuplex(PlaybackQueue):
         self._stream.close()
 
 
-def duplex_or_output(clock: Clock | None, open_output: Callable[[int], object],
-                     note: Callable[[str], None] = lambda line: None) -> Callable[[int], object]:
+def duplex_or_output(clock: Clock | None, open_output: Callable[[int], OutputDevice],
+                     note: Callable[[str], None] = lambda line: None) -> Callable[[int], OutputDevice]:
     """A device factory for the voice: the duplex stream when the machine has one, else
     `open_output` (the speaker alone; the microphone then opens on its own)."""
-    def open_device(sample_rate: int):
+    def open_device(sample_rate: int) -> OutputDevice:
         try:
             return MiniaudioDuplex(clock)
         except SpeakerUnavailable as exc:

@@ -1,7 +1,8 @@
 """Voice engines behind one small interface: text in, audio out.
 
 - `piper`: a natural neural voice (piper-tts) with the bundled en_US "joe" voice, or any
-  Piper .onnx voice named by --voice, $VOICECOACH_VOICE or `voice:` in the config file.
+  Piper .onnx voice named by the `voice` setting (--voice, $VOICECOACH_VOICE or `voice:`
+  in the config file, resolved by voicecoach.settings).
 - `espeak`: eSpeak NG through pyttsx3, using the library and data that espeakng-loader
   ships, so pip alone is enough. pyttsx3's own playback runs `aplay` and cannot be
   interrupted, so it only writes a WAV here and our player plays it.
@@ -21,12 +22,12 @@ import sys
 import tempfile
 import threading
 import wave
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from voicecoach.config import setting
 from voicecoach.files import open_checked, read_text
 from voicecoach.limits import MAX_MODEL_BYTES, MAX_TEXT_FILE_BYTES
 from voicecoach.voice.lexicon import for_speech
@@ -34,7 +35,6 @@ from voicecoach.voice.lexicon import for_speech
 ESPEAK_HINT = "pip install 'voicecoach[espeak]'"
 
 ENGINES = ("piper", "espeak")
-ENV_VOICE = "VOICECOACH_VOICE"
 ESPEAK_WORDS_PER_MINUTE = 175
 
 
@@ -47,6 +47,7 @@ class VoiceEngine(Protocol):
     voice_id: str           # identifies the voice for the cue cache
     sample_rate: int
     rate: float             # 1.0 is normal; "slower" divides, "faster" multiplies
+    volume: float           # 0.0 to 1.0
 
     def synthesize(self, text: str) -> np.ndarray:
         """Float32 mono audio at `sample_rate`, lexicon applied."""
@@ -81,11 +82,11 @@ class PiperEngine:
         # Piper samples noise as it speaks, so each take differs a little; 0.0 makes the
         # audio reproducible (the lexicon tests use that), None keeps the voice's own.
         self.noise_scale: float | None = None
-        self._voice = None
+        self._voice: Any = None                  # piper.PiperVoice once loaded (piper ships no types)
         self._instead: EspeakEngine | None = None
         self._lock = threading.Lock()
 
-    def load(self) -> "PiperEngine":
+    def load(self) -> PiperEngine:
         """Load the network now (idempotent); on failure, switch to eSpeak and say so once."""
         with self._lock:
             self._load_locked()
@@ -97,7 +98,7 @@ class PiperEngine:
         try:
             self._voice = _load_piper_voice(self.model_path, self.config_path)
             return
-        except Exception as exc:  # a corrupt or mismatched voice file
+        except Exception as exc:  # noqa: BLE001 - a corrupt or mismatched voice file
             problem = f"cannot load the Piper voice {self.model_path}: {_one_line(exc)}"
         self._instead = EspeakEngine(self.rate, self.volume)     # VoiceUnavailable: no voice at all
         self.name, self.voice_id, self.sample_rate = "espeak", self._instead.voice_id, self._instead.sample_rate
@@ -175,7 +176,7 @@ class EspeakEngine:
         try:
             _make_espeak_available()
             self._engine = pyttsx3.init("espeak")
-        except Exception as exc:  # no libespeak-ng anywhere
+        except Exception as exc:  # noqa: BLE001 - no libespeak-ng anywhere
             raise VoiceUnavailable(f"eSpeak NG cannot start: {exc} ({ESPEAK_HINT})") from None
         self.sample_rate = 22050
         self.rate = rate
@@ -192,7 +193,7 @@ class EspeakEngine:
             from pyttsx3.drivers import _espeak
 
             _espeak.SetParameter(_espeak.RATE, int(ESPEAK_WORDS_PER_MINUTE * self.rate), 0)
-            _espeak.SetParameter(_espeak.VOLUME, int(round(100 * self.volume)), 0)
+            _espeak.SetParameter(_espeak.VOLUME, round(100 * self.volume), 0)
             _espeak.dll.espeak_Synchronize()
             # One utterance a runAndWait: queued save_to_file calls keep only the last file.
             self._engine.save_to_file(for_speech(text, self.name), str(path))
@@ -212,9 +213,9 @@ def open_engine(name: str | None = None, voice: str | None = None, rate: float =
 
     `name` is piper or espeak (default piper); `voice` a Piper .onnx path (or "piper"/"espeak").
     """
-    chosen_voice, _ = setting("voice", voice, ENV_VOICE)
+    chosen_voice = voice
     if chosen_voice in ENGINES and name is None:
-        name, chosen_voice = chosen_voice, None
+        name, chosen_voice = chosen_voice, None     # --voice espeak names an engine, not a file
     name = name or "piper"
     if name not in ENGINES:
         raise VoiceUnavailable(f"unknown voice engine {name!r} (choose {' or '.join(ENGINES)})")

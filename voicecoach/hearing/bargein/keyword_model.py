@@ -16,15 +16,16 @@ from __future__ import annotations
 import ctypes
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from voicecoach.files import arrays_from_bytes, read_bytes
-from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.bargein.keywords import MAX_AUDIO_SECONDS, PAIN, KeywordHit
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.intents.names import Intent
 from voicecoach.limits import MAX_MODEL_BYTES
 
 SHIPPED_MODEL = Path(__file__).parent / "models" / "barge_in_keywords.npz"
@@ -34,7 +35,7 @@ MEL_BINS = 32
 MEL_WINDOW = 76            # mel frames (10 ms each) one embedding looks at
 EMBEDDING_STEP = 8         # mel frames between embeddings: 80 ms
 # The phrase each class reports (the class is what the listen loop acts on).
-CLASS_PHRASES = {"stop": "stop", "pause": "pause", "report_pain": "that hurts"}
+CLASS_PHRASES: dict[str, str] = {Intent.STOP: "stop", Intent.PAUSE: "pause", Intent.REPORT_PAIN: "that hurts"}
 OFF = "off"
 # Below this score of Whisper's check (its margin under its own hit floors) a keyword model hit
 # is not taken: -8 let the coach's own lines through, -6 none (docs/hearing.md).
@@ -151,7 +152,7 @@ class KeywordHead:
                             b2=self.b2.astype(np.float32), threshold=self.threshold, about=self.about)
 
     @classmethod
-    def load(cls, path: Path) -> "KeywordHead":
+    def load(cls, path: Path) -> KeywordHead:
         """The model saved at `path`, read as a bounded regular file and checked whole: the
         kinds and shapes of its arrays, finite weights, its classes and threshold."""
         try:
@@ -162,9 +163,9 @@ class KeywordHead:
             raise KeywordModelUnavailable(f"cannot read the keyword model {path}: {exc.strerror or exc}") from None
         if not _arrays_fit(saved):
             raise KeywordModelUnavailable(f"the keyword model {path} does not fit this program (its arrays)")
+        mean, scale, w1, b1, w2, b2 = (np.asarray(saved[k], np.float64) for k in WEIGHT_ARRAYS)
         head = cls(int(saved["window"]), int(saved["segments"]), tuple(str(c) for c in saved["classes"]),
-                   *(np.asarray(saved[k], np.float64) for k in WEIGHT_ARRAYS),
-                   threshold=float(saved["threshold"]), about=str(saved["about"]))
+                   mean, scale, w1, b1, w2, b2, threshold=float(saved["threshold"]), about=str(saved["about"]))
         head.check(path)
         return head
 
@@ -173,7 +174,7 @@ class KeywordHead:
         shapes_fit = (self.mean.shape == (inputs,) and self.scale.shape == (inputs,) and self.w1.shape[0] == inputs
                       and self.b1.shape == (self.w1.shape[1],) and self.w2.shape == (self.w1.shape[1], len(self.classes))
                       and self.b2.shape == (len(self.classes),))
-        if not shapes_fit or not 0 < self.segments <= self.window or "none" not in self.classes or not set(self.classes) - {"none"} <= set(CLASS_PHRASES):
+        if not shapes_fit or not 0 < self.segments <= self.window or Intent.NONE not in self.classes or not set(self.classes) - {Intent.NONE} <= set(CLASS_PHRASES):
             raise KeywordModelUnavailable(f"the keyword model {path} does not fit this program (its shapes or classes)")
         weights = (self.mean, self.scale, self.w1, self.b1, self.w2, self.b2)
         if not all(np.all(np.isfinite(w)) for w in weights) or np.any(self.scale == 0) or not 0 < self.threshold <= 1:
@@ -247,7 +248,7 @@ class KeywordModelSpotter:
         probabilities = self.probabilities(audio)
         if probabilities is None:
             return None
-        phrases = [(p, c) for p, c in zip(probabilities, self.head.classes) if c != "none"]
+        phrases = [(p, c) for p, c in zip(probabilities, self.head.classes) if c != Intent.NONE]
         probability, intent = max(phrases)
         return KeywordHit(CLASS_PHRASES[intent], intent, round(float(probability) - self.head.threshold, 4))
 
@@ -301,17 +302,19 @@ class EitherSpotter:
     def spot(self, audio: np.ndarray) -> KeywordHit | None:
         try:
             first = self.first.best(audio)
-        except Exception:  # a failing check must not take the other with it
+        except Exception:  # noqa: BLE001 - a failing check must not take the other with it
             first = None
         if first is not None and first.score >= 0:
             return self._pain_named(audio, first)
-        vetoing = self.veto is not None and first is not None
-        if vetoing and first.score < min(self.veto, self.sure_veto):     # no hit of the second's could pass
+        # (the check's score, the veto, the veto of the second's sure hits) when the check can veto
+        vetoing = (first.score, self.veto, self.sure_veto) \
+            if first is not None and self.veto is not None and self.sure_veto is not None else None
+        if vetoing is not None and vetoing[0] < min(vetoing[1], vetoing[2]):   # no hit of the second's could pass
             return None
         if not self._second_wanted():
             return None
         hit = self.second.spot(audio)
-        if hit is not None and vetoing and model_vetoed(first.score, hit.score, self.veto, self.sure_veto):
+        if hit is not None and vetoing is not None and model_vetoed(vetoing[0], hit.score, vetoing[1], vetoing[2]):
             return None
         return hit
 
@@ -323,7 +326,7 @@ class EitherSpotter:
             return first
         try:
             return pain_over_command(first, self.second.best(audio))
-        except Exception:  # the first's hit stands
+        except Exception:  # noqa: BLE001 - the first's hit stands
             return first
 
     def best(self, audio: np.ndarray) -> KeywordHit | None:

@@ -15,24 +15,26 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
+from voicecoach.hearing.asr.recognizer import Recognizer
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
+from voicecoach.intents.names import Intent
 
 # (phrase, intent): what the coach must hear even while it speaks. "hold it" is left out:
 # the coach itself says "hold it there".
 BARGE_IN_PHRASES: tuple[tuple[str, str], ...] = (
-    ("stop", "stop"),
-    ("pause", "pause"), ("wait", "pause"), ("hold on", "pause"), ("hang on", "pause"),
-    ("ouch", "report_pain"), ("that hurts", "report_pain"), ("it hurts", "report_pain"),
+    ("stop", Intent.STOP),
+    ("pause", Intent.PAUSE), ("wait", Intent.PAUSE), ("hold on", Intent.PAUSE), ("hang on", Intent.PAUSE),
+    ("ouch", Intent.REPORT_PAIN), ("that hurts", Intent.REPORT_PAIN), ("it hurts", Intent.REPORT_PAIN),
 )
 # Words people put before a command ("okay stop", "no wait"); they never make a hit alone.
 LEAD_WORDS: tuple[str, ...] = ("okay", "ok", "and", "no", "oh", "hey", "so", "um", "uh", "please")
 ENDINGS = (".", "!", "?", ",")
-PAIN = "report_pain"
+PAIN = Intent.REPORT_PAIN
 
 # As low as the false-hit budget allows (one an hour of the coach's speech): a ratio floor of
 # -4 let a "start" through as "stop". How they were chosen: docs/hearing.md.
@@ -192,6 +194,7 @@ class BargeInSpotter:
         if len(audio) == 0 or len(audio) > self.max_seconds * SAMPLE_RATE:
             return None
         import ctranslate2
+
         from voicecoach.hearing.asr.whisper import features_for_context
 
         model = self.recognizer.loaded_model()
@@ -353,14 +356,14 @@ class BargeInSpotter:
         return sorted(endings)
 
 
-def spotter_for(recognizer, **options) -> BargeInSpotter | None:
+def spotter_for(recognizer: Recognizer | None, **options) -> BargeInSpotter | None:
     """A spotter on `recognizer` when it is Whisper (the check needs its decoder), else None.
 
     A recognizer that falls back to sphinx (hearing.asr.engines.FallingBack) is looked through
     to its Whisper; should Whisper fail later, the check fails with it and the listen loop
     leaves every utterance to the fallback.
     """
-    whisper = getattr(recognizer, "primary", recognizer)
-    if getattr(whisper, "name", "") != "whisper" or not hasattr(whisper, "loaded_model"):
+    whisper = recognizer.whisper() if recognizer is not None else None
+    if whisper is None:
         return None
     return BargeInSpotter(whisper, **options)

@@ -10,16 +10,17 @@ nothing changes. The rules and their measurements: docs/hearing.md.
 """
 from __future__ import annotations
 
+import itertools
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.bargein.keywords import words_of
+from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.signal.linear_echo import VOICE_LEVEL
-from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES
+from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES, SpeechDetector
 
 KEEP_MS = 12_000            # frames noted: an utterance (8 s at most, joined with a held part) and its cut
 BAND_EDGES_HZ = np.geomspace(100.0, 8000.0, 13)     # 12 bands, as wide to the ear
@@ -43,13 +44,13 @@ class PlayedFrame:
     coach_heard: bool       # the coach's voice (or its ringing) was in the frame
 
 
-PlayedNow = Callable[[], Optional[PlayedFrame]]
+PlayedNow = Callable[[], PlayedFrame | None]
 
 
-def played_from(detector) -> PlayedNow | None:
+def played_from(detector: SpeechDetector) -> PlayedNow | None:
     """The evidence of the echo canceller behind an echo-gated detector (hearing.signal.echo), else None."""
-    canceller = getattr(detector, "canceller", None)
-    if canceller is None or not hasattr(canceller, "played_now"):
+    canceller = detector.canceller
+    if canceller is None:
         return None
 
     def now() -> PlayedFrame | None:
@@ -99,7 +100,7 @@ def band_power(audio: np.ndarray) -> np.ndarray:
     spectrum = np.abs(np.fft.rfft(frames * np.hanning(FRAME_SAMPLES), axis=1)) ** 2
     bins = np.fft.rfftfreq(FRAME_SAMPLES, 1.0 / SAMPLE_RATE)
     return np.stack([spectrum[:, (bins >= low) & (bins < high)].sum(axis=1)
-                     for low, high in zip(BAND_EDGES_HZ[:-1], BAND_EDGES_HZ[1:])], axis=1)
+                     for low, high in itertools.pairwise(BAND_EDGES_HZ)], axis=1)
 
 
 def ringing(power: np.ndarray, db_per_s: float = RING_DB_PER_S) -> np.ndarray:

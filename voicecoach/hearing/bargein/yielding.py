@@ -14,10 +14,10 @@ Measured in docs/hearing.md ("A coach that yields").
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
-from typing import Callable
 
 MAX_YIELD_S = 10.0       # longest the coach waits for a verdict (an utterance is at most 8 s, plus decoding)
 WARY_S = 2.0             # after a yield that came to nothing, how long the coach goes on without yielding
@@ -89,8 +89,14 @@ class YieldPolicy:
 
 def happening_for(event: object) -> Happening | None:
     """The policy's view of a hearing event (None: nothing the policy cares about)."""
-    from voicecoach.hearing.loop import (ListenFailed, NothingHeard, SpeechDropped, SpeechStarted,
-                                         UtteranceHeard, UtteranceIgnored)
+    from voicecoach.hearing.loop import (
+        ListenFailed,
+        NothingHeard,
+        SpeechDropped,
+        SpeechStarted,
+        UtteranceHeard,
+        UtteranceIgnored,
+    )
 
     if isinstance(event, SpeechStarted):
         return Happening.USER_STARTED

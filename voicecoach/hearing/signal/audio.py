@@ -151,7 +151,7 @@ def resample(audio: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndar
     audio = np.asarray(audio, dtype=np.float32)
     if rate == target or len(audio) == 0:
         return audio
-    n_out = max(1, int(round(len(audio) * target / rate)))    # a sample or two still make one
+    n_out = max(1, round(len(audio) * target / rate))    # a sample or two still make one
     spectrum = np.fft.rfft(audio)
     keep = n_out // 2 + 1
     if keep <= len(spectrum):

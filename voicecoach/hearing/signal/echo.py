@@ -18,13 +18,20 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
-from voicecoach.hearing.signal.linear_echo import BLOCK, FIT_S, VOICE_LEVEL, DoubleTalkDetector, LinearCanceller
+from voicecoach.hearing.signal.linear_echo import (
+    BLOCK,
+    FIT_S,
+    VOICE_LEVEL,
+    DoubleTalkDetector,
+    LinearCanceller,
+)
 from voicecoach.hearing.signal.sources import StreamResampler
 
 ENGINE_FRAME = SAMPLE_RATE // 100      # AEC3 works on 10 ms frames
@@ -66,7 +73,7 @@ class Aec3Engine:
     name = "webrtc-aec3"
 
     def __init__(self) -> None:
-        from livekit import rtc   # lazily: the package carries a 30 MB native library
+        from livekit import rtc  # lazily: the package carries a 30 MB native library
 
         self._rtc = rtc
         self._apm = rtc.AudioProcessingModule(echo_cancellation=True, high_pass_filter=True)
@@ -438,7 +445,7 @@ def open_canceller(name: str = "webrtc", initial_delay_ms: float = 0.0,
         make_engine().process(np.zeros(ENGINE_FRAME, np.int16), np.zeros(ENGINE_FRAME, np.int16))
     except ImportError:
         return None, f"no echo canceller ({CANCELLER_HINT}); the coach's own voice is told apart by its words only"
-    except Exception as exc:  # the native library failed to load or start
+    except Exception as exc:  # noqa: BLE001 - the native library failed to load or start
         return None, f"no echo canceller ({' '.join(str(exc).split()) or type(exc).__name__}); the coach's own voice is told apart by its words only"
     return EchoCanceller(make_engine, initial_delay_ms, **options), None
 
@@ -455,7 +462,7 @@ class CancelledSource:
         self.source = source
         self.canceller = canceller
         self.clock = clock
-        self.name = getattr(source, "name", "audio")
+        self.name = source.name
 
     def frames(self, cancel):
         from voicecoach.hearing.signal.sources import FRAME_SECONDS

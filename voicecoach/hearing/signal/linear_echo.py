@@ -14,6 +14,8 @@ How the filter and the detector work, and how they were measured: docs/hearing.m
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 BLOCK = 160                    # 10 ms at 16 kHz: one AEC3 frame
@@ -256,7 +258,7 @@ def _band_matrix(frame: int, sample_rate: int) -> np.ndarray:
     frequencies = np.fft.rfftfreq(frame, 1.0 / sample_rate)
     edges = [e for e in BAND_EDGES_HZ if e <= sample_rate / 2]
     bands = np.zeros((len(edges) - 1, len(frequencies)))
-    for b, (low, high) in enumerate(zip(edges, edges[1:])):
+    for b, (low, high) in enumerate(itertools.pairwise(edges)):
         bands[b, (frequencies >= low) & (frequencies < high)] = 1.0
     return bands
 

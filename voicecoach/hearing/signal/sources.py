@@ -9,10 +9,12 @@ like the speaker's); PyAudio through SpeechRecognition is the alternative.
 from __future__ import annotations
 
 import functools
+import logging
 import queue
 import threading
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -20,6 +22,8 @@ from voicecoach import sound
 from voicecoach.coach.clock import Clock
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav
 from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES
+
+log = logging.getLogger(__name__)
 
 FRAME_SECONDS = FRAME_MS / 1000
 MIC_HINT = "pip install 'voicecoach[mic]'"
@@ -169,7 +173,7 @@ def _open_miniaudio_capture(sample_rate: int, block_samples: int, deliver: Calla
                                      buffersize_msec=max(10, int(1000 * block_samples / sample_rate)),
                                      backends=sound.chosen_backends(miniaudio, need_capture=True))
 
-    def receive() -> Iterator[None]:
+    def receive() -> Generator[None, bytes, None]:     # miniaudio sends each captured buffer
         while True:
             data = yield
             deliver(np.frombuffer(bytes(data), dtype=np.float32).copy())
@@ -206,7 +210,7 @@ class MiniaudioMicrophone:
             stream = self._open_capture(SAMPLE_RATE, FRAME_SAMPLES, blocks.put)
         except MicrophoneUnavailable:
             raise
-        except Exception as exc:  # miniaudio.MiniaudioError and friends
+        except Exception as exc:  # noqa: BLE001 - miniaudio.MiniaudioError and friends
             raise MicrophoneUnavailable(f"the microphone could not be opened ({_one_line(exc)})") from None
         try:
             pending = np.zeros(0, dtype=np.float32)
@@ -237,7 +241,7 @@ def miniaudio_unavailable_reason() -> str | None:
         return "no microphone support: miniaudio is not installed (pip install miniaudio)"
     try:
         devices = miniaudio_capture_devices(miniaudio)
-    except Exception as exc:  # a broken sound system reports itself in many ways
+    except Exception as exc:  # noqa: BLE001 - a broken sound system reports itself in many ways
         return f"no microphone found ({_one_line(exc)})"
     return None if devices else "no microphone found (no audio input device)"
 
@@ -292,7 +296,7 @@ def pyaudio_unavailable_reason() -> str | None:
         return f"no microphone support: PyAudio is not installed ({MIC_HINT})"
     try:
         devices = _pyaudio_input_devices(pyaudio)
-    except Exception as exc:  # PortAudio without a sound system raises many kinds of errors
+    except Exception as exc:  # noqa: BLE001 - PortAudio without a sound system raises many kinds of errors
         return f"no microphone found ({' '.join(str(exc).split()) or type(exc).__name__})"
     return None if devices else "no microphone found (no audio input device)"
 
@@ -325,9 +329,11 @@ class MicrophoneSource:
             try:
                 mic = self._make(self.device_index, rate)
                 mic.__enter__()
-            except Exception:  # SpeechRecognition asserts on bad devices and rates
+            except Exception as exc:  # noqa: BLE001 - SpeechRecognition asserts on bad devices and rates
+                log.debug("microphone at %s Hz: %s", rate or "its own rate", exc)
                 continue
-            if getattr(mic, "stream", None) is not None:   # it swallows open errors, leaving no stream
+            # SpeechRecognition (third-party) swallows open errors, leaving no stream attribute set.
+            if getattr(mic, "stream", None) is not None:
                 return mic
         raise MicrophoneUnavailable("the microphone could not be opened (is another program using it?)")
 
@@ -341,7 +347,7 @@ class MicrophoneSource:
             while not cancel.is_set():
                 try:
                     data = mic.stream.read(chunk)
-                except Exception as exc:  # unplugged, suspended, or the sound server went away
+                except Exception as exc:  # noqa: BLE001 - unplugged, suspended, or the sound server went away
                     raise MicrophoneUnavailable(f"the microphone stopped ({' '.join(str(exc).split())})") from None
                 audio = np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
                 pending = np.concatenate([pending, resampler.process(audio) if resampler else audio])

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from voicecoach.hearing.signal.audio import SAMPLE_RATE
+
+if TYPE_CHECKING:
+    from voicecoach.hearing.signal.echo import EchoCanceller
 
 FRAME_MS = 30                  # webrtcvad accepts 10, 20 or 30 ms; 30 is the steadiest
 FRAME_SAMPLES = SAMPLE_RATE * FRAME_MS // 1000
@@ -32,9 +35,29 @@ class SpeechDetector(Protocol):
     def is_speech(self, frame: np.ndarray) -> bool:
         """`frame`: FRAME_SAMPLES float32 samples at 16 kHz, in stream order."""
 
-# A detector may also have `sure` (True when the frame just judged is speech beyond doubt: an
-# utterance may start on it alone) and `kept(frame)` (the audio to keep for that frame, when
-# the recognizer is better served by another version of it, such as a linear canceller's).
+    # ----- what only an echo-gated detector has: DetectorBase gives the others' answer -------
+
+    @property
+    def sure(self) -> bool:
+        """The frame just judged is speech beyond doubt: an utterance may start on it alone."""
+
+    def kept(self, frame: np.ndarray) -> np.ndarray:
+        """The audio to keep for the frame just judged (another version of it, such as a linear
+        canceller's, when the recognizer is better served by that)."""
+
+    @property
+    def canceller(self) -> EchoCanceller | None:
+        """The echo canceller behind the detector, whose evidence the own-voice check reads."""
+
+
+class DetectorBase:
+    """A detector that is never sure on one frame, keeps every frame as it is, and has no canceller."""
+
+    sure = False
+    canceller: EchoCanceller | None = None
+
+    def kept(self, frame: np.ndarray) -> np.ndarray:
+        return frame
 
 
 def frame_level_db(frame: np.ndarray) -> float:
@@ -42,7 +65,7 @@ def frame_level_db(frame: np.ndarray) -> float:
     return 10.0 * float(np.log10(np.mean(np.square(frame, dtype=np.float64)) + 1e-12))
 
 
-class EnergyDetector:
+class EnergyDetector(DetectorBase):
     """Speech when a frame stands `margin_db` above the noise floor of the last few seconds.
 
     The floor is the quietest frame level seen in a sliding window (minimum statistics):
@@ -73,7 +96,7 @@ class EnergyDetector:
         return self._speaking
 
 
-class WebRtcDetector:
+class WebRtcDetector(DetectorBase):
     """Google's WebRTC VAD (webrtcvad-wheels), gated by energy so near-silence is never speech.
 
     WebRTC's model flags steady hum and fan noise as speech at low levels; requiring a frame
@@ -176,12 +199,11 @@ class Endpointer:
             raise ValueError(f"a frame must hold {FRAME_SAMPLES} samples ({FRAME_MS} ms at {SAMPLE_RATE} Hz), got {len(frame)}")
         self._elapsed += 1
         speech = self.detector.is_speech(frame)
-        keep = getattr(self.detector, "kept", None)
-        frame = keep(frame) if keep is not None else frame
+        frame = self.detector.kept(frame)
         if not self._frames:
             self._pre_roll.append(frame)
             self._run = self._run + 1 if speech else 0
-            if self._run >= self.settings.start_frames or (speech and getattr(self.detector, "sure", False)):
+            if self._run >= self.settings.start_frames or (speech and self.detector.sure):
                 self._frames = list(self._pre_roll)
                 self._start = self._elapsed - len(self._frames)
                 self._onset = self._elapsed - self._run

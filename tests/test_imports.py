@@ -1,0 +1,163 @@
+"""The package's import rules, checked by reading every module's imports (ast, nothing is run):
+
+- settings are resolved once at the top: only the composition root (cli, app, settings) imports
+  voicecoach.config; every other part is handed typed values;
+- imports point down: coach/, intents/ and content/ import nothing above them, and hearing/ and
+  voice/ import neither history/ nor the composition root;
+- no import cycle, counting imports made inside functions.
+
+An import under `if TYPE_CHECKING:` names a type for annotations and is never run, so the
+direction and cycle rules leave it out (a verb is handed the resolved `Settings` that way).
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+PACKAGE = REPO / "voicecoach"
+COMPOSITION_ROOT = {"voicecoach.cli", "voicecoach.app", "voicecoach.settings"}
+# Small modules with no imports of their own from above: anyone may use them.
+HELPERS = {"voicecoach", "voicecoach.words", "voicecoach.plan", "voicecoach.files", "voicecoach.limits",
+           "voicecoach.printable", "voicecoach.yamlfile"}
+# Cycles known and not yet undone; a new one fails the test. The shipped catalog is cached by
+# intents.compiled, which imports the catalog's types from intents.catalog (inside load_catalog).
+KNOWN_CYCLES = [{"voicecoach.intents.catalog", "voicecoach.intents.compiled"}]
+# part -> the parts (and helpers) it may import
+MAY_IMPORT = {
+    "voicecoach.intents": {"voicecoach.intents"},
+    "voicecoach.content": {"voicecoach.content"},
+    "voicecoach.coach": {"voicecoach.coach", "voicecoach.content", "voicecoach.intents"},
+}
+# part -> the parts it must not import
+MUST_NOT_IMPORT = {
+    "voicecoach.hearing": {"voicecoach.history", "voicecoach.voice", *COMPOSITION_ROOT, "voicecoach.config"},
+    "voicecoach.voice": {"voicecoach.history", "voicecoach.hearing", *COMPOSITION_ROOT, "voicecoach.config"},
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or \
+           (isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def imports_of(source: str, name: str, is_package: bool, modules: set[str]) -> dict[str, bool]:
+    """The voicecoach modules `source` imports, each with True when the import runs (False: only
+    under `if TYPE_CHECKING:`). `from voicecoach import words` counts as voicecoach.words."""
+    found: dict[str, bool] = {}
+    here = name if is_package else name.rpartition(".")[0]
+
+    def note(module: str, runs: bool) -> None:
+        if module == "voicecoach" or module.startswith("voicecoach."):
+            found[module] = found.get(module, False) or runs
+
+    def visit(node: ast.AST, runs: bool) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for child in node.body:
+                visit(child, False)
+            for child in node.orelse:
+                visit(child, runs)
+            return
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                note(alias.name, runs)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                package = here.split(".")[: len(here.split(".")) - (node.level - 1)]
+                base = ".".join(package + ([base] if base else []))
+            for alias in node.names:
+                submodule = f"{base}.{alias.name}"
+                note(submodule if submodule in modules else base, runs)
+        for child in ast.iter_child_nodes(node):
+            visit(child, runs)
+
+    visit(ast.parse(source), True)
+    return found
+
+
+def import_graph() -> dict[str, dict[str, bool]]:
+    files = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    return {name: imports_of(path.read_text(encoding="utf-8"), name, path.name == "__init__.py", set(files))
+            for name, path in files.items()}
+
+
+def in_part(module: str, part: str) -> bool:
+    return module == part or module.startswith(part + ".")
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle as a path that starts and ends at the same module, or None."""
+    done: set[str] = set()
+    for start in sorted(graph):
+        path, on_path = [start], {start}
+        stack = [iter(sorted(graph.get(start, ())))]
+        while stack:
+            following = next(stack[-1], None)
+            if following is None:
+                stack.pop()
+                done.add(on_path_module := path.pop())
+                on_path.discard(on_path_module)
+            elif following in on_path:
+                return path[path.index(following):] + [following]
+            elif following not in done:
+                path.append(following)
+                on_path.add(following)
+                stack.append(iter(sorted(graph.get(following, ()))))
+    return None
+
+
+GRAPH = import_graph()
+
+
+def test_the_walker_sees_imports_at_the_top_inside_functions_and_for_types_only():
+    found = imports_of("from voicecoach import words\nfrom . import b\n"
+                       "def f():\n    import voicecoach.config\n"
+                       "if TYPE_CHECKING:\n    from voicecoach.settings import Settings\n",
+                       "voicecoach.x.a", False, {"voicecoach.words", "voicecoach.x.b"})
+    assert found == {"voicecoach.words": True, "voicecoach.x.b": True, "voicecoach.config": True,
+                     "voicecoach.settings": False}
+    assert GRAPH["voicecoach.cli"]["voicecoach.settings"]     # the real package is read
+
+
+def test_the_cycle_finder_finds_a_cycle_and_none_where_there_is_none():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_only_the_composition_root_reads_the_config_file():
+    readers = sorted(name for name, imported in GRAPH.items()
+                     if "voicecoach.config" in imported and name not in COMPOSITION_ROOT)
+    assert readers == [], f"{readers} import voicecoach.config: take the value from Settings instead"
+
+
+def test_there_is_no_import_cycle():
+    running = {name: {m for m, runs in imported.items() if runs and m != name
+                      and not any({name, m} <= known for known in KNOWN_CYCLES)}
+               for name, imported in GRAPH.items()}
+    assert find_cycle(running) is None
+
+
+@pytest.mark.parametrize("part", sorted(MAY_IMPORT))
+def test_a_lower_part_imports_nothing_above_it(part):
+    allowed = MAY_IMPORT[part]
+    wrong = sorted(f"{name} -> {imported}" for name, imports in GRAPH.items() if in_part(name, part)
+                   for imported, runs in imports.items()
+                   if runs and imported not in HELPERS and not any(in_part(imported, p) for p in allowed))
+    assert wrong == []
+
+
+@pytest.mark.parametrize("part", sorted(MUST_NOT_IMPORT))
+def test_hearing_and_voice_do_not_reach_history_or_the_top(part):
+    wrong = sorted(f"{name} -> {imported}" for name, imports in GRAPH.items() if in_part(name, part)
+                   for imported, runs in imports.items()
+                   if runs and any(in_part(imported, p) for p in MUST_NOT_IMPORT[part]))
+    assert wrong == []
