@@ -86,11 +86,18 @@ def build(torch, base: Path, labels: int):
     return Reader()
 
 
-def batches(rows, size, rng):
+def batches(rows, size, rng, pool=50):
+    """Shuffled batches of like length: rows are shuffled, taken `pool` batches at a time and
+    sorted by length there, and the batches shuffled again (a third of the padding work)."""
     order = list(range(len(rows)))
     rng.shuffle(order)
-    for start in range(0, len(order), size):
-        yield [rows[n] for n in order[start:start + size]]
+    out = []
+    for start in range(0, len(order), size * pool):
+        chunk = sorted(order[start:start + size * pool], key=lambda n: len(rows[n][0]))
+        out += [chunk[i:i + size] for i in range(0, len(chunk), size)]
+    rng.shuffle(out)
+    for batch in out:
+        yield [rows[n] for n in batch]
 
 
 def tensors(torch, chunk, pad):
@@ -108,9 +115,13 @@ def train(torch, base, examples, label_ids, tokenizer, epochs, seed, max_tokens,
     torch.manual_seed(seed)
     model = build(torch, base, len(label_ids))
     rows = [(tokenizer.encode(e.text, max_tokens), label_ids[e.label], e.weight) for e in examples]
+    # The embeddings stay as pretrained: words the lines never use keep their place, and
+    # the optimizer need not carry 12 million of the 23 million weights.
+    for parameter in model.encoder.embeddings.parameters():
+        parameter.requires_grad = False
     steps = epochs * math.ceil(len(rows) / BATCH)
     optimizer = torch.optim.AdamW([
-        {"params": model.encoder.parameters(), "lr": ENCODER_LR},
+        {"params": [p for p in model.encoder.parameters() if p.requires_grad], "lr": ENCODER_LR},
         {"params": model.head.parameters(), "lr": HEAD_LR},
     ], weight_decay=0.01)
     warm = max(1, int(WARMUP * steps))
@@ -133,7 +144,7 @@ def train(torch, base, examples, label_ids, tokenizer, epochs, seed, max_tokens,
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-            total += float(loss)
+            total += float(loss.detach())
             step += 1
             if step % 50 == 0:
                 log(f"  epoch {epoch + 1} step {step}/{steps} loss {total / 50:.3f} "

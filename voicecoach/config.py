@@ -17,7 +17,7 @@ from typing import Any
 from voicecoach.yamlfile import YamlError, load_yaml
 
 KNOWN_KEYS = {"asr_model": str, "voice": str, "rate": (int, float), "volume": (int, float), "db": str,
-              "reader_model": str, "encoder_model": str,
+              "reader_model": str, "tuned_reader": str, "encoder_model": str,
               "keyword_model": str}
 
 

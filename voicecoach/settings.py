@@ -29,6 +29,7 @@ TEXT_SETTINGS = {
     "asr_model": ("--asr-model", "VOICECOACH_ASR_MODEL"),
     "voice": ("--voice", "VOICECOACH_VOICE"),
     "reader_model": ("--reader-model", "VOICECOACH_READER_MODEL"),
+    "tuned_reader": ("--tuned-reader", "VOICECOACH_TUNED_READER"),
     "keyword_model": ("--keyword-model", "VOICECOACH_KEYWORD_MODEL"),
 }
 NUMBER_SETTINGS = {
@@ -46,6 +47,7 @@ class Settings:
     rate: float = 1.0
     volume: float = 1.0
     reader_model: str | None = None       # None: trained from the shipped examples; "off": templates alone
+    tuned_reader: str | None = None       # None: the shipped fine-tuned model; "off": the n-gram reader decides
     keyword_model: str | None = None      # None: the shipped barge-in keyword model; "off": Whisper's check alone
     verbose: bool = False
     config_file: Path | None = None

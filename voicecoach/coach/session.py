@@ -23,7 +23,7 @@ from voicecoach.coach.events import CoachEvent, EventListener
 from voicecoach.coach.replies import Reply, capitalized, estimate_speech_seconds
 from voicecoach.coach.timeline import ROUTINE_DONE, Block, Timeline, TimedCue, build_blocks, rep_unit, reps_done
 from voicecoach.content.model import Content, Exercise
-from voicecoach.intents.types import INTENT_NAMES, Context, Match
+from voicecoach.intents.types import INTENT_NAMES, PAIN_CHECK, Context, Match
 from voicecoach.plan import Proposal
 from voicecoach.words import NUMBER_WORDS, TENS_WORDS, say_count, say_number, say_seconds
 
@@ -181,6 +181,7 @@ class Session:
         self._timeline: Timeline | None = None
         self._instructions: list[_Instruction] = []
         self._pain: _PainReply | None = None      # the last pain report's answer
+        self._asked_about_pain = False            # "Did something hurt?" asked, the answer not yet heard
 
     # ----- the public surface ---------------------------------------------------------
 
@@ -196,6 +197,14 @@ class Session:
         return self._said([Reply(line) for line in lines])
 
     def handle(self, match: Match) -> list[Reply]:
+        if match.aside == PAIN_CHECK and self.phase in EXERCISING:
+            return self._said(self._ask_about_pain(match))
+        if self._asked_about_pain:
+            self._asked_about_pain = False
+            if match.intent == "yes":
+                match = replace(match, intent="report_pain", aside=None)
+            elif match.intent == "no":
+                return self._said([Reply("Okay. Say resume when you're ready.")])
         name = TRANSITIONS.get((self.phase, match.intent)) or TRANSITIONS.get((ANY, match.intent), "_not_understood")
         in_instructions = self._in_instructions()
         replies = getattr(self, name)(match)
@@ -258,7 +267,7 @@ class Session:
 
     def context(self) -> Context:
         return Context(
-            expecting="yes_no" if self.phase in ASKING else None,
+            expecting="yes_no" if self.phase in ASKING or self._asked_about_pain else None,
             exercising=self.phase in EXERCISING,
             paused=self.phase is Phase.PAUSED,
         )
@@ -477,6 +486,16 @@ class Session:
         self.phase = Phase.PAUSED
         self._emit("paused", self._timeline.exercise.id)
         return [Reply("Paused. Say resume when you're ready.", urgent=True)]
+
+    def _ask_about_pain(self, match: Match) -> list[Reply]:
+        """Words of pain in a line not understood, during an exercise: pause, and ask."""
+        if self.phase is Phase.RUNNING:
+            assert self._timeline is not None
+            self._timeline.pause(self.clock.now())
+            self.phase = Phase.PAUSED
+            self._emit("paused", self._timeline.exercise.id)
+        self._asked_about_pain = True
+        return [Reply("Paused. Did something hurt?", urgent=True)]
 
     def _already_paused(self, match: Match) -> list[Reply]:
         return [Reply("We're paused. Say resume when you're ready.")]

@@ -13,6 +13,9 @@ INTENT_NAMES = (
 # thanks and greetings get a friendly word, a health question the article does not
 # answer gets a referral, anything else "sorry, I didn't catch that".
 ASIDES = ("thanks", "greeting", "not_covered", "other_exercise")
+# The aside of a pause the coach makes itself: a line with words of pain it did not understand,
+# during an exercise; it pauses and asks "Did something hurt?".
+PAIN_CHECK = "pain_check"
 # The commands whose miss costs most: said during an exercise, they must never be lost.
 SAFETY_INTENTS = frozenset({"stop", "pause", "report_pain"})
 
