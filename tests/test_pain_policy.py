@@ -184,3 +184,19 @@ def test_a_fine_tuned_model_with_unknown_labels_is_refused(tmp_path):
 def test_the_fine_tuned_reader_can_be_switched_off():
     reader, notice = open_reader(CATALOG, {}, None, background=False, tuned="off")
     assert notice is None and reader.tuned is None and reader.ready
+
+
+def _heard(text: str, logprob: float, context: Context):
+    from voicecoach.hearing.reading import read_intent
+    from voicecoach.hearing.recognizer import Hypothesis, Transcript
+
+    return read_intent(Transcript((Hypothesis(text, logprob, 0.01, 3),), 50.0, 800.0), CATALOG, context).match
+
+
+def test_a_lone_start_heard_unsure_while_exercising_is_read_as_stop():
+    running = Context(exercising=True)
+    assert _heard("Start.", -0.8, running).intent == "stop"
+    assert _heard("Start.", -0.05, running).intent == "start"            # heard clearly: as said
+    assert _heard("Start.", -0.8, Context()).intent == "start"           # nothing running: nothing to stop
+    assert _heard("Start.", -0.8, Context(exercising=True, paused=True)).intent == "start"   # paused: resume
+    assert _heard("Start the stretch.", -0.8, running).intent == "start"  # more than the one word

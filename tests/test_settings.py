@@ -24,7 +24,7 @@ def args(**flags) -> argparse.Namespace:
 @pytest.fixture
 def config(tmp_path, monkeypatch):
     """Write a config file and point VOICECOACH_CONFIG at it; no environment settings leak in."""
-    for name in ("VOICECOACH_DB", "VOICECOACH_ASR_MODEL", "VOICECOACH_VOICE", "VOICECOACH_READER_MODEL",
+    for name in ("VOICECOACH_DB", "VOICECOACH_ASR_MODEL", "VOICECOACH_VOICE", "VOICECOACH_READER_MODEL", "VOICECOACH_TUNED_READER",
                  "VOICECOACH_KEYWORD_MODEL", "VOICECOACH_RATE", "VOICECOACH_VOLUME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))

@@ -1,0 +1,112 @@
+"""The fine-tuned reader against the n-gram reader, in one run: figures, not tests.
+
+    python bench/tuned_reader.py [--misses SET] [--repeat 3]
+
+Two products side by side on every set there is: the baseline (templates, then the n-gram
+reader: `--tuned-reader off`) and the coach as shipped (templates, then the fine-tuned reader,
+with the n-gram reader's second opinion on pain and the pain policy). For each set: exact
+intent+slots in-domain, out-of-domain rejected, pain reports handled as pain, and pain handled
+safely (as pain, or during an exercise the coach's pause with "Did something hurt?"); the
+median and p99 time of the whole reading of a line. Then the fine-tuned model's size, load
+time and the resident memory it adds.
+
+Sets: ../shared/eval/{dev_utterances,natural_dev}.tsv (development; skipped when absent),
+tests/data/paraphrases.tsv, tests/data/natural_heldout.tsv, tests/data/heldout_26.tsv and
+tests/data/pain_heldout.tsv (ours; the last two never trained on).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.understanding import SHARED, Row, read_set, rss_mb, score  # noqa: E402
+from voicecoach.content.loader import load_content  # noqa: E402
+from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.tuned import MODEL_FILE, TunedReader  # noqa: E402
+from voicecoach.intents.types import NO_MATCH, PAIN_CHECK  # noqa: E402
+from voicecoach.intents.understand import open_reader, reader_intents, understand  # noqa: E402
+
+DATA = REPO / "tests" / "data"
+SETS = {
+    "dev_utterances": SHARED / "dev_utterances.tsv",
+    "natural_dev": SHARED / "natural_dev.tsv",
+    "paraphrases": DATA / "paraphrases.tsv",
+    "natural_heldout": DATA / "natural_heldout.tsv",
+    "heldout_26": DATA / "heldout_26.tsv",
+    "pain_heldout": DATA / "pain_heldout.tsv",
+}
+
+
+def pain_safely(rows: list[Row], read) -> tuple[int, int, int]:
+    """(pain lines, read as pain, handled safely), and stops made of pain questions."""
+    pain = [r for r in rows if r.intent == "report_pain"]
+    as_pain = safe = 0
+    for row in pain:
+        match = read(row.text, row.context)
+        as_pain += match.intent == "report_pain"
+        safe += match.intent == "report_pain" or (row.context.exercising and match.aside == PAIN_CHECK)
+    return len(pain), as_pain, safe
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--misses", action="append", default=[], help="print the misses of this set (both readers)")
+    parser.add_argument("--repeat", type=int, default=1, help="time each line this many times (the median is kept)")
+    args = parser.parse_args()
+
+    catalog = load_catalog()
+    article = load_content().topic_texts()
+    baseline, _ = open_reader(catalog, article, background=False, tuned="off")
+    gc.collect()
+    before = rss_mb()
+    started = time.perf_counter()
+    tuned = TunedReader(MODEL_FILE, intents=reader_intents(catalog)).load()
+    load_s = time.perf_counter() - started
+    tuned.probabilities("pause")
+    added = rss_mb() - before
+    product, _ = open_reader(catalog, article, background=False)
+    product.tuned = tuned                 # the one measured above
+    print(f"fine-tuned model: {MODEL_FILE.stat().st_size / 1e6:.1f} MB int8 ONNX, {len(tuned.labels)} labels, "
+          f"max {tuned.max_tokens} tokens; loads in {load_s:.2f} s; adds {added:.0f} MB resident")
+
+    readers = {"n-gram (baseline)": baseline, "fine-tuned (product)": product}
+    for name, path in SETS.items():
+        if not path.exists():
+            print(f"\n{name}: {path} is absent, skipped")
+            continue
+        rows = read_set(path)
+        print(f"\n{name} ({len(rows)} lines)")
+        results = {}
+        for label, reader in readers.items():
+            def read(text, context, reader=reader):
+                times = []
+                for _ in range(args.repeat):
+                    t = time.perf_counter()
+                    match = understand(text, catalog, context, reader)
+                    times.append(time.perf_counter() - t)
+                read.last_ms = 1000 * statistics.median(times)
+                return match
+            result = score(rows, read)
+            n, as_pain, safe = pain_safely(rows, lambda t, c, reader=reader: understand(t, catalog, c, reader))
+            questions = [r for r in rows if r.intent == "ask" and "hurt" in r.text or r.intent == "ask" and "pain" in r.text]
+            stops = sum(understand(r.text, catalog, r.context, reader).intent == "stop" for r in questions)
+            results[label] = result
+            pain_text = f"; pain {as_pain}/{n} as pain, {safe}/{n} safely" if n else ""
+            print(f"  {label:22} {result.line()}{pain_text}; pain questions stopped {stops}/{len(questions)}")
+            if name in args.misses:
+                print("\n".join(result.misses))
+        base, prod = (results[k] for k in readers)
+        ok = lambda r: sum(r.right.values()) + r.rejected       # noqa: E731
+        print(f"  ratio product/baseline (in-domain right + rejected): {ok(prod) / max(1, ok(base)):.3f}; "
+              f"median time {statistics.median(prod.times_ms) / max(1e-9, statistics.median(base.times_ms)):.1f}x")
+
+
+if __name__ == "__main__":
+    main()
