@@ -59,6 +59,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="append", default=[], help="print the misses of this set (both readers)")
     parser.add_argument("--repeat", type=int, default=1, help="time each line this many times (the median is kept)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="totals on the development sets (natural_dev, paraphrases) for other floors, then stop")
     args = parser.parse_args()
 
     catalog = load_catalog()
@@ -76,6 +78,9 @@ def main() -> None:
     print(f"fine-tuned model: {MODEL_FILE.stat().st_size / 1e6:.1f} MB int8 ONNX, {len(tuned.labels)} labels, "
           f"max {tuned.max_tokens} tokens; loads in {load_s:.2f} s; adds {added:.0f} MB resident")
 
+    if args.sweep:
+        sweep(catalog, product)
+        return
     readers = {"n-gram (baseline)": baseline, "fine-tuned (product)": product}
     for name, path in SETS.items():
         if not path.exists():
@@ -106,6 +111,47 @@ def main() -> None:
         ok = lambda r: sum(r.right.values()) + r.rejected       # noqa: E731
         print(f"  ratio product/baseline (in-domain right + rejected): {ok(prod) / max(1, ok(base)):.3f}; "
               f"median time {statistics.median(prod.times_ms) / max(1e-9, statistics.median(base.times_ms)):.1f}x")
+
+
+class _Remembered:
+    """A reader whose answers are kept by line: the sweep reads the same lines many times."""
+
+    def __init__(self, reader) -> None:
+        self.reader, self.ready, self.deciding = reader, reader.ready, reader.deciding
+        self._probs: dict[str, dict] = {}
+        self._opinions: dict[str, dict] = {}
+
+    def probabilities(self, text):
+        if text not in self._probs:
+            self._probs[text] = self.reader.probabilities(text)
+        return self._probs[text]
+
+    def opinions(self, text):
+        if text not in self._opinions:
+            self._opinions[text] = self.reader.opinions(text)
+        return self._opinions[text]
+
+
+def sweep(catalog, reader) -> None:
+    """The floors of the fine-tuned reader, chosen by the development sets' totals (never one line)."""
+    import itertools
+
+    from voicecoach.intents import understand as u
+
+    rows = [r for name in ("natural_dev", "paraphrases") if SETS[name].exists() for r in read_set(SETS[name])]
+    pain_floor, ex_floor, sure, safety = dict(u.PAIN_FLOOR), dict(u.EXERCISING_PAIN_FLOOR), u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE
+    print(f"{len(rows)} development lines; tuned pain floor (idle; half of it exercising), TUNED_MODEL_SURE, TUNED_SAFETY_SURE:")
+    reader = _Remembered(reader)
+    for floor, ngram, model_sure, safety_sure in itertools.product((0.15, 0.25, 0.4), (0.35, 0.5, 1.01),
+                                                                   (0.35, 0.45, 0.6), (0.3, 0.45)):
+        u.PAIN_FLOOR = {**pain_floor, "tuned": floor, "ngram": ngram}
+        u.EXERCISING_PAIN_FLOOR = {**ex_floor, "tuned": floor / 2, "ngram": ngram * 0.7}
+        u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE = model_sure, safety_sure
+        result = score(rows, lambda t, c: understand(t, catalog, c, reader))
+        n, as_pain, _ = pain_safely(rows, lambda t, c: understand(t, catalog, c, reader))
+        print(f"  tuned {floor:.2f} n-gram {ngram:.2f} sure {model_sure:.2f} safety {safety_sure:.2f}: in-domain {sum(result.right.values())}"
+              f"/{sum(result.total.values())}, rejected {result.rejected}/{result.ood}, pain {as_pain}/{n}")
+    u.PAIN_FLOOR, u.EXERCISING_PAIN_FLOOR, u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE = pain_floor, ex_floor, sure, safety
 
 
 if __name__ == "__main__":

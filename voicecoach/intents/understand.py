@@ -55,6 +55,10 @@ TEMPLATE_SURE = 0.97                 # the templates explain (nearly) every word
 TEMPLATE_AGREE = 0.3                 # a partial template match stands when the reader gives it this much
 MODEL_SURE = 0.45                    # the reader's label is taken from this probability up
 SAFETY_SURE = 0.3                    # ... and a stop, pause or pain report from this
+# The same two for the fine-tuned reader (its probabilities are sharper), chosen the same way
+# (bench/tuned_reader.py --sweep).
+TUNED_MODEL_SURE = 0.45
+TUNED_SAFETY_SURE = 0.3
 ASIDE_SURE = 0.3                     # thanks, greeting or not-covered from this (a wrong one only changes the wording)
 COST = {"report_pain": 2.5, "stop": 2.0, "pause": 2.0}    # how much more a miss of these costs
 EXERCISING_PAIN_COST = 4.0           # during an exercise a missed pain report costs most
@@ -268,6 +272,11 @@ class Readers:
         tuned = self.tuned is not None and self.tuned.ready
         return f"{self.ngram.error}; reading with {'the fine-tuned reader' if tuned else 'the templates alone'}"
 
+    @property
+    def deciding(self) -> str:
+        """Which reading `probabilities` answers with: "tuned" or "ngram"."""
+        return "tuned" if self.tuned is not None and self.tuned.ready else "ngram"
+
     def probabilities(self, text: str) -> dict[str, float]:
         if self.tuned is not None and self.tuned.ready:
             return self.tuned.probabilities(text)
@@ -426,7 +435,9 @@ def _read(text: str, catalog: Catalog, context: Context, reader: Any | None, tem
     pain = _pain_named(template, opinions, context)
     if pain is not None:
         return Match(text, "report_pain", {}, round(pain, 3), "model", round(pain, 3))
-    return _decide(text, template, probs, catalog, context)
+    if getattr(reader, "deciding", "ngram") == "tuned":
+        return _decide(text, template, probs, catalog, context, TUNED_MODEL_SURE, TUNED_SAFETY_SURE)
+    return _decide(text, template, probs, catalog, context, MODEL_SURE, SAFETY_SURE)
 
 
 def _pain_named(template: Match, opinions: Mapping[str, Mapping[str, float]], context: Context) -> float | None:
@@ -489,7 +500,8 @@ def _reader_agrees(intent: str, by_intent: Mapping[str, float]) -> bool:
     return intent in SAFETY_INTENTS or p > not_a_command
 
 
-def _decide(text: str, template: Match, probs: dict[str, float], catalog: Catalog, context: Context) -> Match:
+def _decide(text: str, template: Match, probs: dict[str, float], catalog: Catalog, context: Context,
+            model_sure: float = MODEL_SURE, safety_sure: float = SAFETY_SURE) -> Match:
     by_intent = intent_probabilities(probs)
     if template.intent != NO_MATCH and _reader_agrees(template.intent, by_intent):
         return _answer(template, catalog, "template", max(template.score, by_intent[template.intent]))
@@ -503,7 +515,7 @@ def _decide(text: str, template: Match, probs: dict[str, float], catalog: Catalo
         aside = intent if intent in ASIDES and p_intent >= ASIDE_SURE else None
         p_none = by_intent.get(NO_MATCH, 0.0) + sum(by_intent.get(a, 0.0) for a in ASIDES)
         return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(p_none, 3), aside)
-    needed = SAFETY_SURE if intent in SAFETY_INTENTS else MODEL_SURE
+    needed = safety_sure if intent in SAFETY_INTENTS else model_sure
     if p_intent < needed:
         return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(1.0 - p_intent, 3))
     if intent == "set_duration":
