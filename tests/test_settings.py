@@ -43,7 +43,7 @@ def test_flags_beat_the_environment_which_beats_the_config_file_which_beats_the_
     settings = resolve_settings(args(db="/from/flag.db", rate=None), env)
     assert (settings.db, settings.rate, settings.voice, settings.volume) == (Path("/from/flag.db"), 0.75, "espeak", 1.0)
     assert dict(settings.sources) == {"db": "flag", "rate": "env", "voice": "config", "volume": "default",
-                                      "asr_model": "default", "reader_model": "default",
+                                      "asr_model": "default", "reader_model": "default", "tuned_reader": "default",
                                       "keyword_model": "default"}
     assert resolve_settings(args(), {}).db == Path("/from/config.db")
     config("")
