@@ -59,10 +59,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--misses", action="append", default=[], help="print the misses of this set (both readers)")
     parser.add_argument("--repeat", type=int, default=1, help="time each line this many times (the median is kept)")
+    parser.add_argument("--first-prompt", type=int, default=0, metavar="N",
+                        help="time text mode's first prompt N times with the fine-tuned reader and without, then stop")
     parser.add_argument("--sweep", action="store_true",
                         help="totals on the development sets (natural_dev, paraphrases) for other floors, then stop")
     args = parser.parse_args()
 
+    if args.first_prompt:
+        first_prompt(args.first_prompt)
+        return
     catalog = load_catalog()
     article = load_content().topic_texts()
     baseline, _ = open_reader(catalog, article, background=False, tuned="off")
@@ -111,6 +116,30 @@ def main() -> None:
         ok = lambda r: sum(r.right.values()) + r.rejected       # noqa: E731
         print(f"  ratio product/baseline (in-domain right + rejected): {ok(prod) / max(1, ok(base)):.3f}; "
               f"median time {statistics.median(prod.times_ms) / max(1e-9, statistics.median(base.times_ms)):.1f}x")
+
+
+def first_prompt(times: int) -> None:
+    """Text mode in a fresh process: seconds from its start to the first line it shows, with the
+    fine-tuned reader loading in the background and with it off (the baseline)."""
+    import os
+    import subprocess
+
+    for label, tuned in (("fine-tuned", None), ("off (baseline)", "off")):
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env.pop("VOICECOACH_TUNED_READER", None)
+        if tuned:
+            env["VOICECOACH_TUNED_READER"] = tuned
+        seconds = []
+        for _ in range(times):
+            started = time.perf_counter()
+            child = subprocess.Popen([sys.executable, "-m", "voicecoach", "--text", "--no-history"], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            child.stdout.readline()
+            seconds.append(time.perf_counter() - started)
+            child.stdin.close()
+            child.wait(30)
+        print(f"first prompt, {label}: median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s "
+              f"over {times} starts")
 
 
 class _Remembered:

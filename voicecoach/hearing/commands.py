@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     statistical, reader_notice = open_reader(catalog, load_content().topic_texts(), settings_of(args).reader_model,
-                                             background=False)
+                                             background=False, tuned=settings_of(args).tuned_reader)
     if reader_notice:
         print(f"voicecoach: {reader_notice}", file=sys.stderr)
     try:

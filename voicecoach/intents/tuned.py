@@ -19,9 +19,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
-from typing import Any, Collection
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Collection
 
 from voicecoach.files import read_bytes, read_text
 from voicecoach.limits import MAX_TEXT_FILE_BYTES
@@ -32,6 +30,9 @@ LABELS_FILE_NAME = "reader.json"
 MAX_TUNED_MODEL_BYTES = 64_000_000    # the shipped one is about 23 MB
 MAX_LABELS_BYTES = 1_000_000
 DEFAULT_MAX_TOKENS = 48
+
+if TYPE_CHECKING:
+    import numpy as np       # imported where the model loads, in the background: not before the first prompt
 
 
 class TunedReaderUnavailable(RuntimeError):
@@ -103,6 +104,8 @@ class TunedReader:
         except TunedReaderUnavailable:
             self._session = None
             raise
+        import numpy as np
+
         if probe.shape != (len(labels),) or not np.all(np.isfinite(probe)):
             self._session = None
             raise TunedReaderUnavailable(f"{where} gives {probe.shape[0]} values for {len(labels)} labels")
@@ -113,7 +116,9 @@ class TunedReader:
             raise TunedReaderUnavailable("the fine-tuned reader is not loaded")
         return {label: float(p) for label, p in zip(self.labels, self._run(text))}
 
-    def _run(self, text: str) -> np.ndarray:
+    def _run(self, text: str) -> "np.ndarray":
+        import numpy as np
+
         ids = np.array([self._tokenizer.encode(text, self.max_tokens)], dtype=np.int64)
         try:
             out = self._session.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})[0]

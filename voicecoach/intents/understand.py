@@ -209,6 +209,7 @@ class StatisticalReader:
 
 
 READER_OFF = "off"
+TUNED_LOAD_DELAY = 1.0              # seconds after the n-gram reader before the fine-tuned one loads (first prompt first)
 TUNED_LOAD_WAIT = 10.0               # seconds a program that ends at once waits for the model to finish loading
 
 
@@ -230,6 +231,8 @@ class Readers:
         self.load_seconds = 0.0
         self._loaded = threading.Event()
         self._tuned_loaded = threading.Event()
+        self._closing = threading.Event()
+        self._delay = 0.0
 
     @property
     def ready(self) -> bool:
@@ -241,35 +244,43 @@ class Readers:
             return None
         return (self.ngram.error if self.ngram is not None else None) or self.tuned_error
 
-    def start_loading(self) -> "Readers":
+    def start_loading(self, delay: float | None = None) -> "Readers":
+        """Load in the background: the n-gram reader at once (as before), the fine-tuned one
+        `delay` seconds later, so that importing onnxruntime (which holds the interpreter while
+        it does) does not hold up the first prompt; meanwhile the n-gram reader answers."""
+        self._delay = TUNED_LOAD_DELAY if delay is None else delay
         # onnxruntime aborts the process ("terminate called without an active exception") when
         # the interpreter ends while a session is being built on another thread: a program that
-        # ends that soon waits for it (a fraction of a second).
-        atexit.register(self._tuned_loaded.wait, TUNED_LOAD_WAIT)
+        # ends that soon waits for it (a fraction of a second), or stops it from starting.
+        atexit.register(self._close)
         threading.Thread(target=self.load, name="reader-load", daemon=True).start()
         return self
+
+    def _close(self) -> None:
+        self._closing.set()
+        self._tuned_loaded.wait(TUNED_LOAD_WAIT)
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._loaded.wait(timeout)
 
     def load(self) -> "Readers":
         started = time.perf_counter()
-        if self.tuned is not None:
+        if self.ngram is not None:
+            self.ngram.notify = None
+            self.ngram.load()
+        if self.tuned is not None and not self._closing.wait(max(0.0, self._delay - (time.perf_counter() - started))):
             from voicecoach.intents.tuned import TunedReaderUnavailable
 
             try:
                 self.tuned.load()
             except TunedReaderUnavailable as exc:
-                fallback = "the n-gram reader" if self.ngram is not None else "the templates alone"
+                fallback = "the n-gram reader" if self.ngram is not None and self.ngram.ready else "the templates alone"
                 self.tuned_error = f"{' '.join(str(exc).split())}; reading with {fallback}"
                 if self.notify is not None:
                     self.notify(self.tuned_error)
         self._tuned_loaded.set()
-        if self.ngram is not None:
-            self.ngram.notify = None
-            self.ngram.load()
-            if self.ngram.error and self.notify is not None:
-                self.notify(self.ngram_problem())
+        if self.ngram is not None and self.ngram.error and self.notify is not None:
+            self.notify(self.ngram_problem())
         self.load_seconds = time.perf_counter() - started
         self._loaded.set()
         return self
