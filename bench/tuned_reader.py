@@ -171,8 +171,16 @@ def sweep(catalog, reader) -> None:
     pain_floor, ex_floor, sure, safety = dict(u.PAIN_FLOOR), dict(u.EXERCISING_PAIN_FLOOR), u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE
     print(f"{len(rows)} development lines; tuned pain floor (idle; half of it exercising), TUNED_MODEL_SURE, TUNED_SAFETY_SURE:")
     reader = _Remembered(reader)
-    for floor, ngram, model_sure, safety_sure in itertools.product((0.15, 0.25, 0.4), (0.35, 0.5, 1.01),
-                                                                   (0.35, 0.45, 0.6), (0.3, 0.45)):
+    weight0 = u.TUNED_WEIGHT
+    for weight in (1.0, 0.8, 0.65, 0.5):
+        u.TUNED_WEIGHT = weight
+        remembered = _Remembered(reader)
+        result = score(rows, lambda t, c: understand(t, catalog, c, remembered))
+        print(f"  fine-tuned share {weight:.2f}: in-domain {sum(result.right.values())}/{sum(result.total.values())}, "
+              f"rejected {result.rejected}/{result.ood}")
+    u.TUNED_WEIGHT = weight0
+    for floor, ngram, model_sure, safety_sure in itertools.product((0.25,), (0.35, 1.01), (0.35, 0.45, 0.6),
+                                                                   (0.3, 0.45)):
         u.PAIN_FLOOR = {**pain_floor, "tuned": floor, "ngram": ngram}
         u.EXERCISING_PAIN_FLOOR = {**ex_floor, "tuned": floor / 2, "ngram": ngram * 0.7}
         u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE = model_sure, safety_sure

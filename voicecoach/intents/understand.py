@@ -59,6 +59,8 @@ SAFETY_SURE = 0.3                    # ... and a stop, pause or pain report from
 # The same two for the fine-tuned reader (its probabilities are sharper), chosen the same way
 # (bench/tuned_reader.py --sweep).
 TUNED_MODEL_SURE = 0.45
+TUNED_ONE_WORD_SURE = 0.7            # ... and for a line of one word the templates do not know
+TUNED_WEIGHT = 1.0                   # the fine-tuned reader's share when both readers' probabilities are mixed
 TUNED_SAFETY_SURE = 0.3
 ASIDE_SURE = 0.3                     # thanks, greeting or not-covered from this (a wrong one only changes the wording)
 COST = {"report_pain": 2.5, "stop": 2.0, "pause": 2.0}    # how much more a miss of these costs
@@ -298,7 +300,12 @@ class Readers:
 
     def probabilities(self, text: str) -> dict[str, float]:
         if self.tuned is not None and self.tuned.ready:
-            return self.tuned.probabilities(text)
+            tuned = self.tuned.probabilities(text)
+            if self.ngram is None or not self.ngram.ready or TUNED_WEIGHT >= 1.0:
+                return tuned
+            ngram = self.ngram.probabilities(text)
+            return {label: TUNED_WEIGHT * tuned.get(label, 0.0) + (1.0 - TUNED_WEIGHT) * ngram.get(label, 0.0)
+                    for label in set(tuned) | set(ngram)}
         if self.ngram is not None:
             return self.ngram.probabilities(text)
         raise ReaderUnavailable(self.error or "no reader is loaded")
@@ -459,9 +466,12 @@ def _read(text: str, catalog: Catalog, context: Context, reader: Any | None, tem
     pain = _pain_named(template, opinions, context)
     if pain is not None:
         return Match(text, "report_pain", {}, round(pain, 3), "model", round(pain, 3))
-    if getattr(reader, "deciding", "ngram") == "tuned":
-        return _decide(text, template, probs, catalog, context, TUNED_MODEL_SURE, TUNED_SAFETY_SURE)
-    return _decide(text, template, probs, catalog, context, MODEL_SURE, SAFETY_SURE)
+    if getattr(reader, "deciding", "ngram") != "tuned":
+        return _decide(text, template, probs, catalog, context, MODEL_SURE, SAFETY_SURE)
+    if len(_plain(text).split()) == 1:
+        # One word the templates do not know is little evidence ("now" is no "stop now").
+        return _decide(text, template, probs, catalog, context, TUNED_ONE_WORD_SURE, TUNED_ONE_WORD_SURE)
+    return _decide(text, template, probs, catalog, context, TUNED_MODEL_SURE, TUNED_SAFETY_SURE)
 
 
 def _pain_named(template: Match, opinions: Mapping[str, Mapping[str, float]], context: Context) -> float | None:
