@@ -41,7 +41,7 @@ from voicecoach.hearing.audio import SAMPLE_RATE
 # (phrase, intent): what the coach must hear even while it speaks. "hold it" is left out:
 # the coach itself says "hold it there".
 BARGE_IN_PHRASES: tuple[tuple[str, str], ...] = (
-    ("stop", "stop"), ("quit", "stop"), ("end the session", "stop"),
+    ("stop", "stop"), ("quit", "stop"),
     ("pause", "pause"), ("wait", "pause"), ("hold on", "pause"), ("hang on", "pause"),
     ("ouch", "report_pain"), ("that hurts", "report_pain"), ("it hurts", "report_pain"),
 )

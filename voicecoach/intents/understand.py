@@ -234,6 +234,8 @@ class Readers:
         self._loaded = threading.Event()
         self._tuned_loaded = threading.Event()
         self._closing = threading.Event()
+        self._building = False                # the fine-tuned model is being built (onnxruntime at work)
+        self._state = threading.Lock()
         self._delay = 0.0
 
     @property
@@ -259,8 +261,22 @@ class Readers:
         return self
 
     def _close(self) -> None:
-        self._closing.set()
-        self._tuned_loaded.wait(TUNED_LOAD_WAIT)
+        with self._state:
+            self._closing.set()
+            building = self._building
+        if building:
+            self._tuned_loaded.wait(TUNED_LOAD_WAIT)
+
+    def _may_build(self) -> bool:
+        """Whether to build the fine-tuned model now: not once the program is ending."""
+        with self._state:
+            self._building = not self._closing.is_set()
+            return self._building
+
+    @property
+    def classifier(self) -> Any:
+        """The n-gram reader's classifier (None when there is none)."""
+        return self.ngram.classifier if self.ngram is not None else None
 
     def wait(self, timeout: float | None = None) -> bool:
         return self._loaded.wait(timeout)
@@ -270,7 +286,8 @@ class Readers:
         if self.ngram is not None:
             self.ngram.notify = None
             self.ngram.load()
-        if self.tuned is not None and not self._closing.wait(max(0.0, self._delay - (time.perf_counter() - started))):
+        if self.tuned is not None and not self._closing.wait(max(0.0, self._delay - (time.perf_counter() - started))) \
+                and self._may_build():
             from voicecoach.intents.tuned import TunedReaderUnavailable
 
             try:
@@ -422,6 +439,11 @@ EXERCISING_PAIN_FLOOR = {"template": 0.4, "tuned": 0.12, "ngram": 0.25}
 # ("what if it hurts", "should i stop when it burns") stays a question.
 SUPPOSING = re.compile(r"\b(?:if|when|whenever|should|could|would|might|ever|usually|normally|generally|"
                        r"in general|in case|how do i know|how much pain|is it safe)\b")
+# ... a question about now: a pain verb going on, or this, that, now, so much.
+ABOUT_NOW = re.compile(r"\b(?:this|that|now|so much|so bad|hurting|aching|burning|throbbing|stabbing|pinching|"
+                       r"tingling|stinging|killing|cramping|swelling|popping|clicking)\b")
+QUESTION = re.compile(r"^(?:(?:um+|uh+|so|and|okay|ok|but|hey|coach)\s+)*(?:what|whats|what's|why|how|is|isn't|does|"
+                      r"do|did|can|could|should|when|where|will|would|are|am|which|who)\b")
 PAIN_WITH = frozenset({"stop", "pause", "next", "time_left", "whats_next", "resume"})   # said with pain: pain
 
 
@@ -488,13 +510,16 @@ def _pain_named(template: Match, opinions: Mapping[str, Mapping[str, float]], co
 
 def _pain_policy(text: str, match: Match, context: Context) -> Match:
     """Pain said with stop, pause or next is pain; so is a question with pain words asked during
-    an exercise, unless it supposes; an unsure line with pain words during an exercise pauses
+    an exercise about now ("is it supposed to hurt like this", not "why does my it band hurt"),
+    unless it supposes, and a statement read as a question; an unsure line with pain words during an exercise pauses
     and asks (the `pain_check` aside), never "didn't catch that"."""
     if match.intent == "report_pain" or not has_pain_words(text):
         return match
     if match.intent in PAIN_WITH:
         return Match(text, "report_pain", {}, match.score, match.by, match.confidence)
-    if match.intent == "ask" and context.exercising and not SUPPOSING.search(_plain(text)):
+    plain = _plain(text)
+    if match.intent == "ask" and context.exercising and not SUPPOSING.search(plain) \
+            and (not QUESTION.match(plain) or ABOUT_NOW.search(plain)):
         return Match(text, "report_pain", {}, match.score, "policy", match.confidence)
     if match.intent == NO_MATCH and context.exercising and match.aside not in ("thanks", "greeting"):
         return Match(text, "pause", {}, match.score, "policy", match.confidence, PAIN_CHECK)
