@@ -30,7 +30,7 @@ from bench.understanding import SHARED, Row, read_set, rss_mb, score  # noqa: E4
 from voicecoach.content.loader import load_content  # noqa: E402
 from voicecoach.intents.catalog import load_catalog  # noqa: E402
 from voicecoach.intents.tuned import MODEL_FILE, TunedReader  # noqa: E402
-from voicecoach.intents.types import NO_MATCH, PAIN_CHECK  # noqa: E402
+from voicecoach.intents.types import PAIN_CHECK  # noqa: E402
 from voicecoach.intents.understand import open_reader, reader_intents, understand  # noqa: E402
 
 DATA = REPO / "tests" / "data"

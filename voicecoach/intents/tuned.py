@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Collection
 
 from voicecoach.files import read_bytes, read_text
-from voicecoach.limits import MAX_TEXT_FILE_BYTES
 
 MODEL_DIR = Path(__file__).with_name("models")
 MODEL_FILE = MODEL_DIR / "reader.onnx"

@@ -211,7 +211,7 @@ class StatisticalReader:
 
 
 READER_OFF = "off"
-TUNED_LOAD_DELAY = 1.0              # seconds after the n-gram reader before the fine-tuned one loads (first prompt first)
+TUNED_LOAD_DELAY = 1.0              # seconds before the fine-tuned reader loads (the first prompt first)
 TUNED_LOAD_WAIT = 10.0               # seconds a program that ends at once waits for the model to finish loading
 
 
@@ -429,9 +429,10 @@ PAIN_WORDS = re.compile(
     r"\b(?:hurt\w*|pain\w*|aches?|aching|achy|sore|burn\w*|on fire|throb\w*|stab\w*|pinch\w*|tingl\w*|"
     r"numb\w*|swell\w*|swollen|tender|popped|pop|clicked|snapped|gave (?:out|way)|giving (?:out|way)|buckl\w*|"
     r"killing (?:me|my)|agony|ouch\w*|ow+|owie|yowch|cramp\w*|stings?|stinging|smarts|twinge\w*|spasm\w*|injur\w*|torn|"
-    r"tore|strained|pins and needles|out of ten|screaming|(?:can't|cannot|can not) (?:put|bear|take) (?:any )?weight)\b")
-# Chosen on the development sets by their totals (bench/understanding.py prints them): a
-# reading that gives pain at least this much makes the line a pain report.
+    r"tore|strained|pins and needles|out of ten|screaming|"
+    r"(?:can't|cannot|can not) (?:put|bear|take) (?:any )?weight)\b")
+# A reading that gives pain at least this much makes the line a pain report. Chosen on the
+# development sets by their totals (python bench/tuned_reader.py --sweep); lower while exercising.
 PAIN_FLOOR = {"template": 0.5, "tuned": 0.25, "ngram": 0.35}
 EXERCISING_PAIN_FLOOR = {"template": 0.4, "tuned": 0.12, "ngram": 0.25}
 # A question with words of pain, asked during an exercise, is about what is happening now
@@ -509,10 +510,10 @@ def _pain_named(template: Match, opinions: Mapping[str, Mapping[str, float]], co
 
 
 def _pain_policy(text: str, match: Match, context: Context) -> Match:
-    """Pain said with stop, pause or next is pain; so is a question with pain words asked during
-    an exercise about now ("is it supposed to hurt like this", not "why does my it band hurt"),
-    unless it supposes, and a statement read as a question; an unsure line with pain words during an exercise pauses
-    and asks (the `pain_check` aside), never "didn't catch that"."""
+    """Pain said with stop, pause or next is pain. During an exercise, a question with words of
+    pain about now ("is it supposed to hurt like this", not "why does my it band hurt" or "what
+    if it hurts") is pain, and so is a statement read as a question; an unsure line with words
+    of pain pauses and asks (the `pain_check` aside), never "didn't catch that"."""
     if match.intent == "report_pain" or not has_pain_words(text):
         return match
     if match.intent in PAIN_WITH:
