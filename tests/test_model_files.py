@@ -83,13 +83,13 @@ def test_a_reader_model_with_unknown_labels_is_not_used(tmp_path, saved):
     labels = saved["labels"].copy().astype("<U40")
     labels[0] = "launch_rockets"
     path = _write(tmp_path / "reader.npz", _changed(saved, labels=labels))
-    reader, notice = open_reader(CATALOG, {}, str(path), background=False)
+    reader, notice = open_reader(CATALOG, {}, str(path), background=False, tuned="off")
     assert reader is None and "launch_rockets" in notice and str(path) in notice and "\n" not in notice
 
 
 def test_nan_weights_fall_back_to_the_templates_in_one_line(tmp_path, saved, capsys):
     path = _write(tmp_path / "reader.npz", _bad_reader_models(saved)["nan weights"])
-    code = cli.main(["parse", "--reader-model", str(path), "argh my leg is really sore"])
+    code = cli.main(["parse", "--reader-model", str(path), "--tuned-reader", "off", "argh my leg is really sore"])
     out, err = capsys.readouterr()
     assert code == 0 and '"intent": "adjust"' not in out
     assert len(err.strip().splitlines()) == 1 and str(path) in err and "templates alone" in err

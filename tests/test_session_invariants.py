@@ -54,7 +54,7 @@ SAYINGS: dict[str, tuple[str, ...]] = {
     "stop": ("stop", "quit"),
     "help": ("help",),
     "time_left": ("how long left",),
-    "set_duration": ("hold for forty five seconds", "hey siri set a timer for five minutes", "make it one minute",
+    "set_duration": ("hold for forty five seconds", "set a timer for five minutes", "make it one minute",
                      "twenty seconds"),
     "adjust": ("add ten seconds", "ten seconds less", "two more reps", "one less rep", "one more set",
                "one less set", "drop the last set", "make it longer", "shorter"),
@@ -78,7 +78,7 @@ LONGEST_AIM = 900.0           # seconds waited at most for an aimed-at cue or bl
 # Commands whose effect depends on the moment they are said, in groups as likely as each other.
 MOMENT_COMMANDS = {
     "hold": ("add ten seconds", "ten seconds less", "make it longer", "shorter", "hold for forty five seconds",
-             "hey siri set a timer for five minutes", "make it one minute", "twenty seconds"),
+             "set a timer for five minutes", "make it one minute", "twenty seconds"),
     "reps": ("two more reps", "one less rep"),
     "sets": ("one more set", "one less set", "drop the last set"),
     "sides": ("switch sides",),

@@ -103,7 +103,7 @@ def test_switch_sides_then_ten_seconds_more_gives_one_halfway_and_no_second_swit
 @pytest.mark.parametrize("first_at, second_at", [(5, 8), (20, 30), (60, 62), (14, 84), (63, 83), (77, 79)])
 def test_a_timer_asked_for_and_corrected_counts_the_corrected_time(first_at, second_at):
     """A minute of rolling a side; a correction said past the minute ends the side there."""
-    timeline, _ = simulate(f"@0 start\n@{first_at} hey siri set a timer for five minutes\n"
+    timeline, _ = simulate(f"@0 start\n@{first_at} set a timer for five minutes\n"
                            f"@{second_at} no no, make it one minute")
     first, second = holds(timeline, "foam_rolling")[:2]
     assert first[-1].cue == "switch_sides" and second[-1].cue != "switch_sides"

@@ -24,7 +24,7 @@ def args(**flags) -> argparse.Namespace:
 @pytest.fixture
 def config(tmp_path, monkeypatch):
     """Write a config file and point VOICECOACH_CONFIG at it; no environment settings leak in."""
-    for name in ("VOICECOACH_DB", "VOICECOACH_ASR_MODEL", "VOICECOACH_VOICE", "VOICECOACH_READER_MODEL",
+    for name in ("VOICECOACH_DB", "VOICECOACH_ASR_MODEL", "VOICECOACH_VOICE", "VOICECOACH_READER_MODEL", "VOICECOACH_TUNED_READER",
                  "VOICECOACH_KEYWORD_MODEL", "VOICECOACH_ENCODER_MODEL", "VOICECOACH_RATE", "VOICECOACH_VOLUME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
@@ -43,7 +43,7 @@ def test_flags_beat_the_environment_which_beats_the_config_file_which_beats_the_
     settings = resolve_settings(args(db="/from/flag.db", rate=None), env)
     assert (settings.db, settings.rate, settings.voice, settings.volume) == (Path("/from/flag.db"), 0.75, "espeak", 1.0)
     assert dict(settings.sources) == {"db": "flag", "rate": "env", "voice": "config", "volume": "default",
-                                      "asr_model": "default", "reader_model": "default",
+                                      "asr_model": "default", "reader_model": "default", "tuned_reader": "default",
                                       "keyword_model": "default", "encoder_model": "default"}
     assert resolve_settings(args(), {}).db == Path("/from/config.db")
     config("")

@@ -172,11 +172,11 @@ def test_training_lines_use_known_labels():
 def test_a_broken_reader_model_leaves_the_templates_with_one_line(tmp_path):
     broken = tmp_path / "reader.npz"
     broken.write_bytes(b"not a model")
-    reader, notice = open_reader(CATALOG, {}, str(broken), background=False)
+    reader, notice = open_reader(CATALOG, {}, str(broken), background=False, tuned="off")
     assert reader is None and "\n" not in notice and "templates alone" in notice
-    missing, notice = open_reader(CATALOG, {}, str(tmp_path / "nothing.npz"), background=False)
+    missing, notice = open_reader(CATALOG, {}, str(tmp_path / "nothing.npz"), background=False, tuned="off")
     assert missing is None and "not a file" in notice
-    assert open_reader(CATALOG, {}, "off", background=False) == (None, None)
+    assert open_reader(CATALOG, {}, "off", background=False, tuned="off") == (None, None)
     assert understand("start the stretch", CATALOG, None, None).intent == "start"
 
 
@@ -191,7 +191,7 @@ def test_parse_says_which_reading_decided():
 
 def test_parse_with_a_missing_reader_model_says_so_once_and_answers():
     result = subprocess.run([sys.executable, "-m", "voicecoach", "parse", "--reader-model", "/nonexistent/reader.npz",
-                             "start the stretch"], capture_output=True, text=True, timeout=120, cwd=REPO)
+                             "--tuned-reader", "off", "start the stretch"], capture_output=True, text=True, timeout=120, cwd=REPO)
     assert result.returncode == 0
     assert len(result.stderr.strip().splitlines()) == 1 and "templates alone" in result.stderr
     assert json.loads(result.stdout)["intent"] == "start"
@@ -216,7 +216,7 @@ def test_speech_gets_both_readings(statistical_reader, heard, intent, slots):
 def test_the_reader_can_be_switched_off_by_environment():
     import os
 
-    env = {**os.environ, "VOICECOACH_READER_MODEL": "off"}
+    env = {**os.environ, "VOICECOACH_READER_MODEL": "off", "VOICECOACH_TUNED_READER": "off"}
     result = subprocess.run([sys.executable, "-m", "voicecoach", "parse", "my knee is absolutely on fire"],
                             capture_output=True, text=True, timeout=120, cwd=REPO, env=env)
     row = json.loads(result.stdout)

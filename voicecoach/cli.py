@@ -107,6 +107,8 @@ def _configure_logging(verbose: bool) -> None:
 def add_reader_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reader-model", default=None, metavar="FILE",
                         help="a saved statistical reader (.npz), or 'off' to read with the templates alone")
+    parser.add_argument("--tuned-reader", default=None, metavar="FILE",
+                        help="the fine-tuned reader (.onnx; default: the shipped one), or 'off' for the n-gram reader")
 
 
 def add_keyword_model_argument(parser: argparse.ArgumentParser) -> None:
@@ -357,7 +359,8 @@ def _statistical_reader(args: argparse.Namespace, catalog, content=None, backgro
 
     settings = settings_of(args)
     reader, notice = open_reader(catalog, content.topic_texts(), settings.reader_model, background, notify=say,
-                                 model_source=settings.sources.get("reader_model", "the settings"))
+                                 model_source=settings.sources.get("reader_model", "the settings"),
+                                 tuned=settings.tuned_reader)
     if notice:
         say(notice)
     return reader

@@ -20,7 +20,7 @@ from voicecoach.yamlfile import YamlError, load_yaml
 # Each setting's type in this file. A new setting is one row here, one in
 # settings.TEXT_SETTINGS or NUMBER_SETTINGS, and one field of settings.Settings.
 KNOWN_KEYS: dict[str, type | tuple[type, ...]] = {"asr_model": str, "voice": str, "rate": (int, float), "volume": (int, float), "db": str,
-              "reader_model": str, "encoder_model": str,
+              "reader_model": str, "tuned_reader": str, "encoder_model": str,
               "keyword_model": str}
 
 

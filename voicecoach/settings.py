@@ -33,6 +33,7 @@ TEXT_SETTINGS = {
     "asr_model": ("--asr-model", "VOICECOACH_ASR_MODEL"),
     "voice": ("--voice", "VOICECOACH_VOICE"),
     "reader_model": ("--reader-model", "VOICECOACH_READER_MODEL"),
+    "tuned_reader": ("--tuned-reader", "VOICECOACH_TUNED_READER"),
     "keyword_model": ("--keyword-model", "VOICECOACH_KEYWORD_MODEL"),
     "encoder_model": ("--encoder-model", "VOICECOACH_ENCODER_MODEL"),
 }
@@ -51,6 +52,7 @@ class Settings:
     rate: float = 1.0
     volume: float = 1.0
     reader_model: str | None = None       # None: trained from the shipped examples; "off": templates alone
+    tuned_reader: str | None = None       # None: the shipped fine-tuned model; "off": the n-gram reader decides
     keyword_model: str | None = None      # None: the shipped barge-in keyword model; "off": Whisper's check alone
     encoder_model: str | None = None      # None: the installed sentence encoder (bench/understanding.py)
     verbose: bool = False

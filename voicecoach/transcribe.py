@@ -52,7 +52,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     statistical, reader_notice = open_reader(catalog, load_content().topic_texts(), settings.reader_model,
                                              background=False,
-                                             model_source=settings.sources.get("reader_model", "the settings"))
+                                             model_source=settings.sources.get("reader_model", "the settings"),
+                                             tuned=settings.tuned_reader)
     if reader_notice:
         print(f"voicecoach: {reader_notice}", file=sys.stderr)
     try:

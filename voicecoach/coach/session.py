@@ -33,7 +33,7 @@ from voicecoach.coach.timeline import (
 )
 from voicecoach.content.model import Content, Exercise
 from voicecoach.intents.names import Aside, Intent
-from voicecoach.intents.types import Context, Match
+from voicecoach.intents.types import PAIN_CHECK, Context, Match
 from voicecoach.plan import Proposal
 from voicecoach.words import (
     NUMBER_WORDS,
@@ -191,6 +191,7 @@ class Session:
         self._timeline: Timeline | None = None
         self._instructions: list[_Instruction] = []
         self._pain: _PainReply | None = None      # the last pain report's answer
+        self._asked_about_pain = False            # "Did something hurt?" asked, the answer not yet heard
 
     # ----- the public surface ---------------------------------------------------------
 
@@ -206,6 +207,14 @@ class Session:
         return self._said([Reply(line) for line in lines])
 
     def handle(self, match: Match) -> list[Reply]:
+        if match.aside == PAIN_CHECK and self.phase in EXERCISING:
+            return self._said(self._ask_about_pain(match))
+        if self._asked_about_pain:
+            self._asked_about_pain = False
+            if match.intent == Intent.YES:
+                match = replace(match, intent=Intent.REPORT_PAIN, aside=None)
+            elif match.intent == Intent.NO:
+                return self._said([Reply(self._say("pain_check_no"))])
         name = TRANSITIONS.get((self.phase, match.intent)) or TRANSITIONS.get((ANY, match.intent), "_not_understood")
         in_instructions = self._in_instructions()
         replies = getattr(self, name)(match)
@@ -268,7 +277,7 @@ class Session:
 
     def context(self) -> Context:
         return Context(
-            expecting="yes_no" if self.phase in ASKING else None,
+            expecting="yes_no" if self.phase in ASKING or self._asked_about_pain else None,
             exercising=self.phase in EXERCISING,
             paused=self.phase is Phase.PAUSED,
         )
@@ -487,6 +496,16 @@ class Session:
         self.phase = Phase.PAUSED
         self._emit("paused", self._timeline.exercise.id)
         return [Reply(self._say("paused"), urgent=True)]
+
+    def _ask_about_pain(self, match: Match) -> list[Reply]:
+        """Words of pain in a line not understood, during an exercise: pause, and ask."""
+        if self.phase is Phase.RUNNING:
+            assert self._timeline is not None
+            self._timeline.pause(self.clock.now())
+            self.phase = Phase.PAUSED
+            self._emit("paused", self._timeline.exercise.id)
+        self._asked_about_pain = True
+        return [Reply(self._say("pain_check"), urgent=True)]
 
     def _already_paused(self, match: Match) -> list[Reply]:
         return [Reply(self._say("already_paused"))]

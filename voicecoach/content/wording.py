@@ -40,6 +40,8 @@ LINES: dict[str, tuple[str, ...]] = {
     "paused": (),
     "already_paused": (),
     "nothing_to_pause": (),
+    "pain_check": (),
+    "pain_check_no": (),
     "resuming": (),
     "still_going": (),
     "nothing_to_resume": (),

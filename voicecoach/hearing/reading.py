@@ -25,6 +25,13 @@ NO_SPEECH_THRESHOLD = 0.6    # Whisper's `no_speech_threshold` default
 log = logging.getLogger("voicecoach.hearing")
 MIN_SUPPORT = 0.5            # the winning intent must be more likely than not in the n-best
 MIN_MASS = 0.01              # ... and its transcripts together at least this probable
+# While an exercise runs, a lone "start" the decoder was unsure of is read as "stop": in a
+# reverberant room a real "stop" comes back as "Start." and the two differ by one vowel. Of the
+# two readings, stop is the safe one (a wrong stop costs a "start" again, a wrong start
+# nothing but a missed stop). Whisper's mean log-probability per token; a clear "Start." is
+# near -0.1.
+START_DOUBT = -0.35
+_LONE_START = re.compile(r"^\W*(?:(?:okay|ok|so|and|um|uh)\W+)?start\W*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,17 @@ def read_intent(transcript: Transcript, catalog: Catalog, context: Context | Non
         return Reading(_rejected(best.text, match), best, "no parse", support[key])
     if support[key] < min_support or mass[key] < min_mass:
         return Reading(_rejected(hypothesis.text, match), hypothesis, "low confidence", support[key])
+    if _doubtful_start(match, hypothesis, context):
+        return Reading(Match(match.text, "stop", {}, match.score, "policy", match.confidence), hypothesis,
+                       "start heard unsure while exercising: stop", support[key])
     return Reading(match, hypothesis, "parsed", support[key])
+
+
+def _doubtful_start(match: Match, hypothesis: Hypothesis, context: Context | None) -> bool:
+    """A lone "start" heard with a low score while an exercise runs (not paused)."""
+    return (context is not None and context.exercising and not context.paused and match.intent == "start"
+            and not match.slots and bool(_LONE_START.match(hypothesis.text.strip()))
+            and hypothesis.logprob < START_DOUBT)
 
 
 def _rejected(text: str, match: Match) -> Match:

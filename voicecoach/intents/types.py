@@ -10,6 +10,9 @@ INTENT_NAMES = tuple(intent.value for intent in Intent)
 # What an utterance that is not a command may still be (see Aside); anything else gets
 # "sorry, I didn't catch that".
 ASIDES = tuple(aside.value for aside in Aside)
+# The aside of a pause the coach makes itself: a line with words of pain it did not understand,
+# during an exercise; it pauses and asks "Did something hurt?".
+PAIN_CHECK = "pain_check"
 # The commands whose miss costs most: said during an exercise, they must never be lost.
 SAFETY_INTENTS = frozenset({Intent.STOP, Intent.PAUSE, Intent.REPORT_PAIN})
 

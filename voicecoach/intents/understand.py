@@ -19,16 +19,18 @@ Without a reader (not loaded yet, or switched off) the templates answer alone, a
 """
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from voicecoach.files import private_folder, write_private
 from voicecoach.intents.catalog import Catalog
@@ -41,7 +43,14 @@ from voicecoach.intents.slots import (
     label_of,
     split_label,
 )
-from voicecoach.intents.types import ASIDES, NO_MATCH, SAFETY_INTENTS, Context, Match
+from voicecoach.intents.types import (
+    ASIDES,
+    NO_MATCH,
+    PAIN_CHECK,
+    SAFETY_INTENTS,
+    Context,
+    Match,
+)
 from voicecoach.limits import MAX_UTTERANCE_CHARS
 
 if TYPE_CHECKING:
@@ -61,6 +70,12 @@ TEMPLATE_SURE = 0.97                 # the templates explain (nearly) every word
 TEMPLATE_AGREE = 0.3                 # a partial template match stands when the reader gives it this much
 MODEL_SURE = 0.45                    # the reader's label is taken from this probability up
 SAFETY_SURE = 0.3                    # ... and a stop, pause or pain report from this
+# The same two for the fine-tuned reader (its probabilities are sharper), chosen the same way
+# (bench/tuned_reader.py --sweep).
+TUNED_MODEL_SURE = 0.45
+TUNED_ONE_WORD_SURE = 0.7            # ... and for a line of one word the templates do not know
+TUNED_WEIGHT = 1.0                   # the fine-tuned reader's share when both readers' probabilities are mixed
+TUNED_SAFETY_SURE = 0.3
 ASIDE_SURE = 0.3                     # thanks, greeting or not-covered from this (a wrong one only changes the wording)
 COST: dict[str, float] = {Intent.REPORT_PAIN: 2.5, Intent.STOP: 2.0, Intent.PAUSE: 2.0}    # how much more a miss of these costs
 EXERCISING_PAIN_COST = 4.0           # during an exercise a missed pain report costs most
@@ -114,6 +129,24 @@ def training_examples(catalog: Catalog, lines: Iterable[TrainingLine] = (),
 
 class ReaderUnavailable(RuntimeError):
     """The statistical reader cannot be used; the message is one line."""
+
+
+class Reader(Protocol):
+    """What `understand` asks of the readings behind the templates."""
+
+    @property
+    def ready(self) -> bool: ...
+
+    @property
+    def deciding(self) -> str:
+        """Which reading `probabilities` answers with: "tuned" or "ngram"."""
+        ...
+
+    def probabilities(self, text: str) -> dict[str, float]: ...
+
+    def opinions(self, text: str) -> dict[str, dict[str, float]]:
+        """Each loaded reading's probabilities, by its name ("tuned", "ngram")."""
+        ...
 
 
 class StatisticalReader:
@@ -215,22 +248,188 @@ class StatisticalReader:
             raise ReaderUnavailable(self.error or "the statistical reader is still loading")
         return self.classifier.probabilities(text)
 
+    @property
+    def deciding(self) -> str:
+        return "ngram"
+
+    def opinions(self, text: str) -> dict[str, dict[str, float]]:
+        return {"ngram": self.probabilities(text)}
+
 
 READER_OFF = "off"
+TUNED_LOAD_DELAY = 1.0              # seconds before the fine-tuned reader loads (the first prompt first)
+TUNED_LOAD_WAIT = 10.0               # seconds a program that ends at once waits for the model to finish loading
+
+
+class Readers:
+    """The fine-tuned reader first, the n-gram reader behind it.
+
+    `probabilities` answers with the fine-tuned reader when it has loaded, else with the n-gram
+    reader (so a missing or broken model costs one line and nothing else); `opinions` gives
+    every loaded reading, for the pain policy ("pain whenever any reading names it"). Both load
+    in one background thread, the fine-tuned one first; until one is ready the templates
+    answer alone."""
+
+    def __init__(self, tuned: Any | None, ngram: StatisticalReader | None,
+                 notify: Callable[[str], None] | None = None) -> None:
+        self.tuned = tuned
+        self.ngram = ngram
+        self.notify = notify
+        self.tuned_error: str | None = None
+        self.load_seconds = 0.0
+        self._loaded = threading.Event()
+        self._tuned_loaded = threading.Event()
+        self._closing = threading.Event()
+        self._building = False                # the fine-tuned model is being built (onnxruntime at work)
+        self._state = threading.Lock()
+        self._delay = 0.0
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.tuned is not None and self.tuned.ready) or bool(self.ngram is not None and self.ngram.ready)
+
+    @property
+    def error(self) -> str | None:
+        if self.ready:
+            return None
+        return (self.ngram.error if self.ngram is not None else None) or self.tuned_error
+
+    def start_loading(self, delay: float | None = None) -> Readers:
+        """Load in the background: the n-gram reader at once (as before), the fine-tuned one
+        `delay` seconds later, so that importing onnxruntime (which holds the interpreter while
+        it does) does not hold up the first prompt; meanwhile the n-gram reader answers."""
+        self._delay = TUNED_LOAD_DELAY if delay is None else delay
+        # onnxruntime aborts the process ("terminate called without an active exception") when
+        # the interpreter ends while a session is being built on another thread: a program that
+        # ends that soon waits for it (a fraction of a second), or stops it from starting.
+        atexit.register(self._close)
+        threading.Thread(target=self.load, name="reader-load", daemon=True).start()
+        return self
+
+    def _close(self) -> None:
+        with self._state:
+            self._closing.set()
+            building = self._building
+        if building:
+            self._tuned_loaded.wait(TUNED_LOAD_WAIT)
+
+    def _may_build(self) -> bool:
+        """Whether to build the fine-tuned model now: not once the program is ending."""
+        with self._state:
+            self._building = not self._closing.is_set()
+            return self._building
+
+    @property
+    def classifier(self) -> Any:
+        """The n-gram reader's classifier (None when there is none)."""
+        return self.ngram.classifier if self.ngram is not None else None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._loaded.wait(timeout)
+
+    def load(self) -> Readers:
+        started = time.perf_counter()
+        if self.ngram is not None:
+            self.ngram.notify = None
+            self.ngram.load()
+        if self.tuned is not None and not self._closing.wait(max(0.0, self._delay - (time.perf_counter() - started))) \
+                and self._may_build():
+            from voicecoach.intents.tuned import TunedReaderUnavailable
+
+            try:
+                self.tuned.load()
+            except TunedReaderUnavailable as exc:
+                fallback = "the n-gram reader" if self.ngram is not None and self.ngram.ready else "the templates alone"
+                self.tuned_error = f"{' '.join(str(exc).split())}; reading with {fallback}"
+                if self.notify is not None:
+                    self.notify(self.tuned_error)
+        self._tuned_loaded.set()
+        problem = self.ngram_problem()
+        if problem and self.notify is not None:
+            self.notify(problem)
+        self.load_seconds = time.perf_counter() - started
+        self._loaded.set()
+        return self
+
+    def ngram_problem(self) -> str | None:
+        if self.ngram is None or not self.ngram.error:
+            return None
+        tuned = self.tuned is not None and self.tuned.ready
+        return f"{self.ngram.error}; reading with {'the fine-tuned reader' if tuned else 'the templates alone'}"
+
+    @property
+    def deciding(self) -> str:
+        """Which reading `probabilities` answers with: "tuned" or "ngram"."""
+        return "tuned" if self.tuned is not None and self.tuned.ready else "ngram"
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        if self.tuned is not None and self.tuned.ready:
+            tuned = self.tuned.probabilities(text)
+            if self.ngram is None or not self.ngram.ready or TUNED_WEIGHT >= 1.0:
+                return tuned
+            ngram = self.ngram.probabilities(text)
+            return {label: TUNED_WEIGHT * tuned.get(label, 0.0) + (1.0 - TUNED_WEIGHT) * ngram.get(label, 0.0)
+                    for label in set(tuned) | set(ngram)}
+        if self.ngram is not None:
+            return self.ngram.probabilities(text)
+        raise ReaderUnavailable(self.error or "no reader is loaded")
+
+    def opinions(self, text: str) -> dict[str, dict[str, float]]:
+        """Each loaded reading's probabilities: "tuned" and "ngram"."""
+        out: dict[str, dict[str, float]] = {}
+        if self.tuned is not None and self.tuned.ready:
+            out["tuned"] = self.tuned.probabilities(text)
+        if self.ngram is not None and self.ngram.ready:
+            out["ngram"] = self.ngram.probabilities(text)
+        return out
 
 
 def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = None, model: str | None = None,
                 background: bool = True, cache_dir: Path | None = None,
                 notify: Callable[[str], None] | None = None,
-                model_source: str = "the settings") -> tuple[StatisticalReader | None, str | None]:
-    """The statistical reader (loading, or loaded) and a one-line notice when there is none.
+                model_source: str = "the settings", tuned: str | None = None,
+                tuned_source: str = "the settings") -> tuple[Readers | None, str | None]:
+    """The readers behind the templates (loading, or loaded) and a one-line notice when there are none.
+
+    `tuned` is the resolved `tuned_reader` setting (`--tuned-reader FILE`,
+    $VOICECOACH_TUNED_READER or `tuned_reader:` in the config file): a fine-tuned ONNX model,
+    "off" for none; by default (None) the shipped voicecoach/intents/models/reader.onnx.
 
     `model` is the resolved `reader_model` setting (`--reader-model FILE`,
-    $VOICECOACH_READER_MODEL or `reader_model:` in the config file): a saved classifier to
-    use, or "off" to read with the templates alone. By default (None) the classifier is
-    trained from the shipped examples once and cached in the user's cache folder. Loading in
-    the background, a failure later reaches `notify` as one line.
+    $VOICECOACH_READER_MODEL or `reader_model:` in the config file): a saved n-gram classifier to
+    use, or "off" to read without it. By default (None) the classifier is trained from the
+    shipped examples once and cached in the user's cache folder. Both off: the templates alone.
+    Loading in the background, a failure later reaches `notify` as one line.
     """
+    tuned_reader, tuned_notice = _tuned_reader(catalog, tuned, tuned_source)
+    ngram, notice = _ngram_reader(catalog, article, model, background, cache_dir, notify, model_source)
+    if tuned_reader is None and ngram is None:
+        return None, "; ".join(n for n in (tuned_notice, notice) if n) or None
+    if background:
+        if tuned_notice and notify is not None:
+            notify(tuned_notice)
+        return Readers(tuned_reader, ngram, notify).start_loading(), notice
+    readers = Readers(tuned_reader, ngram).load()
+    problems = "; ".join(n for n in (tuned_notice, notice, readers.tuned_error, readers.ngram_problem()) if n)
+    return (readers if readers.ready else None), problems or None
+
+
+def _tuned_reader(catalog: Catalog, setting: str | None, source: str) -> tuple[Any | None, str | None]:
+    from voicecoach.intents.tuned import MODEL_FILE, TunedReader
+
+    if setting is not None and str(setting).strip().lower() == READER_OFF:
+        return None, None
+    path = Path(str(setting)).expanduser() if setting is not None else MODEL_FILE
+    if setting is None and not path.exists():
+        return None, None                          # an install without the model: the n-gram reader reads
+    if not path.is_file():
+        return None, f"the fine-tuned reader from {source} ({path}) is not a file; reading with the n-gram reader"
+    return TunedReader(path, intents=reader_intents(catalog)), None
+
+
+def _ngram_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None, model: str | None,
+                  background: bool, cache_dir: Path | None,
+                  notify: Callable[[str], None] | None, model_source: str) -> tuple[StatisticalReader | None, str | None]:
     if model is not None and str(model).strip().lower() == READER_OFF:
         return None, None
     model_file = Path(str(model)).expanduser() if model is not None else None
@@ -243,10 +442,7 @@ def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = 
         cache_dir = Path(user_cache_dir("voicecoach"))
     reader = StatisticalReader(lambda: training_examples(catalog, read_training_lines(), article), cache_dir,
                                model_file, notify if background else None, reader_intents(catalog))
-    if background:
-        return reader.start_loading(), None
-    reader.load()
-    return (reader, None) if reader.ready else (None, f"{reader.error}; reading with the templates alone")
+    return reader, None
 
 
 def reader_intents(catalog: Catalog) -> frozenset[str]:
@@ -268,12 +464,63 @@ def _save_atomically(classifier: IntentClassifier, path: Path) -> None:
 
 # ----- one answer ---------------------------------------------------------------------------
 
+# ----- policy: what no reading may get wrong ----------------------------------------------
+
+# A line said to another assistant is not for us, whatever follows ("alexa, stop").
+OTHER_ASSISTANT = re.compile(
+    r"^(?:(?:um+|uh+|er+|erm|oh|so|and|hmm+)\s+)*(?:(?:hey|hi|okay|ok)\s+)?(?:siri|alexa)\b"
+    r"|^(?:(?:um+|uh+|er+|erm|oh|so|and|hmm+)\s+)*(?:hey|hi|okay|ok)\s+google\b")
+# Words that say something hurts. With them, a line is never "didn't catch that" during an
+# exercise, and a stop, pause or next is taken as the pain report it also is.
+PAIN_WORDS = re.compile(
+    r"\b(?:hurt\w*|pain\w*|aches?|aching|achy|sore|burn\w*|on fire|throb\w*|stab\w*|pinch\w*|tingl\w*|"
+    r"numb\w*|swell\w*|swollen|tender|popped|pop|clicked|snapped|gave (?:out|way)|giving (?:out|way)|buckl\w*|"
+    r"killing (?:me|my)|agony|ouch\w*|ow+|owie|yowch|cramp\w*|stings?|stinging|smarts|twinge\w*|spasm\w*|injur\w*|torn|"
+    r"tore|strained|pins and needles|out of ten|screaming|"
+    r"(?:can't|cannot|can not) (?:put|bear|take) (?:any )?weight)\b")
+# A reading that gives pain at least this much makes the line a pain report. Chosen on the
+# development sets by their totals (python bench/tuned_reader.py --sweep); lower while exercising.
+PAIN_FLOOR = {"template": 0.5, "tuned": 0.25, "ngram": 0.35}
+EXERCISING_PAIN_FLOOR = {"template": 0.4, "tuned": 0.12, "ngram": 0.25}
+# A question with words of pain, asked during an exercise, is about what is happening now
+# ("is it supposed to hurt like this", "why is my knee throbbing"): pain. One that supposes
+# ("what if it hurts", "should i stop when it burns") stays a question.
+SUPPOSING = re.compile(r"\b(?:if|when|whenever|should|could|would|might|ever|usually|normally|generally|"
+                       r"in general|in case|how do i know|how much pain|is it safe)\b")
+# ... a question about now: a pain verb going on, or this, that, now, so much.
+ABOUT_NOW = re.compile(r"\b(?:this|that|now|so much|so bad|hurting|aching|burning|throbbing|stabbing|pinching|"
+                       r"tingling|stinging|killing|cramping|swelling|popping|clicking)\b")
+QUESTION = re.compile(r"^(?:(?:um+|uh+|so|and|okay|ok|but|hey|coach)\s+)*(?:what|whats|what's|why|how|is|isn't|does|"
+                      r"do|did|can|could|should|when|where|will|would|are|am|which|who)\b")
+PAIN_WITH = frozenset({"stop", "pause", "next", "time_left", "whats_next", "resume"})   # said with pain: pain
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
+
+
+def addressed_elsewhere(text: str) -> bool:
+    """Whether the line is said to another assistant (hey siri, alexa, ok google, hey google)."""
+    return bool(OTHER_ASSISTANT.match(_plain(text)))
+
+
+def has_pain_words(text: str) -> bool:
+    return bool(PAIN_WORDS.search(_plain(text)))
+
+
 def understand(text: str, catalog: Catalog, context: Context | None = None,
-               reader: StatisticalReader | None = None, templates: bool = True) -> Match:
+               reader: Reader | None = None, templates: bool = True) -> Match:
     """What `text` means. `templates=False` reads with the statistical reader alone (to measure it)."""
     context = context or Context()
     if len(text) > MAX_UTTERANCE_CHARS:         # bounded before either reading does any work
         return _answer(Match(text, NO_MATCH, {}, 0.0), catalog, "template", 1.0)
+    if addressed_elsewhere(text):
+        return Match(text, NO_MATCH, {}, 1.0, "policy", 1.0)
+    match = _read(text, catalog, context, reader, templates)
+    return _pain_policy(text, match, context)
+
+
+def _read(text: str, catalog: Catalog, context: Context, reader: Reader | None, templates: bool) -> Match:
     use_reader = reader is not None and reader.ready
     if templates or not use_reader:
         template = recognize(text, catalog, context, question_fallback=not use_reader)
@@ -284,7 +531,47 @@ def understand(text: str, catalog: Catalog, context: Context | None = None,
     if not use_reader:
         return _answer(template, catalog, "template", 1.0 - template.score)
     assert reader is not None
-    return _decide(text, template, reader.probabilities(text), catalog, context)
+    probs = reader.probabilities(text)
+    opinions = reader.opinions(text)
+    pain = _pain_named(template, opinions, context)
+    if pain is not None:
+        return Match(text, "report_pain", {}, round(pain, 3), "model", round(pain, 3))
+    if reader.deciding != "tuned":
+        return _decide(text, template, probs, catalog, context, MODEL_SURE, SAFETY_SURE)
+    if len(_plain(text).split()) == 1:
+        # One word the templates do not know is little evidence ("now" is no "stop now").
+        return _decide(text, template, probs, catalog, context, TUNED_ONE_WORD_SURE, TUNED_ONE_WORD_SURE)
+    return _decide(text, template, probs, catalog, context, TUNED_MODEL_SURE, TUNED_SAFETY_SURE)
+
+
+def _pain_named(template: Match, opinions: Mapping[str, Mapping[str, float]], context: Context) -> float | None:
+    """The pain probability of the first reading that names pain above its floor, or None."""
+    floors = EXERCISING_PAIN_FLOOR if context.exercising else PAIN_FLOOR
+    if template.intent == "report_pain" and template.score >= floors["template"]:
+        return template.score
+    for name, probs in opinions.items():
+        p = probs.get("report_pain", 0.0)
+        if p >= floors.get(name, 1.0):
+            return p
+    return None
+
+
+def _pain_policy(text: str, match: Match, context: Context) -> Match:
+    """Pain said with stop, pause or next is pain. During an exercise, a question with words of
+    pain about now ("is it supposed to hurt like this", not "why does my it band hurt" or "what
+    if it hurts") is pain, and so is a statement read as a question; an unsure line with words
+    of pain pauses and asks (the `pain_check` aside), never "didn't catch that"."""
+    if match.intent == "report_pain" or not has_pain_words(text):
+        return match
+    if match.intent in PAIN_WITH:
+        return Match(text, "report_pain", {}, match.score, match.by, match.confidence)
+    plain = _plain(text)
+    if match.intent == "ask" and context.exercising and not SUPPOSING.search(plain) \
+            and (not QUESTION.match(plain) or ABOUT_NOW.search(plain)):
+        return Match(text, "report_pain", {}, match.score, "policy", match.confidence)
+    if match.intent == NO_MATCH and context.exercising and match.aside not in ("thanks", "greeting"):
+        return Match(text, "pause", {}, match.score, "policy", match.confidence, PAIN_CHECK)
+    return match
 
 
 def _answer(match: Match, catalog: Catalog, by: str, confidence: float) -> Match:
@@ -320,7 +607,8 @@ def _reader_agrees(intent: str, by_intent: Mapping[str, float]) -> bool:
     return intent in SAFETY_INTENTS or p > not_a_command
 
 
-def _decide(text: str, template: Match, probs: dict[str, float], catalog: Catalog, context: Context) -> Match:
+def _decide(text: str, template: Match, probs: dict[str, float], catalog: Catalog, context: Context,
+            model_sure: float = MODEL_SURE, safety_sure: float = SAFETY_SURE) -> Match:
     by_intent = intent_probabilities(probs)
     if template.intent != NO_MATCH and _reader_agrees(template.intent, by_intent):
         return _answer(template, catalog, "template", max(template.score, by_intent[template.intent]))
@@ -334,7 +622,7 @@ def _decide(text: str, template: Match, probs: dict[str, float], catalog: Catalo
         aside = intent if intent in ASIDES and p_intent >= ASIDE_SURE else None
         p_none = by_intent.get(NO_MATCH, 0.0) + sum(by_intent.get(a, 0.0) for a in ASIDES)
         return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(p_none, 3), aside)
-    needed = SAFETY_SURE if intent in SAFETY_INTENTS else MODEL_SURE
+    needed = safety_sure if intent in SAFETY_INTENTS else model_sure
     if p_intent < needed:
         return Match(text, NO_MATCH, {}, round(p_intent, 3), "model", round(1.0 - p_intent, 3))
     if intent == Intent.SET_DURATION:

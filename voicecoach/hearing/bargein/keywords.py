@@ -27,7 +27,7 @@ from voicecoach.intents.names import Intent
 # (phrase, intent): what the coach must hear even while it speaks. "hold it" is left out:
 # the coach itself says "hold it there".
 BARGE_IN_PHRASES: tuple[tuple[str, str], ...] = (
-    ("stop", Intent.STOP),
+    ("stop", Intent.STOP), ("quit", Intent.STOP),
     ("pause", Intent.PAUSE), ("wait", Intent.PAUSE), ("hold on", Intent.PAUSE), ("hang on", Intent.PAUSE),
     ("ouch", Intent.REPORT_PAIN), ("that hurts", Intent.REPORT_PAIN), ("it hurts", Intent.REPORT_PAIN),
 )

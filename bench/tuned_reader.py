@@ -1,0 +1,195 @@
+"""The fine-tuned reader against the n-gram reader, in one run: figures, not tests.
+
+    python bench/tuned_reader.py [--misses SET] [--repeat 3]
+
+Two products side by side on every set there is: the baseline (templates, then the n-gram
+reader: `--tuned-reader off`) and the coach as shipped (templates, then the fine-tuned reader,
+with the n-gram reader's second opinion on pain and the pain policy). For each set: exact
+intent+slots in-domain, out-of-domain rejected, pain reports handled as pain, and pain handled
+safely (as pain, or during an exercise the coach's pause with "Did something hurt?"); the
+median and p99 time of the whole reading of a line. Then the fine-tuned model's size, load
+time and the resident memory it adds.
+
+Sets: ../shared/eval/{dev_utterances,natural_dev}.tsv (development; skipped when absent),
+tests/data/paraphrases.tsv, tests/data/natural_heldout.tsv, tests/data/heldout_26.tsv and
+tests/data/pain_heldout.tsv (ours; the last two never trained on).
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.understanding import SHARED, Row, read_set, rss_mb, score  # noqa: E402
+from voicecoach.content.loader import load_content  # noqa: E402
+from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.tuned import MODEL_FILE, TunedReader  # noqa: E402
+from voicecoach.intents.types import PAIN_CHECK  # noqa: E402
+from voicecoach.intents.understand import open_reader, reader_intents, understand  # noqa: E402
+
+DATA = REPO / "tests" / "data"
+SETS = {
+    "dev_utterances": SHARED / "dev_utterances.tsv",
+    "natural_dev": SHARED / "natural_dev.tsv",
+    "paraphrases": DATA / "paraphrases.tsv",
+    "natural_heldout": DATA / "natural_heldout.tsv",
+    "heldout_26": DATA / "heldout_26.tsv",
+    "pain_heldout": DATA / "pain_heldout.tsv",
+}
+
+
+def pain_safely(rows: list[Row], read) -> tuple[int, int, int]:
+    """(pain lines, read as pain, handled safely), and stops made of pain questions."""
+    pain = [r for r in rows if r.intent == "report_pain"]
+    as_pain = safe = 0
+    for row in pain:
+        match = read(row.text, row.context)
+        as_pain += match.intent == "report_pain"
+        safe += match.intent == "report_pain" or (row.context.exercising and match.aside == PAIN_CHECK)
+    return len(pain), as_pain, safe
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--misses", action="append", default=[], help="print the misses of this set (both readers)")
+    parser.add_argument("--repeat", type=int, default=1, help="time each line this many times (the median is kept)")
+    parser.add_argument("--first-prompt", type=int, default=0, metavar="N",
+                        help="time text mode's first prompt N times with the fine-tuned reader and without, then stop")
+    parser.add_argument("--sweep", action="store_true",
+                        help="totals on the development sets (natural_dev, paraphrases) for other floors, then stop")
+    args = parser.parse_args()
+
+    if args.first_prompt:
+        first_prompt(args.first_prompt)
+        return
+    catalog = load_catalog()
+    article = load_content().topic_texts()
+    baseline, _ = open_reader(catalog, article, background=False, tuned="off")
+    gc.collect()
+    before = rss_mb()
+    started = time.perf_counter()
+    tuned = TunedReader(MODEL_FILE, intents=reader_intents(catalog)).load()
+    load_s = time.perf_counter() - started
+    tuned.probabilities("pause")
+    added = rss_mb() - before
+    product, _ = open_reader(catalog, article, background=False)
+    product.tuned = tuned                 # the one measured above
+    print(f"fine-tuned model: {MODEL_FILE.stat().st_size / 1e6:.1f} MB int8 ONNX, {len(tuned.labels)} labels, "
+          f"max {tuned.max_tokens} tokens; loads in {load_s:.2f} s; adds {added:.0f} MB resident")
+
+    if args.sweep:
+        sweep(catalog, product)
+        return
+    readers = {"n-gram (baseline)": baseline, "fine-tuned (product)": product}
+    for name, path in SETS.items():
+        if not path.exists():
+            print(f"\n{name}: {path} is absent, skipped")
+            continue
+        rows = read_set(path)
+        print(f"\n{name} ({len(rows)} lines)")
+        results = {}
+        for label, reader in readers.items():
+            def read(text, context, reader=reader):
+                times = []
+                for _ in range(args.repeat):
+                    t = time.perf_counter()
+                    match = understand(text, catalog, context, reader)
+                    times.append(time.perf_counter() - t)
+                read.last_ms = 1000 * statistics.median(times)
+                return match
+            result = score(rows, read)
+            n, as_pain, safe = pain_safely(rows, lambda t, c, reader=reader: understand(t, catalog, c, reader))
+            questions = [r for r in rows if r.intent == "ask" and "hurt" in r.text or r.intent == "ask" and "pain" in r.text]
+            stops = sum(understand(r.text, catalog, r.context, reader).intent == "stop" for r in questions)
+            results[label] = result
+            pain_text = f"; pain {as_pain}/{n} as pain, {safe}/{n} safely" if n else ""
+            print(f"  {label:22} {result.line()}{pain_text}; pain questions stopped {stops}/{len(questions)}")
+            if name in args.misses:
+                print("\n".join(result.misses))
+        base, prod = (results[k] for k in readers)
+        ok = lambda r: sum(r.right.values()) + r.rejected       # noqa: E731
+        print(f"  ratio product/baseline (in-domain right + rejected): {ok(prod) / max(1, ok(base)):.3f}; "
+              f"median time {statistics.median(prod.times_ms) / max(1e-9, statistics.median(base.times_ms)):.1f}x")
+
+
+def first_prompt(times: int) -> None:
+    """Text mode in a fresh process: seconds from its start to the first line it shows, with the
+    fine-tuned reader loading in the background and with it off (the baseline)."""
+    import os
+    import subprocess
+
+    for label, tuned in (("fine-tuned", None), ("off (baseline)", "off")):
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        env.pop("VOICECOACH_TUNED_READER", None)
+        if tuned:
+            env["VOICECOACH_TUNED_READER"] = tuned
+        seconds = []
+        for _ in range(times):
+            started = time.perf_counter()
+            child = subprocess.Popen([sys.executable, "-m", "voicecoach", "--text", "--no-history"], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            child.stdout.readline()
+            seconds.append(time.perf_counter() - started)
+            child.stdin.close()
+            child.wait(30)
+        print(f"first prompt, {label}: median {statistics.median(seconds):.2f} s, max {max(seconds):.2f} s "
+              f"over {times} starts")
+
+
+class _Remembered:
+    """A reader whose answers are kept by line: the sweep reads the same lines many times."""
+
+    def __init__(self, reader) -> None:
+        self.reader, self.ready, self.deciding = reader, reader.ready, reader.deciding
+        self._probs: dict[str, dict] = {}
+        self._opinions: dict[str, dict] = {}
+
+    def probabilities(self, text):
+        if text not in self._probs:
+            self._probs[text] = self.reader.probabilities(text)
+        return self._probs[text]
+
+    def opinions(self, text):
+        if text not in self._opinions:
+            self._opinions[text] = self.reader.opinions(text)
+        return self._opinions[text]
+
+
+def sweep(catalog, reader) -> None:
+    """The floors of the fine-tuned reader, chosen by the development sets' totals (never one line)."""
+    import itertools
+
+    from voicecoach.intents import understand as u
+
+    rows = [r for name in ("natural_dev", "paraphrases") if SETS[name].exists() for r in read_set(SETS[name])]
+    pain_floor, ex_floor, sure, safety = dict(u.PAIN_FLOOR), dict(u.EXERCISING_PAIN_FLOOR), u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE
+    print(f"{len(rows)} development lines; tuned pain floor (idle; half of it exercising), TUNED_MODEL_SURE, TUNED_SAFETY_SURE:")
+    reader = _Remembered(reader)
+    weight0 = u.TUNED_WEIGHT
+    for weight in (1.0, 0.8, 0.65, 0.5):
+        u.TUNED_WEIGHT = weight
+        remembered = _Remembered(reader)
+        result = score(rows, lambda t, c: understand(t, catalog, c, remembered))
+        print(f"  fine-tuned share {weight:.2f}: in-domain {sum(result.right.values())}/{sum(result.total.values())}, "
+              f"rejected {result.rejected}/{result.ood}")
+    u.TUNED_WEIGHT = weight0
+    for floor, ngram, model_sure, safety_sure in itertools.product((0.25,), (0.35, 1.01), (0.35, 0.45, 0.6),
+                                                                   (0.3, 0.45)):
+        u.PAIN_FLOOR = {**pain_floor, "tuned": floor, "ngram": ngram}
+        u.EXERCISING_PAIN_FLOOR = {**ex_floor, "tuned": floor / 2, "ngram": ngram * 0.7}
+        u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE = model_sure, safety_sure
+        result = score(rows, lambda t, c: understand(t, catalog, c, reader))
+        n, as_pain, _ = pain_safely(rows, lambda t, c: understand(t, catalog, c, reader))
+        print(f"  tuned {floor:.2f} n-gram {ngram:.2f} sure {model_sure:.2f} safety {safety_sure:.2f}: in-domain {sum(result.right.values())}"
+              f"/{sum(result.total.values())}, rejected {result.rejected}/{result.ood}, pain {as_pain}/{n}")
+    u.PAIN_FLOOR, u.EXERCISING_PAIN_FLOOR, u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE = pain_floor, ex_floor, sure, safety
+
+
+if __name__ == "__main__":
+    main()
