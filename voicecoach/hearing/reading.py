@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
 from voicecoach.intents.catalog import Catalog
+from voicecoach.intents.names import Intent
 from voicecoach.intents.sounds import sound_key
 from voicecoach.intents.types import NO_MATCH, Context, Match
 from voicecoach.intents.understand import understand
@@ -69,14 +70,14 @@ def read_intent(transcript: Transcript, catalog: Catalog, context: Context | Non
     if support[key] < min_support or mass[key] < min_mass:
         return Reading(_rejected(hypothesis.text, match), hypothesis, "low confidence", support[key])
     if _doubtful_start(match, hypothesis, context):
-        return Reading(Match(match.text, "stop", {}, match.score, "policy", match.confidence), hypothesis,
+        return Reading(Match(match.text, Intent.STOP, {}, match.score, "policy", match.confidence), hypothesis,
                        "start heard unsure while exercising: stop", support[key])
     return Reading(match, hypothesis, "parsed", support[key])
 
 
 def _doubtful_start(match: Match, hypothesis: Hypothesis, context: Context | None) -> bool:
     """A lone "start" heard with a low score while an exercise runs (not paused)."""
-    return (context is not None and context.exercising and not context.paused and match.intent == "start"
+    return (context is not None and context.exercising and not context.paused and match.intent == Intent.START
             and not match.slots and bool(_LONE_START.match(hypothesis.text.strip()))
             and hypothesis.logprob < START_DOUBT)
 

@@ -492,7 +492,7 @@ ABOUT_NOW = re.compile(r"\b(?:this|that|now|so much|so bad|hurting|aching|burnin
                        r"tingling|stinging|killing|cramping|swelling|popping|clicking)\b")
 QUESTION = re.compile(r"^(?:(?:um+|uh+|so|and|okay|ok|but|hey|coach)\s+)*(?:what|whats|what's|why|how|is|isn't|does|"
                       r"do|did|can|could|should|when|where|will|would|are|am|which|who)\b")
-PAIN_WITH = frozenset({"stop", "pause", "next", "time_left", "whats_next", "resume"})   # said with pain: pain
+PAIN_WITH = frozenset({Intent.STOP, Intent.PAUSE, Intent.NEXT, Intent.TIME_LEFT, Intent.WHATS_NEXT, Intent.RESUME})   # said with pain: pain
 
 
 def _plain(text: str) -> str:
@@ -535,7 +535,7 @@ def _read(text: str, catalog: Catalog, context: Context, reader: Reader | None, 
     opinions = reader.opinions(text)
     pain = _pain_named(template, opinions, context)
     if pain is not None:
-        return Match(text, "report_pain", {}, round(pain, 3), "model", round(pain, 3))
+        return Match(text, Intent.REPORT_PAIN, {}, round(pain, 3), "model", round(pain, 3))
     if reader.deciding != "tuned":
         return _decide(text, template, probs, catalog, context, MODEL_SURE, SAFETY_SURE)
     if len(_plain(text).split()) == 1:
@@ -547,10 +547,10 @@ def _read(text: str, catalog: Catalog, context: Context, reader: Reader | None, 
 def _pain_named(template: Match, opinions: Mapping[str, Mapping[str, float]], context: Context) -> float | None:
     """The pain probability of the first reading that names pain above its floor, or None."""
     floors = EXERCISING_PAIN_FLOOR if context.exercising else PAIN_FLOOR
-    if template.intent == "report_pain" and template.score >= floors["template"]:
+    if template.intent == Intent.REPORT_PAIN and template.score >= floors["template"]:
         return template.score
     for name, probs in opinions.items():
-        p = probs.get("report_pain", 0.0)
+        p = probs.get(Intent.REPORT_PAIN, 0.0)
         if p >= floors.get(name, 1.0):
             return p
     return None
@@ -561,16 +561,16 @@ def _pain_policy(text: str, match: Match, context: Context) -> Match:
     pain about now ("is it supposed to hurt like this", not "why does my it band hurt" or "what
     if it hurts") is pain, and so is a statement read as a question; an unsure line with words
     of pain pauses and asks (the `pain_check` aside), never "didn't catch that"."""
-    if match.intent == "report_pain" or not has_pain_words(text):
+    if match.intent == Intent.REPORT_PAIN or not has_pain_words(text):
         return match
     if match.intent in PAIN_WITH:
-        return Match(text, "report_pain", {}, match.score, match.by, match.confidence)
+        return Match(text, Intent.REPORT_PAIN, {}, match.score, match.by, match.confidence)
     plain = _plain(text)
-    if match.intent == "ask" and context.exercising and not SUPPOSING.search(plain) \
+    if match.intent == Intent.ASK and context.exercising and not SUPPOSING.search(plain) \
             and (not QUESTION.match(plain) or ABOUT_NOW.search(plain)):
-        return Match(text, "report_pain", {}, match.score, "policy", match.confidence)
+        return Match(text, Intent.REPORT_PAIN, {}, match.score, "policy", match.confidence)
     if match.intent == NO_MATCH and context.exercising and match.aside not in ("thanks", "greeting"):
-        return Match(text, "pause", {}, match.score, "policy", match.confidence, PAIN_CHECK)
+        return Match(text, Intent.PAUSE, {}, match.score, "policy", match.confidence, PAIN_CHECK)
     return match
 
 
