@@ -188,7 +188,7 @@ def test_the_fine_tuned_reader_can_be_switched_off():
 
 def _heard(text: str, logprob: float, context: Context):
     from voicecoach.hearing.reading import read_intent
-    from voicecoach.hearing.recognizer import Hypothesis, Transcript
+    from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
 
     return read_intent(Transcript((Hypothesis(text, logprob, 0.01, 3),), 50.0, 800.0), CATALOG, context).match
 
