@@ -10,10 +10,10 @@ spotter), never a construction of its own, so what it measures is what ships.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Callable
 
-from voicecoach.hearing.signal.echo import CancelledSource, EchoCanceller, echo_gated_endpointer, open_canceller
+from voicecoach.hearing.signal.echo import CancelledSource, EchoCanceller, EchoGate, echo_gated_endpointer, open_canceller
 from voicecoach.hearing.bargein.keyword_model import EitherSpotter, combined_spotter, open_keyword_spotter
 from voicecoach.hearing.bargein.keywords import spotter_for
 from voicecoach.hearing.loop import LATE_MS, ListenLoop, reader
@@ -30,7 +30,6 @@ class HearingOptions:
     barge_in: str = "check+model"        # which barge-in checks run before the full decode
     keyword_model: str | None = None     # the keyword model setting (None: the shipped one; "off": none)
     late_ms: float = LATE_MS             # a reading this long after its speech is not answered as new
-    canceller: dict[str, Any] = field(default_factory=dict)   # EchoCanceller's own options (benchmarks' baselines)
 
     def __post_init__(self) -> None:
         if self.echo not in ECHO_ENGINES:
@@ -64,15 +63,16 @@ class Hearing:
 
 def build_hearing(options: HearingOptions, recognizer, catalog, *, context: Callable[[], Context] = Context,
                   statistical=None, model_wanted: Callable[[], bool] | None = None,
-                  keyword_spotter=None, check=None) -> Hearing:
+                  keyword_spotter=None, check=None, echo_gate: Callable[[], EchoGate] | None = None) -> Hearing:
     """The chain for `options` on `recognizer` (a hearing Recognizer). `context` is asked at each
     utterance; `model_wanted` says when the keyword model's hits count (None: always);
     `keyword_spotter` is a keyword model already loaded (a benchmark's workers share one) and
-    `check` a Whisper check already made (a benchmark watches what it scores)."""
+    `check` a Whisper check already made (a benchmark watches what it scores); `echo_gate` makes
+    the canceller's gate (None: the coach's own; a benchmark's baselines, bench/echo_baselines.py)."""
     notices: list[str] = []
     canceller = None
     if options.echo != "none":
-        canceller, notice = open_canceller(options.echo, **options.canceller)
+        canceller, notice = open_canceller(options.echo, gate=echo_gate() if echo_gate is not None else None)
         notices += [notice] if notice else []
     if options.barge_in not in ("check+model", "check"):
         check = None
