@@ -102,11 +102,12 @@ def run(args: argparse.Namespace) -> int:
 
 def _barge_in_check(args: argparse.Namespace, recognizer, model_wanted=None):
     """Whisper's closed-vocabulary check and the keyword model, as the live loop has them."""
-    from voicecoach.hearing.bargein.keyword_model import barge_in_check
+    from voicecoach.hearing.pipeline import HearingOptions, barge_in_spotter
     from voicecoach.settings import settings_of
 
-    spotter, notice = barge_in_check(recognizer, settings_of(args).keyword_model, model_wanted)
-    if notice:
+    spotter, notices = barge_in_spotter(HearingOptions(keyword_model=settings_of(args).keyword_model), recognizer,
+                                        model_wanted)
+    for notice in notices:
         print(f"voicecoach: {notice}", file=sys.stderr)
     return spotter
 

@@ -11,7 +11,7 @@ spotter), never a construction of its own, so what it measures is what ships.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from voicecoach.hearing.signal.echo import CancelledSource, EchoCanceller, EchoGate, echo_gated_endpointer, open_canceller
 from voicecoach.hearing.bargein.keyword_model import EitherSpotter, combined_spotter, open_keyword_spotter
@@ -74,6 +74,25 @@ def build_hearing(options: HearingOptions, recognizer, catalog, *, context: Call
     if options.echo != "none":
         canceller, notice = open_canceller(options.echo, gate=echo_gate() if echo_gate is not None else None)
         notices += [notice] if notice else []
+    spotter, said = barge_in_spotter(options, recognizer, model_wanted, keyword_spotter, check)
+    notices += said
+    loop = ListenLoop(reader(recognizer, catalog, context, statistical), endpointer=echo_gated_endpointer(canceller),
+                      spot=spotter.spot if spotter is not None else None, late_ms=options.late_ms)
+    return Hearing(loop, canceller, tuple(notices))
+
+
+def barge_in_spotter(options: HearingOptions, recognizer, model_wanted: Callable[[], bool] | None = None,
+                     keyword_spotter=None, check=None) -> tuple[Any, list[str]]:
+    """The barge-in check `options` ask for (the listen loop's, and `transcribe`'s for a file),
+    and what is to be said about it: Whisper's closed-list check (when the recognizer is
+    Whisper) and the keyword model (its one-line notice when it cannot be used), decided by
+    hearing.bargein.keyword_model.decide; None without either.
+
+    `model_wanted` says when the model's hits count: while the coach talks or an exercise
+    runs, where a missed "stop" or "ouch" costs most and a false "pause" little. With the
+    coach idle and silent, Whisper hears the user clearly, and a false "stop" would end the
+    program: there Whisper's check and the full decode decide alone."""
+    notices: list[str] = []
     if options.barge_in not in ("check+model", "check"):
         check = None
     elif check is None:
@@ -84,7 +103,4 @@ def build_hearing(options: HearingOptions, recognizer, catalog, *, context: Call
         if model is None:
             model, notice = open_keyword_spotter(options.keyword_model)
             notices += [notice] if notice else []
-    spotter = combined_spotter(check, model, model_wanted)
-    loop = ListenLoop(reader(recognizer, catalog, context, statistical), endpointer=echo_gated_endpointer(canceller),
-                      spot=spotter.spot if spotter is not None else None, late_ms=options.late_ms)
-    return Hearing(loop, canceller, tuple(notices))
+    return combined_spotter(check, model, model_wanted), notices
