@@ -167,7 +167,7 @@ def _step(session: Session, catalog: Catalog, output: OutputStage, line: object,
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
                       on_event: Callable | None = None, typed: LineReader | None = None,
                       play_out: bool = True, statistical: StatisticalReader | None = None,
-                      canceller=None, yielding=None) -> int:
+                      yielding=None) -> int:
     """The spoken loop: hearing on its own thread, cues on time on this one, until the audio or
     the user ends; the exit status (0, or 128 + the signal that ended it: 130, 143, 129).
 
@@ -177,8 +177,9 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     through the same queue. With `play_out`, when the audio ends (a file) the routine
     carries on to its end on the clock, as it would for a person who stopped talking.
     On a VirtualClock both threads run in lockstep, so a file is heard faster than real time.
-    With a `canceller` (hearing.signal.echo) hearing listens to the microphone with the coach's
-    voice taken out; with `yielding` (hearing.bargein.yielding) the coach falls silent when the user
+    `source` is what hearing listens to: the microphone with the coach's voice taken out, when
+    there is a canceller (hearing.pipeline's Hearing.source). With `yielding`
+    (hearing.bargein.yielding) the coach falls silent when the user
     starts talking over it: the fade and a resume happen on the hearing thread, at once; a
     command to act on lets go of the held line here, after its replies are delivered.
     """
@@ -217,10 +218,6 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     hear_line_ends(session, output)
     output.wake = arrived.set
     output.deliver(session.begin())
-    if canceller is not None:
-        from voicecoach.hearing.signal.echo import CancelledSource
-
-        source = CancelledSource(source, canceller, clock)
     loop.start(source, hear, tell_hearing_who_speaks, clock)
     typist = _TypedLines(typed, post) if typed is not None else None
     listening = True
@@ -431,10 +428,9 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     hearing = voice_hearing(args, output, recognizer, catalog, session, statistical)
     for notice in hearing.notices:
         print(f"voicecoach: {notice}", file=sys.stderr)
-    canceller, yielding = wire_echo_and_yield(hearing.canceller, output)
-    loop = hearing.loop
-    status = run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical,
-                               canceller=canceller, yielding=yielding)
+    _, yielding = wire_echo_and_yield(hearing.canceller, output)
+    status = run_voice_session(session, hearing.loop, hearing.source(source, clock), output, clock, catalog, show, typed,
+                               statistical=statistical, yielding=yielding)
     output.close(_goodbye_time(session))
     close = getattr(recognizer, "close", None)
     if close is not None:
