@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import logging
 import os
 import queue
@@ -336,10 +337,12 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     # buffers are the two largest, and never overlap (README "Footprint").
     heavy_work = threading.Lock()
     use_voice_loop = not args.text and audio_in is not None
-    mic_problem = None if args.text or audio_in is not None else _why_no_voice_loop(args)
+    # The sound system's backends, surveyed once for everything that opens a stream or lists devices.
+    surveyed = None if args.text or fast else _sound_survey()
+    mic_problem = None if args.text or audio_in is not None else _why_no_voice_loop(args, surveyed)
     with_microphone = not args.text and audio_in is None and mic_problem is None
     voice, voice_problem = (None, None) if args.text or fast else _voice_speaker(args, content, clock, heavy_work,
-                                                                                   with_microphone)
+                                                                                   with_microphone, surveyed)
     if not args.text and audio_in is None:
         use_voice_loop = mic_problem is None
     if not args.text and (mic_problem or (voice_problem and not fast)):
@@ -349,7 +352,7 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     interactive = sys.stdin.isatty()
     output = OutputStage([voice, TerminalSpeaker()] if voice else [TerminalSpeaker()])
     if use_voice_loop:
-        return _run_voice(args, session, catalog, output, clock, statistical, heavy_work)
+        return _run_voice(args, session, catalog, output, clock, statistical, heavy_work, surveyed)
     if voice is None:         # printed only: lines at a readable pace, each reported when shown
         output = OutputStage([TerminalSpeaker()], clock=clock, pace=reading_seconds)
 
@@ -371,7 +374,8 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
 
 
 def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
-               statistical: StatisticalReader | None = None, heavy_work: threading.Lock | None = None) -> int:
+               statistical: StatisticalReader | None = None, heavy_work: threading.Lock | None = None,
+               surveyed=None) -> int:
     from voicecoach.hearing.signal.audio import AudioError
     from voicecoach.hearing.asr.engines import open_recognizer
     from voicecoach.hearing.loop import ListenFailed, UtteranceHeard, UtteranceIgnored
@@ -392,7 +396,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     try:
         duplex = _duplex_device(output)
         source = (WavFileSource(args.audio_in, clock) if args.audio_in else
-                  MiniaudioMicrophone(open_capture=duplex.open_capture) if duplex is not None else open_microphone())
+                  MiniaudioMicrophone(open_capture=duplex.open_capture) if duplex is not None else open_microphone(surveyed))
     except (AudioError, RuntimeError) as exc:
         if args.audio_in:
             print(f"voicecoach: {exc}", file=sys.stderr)
@@ -402,7 +406,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
         return 1
 
     if not args.audio_in:
-        _log_audio_devices(output)
+        _log_audio_devices(output, surveyed)
     live = None
     if sys.stdout.isatty():          # the live bottom line; in a pipe, plain lines
         from voicecoach.view import LiveView, ViewState
@@ -478,18 +482,27 @@ def wire_echo_and_yield(canceller, output: OutputStage):
     return canceller, Yielding(output.hold, output.resume, lambda: output.speaking)
 
 
-def _log_audio_devices(output: OutputStage) -> None:
+def _sound_survey():
+    """The sound system's backends surveyed once (voicecoach.sound), or None without miniaudio."""
+    try:
+        import miniaudio
+    except ImportError:
+        return None
+    from voicecoach import sound
+
+    try:
+        return sound.SoundSurvey.of(miniaudio)
+    except Exception as exc:  # a broken sound system: each part says so when it opens its stream
+        log.info("the sound system could not be surveyed: %s", exc)
+        return None
+
+
+def _log_audio_devices(output: OutputStage, surveyed=None) -> None:
     """Under --verbose: the backends tried, the one used, and how the voice and microphone are opened."""
     if not log.isEnabledFor(logging.INFO):
         return
-    import miniaudio
-
-    from voicecoach import sound
-
-    for found in sound.survey(miniaudio):
+    for found in surveyed.found if surveyed is not None else ():
         log.info("audio backend %s", found.describe())
-        if found.captures:
-            break
     device = next((getattr(s, "device", None) for s in output.speakers if hasattr(s, "subscribe")), None)
     if device is not None:
         kind = "a duplex stream (voice and microphone on one clock)" if _duplex_device(output) else "its own stream"
@@ -523,7 +536,7 @@ def release_big_buffers_when_freed() -> None:
 
 
 def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, heavy_work: threading.Lock | None = None,
-                   with_microphone: bool = False):
+                   with_microphone: bool = False, surveyed=None):
     """The spoken voice and None, or None and the one-line reason there is no voice. With a
     microphone to listen to, the voice plays on a duplex stream that also records, when the
     machine has one (one clock for what is played and what is heard)."""
@@ -544,7 +557,10 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
     # Every cue's audio is made ahead of time, so each one starts on its beat; and the opening
     # words of every answer and exercise, so a question is answered without waiting for synthesis.
     fixed_lines = [*GREETING, OFFER_ROUTINE, *cue_phrases(content.exercises.values()), *answer_openings(content)]
-    open_device = duplex_or_output(clock, open_output_device, log.info) if with_microphone else open_output_device
+    playing_on = surveyed.chosen() if surveyed is not None else None
+    open_speaker = functools.partial(open_output_device, backends=playing_on)
+    open_device = (duplex_or_output(clock, open_speaker, log.info, surveyed.chosen(need_capture=True) if surveyed else None)
+                   if with_microphone else open_speaker)
     opened = open_voice(settings, clock, fixed_lines, open_device=open_device, synth_gate=heavy_work)
     if opened.notice:
         print(f"voicecoach: {opened.notice}", file=sys.stderr)
@@ -596,13 +612,13 @@ def _plain(problem: str | None, device: str) -> str | None:
     return f"No {device} found"
 
 
-def _why_no_voice_loop(args: argparse.Namespace) -> str | None:
+def _why_no_voice_loop(args: argparse.Namespace, surveyed=None) -> str | None:
     """Why the spoken loop cannot run here (no microphone or no speaker), or None."""
     try:
         from voicecoach.hearing.signal.sources import microphone_unavailable_reason
     except ImportError:
         return "no microphone support is installed"
-    return microphone_unavailable_reason()
+    return microphone_unavailable_reason(surveyed)
 
 
 def _history_answer(listeners: list):

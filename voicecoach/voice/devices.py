@@ -179,11 +179,12 @@ class SoundDeviceOutput:
         self._stream.close()
 
 
-def open_output_device(sample_rate: int) -> OutputDevice:
-    """The machine's speaker: miniaudio first, then sounddevice. Raises SpeakerUnavailable
-    with miniaudio's one-line reason when neither can play."""
+def open_output_device(sample_rate: int, backends: list[str] | None = None) -> OutputDevice:
+    """The machine's speaker: miniaudio first (on `backends`, by name, when the launch has
+    chosen them), then sounddevice. Raises SpeakerUnavailable with miniaudio's one-line reason
+    when neither can play."""
     try:
-        return MiniaudioOutput(sample_rate)
+        return MiniaudioOutput(sample_rate, backends=backends)
     except SpeakerUnavailable as first:
         try:
             return SoundDeviceOutput(sample_rate)
