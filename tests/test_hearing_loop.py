@@ -509,3 +509,63 @@ def test_a_cue_that_begins_after_the_user_started_does_not_drop_their_words():
     gate = BargeInGate()
     gate.coach_speaking("Add ten seconds more.", 1500.0)
     assert gate.why_ignored(Match("add ten seconds", "adjust", {}, 1.0), 1000.0, 2400.0) == "echo"
+
+
+# ----- utterances read on a thread of their own (the live loop) ---------------------------------
+
+def test_speech_starting_is_told_while_the_last_utterance_is_still_being_read():
+    """The coach yields on SpeechStarted: it must not wait behind a decode of what came before."""
+    second_started = threading.Event()
+    told: list = []
+
+    class SlowFirst(ScriptedRecognizer):
+        def __call__(self, audio):
+            if not self.heard_ms:
+                second_started.wait(5.0)              # the first decode lasts until the second speech is told
+            return super().__call__(audio)
+
+    def deliver(event):
+        told.append(event)
+        if isinstance(event, SpeechStarted) and len(of_type(told, SpeechStarted)) == 2:
+            second_started.set()
+
+    loop = ListenLoop(SlowFirst(["yes", "next"]), Endpointer(EnergyDetector()), timer=StepTimer())
+    audio = np.concatenate([room(0.5), voiced(0.5), room(0.6), voiced(0.8), room(0.6)])
+    loop.run(ArraySource(audio), deliver, decode_apart=True)
+    assert second_started.is_set()
+    kinds = [type(e) for e in told]
+    assert kinds.index(UtteranceHeard) > [i for i, k in enumerate(kinds) if k is SpeechStarted][1]
+    assert [h.match.intent for h in of_type(told, UtteranceHeard)] == ["yes", "next"]
+    assert isinstance(told[-1], ListenEnded) and told[-1].reason == "end of audio"
+
+
+def test_read_apart_the_verdicts_are_the_same_as_frame_by_frame():
+    audio = np.concatenate([room(0.5), voiced(0.6), room(0.4), voiced(0.7, pitch=150), room(1.5), voiced(0.5),
+                            room(0.6)])
+    texts = ["set a timer", "set a timer for thirty seconds", "next"]
+    inline, _ = make_loop(list(texts))
+    expected = [(type(e), getattr(getattr(e, "match", None), "intent", None)) for e in feed(inline, audio)]
+    apart, fake = make_loop(list(texts))
+    told: list = []
+    apart.run(ArraySource(audio, tail_seconds=0), told.append, decode_apart=True)
+    assert told.pop() == ListenEnded("end of audio")
+    assert sorted(map(str, [(type(e), getattr(getattr(e, "match", None), "intent", None)) for e in told])) == \
+        sorted(map(str, expected))
+    assert [h.match.intent for h in of_type(told, UtteranceHeard)] == ["set_duration", "next"]
+
+
+def test_a_reading_that_fails_ends_listening_with_one_line():
+    class BrokenGate(BargeInGate):
+        def why_ignored(self, *args, **kwargs):
+            raise RuntimeError("the gate broke")
+
+    loop = ListenLoop(ScriptedRecognizer(["yes", "next"]), Endpointer(EnergyDetector()), gate=BrokenGate(),
+                      timer=StepTimer())
+    told: list = []
+    audio = np.concatenate([room(0.5), voiced(0.5), room(0.6), voiced(0.8), room(0.6)])
+    done = threading.Thread(target=loop.run, args=(ArraySource(audio), told.append), kwargs={"decode_apart": True})
+    done.start()
+    done.join(10.0)
+    assert not done.is_alive()
+    assert ListenFailed("the gate broke") in told and told[-1] == ListenEnded("failed")
+    assert told.count(ListenEnded("failed")) == 1

@@ -39,6 +39,7 @@ source itself (`run` in this thread, `start` in a background thread).
 """
 from __future__ import annotations
 
+import logging
 import math
 import queue
 import re
@@ -59,6 +60,7 @@ from voicecoach.intents.understand import MODEL_SURE
 if TYPE_CHECKING:
     from voicecoach.hearing.bargein.keywords import KeywordHit
 
+log = logging.getLogger(__name__)
 BARGE_IN_INTENTS = frozenset({"stop", "pause", "report_pain"})
 ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach's line: an echo
 ECHO_SHARE_BARGE_IN = 0.8   # stricter when the words would stop the coach: missing a real "stop" costs more
@@ -277,6 +279,16 @@ class ListenLoop:
 
     # Frame by frame, in the caller's thread.
     def push(self, frame: np.ndarray) -> list[HearingEvent]:
+        utterance, events = self._frame(frame)
+        if utterance is not None:
+            events += self._hear(utterance)
+        elif self._release_due() is not None:
+            events += self._release()
+        return events
+
+    def _frame(self, frame: np.ndarray) -> tuple[Utterance | None, list[HearingEvent]]:
+        """One frame through the endpointer: the utterance it ends (if any), and the events that
+        cannot wait for a decode (speech started, a sound dropped)."""
         utterance = self.endpointer.push(frame)
         events: list[HearingEvent] = []
         now = self.endpointer.elapsed_ms
@@ -292,11 +304,14 @@ class ListenLoop:
         elif self._was_in_speech and not self.endpointer.in_speech and utterance is None:
             events.append(SpeechDropped(now))
         self._was_in_speech = self.endpointer.in_speech
-        if utterance is not None:
-            events += self._hear(utterance)
-        elif self._held is not None and not self.endpointer.in_speech and now >= self._held.until_ms:
-            events += self._release()
-        return events
+        return utterance, events
+
+    def _release_due(self) -> "_Held | None":
+        """The utterance held for the rest of its sentence, once its wait is over and no speech goes on."""
+        held = self._held
+        if held is not None and not self.endpointer.in_speech and self.endpointer.elapsed_ms >= held.until_ms:
+            return held
+        return None
 
     def finish(self) -> list[HearingEvent]:
         """At the end of the stream: whatever was being said, and anything held."""
@@ -308,28 +323,49 @@ class ListenLoop:
 
     # Reading a source.
     def run(self, source: AudioSource, deliver: Callable[[HearingEvent], None] | None = None,
-            cancel: threading.Event | None = None, before_frame: Callable[[], None] | None = None) -> None:
+            cancel: threading.Event | None = None, before_frame: Callable[[], None] | None = None,
+            decode_apart: bool = False) -> None:
         """Read `source` until it ends or `cancel` is set; every event goes to `deliver` (or `events`).
 
         `before_frame` runs before each frame is heard (the app tells the gate there whether
-        the coach is speaking, so the gate's times are the stream's own)."""
+        the coach is speaking, so the gate's times are the stream's own). With `decode_apart`,
+        utterances are read on a thread of their own, in order, while this one goes on with
+        the frames: speech starting is told at once (the coach yields on it) even while a
+        decode is under way; otherwise frames wait for each decode."""
         deliver = deliver or self.events.put
         cancel = cancel or self._cancel
+        reader = _Reader(self, deliver, cancel) if decode_apart else None
         try:
             for frame in source.frames(cancel):
                 if before_frame is not None:
                     before_frame()
-                for event in self.push(frame):
-                    deliver(event)
+                if reader is None:
+                    for event in self.push(frame):
+                        deliver(event)
+                else:
+                    utterance, events = self._frame(frame)
+                    for event in events:
+                        deliver(event)
+                    reader.frame_done(utterance)
                 if cancel.is_set():
                     break
             if cancel.is_set():          # the caller is leaving: no last decode to wait for
-                deliver(ListenEnded("cancelled"))
+                if reader is not None:
+                    reader.close(drop=True)
+                if reader is None or not reader.failed:
+                    deliver(ListenEnded("cancelled"))
                 return
-            for event in self.finish():
-                deliver(event)
+            if reader is None:
+                for event in self.finish():
+                    deliver(event)
+            else:
+                reader.finish()
+                if reader.failed:
+                    return
             deliver(ListenEnded("end of audio"))
         except Exception as exc:  # a failing microphone or engine ends listening, not the coach
+            if reader is not None:
+                reader.close(drop=True)
             deliver(ListenFailed(_one_line(exc)))
             deliver(ListenEnded("failed"))
 
@@ -338,14 +374,16 @@ class ListenLoop:
         """`run` in a background thread; `stop()` ends it cooperatively.
 
         With a VirtualClock `clock`, the thread takes part in the clock's lockstep: virtual
-        time does not move while it hears or decodes."""
+        time does not move while it hears or decodes, and it decodes between frames. On a
+        real clock utterances are read on a thread of their own (`run`'s `decode_apart`)."""
         self._cancel.clear()
         if clock is not None:
             self.now = clock.now
+        lockstep = clock is not None and hasattr(clock, "take_part")
 
         def hear() -> None:
             try:
-                self.run(source, deliver, self._cancel, before_frame)
+                self.run(source, deliver, self._cancel, before_frame, decode_apart=not lockstep)
             finally:
                 if clock is not None and hasattr(clock, "leave"):
                     clock.leave()
@@ -459,16 +497,87 @@ class ListenLoop:
         def span() -> PlayedSpan | None:
             return self._record.span(utterance.start_ms, utterance.end_ms)
 
+        def own_word() -> bool:
+            at_onset = self._record.begins_with_onset(utterance.onset_ms)
+            own = self.own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance), span(),
+                                       lambda audio: ((m.text, m.intent) for m in self._readings(audio)), at_onset)
+            log.info("barge-in %r over the coach: %s%s", match.text, "its own word" if own else "the user's",
+                     " (begun with a line's onset)" if at_onset else "")
+            return own
+
         reason = self.gate.why_ignored(
-            match, utterance.onset_ms, utterance.end_ms,
-            lambda: self.own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance), span(),
-                                         lambda audio: ((m.text, m.intent) for m in self._readings(audio))),
+            match, utterance.onset_ms, utterance.end_ms, own_word,
             lambda: self.own_word.user_shown(utterance.audio, _speech_frames(utterance), span()))
         if reason is not None:
             return [UtteranceIgnored(match, reason, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
                                      lag_ms)]
         return [UtteranceHeard(match, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
                                utterance.end_ms, lag_ms)]
+
+
+class _Reader:
+    """The listen loop's utterances read on a thread of their own, in the order they ended.
+
+    The frame thread hands over each utterance the endpointer cuts and asks for a held one to
+    be let go when its wait is over (`frame_done`); this thread decodes and delivers the
+    verdicts. A failure here is told (ListenFailed, ListenEnded "failed") and ends listening
+    through the loop's `cancel`; `close` stops it after the reading under way."""
+
+    def __init__(self, loop: ListenLoop, deliver: Callable[[HearingEvent], None], cancel: threading.Event) -> None:
+        self.loop, self.deliver, self.cancel = loop, deliver, cancel
+        self.failed = False
+        self._jobs: "queue.Queue[tuple[str, object] | None]" = queue.Queue()
+        self._release_asked: _Held | None = None
+        self._thread = threading.Thread(target=self._work, name="voicecoach-read", daemon=True)
+        self._thread.start()
+
+    def frame_done(self, utterance: Utterance | None) -> None:
+        if utterance is not None:
+            self._jobs.put(("hear", utterance))
+            return
+        due = self.loop._release_due()
+        if due is not None and due is not self._release_asked:
+            self._release_asked = due
+            self._jobs.put(("release", due))
+
+    def finish(self) -> None:
+        """The end of the stream: what was being said, anything held, then wait for every reading."""
+        utterance = self.loop.endpointer.flush()
+        self.loop._was_in_speech = False
+        self._jobs.put(("final", utterance) if utterance is not None else ("release", None))
+        self.close(drop=False)
+
+    def close(self, drop: bool) -> None:
+        if drop:
+            while True:
+                try:
+                    self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _work(self) -> None:
+        loop = self.loop
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            kind, item = job
+            try:
+                if kind == "release":
+                    events = loop._release() if item is None or loop._held is item else []
+                else:
+                    assert isinstance(item, Utterance)
+                    events = loop._hear(item, final=kind == "final")
+                for event in events:
+                    self.deliver(event)
+            except Exception as exc:  # a failing engine ends listening, not the coach
+                self.failed = True
+                self.deliver(ListenFailed(_one_line(exc)))
+                self.deliver(ListenEnded("failed"))
+                self.cancel.set()
+                return
 
 
 def _speech_frames(utterance: Utterance) -> slice:
