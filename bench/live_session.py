@@ -222,6 +222,7 @@ def warm_up(room: Room) -> None:
         time.sleep(30)              # the answers' openings are made in the background after the greeting
         coach.process.sendline("stop")
         coach.wait_for(r"^coach: .*(Goodbye|stopping)", timeout=20)
+        keep_log(coach, "warm-up")
 
 
 KEPT_LOGS: list[Path] = []         # --logs: where each launch's lines go

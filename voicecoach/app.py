@@ -168,7 +168,7 @@ def _step(session: Session, catalog: Catalog, output: OutputStage, line: object,
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
                       on_event: Callable | None = None, typed: LineReader | None = None,
                       play_out: bool = True, statistical: StatisticalReader | None = None,
-                      yielding=None) -> int:
+                      yielding=None, begun: bool = False) -> int:
     """The spoken loop: hearing on its own thread, cues on time on this one, until the audio or
     the user ends; the exit status (0, or 128 + the signal that ended it: 130, 143, 129).
 
@@ -183,6 +183,8 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     (hearing.bargein.yielding) the coach falls silent when the user
     starts talking over it: the fade and a resume happen on the hearing thread, at once; a
     command to act on lets go of the held line here, after its replies are delivered.
+    `begun`: the session's opening lines were delivered already (voice mode greets while
+    hearing is built).
     """
     from voicecoach.hearing.loop import ListenEnded, UtteranceHeard
 
@@ -218,7 +220,8 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
         take_part()
     hear_line_ends(session, output)
     output.wake = arrived.set
-    output.deliver(session.begin())
+    if not begun:
+        output.deliver(session.begin())
     loop.start(source, hear, tell_hearing_who_speaks, clock)
     typist = _TypedLines(typed, post) if typed is not None else None
     listening = True
@@ -429,12 +432,17 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
             print(f"heard: {line}", flush=True)
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
+    # The greeting first: building hearing (the voice activity detector, the echo canceller's
+    # native library, the keyword model) takes a second or more on a busy machine, and hearing
+    # begins only once it is built. The canceller hears what is played from its wiring on.
+    hear_line_ends(session, output)
+    output.deliver(session.begin())
     hearing = voice_hearing(args, output, recognizer, catalog, session, statistical)
     for notice in hearing.notices:
         print(f"voicecoach: {notice}", file=sys.stderr)
     _, yielding = wire_echo_and_yield(hearing.canceller, output)
     status = run_voice_session(session, hearing.loop, hearing.source(source, clock), output, clock, catalog, show, typed,
-                               statistical=statistical, yielding=yielding)
+                               statistical=statistical, yielding=yielding, begun=True)
     output.close(_goodbye_time(session))
     close = getattr(recognizer, "close", None)
     if close is not None:
