@@ -569,3 +569,40 @@ def test_a_reading_that_fails_ends_listening_with_one_line():
     assert not done.is_alive()
     assert ListenFailed("the gate broke") in told and told[-1] == ListenEnded("failed")
     assert told.count(ListenEnded("failed")) == 1
+
+
+def test_a_stream_that_loses_time_against_the_clock_is_not_read_as_hearing_behind():
+    """A sound server dropping blocks under load: the clock runs 3% ahead of the stream's frames,
+    none of which waits. After a minute (1.8 s lost) a command is still answered, not "late"."""
+    clock = {"t": 0.0}
+    loop, _ = make_loop(["next"])
+    loop.now = lambda: clock["t"]
+    audio = np.concatenate([room(60.0), voiced(0.5), room(0.6)])
+    events = []
+    for frame in frames_of(audio):
+        clock["t"] += 0.030 * 1.03
+        events += loop.push(frame)
+    assert loop.lag_ms(loop.endpointer.elapsed_ms) < 300
+    assert [h.match.intent for h in of_type(events, UtteranceHeard)] == ["next"]
+
+
+def test_frames_that_waited_behind_a_long_decode_are_still_read_as_behind():
+    """Read frame by frame, a three-second decode leaves the frames after it three seconds late."""
+    clock = {"t": 0.0}
+    decodes = []
+
+    def slow_first(audio):
+        if not decodes:
+            clock["t"] += 3.0
+        decodes.append(clock["t"])
+        return recognize("next", CATALOG, Context())
+
+    loop = ListenLoop(slow_first, Endpointer(EnergyDetector()), timer=StepTimer())
+    loop.now = lambda: clock["t"]
+    events = []
+    for frame in frames_of(np.concatenate([room(2.0), voiced(0.5), room(0.6), voiced(0.5), room(0.6)])):
+        clock["t"] += 0.030
+        events += loop.push(frame)
+    verdicts = [e for e in events if isinstance(e, (UtteranceHeard, UtteranceIgnored))]
+    assert len(verdicts) == 2 and verdicts[1].lag_ms > 2500
+    assert isinstance(verdicts[1], UtteranceIgnored) and verdicts[1].reason == "late"

@@ -45,6 +45,7 @@ import queue
 import re
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
@@ -68,6 +69,9 @@ ECHO_HANGOVER_MS = 150      # the coach's voice still arrives this long after pl
 USER_FIRST_MS = 200         # a coach line begun this long after the user started talking does not make it "coach speaking"
 LATE_MS = 2000              # an utterance read this long after its end is not answered as new (stop, pause and pain are)
 CONTINUATION_MS = 600       # how long an utterance that does not parse waits for the rest of the sentence
+ORIGIN_WINDOW_S = 6.0      # the stream's start is dated by the least-waited frame of this many seconds
+BEHIND_MS = 500            # -v notes when the frames are heard this far behind the room
+BEHIND_NOTE_EVERY_MS = 5000
 SECOND_LOOK_PRE_ROLL_MS = 150   # the second reading of a command said over the coach keeps this much before its onset
 
 Recognize = Callable[[np.ndarray], Match]
@@ -261,7 +265,8 @@ class ListenLoop:
         self._thread: threading.Thread | None = None
         self._was_in_speech = False
         self._held: _Held | None = None
-        self._origin = math.inf          # the clock time of the stream's start, as best seen so far
+        self._origins = _RecentLeast(ORIGIN_WINDOW_S)   # the clock time of the stream's start, as best seen lately
+        self._behind_noted_ms = 0.0
 
     # The coach's side, callable from any thread.
     def coach_speaking(self, text: str) -> None:
@@ -293,9 +298,13 @@ class ListenLoop:
         events: list[HearingEvent] = []
         now = self.endpointer.elapsed_ms
         # A frame taken at once was captured just now; one that waited in a queue, earlier: the
-        # least waited-for frame seen dates the stream's start.
+        # least waited-for frame seen lately dates the stream's start. Lately, not ever: a sound
+        # server that drops or delays blocks under load loses the stream time against the clock
+        # (measured through PulseAudio on a busy machine: 1.5 s in a minute, with no frame
+        # waiting), and measured from the first frame that loss read as hearing falling behind:
+        # every utterance "late", the coach's lines placed after their echo.
         if self.now is not None:
-            self._origin = min(self._origin, self.now() - now / 1000)
+            self._origins.note(now / 1000, self.now() - now / 1000)
         if self.played is not None:
             self._record.note(round(now / FRAME_MS) - 1, self.played())
         if self.endpointer.in_speech and not self._was_in_speech:
@@ -305,6 +314,16 @@ class ListenLoop:
             events.append(SpeechDropped(now))
         self._was_in_speech = self.endpointer.in_speech
         return utterance, events
+
+    def _note_behind(self) -> None:
+        """Under -v: how far behind the room the frames are heard, when it is over BEHIND_MS (every few seconds)."""
+        now = self.endpointer.elapsed_ms
+        if now - self._behind_noted_ms < BEHIND_NOTE_EVERY_MS:
+            return
+        behind = self.lag_ms(now)
+        if behind > BEHIND_MS:
+            self._behind_noted_ms = now
+            log.info("hearing: the frames are heard %.0f ms behind the room", behind)
 
     def _release_due(self) -> "_Held | None":
         """The utterance held for the rest of its sentence, once its wait is over and no speech goes on."""
@@ -347,6 +366,7 @@ class ListenLoop:
                     for event in events:
                         deliver(event)
                     reader.frame_done(utterance)
+                self._note_behind()
                 if cancel.is_set():
                     break
             if cancel.is_set():          # the caller is leaving: no last decode to wait for
@@ -480,9 +500,10 @@ class ListenLoop:
 
     def lag_ms(self, stream_ms: float) -> float:
         """How long ago, on the clock, the stream was at `stream_ms` (hearing's delay behind the room)."""
-        if self.now is None or not math.isfinite(self._origin):
+        origin = self._origins.least()
+        if self.now is None or not math.isfinite(origin):
             return 0.0
-        return max(0.0, 1000 * (self.now() - self._origin) - stream_ms)
+        return max(0.0, 1000 * (self.now() - origin) - stream_ms)
 
     def _verdict(self, utterance: Utterance, match: Match, decode_ms: float) -> list[HearingEvent]:
         audio_ms = utterance.audio_ms
@@ -513,6 +534,25 @@ class ListenLoop:
                                      lag_ms)]
         return [UtteranceHeard(match, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
                                utterance.end_ms, lag_ms)]
+
+
+class _RecentLeast:
+    """The least of the values noted over the last `window` (in the positions' unit), kept as a
+    deque of rising values: each note is amortized O(1)."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._kept: "deque[tuple[float, float]]" = deque()
+
+    def note(self, position: float, value: float) -> None:
+        while self._kept and self._kept[-1][1] >= value:
+            self._kept.pop()
+        self._kept.append((position, value))
+        while self._kept[0][0] < position - self.window:
+            self._kept.popleft()
+
+    def least(self) -> float:
+        return self._kept[0][1] if self._kept else math.inf
 
 
 class _Reader:

@@ -9,8 +9,10 @@ like the speaker's); PyAudio through SpeechRecognition is the alternative.
 from __future__ import annotations
 
 import functools
+import logging
 import queue
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
@@ -19,6 +21,8 @@ import numpy as np
 from voicecoach import sound
 from voicecoach.coach.clock import Clock
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav
+
+log = logging.getLogger(__name__)
 from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES
 
 FRAME_SECONDS = FRAME_MS / 1000
@@ -217,6 +221,7 @@ class MiniaudioMicrophone:
         try:
             pending = np.zeros(0, dtype=np.float32)
             waited = 0.0
+            noted_at = 0.0
             while not cancel.is_set():
                 try:
                     block = blocks.get(timeout=0.1)
@@ -227,6 +232,11 @@ class MiniaudioMicrophone:
                                                     f"{self.stall_seconds:g} s)") from None
                     continue
                 waited = 0.0
+                waiting = blocks.qsize()
+                if waiting * FRAME_SECONDS > 0.3 and time.monotonic() >= noted_at + 5.0:
+                    noted_at = time.monotonic()
+                    log.info("microphone: %d blocks (about %.0f ms) wait to be heard", waiting,
+                             1000 * waiting * len(block) / SAMPLE_RATE)
                 pending = np.concatenate([pending, np.asarray(block, dtype=np.float32).reshape(-1)])
                 while len(pending) >= FRAME_SAMPLES and not cancel.is_set():
                     yield pending[:FRAME_SAMPLES]
