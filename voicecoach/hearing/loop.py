@@ -522,7 +522,7 @@ class ListenLoop:
             at_onset = self._record.begins_with_onset(utterance.onset_ms)
             own = self.own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance), span(),
                                        lambda audio: ((m.text, m.intent) for m in self._readings(audio)), at_onset)
-            log.info("barge-in %r over the coach: %s%s", match.text, "its own word" if own else "the user's",
+            log.info("barge-in %r while the coach spoke, judged %s%s", match.text, "its own word" if own else "the user's",
                      " (begun with a line's onset)" if at_onset else "")
             return own
 

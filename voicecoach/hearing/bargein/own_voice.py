@@ -30,6 +30,7 @@ the coach has yielded by then.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from voicecoach.hearing.bargein.keywords import words_of
 from voicecoach.hearing.signal.linear_echo import VOICE_LEVEL
 from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES
 
+log = logging.getLogger(__name__)
 KEEP_MS = 12_000            # frames noted: an utterance (8 s at most, joined with a held part) and its cut
 BAND_EDGES_HZ = np.geomspace(100.0, 8000.0, 13)     # 12 bands, as wide to the ear
 BANDS_A_GAIN = 2            # neighbouring bands share one gain: 12 free gains fit part of a user's word too
@@ -238,6 +240,8 @@ class OwnWordCheck:
         the speech began with a line's onset (PlayedRecord.begins_with_onset), where only the
         signal showing the user makes it the user's."""
         share = _share_over(heard, speech, span)
+        log.info("own voice: %s", "no evidence of what was played" if share is None else
+                 f"{share:.2f} of the utterance not explained by what was played")
         if share is None or share >= self.user_share:
             return False
         assert span is not None
