@@ -377,6 +377,8 @@ class EchoCanceller:
         lag, ratio = found
         measured = 1000.0 * lag / SAMPLE_RATE
         self.checks.append(DelayCheck(at, measured, ratio))
+        if abs(measured - self.delay_ms) > AGREE_MS:
+            log.info("echo: a check finds the voice %.0f ms after it is played (%.0f ms in use)", measured, self.delay_ms)
         if abs(measured - self.delay_ms) <= AGREE_MS:
             self.delay_known, self._candidate = True, None
         elif not self.delay_known or (self._candidate is not None and abs(measured - self._candidate) <= AGREE_MS):
