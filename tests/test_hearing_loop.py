@@ -606,3 +606,23 @@ def test_frames_that_waited_behind_a_long_decode_are_still_read_as_behind():
     verdicts = [e for e in events if isinstance(e, (UtteranceHeard, UtteranceIgnored))]
     assert len(verdicts) == 2 and verdicts[1].lag_ms > 2500
     assert isinstance(verdicts[1], UtteranceIgnored) and verdicts[1].reason == "late"
+
+
+def test_read_apart_a_reading_s_delay_is_its_wait_and_decode_not_the_sound_server_s_clock():
+    """On its own thread, an utterance's lag is from when the frame thread heard its end: a stream
+    that loses a quarter of its time against the clock (a starved audio thread) is not "late"."""
+    clock = {"t": 0.0}
+
+    class Losing(ArraySource):
+        def frames(self, cancel):
+            for frame in super().frames(cancel):
+                clock["t"] += 0.030 * 1.25
+                yield frame
+
+    loop, _ = make_loop(["next"])
+    loop.now = lambda: clock["t"]
+    told: list = []
+    loop.run(Losing(np.concatenate([room(20.0), voiced(0.5), room(0.35)]), tail_seconds=0), told.append,
+             decode_apart=True)
+    [heard] = of_type(told, UtteranceHeard)
+    assert heard.match.intent == "next" and heard.lag_ms < 600

@@ -70,6 +70,7 @@ USER_FIRST_MS = 200         # a coach line begun this long after the user starte
 LATE_MS = 2000              # an utterance read this long after its end is not answered as new (stop, pause and pain are)
 CONTINUATION_MS = 600       # how long an utterance that does not parse waits for the rest of the sentence
 ORIGIN_WINDOW_S = 6.0      # the stream's start is dated by the least-waited frame of this many seconds
+HEARD_AT_KEPT_MS = 20_000  # when each frame was heard, kept this far back (an utterance and its reading)
 BEHIND_MS = 500            # -v notes when the frames are heard this far behind the room
 BEHIND_NOTE_EVERY_MS = 5000
 SECOND_LOOK_PRE_ROLL_MS = 150   # the second reading of a command said over the coach keeps this much before its onset
@@ -266,6 +267,8 @@ class ListenLoop:
         self._was_in_speech = False
         self._held: _Held | None = None
         self._origins = _RecentLeast(ORIGIN_WINDOW_S)   # the clock time of the stream's start, as best seen lately
+        self._apart = False                      # utterances are read on their own thread (`run`'s decode_apart)
+        self._heard_at: "deque[tuple[float, float]]" = deque(maxlen=int(HEARD_AT_KEPT_MS // FRAME_MS))
         self._behind_noted_ms = 0.0
 
     # The coach's side, callable from any thread.
@@ -304,7 +307,10 @@ class ListenLoop:
         # waiting), and measured from the first frame that loss read as hearing falling behind:
         # every utterance "late", the coach's lines placed after their echo.
         if self.now is not None:
-            self._origins.note(now / 1000, self.now() - now / 1000)
+            wall = self.now()
+            self._origins.note(now / 1000, wall - now / 1000)
+            if self._apart:
+                self._heard_at.append((now, wall))
         if self.played is not None:
             self._record.note(round(now / FRAME_MS) - 1, self.played())
         if self.endpointer.in_speech and not self._was_in_speech:
@@ -354,6 +360,7 @@ class ListenLoop:
         deliver = deliver or self.events.put
         cancel = cancel or self._cancel
         reader = _Reader(self, deliver, cancel) if decode_apart else None
+        self._apart = decode_apart
         try:
             for frame in source.frames(cancel):
                 if before_frame is not None:
@@ -500,8 +507,20 @@ class ListenLoop:
 
     def lag_ms(self, stream_ms: float) -> float:
         """How long ago, on the clock, the stream was at `stream_ms` (hearing's delay behind the room)."""
+        if self.now is None:
+            return 0.0
+        if self._apart and self._heard_at:
+            # Frames never wait behind a reading here: what delays one is the reader's queue and
+            # the decode, counted from when the frame thread heard the stream at `stream_ms`. The
+            # sound server's clock is not taken into it (a starved audio thread loses a quarter
+            # of the stream's time against the clock on a machine with both cores overloaded).
+            heard = list(self._heard_at)          # (the frame thread appends meanwhile)
+            heard_ms, wall = heard[-1]
+            if heard_ms > stream_ms + FRAME_MS:
+                heard_ms, wall = next(((h, w) for h, w in reversed(heard) if h <= stream_ms + FRAME_MS), heard[0])
+            return max(0.0, 1000 * (self.now() - wall) + (heard_ms - stream_ms))
         origin = self._origins.least()
-        if self.now is None or not math.isfinite(origin):
+        if not math.isfinite(origin):
             return 0.0
         return max(0.0, 1000 * (self.now() - origin) - stream_ms)
 
