@@ -24,7 +24,7 @@ HEARD_AS_WRITTEN = {
     "piper": [("Why does my IT band hurt?", "itband"), ("Tell me about weak glutes.", "weak glut"),
               ("What is the iliotibial band?", "itband"), ("What is overpronating?", "overpronat")],
     # eSpeak NG's "band" is heard as "mad" by tiny.en with every spelling we tried, and its
-    # "iliotibial" not at all (README, Voice); its other hard words are heard.
+    # "iliotibial" not at all (docs/voice.md); its other hard words are heard.
     "espeak": [("Tell me about weak glutes.", "weak glut"), ("What is overpronating?", "overpronat")],
 }
 

@@ -337,7 +337,8 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     if not args.text:
         release_big_buffers_when_freed()
     # Held by the voice while it synthesizes and by Whisper while it loads: their transient
-    # buffers are the two largest, and never overlap (README "Footprint").
+    # buffers are the two largest, and never overlap (docs/architecture.md, "Footprint and
+    # start-up").
     heavy_work = threading.Lock()
     use_voice_loop = not args.text and audio_in is not None
     # The sound system's backends, surveyed once for everything that opens a stream or lists devices.
@@ -532,7 +533,8 @@ def release_big_buffers_when_freed() -> None:
     """Big buffers (a sentence's tensors in the voice, a model file read while loading) go
     back to the system when freed. By default glibc raises its threshold for that after the
     first such free and keeps later ones in the heap for good: measured, 60-100 MB more
-    resident in voice mode (README "Footprint"). Elsewhere than glibc this does nothing."""
+    resident in voice mode (docs/architecture.md, "Footprint and start-up"). Elsewhere than
+    glibc this does nothing."""
     import ctypes
 
     try:

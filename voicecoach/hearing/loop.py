@@ -2,11 +2,11 @@
 
     source -> Endpointer (VAD) -> utterance -> recognize(audio) -> Match -> barge-in gate -> event
 
-`spot`, when given, is asked first (the closed-vocabulary barge-in check of
-hearing.bargein.keywords): a phrase it hears ("stop", "hold on", "that hurts") is acted on as its
-intent without the full decode. `recognize` is any callable from float32 16 kHz audio to
-a Match (`reader()` builds one from a Recognizer, the catalog and the session's context);
-tests pass fakes. Events are small frozen dataclasses delivered in stream order:
+`spot`, when given, is the closed-vocabulary barge-in check, asked first; `recognize` is any
+callable from float32 16 kHz audio to a Match (`reader()` builds one), so tests pass fakes.
+While the coach speaks (`coach_speaking(text)`, `coach_silent()`: hearing knows nothing of the
+voice) only stop, pause and report_pain are acted on, and the coach's own words coming back
+are ignored. Events are small frozen dataclasses delivered in stream order:
 
     SpeechStarted      someone started talking (show it; the utterance is not complete yet)
     SpeechDropped      that sound was too short to be a word (a click, a knock)
@@ -16,26 +16,9 @@ tests pass fakes. Events are small frozen dataclasses delivered in stream order:
     ListenFailed       the recognizer or the source failed; `reason` is one line
     ListenEnded        the source ended, was cancelled, or failed
 
-While the coach is speaking (the caller says so with `coach_speaking(text)` and
-`coach_silent()`; hearing knows nothing of the voice) only stop, pause and report_pain are
-acted on, and a transcript that repeats what the coach is saying (its own voice coming
-back through the microphone) is ignored. One barge-in word is never an echo by its words
-alone; with an echo canceller, what the speaker played over the utterance's span is read
-too, and a word the coach was saying then, with no sign of the user in the canceller's
-double-talk score, is its own word (hearing.bargein.own_voice).
-
-A command said over the coach's voice starts under what the canceller leaves of it, and the
-endpointer's pre-roll (kept for soft onsets in a quiet room) is then mostly those remains:
-tiny.en reads them into the command ("Last go." for "stop"). When an utterance that began
-while the coach spoke is read as anything but stop, pause or pain, it is read once more
-from SECOND_LOOK_PRE_ROLL_MS before its onset, and a barge-in phrase found there is acted on.
-
-A command said with a pause in the middle ("set a timer ... for thirty seconds") is cut at
-the pause. So an utterance that does not parse waits CONTINUATION_MS for more speech; if
-the user goes on, both parts are recognized together.
-
 Use it frame by frame (`push`, `finish`) inside the caller's own loop, or let it read a
-source itself (`run` in this thread, `start` in a background thread).
+source itself (`run` in this thread, `start` in a background thread). The rules in full
+(echoes, the second reading, a command said with a pause): docs/hearing.md.
 """
 from __future__ import annotations
 

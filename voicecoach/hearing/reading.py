@@ -1,28 +1,12 @@
 """From what the recognizer heard to what the user meant, or `none`.
 
-The transcript goes through the same matcher as text mode. On top, what the decoder knows:
-
-- n-best: every hypothesis is read by the matcher, and each weighs by its share of the
-  n-best's probability (a softmax of whole-transcript log-probabilities). The intent (with
-  its slots) that gathers the largest share wins, so "Am I on a street?" with "Am I on a
-  streak?" close behind reads as the streak question, while "Start." at 0.7 beats "Stop."
-  at 0.3: the decoder's order stands when both parse.
-- a phrase said twice over ("Stop training. Stop training!", "No I am fine, no I'm fine"),
-  which short contexts tempt the decoder into, is also read once.
-- sounds-alike: a word the templates never use is also tried as the template word that
-  sounds the same ("Council timer" -> "cancel timer"). The word list comes from the
-  catalog's own sample sentences, so the templates stay the single source of truth.
-- rejection, from decoder and matcher together. The matcher rejects on its own score
-  first. Then the winning intent must hold at least MIN_SUPPORT of the n-best's
-  probability (more likely than not, among what the decoder itself considered), and the
-  hypotheses that read as it must together have a probability of at least MIN_MASS.
-  That floor was chosen on synthesized speech (bench/make_corpus.py, seed 11): it keeps
-  98% of the commands read right. Whisper's own mean log-probability threshold (-1.0) is
-  not used as a gate: it was set for 30 s windows of running text, and a one-word command
-  spreads its probability over "Stop." / "stop" / "Stop!", so a right "Stop." often
-  scores -1.4. No speech (the decoder's no-speech probability above Whisper's 0.6) is
-  `none` too, whatever the words: "Thank you." out of silence is a known hallucination. The coach then says "sorry?" rather than
-  act on a guess.
+Every n-best hypothesis goes through the same readings as text mode, weighed by its share of
+the n-best's probability; the intent (with its slots) that gathers the largest share wins. A
+phrase said twice over is read once, and a word the templates never use is also tried as the
+template word that sounds the same. The reading is `none` (the coach says "sorry?" rather than
+act on a guess) when the matcher rejects it, when the winner holds less than MIN_SUPPORT of
+the n-best or its hypotheses less than MIN_MASS of probability, or when the decoder heard no
+speech. How the floors were chosen: docs/hearing.md.
 """
 from __future__ import annotations
 

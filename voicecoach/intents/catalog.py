@@ -78,7 +78,7 @@ class Catalog:
     rule_raw: dict[str, list[str]]
     weights: dict[str, float]
     rule_weights: dict[str, float] = field(default_factory=dict)
-    # intent -> (slot list, words its sentences open with): see `question_slot` in the README
+    # intent -> (slot list, words its sentences open with): see `question_slot` in docs/understanding.md
     question_slots: dict[str, tuple[str, frozenset[str]]] = field(default_factory=dict)
     # intents marked `aside: true`: not commands, read as `none` with this aside (thanks ...)
     asides: frozenset[str] = frozenset()

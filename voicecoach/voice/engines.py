@@ -130,7 +130,7 @@ def _load_piper_voice(model_path: Path, config_path: Path):
     synthesize with Piper's default session and ~235 ms without spinning (idle: ~120 ms
     either way; bench/voice.py). The arena keeps the largest sentence's buffers for good
     (about 100 MB for a 14-word line); without it they go back after each line
-    (bench/live.py, README "Footprint")."""
+    (bench/live.py; docs/architecture.md, "Footprint and start-up")."""
     import onnxruntime
     from piper import PiperConfig, PiperVoice
 

@@ -1,7 +1,7 @@
 """How the coach's words should sound: spellings each voice says right.
 
 Rewrites are applied to the text just before synthesis, never to what is printed. Each
-was checked by transcribing our own synthesized audio with Whisper (tests/test_voice.py).
+was checked by transcribing our own synthesized audio with Whisper (tests/test_voice_lexicon.py).
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The voice speaker: replies in, audio out, interruptible mid-word.
 
-Rules (the README states them too):
+Rules (docs/voice.md states them too):
 - An answer is split into sentences (long ones at commas); the first plays while the rest
   are synthesized.
 - A cue never waits behind an answer: it cuts the sentence being said, plays at once from
@@ -104,7 +104,8 @@ class VoiceSpeaker:
         self._rate = engine.rate             # the rate wanted; the synthesis thread gives it to the engine
         self.on_error = on_error
         # Held while the engine works: the app shares it with the recognizer's model load, so
-        # the two biggest transient allocations never add up (README "Footprint").
+        # the two biggest transient allocations never add up (docs/architecture.md, "Footprint
+        # and start-up").
         self._gate: ContextManager = synth_gate or contextlib.nullcontext()
         self.errors: list[str] = []          # every failure, said or not
         self._said_errors: set[str] = set()

@@ -92,7 +92,7 @@ def open_recognizer(engine: str, catalog: Catalog, asr_model: str | None = None,
         from voicecoach.hearing.asr.whisper import load_whisper
 
         # No prompt of our phrases: measured, it did not make commands parse more often and
-        # cost 20 ms a decode (README "Hearing").
+        # cost 20 ms a decode (docs/hearing.md).
         whisper = load_whisper(asr_model, background=background, gate=load_gate)
         if not background and whisper.failed:
             raise RecognizerUnavailable(whisper.failed)

@@ -3,7 +3,7 @@
 Whisper was trained on 30 s windows, and padding every one-second command to 30 s makes the
 encoder do thirty times the work. The CTranslate2 encoder accepts shorter input, so a
 command is padded only to `context_seconds` (chosen by measurement: see bench/hearing.py and
-the README). Short input tempts the decoder to repeat itself ("happy happy happy"), so four
+docs/hearing.md). Short input tempts the decoder to repeat itself ("happy happy happy"), so four
 guards apply: a minimum context, `no_repeat_ngram_size`, a `max_length` scaled to the audio,
 and finally a text-level collapse of a phrase said twice over.
 """
@@ -31,9 +31,8 @@ log = logging.getLogger(__name__)
 MAX_VOCABULARY_BYTES = 16 * 1024 * 1024     # Whisper's vocabulary and tokenizer files are ~1-3 MB
 FRAMES_PER_SECOND = SAMPLE_RATE // HOP
 MAX_SECONDS = 30.0
-# Measured on 400 synthesized commands (bench/hearing.py, README "Hearing"): with 6 s of
-# context the best hypothesis parses right as often as with 8 s and more often than with
-# 4 or 5 s, where the decoder starts repeating itself; 30 s costs five times as much.
+# 6 s of context parses as well as 8 s and better than 4 or 5 s, where the decoder repeats
+# itself; 30 s costs five times as much (bench/hearing.py; docs/hearing.md).
 DEFAULT_CONTEXT_SECONDS = 6.0
 MIN_CONTEXT_SECONDS = 5.0
 NO_REPEAT_NGRAM = 2                  # a token pair never comes twice: "happy happy happy" cannot start

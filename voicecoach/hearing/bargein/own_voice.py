@@ -1,32 +1,12 @@
 """The coach's own word told from the user's, on the signal: what the speaker played then.
 
-`is_echo` (hearing.loop) takes a transcript for the coach's voice coming back when most of
-its words are in the coach's line, in order; one barge-in word never is, since a user
-saying "stop" while the coach's line holds "stop" must win. The text alone cannot tell
-"... exercises, stop, and consult ..." coming back through the room from the user's "stop".
-The signal can:
-
-- What the speaker played is known exactly: the echo canceller keeps it on the microphone's
-  clock, aligned by the measured delay. The loop notes it frame by frame (`PlayedRecord`).
-- How much of the utterance the played reference explains (`unexplained_share`): band by
-  band, the reference's power, left ringing as a room rings and scaled by one gain for two
-  neighbouring bands, is fitted to the utterance as hearing got it (after the canceller).
-  The coach's remains follow the reference and leave less unexplained; a user's word does
-  not follow it (measured on bench/barge_in.py's commands and the coach alone: see the
-  constants).
-- A barge-in over the coach's voice is its own word when the signal shows nothing of the
-  user (the share under USER_SHARE), and either the reference explains nearly all of it (a
-  scrap of its voice read as "wait"), or the same hearing (the barge-in check, then the
-  recognizer) reads the played reference over the utterance's span as the same intent, or
-  as words that hold the heard ones. A user saying "stop" while the coach says "stop"
-  still wins when the share shows the user.
-- The statistical reader's unsure stop, pause or pain over the coach's voice (hearing.loop
-  otherwise takes it for a scrap of the coach's words) is acted on when the share shows the
-  user (`user_shown`).
-
-Without a canceller there is no reference, and nothing changes. The check costs a little
-arithmetic and at most two more readings, only for a barge-in over the coach's voice, and
-the coach has yielded by then.
+The words alone cannot tell "... exercises, stop, and consult ..." coming back through the
+room from the user's "stop". The echo canceller knows what was played, on the microphone's
+clock; `unexplained_share` says how much of an utterance that reference leaves unexplained,
+band by band. A barge-in over the coach's voice is its own word when the share shows nothing
+of the user and the reference explains it or reads as the same words; an unsure stop, pause or
+pain reading is acted on when the share shows the user (`user_shown`). Without a canceller
+nothing changes. The rules and their measurements: docs/hearing.md.
 """
 from __future__ import annotations
 
@@ -50,11 +30,8 @@ BANDS_A_GAIN = 2            # neighbouring bands share one gain: 12 free gains f
 RING_DB_PER_S = 67.0        # the reference is left ringing this fast down (RT60 about 0.9 s: the most reverberant rooms)
 NOISE_PERCENTILE = 10       # the room's noise in a band: this percentile of the utterance's frames
 OUTLIER_TIMES = 3.0         # a frame with this many times the power the first fit explains is left out of the second
-# The share of the utterance's speech that the played reference leaves unexplained. Measured on
-# the utterances cut over the coach's voice in bench/barge_in.py and bench/coach_alone.py: the
-# users' commands 0.96-1.0 (a steady synthetic vowel at the echo's level: 0.69); the coach's own
-# voice 0.2-0.9, and 0.28-0.82 where it was read as a barge-in (its "stop" in "exercises, stop,
-# and consult": 0.62).
+# The share of the utterance's speech that the played reference leaves unexplained: the users'
+# commands 0.96-1.0, the coach's own voice 0.2-0.9 (docs/hearing.md).
 # - at or above USER_SHARE the user is there: acted on, whatever the coach was saying.
 # - below SCRAP_SHARE the reference explains it, whatever it was read as (a scrap read as "wait").
 # - between, it is the coach's own word only if the played reference reads the same.

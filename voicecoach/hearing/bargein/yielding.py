@@ -6,18 +6,11 @@
     YIELDED  --too long-----> WARY     (the same, should the verdict never come)
     WARY     --calm---------> SPEAKING (WARY_S have passed)
 
-WARY is speaking without yielding, for a little while after a yield that came to nothing.
-What tripped it was most often the coach's own voice coming back at a word's onset in a
-reverberant room, and the resumed sentence has that onset again: yielding again would
-repeat the cut every half second (bench/coach_alone.py measured cascades of 30 yields on one
-line). A user who speaks then is still heard (hearing never stops; stop, pause and pain are
-acted on over the coach's voice); only the fade waits.
-
-"Nothing" is a sound too short to be a word, no words, or words not to be acted on while
-the coach speaks (its own voice coming back, or a request that is not a barge-in). The
-policy is pure: events in with their clock time, the action to take out. The app turns
-hearing events into policy events and actions into calls on the output stage; the tests
-drive it on a virtual clock.
+WARY is speaking without yielding, for a little while after a yield that came to nothing:
+what trips such a yield is most often the coach's own echo at a word's onset, and the resumed
+sentence has that onset again. Stop, pause and pain are still acted on then; only the fade
+waits. The policy is pure: events in with their clock time, the action to take out.
+Measured in docs/hearing.md ("A coach that yields").
 """
 from __future__ import annotations
 

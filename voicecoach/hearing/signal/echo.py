@@ -3,32 +3,16 @@
     player --(samples it hands the device, and when)--> EchoCanceller.played(...)
     microphone frame (and when it was captured) --> EchoCanceller.process(...) --> cleaned frame
 
-The output stage knows every sample it plays and the clock time the device starts playing
-it; the app wires the player's publisher to `played` (hearing and voice never import each
-other). The canceller keeps that reference on the same clock as the microphone, so what
-was played at time t is found again for the microphone frame captured at t + delay.
-
-The delay (device buffers, the sound card, the room) is estimated from the signals: a
-PHAT-weighted cross-correlation of the reference and the microphone once the coach has
-said enough, then re-checked every few seconds of speech. A new estimate is taken only
-when two checks in a row agree, so a user talking over the coach cannot pull it away.
-
-The engine behind it is one small interface (`EchoEngine`): 10 ms of microphone and the
-aligned reference in, the cleaned 10 ms out. WebRTC's AEC3 through the livekit package's
-AudioProcessingModule is the one we use (measured in bench/barge_in.py: about 30-50 dB
-less echo, at about 1% of one core). Without it, `open_canceller` returns None and a
-one-line notice, and hearing goes on as before: the coach's voice is told from the user's
-by its words only.
-
-Beside AEC3 runs a linear canceller on the same reference (hearing.signal.linear_echo). AEC3's
-output is what voice activity hears when the coach is silent and what `process` returns;
-while the coach is heard, whether the user is talking is decided on the linear canceller's
-error against the residue its echo estimate predicts (the double-talk score), and the
-recognizer gets the linear output (`kept`), since AEC3's residual suppressor takes the
-user's consonants in double talk. That judgement is one injected part, the gate
-(`EchoGate`: a frame as the canceller saw it in, a verdict out); `ResidueGate` is the one
-the coach uses. The benchmarks compare it with the fixed margins it replaced
-(bench/echo_baselines.py) by passing theirs.
+The player publishes what it plays with the clock time the device plays it (hearing and voice
+never import each other); the canceller keeps that reference on the microphone's clock, finds
+the delay from the signals, and cleans each frame with an `EchoEngine`: WebRTC's AEC3 through
+livekit (without it, `open_canceller` returns None and a one-line notice, and the coach's voice
+is told from the user's by its words only). A linear canceller runs beside it
+(hearing.signal.linear_echo): while the coach is heard, its double-talk score decides whether
+the user is talking and its output is what the recognizer gets. That judgement is one
+injected part, the gate (`EchoGate`); `ResidueGate` is the coach's, and the benchmarks pass
+the fixed margins it replaced (bench/echo_baselines.py) for comparison. How it was measured:
+docs/hearing.md.
 """
 from __future__ import annotations
 

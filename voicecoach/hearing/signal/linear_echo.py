@@ -1,49 +1,16 @@
 """A linear echo canceller beside AEC3, and the double-talk detector that reads it.
 
-AEC3 takes out the most echo, but its residual suppressor cannot tell the user's
-consonants from what is left of the echo: in double talk it clips them ("stop" becomes
-"top"), and right after the coach's pauses it lets 5-15 dB of echo through. A purely
-linear canceller does neither: it subtracts its estimate of the echo and nothing else,
-so whatever the user says stays whole, and what is left of the echo follows the echo it
-predicts. That makes it the right signal to decide "the user is talking" on.
+AEC3's residual suppressor clips the user's consonants in double talk and lets echo through
+right after the coach's pauses. A purely linear canceller subtracts its estimate of the echo
+and nothing else, so the user's words stay whole and what is left of the echo follows the
+echo it predicts: the right signal to decide "the user is talking" on.
 
     reference, microphone (10 ms) --> LinearCanceller --> error (mic - estimate), estimate
     error, estimate (30 ms)       --> DoubleTalkDetector --> how far the error stands above
                                                              the residue the estimate predicts
 
-The canceller is a partitioned-block frequency-domain NLMS filter (256 ms) in two paths:
-a background filter adapts on every block, the foreground filter (the one whose output is
-used) takes the background's coefficients only when they do clearly better, and the
-background is put back when it does much worse. Adapting through double talk then cannot
-damage what is used: the user's voice makes the background worse, never the foreground.
-"Clearly" matters too once the foreground has converged: the fast background fits the sound
-of the moment (a held vowel) and loses the rest; taken over on a small edge, it left the next
-word 10-15 dB less cancelled, and those words tripped the coach into yielding to its own
-voice (bench/coach_alone.py). In its first seconds of the coach's voice a fresh foreground
-takes any plain gain, so it converges as fast as before (a user 6 dB under the echo 3-5 s
-into a first line was heard late or not at all otherwise). When the delay is first known,
-both paths start from a least-squares fit of the echo path on the audio so far (`refit`):
-NLMS alone takes seconds of speech to converge.
-
-The detector compares, band by band, the error's power with the residue predicted from the
-estimated echo (its power, held up by the room's reverberation decay, times the share of it
-the canceller is seen to leave, learned while only the coach is heard) plus the noise floor.
-The score is the mean over bands of that ratio, so a soft "s" that stands out in a few high
-bands counts even under a loud vowel of the coach's. A band counts at most at the
-microphone's level: the user's voice is in the microphone, and an error louder than it is
-the canceller's own mistake (at a word's onset after a pause the filter can predict the echo
-a few milliseconds before it arrives; those onsets made the coach yield to its own voice in
-every room).
-
-The learned share is never under 1% (-20 dB). It is learned on the coach's steady speech,
-and at a word's onset, after a dip or a pause, the filter leaves more: about 13 dB of the
-echo, whether NLMS learned it or it started from a least-squares fit (`refit`). A fitted
-filter leaves 30-40 dB of the steady speech, so with a floor of -40 dB the learned share
-fell that low and the next onsets stood 15-25 dB above the residue: the coach yielded to
-its own voice 7 times in 46 minutes of bench/barge_in.py (none with the floor). The cost: a
-user 6 dB under a steady echo, in a frame where the coach's voice fills every band, no
-longer scores USER_DB on that frame alone; in the benchmark's double talk as many commands
-are heard at +6 dB, their syllables falling in the coach's gaps.
+How the filter and the detector work, and how they were measured: docs/hearing.md
+("Hearing over the coach's voice", and this module under "The modules in detail").
 """
 from __future__ import annotations
 

@@ -111,12 +111,9 @@ class StreamResampler:
     windowed-sinc kernel (cut below the lower Nyquist frequency) centred there, weighting the
     input samples around it. The input carried between chunks keeps the stream seamless.
 
-    Why not a low-pass and then linear interpolation between its samples (what this was):
-    linear interpolation leaves images of the input's top octave at the input rate less the
-    frequency, and taking 16 kHz samples folds them down: a fricative's 7 kHz came back near
-    1 kHz only 16 dB down, and differently for each fractional grid. The echo canceller's
-    reference and the sound that reached the microphone then differed by that much in every
-    "s" the coach said, and the remains tripped the coach into yielding to its own voice.
+    Why not a low-pass and then linear interpolation: its images of the top octave fold down
+    into the low bands, so the echo canceller's reference would differ from what reached the
+    microphone in every "s" the coach says (docs/hearing.md, "Hearing over the coach's voice").
     """
 
     def __init__(self, rate_in: int, rate_out: int = SAMPLE_RATE, taps: int = 63, phase: float = 0.0) -> None:
