@@ -43,6 +43,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 SHARED_AUDIO = REPO.parent / "shared" / "audio"
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from echo_baselines import GATES, HEARING_INPUTS, gate_maker  # noqa: E402  (the gates the coach's replaced)
 
 RATE = 16000
 DEVICE_RATE = 22050
@@ -237,13 +239,13 @@ def _worker_init(use_keywords: bool) -> None:
         _WORKER["keyword"] = open_keyword_spotter(None)[0]
 
 
-def column_options(column: str, canceller: dict, keyword_model: bool):
+def column_options(column: str, keyword_model: bool):
     """A column's hearing, as options of the one chain the app builds (hearing.pipeline)."""
     from voicecoach.hearing.pipeline import HearingOptions
 
     checks = {"+ closed-vocabulary check": "check", KEYWORD_COLUMN: "check+model" if keyword_model else "check"}
     return HearingOptions(echo="none" if column == "no cancellation" else "webrtc",
-                          barge_in=checks.get(column, "none"), canceller=dict(canceller))
+                          barge_in=checks.get(column, "none"))
 
 
 def run_one(task: dict) -> RunResult:
@@ -271,10 +273,10 @@ def run_one(task: dict) -> RunResult:
     lead_s = 0.0 if warm is None else sum(len(a) for a in warm.sentences.values()) / DEVICE_RATE + WARM_PAUSE_S
     speaker = VoiceSpeaker(_FixedEngine({**line.sentences, **(warm.sentences if warm else {})}), device, clock=clock,
                            threaded=False)
-    hearing = build_hearing(column_options(column, task.get("canceller", {}), _WORKER.get("keyword") is not None),
+    hearing = build_hearing(column_options(column, _WORKER.get("keyword") is not None),
                             _WORKER["recognizer"], _WORKER["catalog"], context=lambda: Context(exercising=True),
                             statistical=_WORKER.get("statistical"), keyword_spotter=_WORKER.get("keyword"),
-                            check=_WORKER.get("spotter"))
+                            check=_WORKER.get("spotter"), echo_gate=gate_maker(**task.get("canceller", {})))
     canceller, loop = hearing.canceller, hearing.loop
     if canceller is not None:
         # Timed as the duplex stream times it, by the device's own sample count: each block plays
@@ -513,10 +515,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="only these columns, by number from 0 (e.g. 2,3: the yielding ones)")
     parser.add_argument("--misses", action="store_true",
                         help="list each command not heard, with what was read instead, and each false barge-in")
-    parser.add_argument("--gate", choices=("residue", "fixed"), default="residue",
+    parser.add_argument("--gate", choices=GATES, default="residue",
                         help="what tells the user from the echo's remains: the double-talk score against the residue "
                              "the linear canceller predicts, or the fixed margins it replaced")
-    parser.add_argument("--hearing-input", choices=("linear", "aec3"), default="linear",
+    parser.add_argument("--hearing-input", choices=HEARING_INPUTS, default="linear",
                         help="what the recognizer gets while the coach is heard")
     parser.add_argument("--fresh", action="store_true",
                         help="each run's canceller starts fresh (the first line of a session), not after the coach "

@@ -2,7 +2,9 @@
 
     python bench/endpointing.py [--corpus DIR] [--trailing-ms 210 ...] [--whisper]
 
-For every clip of the real recordings (../shared/audio) and of the synthesized corpus
+The Endpointer alone is measured here (its detector and trailing silence varied): cut
+latency is a property of that part, and the parts around it would only add their own
+noise. For every clip of the real recordings (../shared/audio) and of the synthesized corpus
 (bench/make_corpus.py), the clip is fed frame by frame to the Endpointer as if live, with
 0.5 s of the clip's own background noise before it and 1.5 s after it (a microphone keeps
 hearing the room). Latency is the time from the end of speech to the cut. The end of
@@ -107,9 +109,12 @@ def measure(paths: list[Path], make_detector, trailing_ms: int) -> dict:
 
 
 def through_the_loop(paths: list[Path], expected: dict[str, str]) -> dict:
-    """Each clip through ListenLoop with Whisper: the intent and how soon it is known."""
+    """Each clip through the chain the app builds (hearing.pipeline, the coach silent: no echo
+    to cancel, Whisper's barge-in check alone, as when nothing goes on) with Whisper: the
+    intent and how soon it is known."""
     from voicecoach.hearing.asr.engines import open_recognizer
-    from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, reader
+    from voicecoach.hearing.loop import UtteranceHeard
+    from voicecoach.hearing.pipeline import HearingOptions, build_hearing
     from voicecoach.hearing.signal.sources import ArraySource
     from voicecoach.intents.catalog import load_catalog
 
@@ -124,7 +129,8 @@ def through_the_loop(paths: list[Path], expected: dict[str, str]) -> dict:
         end = speech_end_ms(clip)
         audio, lead = with_room_noise(clip, rng)
         events: list = []
-        ListenLoop(reader(recognizer, catalog)).run(ArraySource(audio, tail_seconds=0), events.append)
+        hearing = build_hearing(HearingOptions(echo="none"), recognizer, catalog, model_wanted=lambda: False)
+        hearing.loop.run(hearing.source(ArraySource(audio, tail_seconds=0), None), events.append)
         heard = [e for e in events if isinstance(e, UtteranceHeard)]
         single += len(heard) == 1
         if heard and heard[-1].match.intent == expected[path.name]:

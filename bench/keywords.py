@@ -52,7 +52,7 @@ if str(REPO) not in sys.path:
 from bench.make_corpus import PITCHES, RATES, VOICES, mix_at_snr, speak  # noqa: E402
 
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
-from voicecoach.hearing.bargein.keyword_model import model_vetoed, pain_over_command  # noqa: E402
+from voicecoach.hearing.bargein.keyword_model import decide  # noqa: E402
 from voicecoach.hearing.bargein.keywords import KeywordHit  # noqa: E402
 
 REAL = REPO.parent / "shared" / "audio"
@@ -205,13 +205,11 @@ def verdicts(row, threshold: float) -> dict[str, str | None]:
     _, _, score, intent, heard, model_score, model_intent = row[:7]
     check = intent if score >= threshold else None
     model = model_intent if model_score >= 0 else None
-    # "both" is what the listen loop does: the model's hit counts unless the check's own
-    # score rules the utterance out (hearing/bargein/keyword_model.py's model_vetoed), and its sure
-    # pain overrules the check's command ("stop, that hurts": pain_over_command).
-    if check is not None:
-        both = pain_over_command(KeywordHit("", check, score), KeywordHit("", model_intent, model_score)).intent
-    else:
-        both = model if model is not None and not model_vetoed(score, model_score) else None
+    # "both" is what the listen loop does (hearing/bargein/keyword_model.py's decide): the
+    # model's hit counts unless the check's own score rules the utterance out, and its sure
+    # pain overrules the check's command ("stop, that hurts").
+    decided = decide(KeywordHit("", intent, score - threshold), KeywordHit("", model_intent, model_score))
+    both = decided.intent if decided is not None else None
     return {"check": check, "model": model, "either": check or model, "both": both,
             "baseline": heard if heard in BARGE_IN_INTENTS else None}
 

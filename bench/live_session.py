@@ -136,6 +136,7 @@ def run_session(room: Room, folder: Path, steps: tuple[Step, ...] = SESSION) -> 
                                       reply_s=said_at))       # times filled from the recording below
         coach.process.sendline("stop")
         time.sleep(1.0)
+        keep_log(coach, "session")
     coach_spans, person_spans = take.timeline()
     for result in results:
         said = first_after(person_spans, result.reply_s - 0.2)
@@ -182,6 +183,7 @@ def coach_alone(room: Room, minutes: float) -> AloneResult:
         acted = [l.text for l in coach.since(began, r"^heard: ") if acted_on([l.text])]
         coach.process.sendline("stop")
         time.sleep(1.0)
+        keep_log(coach, "alone")
     return AloneResult(minutes, acted, stalls)
 
 
@@ -220,6 +222,20 @@ def warm_up(room: Room) -> None:
         time.sleep(30)              # the answers' openings are made in the background after the greeting
         coach.process.sendline("stop")
         coach.wait_for(r"^coach: .*(Goodbye|stopping)", timeout=20)
+        keep_log(coach, "warm-up")
+
+
+KEPT_LOGS: list[Path] = []         # --logs: where each launch's lines go
+
+
+def keep_log(coach: Coach, name: str) -> None:
+    """The launch's lines (the app's -v log included), each with its time after launch, under --logs."""
+    if not KEPT_LOGS:
+        return
+    folder = KEPT_LOGS[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{time.strftime('%H%M%S')}-{name}.log"
+    path.write_text("".join(f"{line.at - coach.started:9.3f} {line.text}\n" for line in coach.lines), encoding="utf-8")
 
 
 def _ms(value: float | None) -> str:
@@ -255,7 +271,10 @@ def main() -> int:
     parser.add_argument("--alone-minutes", type=float, default=2.0, help="minutes of the coach talking alone")
     parser.add_argument("--signals", type=int, default=6, help="signals sent while decoding")
     parser.add_argument("--sessions", type=int, default=1, help="scripted sessions to run")
+    parser.add_argument("--logs", type=Path, default=None, help="keep each launch's lines (with -v's log) in this folder")
     args = parser.parse_args()
+    if args.logs is not None:
+        KEPT_LOGS.append(args.logs)
     with tempfile.TemporaryDirectory() as tmp, Room() as room:
         load = Load() if args.load else None
         try:

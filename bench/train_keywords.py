@@ -63,8 +63,7 @@ from bench.make_corpus import RATES as BENCH_RATES, VOICES as BENCH_VOICES, room
 
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, resample  # noqa: E402
 from voicecoach.hearing.bargein.keyword_model import (SHIPPED_MODEL, WHISPER_VETO, KeywordHead,  # noqa: E402
-                                              SpeechEmbeddings, head_features, model_vetoed,
-                                              pain_over_command)
+                                              SpeechEmbeddings, Veto, decide, head_features)
 
 CLASSES = ("none", "stop", "pause", "report_pain")
 OTHER, COACH, HOMOPHONE = 0, 1, 2          # kinds of take, for choosing the threshold and reporting
@@ -550,6 +549,16 @@ SURE_VETOES = (-8.0, -10.0, -12.0, -14.0, -16.0, -100.0)     # for the model's s
 DECISION_SEED = 41
 
 
+def acted_on(scored: list[tuple], veto: Veto) -> list[tuple]:
+    """(take, the intent the listen loop acts on or None) for each (take, check's best, model's
+    best) under `veto`: hearing/bargein/keyword_model.py's decide, as the loop applies it."""
+    acted = []
+    for take, checked, by_model in scored:
+        decided = decide(checked, by_model, veto)
+        acted.append((take, decided.intent if decided is not None else None))
+    return acted
+
+
 def veto_table(quick: bool) -> int:
     """What each veto (hearing/bargein/keyword_model.py's WHISPER_VETO) would hear and let through, on
     takes neither the model's training nor the benchmarks use: every phrase and negative in
@@ -589,9 +598,7 @@ def veto_table(quick: bool) -> int:
     print(f"{len(scored)} takes; the model's threshold {model.head.threshold:.2f}")
     rules = [(veto, veto) for veto in VETOES] + [(WHISPER_VETO, sure) for sure in SURE_VETOES]
     for veto, sure_veto in rules:
-        acted = [(take, pain_over_command(checked, by_model).intent if checked.score >= 0 else by_model.intent
-                  if by_model.score >= 0 and not model_vetoed(checked.score, by_model.score, veto, sure_veto) else None)
-                 for take, checked, by_model in scored]
+        acted = acted_on(scored, Veto(veto, sure_veto))
         commands = [(t, i) for t, i in acted if t.label != "none"]
         heard = sum(i == t.label for t, i in commands)
         wrong = sum(i not in (None, t.label) for t, i in commands)

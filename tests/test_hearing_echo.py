@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import reproducible_piper
+from conftest import REPO, reproducible_piper
 from voicecoach.hearing.signal import echo
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, resample
 from voicecoach.hearing.signal.vad import DetectorBase
@@ -122,8 +122,48 @@ class AlwaysSpeech(DetectorBase):
         return True
 
 
+def _bench_module(name: str):
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_benchmarks_gate_is_the_one_the_canceller_uses():
+    """The canceller's gate is an injected part: its verdict is what voice activity and the recognizer get."""
+
+    class Judged:
+        def __init__(self):
+            self.frames = []
+
+        def judge(self, frame):
+            self.frames.append(frame)
+            return echo.GateVerdict(echo_only=True, sure=True, kept=frame.mic * 0.5, decides=True)
+
+    class Passing:
+        name = "passing"
+
+        def process(self, mic, reference):
+            return mic
+
+    gate = Judged()
+    canceller = EchoCanceller(lambda: Passing(), gate=gate)
+    detector = EchoGatedDetector(AlwaysSpeech(), canceller)
+    frame = np.full(480, 0.1, np.float32)
+    canceller.process(frame, 0.0)
+    assert len(gate.frames) == 1 and not gate.frames[0].coach_heard
+    assert canceller.sure and not detector.is_speech(frame)
+    assert np.allclose(detector.kept(frame), 0.05)
+    assert isinstance(EchoCanceller(lambda: Passing()).gate, echo.ResidueGate)
+
+
 def test_what_is_left_of_the_echo_is_not_speech_but_the_user_over_it_is():
-    """A cleaned frame far below the microphone while the coach is heard is the echo's remains."""
+    """The fixed margins (a benchmark's baseline): a cleaned frame far below the microphone
+    while the coach is heard is the echo's remains."""
 
     class Halving:
         name = "halving"
@@ -133,7 +173,7 @@ def test_what_is_left_of_the_echo_is_not_speech_but_the_user_over_it_is():
             return (mic * self.gain).astype(np.int16)
 
     engine = Halving()
-    canceller = EchoCanceller(lambda: engine, gate="fixed")
+    canceller = EchoCanceller(lambda: engine, gate=_bench_module("echo_baselines").FixedMargins())
     canceller.delay_known = True
     gate = EchoGatedDetector(AlwaysSpeech(), canceller)
     tone = (0.3 * np.sin(np.arange(SAMPLE_RATE) * 0.1)).astype(np.float32)

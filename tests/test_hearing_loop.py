@@ -507,3 +507,120 @@ def test_a_cue_that_begins_after_the_user_started_does_not_drop_their_words():
     gate = BargeInGate()
     gate.coach_speaking("Add ten seconds more.", 1500.0)
     assert gate.why_ignored(Match("add ten seconds", "adjust", {}, 1.0), 1000.0, 2400.0) == "echo"
+
+
+# ----- utterances read on a thread of their own (the live loop) ---------------------------------
+
+def test_speech_starting_is_told_while_the_last_utterance_is_still_being_read():
+    """The coach yields on SpeechStarted: it must not wait behind a decode of what came before."""
+    second_started = threading.Event()
+    told: list = []
+
+    class SlowFirst(ScriptedRecognizer):
+        def __call__(self, audio):
+            if not self.heard_ms:
+                second_started.wait(5.0)              # the first decode lasts until the second speech is told
+            return super().__call__(audio)
+
+    def deliver(event):
+        told.append(event)
+        if isinstance(event, SpeechStarted) and len(of_type(told, SpeechStarted)) == 2:
+            second_started.set()
+
+    loop = ListenLoop(SlowFirst(["yes", "next"]), Endpointer(EnergyDetector()), timer=StepTimer())
+    audio = np.concatenate([room(0.5), voiced(0.5), room(0.6), voiced(0.8), room(0.6)])
+    loop.run(ArraySource(audio), deliver, decode_apart=True)
+    assert second_started.is_set()
+    kinds = [type(e) for e in told]
+    assert kinds.index(UtteranceHeard) > [i for i, k in enumerate(kinds) if k is SpeechStarted][1]
+    assert [h.match.intent for h in of_type(told, UtteranceHeard)] == ["yes", "next"]
+    assert isinstance(told[-1], ListenEnded) and told[-1].reason == "end of audio"
+
+
+def test_read_apart_the_verdicts_are_the_same_as_frame_by_frame():
+    audio = np.concatenate([room(0.5), voiced(0.6), room(0.4), voiced(0.7, pitch=150), room(1.5), voiced(0.5),
+                            room(0.6)])
+    texts = ["set a timer", "set a timer for thirty seconds", "next"]
+    inline, _ = make_loop(list(texts))
+    expected = [(type(e), getattr(getattr(e, "match", None), "intent", None)) for e in feed(inline, audio)]
+    apart, fake = make_loop(list(texts))
+    told: list = []
+    apart.run(ArraySource(audio, tail_seconds=0), told.append, decode_apart=True)
+    assert told.pop() == ListenEnded("end of audio")
+    assert sorted(map(str, [(type(e), getattr(getattr(e, "match", None), "intent", None)) for e in told])) == \
+        sorted(map(str, expected))
+    assert [h.match.intent for h in of_type(told, UtteranceHeard)] == ["set_duration", "next"]
+
+
+def test_a_reading_that_fails_ends_listening_with_one_line():
+    class BrokenGate(BargeInGate):
+        def why_ignored(self, *args, **kwargs):
+            raise RuntimeError("the gate broke")
+
+    loop = ListenLoop(ScriptedRecognizer(["yes", "next"]), Endpointer(EnergyDetector()), gate=BrokenGate(),
+                      timer=StepTimer())
+    told: list = []
+    audio = np.concatenate([room(0.5), voiced(0.5), room(0.6), voiced(0.8), room(0.6)])
+    done = threading.Thread(target=loop.run, args=(ArraySource(audio), told.append), kwargs={"decode_apart": True})
+    done.start()
+    done.join(10.0)
+    assert not done.is_alive()
+    assert ListenFailed("the gate broke") in told and told[-1] == ListenEnded("failed")
+    assert told.count(ListenEnded("failed")) == 1
+
+
+def test_a_stream_that_loses_time_against_the_clock_is_not_read_as_hearing_behind():
+    """A sound server dropping blocks under load: the clock runs 3% ahead of the stream's frames,
+    none of which waits. After a minute (1.8 s lost) a command is still answered, not "late"."""
+    clock = {"t": 0.0}
+    loop, _ = make_loop(["next"])
+    loop.now = lambda: clock["t"]
+    audio = np.concatenate([room(60.0), voiced(0.5), room(0.6)])
+    events = []
+    for frame in frames_of(audio):
+        clock["t"] += 0.030 * 1.03
+        events += loop.push(frame)
+    assert loop.lag_ms(loop.endpointer.elapsed_ms) < 300
+    assert [h.match.intent for h in of_type(events, UtteranceHeard)] == ["next"]
+
+
+def test_frames_that_waited_behind_a_long_decode_are_still_read_as_behind():
+    """Read frame by frame, a three-second decode leaves the frames after it three seconds late."""
+    clock = {"t": 0.0}
+    decodes = []
+
+    def slow_first(audio):
+        if not decodes:
+            clock["t"] += 3.0
+        decodes.append(clock["t"])
+        return recognize("next", CATALOG, Context())
+
+    loop = ListenLoop(slow_first, Endpointer(EnergyDetector()), timer=StepTimer())
+    loop.now = lambda: clock["t"]
+    events = []
+    for frame in frames_of(np.concatenate([room(2.0), voiced(0.5), room(0.6), voiced(0.5), room(0.6)])):
+        clock["t"] += 0.030
+        events += loop.push(frame)
+    verdicts = [e for e in events if isinstance(e, (UtteranceHeard, UtteranceIgnored))]
+    assert len(verdicts) == 2 and verdicts[1].lag_ms > 2500
+    assert isinstance(verdicts[1], UtteranceIgnored) and verdicts[1].reason == "late"
+
+
+def test_read_apart_a_reading_s_delay_is_its_wait_and_decode_not_the_sound_server_s_clock():
+    """On its own thread, an utterance's lag is from when the frame thread heard its end: a stream
+    that loses a quarter of its time against the clock (a starved audio thread) is not "late"."""
+    clock = {"t": 0.0}
+
+    class Losing(ArraySource):
+        def frames(self, cancel):
+            for frame in super().frames(cancel):
+                clock["t"] += 0.030 * 1.25
+                yield frame
+
+    loop, _ = make_loop(["next"])
+    loop.now = lambda: clock["t"]
+    told: list = []
+    loop.run(Losing(np.concatenate([room(20.0), voiced(0.5), room(0.35)]), tail_seconds=0), told.append,
+             decode_apart=True)
+    [heard] = of_type(told, UtteranceHeard)
+    assert heard.match.intent == "next" and heard.lag_ms < 600

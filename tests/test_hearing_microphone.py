@@ -153,3 +153,36 @@ def test_miniaudio_is_the_default_and_pyaudio_the_alternative(monkeypatch):
 def test_this_machine_gets_one_line_not_a_traceback():
     reason = microphone_unavailable_reason()
     assert reason is None or ("\n" not in reason and reason.startswith("no microphone"))
+
+
+def test_a_launch_surveys_the_backends_once_and_passes_the_survey_down(monkeypatch, caplog):
+    """Listing a sound server's devices is a connection each time: the launch lists them once."""
+    import logging
+
+    from voicecoach import app
+
+    fake = fake_miniaudio({"PULSEAUDIO": ["Monitor of room"], "ALSA": ["HDA Intel PCH"]})
+    listed = []
+    real_devices = fake.Devices
+
+    class CountedDevices(real_devices):
+        def __init__(self, backends):
+            listed.append(tuple(backends))
+            super().__init__(backends)
+
+    fake.Devices = CountedDevices
+    monkeypatch.setitem(sys.modules, "miniaudio", fake)
+    monkeypatch.setitem(sys.modules, "pyaudio", None)
+    surveyed = app._sound_survey()
+    assert listed == [("ALSA",)] or listed == [("PULSEAUDIO",)]          # up to the first with a microphone
+    first = listed[0][0]
+    assert app._why_no_voice_loop(None, surveyed) is None
+    assert isinstance(open_microphone(surveyed), MiniaudioMicrophone)
+    assert surveyed.chosen() == surveyed.chosen(need_capture=True) == [first]
+    assert sound.chosen_backends(fake, need_capture=True, surveyed=surveyed) == [first]
+    with caplog.at_level(logging.INFO, logger=app.log.name):
+        app._log_audio_devices(app.OutputStage([]), surveyed)
+    assert f"audio backend {first}" in caplog.text
+    assert len(listed) == 1, listed                                        # and never again
+    nothing = sound.SoundSurvey.of(fake_miniaudio({"ALSA": []}))
+    assert nothing.captures == [] and nothing.chosen(need_capture=True) == list(nothing.real)

@@ -279,10 +279,10 @@ class Sharing(OwnWordCheck):
         super().__init__()
         object.__setattr__(self, "shares", [])
 
-    def is_own(self, heard_text, heard_intent, heard, speech, span, read) -> bool:
+    def is_own(self, heard_text, heard_intent, heard, speech, span, read, at_onset=False) -> bool:
         if span is not None:
             self.shares.append(unexplained_share(heard, span.reference, speech))
-        return super().is_own(heard_text, heard_intent, heard, speech, span, read)
+        return super().is_own(heard_text, heard_intent, heard, speech, span, read, at_onset)
 
 
 @pytest.mark.parametrize("recording", ["sc_stop_1eddce1d_nohash_3.wav", "sc_stop_51055bda_nohash_4.wav"])
@@ -324,3 +324,55 @@ def test_a_recorded_stop_over_the_coach_is_acted_on_even_when_what_was_played_re
     assert heard, f"the user's stop was not acted on: {events}"
     assert check.shares and min(check.shares) >= USER_SHARE
     assert not [e for e in events if isinstance(e, UtteranceIgnored) and e.reason == "own word"]
+
+
+# ----- a line's onset after a pause ----------------------------------------------------------
+
+class OnsetReader:
+    """Reads the microphone as "that hurts" and what was played as the coach's line (the played
+    reference is known by its exact zeros between syllables: the microphone always hears the room)."""
+
+    def __init__(self) -> None:
+        self.read: list[str] = []
+
+    def __call__(self, audio: np.ndarray):
+        played = np.count_nonzero(audio == 0.0) > FRAME_SAMPLES
+        self.read.append("played" if played else "mic")
+        return recognize("I didn't catch that" if played else "that hurts", CATALOG, PAIN)
+
+
+# The coach talking since 0.3 s: its syllables from 0.9 s follow no pause (the canceller has converged).
+WITHOUT_PAUSE = PLAYED + np.concatenate([room(0.3, level=0.0), voiced(0.6, level=0.2, pitch=110.0, seed=8),
+                                         room(len(PLAYED) / SAMPLE_RATE - 0.9, level=0.0)])[:len(PLAYED)]
+
+
+def test_a_scrap_of_a_line_s_onset_read_as_a_barge_in_is_the_coach_s_own_word(monkeypatch):
+    """"I didn't catch that", said right after the person stopped: its onset leaks through the
+    canceller and reads "that hurts". What was played reads otherwise, and the share of the
+    utterance it leaves unexplained is between the floors (onsets are where the canceller is
+    weakest): at a line's onset after a pause, only the signal showing the user makes it the user's."""
+    Share(monkeypatch, (SCRAP_SHARE + USER_SHARE) / 2)
+    assert verdict(run(OnsetReader(), ALONE, Played())) == ("report_pain", "own word")
+    # The same words and share where the coach had been talking: the reading decides, as before.
+    assert verdict(run(OnsetReader(), ALONE, Played(WITHOUT_PAUSE))) == ("report_pain", None)
+
+
+def test_the_user_shown_at_a_line_s_onset_is_acted_on(monkeypatch):
+    Share(monkeypatch, USER_SHARE)
+    assert verdict(run(OnsetReader(), ALONE, Played())) == ("report_pain", None)
+
+
+def test_the_record_knows_speech_that_began_with_a_line_s_onset():
+    record = PlayedRecord()
+    played = Played()
+    for n in range(len(PLAYED) // FRAME_SAMPLES):
+        record.note(n, played())
+    voice_at = 900.0                                   # PLAYED's first syllable, after 0.9 s of quiet
+    assert record.begins_with_onset(voice_at + 30) and record.begins_with_onset(voice_at + 250)
+    assert not record.begins_with_onset(voice_at + 400)        # well into the line
+    assert not record.begins_with_onset(voice_at - 200)        # the person started first
+    continuous = PlayedRecord()
+    played = Played(WITHOUT_PAUSE)
+    for n in range(len(PLAYED) // FRAME_SAMPLES):
+        continuous.note(n, played())
+    assert not continuous.begins_with_onset(voice_at + 30)

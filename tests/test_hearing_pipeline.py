@@ -65,10 +65,10 @@ def test_the_benchmarks_chain_is_the_apps(whisper):
     assert app.graph()[:3] == ("EchoCanceller", "EchoGatedDetector", "EitherSpotter")
     barge_in = bench_module("barge_in")
     keyword = build_hearing(HearingOptions(), whisper, CATALOG).loop.spot.__self__.second
-    options = barge_in.column_options(barge_in.KEYWORD_COLUMN, {}, keyword_model=True)
+    options = barge_in.column_options(barge_in.KEYWORD_COLUMN, keyword_model=True)
     assert options == HearingOptions()
     assert build_hearing(options, whisper, CATALOG, keyword_spotter=keyword).graph() == app.graph()
-    no_cancelling = build_hearing(barge_in.column_options("no cancellation", {}, True), whisper, CATALOG)
+    no_cancelling = build_hearing(barge_in.column_options("no cancellation", True), whisper, CATALOG)
     assert no_cancelling.canceller is None and no_cancelling.graph()[0] == "no canceller"
 
 
@@ -81,3 +81,13 @@ def test_a_benchmark_can_hand_in_the_parts_it_watches(whisper):
     hearing = build_hearing(HearingOptions(barge_in="check", echo="none"), whisper, CATALOG, check=watched)
     assert hearing.loop.spot.__self__ is watched and hearing.canceller is None
     assert build_hearing(HearingOptions(barge_in="none", echo="none"), whisper, CATALOG, check=watched).loop.spot is None
+
+
+def test_a_benchmarks_baseline_gate_goes_into_the_canceller_and_the_coach_keeps_its_own(whisper):
+    baselines = bench_module("echo_baselines")
+    fixed = build_hearing(HearingOptions(), whisper, CATALOG, echo_gate=baselines.gate_maker("fixed", "aec3"))
+    assert isinstance(fixed.canceller.gate, baselines.Aec3ForRecognizer)
+    assert isinstance(fixed.canceller.gate.inner, baselines.FixedMargins)
+    shipped = build_hearing(HearingOptions(), whisper, CATALOG)
+    assert type(shipped.canceller.gate).__name__ == "ResidueGate"
+    assert baselines.gate_maker("residue", "linear") is None

@@ -202,6 +202,7 @@ def test_the_voice_loop_cleans_every_frame_and_yields_then_resumes(tiny_content)
     from voicecoach.app import run_voice_session
     from voicecoach.coach.clock import VirtualClock
     from voicecoach.coach.session import Session
+    from voicecoach.hearing.pipeline import Hearing
     from voicecoach.hearing.signal.echo import EchoCanceller
     from voicecoach.hearing.signal.sources import ArraySource
     from voicecoach.output import OutputStage
@@ -221,8 +222,9 @@ def test_the_voice_loop_cleans_every_frame_and_yields_then_resumes(tiny_content)
     yielding = Yielding(output.hold, output.resume, lambda: output.speaking)
     audio = np.concatenate([room(1.0), voiced(0.5), room(2.0)])
     loop = ListenLoop(Recognize("mm", NO_MATCH), Endpointer(detector=EnergyDetector()), continuation_ms=0)
-    run_voice_session(Session(tiny_content, clock), loop, ArraySource(audio, clock), output, clock, CATALOG,
-                      play_out=False, canceller=canceller, yielding=yielding)
+    hearing = Hearing(loop, canceller)
+    run_voice_session(Session(tiny_content, clock), loop, hearing.source(ArraySource(audio, clock), clock), output,
+                      clock, CATALOG, play_out=False, yielding=yielding)
     assert PassThrough.frames >= len(audio) // 160 - 3          # every 10 ms of the microphone went through it
     assert len(voice.holds) == 1 and 1.0 <= voice.holds[0] <= 1.15
     assert len(voice.resumes) == 1 and voice.resumes[0] > 1.5

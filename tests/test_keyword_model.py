@@ -13,10 +13,11 @@ import pytest
 
 from conftest import reproducible_piper, speak_to_wav
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, resample
-from voicecoach.hearing.bargein.keyword_model import (KEPT_QUIET_SECONDS, PAIN_OVER_COMMAND, SHIPPED_MODEL, SURE_MARGIN,
-                                              EitherSpotter, KeywordHead, KeywordModelSpotter, SpeechEmbeddings,
-                                              barge_in_check, combined_spotter, model_vetoed, open_keyword_spotter,
+from voicecoach.hearing.bargein.keyword_model import (KEPT_QUIET_SECONDS, NO_VETO, PAIN_OVER_COMMAND, SHIPPED_MODEL,
+                                              SURE_MARGIN, VETO, EitherSpotter, KeywordHead, KeywordModelSpotter,
+                                              SpeechEmbeddings, Veto, combined_spotter, decide, open_keyword_spotter,
                                               samples_for, without_trailing_quiet)
+from voicecoach.hearing.pipeline import HearingOptions, barge_in_spotter
 from voicecoach.hearing.bargein.keywords import BARGE_IN_PHRASES, KeywordHit
 from voicecoach.settings import resolve_settings
 
@@ -300,10 +301,10 @@ def test_the_first_checks_command_stands_unless_the_second_is_sure_of_pain():
 def test_the_first_checks_low_score_vetoes_the_second():
     audio = np.zeros(100, np.float32)
     far_off = KeywordHit("stop", "stop", -9.0)
-    assert EitherSpotter(Fixed(far_off), Fixed(STOP), veto=-6.0).spot(audio) is None
-    assert EitherSpotter(Fixed(WEAK), Fixed(STOP), veto=-6.0).spot(audio) == STOP
-    assert EitherSpotter(Fixed(None), Fixed(STOP), veto=-6.0).spot(audio) == STOP      # no score: no veto
-    assert EitherSpotter(Fixed(far_off), Fixed(STOP)).spot(audio) == STOP              # no veto asked
+    assert EitherSpotter(Fixed(far_off), Fixed(STOP), veto=Veto(-6.0, -6.0)).spot(audio) is None
+    assert EitherSpotter(Fixed(WEAK), Fixed(STOP), veto=Veto(-6.0, -6.0)).spot(audio) == STOP
+    assert EitherSpotter(Fixed(None), Fixed(STOP), veto=Veto(-6.0, -6.0)).spot(audio) == STOP      # no score: no veto
+    assert EitherSpotter(Fixed(far_off), Fixed(STOP), veto=NO_VETO).spot(audio) == STOP   # no veto asked
 
 
 def test_a_sure_hit_of_the_second_has_a_lower_veto():
@@ -311,12 +312,43 @@ def test_a_sure_hit_of_the_second_has_a_lower_veto():
     far_off, farther = KeywordHit("ouch", "report_pain", -9.0), KeywordHit("ouch", "report_pain", -13.0)
     unsure = KeywordHit("stop", "stop", SURE_MARGIN / 2)
     sure = KeywordHit("stop", "stop", SURE_MARGIN)
-    assert EitherSpotter(Fixed(far_off), Fixed(sure), veto=-6.0, sure_veto=-12.0).spot(audio) == sure
-    assert EitherSpotter(Fixed(far_off), Fixed(unsure), veto=-6.0, sure_veto=-12.0).spot(audio) is None
+    assert EitherSpotter(Fixed(far_off), Fixed(sure), veto=Veto(-6.0, -12.0)).spot(audio) == sure
+    assert EitherSpotter(Fixed(far_off), Fixed(unsure), veto=Veto(-6.0, -12.0)).spot(audio) is None
     second = Fixed(sure)
-    assert EitherSpotter(Fixed(farther), second, veto=-6.0, sure_veto=-12.0).spot(audio) is None
+    assert EitherSpotter(Fixed(farther), second, veto=Veto(-6.0, -12.0)).spot(audio) is None
     assert second.calls == 0                       # beyond both floors the model is not asked
-    assert model_vetoed(-9.0, SURE_MARGIN / 2, -6.0, -12.0) and not model_vetoed(-9.0, SURE_MARGIN, -6.0, -12.0)
+    assert Veto(-6.0, -12.0).rules_out(-9.0, SURE_MARGIN / 2) and not Veto(-6.0, -12.0).rules_out(-9.0, SURE_MARGIN)
+
+
+def test_one_pure_decision_for_the_loop_and_the_benchmarks():
+    """decide: the check's hit (the model's sure pain over its command), else the model's unless vetoed."""
+    sure_pain = KeywordHit("that hurts", "report_pain", PAIN_OVER_COMMAND)
+    far_off, vetoing = KeywordHit("stop", "stop", -13.0), KeywordHit("stop", "stop", VETO.below - 1.0)
+    assert decide(STOP, None) == STOP and decide(STOP, sure_pain) == sure_pain and decide(OUCH, sure_pain) == OUCH
+    assert decide(STOP, KeywordHit("that hurts", "report_pain", PAIN_OVER_COMMAND - 0.01)) == STOP
+    assert decide(WEAK, STOP) == STOP and decide(None, STOP) == STOP and decide(WEAK, WEAK) is None
+    unsure = KeywordHit("stop", "stop", SURE_MARGIN / 2)
+    assert decide(vetoing, unsure) is None and decide(vetoing, KeywordHit("stop", "stop", SURE_MARGIN)).score == SURE_MARGIN
+    assert decide(far_off, KeywordHit("stop", "stop", 1.0)) is None
+    assert decide(far_off, KeywordHit("stop", "stop", 1.0), NO_VETO).intent == "stop"
+
+    asked = []
+
+    def model():
+        asked.append(1)
+        return sure_pain
+
+    assert decide(OUCH, model) == OUCH and decide(far_off, model) is None and asked == []   # settled: not run
+    assert decide(STOP, model) == sure_pain and decide(WEAK, model) == sure_pain and len(asked) == 2
+
+
+def test_the_loops_spotter_decides_as_decide_does():
+    audio = np.zeros(100, np.float32)
+    hits = [None, STOP, OUCH, WEAK, KeywordHit("stop", "stop", -7.0), KeywordHit("stop", "stop", -13.0),
+            KeywordHit("that hurts", "report_pain", PAIN_OVER_COMMAND), KeywordHit("stop", "stop", SURE_MARGIN)]
+    for first in hits:
+        for second in hits:
+            assert EitherSpotter(Fixed(first), Fixed(second)).spot(audio) == decide(first, second), (first, second)
 
 
 def test_a_failing_check_leaves_the_other():
@@ -395,8 +427,9 @@ def test_without_the_package_one_line_and_todays_check(monkeypatch):
     from voicecoach.hearing.bargein.keywords import BargeInSpotter
 
     monkeypatch.setitem(sys.modules, "pyopen_wakeword", None)        # as if it were not installed
-    spotter, notice = barge_in_check(FakeWhisper(), None)
-    assert isinstance(spotter, BargeInSpotter)
+    spotter, notices = barge_in_spotter(HearingOptions(), FakeWhisper())
+    assert isinstance(spotter, BargeInSpotter) and len(notices) == 1
+    notice = notices[0]
     assert notice == ("the keyword model needs pyopen-wakeword (pip install pyopen-wakeword); "
                       "barge-in phrases are checked by Whisper alone")
 
@@ -414,12 +447,12 @@ def test_transcribe_says_the_notice_in_one_line(monkeypatch, capsys):
 
 @needs_package
 def test_the_model_and_whisper_together_when_both_are_there():
-    spotter, notice = barge_in_check(FakeWhisper(), None)
-    assert notice is None and isinstance(spotter, EitherSpotter) and isinstance(spotter.second, KeywordModelSpotter)
+    spotter, notices = barge_in_spotter(HearingOptions(), FakeWhisper())
+    assert notices == [] and isinstance(spotter, EitherSpotter) and isinstance(spotter.second, KeywordModelSpotter)
     from voicecoach.hearing.asr.recognizer import RecognizerBase
 
-    spotter, notice = barge_in_check(RecognizerBase(), "off")
-    assert (spotter, notice) == (None, None)
+    spotter, notices = barge_in_spotter(HearingOptions(keyword_model="off"), RecognizerBase())
+    assert (spotter, notices) == (None, [])
 
 
 def test_the_models_hits_count_only_while_they_are_wanted():
@@ -427,7 +460,7 @@ def test_the_models_hits_count_only_while_they_are_wanted():
     audio = np.zeros(100, np.float32)
     wanted = {"now": False}
     second = Fixed(STOP)
-    either = EitherSpotter(Fixed(None), second, veto=-6.0, second_wanted=lambda: wanted["now"])
+    either = EitherSpotter(Fixed(None), second, veto=Veto(-6.0, -6.0), second_wanted=lambda: wanted["now"])
     assert either.spot(audio) is None and second.calls == 0          # not even run
     wanted["now"] = True
     assert either.spot(audio) == STOP

@@ -156,3 +156,22 @@ def test_the_shipped_model_names_the_voices_it_trained_on_and_none_is_a_benchmar
     assert len(trained) >= 60
     assert not trained & benchmark_voices() and not trained & set(about["validation_voices"])
     assert not any(voice.startswith("en-gb+") for voice in trained)      # plain "en-gb" to espeak-ng 1.51
+
+
+def test_the_veto_table_acts_as_the_listen_loop_decides():
+    """Each veto in the table is applied by keyword_model.decide, the loop's own rule."""
+    from voicecoach.hearing.bargein.keyword_model import PAIN_OVER_COMMAND, Veto, decide
+    from voicecoach.hearing.bargein.keywords import KeywordHit
+
+    check_stop, far_off = KeywordHit("stop", "stop", 0.3), KeywordHit("stop", "stop", -9.0)
+    unsure_pain = KeywordHit("that hurts", "report_pain", 0.05)
+    sure_pain = KeywordHit("that hurts", "report_pain", PAIN_OVER_COMMAND)
+    scored = [("a", check_stop, sure_pain), ("b", far_off, unsure_pain), ("c", far_off, sure_pain),
+              ("d", KeywordHit("stop", "stop", -1.0), unsure_pain)]
+    assert train.acted_on(scored, Veto(-6.0, -12.0)) == [("a", "report_pain"), ("b", None), ("c", "report_pain"),
+                                                         ("d", "report_pain")]
+    assert train.acted_on(scored, Veto(-6.0, -6.0)) == [("a", "report_pain"), ("b", None), ("c", None),
+                                                        ("d", "report_pain")]
+    for veto in (Veto(-4.0, -4.0), Veto(-10.0, -100.0)):
+        assert [i for _, i in train.acted_on(scored, veto)] == [getattr(decide(c, m, veto), "intent", None)
+                                                                for _, c, m in scored]

@@ -106,7 +106,7 @@ def test_only_16_khz_capture_is_offered():
 def test_without_a_duplex_device_the_voice_opens_the_speaker_alone(monkeypatch):
     import voicecoach.voice.duplex as duplex_module
 
-    def no_duplex(clock=None):
+    def no_duplex(clock=None, backends=None):
         raise SpeakerUnavailable("no duplex audio device (miniaudio: no capture device)")
 
     monkeypatch.setattr(duplex_module, "MiniaudioDuplex", no_duplex)

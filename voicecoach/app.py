@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import functools
 import logging
 import os
 import queue
@@ -30,6 +31,7 @@ if TYPE_CHECKING:       # hearing is imported only when voice mode starts (text 
     from voicecoach.hearing.pipeline import HearingOptions
     from voicecoach.history.store import HistoryRecorder
     from voicecoach.plan import Proposal
+    from voicecoach.sound import SoundSurvey
     from voicecoach.voice.devices import DuplexDevice, OutputDevice
 
 log = logging.getLogger("voicecoach.devices")
@@ -173,7 +175,7 @@ def _step(session: Session, catalog: Catalog, output: OutputStage, line: object,
 def run_voice_session(session: Session, loop, source, output: OutputStage, clock: Clock, catalog: Catalog,
                       on_event: Callable | None = None, typed: LineReader | None = None,
                       play_out: bool = True, statistical: StatisticalReader | None = None,
-                      canceller=None, yielding=None) -> int:
+                      yielding=None, begun: bool = False) -> int:
     """The spoken loop: hearing on its own thread, cues on time on this one, until the audio or
     the user ends; the exit status (0, or 128 + the signal that ended it: 130, 143, 129).
 
@@ -183,10 +185,13 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     through the same queue. With `play_out`, when the audio ends (a file) the routine
     carries on to its end on the clock, as it would for a person who stopped talking.
     On a VirtualClock both threads run in lockstep, so a file is heard faster than real time.
-    With a `canceller` (hearing.signal.echo) hearing listens to the microphone with the coach's
-    voice taken out; with `yielding` (hearing.bargein.yielding) the coach falls silent when the user
+    `source` is what hearing listens to: the microphone with the coach's voice taken out, when
+    there is a canceller (hearing.pipeline's Hearing.source). With `yielding`
+    (hearing.bargein.yielding) the coach falls silent when the user
     starts talking over it: the fade and a resume happen on the hearing thread, at once; a
     command to act on lets go of the held line here, after its replies are delivered.
+    `begun`: the session's opening lines were delivered already (voice mode greets while
+    hearing is built).
     """
     from voicecoach.hearing.loop import ListenEnded, UtteranceHeard
 
@@ -220,11 +225,8 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     clock.take_part()
     hear_line_ends(session, output)
     output.wake = arrived.set
-    output.deliver(session.begin())
-    if canceller is not None:
-        from voicecoach.hearing.signal.echo import CancelledSource
-
-        source = CancelledSource(source, canceller, clock)
+    if not begun:
+        output.deliver(session.begin())
     loop.start(source, hear, tell_hearing_who_speaks, clock)
     typist = _TypedLines(typed, post) if typed is not None else None
     listening = True
@@ -344,10 +346,12 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     # start-up").
     heavy_work = threading.Lock()
     use_voice_loop = not args.text and audio_in is not None
-    mic_problem = None if args.text or audio_in is not None else _why_no_voice_loop(args)
+    # The sound system's backends, surveyed once for everything that opens a stream or lists devices.
+    surveyed = None if args.text or fast else _sound_survey()
+    mic_problem = None if args.text or audio_in is not None else _why_no_voice_loop(args, surveyed)
     with_microphone = not args.text and audio_in is None and mic_problem is None
     voice, voice_problem = (None, None) if args.text or fast else _voice_speaker(args, content, clock, heavy_work,
-                                                                                   with_microphone)
+                                                                                   with_microphone, surveyed)
     if not args.text and audio_in is None:
         use_voice_loop = mic_problem is None
     if not args.text and (mic_problem or (voice_problem and not fast)):
@@ -357,7 +361,7 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     interactive = sys.stdin.isatty()
     output = OutputStage([voice, TerminalSpeaker()] if voice else [TerminalSpeaker()])
     if use_voice_loop:
-        return _run_voice(args, session, catalog, output, clock, statistical, heavy_work)
+        return _run_voice(args, session, catalog, output, clock, statistical, heavy_work, surveyed)
     if voice is None:         # printed only: lines at a readable pace, each reported when shown
         output = OutputStage([TerminalSpeaker()], clock=clock, pace=reading_seconds)
 
@@ -379,7 +383,8 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
 
 
 def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
-               statistical: StatisticalReader | None = None, heavy_work: threading.Lock | None = None) -> int:
+               statistical: StatisticalReader | None = None, heavy_work: threading.Lock | None = None,
+               surveyed: SoundSurvey | None = None) -> int:
     from voicecoach.hearing.asr.engines import open_recognizer
     from voicecoach.hearing.asr.recognizer import RecognizerUnavailable
     from voicecoach.hearing.loop import ListenFailed, UtteranceHeard, UtteranceIgnored
@@ -406,7 +411,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
     try:
         duplex = _duplex_device(output)
         source = (WavFileSource(args.audio_in, clock) if args.audio_in else
-                  MiniaudioMicrophone(open_capture=duplex.open_capture) if duplex is not None else open_microphone())
+                  MiniaudioMicrophone(open_capture=duplex.open_capture) if duplex is not None else open_microphone(surveyed))
     except (AudioError, RuntimeError) as exc:
         if args.audio_in:
             print(f"voicecoach: {exc}", file=sys.stderr)
@@ -416,7 +421,7 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
         return 1
 
     if not args.audio_in:
-        _log_audio_devices(output)
+        _log_audio_devices(output, surveyed)
     live = None
     if sys.stdout.isatty():          # the live bottom line; in a pipe, plain lines
         from voicecoach.view import LiveView, ViewState
@@ -439,13 +444,17 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
             print(f"heard: {line}", flush=True)
 
     typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
+    # The greeting first: building hearing (the voice activity detector, the echo canceller's
+    # native library, the keyword model) takes a second or more on a busy machine, and hearing
+    # begins only once it is built. The canceller hears what is played from its wiring on.
+    hear_line_ends(session, output)
+    output.deliver(session.begin())
     hearing = voice_hearing(args, output, recognizer, catalog, session, statistical)
     for notice in hearing.notices:
         print(f"voicecoach: {notice}", file=sys.stderr)
-    canceller, yielding = wire_echo_and_yield(hearing.canceller, output)
-    loop = hearing.loop
-    status = run_voice_session(session, loop, source, output, clock, catalog, show, typed, statistical=statistical,
-                               canceller=canceller, yielding=yielding)
+    _, yielding = wire_echo_and_yield(hearing.canceller, output)
+    status = run_voice_session(session, hearing.loop, hearing.source(source, clock), output, clock, catalog, show, typed,
+                               statistical=statistical, yielding=yielding, begun=True)
     output.close(_goodbye_time(session))
     recognizer.close()      # a model still loading must finish before the process exits
     return status
@@ -492,18 +501,27 @@ def wire_echo_and_yield(canceller, output: OutputStage):
     return canceller, Yielding(output.hold, output.resume, lambda: output.speaking)
 
 
-def _log_audio_devices(output: OutputStage) -> None:
+def _sound_survey():
+    """The sound system's backends surveyed once (voicecoach.sound), or None without miniaudio."""
+    try:
+        import miniaudio
+    except ImportError:
+        return None
+    from voicecoach import sound
+
+    try:
+        return sound.SoundSurvey.of(miniaudio)
+    except Exception as exc:  # noqa: BLE001 - a broken sound system: each part says so when it opens its stream
+        log.info("the sound system could not be surveyed: %s", exc)
+        return None
+
+
+def _log_audio_devices(output: OutputStage, surveyed: SoundSurvey | None = None) -> None:
     """Under --verbose: the backends tried, the one used, and how the voice and microphone are opened."""
     if not log.isEnabledFor(logging.INFO):
         return
-    import miniaudio
-
-    from voicecoach import sound
-
-    for found in sound.survey(miniaudio):
+    for found in surveyed.found if surveyed is not None else ():
         log.info("audio backend %s", found.describe())
-        if found.captures:
-            break
     device = _voice_device(output)
     if device is not None:
         kind = "a duplex stream (voice and microphone on one clock)" if _duplex_device(output) else "its own stream"
@@ -543,7 +561,7 @@ def release_big_buffers_when_freed() -> None:
 
 
 def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, heavy_work: threading.Lock | None = None,
-                   with_microphone: bool = False):
+                   with_microphone: bool = False, surveyed: SoundSurvey | None = None):
     """The spoken voice and None, or None and the one-line reason there is no voice. With a
     microphone to listen to, the voice plays on a duplex stream that also records, when the
     machine has one (one clock for what is played and what is heard)."""
@@ -565,7 +583,10 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
     # words of every answer and exercise, so a question is answered without waiting for synthesis.
     fixed_lines = [*(content.wording.line(key) for key in OPENING_LINES), *cue_phrases(content.exercises.values()),
                    *answer_openings(content)]
-    open_device = duplex_or_output(clock, open_output_device, log.info) if with_microphone else open_output_device
+    playing_on = surveyed.chosen() if surveyed is not None else None
+    open_speaker = functools.partial(open_output_device, backends=playing_on)
+    open_device = (duplex_or_output(clock, open_speaker, log.info, surveyed.chosen(need_capture=True) if surveyed else None)
+                   if with_microphone else open_speaker)
     opened = open_voice(settings, clock, fixed_lines, open_device=open_device, synth_gate=heavy_work)
     if opened.notice:
         print(f"voicecoach: {opened.notice}", file=sys.stderr)
@@ -617,13 +638,13 @@ def _plain(problem: str | None, device: str) -> str | None:
     return f"No {device} found"
 
 
-def _why_no_voice_loop(args: argparse.Namespace) -> str | None:
+def _why_no_voice_loop(args: argparse.Namespace, surveyed: SoundSurvey | None = None) -> str | None:
     """Why the spoken loop cannot run here (no microphone or no speaker), or None."""
     try:
         from voicecoach.hearing.signal.sources import microphone_unavailable_reason
     except ImportError:
         return "no microphone support is installed"
-    return microphone_unavailable_reason()
+    return microphone_unavailable_reason(surveyed)
 
 
 def _history_answer(recorder: HistoryRecorder | None) -> Callable[[str], str] | None:

@@ -98,15 +98,43 @@ def _listed(devices: Any, method: str) -> tuple[Device, ...]:
     return tuple(found)
 
 
-def chosen_backends(miniaudio: Any, need_capture: bool = False) -> list[Any]:
-    """The backend to open streams on, as a one-element list for miniaudio's `backends=`: the
-    first whose devices can be listed (with a capture device when `need_capture`). Where none
-    can, every real backend, and miniaudio says why when a stream is opened."""
-    by_name = {getattr(b, "name", str(b)): b for b in backends(miniaudio)}
-    for found in survey(miniaudio):
-        if found.captures if need_capture else found.usable:
-            return [by_name[found.backend]]
-    return backends(miniaudio)
+@dataclass(frozen=True)
+class SoundSurvey:
+    """The backends surveyed once, in order, up to the first with a microphone: what a launch
+    passes to everything that opens a stream or asks for devices (listing a sound server's
+    devices takes a connection each time)."""
+    found: tuple[BackendSurvey, ...]
+    real: tuple[str, ...]                 # every real backend this miniaudio build has
+
+    @classmethod
+    def of(cls, miniaudio: Any) -> SoundSurvey:
+        found = []
+        for one in survey(miniaudio):
+            found.append(one)
+            if one.captures:
+                break
+        return cls(tuple(found), tuple(getattr(b, "name", str(b)) for b in backends(miniaudio)))
+
+    def chosen(self, need_capture: bool = False) -> list[str]:
+        """The backend to open streams on, by name, as a one-element list: the first whose
+        devices could be listed (with a capture device when `need_capture`). Where none could,
+        every real backend, and miniaudio says why when a stream is opened."""
+        for found in self.found:
+            if found.captures if need_capture else found.usable:
+                return [found.backend]
+        return list(self.real)
+
+    @property
+    def captures(self) -> list[str]:
+        """The capture devices' names on the backend the microphone opens on (none: no microphone)."""
+        return next(([d.name for d in found.captures] for found in self.found if found.captures), [])
+
+
+def chosen_backends(miniaudio: Any, need_capture: bool = False, surveyed: SoundSurvey | None = None) -> list[Any]:
+    """The backend to open streams on, as a one-element list for miniaudio's `backends=`
+    (SoundSurvey.chosen); surveyed now unless a survey is passed."""
+    names = (surveyed or SoundSurvey.of(miniaudio)).chosen(need_capture)
+    return backends(miniaudio, names)
 
 
 _ALSA_HANDLER: Any = None

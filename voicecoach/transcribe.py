@@ -105,10 +105,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _barge_in_check(keyword_model: str | None, recognizer, model_wanted=None):
     """Whisper's closed-vocabulary check and the keyword model, as the live loop has them."""
-    from voicecoach.hearing.bargein.keyword_model import barge_in_check
+    from voicecoach.hearing.pipeline import HearingOptions, barge_in_spotter
 
-    spotter, notice = barge_in_check(recognizer, keyword_model, model_wanted)
-    if notice:
+    spotter, notices = barge_in_spotter(HearingOptions(keyword_model=keyword_model), recognizer,
+                                        model_wanted)
+    for notice in notices:
         print(f"voicecoach: {notice}", file=sys.stderr)
     return spotter
 

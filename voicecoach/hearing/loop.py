@@ -22,11 +22,13 @@ source itself (`run` in this thread, `start` in a background thread). The rules 
 """
 from __future__ import annotations
 
+import logging
 import math
 import queue
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
@@ -50,6 +52,7 @@ from voicecoach.intents.understand import MODEL_SURE
 if TYPE_CHECKING:
     from voicecoach.hearing.bargein.keywords import KeywordHit
 
+log = logging.getLogger(__name__)
 BARGE_IN_INTENTS = frozenset({Intent.STOP, Intent.PAUSE, Intent.REPORT_PAIN})
 ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach's line: an echo
 ECHO_SHARE_BARGE_IN = 0.8   # stricter when the words would stop the coach: missing a real "stop" costs more
@@ -57,6 +60,10 @@ ECHO_HANGOVER_MS = 150      # the coach's voice still arrives this long after pl
 USER_FIRST_MS = 200         # a coach line begun this long after the user started talking does not make it "coach speaking"
 LATE_MS = 2000              # an utterance read this long after its end is not answered as new (stop, pause and pain are)
 CONTINUATION_MS = 600       # how long an utterance that does not parse waits for the rest of the sentence
+ORIGIN_WINDOW_S = 6.0      # the stream's start is dated by the least-waited frame of this many seconds
+HEARD_AT_KEPT_MS = 20_000  # when each frame was heard, kept this far back (an utterance and its reading)
+BEHIND_MS = 500            # -v notes when the frames are heard this far behind the room
+BEHIND_NOTE_EVERY_MS = 5000
 SECOND_LOOK_PRE_ROLL_MS = 150   # the second reading of a command said over the coach keeps this much before its onset
 
 Recognize = Callable[[np.ndarray], Match]
@@ -250,7 +257,10 @@ class ListenLoop:
         self._thread: threading.Thread | None = None
         self._was_in_speech = False
         self._held: _Held | None = None
-        self._origin = math.inf          # the clock time of the stream's start, as best seen so far
+        self._origins = _RecentLeast(ORIGIN_WINDOW_S)   # the clock time of the stream's start, as best seen lately
+        self._apart = False                      # utterances are read on their own thread (`run`'s decode_apart)
+        self._heard_at: deque[tuple[float, float]] = deque(maxlen=int(HEARD_AT_KEPT_MS // FRAME_MS))
+        self._behind_noted_ms = 0.0
 
     # The coach's side, callable from any thread.
     def coach_speaking(self, text: str) -> None:
@@ -268,13 +278,30 @@ class ListenLoop:
 
     # Frame by frame, in the caller's thread.
     def push(self, frame: np.ndarray) -> list[HearingEvent]:
+        utterance, events = self._frame(frame)
+        if utterance is not None:
+            events += self._hear(utterance)
+        elif self._release_due() is not None:
+            events += self._release()
+        return events
+
+    def _frame(self, frame: np.ndarray) -> tuple[Utterance | None, list[HearingEvent]]:
+        """One frame through the endpointer: the utterance it ends (if any), and the events that
+        cannot wait for a decode (speech started, a sound dropped)."""
         utterance = self.endpointer.push(frame)
         events: list[HearingEvent] = []
         now = self.endpointer.elapsed_ms
         # A frame taken at once was captured just now; one that waited in a queue, earlier: the
-        # least waited-for frame seen dates the stream's start.
+        # least waited-for frame seen lately dates the stream's start. Lately, not ever: a sound
+        # server that drops or delays blocks under load loses the stream time against the clock
+        # (measured through PulseAudio on a busy machine: 1.5 s in a minute, with no frame
+        # waiting), and measured from the first frame that loss read as hearing falling behind:
+        # every utterance "late", the coach's lines placed after their echo.
         if self.now is not None:
-            self._origin = min(self._origin, self.now() - now / 1000)
+            wall = self.now()
+            self._origins.note(now / 1000, wall - now / 1000)
+            if self._apart:
+                self._heard_at.append((now, wall))
         if self.played is not None:
             self._record.note(round(now / FRAME_MS) - 1, self.played())
         if self.endpointer.in_speech and not self._was_in_speech:
@@ -283,11 +310,24 @@ class ListenLoop:
         elif self._was_in_speech and not self.endpointer.in_speech and utterance is None:
             events.append(SpeechDropped(now))
         self._was_in_speech = self.endpointer.in_speech
-        if utterance is not None:
-            events += self._hear(utterance)
-        elif self._held is not None and not self.endpointer.in_speech and now >= self._held.until_ms:
-            events += self._release()
-        return events
+        return utterance, events
+
+    def _note_behind(self) -> None:
+        """Under -v: how far behind the room the frames are heard, when it is over BEHIND_MS (every few seconds)."""
+        now = self.endpointer.elapsed_ms
+        if now - self._behind_noted_ms < BEHIND_NOTE_EVERY_MS:
+            return
+        behind = self.lag_ms(now)
+        if behind > BEHIND_MS:
+            self._behind_noted_ms = now
+            log.info("hearing: the frames are heard %.0f ms behind the room", behind)
+
+    def _release_due(self) -> _Held | None:
+        """The utterance held for the rest of its sentence, once its wait is over and no speech goes on."""
+        held = self._held
+        if held is not None and not self.endpointer.in_speech and self.endpointer.elapsed_ms >= held.until_ms:
+            return held
+        return None
 
     def finish(self) -> list[HearingEvent]:
         """At the end of the stream: whatever was being said, and anything held."""
@@ -299,28 +339,51 @@ class ListenLoop:
 
     # Reading a source.
     def run(self, source: AudioSource, deliver: Callable[[HearingEvent], None] | None = None,
-            cancel: threading.Event | None = None, before_frame: Callable[[], None] | None = None) -> None:
+            cancel: threading.Event | None = None, before_frame: Callable[[], None] | None = None,
+            decode_apart: bool = False) -> None:
         """Read `source` until it ends or `cancel` is set; every event goes to `deliver` (or `events`).
 
         `before_frame` runs before each frame is heard (the app tells the gate there whether
-        the coach is speaking, so the gate's times are the stream's own)."""
+        the coach is speaking, so the gate's times are the stream's own). With `decode_apart`,
+        utterances are read on a thread of their own, in order, while this one goes on with
+        the frames: speech starting is told at once (the coach yields on it) even while a
+        decode is under way; otherwise frames wait for each decode."""
         deliver = deliver or self.events.put
         cancel = cancel or self._cancel
+        reader = _Reader(self, deliver, cancel) if decode_apart else None
+        self._apart = decode_apart
         try:
             for frame in source.frames(cancel):
                 if before_frame is not None:
                     before_frame()
-                for event in self.push(frame):
-                    deliver(event)
+                if reader is None:
+                    for event in self.push(frame):
+                        deliver(event)
+                else:
+                    utterance, events = self._frame(frame)
+                    for event in events:
+                        deliver(event)
+                    reader.frame_done(utterance)
+                self._note_behind()
                 if cancel.is_set():
                     break
             if cancel.is_set():          # the caller is leaving: no last decode to wait for
-                deliver(ListenEnded("cancelled"))
+                if reader is not None:
+                    reader.close(drop=True)
+                if reader is None or not reader.failed:
+                    deliver(ListenEnded("cancelled"))
                 return
-            for event in self.finish():
-                deliver(event)
+            if reader is None:
+                for event in self.finish():
+                    deliver(event)
+            else:
+                reader.finish()
+                if reader.failed:
+                    return
             deliver(ListenEnded("end of audio"))
         except Exception as exc:  # noqa: BLE001 - a failing microphone or engine ends listening, not the coach
+            if reader is not None:
+                reader.close(drop=True)
             deliver(ListenFailed(_one_line(exc)))
             deliver(ListenEnded("failed"))
 
@@ -329,14 +392,16 @@ class ListenLoop:
         """`run` in a background thread; `stop()` ends it cooperatively.
 
         With a VirtualClock `clock`, the thread takes part in the clock's lockstep: virtual
-        time does not move while it hears or decodes."""
+        time does not move while it hears or decodes, and it decodes between frames. On a
+        real clock utterances are read on a thread of their own (`run`'s `decode_apart`)."""
         self._cancel.clear()
         if clock is not None:
             self.now = clock.now
+        lockstep = clock is not None and hasattr(clock, "take_part")
 
         def hear() -> None:
             try:
-                self.run(source, deliver, self._cancel, before_frame)
+                self.run(source, deliver, self._cancel, before_frame, decode_apart=not lockstep)
             finally:
                 if clock is not None:
                     clock.leave()
@@ -433,9 +498,22 @@ class ListenLoop:
 
     def lag_ms(self, stream_ms: float) -> float:
         """How long ago, on the clock, the stream was at `stream_ms` (hearing's delay behind the room)."""
-        if self.now is None or not math.isfinite(self._origin):
+        if self.now is None:
             return 0.0
-        return max(0.0, 1000 * (self.now() - self._origin) - stream_ms)
+        if self._apart and self._heard_at:
+            # Frames never wait behind a reading here: what delays one is the reader's queue and
+            # the decode, counted from when the frame thread heard the stream at `stream_ms`. The
+            # sound server's clock is not taken into it (a starved audio thread loses a quarter
+            # of the stream's time against the clock on a machine with both cores overloaded).
+            heard = list(self._heard_at)          # (the frame thread appends meanwhile)
+            heard_ms, wall = heard[-1]
+            if heard_ms > stream_ms + FRAME_MS:
+                heard_ms, wall = next(((h, w) for h, w in reversed(heard) if h <= stream_ms + FRAME_MS), heard[0])
+            return max(0.0, 1000 * (self.now() - wall) + (heard_ms - stream_ms))
+        origin = self._origins.least()
+        if not math.isfinite(origin):
+            return 0.0
+        return max(0.0, 1000 * (self.now() - origin) - stream_ms)
 
     def _verdict(self, utterance: Utterance, match: Match, decode_ms: float) -> list[HearingEvent]:
         audio_ms = utterance.audio_ms
@@ -450,16 +528,106 @@ class ListenLoop:
         def span() -> PlayedSpan | None:
             return self._record.span(utterance.start_ms, utterance.end_ms)
 
+        def own_word() -> bool:
+            at_onset = self._record.begins_with_onset(utterance.onset_ms)
+            own = self.own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance), span(),
+                                       lambda audio: ((m.text, m.intent) for m in self._readings(audio)), at_onset)
+            log.info("barge-in %r while the coach spoke, judged %s%s", match.text, "its own word" if own else "the user's",
+                     " (begun with a line's onset)" if at_onset else "")
+            return own
+
         reason = self.gate.why_ignored(
-            match, utterance.onset_ms, utterance.end_ms,
-            lambda: self.own_word.is_own(match.text, match.intent, utterance.audio, _speech_frames(utterance), span(),
-                                         lambda audio: ((m.text, m.intent) for m in self._readings(audio))),
+            match, utterance.onset_ms, utterance.end_ms, own_word,
             lambda: self.own_word.user_shown(utterance.audio, _speech_frames(utterance), span()))
         if reason is not None:
             return [UtteranceIgnored(match, reason, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
                                      lag_ms)]
         return [UtteranceHeard(match, audio_ms, decode_ms, utterance.onset_ms, utterance.speech_end_ms,
                                utterance.end_ms, lag_ms)]
+
+
+class _RecentLeast:
+    """The least of the values noted over the last `window` (in the positions' unit), kept as a
+    deque of rising values: each note is amortized O(1)."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self._kept: deque[tuple[float, float]] = deque()
+
+    def note(self, position: float, value: float) -> None:
+        while self._kept and self._kept[-1][1] >= value:
+            self._kept.pop()
+        self._kept.append((position, value))
+        while self._kept[0][0] < position - self.window:
+            self._kept.popleft()
+
+    def least(self) -> float:
+        return self._kept[0][1] if self._kept else math.inf
+
+
+class _Reader:
+    """The listen loop's utterances read on a thread of their own, in the order they ended.
+
+    The frame thread hands over each utterance the endpointer cuts and asks for a held one to
+    be let go when its wait is over (`frame_done`); this thread decodes and delivers the
+    verdicts. A failure here is told (ListenFailed, ListenEnded "failed") and ends listening
+    through the loop's `cancel`; `close` stops it after the reading under way."""
+
+    def __init__(self, loop: ListenLoop, deliver: Callable[[HearingEvent], None], cancel: threading.Event) -> None:
+        self.loop, self.deliver, self.cancel = loop, deliver, cancel
+        self.failed = False
+        self._jobs: queue.Queue[tuple[str, object] | None] = queue.Queue()
+        self._release_asked: _Held | None = None
+        self._thread = threading.Thread(target=self._work, name="voicecoach-read", daemon=True)
+        self._thread.start()
+
+    def frame_done(self, utterance: Utterance | None) -> None:
+        if utterance is not None:
+            self._jobs.put(("hear", utterance))
+            return
+        due = self.loop._release_due()
+        if due is not None and due is not self._release_asked:
+            self._release_asked = due
+            self._jobs.put(("release", due))
+
+    def finish(self) -> None:
+        """The end of the stream: what was being said, anything held, then wait for every reading."""
+        utterance = self.loop.endpointer.flush()
+        self.loop._was_in_speech = False
+        self._jobs.put(("final", utterance) if utterance is not None else ("release", None))
+        self.close(drop=False)
+
+    def close(self, drop: bool) -> None:
+        if drop:
+            while True:
+                try:
+                    self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+        self._jobs.put(None)
+        self._thread.join()
+
+    def _work(self) -> None:
+        loop = self.loop
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            kind, item = job
+            try:
+                if kind == "release":
+                    events = loop._release() if item is None or loop._held is item else []
+                else:
+                    assert isinstance(item, Utterance)
+                    events = loop._hear(item, final=kind == "final")
+                for event in events:
+                    self.deliver(event)
+            except Exception as exc:  # noqa: BLE001 - a failing engine ends listening, not the coach
+                self.failed = True
+                self.deliver(ListenFailed(_one_line(exc)))
+                self.deliver(ListenEnded("failed"))
+                self.cancel.set()
+                return
 
 
 def _speech_frames(utterance: Utterance) -> slice:

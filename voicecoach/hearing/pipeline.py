@@ -11,7 +11,7 @@ spotter), never a construction of its own, so what it measures is what ships.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from voicecoach.hearing.bargein.keyword_model import (
@@ -24,6 +24,7 @@ from voicecoach.hearing.loop import LATE_MS, ListenLoop, reader
 from voicecoach.hearing.signal.echo import (
     CancelledSource,
     EchoCanceller,
+    EchoGate,
     echo_gated_endpointer,
     open_canceller,
 )
@@ -40,7 +41,6 @@ class HearingOptions:
     barge_in: str = "check+model"        # which barge-in checks run before the full decode
     keyword_model: str | None = None     # the keyword model setting (None: the shipped one; "off": none)
     late_ms: float = LATE_MS             # a reading this long after its speech is not answered as new
-    canceller: dict[str, Any] = field(default_factory=dict)   # EchoCanceller's own options (benchmarks' baselines)
 
     def __post_init__(self) -> None:
         if self.echo not in ECHO_ENGINES:
@@ -74,16 +74,36 @@ class Hearing:
 
 def build_hearing(options: HearingOptions, recognizer, catalog, *, context: Callable[[], Context] = Context,
                   statistical=None, model_wanted: Callable[[], bool] | None = None,
-                  keyword_spotter=None, check=None) -> Hearing:
+                  keyword_spotter=None, check=None, echo_gate: Callable[[], EchoGate] | None = None) -> Hearing:
     """The chain for `options` on `recognizer` (a hearing Recognizer). `context` is asked at each
     utterance; `model_wanted` says when the keyword model's hits count (None: always);
     `keyword_spotter` is a keyword model already loaded (a benchmark's workers share one) and
-    `check` a Whisper check already made (a benchmark watches what it scores)."""
+    `check` a Whisper check already made (a benchmark watches what it scores); `echo_gate` makes
+    the canceller's gate (None: the coach's own; a benchmark's baselines, bench/echo_baselines.py)."""
     notices: list[str] = []
     canceller = None
     if options.echo != "none":
-        canceller, notice = open_canceller(options.echo, **options.canceller)
+        canceller, notice = open_canceller(options.echo, gate=echo_gate() if echo_gate is not None else None)
         notices += [notice] if notice else []
+    spotter, said = barge_in_spotter(options, recognizer, model_wanted, keyword_spotter, check)
+    notices += said
+    loop = ListenLoop(reader(recognizer, catalog, context, statistical), endpointer=echo_gated_endpointer(canceller),
+                      spot=spotter.spot if spotter is not None else None, late_ms=options.late_ms)
+    return Hearing(loop, canceller, tuple(notices))
+
+
+def barge_in_spotter(options: HearingOptions, recognizer, model_wanted: Callable[[], bool] | None = None,
+                     keyword_spotter=None, check=None) -> tuple[Any, list[str]]:
+    """The barge-in check `options` ask for (the listen loop's, and `transcribe`'s for a file),
+    and what is to be said about it: Whisper's closed-list check (when the recognizer is
+    Whisper) and the keyword model (its one-line notice when it cannot be used), decided by
+    hearing.bargein.keyword_model.decide; None without either.
+
+    `model_wanted` says when the model's hits count: while the coach talks or an exercise
+    runs, where a missed "stop" or "ouch" costs most and a false "pause" little. With the
+    coach idle and silent, Whisper hears the user clearly, and a false "stop" would end the
+    program: there Whisper's check and the full decode decide alone."""
+    notices: list[str] = []
     if options.barge_in not in ("check+model", "check"):
         check = None
     elif check is None:
@@ -94,7 +114,4 @@ def build_hearing(options: HearingOptions, recognizer, catalog, *, context: Call
         if model is None:
             model, notice = open_keyword_spotter(options.keyword_model)
             notices += [notice] if notice else []
-    spotter = combined_spotter(check, model, model_wanted)
-    loop = ListenLoop(reader(recognizer, catalog, context, statistical), endpointer=echo_gated_endpointer(canceller),
-                      spot=spotter.spot if spotter is not None else None, late_ms=options.late_ms)
-    return Hearing(loop, canceller, tuple(notices))
+    return combined_spotter(check, model, model_wanted), notices

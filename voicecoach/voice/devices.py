@@ -202,10 +202,10 @@ class MiniaudioOutput(PlaybackQueue):
         self._device.close()
 
 
-def open_output_device(sample_rate: int) -> OutputDevice:
-    """The machine's speaker through miniaudio. Raises SpeakerUnavailable with miniaudio's
-    one-line reason when it cannot play."""
-    return MiniaudioOutput(sample_rate)
+def open_output_device(sample_rate: int, backends: list[str] | None = None) -> OutputDevice:
+    """The machine's speaker through miniaudio (on `backends`, by name, when the launch has
+    chosen them). Raises SpeakerUnavailable with miniaudio's one-line reason when it cannot play."""
+    return MiniaudioOutput(sample_rate, backends=backends)
 
 
 DeviceFactory = Callable[[int], OutputDevice]

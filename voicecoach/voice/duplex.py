@@ -164,12 +164,14 @@ class MiniaudioDuplex(PlaybackQueue):
 
 
 def duplex_or_output(clock: Clock | None, open_output: Callable[[int], OutputDevice],
-                     note: Callable[[str], None] = lambda line: None) -> Callable[[int], OutputDevice]:
-    """A device factory for the voice: the duplex stream when the machine has one, else
-    `open_output` (the speaker alone; the microphone then opens on its own)."""
+                     note: Callable[[str], None] = lambda line: None,
+                     backends: list[str] | None = None) -> Callable[[int], OutputDevice]:
+    """A device factory for the voice: the duplex stream when the machine has one (on
+    `backends`, by name, when the launch has chosen them), else `open_output` (the speaker
+    alone; the microphone then opens on its own)."""
     def open_device(sample_rate: int) -> OutputDevice:
         try:
-            return MiniaudioDuplex(clock)
+            return MiniaudioDuplex(clock, backends=backends)
         except SpeakerUnavailable as exc:
             note(f"{exc}; speaker and microphone opened apart")
             return open_output(sample_rate)

@@ -262,28 +262,59 @@ class KeywordModelSpotter:
         return self.head.probabilities(head_features(embedded, len(audio) / SAMPLE_RATE, self.head.segments))[0]
 
 
-def model_vetoed(check_score: float, model_score: float, veto: float = WHISPER_VETO,
-                 sure_veto: float = SURE_VETO) -> bool:
-    """Whether Whisper's check, scoring `check_score` (under its hit), rules out a model hit
-    scoring `model_score`: below `veto`, or below `sure_veto` for a hit the model is sure of."""
-    return check_score < (sure_veto if model_score >= SURE_MARGIN else veto)
+@dataclass(frozen=True)
+class Veto:
+    """When Whisper's check, scoring under its hit, rules a model hit out: below `below`, or
+    below `sure_below` for a hit the model is sure of (SURE_MARGIN and up)."""
+    below: float = WHISPER_VETO
+    sure_below: float = SURE_VETO
+
+    def rules_out(self, check_score: float, model_score: float) -> bool:
+        return check_score < (self.sure_below if model_score >= SURE_MARGIN else self.below)
+
+    @property
+    def floor(self) -> float:
+        """Below this score of the check no model hit can pass (the model need not be run)."""
+        return min(self.below, self.sure_below)
 
 
-def pain_over_command(first_hit: KeywordHit, second: KeywordHit | None) -> KeywordHit:
-    """The first check's hit, or the second's best when that is sure of pain and the first
-    heard only the command before it ("stop, that hurts"; see EitherSpotter)."""
-    if first_hit.intent != PAIN and second is not None and second.intent == PAIN and second.score >= PAIN_OVER_COMMAND:
-        return second
-    return first_hit
+VETO = Veto()                                   # the coach's
+NO_VETO = Veto(float("-inf"), float("-inf"))
+
+
+def decide(check: KeywordHit | None, model: KeywordHit | None | Callable[[], KeywordHit | None],
+           veto: Veto = VETO) -> KeywordHit | None:
+    """The barge-in to act on, from the best reading of Whisper's check and of the keyword
+    model (a score of 0 and up is a hit; None: that part read nothing). The one rule the
+    listen loop (EitherSpotter) and the benchmarks (bench/keywords.py, bench/train_keywords.py)
+    apply:
+
+    - the check's hit, unless it is not pain and the model is sure of pain (PAIN_OVER_COMMAND:
+      "stop, that hurts" opens with "stop" for Whisper; the model hears the pain);
+    - else the model's hit, unless the check's own score rules it out (`veto`; a check that
+      read nothing vetoes nothing).
+
+    `model` may be given as a function, asked only when the check does not settle the
+    utterance: the model is not run for a pain hit of the check, nor below the veto's floor."""
+    if check is not None and check.score >= 0:
+        if check.intent == PAIN:
+            return check
+        pain = model() if callable(model) else model
+        return pain if pain is not None and pain.intent == PAIN and pain.score >= PAIN_OVER_COMMAND else check
+    if check is not None and check.score < veto.floor:
+        return None
+    hit = model() if callable(model) else model
+    if hit is None or hit.score < 0 or (check is not None and veto.rules_out(check.score, hit.score)):
+        return None
+    return hit
 
 
 class EitherSpotter:
-    """Two checks: a hit from the first, or from the second unless the first's own score
-    (below its hit) rules the utterance out, when `veto` is given. Whisper's check goes first:
-    when both hear a phrase but not the same one, it names the right one more often
-    (measured: the model took two noisy "pause"/"wait" for "stop" that the check had right),
-    and its score vetoes the model's hits on what Whisper reads as other words ("Squeeze your
-    glutes at the top." was a model hit "stop"; see bench/keywords.py).
+    """Whisper's check (`first`) and the keyword model (`second`), decided by `decide`.
+    Whisper's check goes first: when both hear a phrase but not the same one, it names the
+    right one more often (measured: the model took two noisy "pause"/"wait" for "stop" that
+    the check had right), and its score vetoes the model's hits on what Whisper reads as
+    other words ("Squeeze your glutes at the top." was a model hit "stop"; see bench/keywords.py).
 
     Pain is the exception. Whisper's check reads the phrase an utterance opens with, so
     "stop, that hurts" or "hold on, that hurts" is a hit "stop" or "pause" there, while the
@@ -291,43 +322,34 @@ class EitherSpotter:
     first's hit is not pain and the second is sure of pain, pain is acted on: it stops the
     exercise too, and a pain report taken for a pause loses the coach's safety advice.
     Measured on bench/train_keywords.py's decision takes (seeds 41 and 43, never trained on):
-    see docs/hearing.md ("Pain after a command")."""
+    see docs/hearing.md ("Pain after a command").
 
-    def __init__(self, first, second, veto: float | None = None,
-                 second_wanted: Callable[[], bool] | None = None, sure_veto: float | None = None) -> None:
+    The model runs only when the check does not settle the utterance, and only while
+    `second_wanted()` (None: always). A failing check is a check that read nothing; a failing
+    model leaves the check's hit standing."""
+
+    def __init__(self, first, second, second_wanted: Callable[[], bool] | None = None, veto: Veto = VETO) -> None:
         self.first, self.second, self.veto = first, second, veto
         self.second_wanted = second_wanted
-        self.sure_veto = veto if sure_veto is None else sure_veto   # for the second's sure hits
 
     def spot(self, audio: np.ndarray) -> KeywordHit | None:
         try:
             first = self.first.best(audio)
         except Exception:  # noqa: BLE001 - a failing check must not take the other with it
             first = None
-        if first is not None and first.score >= 0:
-            return self._pain_named(audio, first)
-        # (the check's score, the veto, the veto of the second's sure hits) when the check can veto
-        vetoing = (first.score, self.veto, self.sure_veto) \
-            if first is not None and self.veto is not None and self.sure_veto is not None else None
-        if vetoing is not None and vetoing[0] < min(vetoing[1], vetoing[2]):   # no hit of the second's could pass
-            return None
-        if not self._second_wanted():
-            return None
-        hit = self.second.spot(audio)
-        if hit is not None and vetoing is not None and model_vetoed(vetoing[0], hit.score, vetoing[1], vetoing[2]):
-            return None
-        return hit
+        settled = first is not None and first.score >= 0
 
-    def _second_wanted(self) -> bool:
-        return self.second_wanted is None or self.second_wanted()
+        def second() -> KeywordHit | None:
+            if self.second_wanted is not None and not self.second_wanted():
+                return None
+            try:
+                return self.second.best(audio)
+            except Exception:
+                if settled:           # the first's hit stands
+                    return None
+                raise
 
-    def _pain_named(self, audio: np.ndarray, first: KeywordHit) -> KeywordHit:
-        if first.intent == PAIN or not self._second_wanted():
-            return first
-        try:
-            return pain_over_command(first, self.second.best(audio))
-        except Exception:  # noqa: BLE001 - the first's hit stands
-            return first
+        return decide(first, second, self.veto)
 
     def best(self, audio: np.ndarray) -> KeywordHit | None:
         scored = [b for b in (self.first.best(audio), self.second.best(audio)) if b is not None]
@@ -352,7 +374,7 @@ def combined_spotter(whisper_spotter, keyword_spotter, model_wanted: Callable[[]
     model's hits only while `model_wanted()` (None: always)."""
     if whisper_spotter is None or keyword_spotter is None:
         return keyword_spotter or whisper_spotter
-    return EitherSpotter(whisper_spotter, keyword_spotter, WHISPER_VETO, model_wanted, SURE_VETO)
+    return EitherSpotter(whisper_spotter, keyword_spotter, model_wanted)
 
 
 def describe(path: Path = SHIPPED_MODEL) -> str:
@@ -361,18 +383,3 @@ def describe(path: Path = SHIPPED_MODEL) -> str:
         return json.loads(KeywordHead.load(path).about).get("summary", "")
     except (KeywordModelUnavailable, ValueError, AttributeError):
         return ""
-
-
-def barge_in_check(recognizer, setting: str | None, model_wanted: Callable[[], bool] | None = None):
-    """The barge-in check the listen loop and `transcribe` use, and a one-line notice when the
-    keyword model was asked for (or shipped) and cannot be used: Whisper's check (when the
-    recognizer is Whisper) and the keyword model (unless `setting` is "off"), a hit from either.
-
-    `model_wanted` says when the model's hits count: while the coach talks or an exercise
-    runs, where a missed "stop" or "ouch" costs most and a false "pause" little. With the
-    coach idle and silent, Whisper hears the user clearly, and a false "stop" would end the
-    program: there Whisper's check and the full decode decide alone."""
-    from voicecoach.hearing.bargein.keywords import spotter_for
-
-    keyword_spotter, notice = open_keyword_spotter(setting)
-    return combined_spotter(spotter_for(recognizer), keyword_spotter, model_wanted), notice

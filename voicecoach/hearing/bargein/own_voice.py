@@ -11,6 +11,8 @@ nothing changes. The rules and their measurements: docs/hearing.md.
 from __future__ import annotations
 
 import itertools
+import logging
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,6 +24,7 @@ from voicecoach.hearing.signal.audio import SAMPLE_RATE
 from voicecoach.hearing.signal.linear_echo import VOICE_LEVEL
 from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES, SpeechDetector
 
+log = logging.getLogger(__name__)
 KEEP_MS = 12_000            # frames noted: an utterance (8 s at most, joined with a held part) and its cut
 BAND_EDGES_HZ = np.geomspace(100.0, 8000.0, 13)     # 12 bands, as wide to the ear
 BANDS_A_GAIN = 2            # neighbouring bands share one gain: 12 free gains fit part of a user's word too
@@ -35,6 +38,16 @@ OUTLIER_TIMES = 3.0         # a frame with this many times the power the first f
 # - between, it is the coach's own word only if the played reference reads the same.
 USER_SHARE = 0.75
 SCRAP_SHARE = 0.4
+# A line's onset after a pause is where the canceller is weakest (about 13 dB of the echo left in
+# its first ~100 ms, against 20-40 dB once it speaks on): a scrap of it read as a barge-in ("I
+# didn't catch that" read as "that hurts") need not read the same from the reference. An
+# utterance whose speech begins within ONSET_WINDOW_MS of the coach's voice starting after
+# ONSET_PAUSE_MS of quiet (as it reaches the microphone) is the coach's own unless the signal
+# shows the user (USER_SHARE). A person rarely starts talking within that moment of the coach
+# starting; one who started first has an onset before it and is not affected.
+ONSET_PAUSE_MS = 300
+ONSET_WINDOW_MS = 300
+ONSET_EARLY_MS = 60        # speech detected this much before the voice's first loud frame still began with it
 
 
 @dataclass(frozen=True)
@@ -69,26 +82,44 @@ class PlayedSpan:
 
 
 class PlayedRecord:
-    """The last KEEP_MS of frames' evidence, by the stream's frame number."""
+    """The last KEEP_MS of frames' evidence, by the stream's frame number. Noted from the
+    frame thread, read from the one that decodes."""
 
     def __init__(self, keep_ms: float = KEEP_MS) -> None:
         self._frames: deque[tuple[int, PlayedFrame]] = deque(maxlen=max(1, int(keep_ms // FRAME_MS)))
+        self._lock = threading.Lock()
 
     def note(self, index: int, frame: PlayedFrame | None) -> None:
-        if frame is None:
-            self._frames.clear()        # a gap: no span across it is whole
-            return
-        self._frames.append((index, frame))
+        with self._lock:
+            if frame is None:
+                self._frames.clear()        # a gap: no span across it is whole
+                return
+            self._frames.append((index, frame))
+
+    def begins_with_onset(self, onset_ms: float) -> bool:
+        """Whether speech beginning at `onset_ms` began with the coach's voice starting after a
+        pause: its first voiced frame after ONSET_PAUSE_MS of quiet lies from ONSET_WINDOW_MS
+        before the onset to ONSET_EARLY_MS after it (False when those frames were not noted)."""
+        span = self.span(onset_ms - ONSET_WINDOW_MS - ONSET_PAUSE_MS, onset_ms + ONSET_EARLY_MS)
+        if span is None:
+            return False
+        frames = len(span.reference) // FRAME_SAMPLES
+        power = np.mean(np.square(span.reference[:frames * FRAME_SAMPLES].reshape(frames, FRAME_SAMPLES),
+                                  dtype=np.float64), axis=1)
+        voiced = power > VOICE_LEVEL
+        pause = round(ONSET_PAUSE_MS / FRAME_MS)
+        return any(voiced[i] and not voiced[i - pause:i].any() for i in range(pause, frames))
 
     def span(self, start_ms: float, end_ms: float) -> PlayedSpan | None:
         """The frames from start_ms to end_ms (stream time), or None when any of them was not noted."""
         first, last = round(start_ms / FRAME_MS), round(end_ms / FRAME_MS)
-        if last <= first or not self._frames:
-            return None
-        oldest = self._frames[0][0]
-        if first < oldest or last - 1 > self._frames[-1][0]:
-            return None
-        frames = [self._frames[i - oldest][1] for i in range(first, last)]
+        with self._lock:
+            if last <= first or not self._frames:
+                return None
+            oldest = self._frames[0][0]
+            if first < oldest or last - 1 > self._frames[-1][0]:
+                return None
+            frames = [self._frames[i - oldest][1] for i in range(first, last)]
         return PlayedSpan(np.concatenate([f.reference for f in frames]),
                           any(f.coach_heard for f in frames))
 
@@ -180,15 +211,20 @@ class OwnWordCheck:
         return share is not None and share >= self.user_share
 
     def is_own(self, heard_text: str, heard_intent: str, heard: np.ndarray, speech: slice,
-               span: PlayedSpan | None, read: Read) -> bool:
+               span: PlayedSpan | None, read: Read, at_onset: bool = False) -> bool:
         """Whether a barge-in heard as `heard` (its speech in frames `speech`) over `span` is the
         coach's own word (False without a span). `read(audio)` yields the loop's readings of
-        audio, (text, intent), lazily: the barge-in check's, then the recognizer's."""
+        audio, (text, intent), lazily: the barge-in check's, then the recognizer's. `at_onset`:
+        the speech began with a line's onset (PlayedRecord.begins_with_onset), where only the
+        signal showing the user makes it the user's."""
         share = _share_over(heard, speech, span)
+        log.info("own voice: %s", "no evidence of what was played" if share is None else
+                 f"{share:.2f} of the utterance not explained by what was played")
         if share is None or share >= self.user_share:
             return False
         assert span is not None
-        return share < self.scrap_share or said_the_same(heard_text, heard_intent, read(span.reference))
+        return (at_onset or share < self.scrap_share
+                or said_the_same(heard_text, heard_intent, read(span.reference)))
 
 
 def _share_over(heard: np.ndarray, speech: slice, span: PlayedSpan | None) -> float | None:

@@ -9,9 +9,10 @@ the delay from the signals, and cleans each frame with an `EchoEngine`: WebRTC's
 livekit (without it, `open_canceller` returns None and a one-line notice, and the coach's voice
 is told from the user's by its words only). A linear canceller runs beside it
 (hearing.signal.linear_echo): while the coach is heard, its double-talk score decides whether
-the user is talking and its output is what the recognizer gets. `gate="fixed"` and
-`hearing_input="aec3"` bring back what these replaced, for comparison in bench/barge_in.py.
-How it was measured: docs/hearing.md.
+the user is talking and its output is what the recognizer gets. That judgement is one
+injected part, the gate (`EchoGate`); `ResidueGate` is the coach's, and the benchmarks pass
+the fixed margins it replaced (bench/echo_baselines.py) for comparison. How it was measured:
+docs/hearing.md.
 """
 from __future__ import annotations
 
@@ -46,12 +47,8 @@ LEAD_MS = 20.0                         # the reference goes in this much early: 
 FIT_LEAD_MS = 3.0                      # a least-squares start of the linear filter has no taps earlier than the delay less this
 SELF_ALIGN_MS = 150.0                  # AEC3 finds delays up to this itself (measured: up to ~400 ms); we shift only beyond
 SETTLE_S = 0.6                         # after a new alignment the fresh filter lets echo through this long
-DOUBLE_TALK_RANGE_DB = 12.0            # while the coach is heard, the user counts only this close to its echo's usual level
 CONTIGUOUS_S = 0.010                   # a reference block this close to the last one's end continues it
-RESIDUAL_MARGIN_DB = 20.0              # while the coach speaks, a cleaned frame this far below the microphone is its echo's remains
 REVERB_S = 0.3                         # the coach's voice still rings in the room this long after a sound
-ONSET_GUARD_S = 0.2                    # AEC3 lets the first ~100 ms of the coach's voice after a pause through
-PAUSE_S = 0.1                          # this much quiet before a sound makes it an onset
 LINEAR_SETTLE_S = 1.0                  # a fresh linear filter predicts too little of the echo this long
 LINEAR_SPAN_MS = 100.0                 # the linear filter keeps its taps while the delay stays this far into them
 USER_DB = 11.0                         # the linear canceller's error this far above its predicted residue: the user
@@ -113,15 +110,43 @@ class _Timeline:
         return np.where(self._index[slots] == positions, self._samples[slots], 0.0).astype(np.float32)
 
 
-def _starts_after_pause(reference: np.ndarray) -> bool:
-    """Whether the coach's voice starts, after PAUSE_S of quiet, within the last ONSET_GUARD_S (and the frame)."""
-    voiced = np.mean(np.square(reference[:len(reference) // ENGINE_FRAME * ENGINE_FRAME].reshape(-1, ENGINE_FRAME)),
-                     axis=1) > VOICE_LEVEL
-    pause = round(PAUSE_S * 100)
-    for i in range(pause, len(voiced)):
-        if voiced[i] and not voiced[i - pause:i].any():
-            return True
-    return False
+@dataclass(frozen=True)
+class EchoFrame:
+    """One microphone frame as the canceller saw it: what a gate judges."""
+    mic: np.ndarray          # as captured
+    cleaned: np.ndarray      # AEC3's output: what voice activity hears
+    linear: np.ndarray       # the linear canceller's output
+    played: np.ndarray       # the reference as it reaches the microphone, REVERB_S before the frame to its end
+    coach_heard: bool        # the coach's voice (or its ringing) is in the frame
+    unsure: bool             # the delay is not known yet, or a fresh filter is settling
+    user_db: float           # the double-talk score: the linear error above the residue it predicts
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    echo_only: bool          # nothing in the frame but what is left of the coach's echo
+    sure: bool               # the user beyond doubt: an utterance may start on this frame alone
+    kept: np.ndarray         # the frame as the recognizer is to get it
+    decides: bool            # the verdict alone says speech or not (voice activity is not asked)
+
+
+class EchoGate(Protocol):
+    """What tells the user from the coach's echo's remains, frame by frame."""
+
+    def judge(self, frame: EchoFrame) -> GateVerdict: ...
+
+
+class ResidueGate:
+    """The coach's gate. While the coach is heard, the user is the double-talk score standing
+    USER_DB above the residue the linear canceller predicts (SURE_DB: sure), and the recognizer
+    gets the linear output (AEC3's residual suppressor takes the user's consonants in double
+    talk); otherwise voice activity decides on AEC3's output, which the recognizer gets."""
+
+    def judge(self, frame: EchoFrame) -> GateVerdict:
+        if not frame.coach_heard:
+            return GateVerdict(False, False, frame.cleaned, decides=False)
+        return GateVerdict(frame.unsure or frame.user_db < USER_DB, not frame.unsure and frame.user_db >= SURE_DB,
+                           frame.linear, decides=True)
 
 
 def _resampler_at(at: float, sample_rate: int) -> tuple[StreamResampler | None, int]:
@@ -136,10 +161,6 @@ def _resampler_at(at: float, sample_rate: int) -> tuple[StreamResampler | None, 
     first = math.ceil(at * SAMPLE_RATE - 1e-6)
     phase = min(max(0.0, (first / SAMPLE_RATE - at) * sample_rate), sample_rate / SAMPLE_RATE - 1e-9)
     return StreamResampler(sample_rate, SAMPLE_RATE, phase=phase), first
-
-
-def _level_db(audio: np.ndarray) -> float:
-    return 10.0 * float(np.log10(np.mean(np.square(audio, dtype=np.float64)) + 1e-12))
 
 
 def _to_int16(audio: np.ndarray) -> np.ndarray:
@@ -190,18 +211,13 @@ class EchoCanceller:
 
     def __init__(self, make_engine: Callable[[], EchoEngine], initial_delay_ms: float = 0.0,
                  max_delay_ms: float = MAX_DELAY_MS, recheck_seconds: float = RECHECK_S,
-                 gate: str = "residue", hearing_input: str = "linear") -> None:
-        if gate not in ("residue", "fixed"):
-            raise ValueError(f"gate must be 'residue' or 'fixed', got {gate!r}")
-        if hearing_input not in ("linear", "aec3"):
-            raise ValueError(f"hearing_input must be 'linear' or 'aec3', got {hearing_input!r}")
-        self.gate, self.hearing_input = gate, hearing_input
+                 gate: EchoGate | None = None) -> None:
+        self.gate: EchoGate = gate if gate is not None else ResidueGate()
         self._make_engine = make_engine
         self.engine = make_engine()
         self.delay_ms = initial_delay_ms          # the delay measured (or assumed until measured)
         self.aligned_ms = self._alignment_for(initial_delay_ms)   # how far the reference is shifted
         self._settled_at = 0.0                    # clock time the filter in use has settled
-        self._echo_power = 0.0                    # running mean power of the microphone while the coach is heard
         self.delay_known = False                  # True once measured from the signals
         self.checks: list[DelayCheck] = []
         self.max_delay = int(max_delay_ms * SAMPLE_RATE / 1000)
@@ -230,6 +246,7 @@ class EchoCanceller:
         self._held_mic = np.zeros(0, dtype=np.float32)
         self.user_db = 0.0                        # the last frame's double-talk score (dB above the predicted residue)
         self.sure = False                         # the last frame was the user beyond doubt
+        self.gate_decides = False                 # the gate alone said whether the last frame was speech
         self.coach_heard = False                  # the coach's voice (or its ringing) was in the last frame
         self.kept = np.zeros(0, dtype=np.float32)  # the last frame as the recognizer is to get it
         self.played_now = np.zeros(0, dtype=np.float32)  # what was played, as it reaches the microphone in the last frame
@@ -274,8 +291,6 @@ class EchoCanceller:
             linear_reference = self._reference.read(self._pending_start - linear_delay, whole)
             reverb = int(REVERB_S * SAMPLE_RATE)
             recent = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - reverb, reverb + len(frame))
-            onset = self._reference.read(start - round(self.delay_ms * SAMPLE_RATE / 1000) - int((ONSET_GUARD_S + PAUSE_S) * SAMPLE_RATE),
-                                         int((ONSET_GUARD_S + PAUSE_S) * SAMPLE_RATE) + len(frame))
             self.played_now = recent[len(recent) - len(frame):]
             self._since_check += len(frame)
             fit_audio = None
@@ -303,25 +318,13 @@ class EchoCanceller:
         estimate_out, self._held_estimate = _in_step(self._held_estimate, _joined(estimate), len(frame))
         mic_out, self._held_mic = _in_step(self._held_mic, mic_now, len(frame))
         coach_heard = float(np.mean(np.square(recent))) > VOICE_LEVEL
-        if coach_heard:
-            power = float(np.mean(np.square(frame, dtype=np.float64)))
-            self._echo_power = power if self._echo_power == 0.0 else 0.98 * self._echo_power + 0.02 * power
         self.coach_heard = coach_heard
         # Until the delay is known, and while a fresh filter settles, only the coach is taken to be heard.
         unsure = not self.delay_known or at < self._settled_at or at < self._linear_settled_at
         self.user_db = self._doubletalk.score(linear_out, estimate_out, coach_heard, alone=unsure, mic=mic_out)
-        if self.gate == "residue":
-            self.echo_only = coach_heard and (unsure or self.user_db < USER_DB)
-        else:
-            cleaned_db = _level_db(result)
-            self.echo_only = coach_heard and (
-                unsure or _starts_after_pause(onset)
-                or cleaned_db < _level_db(frame) - RESIDUAL_MARGIN_DB
-                or cleaned_db < 10.0 * np.log10(self._echo_power + 1e-12) - DOUBLE_TALK_RANGE_DB)
-        self.sure = self.gate == "residue" and coach_heard and not unsure and self.user_db >= SURE_DB
-        # What the recognizer is to get for this frame: while the coach is heard, the linear
-        # canceller's output (it keeps the user's consonants); voice activity reads AEC3's.
-        self.kept = linear_out if coach_heard and self.hearing_input == "linear" else result
+        verdict = self.gate.judge(EchoFrame(frame, result, linear_out, recent, coach_heard, unsure, self.user_db))
+        self.echo_only, self.sure, self.kept, self.gate_decides = (verdict.echo_only, verdict.sure, verdict.kept,
+                                                                   verdict.decides)
         return result
 
     def _check_delay(self, at: float) -> tuple[np.ndarray, np.ndarray, int] | None:
@@ -365,6 +368,8 @@ class EchoCanceller:
         lag, ratio = found
         measured = 1000.0 * lag / SAMPLE_RATE
         self.checks.append(DelayCheck(at, measured, ratio))
+        if abs(measured - self.delay_ms) > AGREE_MS:
+            log.info("echo: a check finds the voice %.0f ms after it is played (%.0f ms in use)", measured, self.delay_ms)
         if abs(measured - self.delay_ms) <= AGREE_MS:
             self.delay_known, self._candidate = True, None
         elif not self.delay_known or (self._candidate is not None and abs(measured - self._candidate) <= AGREE_MS):
@@ -401,7 +406,8 @@ class EchoGatedDetector:
     The canceller takes out most of the echo, but the rest can still stand above a quiet
     room's noise. While the coach is heard, speech is the canceller's double-talk score
     standing USER_DB above the residue it predicts (two frames), or SURE_DB (one frame:
-    `sure`); otherwise the inner detector decides. The recognizer gets `kept(frame)`.
+    `sure`); otherwise the inner detector decides (the canceller's gate says which). The
+    recognizer gets `kept(frame)`.
     """
 
     def __init__(self, inner, canceller: EchoCanceller) -> None:
@@ -421,7 +427,7 @@ class EchoGatedDetector:
 
     def is_speech(self, frame: np.ndarray) -> bool:
         speech = self.inner.is_speech(frame)       # always fed: it tracks the noise floor
-        if self.canceller.gate == "residue" and self.canceller.coach_heard:
+        if self.canceller.gate_decides:
             return not self.canceller.echo_only    # the double-talk score has its own noise floor
         return speech and not self.canceller.echo_only
 

@@ -12,6 +12,7 @@ import functools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +22,8 @@ import numpy as np
 from voicecoach import sound
 from voicecoach.coach.clock import Clock
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav
+
+log = logging.getLogger(__name__)
 from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES
 
 log = logging.getLogger(__name__)
@@ -159,19 +162,21 @@ class CaptureStream(Protocol):
 OpenCapture = Callable[[int, int, Callable[[np.ndarray], None]], CaptureStream]
 
 
-def miniaudio_capture_devices(miniaudio_module: Any) -> list[str]:
+def miniaudio_capture_devices(miniaudio_module: Any, surveyed: sound.SoundSurvey | None = None) -> list[str]:
     """Names of the capture devices on the backend the coach uses (the first real backend that
-    lists a capture device; one whose listing fails is skipped, never fatal)."""
-    return next(([d.name for d in found.captures] for found in sound.survey(miniaudio_module) if found.captures), [])
+    lists a capture device; one whose listing fails is skipped, never fatal); from `surveyed`
+    when the launch has surveyed the backends already."""
+    return (surveyed or sound.SoundSurvey.of(miniaudio_module)).captures
 
 
-def _open_miniaudio_capture(sample_rate: int, block_samples: int, deliver: Callable[[np.ndarray], None]) -> CaptureStream:
+def _open_miniaudio_capture(sample_rate: int, block_samples: int, deliver: Callable[[np.ndarray], None],
+                            surveyed: sound.SoundSurvey | None = None) -> CaptureStream:
     import miniaudio
 
     device = miniaudio.CaptureDevice(input_format=miniaudio.SampleFormat.FLOAT32, nchannels=1,
                                      sample_rate=sample_rate,
                                      buffersize_msec=max(10, int(1000 * block_samples / sample_rate)),
-                                     backends=sound.chosen_backends(miniaudio, need_capture=True))
+                                     backends=sound.chosen_backends(miniaudio, need_capture=True, surveyed=surveyed))
 
     def receive() -> Generator[None, bytes, None]:     # miniaudio sends each captured buffer
         while True:
@@ -195,12 +200,13 @@ class MiniaudioMicrophone:
 
     name = "microphone"
 
-    def __init__(self, open_capture: OpenCapture | None = None, stall_seconds: float = STALL_SECONDS) -> None:
+    def __init__(self, open_capture: OpenCapture | None = None, stall_seconds: float = STALL_SECONDS,
+                 surveyed: sound.SoundSurvey | None = None) -> None:
         if open_capture is None:
-            reason = miniaudio_unavailable_reason()
+            reason = miniaudio_unavailable_reason(surveyed)
             if reason:
                 raise MicrophoneUnavailable(reason)
-            open_capture = _open_miniaudio_capture
+            open_capture = functools.partial(_open_miniaudio_capture, surveyed=surveyed)
         self._open_capture = open_capture
         self.stall_seconds = stall_seconds
 
@@ -215,6 +221,7 @@ class MiniaudioMicrophone:
         try:
             pending = np.zeros(0, dtype=np.float32)
             waited = 0.0
+            noted_at = 0.0
             while not cancel.is_set():
                 try:
                     block = blocks.get(timeout=0.1)
@@ -225,6 +232,11 @@ class MiniaudioMicrophone:
                                                     f"{self.stall_seconds:g} s)") from None
                     continue
                 waited = 0.0
+                waiting = blocks.qsize()
+                if waiting * FRAME_SECONDS > 0.3 and time.monotonic() >= noted_at + 5.0:
+                    noted_at = time.monotonic()
+                    log.info("microphone: %d blocks (about %.0f ms) wait to be heard", waiting,
+                             1000 * waiting * len(block) / SAMPLE_RATE)
                 pending = np.concatenate([pending, np.asarray(block, dtype=np.float32).reshape(-1)])
                 while len(pending) >= FRAME_SAMPLES and not cancel.is_set():
                     yield pending[:FRAME_SAMPLES]
@@ -233,24 +245,24 @@ class MiniaudioMicrophone:
             stream.close()
 
 
-def miniaudio_unavailable_reason() -> str | None:
+def miniaudio_unavailable_reason(surveyed: sound.SoundSurvey | None = None) -> str | None:
     """Why miniaudio cannot record here, in one line, or None when it finds a microphone."""
     try:
         import miniaudio
     except ImportError:
         return "no microphone support: miniaudio is not installed (pip install miniaudio)"
     try:
-        devices = miniaudio_capture_devices(miniaudio)
+        devices = miniaudio_capture_devices(miniaudio, surveyed)
     except Exception as exc:  # noqa: BLE001 - a broken sound system reports itself in many ways
         return f"no microphone found ({_one_line(exc)})"
     return None if devices else "no microphone found (no audio input device)"
 
 
-def open_microphone() -> AudioSource:
+def open_microphone(surveyed: sound.SoundSurvey | None = None) -> AudioSource:
     """The microphone: miniaudio first (pip alone), then PyAudio through SpeechRecognition.
     Raises MicrophoneUnavailable with miniaudio's one-line reason when neither can record."""
     try:
-        return MiniaudioMicrophone()
+        return MiniaudioMicrophone(surveyed=surveyed)
     except MicrophoneUnavailable as first:
         if pyaudio_unavailable_reason() is None:
             return MicrophoneSource()
@@ -272,13 +284,13 @@ def _pyaudio_input_devices(pyaudio_module: Any) -> list[str]:
         audio.terminate()
 
 
-def microphone_unavailable_reason() -> str | None:
+def microphone_unavailable_reason(surveyed: sound.SoundSurvey | None = None) -> str | None:
     """Why the live microphone cannot be used here, in one line, or None when it can.
 
-    miniaudio first, then PyAudio. Looks at the devices only; it does not record, so it is
-    quick and silent.
+    miniaudio first, then PyAudio. Looks at the devices only (in `surveyed`, when the launch
+    has surveyed them); it does not record, so it is quick and silent.
     """
-    first = miniaudio_unavailable_reason()
+    first = miniaudio_unavailable_reason(surveyed)
     if first is None or pyaudio_unavailable_reason() is None:
         return None
     return first
