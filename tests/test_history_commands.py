@@ -109,22 +109,33 @@ def test_limit_shows_the_latest_sessions(db, capsys):
     assert run_history("--db", str(db), "--limit", "0") == 2
 
 
-def test_on_a_terminal_the_table_is_drawn_by_rich(db):
+def test_on_a_terminal_the_same_table_is_shown_in_colour(db):
+    """On a terminal: the plain table and chart, with pain rows red, pain marks bold red and the
+    title bold; without the colour codes, the very text a file gets."""
     class Terminal(io.StringIO):
         encoding = "utf-8"
 
         def isatty(self) -> bool:
             return True
 
-    out = Terminal()
+    class File(io.StringIO):
+        encoding = "utf-8"
+
+    out, file = Terminal(), File()
     recorder, _ = open_history(db)
     commands.show(recorder.sessions(), out)
+    commands.show(recorder.sessions(), file)
     drawn = out.getvalue()
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", drawn)
-    assert "Recent sessions" in drawn and "─" in drawn
-    assert max(len(line) for line in plain.splitlines()) <= 80      # dates and names never cut
-    assert "01-16 08:00" in plain and "stretch" in plain and "…" not in plain
-    assert "✗" in drawn and "30 to 40 s held" in drawn
+    assert re.sub(r"\x1b\[[0-9;]*m", "", drawn) == file.getvalue()
+    assert set(re.findall(r"\x1b\[[0-9;]*m", drawn)) == {"\x1b[31m", "\x1b[1m", "\x1b[1;31m", "\x1b[0m"}
+    lines = drawn.splitlines()
+    painful = [line for line in lines if line.startswith("\x1b[31m")]
+    assert len(painful) == 1 and painful[0].startswith("\x1b[31m01-16 08:00") and painful[0].endswith("pain\x1b[0m")
+    assert all(line.endswith("\x1b[0m") == line.startswith("\x1b[") for line in lines if "✗" not in line)
+    assert "\x1b[1mProgress over the last 3 sessions (oldest on the left):\x1b[0m" in lines
+    assert "  pain              \x1b[1;31m✗\x1b[0m   1 report" in lines
+    assert max(len(line) for line in file.getvalue().splitlines()) <= 80     # dates and names never cut
+    assert "01-16 08:00" in drawn and "…" not in drawn and "30 to 40 s held" in drawn
 
 
 def test_the_chart_falls_back_to_ascii_where_blocks_cannot_be_printed(db):

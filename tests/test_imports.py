@@ -161,3 +161,58 @@ def test_hearing_and_voice_do_not_reach_history_or_the_top(part):
                    for imported, runs in imports.items()
                    if runs and any(in_part(imported, p) for p in MUST_NOT_IMPORT[part]))
     assert wrong == []
+
+
+def test_nothing_imports_rich():
+    """rich (and pygments under it, 11 MB) is not a dependency: no module imports it, not even
+    inside a function, and pyproject.toml does not ask for it."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            found += [f"{path.relative_to(REPO)}:{node.lineno}" for n in names if n.split(".")[0] == "rich"]
+    assert found == []
+    import tomllib
+
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    assert not [d for d in dependencies if d.split(">")[0].split("=")[0].strip().lower() == "rich"]
+
+
+def test_the_terminal_view_and_the_history_table_run_where_rich_cannot_be_imported(tmp_path):
+    """With `sys.modules['rich'] = None` any import of rich fails: the live view and the
+    history table are drawn on a (pretend) terminal all the same."""
+    import subprocess
+    import sys
+
+    script = """
+import io, sys
+sys.modules['rich'] = None
+import voicecoach.view, voicecoach.history.commands
+from voicecoach.coach.replies import Reply
+from voicecoach.history.commands import show
+from voicecoach.history.store import open_history
+from voicecoach.view import LiveView, ViewState
+
+class Tty(io.StringIO):
+    encoding = 'utf-8'
+    def isatty(self):
+        return True
+
+out = Tty()
+view = LiveView(out, snapshot=lambda: ViewState('work', 'the IT band stretch', 'left', remaining=20.0))
+view.speak(Reply('Hold it there.'))
+view.heard('how long is left -> time_left')
+view.close()
+assert 'coach: Hold it there.' in out.getvalue() and '20 s left' in out.getvalue()
+recorder, reason = open_history(sys.argv[1])
+table = Tty()
+show(recorder.sessions(), table)
+assert 'Progress over the last 0 sessions' in table.getvalue()
+assert 'rich' not in [name.split('.')[0] for name, module in sys.modules.items() if module is not None]
+print('drawn without rich')
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "h.db")], cwd=REPO, capture_output=True,
+                          text=True, timeout=120, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "drawn without rich"

@@ -1,11 +1,13 @@
 """The live bottom line of the voice loop: exercise, side and a countdown of the hold, rest
 or reps, with the coach's lines and what was heard printed above it.
 
-On a terminal rich keeps one line at the bottom and redraws it in place (four times a
-second when given a snapshot function, so the countdown moves on its own); lines printed
-through the view go above it. Anywhere else (a pipe, a log file) it prints plain lines,
-one each time the status, what was heard or what was said changes. Text mode shows the
-same `bottom_line` in prompt_toolkit's toolbar.
+On a terminal it keeps one line at the bottom and redraws it in place with two ANSI codes
+(carriage return, erase line), four times a second when given a snapshot function, so the
+countdown moves on its own; lines printed through the view go above it. Every write to the
+terminal is made under one lock, so a line of the conversation never lands on the bottom
+line's row. Anywhere else (a pipe, a log file) it prints plain lines, one each time the
+status, what was heard or what was said changes. Text mode shows the same `bottom_line` in
+prompt_toolkit's toolbar.
 
     view = LiveView(snapshot=lambda: ViewState.from_session(session.view()))
     view.speak(reply)        # it is a Speaker: "coach: ..." above the bottom line
@@ -15,8 +17,11 @@ same `bottom_line` in prompt_toolkit's toolbar.
 """
 from __future__ import annotations
 
+import logging
+import shutil
 import sys
 import threading
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
@@ -25,6 +30,12 @@ from voicecoach.coach.replies import Reply, capitalized
 from voicecoach.coach.session import SessionView
 from voicecoach.voice.speaker import SpeakerBase
 from voicecoach.words import say_number
+
+log = logging.getLogger(__name__)
+
+ERASE_LINE = "\r\x1b[2K"        # to the line's start, and clear it
+REFRESH_SECONDS = 0.25            # the bottom line is redrawn four times a second
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True)
@@ -96,6 +107,27 @@ def status_line(state: ViewState) -> str:
     return " · ".join(parts) + f"  [{state.phase}]"
 
 
+def _width(text: str) -> int:
+    """Columns a string takes on a terminal: wide (East Asian) characters two, combining marks none."""
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+               for c in text)
+
+
+def fit(line: str, columns: int) -> str:
+    """The line cut to `columns` terminal columns, an ellipsis where it was cut; never longer."""
+    if columns <= 0:
+        return ""
+    if _width(line) <= columns:
+        return line
+    kept, used = [], _width(ELLIPSIS)
+    for c in line:
+        used += _width(c)
+        if used > columns:
+            break
+        kept.append(c)
+    return "".join(kept).rstrip() + ELLIPSIS
+
+
 class LiveView(SpeakerBase):
     """A display that is also a Speaker (it shows what is said; it never makes a sound)."""
 
@@ -103,20 +135,22 @@ class LiveView(SpeakerBase):
                  tty: bool | None = None) -> None:
         self._out = out or sys.stdout
         self._snapshot = snapshot
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()          # the state
+        self._write = threading.Lock()         # the terminal: every write to it is made under this one
         self._state = ViewState()
+        self._last: ViewState | None = None    # the last state the snapshot function gave
+        self._drawn = ""                       # the bottom line as last drawn
+        self._draw_failed = False
         self._printed: dict[str, str] = {}
         self.tty = self._out.isatty() if tty is None else tty
-        self._live = None
+        self._closed = False
+        self._stopping = threading.Event()
+        self._ticker: threading.Thread | None = None
         if self.tty:
-            from rich.console import Console
-            from rich.live import Live
-
-            # With a snapshot function rich redraws on its own, so the countdown moves by itself.
-            self._live = Live(get_renderable=self._bottom, console=Console(file=self._out, highlight=False),
-                              auto_refresh=snapshot is not None, refresh_per_second=4, transient=True,
-                              redirect_stdout=False, redirect_stderr=False)
-            self._live.start()
+            self._refresh()
+            if snapshot is not None:       # redrawn on its own, so the countdown moves by itself
+                self._ticker = threading.Thread(target=self._tick, name="voicecoach-view", daemon=True)
+                self._ticker.start()
 
     # ----- what the loop tells it ----------------------------------------------------------
 
@@ -148,8 +182,15 @@ class LiveView(SpeakerBase):
         return False
 
     def close(self) -> None:
-        if self._live is not None:
-            self._live.stop()          # the bottom line goes; the conversation above stays
+        """The bottom line goes (the cursor left at the start of its empty row); the conversation stays."""
+        self._stopping.set()
+        if self._ticker is not None and self._ticker is not threading.current_thread():
+            self._ticker.join()
+        with self._write:
+            if self.tty and not self._closed:
+                self._out.write(ERASE_LINE)
+                self._out.flush()
+            self._closed = True
 
     # ----- drawing -------------------------------------------------------------------------
 
@@ -161,27 +202,57 @@ class LiveView(SpeakerBase):
             try:
                 fresh = self._snapshot()
             except Exception:  # noqa: BLE001 - a snapshot taken mid-update: keep the last good one
-                return state
+                with self._lock:
+                    last = self._last
+                return state if last is None else replace(last, heard=state.heard, said=state.said)
+            with self._lock:
+                self._last = fresh
             state = replace(fresh, heard=state.heard, said=state.said)
         return state
 
-    def _bottom(self):
-        from rich.text import Text
+    def _bottom(self) -> str:
+        """The bottom line as it is now, cut to the terminal's width less one (so it never wraps);
+        the last one drawn if it cannot be made."""
+        try:
+            self._drawn = fit(bottom_line(self.current()), shutil.get_terminal_size().columns - 1)
+        except Exception:
+            if not self._draw_failed:
+                self._draw_failed = True
+                log.warning("the bottom line could not be made", exc_info=True)
+        return self._drawn
 
-        return Text(bottom_line(self.current()), no_wrap=True, overflow="ellipsis")
+    def _tick(self) -> None:
+        """The refresh thread: redraws until close(); a failed draw is logged (once), never fatal."""
+        while not self._stopping.wait(REFRESH_SECONDS):
+            try:
+                self._refresh()
+            except Exception:    # the display must not end the session
+                if not self._draw_failed:
+                    self._draw_failed = True
+                    log.warning("the bottom line could not be redrawn", exc_info=True)
+
+    def _refresh(self) -> None:
+        """The bottom line drawn again in place."""
+        # The line is made under the lock too, so the newest state is the one drawn last (the
+        # snapshot function must not call the view).
+        with self._write:
+            if not self._closed:
+                self._out.write(ERASE_LINE + self._bottom())
+                self._out.flush()
 
     def _above(self, line: str) -> None:
         """A line of the conversation: above the bottom line on a terminal, plain elsewhere."""
-        if self._live is not None:
-            from rich.text import Text
-
-            self._live.console.print(Text(line))
+        if not self.tty:
+            self._show()
             return
-        self._show()
+        with self._write:
+            # Erase the bottom line, write the line where it was, the bottom line again under it.
+            self._out.write(ERASE_LINE + line + "\n" + ("" if self._closed else self._bottom()))
+            self._out.flush()
 
     def _show(self) -> None:
-        if self._live is not None:
-            self._live.refresh()
+        if self.tty:
+            self._refresh()
             return
         state = self.current()
         # Plain output: one line per change; the ticking countdown is not worth a line a second.

@@ -34,7 +34,7 @@ SPARKS = "▁▂▃▄▅▆▇█"
 ASCII_SPARKS = "_.-=+*#@"
 PAIN_MARK, ASCII_PAIN_MARK = "✗", "X"
 NO_DATA = "·"
-TABLE_WIDTH = 80                 # the table fits an ordinary terminal
+RED, BOLD, BOLD_RED = "31", "1", "1;31"     # ANSI styles (SGR) on a terminal
 PARTLY = "*"                     # marks an amount only partly done (the side was cut short)
 
 
@@ -301,7 +301,7 @@ def _can_draw(out: IO[str]) -> bool:
 
 
 def show(sessions: list[SessionSummary], out: IO[str], content: Content | None = None) -> None:
-    """The table and chart: with rich on a terminal, plain aligned text otherwise; both fit 80 columns."""
+    """The table and chart in plain aligned text (80 columns); on a terminal, with colour."""
     content = content if content is not None else _content()
     header, rows = table_rows(sessions, content)
     ascii_only = not _can_draw(out)
@@ -312,41 +312,29 @@ def show(sessions: list[SessionSummary], out: IO[str], content: Content | None =
     headings = [_wrap(h, w) for h, w in zip(header, widths)]
     partly = any(PARTLY in cell for row in rows for cell in row)
     note = f"{PARTLY} partly done: the side was cut short" if partly else ""
-    if out.isatty():
-        from rich import box
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        console = Console(file=out, width=TABLE_WIDTH, highlight=False)
-        table = Table(title="Recent sessions", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False,
-                      show_edge=False, collapse_padding=True)
-        for heading, column, width in zip(headings, header, widths):
-            table.add_column("\n".join(heading), justify="left" if column in ("started", "ended") else "right",
-                             no_wrap=True, min_width=width)
-        for row in rows:
-            table.add_row(*row, style="red" if row[-2] != "0" else None)
-        console.print(table)
-        if note:
-            console.print(note)
-        console.print(title + ":", style="bold")
-        for line in chart:
-            text = Text("  " + line)
-            text.highlight_regex(PAIN_MARK if not ascii_only else ASCII_PAIN_MARK, "bold red")
-            console.print(text)
-        return
+    colour = out.isatty()            # on a terminal: pain rows red, pain marks bold red, the title bold
     depth = max(len(h) for h in headings)
     for k in range(depth):                       # headings aligned at the bottom, over their column
         cells = [h[k - (depth - len(h))] if k >= depth - len(h) else "" for h in headings]
         print("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip(), file=out)
     for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), file=out)
+        line = "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+        print(_styled(line, RED) if colour and row[-2] != "0" else line, file=out)
     if note:
         print(note, file=out)
     print(file=out)
-    print(title + ":", file=out)
-    for line in chart:
-        print("  " + line.rstrip(), file=out)
+    print(_styled(title + ":", BOLD) if colour else title + ":", file=out)
+    mark = ASCII_PAIN_MARK if ascii_only else PAIN_MARK
+    for i, line in enumerate(chart):
+        line = "  " + line.rstrip()
+        if colour and i == len(chart) - 2:          # the pain line: its marks in bold red
+            line = line.replace(mark, _styled(mark, BOLD_RED))
+        print(line, file=out)
+
+
+def _styled(text: str, style: str) -> str:
+    """Text in an ANSI style (SGR), reset after it."""
+    return f"\x1b[{style}m{text}\x1b[0m"
 
 
 def _wrap(heading: str, width: int) -> list[str]:
