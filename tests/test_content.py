@@ -1,6 +1,7 @@
 """The shipped content is faithful and complete; broken content gets `file:line: message`."""
 from __future__ import annotations
 
+import argparse
 import shutil
 
 import pytest
@@ -238,6 +239,7 @@ def test_start_up_refuses_templates_naming_a_topic_the_content_lacks(broken):
     from voicecoach.cli import UserError, _catalog
 
     _replace(broken / "article.yaml", "  poor_form:\n", "  running_form:\n")
+    args = argparse.Namespace()
     with pytest.raises(UserError, match="topic 'poor_form' is not in"):
-        _catalog(load_content(broken))
-    assert _catalog(load_content()) is not None
+        _catalog(args, load_content(broken))
+    assert _catalog(args, load_content()) is not None

@@ -139,6 +139,38 @@ def test_only_the_composition_root_reads_the_config_file():
     assert readers == [], f"{readers} import voicecoach.config: take the value from Settings instead"
 
 
+def environment_reads(source: str) -> list[int]:
+    """The lines of `source` that read the environment: os.environ[...] / .get(...) or os.getenv.
+    Setting a variable for a library (os.environ.setdefault) is not a read."""
+    import ast
+
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr == "getenv":
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and node.value.attr == "environ":
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                and isinstance(node.func.value, ast.Attribute) and node.func.value.attr == "environ":
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_environment_reader_finds_reads_and_not_writes():
+    assert environment_reads("import os\na = os.environ.get('X')\nb = os.environ['Y']\nc = os.getenv('Z')\n") == [2, 3, 4]
+    assert environment_reads("import os\nos.environ.setdefault('X', '1')\n") == []
+
+
+def test_only_the_composition_root_reads_the_environment():
+    readers = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = ".".join(path.relative_to(REPO).with_suffix("").parts)
+        if name in COMPOSITION_ROOT or name == "voicecoach.config":     # config finds its own file
+            continue
+        readers += [f"{name}:{line}" for line in environment_reads(path.read_text())]
+    assert readers == [], f"{readers} read the environment: resolve it in settings.py and pass it down"
+
+
 def test_there_is_no_import_cycle():
     running = {name: {m for m, runs in imported.items() if runs and m != name
                       and not any({name, m} <= known for known in KNOWN_CYCLES)}

@@ -182,3 +182,26 @@ def test_the_database_comes_from_the_flag_then_the_environment_then_the_data_dir
     assert resolve_settings(args(db=str(tmp_path / "flag.db")), env).db == tmp_path / "flag.db"
     assert resolve_settings(args(), env).db == tmp_path / "env.db"
     assert resolve_settings(args(), {}).db == tmp_path / "data" / "voicecoach" / "history.sqlite3"
+
+
+def test_the_catalog_cache_is_on_unless_the_environment_turns_it_off(config):
+    config("")
+    assert resolve_settings(args(), {}).catalog_cache is True
+    assert resolve_settings(args(), {"VOICECOACH_NO_CATALOG_CACHE": "1"}).catalog_cache is False
+
+
+def test_without_the_cache_the_catalog_is_compiled_and_nothing_is_kept(tmp_path, monkeypatch):
+    from voicecoach.intents import compiled
+    from voicecoach.intents.catalog import load_catalog
+
+    kept_in = []
+    real = compiled.cached
+    monkeypatch.setattr(compiled, "default_cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(compiled, "cached", lambda directory, build, cache_dir, **kw: (kept_in.append(cache_dir),
+                                                                                    real(directory, build, cache_dir, **kw))[1])
+    load_catalog.cache_clear()              # each call compiles (load_catalog keeps its last few)
+    assert load_catalog(cache=False).intents
+    load_catalog.cache_clear()
+    assert load_catalog().intents
+    load_catalog.cache_clear()
+    assert kept_in == [None, tmp_path / "cache"]

@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 # ----- parse ------------------------------------------------------------------------------
 
 def cmd_parse(args: argparse.Namespace) -> int:
-    catalog = _catalog()
+    catalog = _catalog(args)
     statistical = _statistical_reader(args, catalog, background=False)
     lines = (_clean_text(u) for u in args.utterances) if args.utterances else _stdin_lines()
     ascii_only = "utf" not in (getattr(sys.stdout, "encoding", None) or "").lower().replace("-", "")
@@ -232,7 +232,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     except ScriptError as exc:
         raise UserError(str(exc)) from None
     content = _content()
-    catalog = _catalog(content)
+    catalog = _catalog(args, content)
     statistical = _statistical_reader(args, catalog, content, background=False)
     recorder, notice = _history(args, simulated=True)
     listeners: list[EventListener] = [recorder] if recorder is not None else []
@@ -282,7 +282,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from voicecoach.content.loader import load_content, topic_problems
 
         content = load_content(content_dir)
-        catalog = load_catalog(intents_dir, content.exercise_names())
+        catalog = load_catalog(intents_dir, content.exercise_names(), cache=settings_of(args).catalog_cache)
         problems += topic_problems(catalog.named_values("topic"), content, content_dir)
     for problem in problems:
         print(problem)
@@ -324,7 +324,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from voicecoach.app import run_coach
 
     content = _content()
-    catalog = _catalog(content)
+    catalog = _catalog(args, content)
     return run_coach(args, content, catalog, _history, _statistical_reader(args, catalog, content))
 
 
@@ -335,9 +335,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 
 # ----- shared loading ---------------------------------------------------------------------
 
-def _catalog(content=None):
+def _catalog(args: argparse.Namespace, content=None):
     try:
-        catalog = load_catalog(None, content.exercise_names() if content is not None else ())
+        catalog = load_catalog(None, content.exercise_names() if content is not None else (),
+                               cache=settings_of(args).catalog_cache)
     except CatalogError as exc:
         raise UserError(f"the intent templates are broken:\n{exc}") from None
     if content is not None:

@@ -37,6 +37,7 @@ TEXT_SETTINGS = {
     "keyword_model": ("--keyword-model", "VOICECOACH_KEYWORD_MODEL"),
     "encoder_model": ("--encoder-model", "VOICECOACH_ENCODER_MODEL"),
 }
+NO_CATALOG_CACHE = "VOICECOACH_NO_CATALOG_CACHE"   # set: the compiled templates are not kept
 NUMBER_SETTINGS = {
     "rate": ("--rate", "VOICECOACH_RATE", 1.0, SPEECH_RATE),
     "volume": ("--volume", "VOICECOACH_VOLUME", 1.0, VOLUME),
@@ -55,6 +56,7 @@ class Settings:
     tuned_reader: str | None = None       # None: the shipped fine-tuned model; "off": the n-gram reader decides
     keyword_model: str | None = None      # None: the shipped barge-in keyword model; "off": Whisper's check alone
     encoder_model: str | None = None      # None: the installed sentence encoder (bench/understanding.py)
+    catalog_cache: bool = True            # False with $VOICECOACH_NO_CATALOG_CACHE set: templates compiled each run
     verbose: bool = False
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)   # setting -> flag, env, config or default
@@ -86,7 +88,7 @@ def resolve_settings(args: argparse.Namespace | None = None, environ: Mapping[st
     db = values["db"]
     values["db"] = Path(str(db)).expanduser() if db else _default_db_path()
     return Settings(history=not getattr(args, "no_history", False), verbose=bool(getattr(args, "verbose", False)),
-                    config_file=config_file, sources=MappingProxyType(sources), **values)
+                    catalog_cache=not environ.get(NO_CATALOG_CACHE), config_file=config_file, sources=MappingProxyType(sources), **values)
 
 
 def settings_of(args: argparse.Namespace) -> Settings:

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from voicecoach.intents.catalog import load_catalog
     from voicecoach.intents.understand import open_reader
 
-    catalog = load_catalog()
+    catalog = load_catalog(cache=settings.catalog_cache)
     if args.played is not None and len(args.played) != len(args.files):
         print(f"voicecoach: {len(args.files)} recordings but {len(args.played)} --played files; give one --played per recording, in order",
               file=sys.stderr)

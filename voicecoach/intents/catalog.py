@@ -174,12 +174,14 @@ def _say_seconds(seconds: int) -> str:
 
 
 @lru_cache(maxsize=4)
-def load_catalog(directory: Path | str | None = None, exercises: tuple[tuple[str, str], ...] = ()) -> Catalog:
+def load_catalog(directory: Path | str | None = None, exercises: tuple[tuple[str, str], ...] = (),
+                 cache: bool = True) -> Catalog:
     """Load and compile every *.yaml in `directory` (default: the shipped templates).
 
     `exercises` are (spoken name, id) pairs from the content (Content.exercise_names): each
     becomes a value of the {exercise} list unless the templates already give that phrase a
     meaning, so an exercise added to the content is started by its name with no template edit.
+    `cache=False` (the `catalog_cache` setting) compiles them anew and keeps nothing.
     Raises CatalogError listing every problem as `file:line: message`.
     """
     directory = Path(directory) if directory else INTENTS_DIR
@@ -188,7 +190,7 @@ def load_catalog(directory: Path | str | None = None, exercises: tuple[tuple[str
         # are never kept: a broken file is reported every time.
         from voicecoach.intents.compiled import cached, default_cache_dir
 
-        catalog, problems = cached(directory, lambda: _build(directory, exercises), default_cache_dir(),
+        catalog, problems = cached(directory, lambda: _build(directory, exercises), default_cache_dir() if cache else None,
                                    keep=lambda built: not built[1], variant=repr(exercises) if exercises else "")
     else:
         catalog, problems = _build(directory, exercises)

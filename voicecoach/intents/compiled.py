@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -61,9 +60,7 @@ def source_digest(template_dir: Path) -> str:
     return digest.hexdigest()[:20]
 
 
-def default_cache_dir() -> Path | None:
-    if os.environ.get("VOICECOACH_NO_CATALOG_CACHE"):
-        return None
+def default_cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("voicecoach"))
