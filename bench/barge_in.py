@@ -217,7 +217,7 @@ _WORKER: dict = {}
 def _worker_init(use_keywords: bool) -> None:
     from voicecoach.content.loader import load_content
     from voicecoach.hearing.asr.engines import open_recognizer
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
     from voicecoach.intents.understand import open_reader
 
     content = load_content()

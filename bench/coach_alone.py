@@ -85,7 +85,7 @@ def session_lines(content) -> list[str]:
     from voicecoach.coach.clock import VirtualClock
     from voicecoach.coach.session import Session
     from voicecoach.coach.simulate import ScriptLine, Simulator
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
     from voicecoach.intents.matcher import recognize
 
     catalog = load_catalog(None, content.exercise_names())

@@ -32,7 +32,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.load import load_catalog  # noqa: E402
 from voicecoach.intents.encoder import SentenceEncoder, load_encoder  # noqa: E402
 from voicecoach.intents.matcher import recognize  # noqa: E402
 

@@ -116,7 +116,7 @@ def through_the_loop(paths: list[Path], expected: dict[str, str]) -> dict:
     from voicecoach.hearing.loop import UtteranceHeard
     from voicecoach.hearing.pipeline import HearingOptions, build_hearing
     from voicecoach.hearing.signal.sources import ArraySource
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
 
     catalog = load_catalog()
     recognizer, notice = open_recognizer("whisper", catalog, background=False)

@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from voicecoach.content.loader import load_content, sentences_for_topic  # noqa: E402
-from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.load import load_catalog  # noqa: E402
 from voicecoach.intents.encoder import BUNDLED_VOCAB, WordPieceTokenizer  # noqa: E402
 from voicecoach.intents.slots import label_of  # noqa: E402
 from voicecoach.intents.understand import read_training_lines, training_examples  # noqa: E402

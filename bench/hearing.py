@@ -48,7 +48,7 @@ def run_engine(name: str, sets: dict[str, Path], limit: int | None) -> dict:
     from voicecoach.hearing.signal.audio import read_wav
     from voicecoach.hearing.reading import read_intent
     from voicecoach.intents.matcher import recognize
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
 
     catalog = load_catalog()
     options = ENGINES[name]

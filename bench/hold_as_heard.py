@@ -19,7 +19,7 @@ sys.path.insert(0, str(REPO))
 from voicecoach.coach.clock import VirtualClock  # noqa: E402
 from voicecoach.coach.session import Session  # noqa: E402
 from voicecoach.content.loader import load_content  # noqa: E402
-from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.load import load_catalog  # noqa: E402
 from voicecoach.intents.matcher import recognize  # noqa: E402
 from voicecoach.output import OutputStage  # noqa: E402
 from voicecoach.voice.build import VoiceSettings  # noqa: E402

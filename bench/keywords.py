@@ -163,7 +163,7 @@ class Baseline:
 
     def __init__(self, recognizer) -> None:
         from voicecoach.hearing.reading import read_intent
-        from voicecoach.intents.catalog import load_catalog
+        from voicecoach.intents.load import load_catalog
         from voicecoach.intents.types import Context
 
         self.recognizer, self.catalog, self.read, self.context = recognizer, load_catalog(), read_intent, Context(exercising=True)

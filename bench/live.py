@@ -227,7 +227,7 @@ def child(exercise: str, idle_seconds: float, cache_dir: str, warm_only: bool) -
     from voicecoach.content.loader import load_content
     from voicecoach.hearing.asr.engines import open_recognizer
     from voicecoach.hearing.loop import NothingHeard, UtteranceHeard, UtteranceIgnored
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
     from voicecoach.intents.understand import open_reader
     from voicecoach.output import OutputStage
     from voicecoach.voice.build import VoiceSettings, open_voice

@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("espeak-ng") is None:
         print("make_corpus: espeak-ng is not installed (apt install espeak-ng)", file=sys.stderr)
         return 1
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
     from voicecoach.intents.matcher import recognize
 
     catalog = load_catalog()

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from voicecoach.content.loader import load_content, sentences_for_topic  # noqa: E402
-from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.load import load_catalog  # noqa: E402
 from voicecoach.intents.classifier import IntentClassifier, train  # noqa: E402
 from voicecoach.intents.slots import label_of  # noqa: E402
 from voicecoach.intents.understand import TrainingLine, read_training_lines, training_examples  # noqa: E402

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.understanding import SHARED, Row, read_set, rss_mb, score  # noqa: E402
 from voicecoach.content.loader import load_content  # noqa: E402
-from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.load import load_catalog  # noqa: E402
 from voicecoach.intents.tuned import MODEL_FILE, TunedReader  # noqa: E402
 from voicecoach.intents.types import PAIN_CHECK  # noqa: E402
 from voicecoach.intents.understand import open_reader, reader_intents, understand  # noqa: E402

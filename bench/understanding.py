@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 SHARED = REPO.parent / "shared" / "eval"
 
 from voicecoach.content.loader import load_content  # noqa: E402
-from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.load import load_catalog  # noqa: E402
 from voicecoach.intents.normalize import match_tokens  # noqa: E402
 from voicecoach.intents.slots import split_label  # noqa: E402
 from voicecoach.intents.types import NO_MATCH, Context, Match  # noqa: E402

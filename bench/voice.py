@@ -25,7 +25,7 @@ from voicecoach.coach.replies import Reply  # noqa: E402
 from voicecoach.coach.session import Session  # noqa: E402
 from voicecoach.coach.timeline import cue_phrases  # noqa: E402
 from voicecoach.content.loader import load_content  # noqa: E402
-from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.load import load_catalog  # noqa: E402
 from voicecoach.intents.matcher import recognize  # noqa: E402
 from voicecoach.voice.cache import CueCache  # noqa: E402
 from voicecoach.voice.devices import (  # noqa: E402

@@ -102,7 +102,7 @@ def speak_to_wav(text: str, path: Path, voice: str = "en-us", rate: int = 150) -
 def whisper():
     """The real Whisper recognizer with our prompt, loaded once for the whole run."""
     from voicecoach.hearing.asr.engines import open_recognizer
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
 
     recognizer, notice = open_recognizer("whisper", load_catalog(), background=False)
     if notice:
@@ -115,7 +115,7 @@ def statistical_reader():
     """The statistical reader, trained (or loaded from the user's cache) once for the whole run,
     before any test: commands the tests run in a child process then load it from the cache."""
     from voicecoach.content.loader import load_content
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
     from voicecoach.intents.understand import open_reader
 
     reader, notice = open_reader(load_catalog(), load_content().topic_texts(), background=False)

@@ -6,7 +6,7 @@ import io
 from voicecoach.app import EOF_MARK, LineReader, run_text_session
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.output import OutputStage
 from voicecoach.voice.speaker import TerminalSpeaker
 

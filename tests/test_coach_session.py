@@ -7,7 +7,7 @@ from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.events import CoachEvent
 from voicecoach.coach.session import Proposal, Session
 from voicecoach.coach.simulate import Simulator, parse_script
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.types import Match
 

@@ -11,7 +11,7 @@ from voicecoach.content.loader import (
     MAX_SPOKEN_WORDS, ContentError, default_content_dir, load_content, sentences_for_topic, topic_problems,
     validate_content,
 )
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 
 ARTICLE_EXERCISES = {"foam_rolling", "glute_bridge", "lateral_band_walk", "it_band_stretch"}
 

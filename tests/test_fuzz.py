@@ -31,7 +31,8 @@ from voicecoach import cli  # noqa: E402
 from voicecoach.config import ConfigError, load_config  # noqa: E402
 from voicecoach.content.loader import ContentError, default_content_dir, load_content  # noqa: E402
 from voicecoach.hearing.signal.audio import AudioError, read_wav  # noqa: E402
-from voicecoach.intents.catalog import load_catalog, validate_catalog  # noqa: E402
+from voicecoach.intents.catalog import validate_catalog
+from voicecoach.intents.load import load_catalog  # noqa: E402
 from voicecoach.intents.matcher import recognize  # noqa: E402
 from voicecoach.intents.types import Context  # noqa: E402
 from voicecoach.intents.understand import understand  # noqa: E402

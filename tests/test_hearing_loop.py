@@ -19,7 +19,7 @@ from voicecoach.hearing.loop import (SECOND_LOOK_PRE_ROLL_MS, BargeInGate, Liste
 from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
 from voicecoach.hearing.signal.sources import ArraySource, MicrophoneUnavailable, WavFileSource, frames_of
 from voicecoach.hearing.signal.vad import Endpointer, EnergyDetector
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.types import Context, Match
 from voicecoach.output import OutputStage

@@ -15,7 +15,7 @@ from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, UtteranceIgnored
 from voicecoach.hearing.bargein.own_voice import (SCRAP_SHARE, USER_SHARE, OwnWordCheck, PlayedFrame, PlayedRecord, PlayedSpan,
                                           played_from, said_the_same, unexplained_share)
 from voicecoach.hearing.signal.vad import FRAME_MS, FRAME_SAMPLES, Endpointer, EnergyDetector
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.types import Context, Match
 from voicecoach.intents.understand import MODEL_SURE

@@ -10,7 +10,7 @@ import pytest
 from voicecoach.app import hearing_options, voice_hearing
 from voicecoach.coach.session import Session
 from voicecoach.hearing.pipeline import HearingOptions, build_hearing
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.output import OutputStage
 from voicecoach.settings import resolve_settings
 from voicecoach.voice.speaker import SpeakerBase

@@ -9,7 +9,7 @@ from voicecoach.hearing.reading import (
     MIN_MASS, first_of_repeat, hypothesis_weights, read_intent, respell, sound_key,
 )
 from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.types import Context
 
 CATALOG = load_catalog()

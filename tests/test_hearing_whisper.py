@@ -14,7 +14,7 @@ from voicecoach.hearing.asr.recognizer import RecognizerUnavailable
 from voicecoach.hearing.asr.whisper import (
     Vocabulary, collapse_repetition, find_whisper_model, context_frames, features_for_context, mel_filterbank,
 )
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 
 CATALOG = load_catalog()
 

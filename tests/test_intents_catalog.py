@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
+from voicecoach.intents.catalog import CatalogError, validate_catalog
+from voicecoach.intents.load import load_catalog
 
 LISTS = """lists:
   exercise:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.intents import catalog as catalog_module
+from voicecoach.intents import load as load_module
 from voicecoach.intents.catalog import INTENTS_DIR, _build
 from voicecoach.intents.compiled import CACHE_PREFIX, cached, source_digest
 
@@ -96,16 +96,12 @@ def test_an_unwritable_cache_folder_only_costs_the_compilation(templates: Path, 
 
 def test_the_shipped_catalog_goes_through_the_cache(tmp_path: Path, monkeypatch):
     seen: list[Path | None] = []
-    real_cached = catalog_module.__dict__.get("cached")
-    assert real_cached is None                 # imported where used, so the first prompt does not pay for it
-    import voicecoach.intents.compiled as compiled
-
-    monkeypatch.setattr(compiled, "default_cache_dir", lambda: seen.append(tmp_path) or tmp_path)
-    catalog_module.load_catalog.cache_clear()
+    monkeypatch.setattr(load_module, "default_cache_dir", lambda: seen.append(tmp_path) or tmp_path)
+    load_module.load_catalog.cache_clear()
     try:
-        catalog = catalog_module.load_catalog()
+        catalog = load_module.load_catalog()
     finally:
-        catalog_module.load_catalog.cache_clear()
+        load_module.load_catalog.cache_clear()
     assert seen == [tmp_path] and catalog.sentences
     assert list(tmp_path.glob(f"{CACHE_PREFIX}*.json"))
 

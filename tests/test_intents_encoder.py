@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SHARED
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.encoder import (BUNDLED_VOCAB, ENV_MODEL, EncoderUnavailable, SentenceEncoder,
                                         WordPieceTokenizer, load_encoder)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SHARED
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.normalize import match_tokens
 from voicecoach.intents.types import Context

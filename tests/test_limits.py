@@ -15,7 +15,7 @@ from conftest import REPO
 from voicecoach import cli, limits
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.types import Match
 

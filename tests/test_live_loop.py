@@ -15,7 +15,7 @@ from voicecoach.coach.session import Session
 from voicecoach.hearing.loop import ListenLoop, UtteranceHeard, UtteranceIgnored
 from voicecoach.hearing.signal.sources import ArraySource
 from voicecoach.hearing.signal.vad import Endpointer, EnergyDetector
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.types import Context, Match
 from voicecoach.output import OutputStage

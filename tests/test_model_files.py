@@ -11,7 +11,7 @@ import pytest
 
 from voicecoach import cli
 from voicecoach.hearing.bargein.keyword_model import SHIPPED_MODEL, KeywordHead, KeywordModelUnavailable
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.classifier import Example, IntentClassifier, ModelError, train
 from voicecoach.intents.understand import StatisticalReader, open_reader, reader_intents
 

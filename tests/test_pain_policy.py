@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from voicecoach.coach.session import Phase
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.tuned import MODEL_FILE, TunedReader
 from voicecoach.intents.types import PAIN_CHECK, Context, Match
 from voicecoach.intents.understand import Readers, addressed_elsewhere, open_reader, understand

@@ -15,7 +15,7 @@ from voicecoach.coach.replies import Reply
 from voicecoach.coach.session import ANY, TRANSITIONS, Phase, Session
 from voicecoach.coach.simulate import Simulator, parse_script
 from voicecoach.content.loader import default_content_dir, load_content
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.types import INTENT_NAMES, Match
 

@@ -31,7 +31,7 @@ from voicecoach.coach.session import PAIN_ECHO_SECONDS, Phase, Session  # noqa: 
 from voicecoach.content.loader import load_content  # noqa: E402
 from voicecoach.history.answers import NOTHING_YET  # noqa: E402
 from voicecoach.history.store import open_history  # noqa: E402
-from voicecoach.intents.catalog import load_catalog  # noqa: E402
+from voicecoach.intents.load import load_catalog  # noqa: E402
 from voicecoach.intents.types import INTENT_NAMES, Context, Match  # noqa: E402
 from voicecoach.intents.understand import understand  # noqa: E402
 from voicecoach.words import say_number, say_seconds  # noqa: E402

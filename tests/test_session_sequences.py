@@ -22,7 +22,7 @@ _WORDING = load_content().wording
 STOP_WORKOUT, LEAVE, LEAVE_AGAIN = (_WORDING.line(key) for key in ("stop_workout", "leave", "leave_again"))
 from voicecoach.history.answers import NOTHING_YET
 from voicecoach.history.store import open_history
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.understand import understand
 from voicecoach.textmode import toolbar_text
 from voicecoach.words import say_seconds

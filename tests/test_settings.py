@@ -192,7 +192,7 @@ def test_the_catalog_cache_is_on_unless_the_environment_turns_it_off(config):
 
 def test_without_the_cache_the_catalog_is_compiled_and_nothing_is_kept(tmp_path, monkeypatch):
     from voicecoach.intents import compiled
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
 
     kept_in = []
     real = compiled.cached

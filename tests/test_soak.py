@@ -9,7 +9,7 @@ from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.coach.simulate import ScriptLine, Simulator
 from voicecoach.content.loader import load_content
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.matcher import recognize
 
 DAY = 24 * 3600

@@ -12,7 +12,7 @@ from voicecoach.app import reading_seconds, run_text_session
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.content.loader import load_content
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.output import OutputStage
 from voicecoach.voice.speaker import TerminalSpeaker
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 
 REPO = Path(__file__).resolve().parents[1]
 TRAINING = resources.files("voicecoach.intents") / "training.tsv"

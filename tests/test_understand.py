@@ -12,7 +12,7 @@ from conftest import REPO, SHARED, require_shared
 from test_coach_session import run_until
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.classifier import Example, IntentClassifier, train
 from voicecoach.intents.types import Context
 from voicecoach.intents.understand import open_reader, read_training_lines, understand

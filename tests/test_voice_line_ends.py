@@ -10,7 +10,7 @@ import pytest
 from test_voice_fakes import ToneEngine, make_speaker, spans
 from voicecoach.coach.replies import Reply
 from voicecoach.coach.session import Session
-from voicecoach.intents.catalog import load_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.output import OutputStage
 from voicecoach.voice.speaker import SpeakerBase

@@ -67,7 +67,7 @@ def test_a_session_routine_plays_each_cue_when_it_is_handed_over(tiny_content):
     moment the session hands it over, unless the cue before it is still being said (then it
     follows right after). The session hands it over within one block of its due time."""
     from voicecoach.coach.session import Session
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
     from voicecoach.intents.matcher import recognize
 
     sp, device, clock = make_speaker()
@@ -351,7 +351,7 @@ def test_the_app_lets_the_goodbye_finish_only_when_the_user_said_stop(tiny_conte
     from voicecoach.app import GOODBYE_LIMIT_S, _goodbye_time
     from voicecoach.coach.clock import VirtualClock
     from voicecoach.coach.session import Session
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
     from voicecoach.intents.matcher import recognize
 
     session = Session(tiny_content, VirtualClock())

@@ -21,7 +21,7 @@ class Tty(io.StringIO):
 
 def started_session(tiny_content):
     from voicecoach.coach.session import Session
-    from voicecoach.intents.catalog import load_catalog
+    from voicecoach.intents.load import load_catalog
     from voicecoach.intents.matcher import recognize
 
     clock = VirtualClock()

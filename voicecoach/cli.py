@@ -32,7 +32,8 @@ from voicecoach.coach.simulate import (
 )
 from voicecoach.config import ConfigError
 from voicecoach.files import read_bytes
-from voicecoach.intents.catalog import CatalogError, load_catalog, validate_catalog
+from voicecoach.intents.catalog import CatalogError, validate_catalog
+from voicecoach.intents.load import load_catalog
 from voicecoach.intents.names import Intent
 from voicecoach.intents.understand import understand
 from voicecoach.limits import MAX_TEXT_FILE_BYTES, MAX_UTTERANCE_CHARS

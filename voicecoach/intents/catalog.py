@@ -11,7 +11,6 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import product
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -173,35 +172,15 @@ def _say_seconds(seconds: int) -> str:
     return words.get(seconds, f"{seconds} seconds")
 
 
-@lru_cache(maxsize=4)
-def load_catalog(directory: Path | str | None = None, exercises: tuple[tuple[str, str], ...] = (),
-                 cache: bool = True) -> Catalog:
-    """Load and compile every *.yaml in `directory` (default: the shipped templates).
-
-    `exercises` are (spoken name, id) pairs from the content (Content.exercise_names): each
-    becomes a value of the {exercise} list unless the templates already give that phrase a
-    meaning, so an exercise added to the content is started by its name with no template edit.
-    `cache=False` (the `catalog_cache` setting) compiles them anew and keeps nothing.
-    Raises CatalogError listing every problem as `file:line: message`.
-    """
-    directory = Path(directory) if directory else INTENTS_DIR
-    if directory == INTENTS_DIR:
-        # The shipped templates are compiled once and kept (intents/compiled.py); problems
-        # are never kept: a broken file is reported every time.
-        from voicecoach.intents.compiled import cached, default_cache_dir
-
-        catalog, problems = cached(directory, lambda: _build(directory, exercises), default_cache_dir() if cache else None,
-                                   keep=lambda built: not built[1], variant=repr(exercises) if exercises else "")
-    else:
-        catalog, problems = _build(directory, exercises)
-    if problems:
-        raise CatalogError(problems)
-    assert catalog is not None
-    return catalog
-
-
 def validate_catalog(directory: Path | str | None = None) -> list[str]:
+    """Every problem of the templates in `directory` (default: the shipped ones), as `file:line: message`."""
     return _build(Path(directory) if directory else INTENTS_DIR)[1]
+
+
+def build_catalog(directory: Path, exercises: tuple[tuple[str, str], ...] = ()) -> tuple[Catalog | None, list[str]]:
+    """The catalog compiled from every *.yaml in `directory`, and every problem found (a catalog
+    only when there are none). `voicecoach.intents.load.load_catalog` keeps the shipped one compiled."""
+    return _build(directory, exercises)
 
 
 def _build(directory: Path, exercises: tuple[tuple[str, str], ...] = ()) -> tuple[Catalog | None, list[str]]:
