@@ -191,13 +191,13 @@ def test_the_catalog_cache_is_on_unless_the_environment_turns_it_off(config):
 
 
 def test_without_the_cache_the_catalog_is_compiled_and_nothing_is_kept(tmp_path, monkeypatch):
-    from voicecoach.intents import compiled
+    from voicecoach.intents import load
     from voicecoach.intents.load import load_catalog
 
     kept_in = []
-    real = compiled.cached
-    monkeypatch.setattr(compiled, "default_cache_dir", lambda: tmp_path / "cache")
-    monkeypatch.setattr(compiled, "cached", lambda directory, build, cache_dir, **kw: (kept_in.append(cache_dir),
+    real = load.cached
+    monkeypatch.setattr(load, "default_cache_dir", lambda: tmp_path / "cache")
+    monkeypatch.setattr(load, "cached", lambda directory, build, cache_dir, **kw: (kept_in.append(cache_dir),
                                                                                     real(directory, build, cache_dir, **kw))[1])
     load_catalog.cache_clear()              # each call compiles (load_catalog keeps its last few)
     assert load_catalog(cache=False).intents
