@@ -80,6 +80,7 @@ class SessionResult:
     greeting_s: float | None
     steps: list[StepResult]
     take: Take | None = None
+    lines: list[str] = field(default_factory=list)        # everything the coach printed, in order
 
 
 def person_lines(folder: Path) -> dict[str, Path]:
@@ -134,9 +135,12 @@ def run_session(room: Room, folder: Path, steps: tuple[Step, ...] = SESSION) -> 
             heard = [l.text for l in coach.since(began, r"^heard: ")]
             results.append(StepResult(step, heard, acted_on(heard), lag_ms=lag_of_acted(coach.since(began)),
                                       reply_s=said_at))       # times filled from the recording below
+        stopped = time.monotonic()
         coach.process.sendline("stop")
-        time.sleep(1.0)
+        coach.wait_for(r"^coach: .*(Goodbye|stopping)", timeout=10, after=stopped)
+        time.sleep(0.5)
         keep_log(coach, "session")
+        printed = [line.text for line in coach.lines]
     coach_spans, person_spans = take.timeline()
     for result in results:
         said = first_after(person_spans, result.reply_s - 0.2)
@@ -149,7 +153,7 @@ def run_session(room: Room, folder: Path, steps: tuple[Step, ...] = SESSION) -> 
         answer = first_after(coach_spans, said.end)
         result.reply_s = (answer.start - said.end) if answer else None
     greeting = first_after(coach_spans, launched)
-    return SessionResult(greeting.start - launched if greeting else None, results, take)
+    return SessionResult(greeting.start - launched if greeting else None, results, take, printed)
 
 
 @dataclass
