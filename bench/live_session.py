@@ -56,6 +56,7 @@ SESSION = (
     Step("that hurts", "report_pain", over=True, typed_before="start glute bridges"),
 )
 GREETED = r"^coach: .*\?"   # the greeting ends in a question ("Shall we start the routine?", or the plan for today)
+REPLY_WITHIN_S = 4.0       # every step's command has a spoken reply; a step whose reply has not begun by then goes on
 QUIET_S = 2.0               # the person speaks once the coach has been quiet this long (a pause between its sentences is shorter)
 HEARD = re.compile(r"^heard: (?P<text>.*) -> (?P<intent>\w+)(?:\s+\((?P<ignored>[^)]*)\))?$")
 LAG = re.compile(r"heard (?P<lag>\d+) ms after the end of speech")
@@ -130,7 +131,9 @@ def run_session(room: Room, folder: Path, steps: tuple[Step, ...] = SESSION) -> 
             said_at = room.say(wavs[step.words]) - take.started
             # The step's outcome: what was heard until the coach has answered and gone quiet.
             coach.wait_for(r"^heard: ", timeout=10, after=began)
-            time.sleep(0.5)
+            # The reply is under way before the coach's quiet counts: on a busy machine it can
+            # begin a second or more after the 'heard:' line, and the next words would land on it.
+            meter.wait_speaking(0.2, timeout=REPLY_WITHIN_S)
             meter.wait_quiet(1.0, timeout=60)
             heard = [l.text for l in coach.since(began, r"^heard: ")]
             results.append(StepResult(step, heard, acted_on(heard), lag_ms=lag_of_acted(coach.since(began)),

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from conftest import AUDIO, speak_to_wav
-from hearing_signals import room, voiced
+from hearing_signals import ms, room, voiced
 from voicecoach.app import run_voice_session
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, write_wav
-from voicecoach.hearing.loop import (SECOND_LOOK_PRE_ROLL_MS, BargeInGate, ListenEnded, ListenFailed, ListenLoop, NothingHeard, SpeechDropped,
+from voicecoach.hearing.loop import (EARLY_READ_MS, SECOND_LOOK_PRE_ROLL_MS, BargeInGate, ListenEnded, ListenFailed, ListenLoop, NothingHeard, SpeechDropped,
                                      SpeechStarted, UtteranceHeard, UtteranceIgnored, is_echo, reader)
 from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
 from voicecoach.hearing.signal.sources import ArraySource, MicrophoneUnavailable, WavFileSource, frames_of
@@ -624,3 +624,60 @@ def test_read_apart_a_reading_s_delay_is_its_wait_and_decode_not_the_sound_serve
              decode_apart=True)
     [heard] = of_type(told, UtteranceHeard)
     assert heard.match.intent == "next" and heard.lag_ms < 600
+
+
+class LengthReader:
+    """Reads every utterance as "yes", its text the number of samples it was given."""
+
+    def __init__(self) -> None:
+        self.lengths: list[int] = []
+
+    def __call__(self, audio: np.ndarray) -> Match:
+        self.lengths.append(len(audio))
+        return Match(str(len(audio)), "yes", {}, 1.0)
+
+
+def read_apart(audio: np.ndarray, **options) -> tuple[list, LengthReader]:
+    reader = LengthReader()
+    loop = ListenLoop(reader, Endpointer(EnergyDetector()), timer=StepTimer(), **options)
+    told: list = []
+    loop.run(ArraySource(audio), told.append, decode_apart=True)
+    return of_type(told, UtteranceHeard), reader
+
+
+def test_read_apart_an_utterance_is_read_before_its_cut_and_the_cut_uses_that_reading():
+    heard, reader = read_apart(np.concatenate([room(0.5), voiced(0.5), room(0.8)]))
+    (only,) = heard
+    assert len(reader.lengths) == 1                           # read once, not again at the cut
+    early = reader.lengths[0]
+    assert only.match.text == str(early)
+    # The reading began EARLY_READ_MS into the silence, the cut came at the trailing silence.
+    assert round(only.audio_ms * SAMPLE_RATE / 1000) - early == ms(240 - EARLY_READ_MS)
+
+
+def test_read_apart_speech_that_goes_on_after_the_early_reading_is_read_whole():
+    heard, reader = read_apart(np.concatenate([room(0.5), voiced(0.5), room(0.18), voiced(0.4, seed=3), room(0.8)]))
+    (only,) = heard
+    assert len(reader.lengths) >= 2 and reader.lengths[0] < reader.lengths[-1]
+    assert int(only.match.text) >= ms(500 + 180 + 400)        # both parts, not the reading of the first alone
+
+
+def test_without_early_reading_the_cut_is_read():
+    heard, reader = read_apart(np.concatenate([room(0.5), voiced(0.5), room(0.8)]), early_read_ms=0)
+    (only,) = heard
+    assert reader.lengths == [round(only.audio_ms * SAMPLE_RATE / 1000)]
+
+
+def test_the_endpointer_tells_the_silence_so_far_and_the_utterance_as_it_would_be_cut():
+    endpointer = Endpointer(EnergyDetector())
+    frames = list(frames_of(np.concatenate([room(0.3), voiced(0.5), room(0.6)])))
+    cut, seen = None, []
+    for frame in frames:
+        cut = endpointer.push(frame) or cut
+        if endpointer.in_speech and endpointer.silent_ms == EARLY_READ_MS:
+            seen.append(endpointer.so_far())
+    assert endpointer.silent_ms == 0.0 and endpointer.so_far() is None      # between utterances
+    (so_far,) = seen
+    assert cut is not None and (so_far.start_ms, so_far.onset_ms, so_far.speech_end_ms) == (
+        cut.start_ms, cut.onset_ms, cut.speech_end_ms)
+    assert np.array_equal(so_far.audio, cut.audio[:len(so_far.audio)])

@@ -65,6 +65,11 @@ HEARD_AT_KEPT_MS = 20_000  # when each frame was heard, kept this far back (an u
 BEHIND_MS = 500            # -v notes when the frames are heard this far behind the room
 BEHIND_NOTE_EVERY_MS = 5000
 SECOND_LOOK_PRE_ROLL_MS = 150   # the second reading of a command said over the coach keeps this much before its onset
+# On a real clock an utterance is read once it has been silent this long, while the endpointer
+# waits out the rest of its trailing silence (240 ms): when no speech follows, the cut finds its
+# reading made (a short command's decode, 80-150 ms, no longer adds to the reply). Speech that
+# goes on makes it a reading of nothing, so it is begun only when the reader has nothing else to do.
+EARLY_READ_MS = 120
 
 Recognize = Callable[[np.ndarray], Match]
 NO_MATCH_HEARD = Match("(not read: hearing was behind)", NO_MATCH, {}, 0.0)
@@ -220,6 +225,22 @@ class BargeInGate:
         return None
 
 
+@dataclass(frozen=True)
+class _EarlyReading:
+    """An utterance read before its cut (EARLY_READ_MS): whose it is, and what was read."""
+    start_ms: float
+    onset_ms: float
+    speech_end_ms: float
+    hit: Match | None            # the barge-in check's hit
+    match: Match | None          # the recognizer's reading (None: the check's hit stands, or the recognizer failed)
+    decode_ms: float
+
+    def reads(self, utterance: Utterance) -> bool:
+        """Whether `utterance` is the one read: nothing was said after the reading began."""
+        return (self.start_ms, self.onset_ms, self.speech_end_ms) == (
+            utterance.start_ms, utterance.onset_ms, utterance.speech_end_ms)
+
+
 @dataclass
 class _Held:
     """An utterance that did not parse, waiting a moment for the rest of the sentence."""
@@ -248,6 +269,7 @@ class ListenLoop:
     # None (frames pushed from a file as fast as they can be): nothing is ever late.
     now: Callable[[], float] | None = None
     late_ms: float = LATE_MS
+    early_read_ms: float = EARLY_READ_MS     # 0: every utterance is read from its cut
 
     def __post_init__(self) -> None:
         if self.played is None:
@@ -257,6 +279,7 @@ class ListenLoop:
         self._thread: threading.Thread | None = None
         self._was_in_speech = False
         self._held: _Held | None = None
+        self._early: _EarlyReading | None = None     # the reader thread's alone
         self._origins = _RecentLeast(ORIGIN_WINDOW_S)   # the clock time of the stream's start, as best seen lately
         self._apart = False                      # utterances are read on their own thread (`run`'s decode_apart)
         self._heard_at: deque[tuple[float, float]] = deque(maxlen=int(HEARD_AT_KEPT_MS // FRAME_MS))
@@ -322,6 +345,28 @@ class ListenLoop:
             self._behind_noted_ms = now
             log.info("hearing: the frames are heard %.0f ms behind the room", behind)
 
+    def _early_due(self) -> Utterance | None:
+        """The utterance under way, once, when its silence reaches `early_read_ms`."""
+        if self.early_read_ms <= 0 or not self.endpointer.in_speech:
+            return None
+        silent = self.endpointer.silent_ms
+        if not self.early_read_ms <= silent < self.early_read_ms + FRAME_MS:
+            return None
+        return self.endpointer.so_far()
+
+    def _read_early(self, utterance: Utterance) -> None:
+        """Read `utterance` before its cut, as `_hear` would: the check, then the recognizer."""
+        started = self.timer()
+        hit = self._spotted(utterance.audio)
+        match = None
+        if hit is None:
+            try:
+                match = self.recognize(utterance.audio)
+            except Exception:  # noqa: BLE001 - the cut's own reading will say it
+                match = None
+        self._early = _EarlyReading(utterance.start_ms, utterance.onset_ms, utterance.speech_end_ms, hit, match,
+                                    1000.0 * (self.timer() - started))
+
     def _release_due(self) -> _Held | None:
         """The utterance held for the rest of its sentence, once its wait is over and no speech goes on."""
         held = self._held
@@ -363,7 +408,7 @@ class ListenLoop:
                     utterance, events = self._frame(frame)
                     for event in events:
                         deliver(event)
-                    reader.frame_done(utterance)
+                    reader.frame_done(utterance, self._early_due() if utterance is None else None)
                 self._note_behind()
                 if cancel.is_set():
                     break
@@ -432,10 +477,14 @@ class ListenLoop:
                                       utterance.end_ms, utterance.speech_end_ms)
             else:
                 events += self._verdict(held.utterance, held.match, held.decode_ms)
+        early, self._early = self._early, None
+        if early is not None and not early.reads(utterance):
+            early = None
         started = self.timer()
-        hit = self._spotted(utterance.audio)
+        ahead_ms = early.decode_ms if early is not None else 0.0      # read before the cut
+        hit = early.hit if early is not None else self._spotted(utterance.audio)
         if hit is not None:
-            return events + self._verdict(utterance, hit, 1000.0 * (self.timer() - started))
+            return events + self._verdict(utterance, hit, ahead_ms + 1000.0 * (self.timer() - started))
         lag_ms = self.lag_ms(utterance.speech_end_ms)
         if lag_ms > self.late_ms:
             # Hearing is behind: only a stop, a pause or pain would still be acted on, and the
@@ -444,14 +493,14 @@ class ListenLoop:
                                               1000.0 * (self.timer() - started), utterance.onset_ms,
                                               utterance.speech_end_ms, lag_ms)]
         try:
-            match = self.recognize(utterance.audio)
+            match = early.match if early is not None and early.match is not None else self.recognize(utterance.audio)
         except Exception as exc:  # noqa: BLE001 - one bad decode should not end listening
             return events + [ListenFailed(f"recognizer failed: {_one_line(exc)}")]
         if match.intent not in BARGE_IN_INTENTS:
             again = self._second_look(utterance)
             if again is not None:
-                return events + self._verdict(utterance, again, 1000.0 * (self.timer() - started))
-        decode_ms = 1000.0 * (self.timer() - started)
+                return events + self._verdict(utterance, again, ahead_ms + 1000.0 * (self.timer() - started))
+        decode_ms = ahead_ms + 1000.0 * (self.timer() - started)
         if match.intent == NO_MATCH and match.text.strip() and not final and self.continuation_ms > 0:
             self._held = _Held(utterance, match, decode_ms, utterance.end_ms + self.continuation_ms)
             return events
@@ -578,13 +627,18 @@ class _Reader:
         self.failed = False
         self._jobs: queue.Queue[tuple[str, object] | None] = queue.Queue()
         self._release_asked: _Held | None = None
+        self._busy = False             # a job is being done (an early reading waits for an idle reader)
         self._thread = threading.Thread(target=self._work, name="voicecoach-read", daemon=True)
         self._thread.start()
 
-    def frame_done(self, utterance: Utterance | None) -> None:
+    def frame_done(self, utterance: Utterance | None, early: Utterance | None = None) -> None:
+        """After each frame: the utterance the endpointer cut, or one to read before its cut
+        (only when this thread has nothing else to do), and any held one whose wait is over."""
         if utterance is not None:
             self._jobs.put(("hear", utterance))
             return
+        if early is not None and not self._busy and self._jobs.empty():
+            self._jobs.put(("early", early))
         due = self.loop._release_due()
         if due is not None and due is not self._release_asked:
             self._release_asked = due
@@ -614,9 +668,14 @@ class _Reader:
             if job is None:
                 return
             kind, item = job
+            self._busy = True
             try:
                 if kind == "release":
                     events = loop._release() if item is None or loop._held is item else []
+                elif kind == "early":
+                    assert isinstance(item, Utterance)
+                    loop._read_early(item)
+                    events = []
                 else:
                     assert isinstance(item, Utterance)
                     events = loop._hear(item, final=kind == "final")
@@ -628,6 +687,8 @@ class _Reader:
                 self.deliver(ListenEnded("failed"))
                 self.cancel.set()
                 return
+            finally:
+                self._busy = False
 
 
 def _speech_frames(utterance: Utterance) -> slice:

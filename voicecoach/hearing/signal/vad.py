@@ -194,6 +194,19 @@ class Endpointer:
     def elapsed_ms(self) -> float:
         return self._elapsed * FRAME_MS
 
+    @property
+    def silent_ms(self) -> float:
+        """How long the utterance under way has been silent since its last speech frame (0 between utterances)."""
+        return self._silence * FRAME_MS if self._frames else 0.0
+
+    def so_far(self) -> Utterance | None:
+        """The utterance under way as it would be cut now (None between utterances or while too
+        short to be one): its reading can begin while the endpointer waits out the silence."""
+        if not self._frames or self._speech_frames * FRAME_MS < self.settings.min_speech_ms:
+            return None
+        return Utterance(np.concatenate(self._frames), self._start * FRAME_MS, self._onset * FRAME_MS,
+                         self._elapsed * FRAME_MS, self._last_speech * FRAME_MS)
+
     def push(self, frame: np.ndarray) -> Utterance | None:
         if len(frame) != FRAME_SAMPLES:
             raise ValueError(f"a frame must hold {FRAME_SAMPLES} samples ({FRAME_MS} ms at {SAMPLE_RATE} Hz), got {len(frame)}")
