@@ -207,3 +207,19 @@ def test_the_virtual_clock_waits_for_a_busy_member():
     clock.leave()
     thread.join(timeout=5)
     assert times[0] == 0.0 and ("main", 3.0) in times and times[-1] == 10.0
+
+
+def test_on_the_real_clock_utterances_are_read_apart_from_the_frames_and_in_step_on_a_virtual_one():
+    audio = np.concatenate([room(0.1), voiced(0.3), room(0.5)])
+    for clock, reading_thread in ((RealClock(), "voicecoach-read"), (VirtualClock(), "voicecoach-listen")):
+        threads: list[str] = []
+
+        def read(audio: np.ndarray) -> Match:
+            threads.append(threading.current_thread().name)
+            return recognize("pause", CATALOG, Context())
+
+        told: list = []
+        loop = ListenLoop(read, Endpointer(detector=EnergyDetector()))
+        loop.start(ArraySource(audio, clock), told.append, clock=clock).join(10.0)
+        assert threads and set(threads) == {reading_thread}, (type(clock).__name__, threads)
+        assert [e.match.intent for e in told if isinstance(e, UtteranceHeard)] == ["pause"]

@@ -7,6 +7,10 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    # True when time moves only as the threads taking part let it (VirtualClock): a worker
+    # decodes in step with the frames it hears. False on the real clock, which waits for nobody.
+    lockstep: bool
+
     def now(self) -> float:
         """Seconds on a monotonic scale."""
 
@@ -21,6 +25,8 @@ class Clock(Protocol):
 
 
 class RealClock:
+    lockstep = False
+
     def now(self) -> float:
         return time.monotonic()
 
@@ -46,6 +52,7 @@ class VirtualClock:
     """
 
     POLL_SECONDS = 0.05      # longest real wait before a waiting thread looks again (cancel events)
+    lockstep = True
 
     def __init__(self, start: float = 0.0) -> None:
         self._now = start

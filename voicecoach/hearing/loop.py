@@ -442,7 +442,7 @@ class ListenLoop:
         self._cancel.clear()
         if clock is not None:
             self.now = clock.now
-        lockstep = clock is not None and hasattr(clock, "take_part")
+        lockstep = clock is not None and clock.lockstep
 
         def hear() -> None:
             try:
