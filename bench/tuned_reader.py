@@ -31,7 +31,12 @@ from voicecoach.content.loader import load_content  # noqa: E402
 from voicecoach.intents.load import load_catalog  # noqa: E402
 from voicecoach.intents.tuned import MODEL_FILE, TunedReader  # noqa: E402
 from voicecoach.intents.types import PAIN_CHECK  # noqa: E402
-from voicecoach.intents.understand import open_reader, reader_intents, understand  # noqa: E402
+from voicecoach.intents.understand import (  # noqa: E402
+    Readers,
+    open_reader,
+    reader_intents,
+    understand,
+)
 
 DATA = REPO / "tests" / "data"
 SETS = {
@@ -42,6 +47,7 @@ SETS = {
     "heldout_26": DATA / "heldout_26.tsv",
     "pain_heldout": DATA / "pain_heldout.tsv",
 }
+WEIGHTS = (1.0, 0.8, 0.65, 0.5)         # the fine-tuned reader's shares the sweep compares
 
 
 def pain_safely(rows: list[Row], read) -> tuple[int, int, int]:
@@ -146,9 +152,13 @@ class _Remembered:
     """A reader whose answers are kept by line: the sweep reads the same lines many times."""
 
     def __init__(self, reader) -> None:
-        self.reader, self.ready, self.deciding = reader, reader.ready, reader.deciding
+        self.reader, self.ready = reader, reader.ready
         self._probs: dict[str, dict] = {}
         self._opinions: dict[str, dict] = {}
+
+    @property
+    def deciding(self):
+        return self.reader.deciding
 
     def probabilities(self, text):
         if text not in self._probs:
@@ -161,24 +171,38 @@ class _Remembered:
         return self._opinions[text]
 
 
+def weighed(readers, weights=WEIGHTS) -> dict[float, Readers]:
+    """The same two readers at each fine-tuned share; each reader's answers are kept by line,
+    so every share mixes the same probabilities and each line is read once."""
+    tuned = _Remembered(readers.tuned) if readers.tuned is not None else None
+    ngram = _Remembered(readers.ngram) if readers.ngram is not None else None
+    return {weight: Readers(tuned, ngram, tuned_weight=weight) for weight in weights}
+
+
+def sweep_weights(catalog, readers, rows, weights=WEIGHTS) -> dict:
+    """Each fine-tuned share's totals on `rows` (bench/understanding.py's Score)."""
+    return {weight: score(rows, lambda t, c, mix=mix: understand(t, catalog, c, mix))
+            for weight, mix in weighed(readers, weights).items()}
+
+
 def sweep(catalog, reader) -> None:
-    """The floors of the fine-tuned reader, chosen by the development sets' totals (never one line)."""
+    """The fine-tuned reader's share and floors, chosen by the development sets' totals (never one line)."""
+    rows = [r for name in ("natural_dev", "paraphrases") if SETS[name].exists() for r in read_set(SETS[name])]
+    print(f"{len(rows)} development lines")
+    for weight, result in sweep_weights(catalog, reader, rows).items():
+        print(f"  fine-tuned share {weight:.2f}: in-domain {sum(result.right.values())}/{sum(result.total.values())}, "
+              f"rejected {result.rejected}/{result.ood}")
+    sweep_floors(catalog, _Remembered(reader), rows)
+
+
+def sweep_floors(catalog, reader, rows) -> None:
+    """The fine-tuned reader's pain floors and sureness, set for the run and put back after it."""
     import itertools
 
     from voicecoach.intents import understand as u
 
-    rows = [r for name in ("natural_dev", "paraphrases") if SETS[name].exists() for r in read_set(SETS[name])]
     pain_floor, ex_floor, sure, safety = dict(u.PAIN_FLOOR), dict(u.EXERCISING_PAIN_FLOOR), u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE
-    print(f"{len(rows)} development lines; tuned pain floor (idle; half of it exercising), TUNED_MODEL_SURE, TUNED_SAFETY_SURE:")
-    reader = _Remembered(reader)
-    weight0 = u.TUNED_WEIGHT
-    for weight in (1.0, 0.8, 0.65, 0.5):
-        u.TUNED_WEIGHT = weight
-        remembered = _Remembered(reader)
-        result = score(rows, lambda t, c: understand(t, catalog, c, remembered))
-        print(f"  fine-tuned share {weight:.2f}: in-domain {sum(result.right.values())}/{sum(result.total.values())}, "
-              f"rejected {result.rejected}/{result.ood}")
-    u.TUNED_WEIGHT = weight0
+    print("tuned pain floor (idle; half of it exercising), TUNED_MODEL_SURE, TUNED_SAFETY_SURE:")
     for floor, ngram, model_sure, safety_sure in itertools.product((0.25,), (0.35, 1.01), (0.35, 0.45, 0.6),
                                                                    (0.3, 0.45)):
         u.PAIN_FLOOR = {**pain_floor, "tuned": floor, "ngram": ngram}

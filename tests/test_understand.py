@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -12,10 +13,11 @@ from conftest import REPO, SHARED, require_shared
 from test_coach_session import run_until
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
+from voicecoach.intents import understand as understand_module
 from voicecoach.intents.load import load_catalog
 from voicecoach.intents.classifier import Example, IntentClassifier, train
 from voicecoach.intents.types import Context
-from voicecoach.intents.understand import open_reader, read_training_lines, understand
+from voicecoach.intents.understand import Readers, open_reader, read_training_lines, understand
 
 CATALOG = load_catalog()
 EXERCISING = Context(exercising=True)
@@ -178,6 +180,40 @@ def test_a_broken_reader_model_leaves_the_templates_with_one_line(tmp_path):
     assert missing is None and "not a file" in notice
     assert open_reader(CATALOG, {}, "off", background=False, tuned="off") == (None, None)
     assert understand("start the stretch", CATALOG, None, None).intent == "start"
+
+
+class FixedReader:
+    """A loaded reader that always gives the same probabilities, and counts the lines it read."""
+
+    def __init__(self, probs: dict[str, float], ready: bool = True) -> None:
+        self.probs, self.ready, self.lines = probs, ready, 0
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        self.lines += 1
+        return dict(self.probs)
+
+
+def test_by_default_the_fine_tuned_reader_alone_answers_once_it_is_ready():
+    tuned, ngram = FixedReader({"pause": 0.8, "none": 0.2}), FixedReader({"none": 0.9, "stop": 0.1})
+    readers = Readers(tuned, ngram)
+    assert readers.tuned_weight == 1.0
+    assert readers.probabilities("hang on") == {"pause": 0.8, "none": 0.2} and ngram.lines == 0
+    tuned.ready = False
+    assert readers.probabilities("hang on") == {"none": 0.9, "stop": 0.1}
+    assert not hasattr(understand_module, "TUNED_WEIGHT")
+
+
+def test_a_share_below_one_mixes_both_readers_probabilities():
+    tuned, ngram = FixedReader({"pause": 0.8, "none": 0.2}), FixedReader({"none": 0.9, "stop": 0.1})
+    mixed = Readers(tuned, ngram, tuned_weight=0.5).probabilities("hang on")
+    assert mixed == pytest.approx({"pause": 0.4, "none": 0.55, "stop": 0.05})
+    assert Readers(tuned, FixedReader({"none": 1.0}, ready=False), tuned_weight=0.5).probabilities("x") == tuned.probs
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5, math.nan])
+def test_a_share_outside_zero_to_one_is_refused_by_name(weight):
+    with pytest.raises(ValueError, match=f"not {weight!r}"):
+        Readers(FixedReader({}), FixedReader({}), tuned_weight=weight)
 
 
 def test_parse_says_which_reading_decided():

@@ -74,7 +74,6 @@ SAFETY_SURE = 0.3                    # ... and a stop, pause or pain report from
 # (bench/tuned_reader.py --sweep).
 TUNED_MODEL_SURE = 0.45
 TUNED_ONE_WORD_SURE = 0.7            # ... and for a line of one word the templates do not know
-TUNED_WEIGHT = 1.0                   # the fine-tuned reader's share when both readers' probabilities are mixed
 TUNED_SAFETY_SURE = 0.3
 ASIDE_SURE = 0.3                     # thanks, greeting or not-covered from this (a wrong one only changes the wording)
 COST: dict[str, float] = {Intent.REPORT_PAIN: 2.5, Intent.STOP: 2.0, Intent.PAUSE: 2.0}    # how much more a miss of these costs
@@ -261,6 +260,20 @@ TUNED_LOAD_DELAY = 1.0              # seconds before the fine-tuned reader loads
 TUNED_LOAD_WAIT = 10.0               # seconds a program that ends at once waits for the model to finish loading
 
 
+def tuned_share(weight: float) -> float:
+    """`weight` as the fine-tuned reader's share of mixed probabilities: from 0.0 (the n-gram
+    reader alone) to 1.0 (the fine-tuned reader alone); anything else is refused."""
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"the fine-tuned reader's share must be from 0.0 to 1.0, not {weight!r}")
+    return float(weight)
+
+
+def mixed(tuned: Mapping[str, float], ngram: Mapping[str, float], weight: float) -> dict[str, float]:
+    """Both readings' probabilities in one: the fine-tuned one counts `weight`, the n-gram one the rest."""
+    return {label: weight * tuned.get(label, 0.0) + (1.0 - weight) * ngram.get(label, 0.0)
+            for label in set(tuned) | set(ngram)}
+
+
 class Readers:
     """The fine-tuned reader first, the n-gram reader behind it.
 
@@ -268,13 +281,18 @@ class Readers:
     reader (so a missing or broken model costs one line and nothing else); `opinions` gives
     every loaded reading, for the pain policy ("pain whenever any reading names it"). Both load
     in one background thread, the fine-tuned one first; until one is ready the templates
-    answer alone."""
+    answer alone.
+
+    `tuned_weight` is the fine-tuned reader's share when both readers are ready: 1.0 (the
+    default, as the coach reads) takes the fine-tuned reader alone; less mixes in the n-gram
+    reader's probabilities (bench/tuned_reader.py --sweep compares shares)."""
 
     def __init__(self, tuned: Any | None, ngram: StatisticalReader | None,
-                 notify: Callable[[str], None] | None = None) -> None:
+                 notify: Callable[[str], None] | None = None, *, tuned_weight: float = 1.0) -> None:
         self.tuned = tuned
         self.ngram = ngram
         self.notify = notify
+        self._tuned_weight = tuned_share(tuned_weight)
         self.tuned_error: str | None = None
         self.load_seconds = 0.0
         self._loaded = threading.Event()
@@ -362,14 +380,17 @@ class Readers:
         """Which reading `probabilities` answers with: "tuned" or "ngram"."""
         return "tuned" if self.tuned is not None and self.tuned.ready else "ngram"
 
+    @property
+    def tuned_weight(self) -> float:
+        """The fine-tuned reader's share when both readers are ready (1.0: it alone)."""
+        return self._tuned_weight
+
     def probabilities(self, text: str) -> dict[str, float]:
         if self.tuned is not None and self.tuned.ready:
             tuned = self.tuned.probabilities(text)
-            if self.ngram is None or not self.ngram.ready or TUNED_WEIGHT >= 1.0:
+            if self._tuned_weight >= 1.0 or self.ngram is None or not self.ngram.ready:
                 return tuned
-            ngram = self.ngram.probabilities(text)
-            return {label: TUNED_WEIGHT * tuned.get(label, 0.0) + (1.0 - TUNED_WEIGHT) * ngram.get(label, 0.0)
-                    for label in set(tuned) | set(ngram)}
+            return mixed(tuned, self.ngram.probabilities(text), self._tuned_weight)
         if self.ngram is not None:
             return self.ngram.probabilities(text)
         raise ReaderUnavailable(self.error or "no reader is loaded")

@@ -1,0 +1,39 @@
+"""bench/tuned_reader.py's sweep of the fine-tuned reader's share: it builds readers with each
+share and leaves the understanding module as it found it."""
+from __future__ import annotations
+
+from bench import tuned_reader as bench
+from bench.understanding import Row
+from voicecoach.intents import understand as understand_module
+from voicecoach.intents.load import load_catalog
+from voicecoach.intents.types import Context
+from voicecoach.intents.understand import Readers
+
+
+class FixedReader:
+    """A loaded reader that always gives the same probabilities, and counts the lines it read."""
+
+    def __init__(self, probs: dict[str, float]) -> None:
+        self.probs, self.ready, self.lines = probs, True, 0
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        self.lines += 1
+        return dict(self.probs)
+
+
+def test_each_share_is_a_reader_of_its_own_over_the_same_two():
+    tuned, ngram = FixedReader({"pause": 0.9, "none": 0.1}), FixedReader({"none": 1.0})
+    weighed = bench.weighed(Readers(tuned, ngram), (1.0, 0.5))
+    assert {weight: readers.tuned_weight for weight, readers in weighed.items()} == {1.0: 1.0, 0.5: 0.5}
+    assert weighed[1.0].probabilities("hm") == {"pause": 0.9, "none": 0.1}
+    assert weighed[0.5].probabilities("hm") == {"pause": 0.45, "none": 0.55}
+    assert (tuned.lines, ngram.lines) == (1, 1)          # each reader read the line once
+
+
+def test_the_sweep_varies_the_share_and_leaves_the_module_as_it_was():
+    before = dict(vars(understand_module))
+    rows = [Row("blorp the flarn", "pause", {}, Context())]
+    tuned, ngram = FixedReader({"pause": 0.9, "none": 0.1}), FixedReader({"none": 1.0})
+    results = bench.sweep_weights(load_catalog(), Readers(tuned, ngram), rows, (1.0, 0.5, 0.0))
+    assert {weight: result.right["pause"] for weight, result in results.items()} == {1.0: 1, 0.5: 1, 0.0: 0}
+    assert vars(understand_module) == before and "TUNED_WEIGHT" not in before
