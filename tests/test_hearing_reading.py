@@ -129,3 +129,14 @@ def test_a_lone_word_is_never_respelled_into_a_command():
     """"cat" sounds like "quit" by its key, but a single word must be heard as itself."""
     assert sound_key("cat") == sound_key("quit")
     assert read_intent(heard(("Cat.", 0.7)), CATALOG).match.intent == "none"
+
+
+def test_the_decoders_echo_of_a_command_does_not_sink_it_under_the_floor():
+    # Twelve tokens at -0.45 each: the whole is under MIN_MASS, its first saying (half the words) is not.
+    twice = Hypothesis("Add 10 seconds. Add ten seconds", -0.45, 0.05, 12)
+    assert math.exp(twice.total_logprob) < MIN_MASS
+    reading = read_intent(Transcript((twice,), 50.0, 1000.0), CATALOG, Context(exercising=True))
+    assert (reading.match.intent, reading.match.slots, reading.reason) == ("adjust", {"seconds": 10}, "parsed")
+    # The same probability on a transcript read whole is still too improbable to act on.
+    once = Hypothesis("Add 10 seconds", -0.45, 0.05, 12)
+    assert read_intent(Transcript((once,), 50.0, 1000.0), CATALOG, Context(exercising=True)).reason == "low confidence"

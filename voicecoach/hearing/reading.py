@@ -53,15 +53,16 @@ def read_intent(transcript: Transcript, catalog: Catalog, context: Context | Non
     best = hypotheses[0]
     if best.no_speech_prob > no_speech_threshold:
         return Reading(Match(best.text, NO_MATCH, {}, 0.0), best, "no speech")
-    weights = hypothesis_weights(hypotheses)
+    matches = [read_one(h.text, catalog, context, sounds_alike, statistical) for h in hypotheses]
+    totals = [read_logprob(h, m) for h, m in zip(hypotheses, matches)]
+    weights = _softmax(totals)
     support: dict[tuple[str, str], float] = {}
     mass: dict[tuple[str, str], float] = {}
     chosen: dict[tuple[str, str], tuple[Match, Hypothesis]] = {}
-    for hypothesis, weight in zip(hypotheses, weights):
-        match = read_one(hypothesis.text, catalog, context, sounds_alike, statistical)
+    for hypothesis, match, weight, total in zip(hypotheses, matches, weights, totals):
         key = (match.intent, repr(sorted(match.slots.items())))
         support[key] = support.get(key, 0.0) + weight
-        mass[key] = mass.get(key, 0.0) + math.exp(hypothesis.total_logprob)
+        mass[key] = mass.get(key, 0.0) + math.exp(total)
         chosen.setdefault(key, (match, hypothesis))      # hypotheses come best first
     key = max(support, key=lambda k: (support[k], k[0] != NO_MATCH))
     match, hypothesis = chosen[key]
@@ -92,7 +93,22 @@ def _rejected(text: str, match: Match) -> Match:
 
 def hypothesis_weights(hypotheses: list[Hypothesis]) -> list[float]:
     """Each hypothesis's share of the n-best's probability (softmax of whole log-probabilities)."""
-    totals = [h.total_logprob for h in hypotheses]
+    return _softmax([h.total_logprob for h in hypotheses])
+
+
+def read_logprob(hypothesis: Hypothesis, match: Match) -> float:
+    """The log-probability of what was read of `hypothesis`. Read from the first saying of a
+    phrase the decoder wrote twice ("Add 10 seconds. Add ten seconds"), it is the first
+    saying's share of the whole (by words, the tokens' mean taken for each): the decoder's echo
+    of a phrase is not the user's, and its tokens would otherwise sink a clear command under
+    the n-best's floor."""
+    total = hypothesis.total_logprob
+    if match.text != hypothesis.text and match.text == first_of_repeat(hypothesis.text):
+        total *= len(_WORD.findall(match.text)) / max(1, len(_WORD.findall(hypothesis.text)))
+    return total
+
+
+def _softmax(totals: list[float]) -> list[float]:
     top = max(totals)
     exps = [math.exp(t - top) for t in totals]
     return [e / sum(exps) for e in exps]
