@@ -1,12 +1,13 @@
 """The coach live, as a person uses it: a whole spoken session through a real sound server.
 
-    python bench/live_session.py [--load] [--alone-minutes 2] [--signals 5]
+    python bench/live_session.py [--load] [--alone-minutes 2] [--signals 5] [--first-launches 3]
 
 `voicecoach` runs as a user starts it (in a pseudo-terminal, no flags but -v) in a private
 PulseAudio room (bench/room.py); a person's lines, said by espeak-ng as loud as the coach, are
 played into the room when the coach is quiet, or over its voice for the barge-in steps. One
 stereo recording of the room times everything. Printed, for the run:
-- greeting: launch to the coach's first sound;
+- greeting: launch to the coach's first sound (`--first-launches N`: also N first launches
+  ever, each in a fresh room: no cache, no history);
 - each step: what was heard and acted on, the person's end of speech to the coach's first
   reply sound, end of speech to the `heard:` line (hearing's delay, from the app's own log);
 - barge-in: the person's first sound to the coach's silence;
@@ -232,6 +233,21 @@ def warm_up(room: Room) -> None:
         keep_log(coach, "warm-up")
 
 
+def first_launch() -> float | None:
+    """A user's very first launch, in a room of its own (an empty cache and no history): launch to
+    the coach's first sound, read off the room's recording."""
+    with Room() as room:
+        with room.meter() as meter, room.recording() as take, Coach(room) as coach:
+            launched = coach.started - take.started
+            coach.wait_for(GREETED, timeout=120)
+            meter.wait_quiet(1.0, timeout=60)
+            coach.process.sendline("stop")
+            coach.wait_for(r"^coach: .*(Goodbye|stopping)", timeout=20)
+            keep_log(coach, "first-launch")
+        greeting = first_after(take.timeline()[0], launched)    # the recording goes with the room
+    return greeting.start - launched if greeting else None
+
+
 KEPT_LOGS: list[Path] = []         # --logs: where each launch's lines go
 
 
@@ -278,10 +294,17 @@ def main() -> int:
     parser.add_argument("--alone-minutes", type=float, default=2.0, help="minutes of the coach talking alone")
     parser.add_argument("--signals", type=int, default=6, help="signals sent while decoding")
     parser.add_argument("--sessions", type=int, default=1, help="scripted sessions to run")
+    parser.add_argument("--first-launches", type=int, default=0,
+                        help="first launches ever to time the greeting of, each in a fresh room, before the rest")
     parser.add_argument("--logs", type=Path, default=None, help="keep each launch's lines (with -v's log) in this folder")
     args = parser.parse_args()
     if args.logs is not None:
         KEPT_LOGS.append(args.logs)
+    if args.first_launches > 0:
+        heard = [first_launch() for _ in range(args.first_launches)]
+        print(f"first launch: greeting heard {', '.join(_ms(h) for h in heard)} after launch (target 1000 ms)")
+        if args.sessions == 0 and args.alone_minutes <= 0 and args.signals <= 0:
+            return 0
     with tempfile.TemporaryDirectory() as tmp, Room() as room:
         load = Load() if args.load else None
         try:

@@ -4,7 +4,9 @@ A cue must start on its beat, so its audio must already exist when it falls due:
 fixed phrases ("Halfway.", "Three.", "Switch sides. Right side next.") are made ahead of
 time and looked up by (engine, voice, sample rate, speaking rate, volume, text). Any
 change to those makes a new key, so stale audio is never played; the lexicon is part of
-the engine's output, so after editing it, delete the cache directory.
+the engine's output, so after editing it, delete the cache directory. Under the disk, a
+read-only layer may answer the same keys: the first-launch greeting shipped with the
+package (voicecoach.voice.shipped).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from voicecoach.files import (
     write_private,
 )
 from voicecoach.voice.engines import VoiceEngine
+from voicecoach.voice.shipped import ShippedCues
 
 log = logging.getLogger(__name__)
 MAX_CUE_BYTES = 50_000_000           # a cue is a few seconds: under 1 MB at 22 kHz
@@ -36,8 +39,9 @@ def default_cache_dir() -> Path:
 
 
 class CueCache:
-    def __init__(self, directory: Path | None = None) -> None:
+    def __init__(self, directory: Path | None = None, shipped: ShippedCues | None = None) -> None:
         self.directory = directory
+        self.shipped = shipped           # looked up after the disk, by the same key; never written
         self._memory: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
         self.hits = 0
@@ -103,8 +107,15 @@ class CueCache:
         return self.directory / f"{key}.npy" if self.directory else None
 
     def _load(self, key: str) -> np.ndarray | None:
-        """The kept audio, when the file is ours, private, in a private folder and a float
-        array of samples; anything else is made again."""
+        """The kept audio (else the shipped audio of that key, if any)."""
+        audio = self._load_kept(key)
+        if audio is None and self.shipped is not None:
+            audio = self.shipped.audio(key)
+        return audio
+
+    def _load_kept(self, key: str) -> np.ndarray | None:
+        """The audio kept on disk, when the file is ours, private, in a private folder and a
+        float array of samples; anything else is made again."""
         path = self._path(key)
         if path is None:
             return None

@@ -9,6 +9,8 @@ Rules (docs/voice.md states them too):
 - `stop()` silences the speaker within one 20 ms block plus the device's buffer.
 - Every line in `cue_phrases` (the cues, and any fixed answer such as "Okay, paused.") is
   made ahead of time and plays from the cue cache; other answers are synthesized as they come.
+  Lines kept on disk (or shipped, as the first-launch greeting) are recalled first, without the
+  engine: the engine's loading and synthesis come after, and never stand before such a line.
 - Rate changes ("slower", "faster") multiply the configured rate from then on; the cue
   phrases are made again at the new rate in the background, answers first.
 - `hold()` fades the voice out within one block and keeps the cut sentence (to be said
@@ -111,7 +113,8 @@ class VoiceSpeaker:
         self.errors: list[str] = []          # every failure, said or not
         self._said_errors: set[str] = set()
         self.cue_phrases = list(cue_phrases)
-        self._to_warm: deque[str] = deque(self.cue_phrases)
+        self._to_warm: deque[str] = deque(self.cue_phrases)     # to recall from the disk, else to make
+        self._to_make: deque[str] = deque()                      # not kept anywhere: the engine makes them
         self.cues_ready = threading.Event()  # set once every cue phrase is made at the current rate
         if not self.cue_phrases:
             self.cues_ready.set()
@@ -274,6 +277,7 @@ class VoiceSpeaker:
             if not self.threaded:
                 self.engine.rate = self._rate     # no synthesis thread: this one owns the engine
             self._to_warm = deque(self.cue_phrases)
+            self._to_make.clear()
             if self.cue_phrases:
                 self.cues_ready.clear()
             self._lock.notify_all()
@@ -314,6 +318,7 @@ class VoiceSpeaker:
             self._closed = True
             self._queue.clear()
             self._to_warm.clear()
+            self._to_make.clear()
             self._lock.notify_all()
         for thread in self._threads:
             thread.join(timeout=5.0)
@@ -446,12 +451,11 @@ class VoiceSpeaker:
             text = item.text
             self.engine.rate = rate        # a rate change lands before the next line is made
             try:
-                with self._gate:
-                    if item.cached:
-                        made = self.cache.get(self.engine, text)
-                    else:      # a fixed line made in an earlier run (the greeting) needs no engine
-                        stored = self.cache.stored(self.engine, text)
-                        made = self.engine.synthesize(text) if stored is None else stored
+                # A line kept on disk or shipped (the greeting) needs neither the engine nor the gate.
+                made = self.cache.stored(self.engine, text)
+                if made is None:
+                    with self._gate:
+                        made = self.cache.get(self.engine, text) if item.cached else self.engine.synthesize(text)
                 audio = self._resampled(made)
             except Exception as exc:  # noqa: BLE001 - one line the engine cannot make must not silence the voice
                 self._drop(item)
@@ -486,7 +490,7 @@ class VoiceSpeaker:
     def _synth_loop(self) -> None:
         while True:
             with self._lock:
-                while not self._closed and self._next_unsynthesized() is None and not self._to_warm:
+                while not self._closed and self._next_unsynthesized() is None and not self._warming_left():
                     self._lock.wait(WAIT_SECONDS)
                 if self._closed:
                     return
@@ -496,21 +500,33 @@ class VoiceSpeaker:
             except Exception as exc:  # noqa: BLE001 - never reached by engine failures (handled above): a bug, said once
                 self._failed("the voice thread hit an error", exc)
 
+    def _warming_left(self) -> bool:
+        return bool(self._to_warm or self._to_make)
+
     def _warm_one(self) -> bool:
-        """Cache one more cue phrase at the current rate; False when all are made."""
+        """Cache one more cue phrase at the current rate; False when all are made. Every phrase
+        is first looked for on disk (and among the shipped lines) without the engine; those not
+        found are made afterwards, so loading the voice never delays a line that needs none."""
         with self._lock:
-            if not self._to_warm:
+            recall = bool(self._to_warm)
+            if not recall and not self._to_make:
                 return False
-            text = self._to_warm.popleft()
+            text = (self._to_warm if recall else self._to_make).popleft()
             rate = self._rate
         self.engine.rate = rate
         try:
-            with self._gate:
-                self.cache.get(self.engine, text)
+            if recall:
+                if self.cache.stored(self.engine, text) is None:
+                    with self._lock:
+                        if self._rate == rate:       # else the phrase is looked for again at the new rate
+                            self._to_make.append(text)
+            else:
+                with self._gate:
+                    self.cache.get(self.engine, text)
         except Exception as exc:  # noqa: BLE001 - that cue will be made when it falls due, or dropped then
             self._failed(f"the voice could not make the cue {text!r} ahead of time", exc)
         with self._lock:
-            if not self._to_warm:
+            if not self._warming_left():
                 self.cues_ready.set()
         return True
 
