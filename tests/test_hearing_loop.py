@@ -14,11 +14,11 @@ from voicecoach.app import run_voice_session
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, write_wav
-from voicecoach.hearing.loop import (EARLY_READ_MS, SECOND_LOOK_PRE_ROLL_MS, BargeInGate, ListenEnded, ListenFailed, ListenLoop, NothingHeard, SpeechDropped,
+from voicecoach.hearing.loop import (EARLY_READ_MS, OVER_COACH_MAX_MS, SECOND_LOOK_PRE_ROLL_MS, BargeInGate, ListenEnded, ListenFailed, ListenLoop, NothingHeard, SpeechDropped,
                                      SpeechStarted, UtteranceHeard, UtteranceIgnored, is_echo, reader)
 from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
 from voicecoach.hearing.signal.sources import ArraySource, MicrophoneUnavailable, WavFileSource, frames_of
-from voicecoach.hearing.signal.vad import Endpointer, EnergyDetector
+from voicecoach.hearing.signal.vad import PRE_ROLL_MS, Endpointer, EnergyDetector
 from voicecoach.intents.load import load_catalog
 from voicecoach.intents.matcher import recognize
 from voicecoach.intents.types import Context, Match
@@ -681,3 +681,21 @@ def test_the_endpointer_tells_the_silence_so_far_and_the_utterance_as_it_would_b
     assert cut is not None and (so_far.start_ms, so_far.onset_ms, so_far.speech_end_ms) == (
         cut.start_ms, cut.onset_ms, cut.speech_end_ms)
     assert np.array_equal(so_far.audio, cut.audio[:len(so_far.audio)])
+
+
+def test_over_the_coachs_voice_a_long_utterance_is_cut_into_pieces_each_read():
+    audio = np.concatenate([room(0.5), voiced(3.5), room(0.6)])
+
+    def coach_talks(n, loop):
+        loop.coach_speaking("a long answer the coach is giving")
+
+    loop, fake = make_loop(["what was that"] * 4, continuation_ms=0)
+    events = feed(loop, audio, during=coach_talks)
+    pieces = of_type(events, UtteranceIgnored) + of_type(events, UtteranceHeard)
+    assert len(pieces) == 2 and len(of_type(events, SpeechStarted)) == 2
+    assert all(p.cut_ms - p.onset_ms <= OVER_COACH_MAX_MS + 30 for p in pieces if isinstance(p, UtteranceHeard))
+    assert fake.heard_ms[0] <= OVER_COACH_MAX_MS + PRE_ROLL_MS + 30          # a frame at most past the cap
+
+    alone, fake = make_loop(["what was that"] * 4, continuation_ms=0)
+    events = feed(alone, audio)                                   # nobody else talking: one utterance
+    assert len(of_type(events, SpeechStarted)) == 1 and len(fake.heard_ms) == 1 and fake.heard_ms[0] > 3500

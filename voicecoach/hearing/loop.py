@@ -70,6 +70,12 @@ SECOND_LOOK_PRE_ROLL_MS = 150   # the second reading of a command said over the 
 # reading made (a short command's decode, 80-150 ms, no longer adds to the reply). Speech that
 # goes on makes it a reading of nothing, so it is begun only when the reader has nothing else to do.
 EARLY_READ_MS = 120
+# Over the coach's voice an utterance is cut this long after its onset. What the canceller lets
+# through of the coach can keep the endpointer in speech for as long as the coach talks, and a
+# "stop" said then joined that utterance: read with the coach's words, acted on seconds later
+# or not at all. Commands over the coach are short (stop, pause, that hurts: under 1.5 s); each
+# cut piece gets its own barge-in check, and what follows starts an utterance of its own.
+OVER_COACH_MAX_MS = 2000
 
 Recognize = Callable[[np.ndarray], Match]
 NO_MATCH_HEARD = Match("(not read: hearing was behind)", NO_MATCH, {}, 0.0)
@@ -270,6 +276,7 @@ class ListenLoop:
     now: Callable[[], float] | None = None
     late_ms: float = LATE_MS
     early_read_ms: float = EARLY_READ_MS     # 0: every utterance is read from its cut
+    over_coach_max_ms: float = OVER_COACH_MAX_MS   # 0: over the coach too, only silence or 8 s cut
 
     def __post_init__(self) -> None:
         if self.played is None:
@@ -314,6 +321,10 @@ class ListenLoop:
         utterance = self.endpointer.push(frame)
         events: list[HearingEvent] = []
         now = self.endpointer.elapsed_ms
+        if utterance is None and self._over_coach_too_long(now):
+            utterance = self.endpointer.flush()
+            if utterance is not None:
+                log.info("an utterance over the coach's voice was cut after %.0f ms", utterance.end_ms - utterance.onset_ms)
         # A frame taken at once was captured just now; one that waited in a queue, earlier: the
         # least waited-for frame seen lately dates the stream's start. Lately, not ever: a sound
         # server that drops or delays blocks under load loses the stream time against the clock
@@ -344,6 +355,12 @@ class ListenLoop:
         if behind > BEHIND_MS:
             self._behind_noted_ms = now
             log.info("hearing: the frames are heard %.0f ms behind the room", behind)
+
+    def _over_coach_too_long(self, now_ms: float) -> bool:
+        """Whether the utterance under way has gone on OVER_COACH_MAX_MS while the coach is speaking."""
+        onset = self.endpointer.onset_ms
+        return (self.over_coach_max_ms > 0 and onset is not None and now_ms - onset >= self.over_coach_max_ms
+                and bool(self.gate.lines_during(now_ms, now_ms)))
 
     def _early_due(self) -> Utterance | None:
         """The utterance under way, once, when its silence reaches `early_read_ms`."""

@@ -234,7 +234,8 @@ class Endpointer:
         return None
 
     def flush(self) -> Utterance | None:
-        """At the end of the stream: whatever was being said."""
+        """Whatever is being said, cut now (at the end of the stream, or when the caller cuts
+        it short); the frames that follow start afresh."""
         return self._finish() if self._frames else None
 
     def _finish(self) -> Utterance | None:
