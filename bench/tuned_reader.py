@@ -1,10 +1,11 @@
 """The fine-tuned reader against the n-gram reader, in one run: figures, not tests.
 
-    python bench/tuned_reader.py [--misses SET] [--repeat 3]
+    python bench/tuned_reader.py [--misses SET] [--repeat 3] [--shares 1.0 0.5] [--sweep]
 
 Two products side by side on every set there is: the baseline (templates, then the n-gram
 reader: `--tuned-reader off`) and the coach as shipped (templates, then the fine-tuned reader,
-with the n-gram reader's second opinion on pain and the pain policy). For each set: exact
+with the n-gram reader's second opinion on pain and the pain policy); with `--shares`, the coach
+at each of those fine-tuned shares of the mixed probabilities instead. For each set: exact
 intent+slots in-domain, out-of-domain rejected, pain reports handled as pain, and pain handled
 safely (as pain, or during an exercise the coach's pause with "Did something hurt?"); the
 median and p99 time of the whole reading of a line. Then the fine-tuned model's size, load
@@ -18,21 +19,25 @@ from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.understanding import SHARED, Row, read_set, rss_mb, score  # noqa: E402
+from bench.understanding import SHARED, Row, Score, read_set, rss_mb, score  # noqa: E402
 from voicecoach.content.loader import load_content  # noqa: E402
 from voicecoach.intents.load import load_catalog  # noqa: E402
 from voicecoach.intents.tuned import MODEL_FILE, TunedReader  # noqa: E402
 from voicecoach.intents.types import PAIN_CHECK  # noqa: E402
 from voicecoach.intents.understand import (  # noqa: E402
+    FLOORS,
     Readers,
+    ReadingFloors,
     open_reader,
     reader_intents,
     understand,
@@ -47,7 +52,7 @@ SETS = {
     "heldout_26": DATA / "heldout_26.tsv",
     "pain_heldout": DATA / "pain_heldout.tsv",
 }
-WEIGHTS = (1.0, 0.8, 0.65, 0.5)         # the fine-tuned reader's shares the sweep compares
+WEIGHTS = (1.0, 0.8, 0.65, 0.5, 0.35)   # the fine-tuned reader's shares the sweep compares
 
 
 def pain_safely(rows: list[Row], read) -> tuple[int, int, int]:
@@ -67,6 +72,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="time each line this many times (the median is kept)")
     parser.add_argument("--first-prompt", type=int, default=0, metavar="N",
                         help="time text mode's first prompt N times with the fine-tuned reader and without, then stop")
+    parser.add_argument("--shares", type=float, nargs="+", metavar="W",
+                        help="read every set with the coach at these fine-tuned shares (1.0: it alone) instead")
     parser.add_argument("--sweep", action="store_true",
                         help="totals on the development sets (natural_dev, paraphrases) for other floors, then stop")
     args = parser.parse_args()
@@ -92,7 +99,8 @@ def main() -> None:
     if args.sweep:
         sweep(catalog, product)
         return
-    readers = {"n-gram (baseline)": baseline, "fine-tuned (product)": product}
+    readers = shared_readers(product, args.shares) if args.shares else \
+        {"n-gram (baseline)": baseline, "fine-tuned (product)": product}
     for name, path in SETS.items():
         if not path.exists():
             print(f"\n{name}: {path} is absent, skipped")
@@ -118,10 +126,19 @@ def main() -> None:
             print(f"  {label:22} {result.line()}{pain_text}; pain questions stopped {stops}/{len(questions)}")
             if name in args.misses:
                 print("\n".join(result.misses))
-        base, prod = (results[k] for k in readers)
+        names = list(readers)
+        first, last = names[0], names[-1]
+        base, prod = results[first], results[last]
         ok = lambda r: sum(r.right.values()) + r.rejected       # noqa: E731
-        print(f"  ratio product/baseline (in-domain right + rejected): {ok(prod) / max(1, ok(base)):.3f}; "
+        print(f"  ratio {last}/{first} (in-domain right + rejected): {ok(prod) / max(1, ok(base)):.3f}; "
               f"median time {statistics.median(prod.times_ms) / max(1e-9, statistics.median(base.times_ms)):.1f}x")
+
+
+def shared_readers(product: Readers, shares: list[float]) -> dict[str, Readers]:
+    """The coach's two loaded readers at each fine-tuned share, by a label; nothing kept between
+    lines, so each share's times are those of the reading it would ship."""
+    return {f"fine-tuned share {share:.2f}": Readers(product.tuned, product.ngram, tuned_weight=share)
+            for share in shares}
 
 
 def first_prompt(times: int) -> None:
@@ -191,28 +208,36 @@ def sweep(catalog, reader) -> None:
     print(f"{len(rows)} development lines")
     for weight, result in sweep_weights(catalog, reader, rows).items():
         print(f"  fine-tuned share {weight:.2f}: in-domain {sum(result.right.values())}/{sum(result.total.values())}, "
-              f"rejected {result.rejected}/{result.ood}")
-    sweep_floors(catalog, _Remembered(reader), rows)
+              f"rejected {result.rejected}/{result.ood}, pain {result.pain_heard}/{result.pain}")
+    print(f"at the coach's share ({reader.tuned_weight:.2f}): tuned pain floor (idle; half of it exercising), "
+          "n-gram pain floor (idle; 0.7 of it exercising), the fine-tuned reader's sureness and safety sureness:")
+    for floors, result in sweep_floors(catalog, _Remembered(reader), rows, [FLOORS, *floor_grid()]).items():
+        ngram = f"{floors.pain.ngram:.2f}" if floors.pain.ngram is not None else "off "
+        print(f"  tuned {floors.pain.tuned:.2f} n-gram {ngram} sure {floors.tuned_model_sure:.2f} "
+              f"safety {floors.tuned_safety_sure:.2f}: in-domain {sum(result.right.values())}"
+              f"/{sum(result.total.values())}, rejected {result.rejected}/{result.ood}, "
+              f"pain {result.pain_heard}/{result.pain}{' (as the coach reads)' if floors == FLOORS else ''}")
 
 
-def sweep_floors(catalog, reader, rows) -> None:
-    """The fine-tuned reader's pain floors and sureness, set for the run and put back after it."""
-    import itertools
+def floor_grid(tuned=(0.25,), ngram=(0.35, None), model_sure=(0.35, 0.45, 0.6),
+               safety_sure=(0.3, 0.45)) -> list[ReadingFloors]:
+    """The floors the sweep compares: the fine-tuned reader's pain floor (half of it while
+    exercising), the n-gram reader's (0.7 of it exercising; None: it names no pain), and the
+    fine-tuned reader's sureness for any label and for a stop, pause or pain report."""
+    def pain(floor: float | None, share: float) -> float | None:
+        return None if floor is None else floor * share
 
-    from voicecoach.intents import understand as u
+    return [ReadingFloors(pain=replace(FLOORS.pain, tuned=t, ngram=n),
+                          exercising_pain=replace(FLOORS.exercising_pain, tuned=pain(t, 0.5), ngram=pain(n, 0.7)),
+                          tuned_model_sure=sure, tuned_safety_sure=safety)
+            for t, n, sure, safety in itertools.product(tuned, ngram, model_sure, safety_sure)]
 
-    pain_floor, ex_floor, sure, safety = dict(u.PAIN_FLOOR), dict(u.EXERCISING_PAIN_FLOOR), u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE
-    print("tuned pain floor (idle; half of it exercising), TUNED_MODEL_SURE, TUNED_SAFETY_SURE:")
-    for floor, ngram, model_sure, safety_sure in itertools.product((0.25,), (0.35, 1.01), (0.35, 0.45, 0.6),
-                                                                   (0.3, 0.45)):
-        u.PAIN_FLOOR = {**pain_floor, "tuned": floor, "ngram": ngram}
-        u.EXERCISING_PAIN_FLOOR = {**ex_floor, "tuned": floor / 2, "ngram": ngram * 0.7}
-        u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE = model_sure, safety_sure
-        result = score(rows, lambda t, c: understand(t, catalog, c, reader))
-        n, as_pain, _ = pain_safely(rows, lambda t, c: understand(t, catalog, c, reader))
-        print(f"  tuned {floor:.2f} n-gram {ngram:.2f} sure {model_sure:.2f} safety {safety_sure:.2f}: in-domain {sum(result.right.values())}"
-              f"/{sum(result.total.values())}, rejected {result.rejected}/{result.ood}, pain {as_pain}/{n}")
-    u.PAIN_FLOOR, u.EXERCISING_PAIN_FLOOR, u.TUNED_MODEL_SURE, u.TUNED_SAFETY_SURE = pain_floor, ex_floor, sure, safety
+
+def sweep_floors(catalog, reader, rows, grid=None) -> dict[ReadingFloors, Score]:
+    """Each set of floors' totals on `rows` (floor_grid's by default), read by the same reader;
+    the floors are options of `understand`, so nothing of the product is changed."""
+    return {floors: score(rows, lambda t, c, floors=floors: understand(t, catalog, c, reader, floors=floors))
+            for floors in (floor_grid() if grid is None else grid)}
 
 
 if __name__ == "__main__":

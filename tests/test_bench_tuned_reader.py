@@ -1,5 +1,6 @@
-"""bench/tuned_reader.py's sweep of the fine-tuned reader's share: it builds readers with each
-share and leaves the understanding module as it found it."""
+"""bench/tuned_reader.py's sweeps of the fine-tuned reader's share and of the floors: they build
+readers with each share and pass each set of floors, and leave the understanding module as they
+found it."""
 from __future__ import annotations
 
 from bench import tuned_reader as bench
@@ -7,7 +8,7 @@ from bench.understanding import Row
 from voicecoach.intents import understand as understand_module
 from voicecoach.intents.load import load_catalog
 from voicecoach.intents.types import Context
-from voicecoach.intents.understand import Readers
+from voicecoach.intents.understand import Readers, ReadingFloors
 
 
 class FixedReader:
@@ -36,4 +37,24 @@ def test_the_sweep_varies_the_share_and_leaves_the_module_as_it_was():
     tuned, ngram = FixedReader({"pause": 0.9, "none": 0.1}), FixedReader({"none": 1.0})
     results = bench.sweep_weights(load_catalog(), Readers(tuned, ngram), rows, (1.0, 0.5, 0.0))
     assert {weight: result.right["pause"] for weight, result in results.items()} == {1.0: 1, 0.5: 1, 0.0: 0}
-    assert vars(understand_module) == before and "TUNED_WEIGHT" not in before
+    assert vars(understand_module) == before
+
+
+class Opinionated(FixedReader):
+    """A loaded fine-tuned reading, as `understand` asks of one."""
+
+    deciding = "tuned"
+
+    def opinions(self, text: str) -> dict[str, dict[str, float]]:
+        return {"tuned": self.probabilities(text)}
+
+
+def test_the_floor_sweep_passes_floors_and_leaves_the_module_as_it_was():
+    before = dict(vars(understand_module))
+    rows = [Row("blorp the flarn", "report_pain", {}, Context())]
+    reader = Opinionated({"report_pain": 0.3, "pause": 0.4, "none": 0.3})
+    grid = bench.floor_grid(tuned=(0.25, 0.35), ngram=(None,), model_sure=(0.45,), safety_sure=(0.3,))
+    results = bench.sweep_floors(load_catalog(), reader, rows, grid)
+    assert [(floors.pain.tuned, result.pain_heard) for floors, result in results.items()] == [(0.25, 1), (0.35, 0)]
+    assert vars(understand_module) == before and understand_module.FLOORS == ReadingFloors()
+    assert len(bench.floor_grid()) == 12 and all(isinstance(f, ReadingFloors) for f in bench.floor_grid())

@@ -17,7 +17,14 @@ from voicecoach.intents import understand as understand_module
 from voicecoach.intents.load import load_catalog
 from voicecoach.intents.classifier import Example, IntentClassifier, train
 from voicecoach.intents.types import Context
-from voicecoach.intents.understand import Readers, open_reader, read_training_lines, understand
+from voicecoach.intents.understand import (
+    PainFloors,
+    Readers,
+    ReadingFloors,
+    open_reader,
+    read_training_lines,
+    understand,
+)
 
 CATALOG = load_catalog()
 EXERCISING = Context(exercising=True)
@@ -200,7 +207,14 @@ def test_by_default_the_fine_tuned_reader_alone_answers_once_it_is_ready():
     assert readers.probabilities("hang on") == {"pause": 0.8, "none": 0.2} and ngram.lines == 0
     tuned.ready = False
     assert readers.probabilities("hang on") == {"none": 0.9, "stop": 0.1}
-    assert not hasattr(understand_module, "TUNED_WEIGHT")
+
+
+def test_the_coach_mixes_at_the_chosen_share_and_open_reader_takes_another(statistical_reader):
+    assert understand_module.TUNED_WEIGHT == 0.5 and statistical_reader.tuned_weight == 0.5
+    readers, _ = open_reader(CATALOG, {}, None, background=False, tuned="off", tuned_weight=1.0)
+    assert readers is not None and readers.tuned_weight == 1.0
+    with pytest.raises(ValueError, match="not 2.0"):
+        open_reader(CATALOG, {}, None, background=False, tuned="off", tuned_weight=2.0)
 
 
 def test_a_share_below_one_mixes_both_readers_probabilities():
@@ -281,3 +295,51 @@ def test_an_exercise_the_article_lacks_is_answered_not_started(line):
     content = load_content()
     match = understand(line, load_catalog(None, content.exercise_names()))
     assert match.intent == "none" and match.aside == "other_exercise"
+
+
+# ----- the floors understand reads with: options, the coach's by default --------------------
+
+OLD_FLOORS = ReadingFloors(pain=PainFloors(template=0.5, tuned=0.25, ngram=0.35),
+                           exercising_pain=PainFloors(template=0.4, tuned=0.12, ngram=0.25),
+                           tuned_model_sure=0.45, tuned_safety_sure=0.3)
+
+
+class Opinionated(FixedReader):
+    """A loaded fine-tuned reading that gives the same probabilities, as `understand` asks."""
+
+    deciding = "tuned"
+
+    def opinions(self, text: str) -> dict[str, dict[str, float]]:
+        return {"tuned": self.probabilities(text)}
+
+
+def test_the_default_floors_are_the_ones_the_coach_read_with():
+    assert ReadingFloors() == OLD_FLOORS == understand_module.FLOORS
+
+
+@pytest.mark.parametrize("text,context", [
+    ("stop stop my knee hurts", EXERCISING), ("pause it's burning", EXERCISING), ("next one this is killing me", EXERCISING),
+    ("how much longer it really hurts", EXERCISING), ("end the session", EXERCISING), ("quit", EXERCISING),
+    ("grr the flibber is sore", EXERCISING), ("what if it hurts while i'm doing these", EXERCISING),
+    ("why does my it band hurt", Context()), ("my knee is absolutely on fire", Context()),
+])
+def test_lines_read_with_the_default_floors_as_with_the_old_ones(statistical_reader, text, context):
+    assert understand(text, CATALOG, context, statistical_reader) \
+        == understand(text, CATALOG, context, statistical_reader, floors=OLD_FLOORS)
+
+
+def test_the_floors_passed_are_the_floors_read_with():
+    reader = Opinionated({"report_pain": 0.3, "pause": 0.4, "none": 0.3})
+    assert read("blorp the flarn", reader).intent == "report_pain"              # 0.3 is above the 0.25 floor
+    higher = ReadingFloors(pain=PainFloors(template=0.5, tuned=0.35, ngram=None))
+    assert understand("blorp the flarn", CATALOG, None, reader, floors=higher).intent == "pause"
+    surer = ReadingFloors(pain=higher.pain, tuned_safety_sure=0.5)
+    assert understand("blorp the flarn", CATALOG, None, reader, floors=surer).intent == "none"
+
+
+@pytest.mark.parametrize("value", [0.0, -0.1, 1.5, math.nan, True, "0.3"])
+def test_a_floor_out_of_range_is_refused_by_name(value):
+    with pytest.raises(ValueError, match=f"sureness must be .* not {value!r}"):
+        ReadingFloors(tuned_model_sure=value)
+    with pytest.raises(ValueError, match=f"pain floor of the ngram reading .* not {value!r}"):
+        PainFloors(template=0.5, tuned=0.25, ngram=value)

@@ -24,11 +24,12 @@ import csv
 import io
 import json
 import logging
+import math
 import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -70,11 +71,12 @@ TEMPLATE_SURE = 0.97                 # the templates explain (nearly) every word
 TEMPLATE_AGREE = 0.3                 # a partial template match stands when the reader gives it this much
 MODEL_SURE = 0.45                    # the reader's label is taken from this probability up
 SAFETY_SURE = 0.3                    # ... and a stop, pause or pain report from this
-# The same two for the fine-tuned reader (its probabilities are sharper), chosen the same way
-# (bench/tuned_reader.py --sweep).
-TUNED_MODEL_SURE = 0.45
-TUNED_ONE_WORD_SURE = 0.7            # ... and for a line of one word the templates do not know
-TUNED_SAFETY_SURE = 0.3
+# The fine-tuned reader's own two (its probabilities are sharper) are options: ReadingFloors, below.
+TUNED_ONE_WORD_SURE = 0.7            # the fine-tuned reader, for a line of one word the templates do not know
+# The fine-tuned reader's share of the probabilities when both readers are ready (the n-gram
+# reader's is the rest): the best total on the development sets, no worse on the held-out and
+# pain sets (bench/tuned_reader.py --sweep and --shares; docs/understanding.md).
+TUNED_WEIGHT = 0.5
 ASIDE_SURE = 0.3                     # thanks, greeting or not-covered from this (a wrong one only changes the wording)
 COST: dict[str, float] = {Intent.REPORT_PAIN: 2.5, Intent.STOP: 2.0, Intent.PAUSE: 2.0}    # how much more a miss of these costs
 EXERCISING_PAIN_COST = 4.0           # during an exercise a missed pain report costs most
@@ -284,8 +286,9 @@ class Readers:
     answer alone.
 
     `tuned_weight` is the fine-tuned reader's share when both readers are ready: 1.0 (the
-    default, as the coach reads) takes the fine-tuned reader alone; less mixes in the n-gram
-    reader's probabilities (bench/tuned_reader.py --sweep compares shares)."""
+    default here) takes the fine-tuned reader alone; less mixes in the n-gram reader's
+    probabilities. The coach's readers come from `open_reader`, at TUNED_WEIGHT
+    (bench/tuned_reader.py --sweep compares shares)."""
 
     def __init__(self, tuned: Any | None, ngram: StatisticalReader | None,
                  notify: Callable[[str], None] | None = None, *, tuned_weight: float = 1.0) -> None:
@@ -409,7 +412,8 @@ def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = 
                 background: bool = True, cache_dir: Path | None = None,
                 notify: Callable[[str], None] | None = None,
                 model_source: str = "the settings", tuned: str | None = None,
-                tuned_source: str = "the settings") -> tuple[Readers | None, str | None]:
+                tuned_source: str = "the settings",
+                tuned_weight: float = TUNED_WEIGHT) -> tuple[Readers | None, str | None]:
     """The readers behind the templates (loading, or loaded) and a one-line notice when there are none.
 
     `tuned` is the resolved `tuned_reader` setting (`--tuned-reader FILE`,
@@ -420,7 +424,8 @@ def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = 
     $VOICECOACH_READER_MODEL or `reader_model:` in the config file): a saved n-gram classifier to
     use, or "off" to read without it. By default (None) the classifier is trained from the
     shipped examples once and cached in the user's cache folder. Both off: the templates alone.
-    Loading in the background, a failure later reaches `notify` as one line.
+    Loading in the background, a failure later reaches `notify` as one line. `tuned_weight` is
+    the fine-tuned reader's share of the mixed probabilities (`Readers`).
     """
     tuned_reader, tuned_notice = _tuned_reader(catalog, tuned, tuned_source)
     ngram, notice = _ngram_reader(catalog, article, model, background, cache_dir, notify, model_source)
@@ -429,8 +434,8 @@ def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = 
     if background:
         if tuned_notice and notify is not None:
             notify(tuned_notice)
-        return Readers(tuned_reader, ngram, notify).start_loading(), notice
-    readers = Readers(tuned_reader, ngram).load()
+        return Readers(tuned_reader, ngram, notify, tuned_weight=tuned_weight).start_loading(), notice
+    readers = Readers(tuned_reader, ngram, tuned_weight=tuned_weight).load()
     problems = "; ".join(n for n in (tuned_notice, notice, readers.tuned_error, readers.ngram_problem()) if n)
     return (readers if readers.ready else None), problems or None
 
@@ -499,10 +504,6 @@ PAIN_WORDS = re.compile(
     r"killing (?:me|my)|agony|ouch\w*|ow+|owie|yowch|cramp\w*|stings?|stinging|smarts|twinge\w*|spasm\w*|injur\w*|torn|"
     r"tore|strained|pins and needles|out of ten|screaming|"
     r"(?:can't|cannot|can not) (?:put|bear|take) (?:any )?weight)\b")
-# A reading that gives pain at least this much makes the line a pain report. Chosen on the
-# development sets by their totals (python bench/tuned_reader.py --sweep); lower while exercising.
-PAIN_FLOOR = {"template": 0.5, "tuned": 0.25, "ngram": 0.35}
-EXERCISING_PAIN_FLOOR = {"template": 0.4, "tuned": 0.12, "ngram": 0.25}
 # A question with words of pain, asked during an exercise, is about what is happening now
 # ("is it supposed to hurt like this", "why is my knee throbbing"): pain. One that supposes
 # ("what if it hurts", "should i stop when it burns") stays a question.
@@ -514,6 +515,62 @@ ABOUT_NOW = re.compile(r"\b(?:this|that|now|so much|so bad|hurting|aching|burnin
 QUESTION = re.compile(r"^(?:(?:um+|uh+|so|and|okay|ok|but|hey|coach)\s+)*(?:what|whats|what's|why|how|is|isn't|does|"
                       r"do|did|can|could|should|when|where|will|would|are|am|which|who)\b")
 PAIN_WITH = frozenset({Intent.STOP, Intent.PAUSE, Intent.NEXT, Intent.TIME_LEFT, Intent.WHATS_NEXT, Intent.RESUME})   # said with pain: pain
+
+
+def checked_floor(name: str, value: float) -> float:
+    """`value` when it is a probability floor, above 0.0 and at most 1.0; a ValueError naming
+    `name` and the value otherwise (NaN, a bool or a string included)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value <= 1.0:
+        raise ValueError(f"the {name} must be above 0.0 and at most 1.0, not {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class PainFloors:
+    """From how much pain probability each reading makes a line a pain report: a partial
+    template match, the fine-tuned reader, the n-gram reader. None: that reading never does."""
+
+    template: float | None
+    tuned: float | None
+    ngram: float | None
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if value is not None:
+                checked_floor(f"pain floor of the {field.name} reading", value)
+
+    def of(self, reading: str) -> float:
+        """The floor of `reading` ("template", "tuned", "ngram"): above every probability when it
+        is None; 1.0 (certain) for a reading not named here."""
+        floors = {"template": self.template, "tuned": self.tuned, "ngram": self.ngram}
+        if reading not in floors:
+            return 1.0
+        floor = floors[reading]
+        return math.inf if floor is None else floor
+
+
+@dataclass(frozen=True)
+class ReadingFloors:
+    """The floors `understand` reads with: pain floors idle and (lower) while exercising, and
+    from how much the fine-tuned reader's label is taken (a stop, pause or pain report from
+    `tuned_safety_sure`). The defaults were chosen on the development sets by their totals
+    (bench/tuned_reader.py --sweep, which passes others); out of range is a ValueError."""
+
+    pain: PainFloors = PainFloors(template=0.5, tuned=0.25, ngram=0.35)
+    exercising_pain: PainFloors = PainFloors(template=0.4, tuned=0.12, ngram=0.25)
+    tuned_model_sure: float = 0.45
+    tuned_safety_sure: float = 0.3
+
+    def __post_init__(self) -> None:
+        checked_floor("fine-tuned reader's sureness", self.tuned_model_sure)
+        checked_floor("fine-tuned reader's sureness for safety", self.tuned_safety_sure)
+
+    def pain_floors(self, context: Context) -> PainFloors:
+        return self.exercising_pain if context.exercising else self.pain
+
+
+FLOORS = ReadingFloors()                  # as the coach reads
 
 
 def _plain(text: str) -> str:
@@ -530,18 +587,20 @@ def has_pain_words(text: str) -> bool:
 
 
 def understand(text: str, catalog: Catalog, context: Context | None = None,
-               reader: Reader | None = None, templates: bool = True) -> Match:
-    """What `text` means. `templates=False` reads with the statistical reader alone (to measure it)."""
+               reader: Reader | None = None, templates: bool = True, floors: ReadingFloors = FLOORS) -> Match:
+    """What `text` means. `templates=False` reads with the statistical reader alone (to measure
+    it); `floors` are the pain floors and the fine-tuned reader's sureness (the coach's by default)."""
     context = context or Context()
     if len(text) > MAX_UTTERANCE_CHARS:         # bounded before either reading does any work
         return _answer(Match(text, NO_MATCH, {}, 0.0), catalog, "template", 1.0)
     if addressed_elsewhere(text):
         return Match(text, NO_MATCH, {}, 1.0, "policy", 1.0)
-    match = _read(text, catalog, context, reader, templates)
+    match = _read(text, catalog, context, reader, templates, floors)
     return _pain_policy(text, match, context)
 
 
-def _read(text: str, catalog: Catalog, context: Context, reader: Reader | None, templates: bool) -> Match:
+def _read(text: str, catalog: Catalog, context: Context, reader: Reader | None, templates: bool,
+          floors: ReadingFloors) -> Match:
     use_reader = reader is not None and reader.ready
     if templates or not use_reader:
         template = recognize(text, catalog, context, question_fallback=not use_reader)
@@ -554,7 +613,7 @@ def _read(text: str, catalog: Catalog, context: Context, reader: Reader | None, 
     assert reader is not None
     probs = reader.probabilities(text)
     opinions = reader.opinions(text)
-    pain = _pain_named(template, opinions, context)
+    pain = _pain_named(template, opinions, floors.pain_floors(context))
     if pain is not None:
         return Match(text, Intent.REPORT_PAIN, {}, round(pain, 3), "model", round(pain, 3))
     if reader.deciding != "tuned":
@@ -562,17 +621,16 @@ def _read(text: str, catalog: Catalog, context: Context, reader: Reader | None, 
     if len(_plain(text).split()) == 1:
         # One word the templates do not know is little evidence ("now" is no "stop now").
         return _decide(text, template, probs, catalog, context, TUNED_ONE_WORD_SURE, TUNED_ONE_WORD_SURE)
-    return _decide(text, template, probs, catalog, context, TUNED_MODEL_SURE, TUNED_SAFETY_SURE)
+    return _decide(text, template, probs, catalog, context, floors.tuned_model_sure, floors.tuned_safety_sure)
 
 
-def _pain_named(template: Match, opinions: Mapping[str, Mapping[str, float]], context: Context) -> float | None:
+def _pain_named(template: Match, opinions: Mapping[str, Mapping[str, float]], floors: PainFloors) -> float | None:
     """The pain probability of the first reading that names pain above its floor, or None."""
-    floors = EXERCISING_PAIN_FLOOR if context.exercising else PAIN_FLOOR
-    if template.intent == Intent.REPORT_PAIN and template.score >= floors["template"]:
+    if template.intent == Intent.REPORT_PAIN and template.score >= floors.of("template"):
         return template.score
     for name, probs in opinions.items():
         p = probs.get(Intent.REPORT_PAIN, 0.0)
-        if p >= floors.get(name, 1.0):
+        if p >= floors.of(name):
             return p
     return None
 
