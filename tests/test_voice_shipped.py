@@ -174,3 +174,58 @@ def test_the_shipped_greeting_plays_while_the_voice_is_still_loading(tmp_path):
         sp.close()
     assert [t for _, _, t in spans(device)] == [GREETING]
     assert engine.calls == ["Halfway."]
+
+
+class TimedEngine(ToneEngine):
+    """A tone engine that notes whether a line had started playing when it was first asked to make one."""
+
+    def __init__(self, started: threading.Event) -> None:
+        super().__init__()
+        self.started = started
+        self.first_call_after_start: bool | None = None
+
+    def synthesize(self, text: str) -> np.ndarray:
+        if self.first_call_after_start is None:
+            self.first_call_after_start = self.started.is_set()
+        return super().synthesize(text)
+
+
+def first_line_first_speaker(tmp_path, engine, started: threading.Event) -> VoiceSpeaker:
+    ship(tmp_path / "shipped", ToneEngine(), [GREETING])
+    device = RecordingDevice(engine.sample_rate, RealClock(), paced=False)
+    return VoiceSpeaker(engine, device, CueCache(tmp_path / "cues", ShippedCues(tmp_path / "shipped")), RealClock(),
+                        cue_phrases=[GREETING, "Halfway.", "Switch sides."], first_line_first=True,
+                        on_start=lambda text: started.set())
+
+
+def test_the_engine_makes_nothing_ahead_before_the_shipped_greeting_starts(tmp_path):
+    """Loading the engine (Piper's network) would compete with the greeting for the processor:
+    the lines not kept anywhere are made once the greeting has started playing."""
+    started = threading.Event()
+    engine = TimedEngine(started)
+    sp = first_line_first_speaker(tmp_path, engine, started)
+    try:
+        assert not sp.cues_ready.wait(timeout=0.5)     # looked for, found wanting, and waiting
+        assert engine.calls == []
+        sp.speak(Reply(GREETING))
+        assert sp.cues_ready.wait(timeout=10)
+    finally:
+        sp.close()
+    assert engine.first_call_after_start is True
+    assert sorted(engine.calls) == ["Halfway.", "Switch sides."]
+
+
+def test_a_line_not_kept_anywhere_is_made_at_once_all_the_same(tmp_path):
+    """First-line-first holds back only what is made ahead: a greeting that was not shipped (another
+    voice or rate) is synthesized at once, and the rest follows once it plays."""
+    started = threading.Event()
+    engine = TimedEngine(started)
+    sp = first_line_first_speaker(tmp_path, engine, started)
+    try:
+        sp.speak(Reply("Hello there, a line never shipped."))
+        assert started.wait(timeout=5)
+        assert sp.cues_ready.wait(timeout=10)
+    finally:
+        sp.close()
+    assert engine.first_call_after_start is False
+    assert engine.calls[0] == "Hello there, a line never shipped."

@@ -13,23 +13,27 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from voicecoach.coach.clock import Clock, RealClock, VirtualClock
 from voicecoach.coach.replies import estimate_speech_seconds
 from voicecoach.coach.session import WORDS_PER_MINUTE, Session
 from voicecoach.content.model import Content
-from voicecoach.intents.catalog import Catalog
 from voicecoach.intents.names import Intent
-from voicecoach.intents.understand import StatisticalReader, understand
 from voicecoach.output import OutputStage
 from voicecoach.stopping import end_soon, exit_code, stop_reason, terminal_gone
 from voicecoach.voice.speaker import Speaker, TerminalSpeaker
 
-if TYPE_CHECKING:       # hearing is imported only when voice mode starts (text mode starts without it)
+# Hearing is imported only when voice mode starts (text mode starts without it), and the
+# intent catalog's modules once the greeting is said.
+if TYPE_CHECKING:
     from voicecoach.coach.events import EventListener
     from voicecoach.hearing.pipeline import HearingOptions
+    from voicecoach.history.later import HistoryLater
     from voicecoach.history.store import HistoryRecorder
+    from voicecoach.intents.catalog import Catalog
+    from voicecoach.intents.understand import StatisticalReader
     from voicecoach.plan import Proposal
     from voicecoach.sound import SoundSurvey
     from voicecoach.voice.devices import DuplexDevice, OutputDevice
@@ -94,14 +98,16 @@ class LineReader:
 
 def run_text_session(session: Session, catalog: Catalog, output: OutputStage, reader: LineReader,
                      clock: Clock, prompt: Callable[[], None] = lambda: None,
-                     statistical: StatisticalReader | None = None) -> int:
+                     statistical: StatisticalReader | None = None, begun: bool = False) -> int:
     """Type to the coach; cues are delivered at their time while the prompt waits. Returns the
     exit status: 0, or 128 + the signal that ended it (130 for Ctrl-C).
 
     A paced output stage shows answers at a readable pace and tells the session when each
-    line was shown, so a hold counts from the "Go." on the screen."""
+    line was shown, so a hold counts from the "Go." on the screen. `begun`: the greeting was
+    delivered already (voice mode, when it falls back to typing)."""
     hear_line_ends(session, output)
-    output.deliver(session.begin())
+    if not begun:
+        output.deliver(session.begin())
     prompt()
     ended, status = "quit", 0
     try:
@@ -163,6 +169,8 @@ def _run_prompt(session: Session, catalog: Catalog, output: OutputStage, clock: 
 def _step(session: Session, catalog: Catalog, output: OutputStage, line: object,
           statistical: StatisticalReader | None) -> bool:
     """One turn of text mode: the typed line (if any), then the cues and lines now due."""
+    from voicecoach.intents.understand import understand
+
     before = output.last_reply
     if isinstance(line, str) and line.strip():
         output.supersede()
@@ -194,6 +202,7 @@ def run_voice_session(session: Session, loop, source, output: OutputStage, clock
     hearing is built).
     """
     from voicecoach.hearing.loop import ListenEnded, UtteranceHeard
+    from voicecoach.intents.understand import understand
 
     arrived = threading.Event()
     inbox: queue.Queue[object] = queue.Queue()
@@ -325,11 +334,35 @@ class _TypedLines:
         self._thread.join(timeout=2 * MAX_WAIT)
 
 
-def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
-              history: Callable[[argparse.Namespace], tuple[HistoryRecorder | None, str | None]],
-              statistical: StatisticalReader | None = None) -> int:
-    recorder, notice = history(args)
-    listeners: list[EventListener] = [recorder] if recorder is not None else []
+class Reading:
+    """The intent catalog and the statistical reader behind it, made when first asked for.
+
+    Voice mode greets before it reads anything: compiling the templates (a quarter of a second
+    on a first launch) and opening the readers come once the greeting is queued."""
+
+    def __init__(self, make: Callable[[], tuple[Catalog, StatisticalReader | None]]) -> None:
+        self._make = make
+        self._made: tuple[Catalog, StatisticalReader | None] | None = None
+
+    def get(self) -> tuple[Catalog, StatisticalReader | None]:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+
+History = Callable[[argparse.Namespace], "tuple[HistoryRecorder | None, str | None]"]
+
+
+def run_coach(args: argparse.Namespace, content: Content, reading: Reading, history: History) -> int:
+    """The coach for a person: the spoken loop when there is a microphone, else text mode.
+    Spoken, the greeting comes first: what it does not need (the intent catalog, a first
+    history database, the recognizer, hearing, loading the voice's engine) comes after it."""
+    greeting_first = greets_first(args)
+    if not greeting_first:
+        reading.get()               # broken templates are said before anything starts
+    later = _history_later(args, content, history) if greeting_first else None
+    recorder, notice = (None, None) if later is not None else history(args)
+    listeners: list[EventListener] = [later] if later is not None else [recorder] if recorder is not None else []
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
     audio_in = getattr(args, "audio_in", None)
@@ -357,12 +390,52 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     if not args.text and (mic_problem or (voice_problem and not fast)):
         print(f"voicecoach: {hardware_notice(mic_problem, voice_problem)}", file=sys.stderr)
     session = Session(content, clock, listeners=listeners, proposal=_proposal(recorder, content),
-                      history=_history_answer(recorder), voiced=voice is not None)
-    interactive = sys.stdin.isatty()
+                      history=later.answer if later is not None else _history_answer(recorder),
+                      voiced=voice is not None)
     output = OutputStage([voice, TerminalSpeaker()] if voice else [TerminalSpeaker()])
     if use_voice_loop:
-        return _run_voice(args, session, catalog, output, clock, statistical, heavy_work, surveyed)
-    if voice is None:         # printed only: lines at a readable pace, each reported when shown
+        return _run_voice(args, session, reading, output, clock, heavy_work, surveyed, later)
+    if later is not None:
+        later.start()
+    try:
+        return _run_typed(session, reading, output, clock, voice is not None)
+    finally:
+        if later is not None:
+            later.close()
+
+
+def greets_first(args: argparse.Namespace) -> bool:
+    """A person at the microphone (no --text, no --audio-in): the greeting is said before
+    anything it does not need is made."""
+    return not args.text and getattr(args, "audio_in", None) is None
+
+
+def _history_later(args: argparse.Namespace, content: Content, history: History) -> HistoryLater | None:
+    """On a user's first launch (history wanted, no database file yet), the history is created
+    after the greeting, which is then the first-time greeting; None when history is off or
+    its database exists (then it is opened now, for today's plan)."""
+    from voicecoach.history.later import HistoryLater
+    from voicecoach.settings import settings_of
+
+    settings = settings_of(args)
+    try:
+        if not settings.history or Path(settings.db).expanduser().exists():
+            return None
+    except OSError:              # not even its folder can be looked into: opened now, and it says why
+        return None
+    return HistoryLater(lambda: history(args), content, _tell)
+
+
+def _tell(line: str) -> None:
+    """A problem the user should know of now, while the program goes on."""
+    print(f"voicecoach: {line}", file=sys.stderr, flush=True)
+
+
+def _run_typed(session: Session, reading: Reading, output: OutputStage, clock: Clock, voiced: bool) -> int:
+    """Text mode: typed lines, answered on the screen (and aloud when there is a voice)."""
+    catalog, statistical = reading.get()
+    interactive = sys.stdin.isatty()
+    if not voiced:            # printed only: lines at a readable pace, each reported when shown
         output = OutputStage([TerminalSpeaker()], clock=clock, pace=reading_seconds)
 
     def prompt() -> None:
@@ -382,18 +455,86 @@ def run_coach(args: argparse.Namespace, content: Content, catalog: Catalog,
     return status
 
 
-def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, output: OutputStage, clock: Clock,
-               statistical: StatisticalReader | None = None, heavy_work: threading.Lock | None = None,
-               surveyed: SoundSurvey | None = None) -> int:
-    from voicecoach.hearing.asr.engines import open_recognizer
-    from voicecoach.hearing.asr.recognizer import RecognizerUnavailable
-    from voicecoach.hearing.loop import ListenFailed, UtteranceHeard, UtteranceIgnored
+def _run_voice(args: argparse.Namespace, session: Session, reading: Reading, output: OutputStage, clock: Clock,
+               heavy_work: threading.Lock | None = None, surveyed: SoundSurvey | None = None,
+               later: HistoryLater | None = None) -> int:
+    """The spoken loop. The greeting is said as soon as the voice and the microphone are open;
+    the rest is made while it plays: a first history database (on its own thread), the
+    catalog and readers, the recognizer and hearing. A line typed meanwhile waits in the
+    terminal and is read once they are ready."""
+    source = _microphone(args, output, clock, surveyed)
+    if source is None:
+        return 1
+    if not args.audio_in:
+        _log_audio_devices(output, surveyed)
+    live = _live_view(session, output)
+    typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
+    # The greeting first: building hearing (the voice activity detector, the echo canceller's
+    # native library, the keyword model) takes a second or more on a busy machine, and hearing
+    # begins only once it is built. The canceller hears what is played from its wiring on.
+    hear_line_ends(session, output)
+    output.deliver(session.begin())
+    if later is not None:
+        later.start()
+    recognizer = None
+    status = 1
+    try:
+        catalog, statistical = reading.get()
+        recognizer = _recognizer(args, catalog, heavy_work)
+        if recognizer is None:          # said why; typed lines instead
+            run_text_session(session, catalog, output, LineReader(sys.stdin), clock, statistical=statistical,
+                             begun=True)
+            return 0
+        status = _listen(args, session, recognizer, catalog, statistical, output, clock, source, live, typed)
+    finally:
+        output.close(_goodbye_time(session))
+        if recognizer is not None:
+            recognizer.close()      # a model still loading must finish before the process exits
+        if later is not None:
+            later.close()
+    return status
+
+
+def _microphone(args: argparse.Namespace, output: OutputStage, clock: Clock, surveyed: SoundSurvey | None):
+    """What hearing listens to (the file of --audio-in, else the microphone: on the voice's duplex
+    stream when it has one), or None when it cannot be opened, said in one line."""
     from voicecoach.hearing.signal.audio import AudioError
     from voicecoach.hearing.signal.sources import (
         MiniaudioMicrophone,
         WavFileSource,
         open_microphone,
     )
+
+    try:
+        duplex = _duplex_device(output)
+        return (WavFileSource(args.audio_in, clock) if args.audio_in else
+                MiniaudioMicrophone(open_capture=duplex.open_capture) if duplex is not None else open_microphone(surveyed))
+    except (AudioError, RuntimeError) as exc:
+        if args.audio_in:
+            print(f"voicecoach: {exc}", file=sys.stderr)
+        else:
+            log.info("%s", exc)
+            print(f"voicecoach: {_plain(str(exc), 'microphone')}.", file=sys.stderr)
+        return None
+
+
+def _live_view(session: Session, output: OutputStage):
+    """On a terminal, the live bottom line takes the printed lines' place (it prints them above
+    itself); None in a pipe, where lines are printed plainly."""
+    if not sys.stdout.isatty():
+        return None
+    from voicecoach.view import LiveView, ViewState
+
+    live = LiveView(snapshot=lambda: ViewState.from_session(session.view()))
+    output.speakers = [s for s in output.speakers if not isinstance(s, TerminalSpeaker)] + [live]
+    return live
+
+
+def _recognizer(args: argparse.Namespace, catalog: Catalog, heavy_work: threading.Lock | None):
+    """The recognizer (Whisper loading in the background), or None when there is none (said in
+    one line: the coach then reads typed lines)."""
+    from voicecoach.hearing.asr.engines import open_recognizer
+    from voicecoach.hearing.asr.recognizer import RecognizerUnavailable
     from voicecoach.settings import settings_of
 
     try:
@@ -404,30 +545,17 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
                                              load_gate=heavy_work)
     except RecognizerUnavailable as exc:
         print(f"voicecoach: no recognizer ({exc}); using text mode.", file=sys.stderr)
-        run_text_session(session, catalog, output, LineReader(sys.stdin), clock, statistical=statistical)
-        return 0
+        return None
     if notice:
         print(f"voicecoach: {notice}", file=sys.stderr)
-    try:
-        duplex = _duplex_device(output)
-        source = (WavFileSource(args.audio_in, clock) if args.audio_in else
-                  MiniaudioMicrophone(open_capture=duplex.open_capture) if duplex is not None else open_microphone(surveyed))
-    except (AudioError, RuntimeError) as exc:
-        if args.audio_in:
-            print(f"voicecoach: {exc}", file=sys.stderr)
-        else:
-            log.info("%s", exc)
-            print(f"voicecoach: {_plain(str(exc), 'microphone')}.", file=sys.stderr)
-        return 1
+    return recognizer
 
-    if not args.audio_in:
-        _log_audio_devices(output, surveyed)
-    live = None
-    if sys.stdout.isatty():          # the live bottom line; in a pipe, plain lines
-        from voicecoach.view import LiveView, ViewState
 
-        live = LiveView(snapshot=lambda: ViewState.from_session(session.view()))
-        output.speakers = [s for s in output.speakers if not isinstance(s, TerminalSpeaker)] + [live]
+def _listen(args: argparse.Namespace, session: Session, recognizer, catalog: Catalog,
+            statistical: StatisticalReader | None, output: OutputStage, clock: Clock, source, live,
+            typed: LineReader | None) -> int:
+    """Hearing built on `recognizer` and wired to the voice, then the spoken loop until it ends."""
+    from voicecoach.hearing.loop import ListenFailed, UtteranceHeard, UtteranceIgnored
 
     def show(event) -> None:
         if isinstance(event, ListenFailed):
@@ -443,21 +571,12 @@ def _run_voice(args: argparse.Namespace, session: Session, catalog: Catalog, out
         else:
             print(f"heard: {line}", flush=True)
 
-    typed = None if args.audio_in or not sys.stdin.isatty() else LineReader(sys.stdin)
-    # The greeting first: building hearing (the voice activity detector, the echo canceller's
-    # native library, the keyword model) takes a second or more on a busy machine, and hearing
-    # begins only once it is built. The canceller hears what is played from its wiring on.
-    hear_line_ends(session, output)
-    output.deliver(session.begin())
     hearing = voice_hearing(args, output, recognizer, catalog, session, statistical)
     for notice in hearing.notices:
         print(f"voicecoach: {notice}", file=sys.stderr)
     _, yielding = wire_echo_and_yield(hearing.canceller, output)
-    status = run_voice_session(session, hearing.loop, hearing.source(source, clock), output, clock, catalog, show, typed,
-                               statistical=statistical, yielding=yielding, begun=True)
-    output.close(_goodbye_time(session))
-    recognizer.close()      # a model still loading must finish before the process exits
-    return status
+    return run_voice_session(session, hearing.loop, hearing.source(source, clock), output, clock, catalog, show, typed,
+                             statistical=statistical, yielding=yielding, begun=True)
 
 
 def _publishing_voices(output: OutputStage) -> list[Speaker]:
@@ -587,7 +706,10 @@ def _voice_speaker(args: argparse.Namespace, content: Content, clock: Clock, hea
     open_speaker = functools.partial(open_output_device, backends=playing_on)
     open_device = (duplex_or_output(clock, open_speaker, log.info, surveyed.chosen(need_capture=True) if surveyed else None)
                    if with_microphone else open_speaker)
-    opened = open_voice(settings, clock, fixed_lines, open_device=open_device, synth_gate=heavy_work)
+    # The greeting the engine is not needed for (shipped, or kept from before) plays first; the
+    # engine loads once it has started, not while it is being opened.
+    opened = open_voice(settings, clock, fixed_lines, open_device=open_device, synth_gate=heavy_work,
+                        first_line_first=True)
     if opened.notice:
         print(f"voicecoach: {opened.notice}", file=sys.stderr)
     return opened.speaker, opened.problem

@@ -24,18 +24,9 @@ from typing import TYPE_CHECKING
 
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
-from voicecoach.coach.simulate import (
-    ScriptError,
-    SimulationLimit,
-    Simulator,
-    load_script,
-)
 from voicecoach.config import ConfigError
 from voicecoach.files import read_bytes
-from voicecoach.intents.catalog import CatalogError, validate_catalog
-from voicecoach.intents.load import load_catalog
 from voicecoach.intents.names import Intent
-from voicecoach.intents.understand import understand
 from voicecoach.limits import MAX_TEXT_FILE_BYTES, MAX_UTTERANCE_CHARS
 from voicecoach.printable import json_safe
 from voicecoach.settings import Settings, resolve_settings, settings_of
@@ -200,6 +191,8 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 def _parse_line(text: str, catalog, statistical=None) -> dict:
     """One line's answer; a line that cannot be read gets an `error` and the stream goes on."""
+    from voicecoach.intents.understand import understand
+
     if len(text) > MAX_UTTERANCE_CHARS:
         return {**understand(text, catalog, None, statistical).as_json(),
                 "error": f"line too long ({len(text)} characters, at most {MAX_UTTERANCE_CHARS})"}
@@ -228,6 +221,14 @@ def _clean_text(text: str) -> str:
 # ----- simulate ---------------------------------------------------------------------------
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from voicecoach.coach.simulate import (
+        ScriptError,
+        SimulationLimit,
+        Simulator,
+        load_script,
+    )
+    from voicecoach.intents.understand import understand
+
     try:
         script = load_script(args.script)
     except ScriptError as exc:
@@ -264,6 +265,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from voicecoach.content.loader import validate_content
+    from voicecoach.intents.catalog import validate_catalog
+    from voicecoach.intents.load import load_catalog
 
     content_dir, intents_dir = _validation_dirs(args.directory)
     problems: list[str] = []
@@ -322,11 +325,16 @@ def _is_intent_file(path: Path) -> bool:
 # ----- run: the coach ---------------------------------------------------------------------
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from voicecoach.app import run_coach
+    from voicecoach.app import Reading, run_coach
 
     content = _content()
+    return run_coach(args, content, Reading(lambda: _reading(args, content)), _history)
+
+
+def _reading(args: argparse.Namespace, content):
+    """The catalog and the statistical reader behind it (voice mode makes them after the greeting)."""
     catalog = _catalog(args, content)
-    return run_coach(args, content, catalog, _history, _statistical_reader(args, catalog, content))
+    return catalog, _statistical_reader(args, catalog, content)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -337,6 +345,10 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 # ----- shared loading ---------------------------------------------------------------------
 
 def _catalog(args: argparse.Namespace, content=None):
+    """The intent catalog (compiled, or read from the user's cache), checked against the content."""
+    from voicecoach.intents.catalog import CatalogError
+    from voicecoach.intents.load import load_catalog
+
     try:
         catalog = load_catalog(None, content.exercise_names() if content is not None else (),
                                cache=settings_of(args).catalog_cache)

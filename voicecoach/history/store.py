@@ -363,10 +363,14 @@ class HistoryRecorder:
         """Today's proposal from history (None: the standard plan)."""
         from voicecoach.history.progression import propose_plan
 
+        self.learn(content)
+        return propose_plan(self.sessions(limit=60), content, self.wall_clock())
+
+    def learn(self, content) -> None:
+        """The exercises' spoken names and recalls, which the answers about history use."""
         self._names = {exercise.id: exercise.name for exercise in content.exercises.values()}
         self._recalls = {exercise.id: exercise.recall for exercise in content.exercises.values()
                          if exercise.recall and exercise.is_hold}
-        return propose_plan(self.sessions(limit=60), content, self.wall_clock())
 
     def answer(self, what: str) -> str:
         """One or two spoken sentences: what is last_session, week, streak or progress. About the

@@ -67,10 +67,12 @@ class OpenedVoice:
 def open_voice(settings: VoiceSettings, clock: Clock | None = None, cue_phrases: Iterable[str] = (),
                open_device: DeviceFactory = open_output_device, cache: CueCache | None = None,
                on_start: Callable[[str], None] | None = None,
-               on_stop: Callable[[], None] | None = None, synth_gate: AbstractContextManager | None = None) -> OpenedVoice:
+               on_stop: Callable[[], None] | None = None, synth_gate: AbstractContextManager | None = None,
+               first_line_first: bool = False) -> OpenedVoice:
     """A VoiceSpeaker ready to talk (its cues are made in the background), or the reason why not.
 
-    The speaker device is tried first: without one, no voice is loaded at all."""
+    The speaker device is tried first: without one, no voice is loaded at all. With
+    `first_line_first`, the cues not kept anywhere are made once the first line plays."""
     try:
         device = open_device(DEVICE_RATE)
     except SpeakerUnavailable as exc:
@@ -81,7 +83,8 @@ def open_voice(settings: VoiceSettings, clock: Clock | None = None, cue_phrases:
         device.close()
         return OpenedVoice(None, problem=f"no voice ({exc})")
     speaker = VoiceSpeaker(engine, device, cache or CueCache(default_cache_dir(), ShippedCues()), clock,
-                           on_start=on_start, on_stop=on_stop, cue_phrases=list(cue_phrases), synth_gate=synth_gate)
+                           on_start=on_start, on_stop=on_stop, cue_phrases=list(cue_phrases), synth_gate=synth_gate,
+                           first_line_first=first_line_first)
     return OpenedVoice(speaker, notice=notice)
 
 

@@ -11,6 +11,9 @@ Rules (docs/voice.md states them too):
   made ahead of time and plays from the cue cache; other answers are synthesized as they come.
   Lines kept on disk (or shipped, as the first-launch greeting) are recalled first, without the
   engine: the engine's loading and synthesis come after, and never stand before such a line.
+  With `first_line_first`, nothing is made ahead of time before the first line starts playing
+  (a line waiting to be said is still made at once): loading the engine does not compete with
+  the greeting for the processor.
 - Rate changes ("slower", "faster") multiply the configured rate from then on; the cue
   phrases are made again at the new rate in the background, answers first.
 - `hold()` fades the voice out within one block and keeps the cut sentence (to be said
@@ -78,6 +81,7 @@ class _Item:
 
 
 WAIT_SECONDS = 0.5               # longest wait of a voice thread before it looks again
+FIRST_LINE_WAIT_S = 5.0          # `first_line_first`: lines are made ahead after this long all the same
 FINISH_POLL_SECONDS = 0.02       # how often `finish` looks whether the last line has been played
 
 
@@ -101,7 +105,7 @@ class VoiceSpeaker:
                  clock: Clock | None = None, threaded: bool = True,
                  on_start: Callable[[str], None] | None = None, on_stop: Callable[[], None] | None = None,
                  cue_phrases: Iterable[str] = (), on_error: Callable[[str], None] = _print_error,
-                 synth_gate: AbstractContextManager | None = None) -> None:
+                 synth_gate: AbstractContextManager | None = None, first_line_first: bool = False) -> None:
         self.engine = engine
         self.base_rate = engine.rate         # the configured rate; set_rate multiplies it
         self._rate = engine.rate             # the rate wanted; the synthesis thread gives it to the engine
@@ -116,6 +120,8 @@ class VoiceSpeaker:
         self._to_warm: deque[str] = deque(self.cue_phrases)     # to recall from the disk, else to make
         self._to_make: deque[str] = deque()                      # not kept anywhere: the engine makes them
         self.cues_ready = threading.Event()  # set once every cue phrase is made at the current rate
+        # Before this time, and until a line starts playing, the engine makes nothing ahead of time.
+        self._make_from = time.monotonic() + FIRST_LINE_WAIT_S if first_line_first else 0.0
         if not self.cue_phrases:
             self.cues_ready.set()
         self.device = device
@@ -284,7 +290,7 @@ class VoiceSpeaker:
 
     def prepare_cues(self) -> None:
         """Make every cue phrase's audio now (the threaded speaker does this in the background)."""
-        while self._warm_one():
+        while self._warm_one(anyway=True):
             pass
 
     def finish(self, limit_s: float) -> bool:
@@ -354,6 +360,9 @@ class VoiceSpeaker:
                     return False
                 self._current = self._queue.popleft()
                 started = self._current.text
+                if self._make_from:
+                    self._make_from = 0.0       # a line plays: the engine may make the others now
+                    self._lock.notify_all()
             else:
                 started = None
             item = self._current
@@ -490,7 +499,7 @@ class VoiceSpeaker:
     def _synth_loop(self) -> None:
         while True:
             with self._lock:
-                while not self._closed and self._next_unsynthesized() is None and not self._warming_left():
+                while not self._closed and self._next_unsynthesized() is None and not self._warm_work():
                     self._lock.wait(WAIT_SECONDS)
                 if self._closed:
                     return
@@ -503,13 +512,24 @@ class VoiceSpeaker:
     def _warming_left(self) -> bool:
         return bool(self._to_warm or self._to_make)
 
-    def _warm_one(self) -> bool:
-        """Cache one more cue phrase at the current rate; False when all are made. Every phrase
-        is first looked for on disk (and among the shipped lines) without the engine; those not
-        found are made afterwards, so loading the voice never delays a line that needs none."""
+    def _may_make(self) -> bool:
+        """Whether the engine may make lines ahead of time now (see `first_line_first`)."""
+        if self._make_from and time.monotonic() >= self._make_from:
+            self._make_from = 0.0
+        return not self._make_from
+
+    def _warm_work(self) -> bool:
+        """A cue phrase to look for now, or one to make now."""
+        return bool(self._to_warm or (self._to_make and self._may_make()))
+
+    def _warm_one(self, anyway: bool = False) -> bool:
+        """Cache one more cue phrase at the current rate; False when none is to be done now.
+        Every phrase is first looked for on disk (and among the shipped lines) without the
+        engine; those not found are made afterwards, so loading the voice never delays a line
+        that needs none. `anyway`: made now even before the first line has played."""
         with self._lock:
             recall = bool(self._to_warm)
-            if not recall and not self._to_make:
+            if not recall and not (self._to_make and (anyway or self._may_make())):
                 return False
             text = (self._to_warm if recall else self._to_make).popleft()
             rate = self._rate
