@@ -187,6 +187,9 @@ class _Remembered:
             self._opinions[text] = self.reader.opinions(text)
         return self._opinions[text]
 
+    def probabilities_of(self, opinions):
+        return self.reader.probabilities_of(opinions)
+
 
 def weighed(readers, weights=WEIGHTS) -> dict[float, Readers]:
     """The same two readers at each fine-tuned share; each reader's answers are kept by line,

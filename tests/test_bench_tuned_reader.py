@@ -48,6 +48,9 @@ class Opinionated(FixedReader):
     def opinions(self, text: str) -> dict[str, dict[str, float]]:
         return {"tuned": self.probabilities(text)}
 
+    def probabilities_of(self, opinions: dict[str, dict[str, float]]) -> dict[str, float]:
+        return opinions["tuned"]
+
 
 def test_the_floor_sweep_passes_floors_and_leaves_the_module_as_it_was():
     before = dict(vars(understand_module))

@@ -224,6 +224,20 @@ def test_a_share_below_one_mixes_both_readers_probabilities():
     assert Readers(tuned, FixedReader({"none": 1.0}, ready=False), tuned_weight=0.5).probabilities("x") == tuned.probs
 
 
+@pytest.mark.parametrize("weight", [1.0, 0.5, 0.0])
+@pytest.mark.parametrize("text,context", [
+    ("blorp the flarn", Context()),                 # no template: the readers decide
+    ("flarn", Context()),                           # one word the templates do not know
+    ("grr the flibber is sore", EXERCISING),        # pain named by a reading
+    ("stop the music in the kitchen", Context()),   # a partial template match the readers weigh
+])
+def test_a_line_runs_each_readers_model_once(text, context, weight):
+    tuned = FixedReader({"report_pain": 0.3, "pause": 0.4, "none": 0.3})
+    ngram = FixedReader({"none": 0.9, "stop": 0.1})
+    match = read(text, Readers(tuned, ngram, tuned_weight=weight), context)
+    assert match.by in ("model", "template") and (tuned.lines, ngram.lines) == (1, 1)
+
+
 @pytest.mark.parametrize("weight", [-0.1, 1.5, math.nan])
 def test_a_share_outside_zero_to_one_is_refused_by_name(weight):
     with pytest.raises(ValueError, match=f"not {weight!r}"):
@@ -311,6 +325,9 @@ class Opinionated(FixedReader):
 
     def opinions(self, text: str) -> dict[str, dict[str, float]]:
         return {"tuned": self.probabilities(text)}
+
+    def probabilities_of(self, opinions: dict[str, dict[str, float]]) -> dict[str, float]:
+        return opinions["tuned"]
 
 
 def test_the_default_floors_are_the_ones_the_coach_read_with():

@@ -143,10 +143,14 @@ class Reader(Protocol):
         """Which reading `probabilities` answers with: "tuned" or "ngram"."""
         ...
 
-    def probabilities(self, text: str) -> dict[str, float]: ...
-
     def opinions(self, text: str) -> dict[str, dict[str, float]]:
-        """Each loaded reading's probabilities, by its name ("tuned", "ngram")."""
+        """Each loaded reading's probabilities, by its name ("tuned", "ngram"): each reading
+        reads the line once."""
+        ...
+
+    def probabilities_of(self, opinions: Mapping[str, dict[str, float]]) -> dict[str, float]:
+        """The probabilities `deciding` answers with, made from one line's `opinions` (no
+        reading runs again)."""
         ...
 
 
@@ -256,6 +260,9 @@ class StatisticalReader:
     def opinions(self, text: str) -> dict[str, dict[str, float]]:
         return {"ngram": self.probabilities(text)}
 
+    def probabilities_of(self, opinions: Mapping[str, dict[str, float]]) -> dict[str, float]:
+        return opinions["ngram"]
+
 
 READER_OFF = "off"
 TUNED_LOAD_DELAY = 1.0              # seconds before the fine-tuned reader loads (the first prompt first)
@@ -274,6 +281,18 @@ def mixed(tuned: Mapping[str, float], ngram: Mapping[str, float], weight: float)
     """Both readings' probabilities in one: the fine-tuned one counts `weight`, the n-gram one the rest."""
     return {label: weight * tuned.get(label, 0.0) + (1.0 - weight) * ngram.get(label, 0.0)
             for label in set(tuned) | set(ngram)}
+
+
+def deciding_probabilities(opinions: Mapping[str, dict[str, float]], weight: float) -> dict[str, float]:
+    """The probabilities a line is decided with, from its readings' `opinions`: the fine-tuned
+    one when there is one (mixed with the n-gram one at `weight` below 1.0, when there is that
+    too), else the n-gram one. ReaderUnavailable when there is neither."""
+    tuned, ngram = opinions.get("tuned"), opinions.get("ngram")
+    if tuned is not None:
+        return tuned if weight >= 1.0 or ngram is None else mixed(tuned, ngram, weight)
+    if ngram is not None:
+        return ngram
+    raise ReaderUnavailable("no reader is loaded")
 
 
 class Readers:
@@ -389,23 +408,25 @@ class Readers:
         return self._tuned_weight
 
     def probabilities(self, text: str) -> dict[str, float]:
-        if self.tuned is not None and self.tuned.ready:
-            tuned = self.tuned.probabilities(text)
-            if self._tuned_weight >= 1.0 or self.ngram is None or not self.ngram.ready:
-                return tuned
-            return mixed(tuned, self.ngram.probabilities(text), self._tuned_weight)
-        if self.ngram is not None:
-            return self.ngram.probabilities(text)
-        raise ReaderUnavailable(self.error or "no reader is loaded")
+        """The probabilities `deciding` answers with; the n-gram reader reads only when it counts."""
+        alone = self.tuned is not None and self.tuned.ready and self._tuned_weight >= 1.0
+        return self.probabilities_of(self.opinions(text, ("tuned",) if alone else ("tuned", "ngram")))
 
-    def opinions(self, text: str) -> dict[str, dict[str, float]]:
-        """Each loaded reading's probabilities: "tuned" and "ngram"."""
+    def opinions(self, text: str, names: Collection[str] = ("tuned", "ngram")) -> dict[str, dict[str, float]]:
+        """Each loaded reading's probabilities, of those `names`: "tuned" and "ngram"."""
         out: dict[str, dict[str, float]] = {}
-        if self.tuned is not None and self.tuned.ready:
+        if "tuned" in names and self.tuned is not None and self.tuned.ready:
             out["tuned"] = self.tuned.probabilities(text)
-        if self.ngram is not None and self.ngram.ready:
+        if "ngram" in names and self.ngram is not None and self.ngram.ready:
             out["ngram"] = self.ngram.probabilities(text)
         return out
+
+    def probabilities_of(self, opinions: Mapping[str, dict[str, float]]) -> dict[str, float]:
+        """The probabilities `deciding` answers with, from one line's `opinions`: the fine-tuned
+        reading at this share, mixed with the n-gram one; either alone when it is the only one."""
+        if not opinions:
+            raise ReaderUnavailable(self.error or "no reader is loaded")
+        return deciding_probabilities(opinions, self._tuned_weight)
 
 
 def open_reader(catalog: Catalog, article: Mapping[str, Sequence[str]] | None = None, model: str | None = None,
@@ -611,8 +632,8 @@ def _read(text: str, catalog: Catalog, context: Context, reader: Reader | None, 
     if not use_reader:
         return _answer(template, catalog, "template", 1.0 - template.score)
     assert reader is not None
-    probs = reader.probabilities(text)
-    opinions = reader.opinions(text)
+    opinions = reader.opinions(text)                 # each reading reads the line once
+    probs = reader.probabilities_of(opinions)
     pain = _pain_named(template, opinions, floors.pain_floors(context))
     if pain is not None:
         return Match(text, Intent.REPORT_PAIN, {}, round(pain, 3), "model", round(pain, 3))
