@@ -14,9 +14,10 @@ from voicecoach.app import run_voice_session
 from voicecoach.coach.clock import VirtualClock
 from voicecoach.coach.session import Session
 from voicecoach.hearing.signal.audio import SAMPLE_RATE, read_wav, write_wav
-from voicecoach.hearing.loop import (EARLY_READ_MS, OVER_COACH_MAX_MS, SECOND_LOOK_PRE_ROLL_MS, BargeInGate, ListenEnded, ListenFailed, ListenLoop, NothingHeard, SpeechDropped,
+from voicecoach.hearing.loop import (EARLY_READ_MS, OVER_COACH_MAX_MS, SECOND_LOOK_PRE_ROLL_MS, TAIL_LOOK_MS, BargeInGate, ListenEnded, ListenFailed, ListenLoop, NothingHeard, SpeechDropped,
                                      SpeechStarted, UtteranceHeard, UtteranceIgnored, is_echo, reader)
 from voicecoach.hearing.asr.recognizer import Hypothesis, Transcript
+from voicecoach.hearing.bargein.keywords import KeywordHit
 from voicecoach.hearing.signal.sources import ArraySource, MicrophoneUnavailable, WavFileSource, frames_of
 from voicecoach.hearing.signal.vad import PRE_ROLL_MS, Endpointer, EnergyDetector
 from voicecoach.intents.load import load_catalog
@@ -699,3 +700,58 @@ def test_over_the_coachs_voice_a_long_utterance_is_cut_into_pieces_each_read():
     alone, fake = make_loop(["what was that"] * 4, continuation_ms=0)
     events = feed(alone, audio)                                   # nobody else talking: one utterance
     assert len(of_type(events, SpeechStarted)) == 1 and len(fake.heard_ms) == 1 and fake.heard_ms[0] > 3500
+
+
+class TailSpotter:
+    """Hears "stop" only in audio as short as the tail look's piece (plus its post-roll)."""
+
+    def __init__(self) -> None:
+        self.heard_ms: list[float] = []
+
+    def __call__(self, audio: np.ndarray) -> KeywordHit | None:
+        self.heard_ms.append(1000 * len(audio) / SAMPLE_RATE)
+        return KeywordHit("stop", "stop", 0.5) if self.heard_ms[-1] <= TAIL_LOOK_MS + 300 else None
+
+
+LONG_SPEECH = np.concatenate([room(1.0), voiced(1.8), room(1.0)])    # speech from 1.0 s to 2.8 s
+
+
+def test_a_stop_at_the_end_of_an_utterance_the_coachs_echo_began_is_heard_on_its_own():
+    spotter = TailSpotter()
+    loop, _ = make_loop([LINE], PAIN, spot=spotter, continuation_ms=0)
+    events = feed(loop, LONG_SPEECH, coach_says(LINE, from_frame=20, to_frame=120))
+    (heard,) = of_type(events, UtteranceHeard)
+    assert heard.match.intent == "stop" and heard.onset_ms == pytest.approx(2800 - TAIL_LOOK_MS, abs=60)
+    assert spotter.heard_ms[-1] == min(spotter.heard_ms) <= TAIL_LOOK_MS + 300 < spotter.heard_ms[0]
+
+
+class NeverSpotter(TailSpotter):
+    def __call__(self, audio: np.ndarray) -> KeywordHit | None:
+        self.heard_ms.append(1000 * len(audio) / SAMPLE_RATE)
+        return None
+
+
+def test_without_the_coach_or_with_a_short_utterance_there_is_no_tail_look():
+    spotter = TailSpotter()
+    loop, _ = make_loop([LINE], PAIN, spot=spotter, continuation_ms=0)
+    events = feed(loop, LONG_SPEECH)                               # nobody else talking
+    assert [h.match.intent for h in of_type(events, UtteranceHeard)] == ["none"] and len(spotter.heard_ms) == 1
+    looks = []
+    for speech_s in (0.9, 1.8):                                    # shorter than the tail look, and longer
+        spotter = NeverSpotter()
+        loop, _ = make_loop([LINE, LINE], PAIN, spot=spotter, continuation_ms=0)
+        feed(loop, np.concatenate([room(1.0), voiced(speech_s), room(1.0)]), coach_says(LINE, from_frame=20, to_frame=120))
+        looks.append(len(spotter.heard_ms))
+    assert looks[1] == looks[0] + 1                                # the whole, the second look, and the tail only when longer
+
+
+def test_a_piece_cut_short_over_the_coach_is_not_held_to_be_joined_again():
+    audio = np.concatenate([room(0.5), voiced(3.5), room(0.6)])
+    loop, fake = make_loop(["the weather is nice"] * 4)             # read as nothing; the default wait for the rest of a sentence
+
+    def coach_talks(n, loop):
+        loop.coach_speaking("a long answer the coach is giving")
+
+    events = feed(loop, audio, during=coach_talks)
+    verdicts = of_type(events, UtteranceIgnored) + of_type(events, UtteranceHeard)
+    assert len(verdicts) == 2 and max(fake.heard_ms) < 3000        # two pieces, never read joined

@@ -76,6 +76,10 @@ EARLY_READ_MS = 120
 # or not at all. Commands over the coach are short (stop, pause, that hurts: under 1.5 s); each
 # cut piece gets its own barge-in check, and what follows starts an utterance of its own.
 OVER_COACH_MAX_MS = 2000
+# A stop, pause or "that hurts" said while the coach's echo keeps an utterance going ends it:
+# the closed-vocabulary check hears its last this-much again on its own, where the words read
+# with the coach's would not (the user's words are last: the coach talks on after them, apart).
+TAIL_LOOK_MS = 1200
 
 Recognize = Callable[[np.ndarray], Match]
 NO_MATCH_HEARD = Match("(not read: hearing was behind)", NO_MATCH, {}, 0.0)
@@ -322,7 +326,7 @@ class ListenLoop:
         events: list[HearingEvent] = []
         now = self.endpointer.elapsed_ms
         if utterance is None and self._over_coach_too_long(now):
-            utterance = self.endpointer.flush()
+            utterance = self.endpointer.flush(cut_short=True)
             if utterance is not None:
                 log.info("an utterance over the coach's voice was cut after %.0f ms", utterance.end_ms - utterance.onset_ms)
         # A frame taken at once was captured just now; one that waited in a queue, earlier: the
@@ -517,8 +521,15 @@ class ListenLoop:
             again = self._second_look(utterance)
             if again is not None:
                 return events + self._verdict(utterance, again, ahead_ms + 1000.0 * (self.timer() - started))
+            tail = self._tail_look(utterance)
+            if tail is not None:
+                piece, hit = tail
+                return events + self._verdict(piece, hit, ahead_ms + 1000.0 * (self.timer() - started))
         decode_ms = ahead_ms + 1000.0 * (self.timer() - started)
-        if match.intent == NO_MATCH and match.text.strip() and not final and self.continuation_ms > 0:
+        # A piece cut short over the coach is not held for the rest of its sentence: what follows is
+        # more of the same sound, and joined again the pieces would be one long utterance once more.
+        if (match.intent == NO_MATCH and match.text.strip() and not final and self.continuation_ms > 0
+                and not utterance.cut_short):
             self._held = _Held(utterance, match, decode_ms, utterance.end_ms + self.continuation_ms)
             return events
         return events + self._verdict(utterance, match, decode_ms)
@@ -532,6 +543,18 @@ class ListenLoop:
         # The check's hit when it has one (always a barge-in), else the recognizer's reading;
         # when the recognizer fails the first reading stands.
         return next((match for match in self._readings(audio) if match.intent in BARGE_IN_INTENTS), None)
+
+    def _tail_look(self, utterance: Utterance) -> tuple[Utterance, Match] | None:
+        """A barge-in heard by the check in the last TAIL_LOOK_MS of a longer utterance over the
+        coach's voice, with that piece as its own utterance (judged on its own signal); else None."""
+        begin_ms = utterance.speech_end_ms - TAIL_LOOK_MS
+        if (self.spot is None or begin_ms <= utterance.onset_ms
+                or not self.gate.lines_during(utterance.onset_ms, utterance.end_ms)):
+            return None
+        piece = Utterance(utterance.audio[round((begin_ms - utterance.start_ms) * SAMPLE_RATE / 1000):],
+                          begin_ms, begin_ms, utterance.end_ms, utterance.speech_end_ms)
+        hit = self._spotted(piece.audio)
+        return None if hit is None else (piece, hit)
 
     def _spotted(self, audio: np.ndarray) -> Match | None:
         """A barge-in phrase heard by the closed-vocabulary check, as a Match to act on."""

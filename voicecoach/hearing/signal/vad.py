@@ -135,6 +135,7 @@ class Utterance:
     onset_ms: float                # stream time where speech was first detected
     end_ms: float                  # stream time when the end was detected (the cut)
     speech_end_ms: float           # stream time where the last speech frame ended
+    cut_short: bool = False        # cut by the caller while speech went on (Endpointer.flush), not by silence
 
     @property
     def audio_ms(self) -> float:
@@ -233,15 +234,15 @@ class Endpointer:
             return self._finish()
         return None
 
-    def flush(self) -> Utterance | None:
-        """Whatever is being said, cut now (at the end of the stream, or when the caller cuts
-        it short); the frames that follow start afresh."""
-        return self._finish() if self._frames else None
+    def flush(self, cut_short: bool = False) -> Utterance | None:
+        """Whatever is being said, cut now: at the end of the stream, or with `cut_short` while
+        it goes on (the frames that follow start afresh)."""
+        return self._finish(cut_short) if self._frames else None
 
-    def _finish(self) -> Utterance | None:
+    def _finish(self, cut_short: bool = False) -> Utterance | None:
         frames, speech = self._frames, self._speech_frames
         self._frames, self._run, self._silence, self._speech_frames = [], 0, 0, 0
         if speech * FRAME_MS < self.settings.min_speech_ms:
             return None
         return Utterance(np.concatenate(frames), self._start * FRAME_MS, self._onset * FRAME_MS,
-                         self._elapsed * FRAME_MS, self._last_speech * FRAME_MS)
+                         self._elapsed * FRAME_MS, self._last_speech * FRAME_MS, cut_short)
