@@ -3,6 +3,8 @@ readers with each share and pass each set of floors, and leave the understanding
 found it."""
 from __future__ import annotations
 
+from reader_fakes import FixedReader, Opinionated
+
 from bench import tuned_reader as bench
 from bench.understanding import Row
 from voicecoach.intents import understand as understand_module
@@ -11,15 +13,7 @@ from voicecoach.intents.types import Context
 from voicecoach.intents.understand import Readers, ReadingFloors
 
 
-class FixedReader:
-    """A loaded reader that always gives the same probabilities, and counts the lines it read."""
 
-    def __init__(self, probs: dict[str, float]) -> None:
-        self.probs, self.ready, self.lines = probs, True, 0
-
-    def probabilities(self, text: str) -> dict[str, float]:
-        self.lines += 1
-        return dict(self.probs)
 
 
 def test_each_share_is_a_reader_of_its_own_over_the_same_two():
@@ -40,16 +34,7 @@ def test_the_sweep_varies_the_share_and_leaves_the_module_as_it_was():
     assert vars(understand_module) == before
 
 
-class Opinionated(FixedReader):
-    """A loaded fine-tuned reading, as `understand` asks of one."""
 
-    deciding = "tuned"
-
-    def opinions(self, text: str) -> dict[str, dict[str, float]]:
-        return {"tuned": self.probabilities(text)}
-
-    def probabilities_of(self, opinions: dict[str, dict[str, float]]) -> dict[str, float]:
-        return opinions["tuned"]
 
 
 def test_the_floor_sweep_passes_floors_and_leaves_the_module_as_it_was():

@@ -1,6 +1,8 @@
 """Two readings, one answer: the templates, the statistical reader behind them, safety first."""
 from __future__ import annotations
 
+from reader_fakes import FixedReader, Opinionated
+
 import json
 import math
 import subprocess
@@ -189,15 +191,7 @@ def test_a_broken_reader_model_leaves_the_templates_with_one_line(tmp_path):
     assert understand("start the stretch", CATALOG, None, None).intent == "start"
 
 
-class FixedReader:
-    """A loaded reader that always gives the same probabilities, and counts the lines it read."""
 
-    def __init__(self, probs: dict[str, float], ready: bool = True) -> None:
-        self.probs, self.ready, self.lines = probs, ready, 0
-
-    def probabilities(self, text: str) -> dict[str, float]:
-        self.lines += 1
-        return dict(self.probs)
 
 
 def test_by_default_the_fine_tuned_reader_alone_answers_once_it_is_ready():
@@ -318,16 +312,7 @@ OLD_FLOORS = ReadingFloors(pain=PainFloors(template=0.5, tuned=0.25, ngram=0.35)
                            tuned_model_sure=0.45, tuned_safety_sure=0.3)
 
 
-class Opinionated(FixedReader):
-    """A loaded fine-tuned reading that gives the same probabilities, as `understand` asks."""
 
-    deciding = "tuned"
-
-    def opinions(self, text: str) -> dict[str, dict[str, float]]:
-        return {"tuned": self.probabilities(text)}
-
-    def probabilities_of(self, opinions: dict[str, dict[str, float]]) -> dict[str, float]:
-        return opinions["tuned"]
 
 
 def test_the_default_floors_are_the_ones_the_coach_read_with():
