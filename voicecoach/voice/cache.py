@@ -55,19 +55,14 @@ class CueCache:
         return hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
     def get(self, engine: VoiceEngine, text: str) -> np.ndarray:
-        key = self.key(engine, text)
-        with self._lock:
-            audio = self._memory.get(key)
+        """The audio made before (`stored`), else made now by `engine` and kept."""
+        audio = self.stored(engine, text)
         if audio is not None:
-            self.hits += 1
             return audio
-        audio = self._load(key)
-        if audio is None:
-            self.misses += 1
-            audio = engine.synthesize(text)
-            self._save(key, audio)
-        else:
-            self.hits += 1
+        self.misses += 1
+        key = self.key(engine, text)
+        audio = engine.synthesize(text)
+        self._save(key, audio)
         with self._lock:
             self._memory[key] = audio
         return audio
