@@ -203,10 +203,7 @@ class Endpointer:
     def so_far(self) -> Utterance | None:
         """The utterance under way as it would be cut now (None between utterances or while too
         short to be one): its reading can begin while the endpointer waits out the silence."""
-        if not self._frames or self._speech_frames * FRAME_MS < self.settings.min_speech_ms:
-            return None
-        return Utterance(np.concatenate(self._frames), self._start * FRAME_MS, self._onset * FRAME_MS,
-                         self._elapsed * FRAME_MS, self._last_speech * FRAME_MS)
+        return self._utterance(self._frames, self._speech_frames) if self._frames else None
 
     def push(self, frame: np.ndarray) -> Utterance | None:
         if len(frame) != FRAME_SAMPLES:
@@ -242,6 +239,10 @@ class Endpointer:
     def _finish(self, cut_short: bool = False) -> Utterance | None:
         frames, speech = self._frames, self._speech_frames
         self._frames, self._run, self._silence, self._speech_frames = [], 0, 0, 0
+        return self._utterance(frames, speech, cut_short)
+
+    def _utterance(self, frames: list[np.ndarray], speech: int, cut_short: bool = False) -> Utterance | None:
+        """`frames` cut now as an utterance, or None when their `speech` frames are too few for one."""
         if speech * FRAME_MS < self.settings.min_speech_ms:
             return None
         return Utterance(np.concatenate(frames), self._start * FRAME_MS, self._onset * FRAME_MS,
