@@ -122,7 +122,7 @@ def run_session(room: Room, folder: Path, steps: tuple[Step, ...] = SESSION) -> 
     with room.meter() as meter, room.recording() as take, Coach(room) as coach:
         launched = coach.started - take.started
         if coach.wait_for(GREETED, timeout=60) is None:
-            raise RuntimeError("the coach never greeted: " + " | ".join(l.text for l in coach.lines[-5:]))
+            raise coach.stuck("the coach did not greet within 60 s")
         for step in steps:
             meter.wait_quiet(QUIET_S, timeout=90)
             if step.typed_before:
@@ -177,7 +177,7 @@ def coach_alone(room: Room, minutes: float) -> AloneResult:
     stalls = 0
     with room.meter() as meter, Coach(room) as coach:
         if coach.wait_for(GREETED, timeout=60) is None:
-            raise RuntimeError("the coach never greeted: " + " | ".join(l.text for l in coach.lines[-5:]))
+            raise coach.stuck("the coach did not greet within 60 s")
         began = time.monotonic()
         asked = 0
         while time.monotonic() - began < 60 * minutes:

@@ -328,6 +328,19 @@ class Coach:
         with self._lock:
             return [l for l in self.lines if l.at >= after and found.search(l.text)]
 
+    def stuck(self, why: str) -> RuntimeError:
+        """An error saying `why`, with what the coach printed (each line once, in order) and where
+        its threads were: `-v` makes it print them on SIGUSR1."""
+        if self.process.isalive():
+            self.process.kill(signal.SIGUSR1)
+            time.sleep(1.5)
+        with self._lock:
+            seen: list[str] = []
+            for line in self.lines:
+                if line.text not in seen[-3:]:
+                    seen.append(line.text)
+        return RuntimeError(why + "; the coach printed:\n" + "\n".join(seen[-120:]))
+
     def signal(self, number: int) -> int | None:
         """Send a signal; the exit status (a negative number for a death by signal) or None if it did not end in 10 s."""
         self.process.kill(number)

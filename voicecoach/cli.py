@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import faulthandler
 import importlib
 import json
 import logging
@@ -94,6 +95,9 @@ def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="voicecoach: %(message)s", force=True)
     # Ours only: the libraries' debug logs (Piper's phonemes of every line) are not decisions.
     logging.getLogger("voicecoach").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    if verbose and hasattr(signal, "SIGUSR1"):
+        # `kill -USR1 <pid>` prints where every thread is (a coach that seems stuck says why).
+        faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
 
 
 def add_reader_argument(parser: argparse.ArgumentParser) -> None:
