@@ -58,6 +58,9 @@ def missing_programs() -> list[str]:
     return [p for p in NEEDED if shutil.which(p) is None]
 
 
+LEAD_IN_S = 0.5     # silence played before each of the person's lines (see Room.say)
+
+
 class Room:
     """A private PulseAudio server with the room described above."""
 
@@ -114,10 +117,26 @@ class Room:
             meter.close()
 
     def say(self, wav: Path | str) -> float:
-        """Play a recording as the person (blocks until it has played); the clock time it started."""
+        """Play a recording as the person (blocks until it has played); the clock time it started.
+        It is played after `LEAD_IN_S` of silence: PulseAudio drops the first ~300 ms of each new
+        stream into the room, which would cut the person's first syllable ("add ten seconds" is
+        heard "ten seconds")."""
         started = time.monotonic()
-        subprocess.run(["paplay", "--device=user", str(wav)], env=self.env, check=True, capture_output=True)
+        subprocess.run(["paplay", "--device=user", str(self._led_in(Path(wav)))], env=self.env, check=True,
+                       capture_output=True)
         return started
+
+    def _led_in(self, wav: Path) -> Path:
+        """A copy of `wav` with `LEAD_IN_S` of silence before it (made once per file)."""
+        stat = wav.stat()
+        path = self.folder / f"led-in-{abs(hash((str(wav.resolve()), stat.st_mtime_ns, stat.st_size)))}-{wav.name}"
+        if not path.exists():
+            with wave.open(str(wav)) as source:
+                params, frames = source.getparams(), source.readframes(source.getnframes())
+            with wave.open(str(path), "wb") as out:
+                out.setparams(params)
+                out.writeframes(bytes(params.sampwidth * params.nchannels * int(params.framerate * LEAD_IN_S)) + frames)
+        return path
 
     @contextmanager
     def recording(self) -> Iterator[Take]:
