@@ -140,3 +140,13 @@ def test_the_decoders_echo_of_a_command_does_not_sink_it_under_the_floor():
     # The same probability on a transcript read whole is still too improbable to act on.
     once = Hypothesis("Add 10 seconds", -0.45, 0.05, 12)
     assert read_intent(Transcript((once,), 50.0, 1000.0), CATALOG, Context(exercising=True)).reason == "low confidence"
+
+
+def test_add_written_as_and_or_at_before_a_duration_adds_to_the_hold():
+    """The n-best of a room's "add ten seconds" (measured through the live room): "At" leads.
+    A duration after "and"/"at" adds; only a duration said alone (or "make it ...") sets one."""
+    reading = read_intent(heard(("At 10 seconds.", 0.34), ("Add 10 seconds.", 0.2), ("Out 10 seconds.", 0.05),
+                                ("Add 10 seconds", 0.22), ("10 seconds.", 0.19)), CATALOG, Context(exercising=True))
+    assert (reading.match.intent, reading.match.slots) == ("adjust", {"seconds": 10})
+    assert read_intent(heard(("And ten seconds.", 0.9)), CATALOG).match.slots == {"seconds": 10}
+    assert read_intent(heard(("Ten seconds.", 0.9)), CATALOG).match.intent == "set_duration"

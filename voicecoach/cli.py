@@ -97,7 +97,10 @@ def _configure_logging(verbose: bool) -> None:
     logging.getLogger("voicecoach").setLevel(logging.DEBUG if verbose else logging.WARNING)
     if verbose and hasattr(signal, "SIGUSR1"):
         # `kill -USR1 <pid>` prints where every thread is (a coach that seems stuck says why).
-        faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
+        try:
+            faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
+        except (ValueError, OSError):        # stderr is no file (captured): nowhere to print them
+            pass
 
 
 def add_reader_argument(parser: argparse.ArgumentParser) -> None:
