@@ -504,6 +504,17 @@ def test_a_cue_that_begins_after_the_user_started_does_not_drop_their_words():
     gate = BargeInGate()
     gate.coach_speaking("Lie on your side with the foam roller under your hip.", 800.0)
     assert gate.why_ignored(heard, 1000.0, 2400.0) == "coach speaking"
+    # The two began together ("Halfway." falling due as the user spoke): the signal decides.
+    for began in (900.0, 1100.0):
+        gate = BargeInGate()
+        gate.coach_speaking("Halfway.", began)
+        gate.coach_silent(1700.0)
+        assert gate.why_ignored(heard, 1000.0, 2400.0, user_shown=lambda: True) is None
+        assert gate.why_ignored(heard, 1000.0, 2400.0, user_shown=lambda: False) == "coach speaking"
+        assert gate.why_ignored(heard, 1000.0, 2400.0) == "coach speaking"       # no evidence: the coach's turn
+    gate = BargeInGate()
+    gate.coach_speaking("Lie on your side with the foam roller under your hip.", 600.0)
+    assert gate.why_ignored(heard, 1000.0, 2400.0, user_shown=lambda: True) == "coach speaking"   # its floor
     # The coach's own words read back are an echo whenever its line began.
     gate = BargeInGate()
     gate.coach_speaking("Add ten seconds more.", 1500.0)

@@ -58,6 +58,7 @@ ECHO_SHARE = 0.6            # share of heard words, in order, found in the coach
 ECHO_SHARE_BARGE_IN = 0.8   # stricter when the words would stop the coach: missing a real "stop" costs more
 ECHO_HANGOVER_MS = 150      # the coach's voice still arrives this long after playback (device latency, room)
 USER_FIRST_MS = 200         # a coach line begun this long after the user started talking does not make it "coach speaking"
+TOGETHER_MS = 300           # a line begun this little before the user's onset began with them (neither had heard the other)
 LATE_MS = 2000              # an utterance read this long after its end is not answered as new (stop, pause and pain are)
 CONTINUATION_MS = 600       # how long an utterance that does not parse waits for the rest of the sentence
 ORIGIN_WINDOW_S = 6.0      # the stream's start is dated by the least-waited frame of this many seconds
@@ -202,8 +203,11 @@ class BargeInGate:
 
     def lines_during(self, onset_ms: float, end_ms: float) -> list[str]:
         """What the coach was saying at any moment from the speech onset to the cut."""
+        return [line.text for line in self._sounding(onset_ms, end_ms)]
+
+    def _sounding(self, onset_ms: float, end_ms: float) -> list[_Line]:
         with self._lock:
-            return [line.text for line in self._lines if line.start_ms <= end_ms
+            return [line for line in self._lines if line.start_ms <= end_ms
                     and (line.end_ms is None or line.end_ms + self.hangover_ms >= onset_ms)]
 
     def why_ignored(self, match: Match, onset_ms: float, end_ms: float,
@@ -222,8 +226,14 @@ class BargeInGate:
             return "echo"
         if not barge_in:
             # The user had the floor when a line began after they started ("add ten seconds" with a
-            # cue falling due in the middle): their words are not dropped for the coach's.
-            return "coach speaking" if self.lines_during(onset_ms, onset_ms + USER_FIRST_MS) else None
+            # cue falling due in the middle): their words are not dropped for the coach's. When the
+            # two began together ("Halfway." falling due as they spoke), words that are not the
+            # line's (checked above) are the user's where the signal shows them.
+            lines = self._sounding(onset_ms, onset_ms + USER_FIRST_MS)
+            if not lines:
+                return None
+            together = all(line.start_ms >= onset_ms - TOGETHER_MS for line in lines)
+            return None if together and user_shown is not None and user_shown() else "coach speaking"
         # The statistical reader takes a stop or pain report from a low probability (a miss costs
         # more), but over the coach's voice a scrap of its words ("This.", "It's...") reads that
         # way too; the barge-in check and the templates hear the user's commands there, and the
