@@ -86,13 +86,19 @@ def heard(events: list) -> list:
     return [e for e in events if isinstance(e, (UtteranceHeard, UtteranceIgnored))]
 
 
-def test_a_hit_is_acted_on_as_its_intent_without_the_full_decode():
+def test_a_hit_is_acted_on_as_its_intent_over_the_decodes_short_other_reading():
     recognizer = Recorder(Match("Star.", "none"))
     [event] = heard(listen(lambda audio: KeywordHit("stop", "stop", 0.7), recognizer))
     assert isinstance(event, UtteranceHeard)
     assert (event.match.intent, event.match.text) == ("stop", "stop")
     assert event.match.score == pytest.approx(1 - 0.5 * np.exp(-0.7))
-    assert recognizer.calls == 0
+    assert recognizer.calls == 1            # into quiet the decode comes first
+
+
+def test_over_the_coach_a_hit_is_acted_on_without_the_full_decode():
+    recognizer = Recorder(Match("Star.", "none"))
+    [event] = heard(listen(lambda audio: KeywordHit("stop", "stop", 0.7), recognizer, coach_line=LINE))
+    assert (event.match.intent, recognizer.calls) == ("stop", 0)
 
 
 def test_a_hit_gets_through_while_the_coach_speaks():

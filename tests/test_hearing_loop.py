@@ -766,3 +766,44 @@ def test_a_piece_cut_short_over_the_coach_is_not_held_to_be_joined_again():
     events = feed(loop, audio, during=coach_talks)
     verdicts = of_type(events, UtteranceIgnored) + of_type(events, UtteranceHeard)
     assert len(verdicts) == 2 and max(fake.heard_ms) < 3000        # two pieces, never read joined
+
+
+# ----- which reading comes first: the check over the coach, the decode into quiet ---------------
+
+class CountingSpotter:
+    """The barge-in check: hears "stop" (or nothing), and counts its calls."""
+
+    def __init__(self, hears: bool) -> None:
+        self.hears = hears
+        self.calls = 0
+
+    def __call__(self, audio: np.ndarray) -> KeywordHit | None:
+        self.calls += 1
+        return KeywordHit("stop", "stop", 0.5) if self.hears else None
+
+
+@pytest.mark.parametrize("decoded,checked,acted", [
+    ("how long is left", False, "time_left"),     # a sentence read into quiet stands: no check
+    ("pause", False, "pause"),                    # a barge-in read into quiet stands: no check
+    ("Start.", True, "stop"),                     # a short line read as something else: the check decides
+    ("Bird.", True, "stop"),
+])
+def test_into_quiet_the_decode_comes_first_and_the_check_only_for_a_short_other_reading(decoded, checked, acted):
+    spotter = CountingSpotter(hears=True)
+    loop, fake = make_loop([decoded], PAIN, spot=spotter, continuation_ms=0)
+    events = feed(loop, SPEECH)
+    assert [h.match.intent for h in of_type(events, UtteranceHeard)] == [acted]
+    assert (len(fake.heard_ms), spotter.calls) == (1, int(checked))
+
+
+def test_over_the_coach_the_check_comes_first_and_its_hit_spares_the_decode():
+    spotter = CountingSpotter(hears=True)
+    loop, fake = make_loop(["how long is left"], PAIN, spot=spotter, continuation_ms=0)
+    events = feed(loop, SPEECH, coach_says(LINE, from_frame=20, to_frame=70))
+    assert [h.match.intent for h in of_type(events, UtteranceHeard)] == ["stop"]
+    assert (len(fake.heard_ms), spotter.calls) == (0, 1)
+    spotter = CountingSpotter(hears=False)             # no hit: the decode reads it
+    loop, fake = make_loop(["stop"], PAIN, spot=spotter, continuation_ms=0)
+    events = feed(loop, SPEECH, coach_says(LINE, from_frame=20, to_frame=70))
+    assert [h.match.intent for h in of_type(events, UtteranceHeard)] == ["stop"]
+    assert spotter.calls >= 1 and len(fake.heard_ms) >= 1

@@ -71,6 +71,9 @@ SECOND_LOOK_PRE_ROLL_MS = 150   # the second reading of a command said over the 
 # reading made (a short command's decode, 80-150 ms, no longer adds to the reply). Speech that
 # goes on makes it a reading of nothing, so it is begun only when the reader has nothing else to do.
 EARLY_READ_MS = 120
+# Into quiet, a decode read as a command of this many words or more is not checked against
+# the closed list of barge-ins (the check takes longer than the decode of a short command).
+QUIET_SURE_WORDS = 3
 # Over the coach's voice an utterance is cut this long after its onset. What the canceller lets
 # through of the coach can keep the endpointer in speech for as long as the coach talks, and a
 # "stop" said then joined that utterance: read with the coach's words, acted on seconds later
@@ -246,13 +249,21 @@ class BargeInGate:
 
 
 @dataclass(frozen=True)
+class _Read:
+    """What was made of an utterance's audio: the barge-in check's hit, or the recognizer's
+    reading (None: the hit stands, the recognizer failed (`error`), or it was not asked)."""
+    hit: Match | None
+    match: Match | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class _EarlyReading:
     """An utterance read before its cut (EARLY_READ_MS): whose it is, and what was read."""
     start_ms: float
     onset_ms: float
     speech_end_ms: float
-    hit: Match | None            # the barge-in check's hit
-    match: Match | None          # the recognizer's reading (None: the check's hit stands, or the recognizer failed)
+    read: _Read
     decode_ms: float
 
     def reads(self, utterance: Utterance) -> bool:
@@ -386,17 +397,37 @@ class ListenLoop:
         return self.endpointer.so_far()
 
     def _read_early(self, utterance: Utterance) -> None:
-        """Read `utterance` before its cut, as `_hear` would: the check, then the recognizer."""
+        """Read `utterance` before its cut, as `_hear` would."""
         started = self.timer()
-        hit = self._spotted(utterance.audio)
-        match = None
-        if hit is None:
-            try:
-                match = self.recognize(utterance.audio)
-            except Exception:  # noqa: BLE001 - the cut's own reading will say it
-                match = None
-        self._early = _EarlyReading(utterance.start_ms, utterance.onset_ms, utterance.speech_end_ms, hit, match,
+        read = self._read(utterance, late=False)
+        self._early = _EarlyReading(utterance.start_ms, utterance.onset_ms, utterance.speech_end_ms, read,
                                     1000.0 * (self.timer() - started))
+
+    def _read(self, utterance: Utterance, late: bool) -> _Read:
+        """The check's hit or the recognizer's reading of `utterance`.
+
+        Over the coach's voice the check comes first: it hears a barge-in the decode can miss
+        there, and its hit spares the decode. Into quiet the decode comes first (on a short
+        command it is the faster of the two): its barge-in, or a sentence of QUIET_SURE_WORDS
+        words or more, stands; the check is asked only of a shorter line the decode read as
+        something else ("Start." for a "stop"). `late`: hearing is behind, and only the
+        check's barge-in would still be acted on: the decode is skipped."""
+        audio = utterance.audio
+        if late or self.gate.lines_during(utterance.onset_ms, utterance.end_ms):
+            hit = self._spotted(audio)
+            return _Read(hit) if hit is not None or late else self._decoded(audio)
+        read = self._decoded(audio)
+        if read.match is not None and (read.match.intent in BARGE_IN_INTENTS or (
+                read.match.intent != NO_MATCH and len(words(read.match.text)) >= QUIET_SURE_WORDS)):
+            return read
+        hit = self._spotted(audio)
+        return _Read(hit) if hit is not None else read
+
+    def _decoded(self, audio: np.ndarray) -> _Read:
+        try:
+            return _Read(None, self.recognize(audio))
+        except Exception as exc:  # noqa: BLE001 - one bad decode should not end listening
+            return _Read(None, error=_one_line(exc))
 
     def _release_due(self) -> _Held | None:
         """The utterance held for the rest of its sentence, once its wait is over and no speech goes on."""
@@ -513,20 +544,20 @@ class ListenLoop:
             early = None
         started = self.timer()
         ahead_ms = early.decode_ms if early is not None else 0.0      # read before the cut
-        hit = early.hit if early is not None else self._spotted(utterance.audio)
-        if hit is not None:
-            return events + self._verdict(utterance, hit, ahead_ms + 1000.0 * (self.timer() - started))
         lag_ms = self.lag_ms(utterance.speech_end_ms)
-        if lag_ms > self.late_ms:
-            # Hearing is behind: only a stop, a pause or pain would still be acted on, and the
-            # check has heard none. The full decode is skipped so hearing catches up with the room.
+        # Hearing behind: only a stop, a pause or pain would still be acted on. The full decode
+        # is skipped so hearing catches up with the room.
+        late = lag_ms > self.late_ms
+        read = early.read if early is not None and early.read.error is None else self._read(utterance, late)
+        if read.hit is not None:
+            return events + self._verdict(utterance, read.hit, ahead_ms + 1000.0 * (self.timer() - started))
+        if late:
             return events + [UtteranceIgnored(NO_MATCH_HEARD, "late", utterance.audio_ms,
                                               1000.0 * (self.timer() - started), utterance.onset_ms,
                                               utterance.speech_end_ms, lag_ms)]
-        try:
-            match = early.match if early is not None and early.match is not None else self.recognize(utterance.audio)
-        except Exception as exc:  # noqa: BLE001 - one bad decode should not end listening
-            return events + [ListenFailed(f"recognizer failed: {_one_line(exc)}")]
+        if read.match is None:
+            return events + [ListenFailed(f"recognizer failed: {read.error or 'no reading'}")]
+        match = read.match
         if match.intent not in BARGE_IN_INTENTS:
             again = self._second_look(utterance)
             if again is not None:
