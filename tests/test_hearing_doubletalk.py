@@ -169,6 +169,27 @@ def test_the_recognizer_gets_the_users_consonant_whole_in_double_talk(coach_line
 
 
 
+@pytest.mark.slow
+def test_into_quiet_the_recognizer_gets_the_microphone_as_it_came(coach_line):
+    """After the coach has gone quiet there is no echo to take out: the recognizer gets the
+    microphone itself. AEC3, adapted to the coach's voice, still took from the user's consonants
+    there (through a live room, "add ten seconds" came back as "and ten circles")."""
+    pytest.importorskip("livekit", reason="the WebRTC canceller comes with the livekit package (pip install livekit)")
+    echo = echo_of(coach_line, 60.0)
+    user, s_length = user_stop(0.0)
+    start = len(echo) + SAMPLE_RATE                  # a second after the echo has died away
+    mic = np.concatenate([echo, np.zeros(start - len(echo) + len(user) + SAMPLE_RATE, np.float32)])
+    mic += room(len(mic) / SAMPLE_RATE, level=ECHO_RMS / 10 ** (34 / 20))
+    mic[start:start + len(user)] += user
+    canceller, _ = open_canceller("webrtc")
+    _, _, utterances = listen(canceller, coach_line, mic)
+    utterance = utterances[-1]
+    offset = start - int(utterance.start_ms * SAMPLE_RATE / 1000)
+    assert offset >= 0, "the pre-roll holds the whole consonant"
+    heard = utterance.audio[offset:offset + len(user)]
+    assert np.allclose(heard, mic[start:start + len(user)], atol=1e-4)
+
+
 def _detector_after_the_coach_alone() -> DoubleTalkDetector:
     """A detector that has heard one second of the coach alone: the canceller leaves 3% of the echo."""
     detector = DoubleTalkDetector()

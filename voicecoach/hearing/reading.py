@@ -5,7 +5,7 @@ the n-best's probability; the intent (with its slots) that gathers the largest s
 phrase said twice over is read once, and a word the templates never use is also tried as the
 template word that sounds the same. The reading is `none` (the coach says "sorry?" rather than
 act on a guess) when the matcher rejects it, when the winner holds less than MIN_SUPPORT of
-the n-best or its hypotheses less than MIN_MASS of probability, or when the decoder heard no
+the n-best or its hypotheses less than MIN_MASS of probability (per FLOOR_TOKENS tokens), or when the decoder heard no
 speech. How the floors were chosen: docs/hearing.md.
 """
 from __future__ import annotations
@@ -25,7 +25,11 @@ from voicecoach.intents.understand import understand
 NO_SPEECH_THRESHOLD = 0.6    # Whisper's `no_speech_threshold` default
 log = logging.getLogger("voicecoach.hearing")
 MIN_SUPPORT = 0.5            # the winning intent must be more likely than not in the n-best
-MIN_MASS = 0.01              # ... and its transcripts together at least this probable
+MIN_MASS = 0.01              # ... and its transcripts together at least this probable, per FLOOR_TOKENS tokens
+# The floor was chosen on short commands ("Stop." is two tokens). A longer transcript is held
+# to the same probability per token: "Add 10 seconds." (four tokens) heard through a room at
+# -1.3 a token, all five hypotheses reading it alike, is not improbable; it is longer.
+FLOOR_TOKENS = 2
 # While an exercise runs, a lone "start" the decoder was unsure of is read as "stop": in a
 # reverberant room a real "stop" comes back as "Start." and the two differ by one vowel. Of the
 # two readings, stop is the safe one (a wrong stop costs a "start" again, a wrong start
@@ -58,17 +62,21 @@ def read_intent(transcript: Transcript, catalog: Catalog, context: Context | Non
     weights = _softmax(totals)
     support: dict[tuple[str, str], float] = {}
     mass: dict[tuple[str, str], float] = {}
-    chosen: dict[tuple[str, str], tuple[Match, Hypothesis]] = {}
+    chosen: dict[tuple[str, str], tuple[Match, Hypothesis, float]] = {}
     for hypothesis, match, weight, total in zip(hypotheses, matches, weights, totals):
         key = (match.intent, repr(sorted(match.slots.items())))
         support[key] = support.get(key, 0.0) + weight
         mass[key] = mass.get(key, 0.0) + math.exp(total)
-        chosen.setdefault(key, (match, hypothesis))      # hypotheses come best first
+        chosen.setdefault(key, (match, hypothesis, _tokens_read(hypothesis, total)))   # hypotheses come best first
     key = max(support, key=lambda k: (support[k], k[0] != NO_MATCH))
-    match, hypothesis = chosen[key]
+    match, hypothesis, tokens = chosen[key]
+    probable = mass[key] > 0 and math.log(mass[key]) * FLOOR_TOKENS / max(FLOOR_TOKENS, tokens) >= math.log(min_mass)
+    if match.intent == NO_MATCH or support[key] < min_support or not probable:
+        log.debug("not acted on: %s", "; ".join(f"{h.text!r} ({t:.1f}) -> {m.intent}"
+                                                for h, m, t in zip(hypotheses, matches, totals)))
     if match.intent == NO_MATCH:
         return Reading(_rejected(best.text, match), best, "no parse", support[key])
-    if support[key] < min_support or mass[key] < min_mass:
+    if support[key] < min_support or not probable:
         return Reading(_rejected(hypothesis.text, match), hypothesis, "low confidence", support[key])
     if _doubtful_start(match, hypothesis, context):
         return Reading(Match(match.text, Intent.STOP, {}, match.score, "policy", match.confidence), hypothesis,
@@ -106,6 +114,12 @@ def read_logprob(hypothesis: Hypothesis, match: Match) -> float:
     if match.text != hypothesis.text and match.text == first_of_repeat(hypothesis.text):
         total *= len(_WORD.findall(match.text)) / max(1, len(_WORD.findall(hypothesis.text)))
     return total
+
+
+def _tokens_read(hypothesis: Hypothesis, total: float) -> float:
+    """The tokens `total` (read_logprob) is over: all of them, or the first saying's share."""
+    whole = hypothesis.total_logprob
+    return hypothesis.tokens * (total / whole) if whole < 0 else float(hypothesis.tokens)
 
 
 def _softmax(totals: list[float]) -> list[float]:

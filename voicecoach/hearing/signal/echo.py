@@ -140,11 +140,13 @@ class ResidueGate:
     """The coach's gate. While the coach is heard, the user is the double-talk score standing
     USER_DB above the residue the linear canceller predicts (SURE_DB: sure), and the recognizer
     gets the linear output (AEC3's residual suppressor takes the user's consonants in double
-    talk); otherwise voice activity decides on AEC3's output, which the recognizer gets."""
+    talk); otherwise voice activity decides on AEC3's output, and the recognizer gets the
+    microphone as it came: there is no echo to take out, and AEC3, adapted to the coach's
+    voice, still took from the user's "s" sounds ("add ten seconds" read "and ten circles")."""
 
     def judge(self, frame: EchoFrame) -> GateVerdict:
         if not frame.coach_heard:
-            return GateVerdict(False, False, frame.cleaned, decides=False)
+            return GateVerdict(False, False, frame.mic, decides=False)
         return GateVerdict(frame.unsure or frame.user_db < USER_DB, not frame.unsure and frame.user_db >= SURE_DB,
                            frame.linear, decides=True)
 
