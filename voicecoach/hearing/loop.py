@@ -2,7 +2,8 @@
 
     source -> Endpointer (VAD) -> utterance -> recognize(audio) -> Match -> barge-in gate -> event
 
-`spot`, when given, is the closed-vocabulary barge-in check, asked first; `recognize` is any
+`spot`, when given, is the closed-vocabulary barge-in check (over the coach's voice asked first,
+into quiet after the decode: `ListenLoop._read`); `recognize` is any
 callable from float32 16 kHz audio to a Match (`reader()` builds one), so tests pass fakes.
 While the coach speaks (`coach_speaking(text)`, `coach_silent()`: hearing knows nothing of the
 voice) only stop, pause and report_pain are acted on, and the coach's own words coming back
@@ -291,7 +292,7 @@ class ListenLoop:
     continuation_ms: float = CONTINUATION_MS
     timer: Callable[[], float] = time.perf_counter      # for decode_ms only
     events: queue.Queue[HearingEvent] = field(default_factory=queue.Queue)
-    spot: Spot | None = None          # the barge-in check (hearing.bargein.keywords), asked before `recognize`
+    spot: Spot | None = None          # the barge-in check (hearing.bargein.keywords); see `_read` for when
     # What the speaker played and the double-talk score, frame by frame (hearing.bargein.own_voice);
     # None: taken from the endpointer's echo-gated detector when it has a canceller.
     played: PlayedNow | None = None
