@@ -87,7 +87,9 @@ def test_a_spoken_session_is_heard_and_acted_on_as_the_same_audio_is_read_offlin
             misses.append((step.step, step.heard))   # read right offline, but not through the room
     # Measured on an idle machine: 9 and 10 of 10 (bench/live_session.py, docs/hearing.md). One
     # miss is allowed for the machine this runs on; two are a regression.
-    assert len(misses) <= 1, (misses, _compact(result.lines))
+    if len(misses) > 1:      # pytest.fail: an assertion's message would be cut short
+        pytest.fail(f"{len(misses)} misses (one is allowed): {misses}\nwhat the coach printed and logged:\n"
+                    + _compact(result.lines), pytrace=False)
     stop = next(step for step in result.steps if step.step.over and step.step.intent == "stop")
     assert stop.acted == "stop", stop.heard
     # Hearing keeps up with the room: no command was read seconds late.
