@@ -124,22 +124,18 @@ def test_the_room_records_coach_and_person_on_one_clock(room, words):
 def test_the_person_is_heard_from_the_first_sample(room, tmp_path):
     # The harness itself: PulseAudio drops the start of a new stream; Room.say plays a lead-in of
     # silence first, so the room hears the person's line whole ("add" of "add ten seconds").
-    import wave
-
     import numpy as np
 
+    from voicecoach.hearing.signal.audio import write_wav
+
     rate = 48000
-    source = (np.random.default_rng(1).standard_normal(rate) * 0.1 * 32767).astype("<i2")
+    source = (np.random.default_rng(1).standard_normal(rate) * 0.1).astype(np.float32)
     path = tmp_path / "noise.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(source.tobytes())
+    write_wav(path, source, rate)
     with room.recording() as take:
         room.say(path)
     _, person = take.channels()
     begins = int(np.argmax(np.abs(person) > 0.01))
     heard = person[begins:begins + rate // 10]
-    lag = int(np.argmax(np.abs(np.correlate(source.astype(np.float32), heard, mode="valid"))))
+    lag = int(np.argmax(np.abs(np.correlate(source, heard, mode="valid"))))
     assert lag < rate // 1000, f"the room heard the line from its {1000 * lag / rate:.0f} ms on"

@@ -74,10 +74,8 @@ def read_intent(transcript: Transcript, catalog: Catalog, context: Context | Non
     if match.intent == NO_MATCH or support[key] < min_support or not probable:
         log.debug("not acted on: %s", "; ".join(f"{h.text!r} ({t:.1f}) -> {m.intent}"
                                                 for h, m, t in zip(hypotheses, matches, totals)))
-    if match.intent == NO_MATCH:
-        return Reading(_rejected(best.text, match), best, "no parse", support[key])
-    if support[key] < min_support or not probable:
-        return Reading(_rejected(hypothesis.text, match), hypothesis, "low confidence", support[key])
+        shown, reason = (best, "no parse") if match.intent == NO_MATCH else (hypothesis, "low confidence")
+        return Reading(_rejected(shown.text, match), shown, reason, support[key])
     if _doubtful_start(match, hypothesis, context):
         return Reading(Match(match.text, Intent.STOP, {}, match.score, "policy", match.confidence), hypothesis,
                        "start heard unsure while exercising: stop", support[key])

@@ -113,7 +113,7 @@ class _Timeline:
 @dataclass(frozen=True)
 class EchoFrame:
     """One microphone frame as the canceller saw it: what a gate judges."""
-    mic: np.ndarray          # as captured
+    mic: np.ndarray          # as captured (on the outputs' timing: a frame not a multiple of 10 ms comes out one engine frame late)
     cleaned: np.ndarray      # AEC3's output: what voice activity hears
     linear: np.ndarray       # the linear canceller's output
     played: np.ndarray       # the reference as it reaches the microphone, REVERB_S before the frame to its end
@@ -324,7 +324,7 @@ class EchoCanceller:
         # Until the delay is known, and while a fresh filter settles, only the coach is taken to be heard.
         unsure = not self.delay_known or at < self._settled_at or at < self._linear_settled_at
         self.user_db = self._doubletalk.score(linear_out, estimate_out, coach_heard, alone=unsure, mic=mic_out)
-        verdict = self.gate.judge(EchoFrame(frame, result, linear_out, recent, coach_heard, unsure, self.user_db))
+        verdict = self.gate.judge(EchoFrame(mic_out, result, linear_out, recent, coach_heard, unsure, self.user_db))
         self.echo_only, self.sure, self.kept, self.gate_decides = (verdict.echo_only, verdict.sure, verdict.kept,
                                                                    verdict.decides)
         return result
