@@ -120,13 +120,13 @@ class VoiceSpeaker:
         self._to_warm: deque[str] = deque(self.cue_phrases)     # to recall from the disk, else to make
         self._to_make: deque[str] = deque()                      # not kept anywhere: the engine makes them
         self.cues_ready = threading.Event()  # set once every cue phrase is made at the current rate
-        # Before this time, and until a line starts playing, the engine makes nothing ahead of time.
-        self._make_from = time.monotonic() + FIRST_LINE_WAIT_S if first_line_first else 0.0
         if not self.cue_phrases:
             self.cues_ready.set()
         self.device = device
         self.cache = cache or CueCache()
         self.clock = clock or RealClock()
+        # Before this time, and until a line starts playing, the engine makes nothing ahead of time.
+        self._make_from = self.clock.now() + FIRST_LINE_WAIT_S if first_line_first else 0.0
         self.threaded = threaded
         self.on_start, self.on_stop = on_start, on_stop
         self._queue: deque[_Item] = deque()
@@ -514,7 +514,7 @@ class VoiceSpeaker:
 
     def _may_make(self) -> bool:
         """Whether the engine may make lines ahead of time now (see `first_line_first`)."""
-        if self._make_from and time.monotonic() >= self._make_from:
+        if self._make_from and self.clock.now() >= self._make_from:
             self._make_from = 0.0
         return not self._make_from
 
